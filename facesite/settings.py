@@ -1,0 +1,250 @@
+"""Facesite settings.
+
+Everything a deployment changes comes from environment variables (read through
+``facesite.env`` helpers, which refuse bad values). With no variables set, Facesite
+runs on embedded defaults: SQLite and local files under ``var/``, the local
+recognition engine, and Redis on 127.0.0.1:6379.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from facesite.env import env_bool, env_choice, env_float, env_int, env_json_object, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("FACESITE_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    key = env_str("DJANGO_SECRET_KEY", "")
+    if key:
+        return key
+    # Embedded default: a random key created once and kept beside the data, so
+    # sessions and tokens survive restarts without anyone having to invent one.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "recognition",
+    "integrations",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "facesite.urls"
+WSGI_APPLICATION = "facesite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------
+DATABASE_URL = env_url(
+    "DATABASE_URL",
+    f"sqlite:///{VAR_DIR / 'facesite.sqlite3'}",
+    schemes=("sqlite", "postgres", "postgresql", "pgsql"),
+)
+DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The worker and the web process write concurrently; wait for the lock
+    # instead of failing at once, and keep the test database in a file so a
+    # worker in another process can reach it.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-facesite.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Files ----------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_ROOT = Path(env_str("FACESITE_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+STORAGE_BACKEND = env_choice("FACESITE_STORAGE", "local", ("local", "s3"))
+if STORAGE_BACKEND == "s3":
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
+            "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL", "") or None,
+            "location": env_str("AWS_S3_LOCATION", "facesite"),
+            # Biometric data: never public, never overwritten in place.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if not _default_storage["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("FACESITE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+else:
+    _default_storage = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        # Images are served only through the authenticated API, never as public media.
+        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": None},
+    }
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- Uploads ----------------------------------------------------------------------
+FACESITE_MAX_UPLOAD_BYTES = env_int("FACESITE_MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024)
+# Pillow's own default is ~179 Mpx; a face back office has no use for that much.
+FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 50_000_000, minimum=10_000)
+FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# Base64 in JSON is about 4/3 of the file; leave room for it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = FACESITE_MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- Recognition --------------------------------------------------------------------
+_ENGINES = {
+    "local": "recognition.engines.local.LocalEngine",
+    "rekognition": "recognition.engines.rekognition.RekognitionEngine",
+    "fake": "recognition.engines.fake.FakeEngine",
+}
+# The offline local engine becomes the default once it lands (issue 3); until then
+# the deterministic fake engine keeps the pipeline runnable end to end.
+DEFAULT_ENGINE = "fake"
+RECOGNITION_ENGINE = {
+    "BACKEND": _ENGINES[env_choice("RECOGNITION_ENGINE", DEFAULT_ENGINE, tuple(_ENGINES))],
+    "OPTIONS": env_json_object("RECOGNITION_ENGINE_OPTIONS", {}),
+}
+FACESITE_DEFAULT_COLLECTION = env_str("FACESITE_DEFAULT_COLLECTION", "default")
+FACESITE_DEFAULT_FEATURES = ("labels", "faces", "moderation")
+FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
+FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
+if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:
+    raise ImproperlyConfigured("FACESITE_REVIEW_THRESHOLD must not be above FACESITE_MATCH_THRESHOLD.")
+
+# --- Celery -------------------------------------------------------------------------
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None  # results live in the database, not in task results
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else CELERY_TASK_TIME_LIMIT - 5
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower shows tasks live
+CELERY_TASK_SEND_SENT_EVENT = True
+# An unacknowledged message (acks_late) comes back after this many seconds; it must
+# be longer than the longest task or a slow task would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+}
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT.")
+
+# The sweeper re-enqueues images whose broker message was lost. A claim older
+# than the hard time limit cannot belong to a live task, so it is safe to retake.
+FACESITE_SWEEP_INTERVAL = env_int("FACESITE_SWEEP_INTERVAL", 60, minimum=1)
+FACESITE_PENDING_RETRY_AFTER = env_int("FACESITE_PENDING_RETRY_AFTER", 300, minimum=1)
+FACESITE_PROCESSING_STALE_AFTER = env_int("FACESITE_PROCESSING_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60, minimum=1)
+FACESITE_ANALYSIS_MAX_ATTEMPTS = env_int("FACESITE_ANALYSIS_MAX_ATTEMPTS", 5, minimum=1)
+if FACESITE_PROCESSING_STALE_AFTER <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("FACESITE_PROCESSING_STALE_AFTER must be longer than CELERY_TASK_TIME_LIMIT.")
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-stuck-images": {
+        "task": "recognition.tasks.sweep_stuck_images",
+        "schedule": timedelta(seconds=FACESITE_SWEEP_INTERVAL),
+    },
+    "sweep-undispatched-events": {
+        "task": "integrations.tasks.sweep_undispatched_events",
+        "schedule": timedelta(seconds=FACESITE_SWEEP_INTERVAL),
+    },
+}
+
+FLOWER_URL = env_str("FLOWER_URL", f"http://127.0.0.1:{env_int('FLOWER_PORT', 5555, minimum=1, maximum=65535)}/")
+
+# --- API ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Facesite API",
+    "DESCRIPTION": "Images in; labels, faces and identities out.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Logging ----------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,50 @@
+"""Resolve the configured recognition engine once per process, like Django's storage handler."""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from recognition.engines.base import BaseEngine
+
+_lock = threading.Lock()
+_engine: BaseEngine | None = None
+
+
+def get_engine() -> BaseEngine:
+    """The engine named by ``settings.RECOGNITION_ENGINE``, built on first use.
+
+    Models load lazily inside the engine, never at import of settings, so web
+    processes that never analyse pay nothing for them.
+    """
+    global _engine
+    if _engine is None:
+        with _lock:
+            if _engine is None:
+                _engine = _build(settings.RECOGNITION_ENGINE)
+    return _engine
+
+
+def _build(config: dict) -> BaseEngine:
+    from recognition.face_store import DatabaseFaceStore
+
+    backend = config.get("BACKEND")
+    if not backend:
+        raise ImproperlyConfigured("RECOGNITION_ENGINE needs a BACKEND.")
+    try:
+        engine_class = import_string(backend)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"RECOGNITION_ENGINE backend {backend!r} cannot be imported: {exc}") from exc
+    return engine_class(face_store=DatabaseFaceStore(), **config.get("OPTIONS", {}))
+
+
+@receiver(setting_changed)
+def _reset_engine(*, setting: str, **kwargs) -> None:
+    global _engine
+    if setting == "RECOGNITION_ENGINE":
+        _engine = None

@@ -1,0 +1,1 @@
+"""Recognition engines: image bytes in, plain dataclasses out (see ``base``)."""

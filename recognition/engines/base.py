@@ -1,0 +1,236 @@
+"""The recognition engine interface.
+
+Engines are leaves: image bytes in, plain dataclasses out. They know nothing of
+Django models, so they can be tested and benchmarked alone. Every result has
+AWS Rekognition's meaning whichever engine produced it:
+
+* confidence and similarity are floats from 0 to 100;
+* boxes and landmarks are ratios of the image's width and height (0..1), measured
+  on the image as displayed (after EXIF orientation is applied).
+
+Collections of enrolled faces belong to the engine's world (Rekognition keeps
+them server-side). Engines that keep no server-side state read a collection
+through a ``FaceStore`` handed to them at construction, so the application's
+database stays the source of truth while engines stay free of Django.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+FEATURES = ("labels", "faces", "text", "moderation")
+
+
+class EngineError(Exception):
+    """A recognition call failed.
+
+    ``retryable`` says whether trying the same call again later can help (a
+    throttled or unreachable service) or not (an image the engine cannot read).
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+
+
+class InvalidImageError(EngineError):
+    """The bytes are not an image the engine can decode."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False)
+
+
+class ImageTooLargeError(InvalidImageError):
+    """The image declares more pixels than allowed (a decompression bomb, or simply too big)."""
+
+
+@dataclass(frozen=True)
+class BoundingBox:
+    left: float
+    top: float
+    width: float
+    height: float
+
+    def clamped(self) -> BoundingBox:
+        left = min(max(self.left, 0.0), 1.0)
+        top = min(max(self.top, 0.0), 1.0)
+        return BoundingBox(
+            left=left,
+            top=top,
+            width=min(max(self.width, 0.0), 1.0 - left),
+            height=min(max(self.height, 0.0), 1.0 - top),
+        )
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) in pixels of an image of the given size."""
+        return (
+            round(self.left * width),
+            round(self.top * height),
+            round((self.left + self.width) * width),
+            round((self.top + self.height) * height),
+        )
+
+
+@dataclass(frozen=True)
+class Landmark:
+    type: str  # Rekognition's names: eyeLeft, eyeRight, nose, mouthLeft, mouthRight, ...
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class FaceDetail:
+    bounding_box: BoundingBox
+    confidence: float
+    landmarks: tuple[Landmark, ...] = ()
+    pose: dict[str, float] = field(default_factory=dict)  # Roll, Yaw, Pitch in degrees
+    quality: dict[str, float] = field(default_factory=dict)  # Brightness, Sharpness 0..100
+    attributes: dict[str, Any] = field(default_factory=dict)  # AgeRange, Gender, Emotions, ...
+    # Identity vector for engines that compute one locally (L2-normalised float32);
+    # None for engines whose vectors stay server-side (Rekognition).
+    embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class LabelInstance:
+    bounding_box: BoundingBox
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    confidence: float
+    parents: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    instances: tuple[LabelInstance, ...] = ()
+
+
+@dataclass(frozen=True)
+class TextDetection:
+    text: str
+    type: str  # "LINE" or "WORD"
+    confidence: float
+    bounding_box: BoundingBox
+    id: int
+    parent_id: int | None = None
+    polygon: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ModerationLabel:
+    name: str
+    confidence: float
+    parent_name: str = ""
+
+
+@dataclass(frozen=True)
+class FaceMatch:
+    face_id: str  # the id under which the face was indexed in the collection
+    similarity: float
+
+
+@dataclass(frozen=True)
+class IndexedFace:
+    face_id: str
+    face: FaceDetail
+
+
+@dataclass(frozen=True)
+class ComparedFace:
+    face: FaceDetail
+    similarity: float
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    source_face: FaceDetail
+    matches: tuple[ComparedFace, ...]  # at or above the threshold, best first
+    unmatched: tuple[ComparedFace, ...]  # below it
+
+
+class FaceStore(Protocol):
+    """Read access to the enrolled faces of collections, for engines that keep no state."""
+
+    def collection_version(self, collection_id: str) -> str:
+        """A value that changes whenever faces are added to or removed from the collection."""
+
+    def collection_embeddings(
+        self, collection_id: str, *, engine: str, model_version: str
+    ) -> tuple[list[str], np.ndarray]:
+        """Face ids and their embeddings (an N×D float32 matrix) made by that engine and model."""
+
+
+class BaseEngine:
+    """Base class of recognition engines.
+
+    Subclasses set ``name`` and ``model_version`` and implement what they support;
+    whatever they leave out raises ``NotImplementedError`` naming the engine.
+    """
+
+    name = "base"
+    model_version = "0"
+
+    def __init__(self, *, face_store: FaceStore | None = None, **options: Any):
+        self.face_store = face_store
+        self.options = options
+
+    def _unsupported(self, what: str) -> NotImplementedError:
+        return NotImplementedError(f"The {self.name!r} recognition engine does not support {what}.")
+
+    # Image analysis ----------------------------------------------------------
+
+    def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:
+        raise self._unsupported("detect_labels")
+
+    def detect_faces(self, image: bytes, *, attributes: bool = True) -> list[FaceDetail]:
+        """Faces in the image, largest first; with embeddings where the engine computes them."""
+        raise self._unsupported("detect_faces")
+
+    def detect_text(self, image: bytes) -> list[TextDetection]:
+        raise self._unsupported("detect_text")
+
+    def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
+        raise self._unsupported("detect_moderation_labels")
+
+    # Collections ------------------------------------------------------------------
+
+    def create_collection(self, collection_id: str) -> None:
+        """Make sure the collection exists (a no-op for engines without server state)."""
+
+    def delete_collection(self, collection_id: str) -> None:
+        """Remove the collection and its faces from the engine (a no-op without server state)."""
+
+    def index_faces(
+        self, collection_id: str, image: bytes, *, external_image_id: str = "", max_faces: int = 1
+    ) -> list[IndexedFace]:
+        """Detect up to ``max_faces`` faces, largest first, and add them to the collection."""
+        raise self._unsupported("index_faces")
+
+    def delete_faces(self, collection_id: str, face_ids: Sequence[str]) -> None:
+        """Remove faces from the collection (a no-op without server state)."""
+
+    def search_faces_by_image(
+        self, collection_id: str, image: bytes, *, threshold: float = 80.0, max_matches: int = 10
+    ) -> tuple[FaceDetail, list[FaceMatch]]:
+        """The largest face of the image and its matches in the collection, best first."""
+        raise self._unsupported("search_faces_by_image")
+
+    def search_face(
+        self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_matches: int = 10
+    ) -> list[FaceMatch]:
+        """Matches in the collection for one face already detected in ``image``, best first."""
+        raise self._unsupported("search_face")
+
+    def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
+        """The largest face of ``source`` against every face of ``target``."""
+        raise self._unsupported("compare_faces")

@@ -1,0 +1,166 @@
+"""A deterministic engine for tests, like Django's locmem email backend.
+
+It loads no model and needs no network, yet behaves like a real engine in every
+way the pipeline relies on:
+
+* every image at least 24 pixels on its shorter side has one face, in the middle;
+  smaller images have none;
+* the face's embedding is the image's 8×8 greyscale thumbnail, mean-centred, so
+  the same picture matches itself at 100 and unrelated pictures score low;
+* labels name the image's dominant colour (``Red``, ``Green``, ``Blue``, parent
+  ``Color``), plus ``Person`` when there is a face;
+* no text, no moderation labels.
+
+Option ``delay`` (seconds) makes face detection slow, to test what happens to
+work in flight.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from recognition.engines.base import (
+    BaseEngine,
+    BoundingBox,
+    ComparedFace,
+    CompareResult,
+    EngineError,
+    FaceDetail,
+    FaceMatch,
+    IndexedFace,
+    Label,
+    Landmark,
+    ModerationLabel,
+    TextDetection,
+)
+from recognition.engines.imaging import decode_rgb
+from recognition.engines.index import CollectionIndexes
+
+MIN_FACE_SIDE = 24
+FACE_BOX = BoundingBox(left=0.3, top=0.2, width=0.4, height=0.55)
+
+
+def similarity_from_cosine(cos: float) -> float:
+    return round(max(0.0, min(1.0, cos)) * 100.0, 3)
+
+
+class FakeEngine(BaseEngine):
+    name = "fake"
+    model_version = "1"
+
+    def __init__(self, *, face_store=None, delay: float = 0.0, **options):
+        super().__init__(face_store=face_store, **options)
+        self.delay = float(delay)
+        self._indexes = CollectionIndexes(engine=self.name, model_version=self.model_version)
+
+    def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:
+        rgb = decode_rgb(image)
+        means = np.asarray(rgb, dtype=np.float32).reshape(-1, 3).mean(axis=0)
+        colour = ("Red", "Green", "Blue")[int(np.argmax(means))]
+        share = float(means.max() / max(means.sum(), 1.0))
+        labels = [
+            Label(name=colour, confidence=round(55.0 + 45.0 * share, 3), parents=("Color",)),
+            Label(name="Color", confidence=99.0),
+        ]
+        if self._has_face(rgb):
+            labels.append(Label(name="Person", confidence=99.0))
+        labels = [label for label in labels if label.confidence >= min_confidence]
+        return sorted(labels, key=lambda label: -label.confidence)[:max_labels]
+
+    def detect_faces(self, image: bytes, *, attributes: bool = True) -> list[FaceDetail]:
+        if self.delay:
+            time.sleep(self.delay)
+        rgb = decode_rgb(image)
+        if not self._has_face(rgb):
+            return []
+        return [self._face(rgb)]
+
+    def detect_text(self, image: bytes) -> list[TextDetection]:
+        decode_rgb(image)
+        return []
+
+    def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
+        decode_rgb(image)
+        return []
+
+    def index_faces(
+        self, collection_id: str, image: bytes, *, external_image_id: str = "", max_faces: int = 1
+    ) -> list[IndexedFace]:
+        faces = self.detect_faces(image)[:max_faces]
+        return [IndexedFace(face_id=str(uuid.uuid4()), face=face) for face in faces]
+
+    def search_face(
+        self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_matches: int = 10
+    ) -> list[FaceMatch]:
+        if self.face_store is None:
+            raise EngineError("The fake engine needs a face store to search collections.")
+        return self._indexes.search(
+            self.face_store,
+            collection_id,
+            face.embedding,
+            to_similarity=similarity_from_cosine,
+            threshold=threshold,
+            max_matches=max_matches,
+        )
+
+    def search_faces_by_image(
+        self, collection_id: str, image: bytes, *, threshold: float = 80.0, max_matches: int = 10
+    ) -> tuple[FaceDetail, list[FaceMatch]]:
+        faces = self.detect_faces(image)
+        if not faces:
+            raise EngineError("No face was found in the image.")
+        return faces[0], self.search_face(collection_id, image, faces[0], threshold=threshold, max_matches=max_matches)
+
+    def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
+        source_faces = self.detect_faces(source)
+        if not source_faces:
+            raise EngineError("No face was found in the source image.")
+        compared = [
+            ComparedFace(
+                face=face, similarity=similarity_from_cosine(float(source_faces[0].embedding @ face.embedding))
+            )
+            for face in self.detect_faces(target)
+        ]
+        compared.sort(key=lambda c: -c.similarity)
+        return CompareResult(
+            source_face=source_faces[0],
+            matches=tuple(c for c in compared if c.similarity >= threshold),
+            unmatched=tuple(c for c in compared if c.similarity < threshold),
+        )
+
+    def delete_faces(self, collection_id: str, face_ids: Sequence[str]) -> None:
+        return None
+
+    @staticmethod
+    def _has_face(rgb: Image.Image) -> bool:
+        return min(rgb.size) >= MIN_FACE_SIDE
+
+    @staticmethod
+    def _face(rgb: Image.Image) -> FaceDetail:
+        thumb = np.asarray(rgb.convert("L").resize((8, 8), Image.Resampling.BILINEAR), dtype=np.float32).ravel()
+        vector = thumb - thumb.mean()
+        norm = float(np.linalg.norm(vector))
+        # A flat image has no structure to compare; give it a fixed direction.
+        embedding = vector / norm if norm > 1e-6 else np.eye(64, dtype=np.float32)[0]
+        box = FACE_BOX
+        landmarks = (
+            Landmark("eyeLeft", box.left + 0.3 * box.width, box.top + 0.35 * box.height),
+            Landmark("eyeRight", box.left + 0.7 * box.width, box.top + 0.35 * box.height),
+            Landmark("nose", box.left + 0.5 * box.width, box.top + 0.55 * box.height),
+            Landmark("mouthLeft", box.left + 0.35 * box.width, box.top + 0.75 * box.height),
+            Landmark("mouthRight", box.left + 0.65 * box.width, box.top + 0.75 * box.height),
+        )
+        return FaceDetail(
+            bounding_box=box,
+            confidence=99.0,
+            landmarks=landmarks,
+            pose={"Roll": 0.0, "Yaw": 0.0, "Pitch": 0.0},
+            quality={"Brightness": round(float(thumb.mean()) / 2.55, 3), "Sharpness": 50.0},
+            attributes={},
+            embedding=embedding.astype(np.float32),
+        )

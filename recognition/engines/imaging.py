@@ -1,0 +1,69 @@
+"""Decoding image bytes for engines: pure Pillow, no Django.
+
+Whatever the file holds (EXIF-rotated JPEG, grayscale, CMYK, alpha, 16-bit PNG,
+animated GIF) comes out as an upright 8-bit RGB image, so every model sees the
+picture a person would see.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from recognition.engines.base import ImageTooLargeError, InvalidImageError
+
+DEFAULT_MAX_PIXELS = 50_000_000
+
+
+def decode_rgb(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    return to_rgb(ImageOps.exif_transpose(open_image(data, max_pixels=max_pixels)))
+
+
+def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Open and fully decode the first frame, refusing bombs and truncated data."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            if image.width * image.height > max_pixels:
+                raise ImageTooLargeError(
+                    f"Image is {image.width}×{image.height} pixels, above the limit of {max_pixels:,} pixels."
+                )
+            image.seek(0)  # first frame of animations
+            image.load()
+    except InvalidImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLargeError(f"Image has too many pixels to process safely: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise InvalidImageError("Not a readable image: the data is not in any known image format.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"Image data is corrupt or truncated: {exc}") from exc
+    return image
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode == "RGB":
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # 16/32-bit greyscale: scale to 8 bits rather than clipping at 255.
+        image = image.point(lambda v: v / 256).convert("L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def display_size(image: Image.Image) -> tuple[int, int]:
+    """Width and height as displayed, once EXIF orientation is applied."""
+    orientation = image.getexif().get(ORIENTATION_TAG, 1)
+    if orientation in (5, 6, 7, 8):
+        return image.height, image.width
+    return image.width, image.height
+
+
+ORIENTATION_TAG = 0x0112

@@ -1,0 +1,32 @@
+"""The database as the source of truth for enrolled faces, seen through the engines' ``FaceStore``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recognition.models import Collection, Face
+
+
+class DatabaseFaceStore:
+    def collection_version(self, collection_id: str) -> str:
+        row = Collection.objects.filter(name=collection_id).values_list("pk", "version").first()
+        return "missing" if row is None else f"{row[0]}:{row[1]}"
+
+    def collection_embeddings(
+        self, collection_id: str, *, engine: str, model_version: str
+    ) -> tuple[list[str], np.ndarray]:
+        rows = Face.objects.filter(
+            collection__name=collection_id,
+            is_reference=True,
+            engine=engine,
+            model_version=model_version,
+            embedding__isnull=False,
+        ).values_list("engine_face_id", "embedding")
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        for face_id, blob in rows.iterator(chunk_size=2000):
+            ids.append(face_id)
+            vectors.append(np.frombuffer(bytes(blob), dtype="<f4"))
+        if not vectors:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        return ids, np.vstack(vectors)

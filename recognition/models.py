@@ -1,0 +1,257 @@
+from __future__ import annotations
+
+import uuid
+
+import numpy as np
+from django.conf import settings
+from django.db import models
+
+
+def default_features() -> list[str]:
+    return list(settings.FACESITE_DEFAULT_FEATURES)
+
+
+class Collection(models.Model):
+    """A named set of enrolled (reference) faces that images are identified against."""
+
+    name = models.SlugField(max_length=100, unique=True, help_text="Also the collection id at the engine.")
+    description = models.TextField(blank=True)
+    version = models.PositiveBigIntegerField(
+        default=0, help_text="Bumped whenever reference faces are added or removed, so search indexes refresh."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def get_default(cls) -> Collection:
+        collection, _ = cls.objects.get_or_create(name=settings.FACESITE_DEFAULT_COLLECTION)
+        return collection
+
+    def bump_version(self) -> None:
+        type(self).objects.filter(pk=self.pk).update(version=models.F("version") + 1)
+
+
+class Person(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(
+        max_length=128,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Badge, RFID or employee code identifying this person in other systems.",
+    )
+    notes = models.TextField(blank=True)
+    consent_given_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the person consented to biometric processing."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"])]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.external_id})" if self.external_id else self.name
+
+    def save(self, *args, **kwargs):
+        if not self.external_id:
+            self.external_id = None  # blank badges must not collide on the unique index
+        super().save(*args, **kwargs)
+
+
+class Image(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        UPLOAD = "upload", "Upload"
+        URL = "url", "URL"
+        BASE64 = "base64", "Base64"
+        IMPORT = "import", "Bulk import"
+        ENROLMENT = "enrolment", "Enrolment"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(upload_to="images/%Y/%m/", max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    content_type = models.CharField(max_length=50, blank=True)
+    original_filename = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.UPLOAD)
+    source_url = models.URLField(max_length=2000, blank=True)
+    collection = models.ForeignKey(
+        Collection,
+        on_delete=models.PROTECT,
+        related_name="images",
+        help_text="Faces found in the image are identified against this collection.",
+    )
+    features = models.JSONField(default=default_features, help_text="Analyses requested for this image.")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times analysis was started.")
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    engine = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    analysed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["status", "updated_at"]),
+            models.Index(fields=["-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.original_filename or self.id} ({self.status})"
+
+    def read_bytes(self) -> bytes:
+        with self.file.open("rb") as fh:
+            return fh.read()
+
+
+class Face(models.Model):
+    class Review(models.TextChoices):
+        NONE = "none", "Not needed"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        CONFIRMED = "confirmed", "Confirmed"
+        REJECTED = "rejected", "Rejected"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="faces")
+    # Box as ratios of the image (Rekognition's BoundingBox).
+    left = models.FloatField()
+    top = models.FloatField()
+    width = models.FloatField()
+    height = models.FloatField()
+    confidence = models.FloatField(help_text="Detection confidence, 0–100.")
+    landmarks = models.JSONField(default=list, blank=True)
+    pose = models.JSONField(default=dict, blank=True)
+    quality = models.JSONField(default=dict, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+
+    embedding = models.BinaryField(null=True, blank=True, editable=False, help_text="float32 vector, little-endian.")
+    engine = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+
+    is_reference = models.BooleanField(default=False, help_text="An enrolled face that identifies its person.")
+    collection = models.ForeignKey(
+        Collection, on_delete=models.CASCADE, null=True, blank=True, related_name="reference_faces"
+    )
+    engine_face_id = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="The id of this face in the engine's collection."
+    )
+
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="faces",
+        help_text="Who this face is: matched automatically, confirmed by a reviewer, or enrolled.",
+    )
+    candidate = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="candidate_faces",
+        help_text="The best match among enrolled people, whether or not it passed the threshold.",
+    )
+    similarity = models.FloatField(null=True, blank=True, help_text="Similarity to the candidate, 0–100.")
+    review_state = models.CharField(max_length=20, choices=Review.choices, default=Review.NONE)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["image", "-width"]
+        indexes = [
+            models.Index(fields=["review_state"]),
+            models.Index(fields=["collection", "is_reference", "engine", "model_version"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "engine_face_id"],
+                condition=models.Q(is_reference=True),
+                name="unique_reference_face_per_collection",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Face {self.id} in {self.image_id}"
+
+    def get_embedding(self) -> np.ndarray | None:
+        if self.embedding is None:
+            return None
+        return np.frombuffer(bytes(self.embedding), dtype="<f4")
+
+    def set_embedding(self, vector: np.ndarray | None) -> None:
+        self.embedding = None if vector is None else np.asarray(vector, dtype="<f4").tobytes()
+
+
+class Label(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=200)
+    confidence = models.FloatField(help_text="0–100.")
+    parents = models.JSONField(default=list, blank=True)
+    categories = models.JSONField(default=list, blank=True)
+    instances = models.JSONField(default=list, blank=True, help_text="Boxes (ratios) with their confidence.")
+
+    class Meta:
+        ordering = ["image", "-confidence"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.confidence:.1f}"
+
+
+class TextDetection(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="text_detections")
+    text = models.TextField()
+    type = models.CharField(max_length=10, choices=[("LINE", "Line"), ("WORD", "Word")])
+    confidence = models.FloatField()
+    detection_id = models.PositiveIntegerField()
+    parent_id = models.PositiveIntegerField(null=True, blank=True)
+    geometry = models.JSONField(default=dict, blank=True, help_text="BoundingBox and Polygon, as ratios.")
+
+    class Meta:
+        ordering = ["image", "detection_id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class ModerationLabel(models.Model):
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="moderation_labels")
+    name = models.CharField(max_length=200)
+    parent_name = models.CharField(max_length=200, blank=True)
+    confidence = models.FloatField()
+
+    class Meta:
+        ordering = ["image", "-confidence"]
+        indexes = [models.Index(fields=["name"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.confidence:.1f}"

@@ -1,0 +1,454 @@
+"""Recognition services: what API views, admin actions, commands and tasks call.
+
+Views and tasks stay thin; logic that touches several models lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from recognition.engine_handler import get_engine
+from recognition.engines import base as engine_types
+from recognition.engines.base import FEATURES, BaseEngine, EngineError
+from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection
+from recognition.signals import image_analysed
+from recognition.validation import ImageRejected, inspect_image
+
+logger = logging.getLogger(__name__)
+
+
+class AnalysisRetry(Exception):
+    """Analysis hit a passing failure (a throttled or unreachable engine); try again later."""
+
+
+# --- Ingest -------------------------------------------------------------------------
+
+
+def image_ingest(
+    *,
+    data: bytes,
+    source: str = Image.Source.UPLOAD,
+    filename: str = "",
+    uploaded_by: AbstractBaseUser | None = None,
+    features: list[str] | None = None,
+    collection: Collection | None = None,
+    source_url: str = "",
+) -> Image:
+    """Validate and store an image, commit its row as ``pending`` and queue its analysis.
+
+    Raises ``ImageRejected`` (nothing stored) when the bytes are not an acceptable image.
+    """
+    info = inspect_image(data)
+    features = _clean_features(features)
+    collection = collection or Collection.get_default()
+    image = Image(
+        sha256=info.sha256,
+        size_bytes=info.size_bytes,
+        width=info.width,
+        height=info.height,
+        content_type=info.content_type,
+        original_filename=filename[:255],
+        source=source,
+        source_url=source_url,
+        collection=collection,
+        features=features,
+        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+    )
+    stored_name = default_storage.save(_storage_name(image, info.extension), ContentFile(data))
+    image.file.name = stored_name
+    try:
+        with transaction.atomic():
+            image.save()
+            image_enqueue_analysis(image)
+    except BaseException:
+        # The row did not commit, so the file must not outlive it.
+        default_storage.delete(stored_name)
+        raise
+    return image
+
+
+def image_enqueue_analysis(image: Image) -> None:
+    """Queue analysis once the current transaction commits (at once outside one)."""
+    from recognition.tasks import analyse_image
+
+    image_id = str(image.pk)
+    transaction.on_commit(lambda: analyse_image.delay(image_id))
+
+
+def _clean_features(features: list[str] | None) -> list[str]:
+    if not features:
+        return list(settings.FACESITE_DEFAULT_FEATURES)
+    unknown = sorted(set(features) - set(FEATURES))
+    if unknown:
+        raise ImageRejected(
+            f"Unknown feature(s): {', '.join(unknown)}; choose from {', '.join(FEATURES)}.", code="invalid_features"
+        )
+    return [f for f in FEATURES if f in features]
+
+
+def _storage_name(image: Image, extension: str) -> str:
+    now = timezone.now()
+    return f"images/{now:%Y/%m}/{image.pk}.{extension}"
+
+
+# --- Analysis -------------------------------------------------------------------------
+
+
+@dataclass
+class AnalysisResults:
+    labels: list[engine_types.Label] = field(default_factory=list)
+    faces: list[engine_types.FaceDetail] = field(default_factory=list)
+    matches: list[engine_types.FaceMatch | None] = field(default_factory=list)
+    text: list[engine_types.TextDetection] = field(default_factory=list)
+    moderation: list[engine_types.ModerationLabel] = field(default_factory=list)
+
+
+def image_analyse(*, image_id: str) -> Image | None:
+    """Claim a pending image, run the engine on it and store the results.
+
+    Returns the finished image, or None when the image was not pending (already
+    claimed by another delivery of the same message, done, or deleted): a
+    second run never happens. Raises ``AnalysisRetry`` after putting the image
+    back to ``pending`` when the engine failed in a way a retry can fix.
+    """
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimed = Image.objects.filter(pk=image_id, status=Image.Status.PENDING).update(
+        status=Image.Status.PROCESSING,
+        claim_token=token,
+        claimed_at=now,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if not claimed:
+        logger.info("Image %s is not pending; skipping analysis.", image_id)
+        return None
+
+    image = Image.objects.select_related("collection").get(pk=image_id)
+    engine = get_engine()
+    try:
+        results = _run_engine(engine, image)
+    except EngineError as exc:
+        if exc.retryable:
+            _release(image, token, error=f"Temporary engine failure, will retry: {exc.message}")
+            raise AnalysisRetry(exc.message) from exc
+        logger.warning("Analysis of image %s failed: %s", image_id, exc.message)
+        _fail(image, token, exc.message)
+        return None
+    except SoftTimeLimitExceeded:
+        _fail(image, token, f"Analysis took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s time limit.")
+        return None
+    except FileNotFoundError:
+        _fail(image, token, "The stored image file is missing.")
+        return None
+    except Exception as exc:
+        logger.exception("Analysis of image %s crashed", image_id)
+        _fail(image, token, f"Internal error during analysis ({type(exc).__name__}: {exc}).")
+        return None
+    return _store_results(image, token, engine, results)
+
+
+def _run_engine(engine: BaseEngine, image: Image) -> AnalysisResults:
+    data = image.read_bytes()
+    features = set(image.features)
+    results = AnalysisResults()
+    if "labels" in features:
+        results.labels = engine.detect_labels(data)
+    if "faces" in features:
+        results.faces = engine.detect_faces(data, attributes=True)
+        has_references = Face.objects.filter(collection=image.collection, is_reference=True).exists()
+        for face in results.faces:
+            best = None
+            if has_references:
+                found = engine.search_face(
+                    image.collection.name, data, face, threshold=settings.FACESITE_REVIEW_THRESHOLD, max_matches=1
+                )
+                best = found[0] if found else None
+            results.matches.append(best)
+    if "text" in features:
+        results.text = engine.detect_text(data)
+    if "moderation" in features:
+        results.moderation = engine.detect_moderation_labels(data)
+    return results
+
+
+def _store_results(image: Image, token: uuid.UUID, engine: BaseEngine, results: AnalysisResults) -> Image | None:
+    candidates = _candidates_by_face_id(image.collection, results.matches)
+    with transaction.atomic():
+        locked = Image.objects.select_for_update().filter(
+            pk=image.pk, status=Image.Status.PROCESSING, claim_token=token
+        )
+        if not locked.exists():
+            # The claim went stale and the sweeper handed the image to someone else.
+            logger.warning("Image %s was reclaimed while being analysed; discarding these results.", image.pk)
+            return None
+        image.faces.filter(is_reference=False).delete()
+        image.labels.all().delete()
+        image.text_detections.all().delete()
+        image.moderation_labels.all().delete()
+        Label.objects.bulk_create(_label_row(image, label) for label in results.labels)
+        Face.objects.bulk_create(
+            _face_row(image, engine, face, match, candidates)
+            for face, match in zip(results.faces, results.matches, strict=True)
+        )
+        TextDetection.objects.bulk_create(_text_row(image, text) for text in results.text)
+        ModerationLabel.objects.bulk_create(
+            ModerationLabel(image=image, name=m.name, parent_name=m.parent_name, confidence=m.confidence)
+            for m in results.moderation
+        )
+        now = timezone.now()
+        locked.update(
+            status=Image.Status.DONE,
+            error="",
+            claim_token=None,
+            engine=engine.name,
+            model_version=engine.model_version,
+            analysed_at=now,
+            updated_at=now,
+        )
+        image.refresh_from_db()
+        image_analysed.send(sender=Image, image=image)
+    logger.info(
+        "Image %s analysed: %d labels, %d faces, %d identified.",
+        image.pk,
+        len(results.labels),
+        len(results.faces),
+        sum(1 for m in results.matches if m and m.similarity >= settings.FACESITE_MATCH_THRESHOLD),
+    )
+    return image
+
+
+def _candidates_by_face_id(collection: Collection, matches: list) -> dict[str, uuid.UUID]:
+    face_ids = {m.face_id for m in matches if m is not None}
+    if not face_ids:
+        return {}
+    rows = Face.objects.filter(
+        collection=collection, is_reference=True, engine_face_id__in=face_ids, person__isnull=False
+    ).values_list("engine_face_id", "person_id")
+    return dict(rows)
+
+
+def _face_row(image, engine, face: engine_types.FaceDetail, match, candidates) -> Face:
+    box = face.bounding_box
+    row = Face(
+        image=image,
+        left=box.left,
+        top=box.top,
+        width=box.width,
+        height=box.height,
+        confidence=face.confidence,
+        landmarks=[{"Type": lm.type, "X": lm.x, "Y": lm.y} for lm in face.landmarks],
+        pose=face.pose,
+        quality=face.quality,
+        attributes=face.attributes,
+        engine=engine.name,
+        model_version=engine.model_version,
+    )
+    row.set_embedding(face.embedding)
+    candidate = candidates.get(match.face_id) if match else None
+    if candidate:
+        row.candidate_id = candidate
+        row.similarity = match.similarity
+        if match.similarity >= settings.FACESITE_MATCH_THRESHOLD:
+            row.person_id = candidate
+        else:
+            row.review_state = Face.Review.NEEDS_REVIEW
+    return row
+
+
+def _label_row(image, label: engine_types.Label) -> Label:
+    return Label(
+        image=image,
+        name=label.name,
+        confidence=label.confidence,
+        parents=list(label.parents),
+        categories=list(label.categories),
+        instances=[{"BoundingBox": _box(i.bounding_box), "Confidence": i.confidence} for i in label.instances],
+    )
+
+
+def _text_row(image, text: engine_types.TextDetection) -> TextDetection:
+    return TextDetection(
+        image=image,
+        text=text.text,
+        type=text.type,
+        confidence=text.confidence,
+        detection_id=text.id,
+        parent_id=text.parent_id,
+        geometry={
+            "BoundingBox": _box(text.bounding_box),
+            "Polygon": [{"X": x, "Y": y} for x, y in text.polygon],
+        },
+    )
+
+
+def _box(box: engine_types.BoundingBox) -> dict[str, float]:
+    return {"Left": box.left, "Top": box.top, "Width": box.width, "Height": box.height}
+
+
+def _release(image: Image, token: uuid.UUID, *, error: str) -> None:
+    Image.objects.filter(pk=image.pk, claim_token=token).update(
+        status=Image.Status.PENDING, claim_token=None, error=error, updated_at=timezone.now()
+    )
+
+
+def _fail(image: Image, token: uuid.UUID | None, error: str) -> None:
+    rows = Image.objects.filter(pk=image.pk)
+    if token is not None:
+        rows = rows.filter(claim_token=token)
+    rows.update(status=Image.Status.FAILED, claim_token=None, error=error, updated_at=timezone.now())
+
+
+def image_fail(*, image_id: str, error: str) -> None:
+    """Mark an image failed whatever its claim (used when retries are exhausted)."""
+    Image.objects.filter(pk=image_id).exclude(status=Image.Status.DONE).update(
+        status=Image.Status.FAILED, claim_token=None, error=error, updated_at=timezone.now()
+    )
+
+
+def image_reanalyse(*, image: Image) -> bool:
+    """Put a finished or failed image back in the queue. False if it is already queued or running."""
+    with transaction.atomic():
+        updated = Image.objects.filter(pk=image.pk, status__in=[Image.Status.DONE, Image.Status.FAILED]).update(
+            status=Image.Status.PENDING, error="", updated_at=timezone.now()
+        )
+        if updated:
+            image_enqueue_analysis(image)
+    return bool(updated)
+
+
+# --- Sweeper --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    requeued_pending: int
+    reclaimed_processing: int
+    gave_up: int
+
+
+def images_sweep_stuck() -> SweepReport:
+    """Re-enqueue images whose broker message was lost, so none waits forever.
+
+    * ``pending`` for longer than ``FACESITE_PENDING_RETRY_AFTER``: the message
+      may be lost; queue it again (the claim makes duplicates harmless).
+    * ``processing`` for longer than ``FACESITE_PROCESSING_STALE_AFTER`` (longer
+      than the task hard time limit, so no live task holds it): the worker died;
+      put it back to pending and queue it, or give up after
+      ``FACESITE_ANALYSIS_MAX_ATTEMPTS`` so one poisonous image cannot loop forever.
+    """
+    now = timezone.now()
+    max_attempts = settings.FACESITE_ANALYSIS_MAX_ATTEMPTS
+    stale = now - timedelta(seconds=settings.FACESITE_PROCESSING_STALE_AFTER)
+    waiting = now - timedelta(seconds=settings.FACESITE_PENDING_RETRY_AFTER)
+
+    gave_up = Image.objects.filter(
+        status=Image.Status.PROCESSING, claimed_at__lt=stale, attempts__gte=max_attempts
+    ).update(
+        status=Image.Status.FAILED,
+        claim_token=None,
+        error=f"Gave up after {max_attempts} attempts: the worker was lost or timed out each time.",
+        updated_at=now,
+    )
+
+    reclaimed = []
+    for pk in Image.objects.filter(status=Image.Status.PROCESSING, claimed_at__lt=stale).values_list("pk", flat=True):
+        with transaction.atomic():
+            if Image.objects.filter(pk=pk, status=Image.Status.PROCESSING, claimed_at__lt=stale).update(
+                status=Image.Status.PENDING, claim_token=None, updated_at=now
+            ):
+                reclaimed.append(pk)
+                image_enqueue_analysis(Image(pk=pk))
+
+    requeued = 0
+    for pk in Image.objects.filter(status=Image.Status.PENDING, updated_at__lt=waiting).values_list("pk", flat=True):
+        with transaction.atomic():
+            if Image.objects.filter(pk=pk, status=Image.Status.PENDING, updated_at__lt=waiting).update(updated_at=now):
+                requeued += 1
+                image_enqueue_analysis(Image(pk=pk))
+
+    report = SweepReport(requeued_pending=requeued, reclaimed_processing=len(reclaimed), gave_up=gave_up)
+    if requeued or reclaimed or gave_up:
+        logger.warning("Sweeper: %s", report)
+    return report
+
+
+# --- Enrolment ------------------------------------------------------------------------
+
+
+class EnrolmentError(Exception):
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def person_enroll(
+    *,
+    person: Person,
+    data: bytes,
+    collection: Collection | None = None,
+    uploaded_by: AbstractBaseUser | None = None,
+    filename: str = "",
+) -> Face:
+    """Add a reference photo of ``person``: exactly one face, indexed into the collection."""
+    info = inspect_image(data)
+    collection = collection or Collection.get_default()
+    engine = get_engine()
+    engine.create_collection(collection.name)
+    faces = engine.detect_faces(data, attributes=False)
+    if not faces:
+        raise EnrolmentError("No face was found in the photo.", code="no_face")
+    if len(faces) > 1:
+        raise EnrolmentError(
+            f"{len(faces)} faces were found; a reference photo must show exactly one person.", code="several_faces"
+        )
+    indexed = engine.index_faces(collection.name, data, external_image_id=str(person.pk), max_faces=1)
+    if not indexed:
+        raise EnrolmentError("The engine could not index the face.", code="not_indexed")
+    face = indexed[0].face
+    image = Image(
+        sha256=info.sha256,
+        size_bytes=info.size_bytes,
+        width=info.width,
+        height=info.height,
+        content_type=info.content_type,
+        original_filename=filename[:255],
+        source=Image.Source.ENROLMENT,
+        collection=collection,
+        features=["faces"],
+        status=Image.Status.DONE,
+        engine=engine.name,
+        model_version=engine.model_version,
+        analysed_at=timezone.now(),
+        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+    )
+    stored_name = default_storage.save(_storage_name(image, info.extension), ContentFile(data))
+    image.file.name = stored_name
+    try:
+        with transaction.atomic():
+            image.save()
+            row = _face_row(image, engine, face, None, {})
+            row.is_reference = True
+            row.collection = collection
+            row.engine_face_id = indexed[0].face_id
+            row.person = person
+            row.save()
+            collection.bump_version()
+    except BaseException:
+        default_storage.delete(stored_name)
+        engine.delete_faces(collection.name, [indexed[0].face_id])
+        raise
+    return row

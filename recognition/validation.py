@@ -1,0 +1,79 @@
+"""Checks on image bytes before anything is stored."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from PIL import Image as PILImage
+
+from recognition.engines.base import ImageTooLargeError, InvalidImageError
+from recognition.engines.imaging import display_size, open_image
+
+
+class ImageRejected(Exception):
+    """The bytes cannot be accepted as an image; ``message`` says why, for the uploader."""
+
+    def __init__(self, message: str, *, code: str = "invalid_image"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    format: str
+    content_type: str
+    extension: str
+    width: int
+    height: int
+    size_bytes: int
+    sha256: str
+
+
+def check_size(size: int) -> None:
+    limit = settings.FACESITE_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise ImageRejected(
+            f"The file is {size:,} bytes; the limit is {limit:,} bytes.",
+            code="too_large",
+        )
+    if size == 0:
+        raise ImageRejected("The file is empty.", code="empty")
+
+
+def inspect_image(data: bytes) -> ImageInfo:
+    """Identify the format from the bytes themselves and decode them fully.
+
+    The declared content type and file name are never trusted. A full decode
+    catches truncated files; the pixel limit catches decompression bombs before
+    their pixels are allocated.
+    """
+    check_size(len(data))
+    try:
+        image = open_image(data, max_pixels=settings.FACESITE_MAX_IMAGE_PIXELS)
+    except ImageTooLargeError as exc:
+        raise ImageRejected(exc.message, code="too_many_pixels") from exc
+    except InvalidImageError as exc:
+        raise ImageRejected(exc.message) from exc
+    fmt = image.format or ""
+    allowed = settings.FACESITE_ALLOWED_IMAGE_FORMATS
+    if fmt not in allowed:
+        raise ImageRejected(
+            f"{fmt or 'This'} images are not accepted; send one of: {', '.join(allowed)}.",
+            code="unsupported_format",
+        )
+    width, height = display_size(image)
+    return ImageInfo(
+        format=fmt,
+        content_type=PILImage.MIME.get(fmt, "application/octet-stream"),
+        extension=_EXTENSIONS.get(fmt, fmt.lower()),
+        width=width,
+        height=height,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}

@@ -1,0 +1,68 @@
+"""Start the whole system: web, Celery worker, beat, Flower, and Redis when none is reachable.
+
+Called by ``make run`` after migrations. Processes run under honcho, so Ctrl-C
+stops every one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from facesite.devredis import free_port, redis_reachable  # noqa: E402
+
+
+def main() -> None:
+    env = dict(os.environ)
+    web_port = env.get("PORT", "8000")
+    flower_port = env.get("FLOWER_PORT", "5555")
+    processes = ["web", "worker", "beat", "flower"]
+
+    redis_url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    if redis_reachable(redis_url):
+        redis_note = f"Redis: {redis_url}"
+    else:
+        port = int(env.get("FACESITE_PRIVATE_REDIS_PORT") or free_port())
+        redis_url = f"redis://127.0.0.1:{port}/0"
+        env["FACESITE_PRIVATE_REDIS_PORT"] = str(port)
+        processes.insert(0, "redis")
+        redis_note = f"Redis: none was reachable, so a private one runs at {redis_url} (stops with this command)"
+
+    env.update(
+        REDIS_URL=redis_url,
+        FACESITE_WEB_PORT=web_port,
+        FACESITE_FLOWER_PORT=flower_port,
+        FLOWER_URL=f"http://127.0.0.1:{flower_port}/",
+        FACESITE_WORKER_CONCURRENCY=env.get("FACESITE_WORKER_CONCURRENCY", "2"),
+    )
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    py = ROOT / ".venv" / "bin" / "python"
+    print(
+        f"""
+Facesite is starting.
+  Web and API:  http://127.0.0.1:{web_port}/api/    (admin: http://127.0.0.1:{web_port}/admin/)
+  OpenAPI:      http://127.0.0.1:{web_port}/api/schema/
+  Flower:       http://127.0.0.1:{flower_port}/
+  {redis_note}
+
+Create an admin user and an API token in another terminal:
+  {py} manage.py createsuperuser
+  {py} manage.py drf_create_token <username>
+Upload an image:
+  curl -H "Authorization: Token <token>" -F file=@photo.jpg http://127.0.0.1:{web_port}/api/images/
+
+Ctrl-C stops everything.
+""",
+        flush=True,
+    )
+    honcho = str(ROOT / ".venv" / "bin" / "honcho")
+    os.chdir(ROOT)
+    os.execve(honcho, [honcho, "start", "-f", "Procfile", *processes], env)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""Test fixtures: a real Redis broker, real Celery workers, real databases.
+
+The broker is the Redis named by ``REDIS_URL`` (database 15, flushed at start,
+so a developer's running system on database 0 is left alone) or, when none
+answers and we are not in CI, a private redis-server started for the session.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.conf import settings
+from django.db import connections
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from facesite.celery import app as celery_app
+from facesite.devredis import free_port, redis_reachable, start_private_redis
+from tests import factories
+
+TEST_REDIS_DB = 15
+
+
+def _test_broker_url(base: str) -> str:
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{TEST_REDIS_DB}", "", ""))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def broker_url(tmp_path_factory) -> str:
+    configured = settings.REDIS_URL
+    private = None
+    if redis_reachable(configured):
+        url = _test_broker_url(configured)
+    elif os.environ.get("CI") == "true" or "REDIS_URL" in os.environ:
+        pytest.exit(f"Redis at {configured} does not answer; the suite needs a real broker.", returncode=3)
+    else:
+        port = free_port()
+        private = start_private_redis(port, tmp_path_factory.mktemp("redis"))
+        url = f"redis://127.0.0.1:{port}/{TEST_REDIS_DB}"
+    redis.Redis.from_url(url).flushdb()
+    settings.CELERY_BROKER_URL = url
+    celery_app.conf.broker_url = url
+    yield url
+    if private is not None:
+        private.terminate()
+        private.wait(10)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path) -> Path:
+    """Every test stores files in its own directory, so leftovers are visible."""
+    root = tmp_path / "media"
+    root.mkdir()
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
+    }
+    return root
+
+
+@pytest.fixture(autouse=True)
+def fake_engine(settings):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.fake.FakeEngine", "OPTIONS": {}}
+
+
+@task_postrun.connect(weak=False)
+def _close_worker_connections(**kwargs):
+    # The in-process worker runs tasks in its own thread; close that thread's
+    # connections so the test database can be flushed and dropped afterwards.
+    connections.close_all()
+
+
+@pytest.fixture
+def celery_worker(transactional_db, broker_url):
+    """A real Celery worker consuming from the real Redis broker, in a thread of this process."""
+    with start_worker(
+        celery_app,
+        pool="solo",
+        concurrency=1,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=30.0,
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture
+def user(db):
+    return factories.UserFactory()
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client

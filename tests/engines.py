@@ -1,0 +1,30 @@
+"""Engines that misbehave on purpose, to test how the pipeline copes."""
+
+from recognition.engines.base import EngineError
+from recognition.engines.fake import FakeEngine
+from recognition.models import Image
+
+
+class UnreadableEngine(FakeEngine):
+    def detect_labels(self, image, **kwargs):
+        raise EngineError("The engine cannot read this image.")
+
+
+class ThrottledEngine(FakeEngine):
+    def detect_labels(self, image, **kwargs):
+        raise EngineError("Rate exceeded", retryable=True)
+
+
+class CrashingEngine(FakeEngine):
+    def detect_labels(self, image, **kwargs):
+        raise ZeroDivisionError("division by zero")
+
+
+class ReclaimedMidwayEngine(FakeEngine):
+    """While it works, the sweeper hands the image to another worker (a new claim)."""
+
+    def detect_labels(self, image, **kwargs):
+        import uuid
+
+        Image.objects.filter(status=Image.Status.PROCESSING).update(claim_token=uuid.uuid4())
+        return super().detect_labels(image, **kwargs)

@@ -1,0 +1,41 @@
+"""Image bytes made on the fly for tests that need particular properties."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image
+
+
+def jpeg(size: tuple[int, int] = (64, 48), *, seed: int = 0, quality: int = 90) -> bytes:
+    """A JPEG with structure (smooth random blobs), different for every seed."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+    picture = Image.fromarray(small).resize(size, Image.Resampling.BICUBIC)
+    return encode(picture, "JPEG", quality=quality)
+
+
+def solid(colour: tuple[int, int, int], size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:
+    return encode(Image.new("RGB", size, colour), fmt)
+
+
+def encode(picture: Image.Image, fmt: str, **options) -> bytes:
+    out = io.BytesIO()
+    picture.save(out, fmt, **options)
+    return out.getvalue()
+
+
+def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
+    """A small, valid PNG declaring width×height 1-bit pixels (a decompression bomb)."""
+    row = b"\x00" + b"\x00" * ((width + 7) // 8)
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")

@@ -1,0 +1,160 @@
+"""The analysis service on a real database with the deterministic fake engine."""
+
+import pytest
+
+from integrations.models import OutboxEvent
+from recognition import services
+from recognition.models import Face, Image
+from tests import images
+from tests.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(data=None, **kwargs) -> Image:
+    return services.image_ingest(data=data or images.jpeg((96, 64), seed=11), **kwargs)
+
+
+def use_engine(settings, name: str) -> None:
+    settings.RECOGNITION_ENGINE = {"BACKEND": f"tests.engines.{name}", "OPTIONS": {}}
+
+
+def test_analysis_stores_results_and_marks_done():
+    image = ingest(images.solid((220, 20, 20), size=(80, 60)))
+    done = services.image_analyse(image_id=image.pk)
+    assert done.status == Image.Status.DONE
+    assert done.attempts == 1
+    assert (done.engine, done.model_version) == ("fake", "1")
+    assert {label.name for label in done.labels.all()} == {"Red", "Color", "Person"}
+    assert done.labels.get(name="Red").parents == ["Color"]
+    face = done.faces.get()
+    assert (face.left, face.top, face.width, face.height) == (0.3, 0.2, 0.4, 0.55)
+    assert face.get_embedding().shape == (64,)
+    assert face.person is None and face.candidate is None
+    assert done.analysed_at is not None and done.error == ""
+
+
+def test_only_requested_features_run():
+    image = ingest(features=["labels"])
+    services.image_analyse(image_id=image.pk)
+    assert image.labels.exists()
+    assert not image.faces.exists()
+
+
+def test_image_analysed_signal_writes_the_outbox_row_in_the_same_transaction():
+    image = ingest()
+    services.image_analyse(image_id=image.pk)
+    event = OutboxEvent.objects.get(image=image)
+    assert event.kind == "image.analysed" and event.dispatched_at is None
+
+
+def test_second_run_of_the_same_image_does_nothing():
+    image = ingest()
+    assert services.image_analyse(image_id=image.pk) is not None
+    assert services.image_analyse(image_id=image.pk) is None
+    image.refresh_from_db()
+    assert image.attempts == 1
+    assert image.faces.count() == 1
+    assert OutboxEvent.objects.filter(image=image).count() == 1
+
+
+def test_missing_image_id_is_skipped():
+    assert services.image_analyse(image_id="00000000-0000-0000-0000-000000000000") is None
+
+
+def test_enrolled_person_is_identified():
+    person = PersonFactory()
+    photo = images.jpeg((120, 90), seed=5)
+    reference = services.person_enroll(person=person, data=photo)
+    assert reference.is_reference and reference.person == person and reference.engine_face_id
+
+    same = ingest(photo)
+    services.image_analyse(image_id=same.pk)
+    face = same.faces.get()
+    assert face.person == person
+    assert face.candidate == person
+    assert face.similarity == pytest.approx(100.0)
+    assert face.review_state == Face.Review.NONE
+
+    other = ingest(images.jpeg((120, 90), seed=6))
+    services.image_analyse(image_id=other.pk)
+    assert other.faces.get().person is None
+
+
+def test_match_below_the_threshold_goes_to_review(settings):
+    person = PersonFactory()
+    services.person_enroll(person=person, data=images.jpeg((120, 90), seed=5))
+    settings.FACESITE_MATCH_THRESHOLD = 100.5  # nothing passes, everything from 60 up is a candidate
+    image = ingest(images.jpeg((120, 90), seed=5))
+    services.image_analyse(image_id=image.pk)
+    face = image.faces.get()
+    assert face.person is None
+    assert face.candidate == person
+    assert face.review_state == Face.Review.NEEDS_REVIEW
+
+
+def test_enrolment_refuses_a_photo_without_a_face():
+    with pytest.raises(services.EnrolmentError) as err:
+        services.person_enroll(person=PersonFactory(), data=images.jpeg((16, 16)))
+    assert err.value.code == "no_face"
+    assert not Image.objects.exists()
+
+
+def test_reanalysis_replaces_results_instead_of_adding_to_them():
+    image = ingest()
+    services.image_analyse(image_id=image.pk)
+    assert services.image_reanalyse(image=image)
+    services.image_analyse(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.attempts == 2
+    assert image.faces.count() == 1
+    assert image.labels.filter(name="Color").count() == 1
+
+
+def test_permanent_engine_error_fails_the_image_with_its_reason(settings):
+    use_engine(settings, "UnreadableEngine")
+    image = ingest()
+    assert services.image_analyse(image_id=image.pk) is None
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert image.error == "The engine cannot read this image."
+    assert not OutboxEvent.objects.exists()
+
+
+def test_retryable_engine_error_puts_the_image_back_in_the_queue(settings):
+    use_engine(settings, "ThrottledEngine")
+    image = ingest()
+    with pytest.raises(services.AnalysisRetry):
+        services.image_analyse(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.PENDING
+    assert "Rate exceeded" in image.error
+    assert image.claim_token is None
+
+
+def test_unexpected_crash_fails_the_image_with_a_readable_error(settings, caplog):
+    use_engine(settings, "CrashingEngine")
+    image = ingest()
+    services.image_analyse(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert image.error == "Internal error during analysis (ZeroDivisionError: division by zero)."
+    assert "Traceback" in caplog.text
+
+
+def test_results_of_a_reclaimed_image_are_discarded(settings):
+    use_engine(settings, "ReclaimedMidwayEngine")
+    image = ingest()
+    assert services.image_analyse(image_id=image.pk) is None
+    image.refresh_from_db()
+    assert image.status == Image.Status.PROCESSING  # still owned by the new claim
+    assert not image.labels.exists() and not image.faces.exists()
+
+
+def test_missing_file_fails_the_image(media_root):
+    image = ingest()
+    image.file.storage.delete(image.file.name)
+    services.image_analyse(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert image.error == "The stored image file is missing."

@@ -1,0 +1,88 @@
+"""End to end through a real Celery worker consuming from real Redis."""
+
+import time
+
+import pytest
+from celery.signals import task_postrun
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from integrations.models import OutboxEvent
+from recognition import services
+from recognition.models import Image
+from recognition.tasks import analyse_image
+from tests import images
+from tests.factories import PersonFactory
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+def status_of(image_id) -> str:
+    return Image.objects.values_list("status", flat=True).get(pk=image_id)
+
+
+def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, api_client):
+    person = PersonFactory(name="Ada Example")
+    photo = images.jpeg((160, 120), seed=21)
+    services.person_enroll(person=person, data=photo)
+
+    response = api_client.post("/api/images/", {"file": SimpleUploadedFile("ada.jpg", photo)})
+    assert response.status_code == 202
+    image_id = response.json()["id"]
+
+    wait_for(lambda: status_of(image_id) == Image.Status.DONE)
+    detail = api_client.get(f"/api/images/{image_id}/").json()
+    assert detail["status"] == "done"
+    assert {label["name"] for label in detail["labels"]} >= {"Color", "Person"}
+    [face] = detail["faces"]
+    assert face["person"]["name"] == "Ada Example"
+    assert face["similarity"] == pytest.approx(100.0)
+    assert set(face["bounding_box"]) == {"Left", "Top", "Width", "Height"}
+
+    event = wait_for(lambda: OutboxEvent.objects.filter(image_id=image_id, dispatched_at__isnull=False).first())
+    assert event.kind == "image.analysed"
+
+    file_response = api_client.get(f"/api/images/{image_id}/file/")
+    assert b"".join(file_response.streaming_content) == photo
+
+
+def test_the_same_message_delivered_twice_analyses_once(transactional_db, broker_url):
+    from celery.contrib.testing.worker import start_worker
+
+    from facesite.celery import app
+
+    runs = []
+
+    def count_runs(sender=None, **kwargs):
+        if sender.name == analyse_image.name:
+            runs.append(kwargs["task_id"])
+
+    task_postrun.connect(count_runs, weak=False)
+    try:
+        image = services.image_ingest(data=images.jpeg(seed=22))  # queues the first message on commit
+        first_id = "duplicate-delivery-test"
+        analyse_image.apply_async(args=[str(image.pk)], task_id=first_id)  # the same message again
+        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+            wait_for(lambda: len(runs) == 2, timeout=10)
+    finally:
+        task_postrun.disconnect(count_runs)
+    image.refresh_from_db()
+    assert image.status == Image.Status.DONE
+    assert image.attempts == 1
+    assert image.faces.count() == 1
+    assert OutboxEvent.objects.filter(image=image).count() == 1
+
+
+def test_engine_failure_through_the_worker_marks_the_image_failed(celery_worker, settings):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.UnreadableEngine", "OPTIONS": {}}
+    image = services.image_ingest(data=images.jpeg(seed=23))
+    wait_for(lambda: status_of(image.pk) == Image.Status.FAILED)
+    image.refresh_from_db()
+    assert image.error == "The engine cannot read this image."

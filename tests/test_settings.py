@@ -1,0 +1,86 @@
+"""Settings come from the environment and refuse bad values loudly."""
+
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from facesite import env
+from tests.workers import ROOT
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("yes", True), ("off", False), ("", False)])
+def test_env_bool_reads_common_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("X_FLAG", raw)
+    assert env.env_bool("X_FLAG", not expected) is expected
+
+
+def test_env_bool_refuses_anything_else(monkeypatch):
+    monkeypatch.setenv("X_FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="X_FLAG='maybe' is not a boolean"):
+        env.env_bool("X_FLAG", False)
+
+
+def test_env_int_refuses_words_and_out_of_range(monkeypatch):
+    monkeypatch.setenv("X_NUM", "ten")
+    with pytest.raises(ImproperlyConfigured, match="not a whole number"):
+        env.env_int("X_NUM", 1)
+    monkeypatch.setenv("X_NUM", "0")
+    with pytest.raises(ImproperlyConfigured, match="below the minimum 1"):
+        env.env_int("X_NUM", 1, minimum=1)
+
+
+def test_env_json_object_must_be_an_object(monkeypatch):
+    monkeypatch.setenv("X_JSON", "[1, 2]")
+    with pytest.raises(ImproperlyConfigured, match="must be a JSON object"):
+        env.env_json_object("X_JSON", {})
+
+
+def load_settings(code: str = "print(settings.DATABASES['default']['ENGINE'])", **variables):
+    """Start a fresh interpreter with only these variables, load settings, run ``code``."""
+    code = "import django; django.setup(); from django.conf import settings; " + code
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "facesite.settings", **variables},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_defaults_are_embedded(tmp_path):
+    result = load_settings(FACESITE_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0, "the generated secret is private"
+
+
+def test_database_url_switches_to_postgresql(tmp_path):
+    result = load_settings(FACESITE_VAR_DIR=str(tmp_path), DATABASE_URL="postgres://u@db.example:5432/facesite")
+    assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"FACESITE_MATCH_THRESHOLD": "eighty"}, "FACESITE_MATCH_THRESHOLD='eighty' is not a number"),
+        ({"FACESITE_MATCH_THRESHOLD": "101"}, "above the maximum 100"),
+        ({"RECOGNITION_ENGINE": "magic"}, "RECOGNITION_ENGINE='magic' is not one of"),
+        ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' must be a URL"),
+        ({"FACESITE_STORAGE": "s3"}, "FACESITE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME"),
+        ({"CELERY_VISIBILITY_TIMEOUT": "120"}, "CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT"),
+    ],
+)
+def test_bad_settings_stop_start_up_with_a_clear_message(tmp_path, variables, message):
+    result = load_settings(FACESITE_VAR_DIR=str(tmp_path), **variables)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_s3_storage_is_selected_by_setting(tmp_path):
+    code = "from django.core.files.storage import storages; s = storages['default']; "
+    code += "print(type(s).__name__, s.bucket_name, s.default_acl)"
+    result = load_settings(code, FACESITE_VAR_DIR=str(tmp_path), FACESITE_STORAGE="s3", AWS_STORAGE_BUCKET_NAME="faces")
+    assert result.stdout.split() == ["S3Storage", "faces", "private"], result.stderr

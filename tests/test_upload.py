@@ -1,0 +1,152 @@
+"""Uploading through the API: what is accepted, and what is refused without leaving anything behind."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from recognition.models import Image
+from tests import images
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/images/"
+
+
+def upload(client, data: bytes, name: str = "photo.jpg", content_type: str = "image/jpeg", **fields):
+    return client.post(URL, {"file": SimpleUploadedFile(name, data, content_type=content_type), **fields})
+
+
+def assert_nothing_stored(media_root):
+    assert Image.objects.count() == 0
+    assert [p for p in media_root.rglob("*") if p.is_file()] == []
+
+
+def test_upload_returns_202_with_a_pending_image(api_client, media_root, django_capture_on_commit_callbacks):
+    data = images.jpeg((320, 240), seed=1)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = upload(api_client, data)
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "pending"
+    assert (body["width"], body["height"], body["content_type"]) == (320, 240, "image/jpeg")
+    assert body["features"] == ["labels", "faces", "moderation"]
+    image = Image.objects.get(pk=body["id"])
+    assert image.file.read() == data
+    assert image.sha256 == __import__("hashlib").sha256(data).hexdigest()
+    assert len(callbacks) == 1, "analysis is queued once, after commit"
+
+
+def test_format_comes_from_the_bytes_not_the_name_or_header(api_client):
+    data = images.solid((10, 200, 10), fmt="PNG")
+    response = upload(api_client, data, name="holiday.jpg", content_type="image/jpeg")
+    assert response.status_code == 202
+    assert response.json()["content_type"] == "image/png"
+
+
+def test_requested_features_are_recorded(api_client):
+    response = upload(api_client, images.jpeg(), features=["text", "faces"])
+    assert response.status_code == 202
+    assert response.json()["features"] == ["faces", "text"]
+
+
+def test_unknown_collection_is_refused(api_client, media_root):
+    response = upload(api_client, images.jpeg(), collection="nobody")
+    assert response.status_code == 400
+    assert "No collection is named 'nobody'" in response.json()["collection"][0]
+    assert_nothing_stored(media_root)
+
+
+def test_upload_needs_authentication(client, media_root):
+    response = upload(client, images.jpeg())
+    assert response.status_code in (401, 403)
+    assert_nothing_stored(media_root)
+
+
+def test_upload_of_a_non_image_is_rejected(api_client, media_root):
+    response = upload(api_client, b"%PDF-1.4 this is not a picture at all\n" * 20, name="x.jpg")
+    assert response.status_code == 400
+    assert "not in any known image format" in response.json()["file"][0]
+    assert_nothing_stored(media_root)
+
+
+def test_upload_of_a_truncated_jpeg_is_rejected(api_client, media_root):
+    data = images.jpeg((640, 480), seed=2)
+    response = upload(api_client, data[: len(data) // 2])
+    assert response.status_code == 400
+    assert "corrupt or truncated" in response.json()["file"][0]
+    assert_nothing_stored(media_root)
+
+
+def test_upload_over_the_size_limit_is_rejected(api_client, media_root, settings):
+    settings.FACESITE_MAX_UPLOAD_BYTES = 20_000
+    data = images.jpeg((800, 600), seed=3, quality=100)
+    assert len(data) > 20_000
+    response = upload(api_client, data)
+    assert response.status_code == 400
+    assert f"The file is {len(data):,} bytes; the limit is 20,000 bytes." == response.json()["file"][0]
+    assert_nothing_stored(media_root)
+
+
+def test_decompression_bomb_is_rejected(api_client, media_root):
+    bomb = images.png_bomb(20_000, 20_000)
+    assert len(bomb) < 100_000  # tiny file, 400 million pixels
+    response = upload(api_client, bomb, name="bomb.png", content_type="image/png")
+    assert response.status_code == 400
+    message = response.json()["file"][0]
+    assert "too many pixels" in message and "400000000 pixels" in message
+    assert_nothing_stored(media_root)
+
+
+def test_empty_file_is_rejected(api_client, media_root):
+    response = upload(api_client, b"")
+    assert response.status_code == 400
+    assert_nothing_stored(media_root)
+
+
+def test_unsupported_image_format_is_rejected(api_client, media_root):
+    response = upload(api_client, images.encode(images.Image.new("RGB", (32, 32)), "ICO"), name="favicon.ico")
+    assert response.status_code == 400
+    assert "ICO images are not accepted" in response.json()["file"][0]
+    assert_nothing_stored(media_root)
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        pytest.param(lambda: images.Image.new("L", (40, 30), 128), id="greyscale"),
+        pytest.param(lambda: images.Image.new("CMYK", (40, 30), (0, 50, 50, 0)), id="cmyk"),
+        pytest.param(lambda: images.Image.new("RGBA", (40, 30), (1, 2, 3, 100)), id="alpha"),
+        pytest.param(lambda: images.Image.new("I;16", (40, 30), 40000), id="16-bit"),
+    ],
+)
+def test_unusual_pixel_formats_are_accepted(api_client, picture):
+    pic = picture()
+    fmt = "JPEG" if pic.mode == "CMYK" else "PNG"
+    response = upload(api_client, images.encode(pic, fmt), name="odd")
+    assert response.status_code == 202, response.content
+
+
+def test_exif_rotated_jpeg_reports_its_displayed_size(api_client):
+    picture = images.Image.new("RGB", (80, 40), (200, 10, 10))
+    exif = picture.getexif()
+    exif[0x0112] = 6  # rotate 90° when displayed
+    response = upload(api_client, images.encode(picture, "JPEG", exif=exif))
+    assert response.status_code == 202
+    assert (response.json()["width"], response.json()["height"]) == (40, 80)
+
+
+def test_failed_database_write_leaves_no_file(api_client, media_root, monkeypatch):
+    def broken_save(self, *args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(Image, "save", broken_save)
+    with pytest.raises(RuntimeError):
+        upload(api_client, images.jpeg())
+    assert_nothing_stored(media_root)
+
+
+def test_image_over_the_configured_pixel_limit_is_rejected(api_client, media_root, settings):
+    settings.FACESITE_MAX_IMAGE_PIXELS = 100_000
+    response = upload(api_client, images.jpeg((400, 300)))
+    assert response.status_code == 400
+    assert response.json()["file"][0] == "Image is 400×300 pixels, above the limit of 100,000 pixels."
+    assert_nothing_stored(media_root)
