@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,7 +25,7 @@ from recognition.engines import base as engine_types
 from recognition.engines.base import FEATURES, BaseEngine, EngineError
 from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection
 from recognition.signals import image_analysed
-from recognition.validation import ImageRejected, inspect_image
+from recognition.validation import ImageInfo, ImageRejected, inspect_image
 
 logger = logging.getLogger(__name__)
 
@@ -52,30 +53,18 @@ def image_ingest(
     """
     info = inspect_image(data)
     features = _clean_features(features)
-    collection = collection or Collection.get_default()
-    image = Image(
-        sha256=info.sha256,
-        size_bytes=info.size_bytes,
-        width=info.width,
-        height=info.height,
-        content_type=info.content_type,
+    image = _new_image(
+        info,
         original_filename=filename[:255],
         source=source,
         source_url=source_url,
-        collection=collection,
+        collection=collection or Collection.get_default(),
         features=features,
-        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+        uploaded_by=uploaded_by,
     )
-    stored_name = default_storage.save(_storage_name(image, info.extension), ContentFile(data))
-    image.file.name = stored_name
-    try:
-        with transaction.atomic():
-            image.save()
-            image_enqueue_analysis(image)
-    except BaseException:
-        # The row did not commit, so the file must not outlive it.
-        default_storage.delete(stored_name)
-        raise
+    with _stored_file(image, data, info.extension), transaction.atomic():
+        image.save()
+        image_enqueue_analysis(image)
     return image
 
 
@@ -98,9 +87,28 @@ def _clean_features(features: list[str] | None) -> list[str]:
     return [f for f in FEATURES if f in features]
 
 
-def _storage_name(image: Image, extension: str) -> str:
-    now = timezone.now()
-    return f"images/{now:%Y/%m}/{image.pk}.{extension}"
+def _new_image(info: ImageInfo, *, uploaded_by: AbstractBaseUser | None, **fields) -> Image:
+    return Image(
+        sha256=info.sha256,
+        size_bytes=info.size_bytes,
+        width=info.width,
+        height=info.height,
+        content_type=info.content_type,
+        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+        **fields,
+    )
+
+
+@contextmanager
+def _stored_file(image: Image, data: bytes, extension: str):
+    """Save the bytes for ``image``; delete them again if the block fails, so no file outlives its row."""
+    name = default_storage.save(f"images/{timezone.now():%Y/%m}/{image.pk}.{extension}", ContentFile(data))
+    image.file.name = name
+    try:
+        yield
+    except BaseException:
+        default_storage.delete(name)
+        raise
 
 
 # --- Analysis -------------------------------------------------------------------------
@@ -418,13 +426,8 @@ def person_enroll(
     indexed = engine.index_faces(collection.name, data, external_image_id=str(person.pk), max_faces=1)
     if not indexed:
         raise EnrolmentError("The engine could not index the face.", code="not_indexed")
-    face = indexed[0].face
-    image = Image(
-        sha256=info.sha256,
-        size_bytes=info.size_bytes,
-        width=info.width,
-        height=info.height,
-        content_type=info.content_type,
+    image = _new_image(
+        info,
         original_filename=filename[:255],
         source=Image.Source.ENROLMENT,
         collection=collection,
@@ -433,14 +436,12 @@ def person_enroll(
         engine=engine.name,
         model_version=engine.model_version,
         analysed_at=timezone.now(),
-        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+        uploaded_by=uploaded_by,
     )
-    stored_name = default_storage.save(_storage_name(image, info.extension), ContentFile(data))
-    image.file.name = stored_name
     try:
-        with transaction.atomic():
+        with _stored_file(image, data, info.extension), transaction.atomic():
             image.save()
-            row = _face_row(image, engine, face, None, {})
+            row = _face_row(image, engine, indexed[0].face, None, {})
             row.is_reference = True
             row.collection = collection
             row.engine_face_id = indexed[0].face_id
@@ -448,7 +449,6 @@ def person_enroll(
             row.save()
             collection.bump_version()
     except BaseException:
-        default_storage.delete(stored_name)
         engine.delete_faces(collection.name, [indexed[0].face_id])
         raise
     return row
