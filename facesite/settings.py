@@ -159,18 +159,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 # --- Recognition --------------------------------------------------------------------
 _ENGINES = {
     "local": "recognition.engines.local.LocalEngine",
-    "rekognition": "recognition.engines.rekognition.RekognitionEngine",
     "fake": "recognition.engines.fake.FakeEngine",
 }
-# The offline local engine becomes the default once it lands (issue 3); until then
-# the deterministic fake engine keeps the pipeline runnable end to end.
-DEFAULT_ENGINE = "fake"
+DEFAULT_ENGINE = "local"  # offline models from pip packages; "fake" is for tests
 RECOGNITION_ENGINE = {
     "BACKEND": _ENGINES[env_choice("RECOGNITION_ENGINE", DEFAULT_ENGINE, tuple(_ENGINES))],
     "OPTIONS": env_json_object("RECOGNITION_ENGINE_OPTIONS", {}),
 }
 FACESITE_DEFAULT_COLLECTION = env_str("FACESITE_DEFAULT_COLLECTION", "default")
 FACESITE_DEFAULT_FEATURES = ("labels", "faces", "moderation")
+FACESITE_LABEL_MIN_CONFIDENCE = env_float("FACESITE_LABEL_MIN_CONFIDENCE", 50.0, minimum=0, maximum=100)
+FACESITE_MODERATION_MIN_CONFIDENCE = env_float("FACESITE_MODERATION_MIN_CONFIDENCE", 50.0, minimum=0, maximum=100)
 FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:

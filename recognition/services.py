@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
-from recognition.engines.base import FEATURES, BaseEngine, EngineError
+from recognition.engines.base import FEATURES, Analysis, BaseEngine, EngineError, FaceMatch
 from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection
 from recognition.signals import image_analysed
 from recognition.validation import ImageInfo, ImageRejected, inspect_image
@@ -114,15 +114,6 @@ def _stored_file(image: Image, data: bytes, extension: str):
 # --- Analysis -------------------------------------------------------------------------
 
 
-@dataclass
-class AnalysisResults:
-    labels: list[engine_types.Label] = field(default_factory=list)
-    faces: list[engine_types.FaceDetail] = field(default_factory=list)
-    matches: list[engine_types.FaceMatch | None] = field(default_factory=list)
-    text: list[engine_types.TextDetection] = field(default_factory=list)
-    moderation: list[engine_types.ModerationLabel] = field(default_factory=list)
-
-
 def image_analyse(*, image_id: str) -> Image | None:
     """Claim a pending image, run the engine on it and store the results.
 
@@ -147,7 +138,7 @@ def image_analyse(*, image_id: str) -> Image | None:
     image = Image.objects.select_related("collection").get(pk=image_id)
     engine = get_engine()
     try:
-        results = _run_engine(engine, image)
+        results, matches = _run_engine(engine, image)
     except EngineError as exc:
         if exc.retryable:
             _release(image, token, error=f"Temporary engine failure, will retry: {exc.message}")
@@ -165,35 +156,31 @@ def image_analyse(*, image_id: str) -> Image | None:
         logger.exception("Analysis of image %s crashed", image_id)
         _fail(image, token, f"Internal error during analysis ({type(exc).__name__}: {exc}).")
         return None
-    return _store_results(image, token, engine, results)
+    return _store_results(image, token, engine, results, matches)
 
 
-def _run_engine(engine: BaseEngine, image: Image) -> AnalysisResults:
+def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[FaceMatch | None]]:
     data = image.read_bytes()
-    features = set(image.features)
-    results = AnalysisResults()
-    if "labels" in features:
-        results.labels = engine.detect_labels(data)
-    if "faces" in features:
-        results.faces = engine.detect_faces(data, attributes=True)
-        has_references = Face.objects.filter(collection=image.collection, is_reference=True).exists()
-        for face in results.faces:
-            best = None
-            if has_references:
-                found = engine.search_face(
-                    image.collection.name, data, face, threshold=settings.FACESITE_REVIEW_THRESHOLD, max_matches=1
-                )
-                best = found[0] if found else None
-            results.matches.append(best)
-    if "text" in features:
-        results.text = engine.detect_text(data)
-    if "moderation" in features:
-        results.moderation = engine.detect_moderation_labels(data)
-    return results
+    analysis = engine.analyse(
+        data,
+        features=image.features,
+        min_label_confidence=settings.FACESITE_LABEL_MIN_CONFIDENCE,
+        min_moderation_confidence=settings.FACESITE_MODERATION_MIN_CONFIDENCE,
+    )
+    matches: list[FaceMatch | None] = [None] * len(analysis.faces)
+    if analysis.faces and Face.objects.filter(collection=image.collection, is_reference=True).exists():
+        for i, face in enumerate(analysis.faces):
+            found = engine.search_face(
+                image.collection.name, data, face, threshold=settings.FACESITE_REVIEW_THRESHOLD, max_matches=1
+            )
+            matches[i] = found[0] if found else None
+    return analysis, matches
 
 
-def _store_results(image: Image, token: uuid.UUID, engine: BaseEngine, results: AnalysisResults) -> Image | None:
-    candidates = _candidates_by_face_id(image.collection, results.matches)
+def _store_results(
+    image: Image, token: uuid.UUID, engine: BaseEngine, results: Analysis, matches: list[FaceMatch | None]
+) -> Image | None:
+    candidates = _candidates_by_face_id(image.collection, matches)
     with transaction.atomic():
         locked = Image.objects.select_for_update().filter(
             pk=image.pk, status=Image.Status.PROCESSING, claim_token=token
@@ -209,7 +196,7 @@ def _store_results(image: Image, token: uuid.UUID, engine: BaseEngine, results: 
         Label.objects.bulk_create(_label_row(image, label) for label in results.labels)
         Face.objects.bulk_create(
             _face_row(image, engine, face, match, candidates)
-            for face, match in zip(results.faces, results.matches, strict=True)
+            for face, match in zip(results.faces, matches, strict=True)
         )
         TextDetection.objects.bulk_create(_text_row(image, text) for text in results.text)
         ModerationLabel.objects.bulk_create(
@@ -233,7 +220,7 @@ def _store_results(image: Image, token: uuid.UUID, engine: BaseEngine, results: 
         image.pk,
         len(results.labels),
         len(results.faces),
-        sum(1 for m in results.matches if m and m.similarity >= settings.FACESITE_MATCH_THRESHOLD),
+        sum(1 for m in matches if m and m.similarity >= settings.FACESITE_MATCH_THRESHOLD),
     )
     return image
 

@@ -158,6 +158,16 @@ class CompareResult:
     unmatched: tuple[ComparedFace, ...]  # below it
 
 
+@dataclass
+class Analysis:
+    """Everything one image yields, for the features asked for."""
+
+    labels: list[Label] = field(default_factory=list)
+    faces: list[FaceDetail] = field(default_factory=list)
+    text: list[TextDetection] = field(default_factory=list)
+    moderation: list[ModerationLabel] = field(default_factory=list)
+
+
 class FaceStore(Protocol):
     """Read access to the enrolled faces of collections, for engines that keep no state."""
 
@@ -201,6 +211,30 @@ class BaseEngine:
 
     def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
         raise self._unsupported("detect_moderation_labels")
+
+    def analyse(
+        self,
+        image: bytes,
+        *,
+        features: Sequence[str],
+        min_label_confidence: float = 55.0,
+        min_moderation_confidence: float = 50.0,
+    ) -> Analysis:
+        """Run the requested features on one image.
+
+        Engines that can share work between features (decoding once, reusing the
+        faces for the Person label) override this; the default calls each method.
+        """
+        result = Analysis()
+        if "labels" in features:
+            result.labels = self.detect_labels(image, min_confidence=min_label_confidence)
+        if "faces" in features:
+            result.faces = self.detect_faces(image, attributes=True)
+        if "text" in features:
+            result.text = self.detect_text(image)
+        if "moderation" in features:
+            result.moderation = self.detect_moderation_labels(image, min_confidence=min_moderation_confidence)
+        return result
 
     # Collections ------------------------------------------------------------------
 

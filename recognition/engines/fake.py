@@ -18,28 +18,13 @@ work in flight.
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
 
-from recognition.engines.base import (
-    BaseEngine,
-    BoundingBox,
-    ComparedFace,
-    CompareResult,
-    EngineError,
-    FaceDetail,
-    FaceMatch,
-    IndexedFace,
-    Label,
-    Landmark,
-    ModerationLabel,
-    TextDetection,
-)
+from recognition.engines.base import BoundingBox, FaceDetail, Label, Landmark, ModerationLabel, TextDetection
+from recognition.engines.embedding import EmbeddingEngine
 from recognition.engines.imaging import decode_rgb
-from recognition.engines.index import CollectionIndexes
 
 MIN_FACE_SIDE = 24
 FACE_BOX = BoundingBox(left=0.3, top=0.2, width=0.4, height=0.55)
@@ -49,14 +34,15 @@ def similarity_from_cosine(cos: float) -> float:
     return round(max(0.0, min(1.0, cos)) * 100.0, 3)
 
 
-class FakeEngine(BaseEngine):
+class FakeEngine(EmbeddingEngine):
     name = "fake"
     model_version = "1"
 
     def __init__(self, *, face_store=None, delay: float = 0.0, **options):
         super().__init__(face_store=face_store, **options)
         self.delay = float(delay)
-        self._indexes = CollectionIndexes(engine=self.name, model_version=self.model_version)
+
+    similarity_from_cosine = staticmethod(similarity_from_cosine)
 
     def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:
         rgb = decode_rgb(image)
@@ -87,54 +73,6 @@ class FakeEngine(BaseEngine):
     def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
         decode_rgb(image)
         return []
-
-    def index_faces(
-        self, collection_id: str, image: bytes, *, external_image_id: str = "", max_faces: int = 1
-    ) -> list[IndexedFace]:
-        faces = self.detect_faces(image)[:max_faces]
-        return [IndexedFace(face_id=str(uuid.uuid4()), face=face) for face in faces]
-
-    def search_face(
-        self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_matches: int = 10
-    ) -> list[FaceMatch]:
-        if self.face_store is None:
-            raise EngineError("The fake engine needs a face store to search collections.")
-        return self._indexes.search(
-            self.face_store,
-            collection_id,
-            face.embedding,
-            to_similarity=similarity_from_cosine,
-            threshold=threshold,
-            max_matches=max_matches,
-        )
-
-    def search_faces_by_image(
-        self, collection_id: str, image: bytes, *, threshold: float = 80.0, max_matches: int = 10
-    ) -> tuple[FaceDetail, list[FaceMatch]]:
-        faces = self.detect_faces(image)
-        if not faces:
-            raise EngineError("No face was found in the image.")
-        return faces[0], self.search_face(collection_id, image, faces[0], threshold=threshold, max_matches=max_matches)
-
-    def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
-        source_faces = self.detect_faces(source)
-        if not source_faces:
-            raise EngineError("No face was found in the source image.")
-        compared = [
-            ComparedFace(
-                face=face, similarity=similarity_from_cosine(float(source_faces[0].embedding @ face.embedding))
-            )
-            for face in self.detect_faces(target)
-        ]
-        compared.sort(key=lambda c: -c.similarity)
-        return CompareResult(
-            source_face=source_faces[0],
-            matches=tuple(c for c in compared if c.similarity >= threshold),
-            unmatched=tuple(c for c in compared if c.similarity < threshold),
-        )
-
-    def delete_faces(self, collection_id: str, face_ids: Sequence[str]) -> None:
-        return None
 
     @staticmethod
     def _has_face(rgb: Image.Image) -> bool:

@@ -1,0 +1,87 @@
+"""Collections and comparisons for engines that compute face embeddings themselves.
+
+Such engines keep no server-side collections: the face store (the database)
+holds enrolled embeddings, and each process searches them through an exact
+in-memory index that refreshes when the collection changes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from recognition.engines.base import (
+    BaseEngine,
+    ComparedFace,
+    CompareResult,
+    EngineError,
+    FaceDetail,
+    FaceMatch,
+    IndexedFace,
+)
+from recognition.engines.index import CollectionIndexes
+
+
+class EmbeddingEngine(BaseEngine):
+    """Subclasses implement ``detect_faces`` (with embeddings) and ``similarity_from_cosine``."""
+
+    def __init__(self, *, face_store=None, **options):
+        super().__init__(face_store=face_store, **options)
+        self._indexes = CollectionIndexes(engine=self.name, model_version=self.model_version)
+
+    @staticmethod
+    def similarity_from_cosine(cos: float) -> float:
+        raise NotImplementedError
+
+    def index_faces(
+        self, collection_id: str, image: bytes, *, external_image_id: str = "", max_faces: int = 1
+    ) -> list[IndexedFace]:
+        # The caller stores each embedding under the id returned here; the index
+        # picks it up on the next search, when the collection's version has changed.
+        faces = self.detect_faces(image, attributes=False)[:max_faces]
+        return [IndexedFace(face_id=str(uuid.uuid4()), face=face) for face in faces]
+
+    def delete_faces(self, collection_id: str, face_ids: Sequence[str]) -> None:
+        return None  # the face store is the source of truth
+
+    def search_face(
+        self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_matches: int = 10
+    ) -> list[FaceMatch]:
+        if self.face_store is None:
+            raise EngineError(f"The {self.name!r} engine needs a face store to search collections.")
+        if face.embedding is None:
+            raise EngineError("The face has no embedding; detect it with this engine first.")
+        return self._indexes.search(
+            self.face_store,
+            collection_id,
+            face.embedding,
+            to_similarity=self.similarity_from_cosine,
+            threshold=threshold,
+            max_matches=max_matches,
+        )
+
+    def search_faces_by_image(
+        self, collection_id: str, image: bytes, *, threshold: float = 80.0, max_matches: int = 10
+    ) -> tuple[FaceDetail, list[FaceMatch]]:
+        faces = self.detect_faces(image, attributes=False)
+        if not faces:
+            raise EngineError("No face was found in the image.")
+        return faces[0], self.search_face(collection_id, image, faces[0], threshold=threshold, max_matches=max_matches)
+
+    def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
+        source_faces = self.detect_faces(source, attributes=False)
+        if not source_faces:
+            raise EngineError("No face was found in the source image.")
+        reference = source_faces[0].embedding
+        compared = sorted(
+            (
+                ComparedFace(face=face, similarity=self.similarity_from_cosine(float(reference @ face.embedding)))
+                for face in self.detect_faces(target, attributes=False)
+            ),
+            key=lambda c: -c.similarity,
+        )
+        return CompareResult(
+            source_face=source_faces[0],
+            matches=tuple(c for c in compared if c.similarity >= threshold),
+            unmatched=tuple(c for c in compared if c.similarity < threshold),
+        )

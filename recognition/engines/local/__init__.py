@@ -1,0 +1,3 @@
+from recognition.engines.local.engine import LocalEngine
+
+__all__ = ["LocalEngine"]

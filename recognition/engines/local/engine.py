@@ -1,0 +1,174 @@
+"""The local engine: Rekognition's image features on a CPU, offline, from models in pip packages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from recognition.engines.base import Analysis, FaceDetail, Label, ModerationLabel, TextDetection
+from recognition.engines.embedding import EmbeddingEngine
+from recognition.engines.imaging import DEFAULT_MAX_PIXELS, decode_rgb
+from recognition.engines.local.faces import FaceAnalyser, similarity_from_cosine
+from recognition.engines.local.labels import LabelTaxonomy, people_labels, ratio_box
+from recognition.engines.local.models import ModelSet
+
+LABEL_INPUT = 224
+
+
+class LocalEngine(EmbeddingEngine):
+    """Options: ``threads`` per model (1), ``detect_max_side`` (1024 px), ``detection_threshold`` (0.6),
+    ``max_pixels`` accepted (50 M), ``preload`` all models at construction (False)."""
+
+    name = "local"
+    # Identity vectors come from SFace; stored embeddings are comparable only within this version.
+    model_version = "sface-2021dec-int8bq"
+
+    def __init__(
+        self,
+        *,
+        face_store=None,
+        threads: int = 1,
+        detect_max_side: int = 1024,
+        detection_threshold: float = 0.6,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        preload: bool = False,
+        **options,
+    ):
+        super().__init__(face_store=face_store, **options)
+        self.models = ModelSet.shared(threads=threads, detection_threshold=detection_threshold)
+        self.faces = FaceAnalyser(self.models, detect_max_side=detect_max_side)
+        self.max_pixels = max_pixels
+        self._taxonomy: LabelTaxonomy | None = None
+        if preload:
+            self.models.load_all()
+
+    similarity_from_cosine = staticmethod(similarity_from_cosine)
+
+    def analyse(
+        self,
+        image: bytes,
+        *,
+        features: Sequence[str],
+        min_label_confidence: float = 55.0,
+        min_moderation_confidence: float = 50.0,
+    ) -> Analysis:
+        rgb = self._decode(image)
+        bgr = _bgr(rgb)
+        result = Analysis()
+        faces: list[FaceDetail] | None = None
+        if "faces" in features:
+            faces = result.faces = self.faces.detect(bgr, attributes=True)
+        if "labels" in features:
+            if faces is None:
+                faces = self.faces.detect(bgr, attributes=False)
+            result.labels = self._labels(rgb, faces, min_confidence=min_label_confidence, max_labels=50)
+        if "text" in features:
+            result.text = self._text(bgr)
+        if "moderation" in features:
+            result.moderation = self._moderation(rgb, min_confidence=min_moderation_confidence)
+        return result
+
+    def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:
+        rgb = self._decode(image)
+        faces = self.faces.detect(_bgr(rgb), attributes=False)
+        return self._labels(rgb, faces, min_confidence=min_confidence, max_labels=max_labels)
+
+    def detect_faces(self, image: bytes, *, attributes: bool = True) -> list[FaceDetail]:
+        return self.faces.detect(_bgr(self._decode(image)), attributes=attributes)
+
+    def detect_text(self, image: bytes) -> list[TextDetection]:
+        return self._text(_bgr(self._decode(image)))
+
+    def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
+        return self._moderation(self._decode(image), min_confidence=min_confidence)
+
+    # Internals ------------------------------------------------------------------------------
+
+    def _decode(self, image: bytes) -> Image.Image:
+        return decode_rgb(image, max_pixels=self.max_pixels)
+
+    def _labels(self, rgb: Image.Image, faces: list[FaceDetail], *, min_confidence: float, max_labels: int):
+        if self._taxonomy is None:
+            self._taxonomy = LabelTaxonomy(self.models.taxonomy)
+        # EfficientNet-Lite's training scaled pixels as (x - 127) / 128.
+        small = rgb.resize((LABEL_INPUT, LABEL_INPUT), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        batch = ((np.asarray(small, dtype=np.float32) - 127.0) / 128.0).transpose(2, 0, 1)[None]
+        logits = self.models.labels.run(None, {"input": np.ascontiguousarray(batch)})[0][0].astype(np.float64)
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        labels = self._taxonomy.labels(probabilities, min_confidence=min_confidence, max_labels=max_labels)
+        labels = people_labels(faces, min_confidence=min_confidence) + labels
+        labels.sort(key=lambda label: -label.confidence)
+        return labels[:max_labels]
+
+    def _moderation(self, rgb: Image.Image, *, min_confidence: float) -> list[ModerationLabel]:
+        score = self.models.nsfw.classify(rgb).nsfw * 100.0
+        # open_nsfw gives one score for sexually explicit content: Rekognition's top-level "Explicit".
+        if score < min_confidence:
+            return []
+        return [ModerationLabel(name="Explicit", confidence=round(score, 3))]
+
+    def moderation_score(self, image: bytes) -> float:
+        """The raw open_nsfw score, 0–100 (what ``detect_moderation_labels`` thresholds)."""
+        return round(self.models.nsfw.classify(self._decode(image)).nsfw * 100.0, 3)
+
+    def _text(self, bgr: np.ndarray) -> list[TextDetection]:
+        height, width = bgr.shape[:2]
+        with self.models.ocr_lock:
+            output = self.models.ocr(bgr)
+        if output.boxes is None or output.txts is None:
+            return []
+        detections: list[TextDetection] = []
+        for polygon, text, score in zip(output.boxes, output.txts, output.scores, strict=True):
+            polygon = np.asarray(polygon, dtype=np.float64)
+            line = _text_detection(text, "LINE", score, polygon, width, height, id=len(detections))
+            detections.append(line)
+            for word, word_polygon in _split_words(text, polygon):
+                detections.append(
+                    _text_detection(
+                        word, "WORD", score, word_polygon, width, height, id=len(detections), parent=line.id
+                    )
+                )
+        return detections
+
+
+def _text_detection(text, kind, score, polygon, width, height, *, id: int, parent: int | None = None) -> TextDetection:
+    return TextDetection(
+        text=text,
+        type=kind,
+        confidence=round(float(score) * 100, 3),
+        bounding_box=ratio_box(polygon, width, height),
+        id=id,
+        parent_id=parent,
+        polygon=tuple((float(x) / width, float(y) / height) for x, y in polygon),
+    )
+
+
+def _bgr(rgb: Image.Image) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
+
+
+def _split_words(text: str, polygon: np.ndarray):
+    """Words of a line, each with a box estimated by its share of the line's characters."""
+    if len(text) == 0:
+        return
+    top_left, top_right, bottom_right, bottom_left = polygon
+    position = 0
+    for word in text.split(" "):
+        if word:
+            start, end = position / len(text), (position + len(word)) / len(text)
+            yield (
+                word,
+                np.array(
+                    [
+                        top_left + (top_right - top_left) * start,
+                        top_left + (top_right - top_left) * end,
+                        bottom_left + (bottom_right - bottom_left) * end,
+                        bottom_left + (bottom_right - bottom_left) * start,
+                    ]
+                ),
+            )
+        position += len(word) + 1

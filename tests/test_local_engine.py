@@ -1,0 +1,243 @@
+"""The local engine on real photographs, with the real models (no Django needed)."""
+
+import io
+import itertools
+import pickle
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognition.engines.base import InvalidImageError
+from recognition.engines.local import LocalEngine
+from recognition.engines.local.faces import COSINE_AT_80, cosine_from_similarity, similarity_from_cosine
+from recognition.engines.local.torch_legacy import load_state_dict
+from tests.images import encode
+from tests.workers import ROOT
+
+FIXTURES = Path(__file__).parent / "fixtures"
+OBAMAS = ["obama.jpg", "obama2.jpg", "obama3.jpg"]
+OTHERS = ["biden.jpg", "astronaut.png"]
+
+
+def photo(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture(scope="module")
+def engine() -> LocalEngine:
+    return LocalEngine()
+
+
+@pytest.mark.parametrize(("a", "b"), list(itertools.combinations(OBAMAS, 2)))
+def test_photos_of_the_same_person_match_above_the_default_threshold(engine, a, b):
+    result = engine.compare_faces(photo(a), photo(b))
+    assert len(result.matches) == 1
+    assert result.matches[0].similarity > 80
+
+
+@pytest.mark.parametrize(("a", "b"), [(o, x) for o in OBAMAS for x in OTHERS] + [("biden.jpg", "astronaut.png")])
+def test_photos_of_different_people_stay_below_the_default_threshold(engine, a, b):
+    result = engine.compare_faces(photo(a), photo(b))
+    assert result.matches == ()
+    assert result.unmatched[0].similarity < 80
+
+
+def test_collage_of_several_people_gives_one_face_each_in_its_place(engine):
+    tiles = [Image.open(io.BytesIO(photo(n))).convert("RGB").resize((400, 500)) for n in ["obama.jpg", *OTHERS]]
+    collage = Image.new("RGB", (1200, 500), "white")
+    for i, tile in enumerate(tiles):
+        collage.paste(tile, (400 * i, 0))
+    faces = engine.detect_faces(encode(collage, "JPEG", quality=92))
+    assert len(faces) == 3
+    thirds = sorted(int((f.bounding_box.left + f.bounding_box.width / 2) * 3) for f in faces)
+    assert thirds == [0, 1, 2], "one face in each tile"
+    by_tile = {int((f.bounding_box.left + f.bounding_box.width / 2) * 3): f for f in faces}
+    for i, name in enumerate(["obama.jpg", *OTHERS]):
+        alone = engine.detect_faces(photo(name), attributes=False)[0]
+        assert similarity_from_cosine(float(alone.embedding @ by_tile[i].embedding)) > 80, name
+
+
+@pytest.mark.parametrize("name", ["dog.jpg", "kite.jpg"])
+def test_photo_without_a_close_face_has_none(engine, name):
+    assert engine.detect_faces(photo(name)) == []
+
+
+def test_face_details_follow_rekognition_conventions(engine):
+    [face] = engine.detect_faces(photo("obama.jpg"))
+    box = face.bounding_box
+    assert 0 <= box.left < 1 and 0 <= box.top < 1 and 0 < box.width <= 1 and 0 < box.height <= 1
+    assert 50 < face.confidence <= 100
+    assert [lm.type for lm in face.landmarks] == ["eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"]
+    for lm in face.landmarks:
+        assert box.left <= lm.x <= box.left + box.width and box.top <= lm.y <= box.top + box.height
+    eye_left, eye_right = face.landmarks[0], face.landmarks[1]
+    assert eye_left.x < eye_right.x, "left and right as the viewer sees them"
+    assert set(face.pose) == {"Roll", "Yaw", "Pitch"} and abs(face.pose["Roll"]) < 15
+    assert set(face.quality) == {"Brightness", "Sharpness"}
+    assert all(0 <= v <= 100 for v in face.quality.values())
+    assert face.embedding.shape == (128,) and abs(float(np.linalg.norm(face.embedding)) - 1) < 1e-4
+    attributes = face.attributes
+    assert attributes["Gender"]["Value"] == "Male" and attributes["Gender"]["Confidence"] > 90
+    assert 30 <= attributes["AgeRange"]["Low"] <= attributes["AgeRange"]["High"] <= 70
+    assert len(attributes["Emotions"]) == 7
+    assert sum(e["Confidence"] for e in attributes["Emotions"]) == pytest.approx(100, abs=0.1)
+    assert set(attributes["Smile"]) == {"Value", "Confidence"}
+
+
+def test_age_estimates_tell_an_older_face_from_a_younger_one(engine):
+    biden = engine.detect_faces(photo("biden.jpg"))[0].attributes["AgeRange"]
+    collins = engine.detect_faces(photo("astronaut.png"))[0].attributes["AgeRange"]
+    assert collins["High"] < biden["Low"]
+
+
+def test_dog_photo_is_labelled_dog_and_animal(engine):
+    labels = {label.name: label for label in engine.detect_labels(photo("dog.jpg"), min_confidence=50)}
+    assert labels["Dog"].confidence > 60
+    assert labels["Animal"].confidence >= labels["Dog"].confidence, "a parent is at least as certain as its child"
+    assert {"Canine", "Animal", "Mammal"} <= set(labels["Dog"].parents)
+    assert "Animals and Pets" in labels["Dog"].categories
+    assert "Person" not in labels
+
+
+def test_a_face_means_a_person_label(engine):
+    labels = {label.name: label for label in engine.detect_labels(photo("messi5.jpg"), min_confidence=50)}
+    assert labels["Person"].confidence > 50
+    assert len(labels["Face"].instances) == 1
+    assert "Ball" in labels
+
+
+def test_scene_text_is_read_as_lines_and_words(engine):
+    detections = engine.detect_text(photo("scenetext01.jpg"))
+    lines = [d for d in detections if d.type == "LINE"]
+    words = [d for d in detections if d.type == "WORD"]
+    assert {"PARKING", "PROHIBITED"} <= {d.text for d in lines}
+    at_all_times = next(d for d in lines if d.text == "AT ALL TIMES")
+    assert [w.text for w in words if w.parent_id == at_all_times.id] == ["AT", "ALL", "TIMES"]
+    for d in detections:
+        assert 0 <= d.bounding_box.left <= 1 and 0 < d.bounding_box.width <= 1
+        assert 0 <= d.confidence <= 100
+
+
+def test_photo_without_text_has_none(engine):
+    assert engine.detect_text(photo("dog.jpg")) == []
+
+
+@pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "kite.jpg", "messi5.jpg"])
+def test_moderation_scores_stay_low_on_normal_photos(engine, name):
+    assert engine.moderation_score(photo(name)) < 10
+    assert engine.detect_moderation_labels(photo(name)) == []
+
+
+def reference_embedding(engine):
+    return engine.detect_faces(photo("obama.jpg"), attributes=False)[0].embedding
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        pytest.param(lambda im: im.convert("L"), id="greyscale"),
+        pytest.param(lambda im: im.convert("CMYK"), id="cmyk"),
+        pytest.param(lambda im: im.convert("RGBA"), id="alpha"),
+        pytest.param(lambda im: Image.fromarray(np.asarray(im.convert("L"), dtype=np.uint16) * 257), id="16-bit"),
+    ],
+)
+def test_unusual_pixel_formats_decode_to_the_same_face(engine, transform):
+    picture = transform(Image.open(io.BytesIO(photo("obama.jpg"))))
+    fmt = "JPEG" if picture.mode == "CMYK" else "PNG"
+    faces = engine.detect_faces(encode(picture, fmt), attributes=False)
+    assert len(faces) == 1
+    assert similarity_from_cosine(float(faces[0].embedding @ reference_embedding(engine))) > 80
+
+
+def test_exif_orientation_is_applied_before_detection(engine):
+    upright = Image.open(io.BytesIO(photo("obama.jpg")))
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the camera wrote
+    exif = stored.getexif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display"
+    faces = engine.detect_faces(encode(stored, "JPEG", exif=exif, quality=95), attributes=False)
+    assert len(faces) == 1
+    expected = engine.detect_faces(photo("obama.jpg"), attributes=False)[0].bounding_box
+    assert faces[0].bounding_box.left == pytest.approx(expected.left, abs=0.02)
+    assert faces[0].bounding_box.top == pytest.approx(expected.top, abs=0.02)
+
+
+def test_large_image_is_downscaled_for_detection_and_recropped_for_identity(engine):
+    big = Image.open(io.BytesIO(photo("obama.jpg"))).resize((3640, 4548), Image.Resampling.BICUBIC)
+    faces = engine.detect_faces(encode(big, "JPEG", quality=90), attributes=False)
+    assert len(faces) == 1
+    assert similarity_from_cosine(float(faces[0].embedding @ reference_embedding(engine))) > 95
+
+
+def test_corrupt_bytes_raise_a_permanent_engine_error(engine):
+    with pytest.raises(InvalidImageError) as error:
+        engine.detect_faces(photo("obama.jpg")[:5000])
+    assert not error.value.retryable
+
+
+def test_engine_is_safe_to_share_between_threads(engine):
+    names = ["obama.jpg", "biden.jpg", "astronaut.png", "messi5.jpg"] * 2
+    expected = {n: engine.detect_faces(photo(n), attributes=True) for n in set(names)}
+    results, errors = {}, []
+
+    def work(i, name):
+        try:
+            results[i] = engine.analyse(photo(name), features=["faces", "labels", "moderation"])
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i, n)) for i, n in enumerate(names)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    for i, name in enumerate(names):
+        got, want = results[i].faces, expected[name]
+        assert len(got) == len(want)
+        assert float(got[0].embedding @ want[0].embedding) > 0.999
+        assert got[0].attributes["Gender"] == want[0].attributes["Gender"]
+
+
+def test_similarity_mapping_is_monotonic_with_80_at_the_published_sface_threshold():
+    assert similarity_from_cosine(COSINE_AT_80) == pytest.approx(80)
+    assert similarity_from_cosine(1.0) == 100 and similarity_from_cosine(-0.5) == 0
+    values = [similarity_from_cosine(c) for c in np.linspace(-1, 1, 201)]
+    assert values == sorted(values)
+    for s in (10, 60, 80, 95):
+        assert similarity_from_cosine(cosine_from_similarity(s)) == pytest.approx(s, abs=1e-3)
+
+
+def test_models_load_lazily_not_when_settings_are_imported():
+    code = (
+        "import sys, django; django.setup(); "
+        "from recognition.engine_handler import get_engine; e = get_engine(); "
+        "loaded = 'cv2' in sys.modules and '_yunet' in vars(e.models); "
+        "print(type(e).__name__, loaded, 'onnxruntime' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "facesite.settings", "FACESITE_VAR_DIR": "/tmp"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == ["LocalEngine", "False", "False"], result.stderr
+
+
+def test_legacy_weights_loader_refuses_code_in_the_pickle(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("owned",))
+
+    path = tmp_path / "evil.pth"
+    with path.open("wb") as fh:
+        for item in (0x1950A86A20F9469CFC6C, 1001, {}, {"x": Evil()}):
+            pickle.dump(item, fh)
+    with pytest.raises(pickle.UnpicklingError, match=r"Refusing to load builtins\.print"):
+        load_state_dict(str(path))
