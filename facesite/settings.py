@@ -212,11 +212,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "recognition.tasks.sweep_stuck_images",
         "schedule": timedelta(seconds=FACESITE_SWEEP_INTERVAL),
     },
-    "sweep-undispatched-events": {
-        "task": "integrations.tasks.sweep_undispatched_events",
+    "sweep-deliveries": {
+        "task": "integrations.tasks.sweep_deliveries",
         "schedule": timedelta(seconds=FACESITE_SWEEP_INTERVAL),
     },
 }
+
+# --- Deliveries to third-party endpoints ------------------------------------------------
+# Hosts endpoints may point at (empty: any host). Lower-case names, comma-separated.
+FACESITE_ENDPOINT_ALLOWED_HOSTS = [h.lower() for h in env_list("FACESITE_ENDPOINT_ALLOWED_HOSTS", [])]
+FACESITE_DELIVERY_MAX_AGE = env_int("FACESITE_DELIVERY_MAX_AGE", 72 * 3600, minimum=60)
+FACESITE_DELIVERY_BACKOFF_BASE = env_float("FACESITE_DELIVERY_BACKOFF_BASE", 30.0, minimum=0.01)
+FACESITE_DELIVERY_BACKOFF_MAX = env_float("FACESITE_DELIVERY_BACKOFF_MAX", 3600.0, minimum=1)
+# Retries due within this many seconds are queued with a countdown; later ones are
+# picked up by the sweeper (Redis redelivers messages held past the visibility timeout).
+FACESITE_DELIVERY_QUEUE_AHEAD = min(600, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 2)
+FACESITE_DELIVERY_RESPONSE_EXCERPT = env_int("FACESITE_DELIVERY_RESPONSE_EXCERPT", 2000, minimum=0, maximum=100_000)
 
 FLOWER_URL = env_str("FLOWER_URL", f"http://127.0.0.1:{env_int('FLOWER_PORT', 5555, minimum=1, maximum=65535)}/")
 

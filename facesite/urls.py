@@ -5,5 +5,6 @@ from drf_spectacular.views import SpectacularAPIView
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("recognition.api.urls")),
+    path("api/", include("integrations.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

@@ -1,24 +1,139 @@
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
-class OutboxEvent(models.Model):
-    """Something recognition announced, written in the same transaction as the results.
+class Event(models.TextChoices):
+    IMAGE_ANALYSED = "image.analysed", "Image analysed"
+    PERSON_IDENTIFIED = "person.identified", "Person identified"
+    VERIFICATION_RESULT = "verification.result", "Verification result"
 
-    Because the row commits or rolls back with the results, an event is never
-    lost and never announced for results that did not commit. A follow-up task
-    dispatches it; the sweeper re-queues events whose task message was lost.
-    """
 
-    class Kind(models.TextChoices):
-        IMAGE_ANALYSED = "image.analysed", "Image analysed"
+def default_events() -> list[str]:
+    return [Event.IMAGE_ANALYSED]
 
-    kind = models.CharField(max_length=50, choices=Kind.choices)
-    image = models.ForeignKey("recognition.Image", on_delete=models.CASCADE, related_name="outbox_events")
+
+def validate_endpoint_url(url: str) -> None:
+    """http(s) only, and on the allow-list of hosts when one is configured."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Endpoint URLs must start with http:// or https:// and name a host.")
+    if parts.username or parts.password:
+        raise ValidationError("Put credentials in the shared secret, not in the URL.")
+    allowed = settings.FACESITE_ENDPOINT_ALLOWED_HOSTS
+    if allowed and parts.hostname.lower() not in allowed:
+        raise ValidationError(f"{parts.hostname} is not in FACESITE_ENDPOINT_ALLOWED_HOSTS ({', '.join(allowed)}).")
+
+
+def validate_events(value) -> None:
+    if not isinstance(value, list) or not value:
+        raise ValidationError("Choose at least one event.")
+    unknown = sorted(set(value) - set(Event.values))
+    if unknown:
+        raise ValidationError(f"Unknown event(s): {', '.join(unknown)}; choose from {', '.join(Event.values)}.")
+
+
+class Endpoint(models.Model):
+    """A third-party system told about results, in XML, by signed HTTP POSTs."""
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField(max_length=500, validators=[validate_endpoint_url])
+    enabled = models.BooleanField(default=True)
+    secret = models.CharField(
+        max_length=200, help_text="Shared secret for the HMAC-SHA256 signature; give it to the receiver."
+    )
+    timeout_seconds = models.FloatField(default=10.0, help_text="How long one POST may take.")
+    events = models.JSONField(default=default_events, validators=[validate_events])
+    only_identified = models.BooleanField(
+        default=False, help_text="Only images in which at least one face was matched to a person."
+    )
+    collection = models.ForeignKey(
+        "recognition.Collection",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Only images identified against this collection (all collections when empty).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if self.timeout_seconds is not None and not 0 < self.timeout_seconds <= 120:
+            raise ValidationError({"timeout_seconds": "Choose a timeout between 0 and 120 seconds."})
+
+
+class Delivery(models.Model):
+    """One event for one endpoint: a transactional outbox row, then the record of its sending."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERING = "delivering", "Delivering"
+        DELIVERED = "delivered", "Delivered"
+        RETRYING = "retrying", "Failed, retrying"
+        DEAD = "dead", "Dead"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=50, choices=Event.choices)
+    image = models.ForeignKey(
+        "recognition.Image", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
+    )
+    idempotency_key = models.CharField(
+        max_length=64, unique=True, help_text="Stable per image, endpoint and event; receivers de-duplicate on it."
+    )
+    payload = models.TextField(help_text="The XML document sent.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    give_up_at = models.DateTimeField(help_text="After this, failures are final (FACESITE_DELIVERY_MAX_AGE).")
+    replay_requested = models.BooleanField(default=False, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_response_excerpt = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["-created_at"]),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.image_id}"
+        return f"{self.event} → {self.endpoint} ({self.status})"
+
+
+class DeliveryAttempt(models.Model):
+    """One HTTP POST of a delivery, written before it is sent and completed after."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    outcome = models.CharField(max_length=20, blank=True)
+    replay = models.BooleanField(default=False, help_text="Sent because someone asked for a resend.")
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.delivery_id}"

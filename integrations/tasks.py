@@ -4,10 +4,11 @@ from integrations import services
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def dispatch_event(event_id: int) -> None:
-    services.event_dispatch(event_id=event_id)
+def send_delivery(delivery_id: str) -> None:
+    # Safe to receive twice: the service claims the delivery atomically before sending.
+    services.delivery_send(delivery_id=delivery_id)
 
 
 @shared_task
-def sweep_undispatched_events() -> int:
-    return services.events_sweep_undispatched()
+def sweep_deliveries() -> dict:
+    return services.deliveries_sweep().__dict__

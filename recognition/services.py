@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -156,7 +156,16 @@ def image_analyse(*, image_id: str) -> Image | None:
         logger.exception("Analysis of image %s crashed", image_id)
         _fail(image, token, f"Internal error during analysis ({type(exc).__name__}: {exc}).")
         return None
-    return _store_results(image, token, engine, results, matches)
+    try:
+        return _store_results(image, token, engine, results, matches)
+    except DatabaseError as exc:
+        logger.exception("Storing the results of image %s failed", image_id)
+        _release(image, token, error=f"Temporary database failure, will retry: {exc}")
+        raise AnalysisRetry(str(exc)) from exc
+    except Exception as exc:
+        logger.exception("Storing the results of image %s failed", image_id)
+        _fail(image, token, f"Internal error while storing results ({type(exc).__name__}: {exc}).")
+        return None
 
 
 def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[FaceMatch | None]]:

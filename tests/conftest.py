@@ -102,3 +102,26 @@ def api_client(user) -> APIClient:
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def receiver():
+    from tests.receiver import Receiver
+
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def endpoint(db, receiver):
+    from integrations.models import Endpoint
+
+    return Endpoint.objects.create(
+        name="ERP", url=receiver.url, secret="s3cret-shared", timeout_seconds=5, events=["image.analysed"]
+    )
+
+
+@pytest.fixture
+def quick_retries(settings):
+    settings.FACESITE_DELIVERY_BACKOFF_BASE = 0.4

@@ -2,7 +2,7 @@
 
 import pytest
 
-from integrations.models import OutboxEvent
+from integrations.models import Delivery
 from recognition import services
 from recognition.models import Face, Image
 from tests import images
@@ -41,21 +41,39 @@ def test_only_requested_features_run():
     assert not image.faces.exists()
 
 
-def test_image_analysed_signal_writes_the_outbox_row_in_the_same_transaction():
+def test_image_analysed_signal_writes_the_outbox_row_in_the_same_transaction(endpoint, monkeypatch):
     image = ingest()
     services.image_analyse(image_id=image.pk)
-    event = OutboxEvent.objects.get(image=image)
-    assert event.kind == "image.analysed" and event.dispatched_at is None
+    delivery = Delivery.objects.get(image=image)
+    assert delivery.event == "image.analysed" and delivery.status == Delivery.Status.PENDING
+
+    # If storing the results fails after the signal, the outbox row rolls back with them.
+    from recognition import signals
+
+    def fail_after_outbox(**kwargs):
+        raise RuntimeError("disk full")
+
+    signals.image_analysed.connect(fail_after_outbox, dispatch_uid="test-fail")
+    try:
+        second = ingest(images.jpeg(seed=99))
+        services.image_analyse(image_id=second.pk)
+    finally:
+        signals.image_analysed.disconnect(dispatch_uid="test-fail")
+    second.refresh_from_db()
+    assert second.status == Image.Status.FAILED
+    assert second.error == "Internal error while storing results (RuntimeError: disk full)."
+    assert not Delivery.objects.filter(image=second).exists()
+    assert not second.labels.exists()
 
 
-def test_second_run_of_the_same_image_does_nothing():
+def test_second_run_of_the_same_image_does_nothing(endpoint):
     image = ingest()
     assert services.image_analyse(image_id=image.pk) is not None
     assert services.image_analyse(image_id=image.pk) is None
     image.refresh_from_db()
     assert image.attempts == 1
     assert image.faces.count() == 1
-    assert OutboxEvent.objects.filter(image=image).count() == 1
+    assert Delivery.objects.filter(image=image).count() == 1
 
 
 def test_missing_image_id_is_skipped():
@@ -118,7 +136,7 @@ def test_permanent_engine_error_fails_the_image_with_its_reason(settings):
     image.refresh_from_db()
     assert image.status == Image.Status.FAILED
     assert image.error == "The engine cannot read this image."
-    assert not OutboxEvent.objects.exists()
+    assert not Delivery.objects.exists()
 
 
 def test_retryable_engine_error_puts_the_image_back_in_the_queue(settings):

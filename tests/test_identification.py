@@ -10,8 +10,8 @@ from PIL import Image as PILImage
 from recognition import services
 from recognition.models import Collection, Face, Image
 from tests.factories import PersonFactory
+from tests.helpers import status_of, wait_for
 from tests.images import encode
-from tests.test_pipeline import status_of, wait_for
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}

@@ -1,34 +1,19 @@
 """End to end through a real Celery worker consuming from real Redis."""
 
-import time
-
 import pytest
 from celery.signals import task_postrun
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from integrations.models import OutboxEvent
+from integrations.models import Delivery
 from recognition import services
 from recognition.models import Image
 from recognition.tasks import analyse_image
 from tests import images
 from tests.factories import PersonFactory
+from tests.helpers import status_of, wait_for
 
 
-def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
-
-
-def status_of(image_id) -> str:
-    return Image.objects.values_list("status", flat=True).get(pk=image_id)
-
-
-def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, api_client):
+def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, api_client, endpoint, receiver):
     person = PersonFactory(name="Ada Example")
     photo = images.jpeg((160, 120), seed=21)
     services.person_enroll(person=person, data=photo)
@@ -46,14 +31,14 @@ def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, ap
     assert face["similarity"] == pytest.approx(100.0)
     assert set(face["bounding_box"]) == {"Left", "Top", "Width", "Height"}
 
-    event = wait_for(lambda: OutboxEvent.objects.filter(image_id=image_id, dispatched_at__isnull=False).first())
-    assert event.kind == "image.analysed"
+    delivery = wait_for(lambda: Delivery.objects.filter(image_id=image_id, status="delivered").first())
+    assert delivery.event == "image.analysed" and len(receiver.received) == 1
 
     file_response = api_client.get(f"/api/images/{image_id}/file/")
     assert b"".join(file_response.streaming_content) == photo
 
 
-def test_the_same_message_delivered_twice_analyses_once(transactional_db, broker_url):
+def test_the_same_message_delivered_twice_analyses_once(transactional_db, broker_url, endpoint):
     from celery.contrib.testing.worker import start_worker
 
     from facesite.celery import app
@@ -77,7 +62,7 @@ def test_the_same_message_delivered_twice_analyses_once(transactional_db, broker
     assert image.status == Image.Status.DONE
     assert image.attempts == 1
     assert image.faces.count() == 1
-    assert OutboxEvent.objects.filter(image=image).count() == 1
+    assert Delivery.objects.filter(image=image).count() == 1
 
 
 def test_engine_failure_through_the_worker_marks_the_image_failed(celery_worker, settings):

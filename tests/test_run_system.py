@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from facesite.devredis import free_port, redis_reachable
 from tests import images
 from tests.factories import UserFactory
-from tests.test_pipeline import wait_for
+from tests.helpers import wait_for
 from tests.workers import ROOT, child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -2,17 +2,17 @@
 
 import pytest
 
-from integrations.models import OutboxEvent
+from integrations.models import Delivery
 from recognition import services
 from recognition.models import Image
 from tests import images
-from tests.test_pipeline import status_of, wait_for
+from tests.helpers import status_of, wait_for
 from tests.workers import WorkerProcess, child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def test_worker_killed_mid_analysis_is_finished_by_the_sweeper(media_root, tmp_path, settings):
+def test_worker_killed_mid_analysis_is_finished_by_the_sweeper(media_root, tmp_path, settings, endpoint, receiver):
     slow = WorkerProcess(
         env=child_env(media_root=media_root, engine_options={"delay": 60}), log_path=tmp_path / "slow.log"
     )
@@ -36,14 +36,15 @@ def test_worker_killed_mid_analysis_is_finished_by_the_sweeper(media_root, tmp_p
     try:
         assert services.images_sweep_stuck().reclaimed_processing == 1
         wait_for(lambda: status_of(image.pk) == Image.Status.DONE, timeout=60)
-        wait_for(lambda: OutboxEvent.objects.filter(image=image, dispatched_at__isnull=False).exists(), timeout=30)
+        wait_for(lambda: Delivery.objects.filter(image=image, status="delivered").exists(), timeout=30)
     finally:
         healthy.stop()
 
     image.refresh_from_db()
     assert image.attempts == 2
     assert image.faces.count() == 1, "results stored exactly once"
-    assert OutboxEvent.objects.filter(image=image).count() == 1
+    assert Delivery.objects.filter(image=image).count() == 1
+    assert len(receiver.received) == 1, "the third party heard once"
 
 
 def test_pool_child_killed_mid_analysis_is_redelivered_without_a_second_run(media_root, tmp_path, settings):

@@ -1,0 +1,60 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.routers import DefaultRouter
+
+from integrations import services
+from integrations.models import Delivery, DeliveryAttempt
+
+
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = ["number", "started_at", "finished_at", "outcome", "status_code", "error", "replay"]
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    endpoint = serializers.CharField(source="endpoint.name")
+    attempt_log = DeliveryAttemptSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id", "endpoint", "event", "image", "idempotency_key", "status", "attempts", "next_attempt_at",
+            "last_status_code", "last_response_excerpt", "last_error", "created_at", "delivered_at", "attempt_log",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = DeliverySerializer
+    filterset_fields = ["status", "event", "endpoint", "image"]
+
+    def get_queryset(self):
+        return Delivery.objects.select_related("endpoint").prefetch_related("attempt_log").order_by("-created_at")
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: DeliverySerializer,
+            409: inline_serializer("ResendRefused", {"detail": serializers.CharField()}),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def resend(self, request, pk=None):
+        """Send a delivered or dead delivery again, with the same idempotency key."""
+        delivery = self.get_object()
+        if not services.deliveries_replay(deliveries=[delivery]):
+            return Response(
+                {"detail": f"Only delivered or dead deliveries can be resent; this one is {delivery.status}."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED
+        )
+
+
+router = DefaultRouter()
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+urlpatterns = router.urls

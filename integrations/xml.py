@@ -1,0 +1,163 @@
+"""Event documents in XML, built with lxml from the stored results (see schema/facesite-event-1.xsd)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from django.utils import timezone
+from lxml import etree
+
+from recognition.models import Image
+
+NAMESPACE = "urn:facesite:event:1"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facesite-event-1.xsd"
+_NS = f"{{{NAMESPACE}}}"
+
+
+def image_event(image: Image, *, event: str, key: str) -> bytes:
+    """The document for an image event (``image.analysed`` or ``person.identified``)."""
+    root = _root(event, key)
+    node = _sub(
+        root,
+        "image",
+        id=str(image.pk),
+        sha256=image.sha256,
+        width=image.width,
+        height=image.height,
+        contentType=image.content_type,
+        source=image.source,
+        collection=image.collection.name,
+        createdAt=_time(image.created_at),
+        analysedAt=_time(image.analysed_at),
+        analysisNumber=max(image.attempts, 1),
+    )
+    _sub(node, "engine", name=image.engine, modelVersion=image.model_version)
+
+    labels = _sub(node, "labels")
+    for label in image.labels.all():
+        element = _sub(labels, "label", name=label.name, confidence=_score(label.confidence))
+        for parent in label.parents:
+            _sub(element, "parent", name=parent)
+        for category in label.categories:
+            _sub(element, "category", name=category)
+        for instance in label.instances:
+            box = instance["BoundingBox"]
+            _box(_sub(element, "instance", confidence=_score(instance["Confidence"])), box)
+
+    faces = _sub(node, "faces")
+    for face in image.faces.select_related("person").order_by("-width"):
+        element = _sub(
+            faces, "face", id=str(face.pk), confidence=_score(face.confidence), reviewState=face.review_state
+        )
+        _box(element, {"Left": face.left, "Top": face.top, "Width": face.width, "Height": face.height})
+        if face.landmarks:
+            landmarks = _sub(element, "landmarks")
+            for lm in face.landmarks:
+                _sub(landmarks, "landmark", type=lm["Type"], x=_ratio(lm["X"]), y=_ratio(lm["Y"]))
+        if face.person is not None:
+            _sub(
+                element,
+                "person",
+                id=str(face.person.pk),
+                externalId=face.person.external_id,
+                name=face.person.name,
+                similarity=_score(face.similarity if face.similarity is not None else 100.0),
+            )
+
+    texts = _sub(node, "textDetections")
+    for text in image.text_detections.all():
+        element = _sub(
+            texts,
+            "text",
+            id=text.detection_id,
+            parentId=text.parent_id,
+            type=text.type,
+            confidence=_score(text.confidence),
+        )
+        _sub(element, "content").text = text.text
+        _box(element, text.geometry.get("BoundingBox", {}))
+
+    moderation = _sub(node, "moderationLabels")
+    for label in image.moderation_labels.all():
+        _sub(
+            moderation,
+            "moderationLabel",
+            name=label.name,
+            parentName=label.parent_name or None,
+            confidence=_score(label.confidence),
+        )
+    return _serialise(root)
+
+
+def verification_event(
+    *,
+    key: str,
+    verification_id: str,
+    external_id: str,
+    outcome: str,
+    match: bool,
+    similarity: float | None,
+    threshold: float,
+    verified_at: datetime,
+    person=None,
+) -> bytes:
+    """The document for a badge + face verification result."""
+    root = _root("verification.result", key)
+    node = _sub(
+        root,
+        "verification",
+        id=verification_id,
+        externalId=external_id,
+        outcome=outcome,
+        match="true" if match else "false",
+        similarity=None if similarity is None else _score(similarity),
+        threshold=_score(threshold),
+        verifiedAt=_time(verified_at),
+    )
+    if person is not None:
+        _sub(node, "person", id=str(person.pk), externalId=person.external_id, name=person.name)
+    return _serialise(root)
+
+
+@cache
+def schema() -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(SCHEMA_PATH)))
+
+
+def _root(event: str, key: str) -> etree._Element:
+    return etree.Element(f"{_NS}event", nsmap={None: NAMESPACE}, type=event, id=key, createdAt=_time(timezone.now()))
+
+
+def _sub(parent: etree._Element, tag: str, **attributes) -> etree._Element:
+    return etree.SubElement(
+        parent, f"{_NS}{tag}", {k: str(v) for k, v in attributes.items() if v is not None and v != ""}
+    )
+
+
+def _box(parent: etree._Element, box: dict) -> None:
+    _sub(
+        parent,
+        "boundingBox",
+        left=_ratio(box.get("Left", 0)),
+        top=_ratio(box.get("Top", 0)),
+        width=_ratio(box.get("Width", 0)),
+        height=_ratio(box.get("Height", 0)),
+    )
+
+
+def _score(value: float) -> str:
+    return f"{min(max(float(value), 0.0), 100.0):.3f}"
+
+
+def _ratio(value: float) -> str:
+    return f"{min(max(float(value), 0.0), 1.0):.6f}"
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _serialise(root: etree._Element) -> bytes:
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

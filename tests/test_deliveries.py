@@ -1,0 +1,378 @@
+"""Deliveries to third-party endpoints: real HTTP on loopback, real Celery worker on real Redis."""
+
+import hashlib
+import hmac
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from lxml import etree
+
+from facesite.devredis import free_port
+from integrations import services, xml
+from integrations.models import Delivery, Endpoint
+from integrations.tasks import send_delivery
+from recognition import services as recognition
+from recognition.models import Image
+from tests import images
+from tests.factories import PersonFactory
+from tests.helpers import wait_for
+from tests.receiver import Receiver, Reply
+
+
+def analysed_image(seed: int = 1) -> Image:
+    """Analysed in this process (tests without a worker)."""
+    image = recognition.image_ingest(data=images.jpeg((96, 72), seed=seed))
+    return recognition.image_analyse(image_id=image.pk)
+
+
+def uploaded_image(seed: int = 1) -> Image:
+    """Uploaded for the running worker to analyse; its deliveries follow from there."""
+    return recognition.image_ingest(data=images.jpeg((96, 72), seed=seed))
+
+
+def delivery_of(image) -> Delivery:
+    return Delivery.objects.get(image=image)
+
+
+def finished(image):
+    return Delivery.objects.filter(image=image, status__in=[Delivery.Status.DELIVERED, Delivery.Status.DEAD]).first()
+
+
+def verify_signature(secret: str, headers: dict, body: bytes) -> bool:
+    """What a receiver does (docs/INTEGRATIONS.md): recompute the HMAC and compare in constant time."""
+    expected = hmac.new(secret.encode(), headers["Facesite-Timestamp"].encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest("sha256=" + expected.hexdigest(), headers["Facesite-Signature"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_delivery_arrives_signed_and_valid_against_the_schema(celery_worker, receiver, endpoint):
+    person = PersonFactory(name="Ada Example", external_id="B-7")
+    photo = images.jpeg((96, 72), seed=3)
+    recognition.person_enroll(person=person, data=photo)
+    image = recognition.image_ingest(data=photo)
+    delivery = wait_for(lambda: finished(image))
+
+    assert delivery.status == Delivery.Status.DELIVERED and delivery.attempts == 1
+    [request] = receiver.received
+    assert request.headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert request.headers["Facesite-Event"] == "image.analysed"
+    assert request.headers["Facesite-Idempotency-Key"] == delivery.idempotency_key
+    assert verify_signature("s3cret-shared", request.headers, request.body)
+    assert not verify_signature("wrong-secret", request.headers, request.body)
+
+    document = etree.fromstring(request.body)
+    xml.schema().assertValid(document)
+    ns = {"f": xml.NAMESPACE}
+    image.refresh_from_db()
+    node = document.find("f:image", ns)
+    assert node.get("id") == str(image.pk) and node.get("sha256") == image.sha256
+    assert node.find("f:engine", ns).get("name") == "fake"
+    assert {label.get("name") for label in node.iterfind("f:labels/f:label", ns)} >= {"Color", "Person"}
+    matched = node.find("f:faces/f:face/f:person", ns)
+    assert (matched.get("name"), matched.get("externalId"), float(matched.get("similarity"))) == (
+        "Ada Example",
+        "B-7",
+        pytest.approx(100.0),
+    )
+    assert delivery.attempt_log.get().outcome == "delivered"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_server_errors_are_retried_with_growing_backoff_until_delivered(
+    celery_worker, receiver, endpoint, quick_retries
+):
+    receiver.reply(Reply(500), Reply(503), Reply(200))
+    image = uploaded_image()
+    delivery = wait_for(lambda: finished(image), timeout=30)
+    assert delivery.status == Delivery.Status.DELIVERED
+    assert delivery.attempts == 3
+    assert [a.outcome for a in delivery.attempt_log.all()] == ["retrying", "retrying", "delivered"]
+    first, second, third = (r.at for r in receiver.received)
+    # Base 0.4 s doubling, with jitter between half and all of it.
+    assert second - first >= 0.2 and third - second >= 0.4
+    keys = {r.headers["Facesite-Idempotency-Key"] for r in receiver.received}
+    assert keys == {delivery.idempotency_key}, "retries reuse the idempotency key"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_client_error_is_dead_after_one_attempt_with_the_reason(celery_worker, receiver, endpoint):
+    receiver.reply(Reply(400, body=b"<error>unknown badge format</error>"))
+    image = uploaded_image()
+    delivery = wait_for(lambda: finished(image))
+    assert delivery.status == Delivery.Status.DEAD and delivery.attempts == 1
+    assert delivery.last_status_code == 400
+    assert delivery.last_error == "HTTP 400: the endpoint refused the delivery."
+    assert "unknown badge format" in delivery.last_response_excerpt
+    assert len(receiver.received) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receiver_down_then_up_gets_the_delivery_once_it_is_up(celery_worker, quick_retries):
+    port = free_port()
+    Endpoint.objects.create(name="Door", url=f"http://127.0.0.1:{port}/in", secret="k", events=["image.analysed"])
+    image = uploaded_image()
+    wait_for(lambda: Delivery.objects.filter(image=image, attempts__gte=2).exists(), timeout=30)
+    delivery = delivery_of(image)
+    assert "Could not connect: Connection refused" in delivery.last_error
+    assert delivery.status in (Delivery.Status.RETRYING, Delivery.Status.DELIVERING)
+
+    late = Receiver(port).start()
+    try:
+        delivery = wait_for(lambda: finished(image), timeout=30)
+    finally:
+        late.stop()
+    assert delivery.status == Delivery.Status.DELIVERED
+    assert len(late.received) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_slow_receiver_counts_as_a_failed_attempt(celery_worker, receiver, quick_retries):
+    Endpoint.objects.create(name="Slow", url=receiver.url, secret="k", timeout_seconds=0.5, events=["image.analysed"])
+    receiver.reply(Reply(200, delay=2.0))
+    image = uploaded_image()
+    delivery = wait_for(lambda: finished(image), timeout=30)
+    assert delivery.status == Delivery.Status.DELIVERED and delivery.attempts == 2
+    first = delivery.attempt_log.first()
+    assert first.outcome == "retrying" and first.error == "No answer within 0.5 s (timed out)."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_too_many_requests_waits_as_long_as_retry_after_says(celery_worker, receiver, endpoint, quick_retries):
+    receiver.reply(Reply(429, headers={"Retry-After": "2"}))
+    image = uploaded_image()
+    delivery = wait_for(lambda: finished(image), timeout=30)
+    assert delivery.status == Delivery.Status.DELIVERED
+    first, second = (r.at for r in receiver.received)
+    assert second - first >= 2.0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_send_message_twice_posts_once(transactional_db, receiver, endpoint, broker_url):
+    from celery.contrib.testing.worker import start_worker
+
+    from facesite.celery import app
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "_enqueue", lambda *a, **k: None)  # hold back the automatic message
+        image = analysed_image()
+    delivery = delivery_of(image)
+    send_delivery.delay(str(delivery.pk))
+    send_delivery.delay(str(delivery.pk))
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
+        wait_for(lambda: finished(image))
+        wait_for(lambda: app.connection().default_channel.client.llen("celery") == 0)
+    assert len(receiver.received) == 1
+    assert delivery_of(image).attempts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_racing_on_one_delivery_send_it_once(receiver, endpoint):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "_enqueue", lambda *a, **k: None)
+        image = analysed_image()
+    delivery = delivery_of(image)
+    receiver.reply(Reply(200, delay=0.5))
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(services.delivery_send(delivery_id=delivery.pk)))
+        for _ in range(2)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(receiver.received) == 1
+    assert sum(r is not None for r in results) == 1
+
+
+@pytest.mark.django_db
+def test_redirects_are_not_followed(receiver, endpoint):
+    receiver.reply(Reply(302, headers={"Location": "http://169.254.169.254/latest/meta-data"}))
+    image = analysed_image()
+    services.delivery_send(delivery_id=delivery_of(image).pk)
+    delivery = delivery_of(image)
+    assert delivery.status == Delivery.Status.DEAD
+    assert "redirects are not followed (Location: http://169.254.169.254/latest/meta-data)" in delivery.last_error
+    assert len(receiver.received) == 1
+
+
+@pytest.mark.django_db
+def test_malformed_reply_body_is_kept_only_as_a_bounded_excerpt(receiver, endpoint, settings):
+    settings.FACESITE_DELIVERY_RESPONSE_EXCERPT = 100
+    receiver.reply(Reply(200, body=b"<<not xml" + b"\xff\xfe" * 5000))
+    image = analysed_image()
+    services.delivery_send(delivery_id=delivery_of(image).pk)
+    delivery = delivery_of(image)
+    assert delivery.status == Delivery.Status.DELIVERED
+    assert len(delivery.last_response_excerpt) <= 100
+
+
+@pytest.mark.django_db
+def test_failures_past_the_maximum_age_are_final(receiver, endpoint, settings):
+    receiver.default = Reply(500)
+    image = analysed_image()
+    Delivery.objects.filter(image=image).update(give_up_at=timezone.now() + timedelta(seconds=1))
+    services.delivery_send(delivery_id=delivery_of(image).pk)
+    delivery = delivery_of(image)
+    assert delivery.status == Delivery.Status.DEAD
+    assert delivery.last_error.startswith("Gave up after 1 attempts (maximum age reached). Last error: HTTP 500")
+
+
+@pytest.mark.django_db
+def test_delivery_not_yet_due_is_not_sent(receiver, endpoint):
+    image = analysed_image()
+    Delivery.objects.filter(image=image).update(
+        status=Delivery.Status.RETRYING, next_attempt_at=timezone.now() + timedelta(minutes=5)
+    )
+    assert services.delivery_send(delivery_id=delivery_of(image).pk) is None
+    assert receiver.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_sends_again_with_the_same_key(celery_worker, receiver, endpoint):
+    image = uploaded_image()
+    delivery = wait_for(lambda: finished(image))
+    assert services.deliveries_replay(deliveries=[delivery]) == 1
+    wait_for(lambda: len(receiver.received) == 2 and finished(image))
+    first, second = receiver.received
+    assert first.headers["Facesite-Idempotency-Key"] == second.headers["Facesite-Idempotency-Key"]
+    assert second.headers["Facesite-Attempt"] == "2"
+    assert [a.replay for a in delivery_of(image).attempt_log.all()] == [False, True]
+
+
+@pytest.mark.django_db
+def test_only_finished_deliveries_can_be_replayed(endpoint, django_capture_on_commit_callbacks):
+    image = analysed_image()
+    assert services.deliveries_replay(deliveries=[delivery_of(image)]) == 0  # still pending
+
+
+@pytest.mark.django_db
+def test_sweeper_queues_deliveries_whose_message_was_lost(endpoint, django_capture_on_commit_callbacks):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "_enqueue", lambda *a, **k: None)
+        image = analysed_image()
+    Delivery.objects.filter(image=image).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
+    with django_capture_on_commit_callbacks() as callbacks:
+        report = services.deliveries_sweep()
+    assert report.queued == 1 and len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_sweeper_takes_back_a_delivery_whose_sender_died(endpoint, settings, django_capture_on_commit_callbacks):
+    image = analysed_image()
+    Delivery.objects.filter(image=image).update(
+        status=Delivery.Status.DELIVERING, claimed_at=timezone.now() - timedelta(hours=1)
+    )
+    report = services.deliveries_sweep()
+    assert report.reclaimed == 1
+    delivery = delivery_of(image)
+    assert delivery.status == Delivery.Status.RETRYING
+    assert "worker sending this delivery was lost" in delivery.last_error
+
+
+@pytest.mark.django_db
+def test_endpoint_filters_choose_who_is_told(receiver):
+    everyone = Endpoint.objects.create(name="All", url=receiver.url, secret="k", events=["image.analysed"])
+    identified_only = Endpoint.objects.create(
+        name="Known", url=receiver.url, secret="k", events=["image.analysed"], only_identified=True
+    )
+    both = Endpoint.objects.create(
+        name="Both", url=receiver.url, secret="k", events=["image.analysed", "person.identified"]
+    )
+    Endpoint.objects.create(name="Off", url=receiver.url, secret="k", enabled=False)
+
+    stranger = analysed_image(seed=1)
+    assert set(Delivery.objects.filter(image=stranger).values_list("endpoint__name", "event")) == {
+        ("All", "image.analysed"),
+        ("Both", "image.analysed"),
+    }
+
+    person = PersonFactory()
+    photo = images.jpeg((96, 72), seed=9)
+    recognition.person_enroll(person=person, data=photo)
+    known = recognition.image_analyse(image_id=recognition.image_ingest(data=photo).pk)
+    assert set(Delivery.objects.filter(image=known).values_list("endpoint__name", "event")) == {
+        ("All", "image.analysed"),
+        ("Known", "image.analysed"),
+        ("Both", "image.analysed"),
+        ("Both", "person.identified"),
+    }
+    assert everyone and identified_only and both
+
+
+@pytest.mark.django_db
+def test_failed_analysis_tells_no_one(endpoint, settings):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.UnreadableEngine", "OPTIONS": {}}
+    image = recognition.image_ingest(data=images.jpeg(seed=4))
+    recognition.image_analyse(image_id=image.pk)
+    assert not Delivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_reanalysis_resends_under_the_same_key(endpoint):
+    image = analysed_image()
+    key = delivery_of(image).idempotency_key
+    Delivery.objects.filter(image=image).update(status=Delivery.Status.DELIVERED)
+    recognition.image_reanalyse(image=image)
+    recognition.image_analyse(image_id=image.pk)
+    delivery = delivery_of(image)
+    assert delivery.idempotency_key == key and delivery.status == Delivery.Status.PENDING
+    assert 'analysisNumber="2"' in delivery.payload
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["ftp://erp.example/in", "file:///etc/passwd", "http://user:pw@erp.example/in"])
+def test_endpoint_urls_must_be_plain_http_or_https(url):
+    with pytest.raises(ValidationError):
+        Endpoint(name="x", url=url, secret="k").full_clean(exclude=["collection"])
+
+
+@pytest.mark.django_db
+def test_allow_list_limits_endpoint_hosts_when_saving_and_when_sending(receiver, endpoint, settings):
+    settings.FACESITE_ENDPOINT_ALLOWED_HOSTS = ["erp.example.org"]
+    with pytest.raises(ValidationError, match="not in FACESITE_ENDPOINT_ALLOWED_HOSTS"):
+        Endpoint(name="x", url=receiver.url, secret="k").full_clean()
+    image = analysed_image()  # the endpoint was saved before the allow-list changed
+    services.delivery_send(delivery_id=delivery_of(image).pk)
+    delivery = delivery_of(image)
+    assert delivery.status == Delivery.Status.DEAD and "not in FACESITE_ENDPOINT_ALLOWED_HOSTS" in delivery.last_error
+    assert receiver.received == []
+
+
+def test_signature_is_hmac_sha256_of_timestamp_dot_body():
+    expected = hmac.new(b"k", b"1700000000.<x/>", hashlib.sha256).hexdigest()
+    assert services.signature("k", "1700000000", b"<x/>") == f"sha256={expected}"
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("7", 7.0), (None, None), ("soon", None)])
+def test_retry_after_is_read_as_seconds(value, seconds):
+    assert services._retry_after(value) == seconds
+
+
+def test_retry_after_as_an_http_date():
+    from email.utils import format_datetime
+
+    when = format_datetime(timezone.now() + timedelta(seconds=30), usegmt=True)
+    assert 25 <= services._retry_after(when) <= 31
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upload_to_delivery_end_to_end(celery_worker, receiver, endpoint, api_client):
+    response = api_client.post("/api/images/", {"file": SimpleUploadedFile("p.jpg", images.jpeg(seed=50))})
+    image_id = response.json()["id"]
+    delivery = wait_for(lambda: finished(image_id))
+    assert delivery.status == Delivery.Status.DELIVERED
+    [request] = receiver.received
+    assert etree.fromstring(request.body).find(f"{{{xml.NAMESPACE}}}image").get("id") == image_id
+
+    listed = api_client.get("/api/deliveries/", {"image": image_id}).json()
+    assert listed["count"] == 1 and listed["results"][0]["status"] == "delivered"
+    resent = api_client.post(f"/api/deliveries/{delivery.pk}/resend/")
+    assert resent.status_code == 202
+    wait_for(lambda: len(receiver.received) == 2)
+    again = api_client.post(f"/api/deliveries/{delivery.pk}/resend/")
+    assert again.status_code in (202, 409)
