@@ -153,6 +153,10 @@ FACESITE_MAX_UPLOAD_BYTES = env_int("FACESITE_MAX_UPLOAD_BYTES", 15 * 1024 * 102
 FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 50_000_000, minimum=10_000)
 FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 # Base64 in JSON is about 4/3 of the file; leave room for it.
+# Fetching images from URLs (in the worker): overall time limit, and networks that may
+# be fetched from although private (e.g. an internal camera server), CIDR, comma-separated.
+FACESITE_URL_FETCH_TIMEOUT = env_float("FACESITE_URL_FETCH_TIMEOUT", 30.0, minimum=1)
+FACESITE_URL_FETCH_ALLOWED_NETWORKS = env_list("FACESITE_URL_FETCH_ALLOWED_NETWORKS", [])
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACESITE_MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
@@ -170,6 +174,9 @@ FACESITE_DEFAULT_COLLECTION = env_str("FACESITE_DEFAULT_COLLECTION", "default")
 FACESITE_DEFAULT_FEATURES = ("labels", "faces", "moderation")
 FACESITE_LABEL_MIN_CONFIDENCE = env_float("FACESITE_LABEL_MIN_CONFIDENCE", 50.0, minimum=0, maximum=100)
 FACESITE_MODERATION_MIN_CONFIDENCE = env_float("FACESITE_MODERATION_MIN_CONFIDENCE", 50.0, minimum=0, maximum=100)
+# A reference (enrolled) face must be at least this big (shorter side, pixels) and sharp (0–100).
+FACESITE_ENROL_MIN_FACE_PIXELS = env_int("FACESITE_ENROL_MIN_FACE_PIXELS", 60, minimum=1)
+FACESITE_ENROL_MIN_SHARPNESS = env_float("FACESITE_ENROL_MIN_SHARPNESS", 20.0, minimum=0, maximum=100)
 FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:

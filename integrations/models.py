@@ -110,6 +110,7 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "deliveries"
+        permissions = [("resend_delivery", "Can resend deliveries")]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["-created_at"]),

@@ -60,13 +60,25 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
     return created
 
 
-def deliveries_for_verification(*, verification_id: str, document_for, **filters) -> list[Delivery]:
-    """Write ``verification.result`` deliveries; ``document_for(key)`` builds the XML for a key."""
+def deliveries_for_verification(*, verification) -> list[Delivery]:
+    """Write ``verification.result`` deliveries; call inside the transaction that records the check."""
     created = []
     for endpoint in Endpoint.objects.filter(enabled=True):
         if Event.VERIFICATION_RESULT in endpoint.events:
-            key = idempotency_key(event=Event.VERIFICATION_RESULT, subject_id=verification_id, endpoint_id=endpoint.pk)
-            payload = document_for(key).decode()
+            key = idempotency_key(
+                event=Event.VERIFICATION_RESULT, subject_id=str(verification.pk), endpoint_id=endpoint.pk
+            )
+            payload = xml.verification_event(
+                key=key,
+                verification_id=str(verification.pk),
+                external_id=verification.external_id,
+                outcome=verification.outcome,
+                match=verification.match,
+                similarity=verification.similarity,
+                threshold=verification.threshold,
+                verified_at=verification.created_at,
+                person=verification.person,
+            ).decode()
             created.append(_outbox(endpoint=endpoint, event=Event.VERIFICATION_RESULT, key=key, payload=payload))
     return created
 

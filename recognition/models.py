@@ -57,6 +57,11 @@ class Person(models.Model):
         ordering = ["name"]
         indexes = [models.Index(fields=["name"])]
         verbose_name_plural = "people"
+        permissions = [
+            ("enroll_person", "Can enrol reference faces"),
+            ("verify_person", "Can verify a badge holder's face"),
+            ("search_faces", "Can search and compare faces"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})" if self.external_id else self.name
@@ -255,3 +260,64 @@ class ModerationLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.confidence:.1f}"
+
+
+class Verification(models.Model):
+    """One badge + face check: who asked, when, and what came out. The probe photo is not kept."""
+
+    class Outcome(models.TextChoices):
+        MATCH = "match", "Match"
+        NO_MATCH = "no_match", "Face does not match"
+        UNKNOWN_BADGE = "unknown_badge", "Unknown badge"
+        NO_REFERENCE = "no_reference", "Badge holder has no reference face"
+        NO_FACE = "no_face", "No face in the photo"
+        SEVERAL_FACES = "several_faces", "Several faces in the photo"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    external_id = models.CharField(max_length=128)
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="verifications")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    match = models.BooleanField(default=False)
+    similarity = models.FloatField(null=True, blank=True)
+    threshold = models.FloatField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.outcome}"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of who did what to biometric data. The application never updates or deletes these."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
+    action = models.CharField(max_length=50, db_index=True)
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=64, blank=True, db_index=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        who = self.actor_name or "-"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.object_type} {self.object_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")

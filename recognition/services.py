@@ -10,6 +10,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -20,11 +21,13 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from recognition.audit import audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
 from recognition.engines.base import FEATURES, Analysis, BaseEngine, EngineError, FaceMatch
-from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection
-from recognition.signals import image_analysed
+from recognition.fetch import FetchRefused, check_url, fetch_image_bytes
+from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection, Verification
+from recognition.signals import image_analysed, verification_done
 from recognition.validation import ImageInfo, ImageRejected, inspect_image
 
 logger = logging.getLogger(__name__)
@@ -51,21 +54,103 @@ def image_ingest(
 
     Raises ``ImageRejected`` (nothing stored) when the bytes are not an acceptable image.
     """
+    image, _ = image_ingest_unique(
+        data=data,
+        source=source,
+        filename=filename,
+        uploaded_by=uploaded_by,
+        features=features,
+        collection=collection,
+        source_url=source_url,
+        allow_duplicate=True,
+    )
+    return image
+
+
+def image_ingest_unique(
+    *,
+    data: bytes,
+    source: str = Image.Source.UPLOAD,
+    filename: str = "",
+    uploaded_by: AbstractBaseUser | None = None,
+    features: list[str] | None = None,
+    collection: Collection | None = None,
+    source_url: str = "",
+    allow_duplicate: bool = False,
+) -> tuple[Image, bool]:
+    """Like ``image_ingest``, but identical bytes already uploaded to the same collection
+    return the existing image instead of a new one, unless ``allow_duplicate``.
+    Returns the image and whether it was created."""
     info = inspect_image(data)
     features = _clean_features(features)
+    collection = collection or Collection.get_default()
+    if not allow_duplicate:
+        existing = (
+            Image.objects.filter(sha256=info.sha256, collection=collection)
+            .exclude(source=Image.Source.ENROLMENT)
+            .order_by("created_at")
+            .first()
+        )
+        if existing is not None:
+            return existing, False
     image = _new_image(
         info,
         original_filename=filename[:255],
         source=source,
         source_url=source_url,
-        collection=collection or Collection.get_default(),
+        collection=collection,
         features=features,
         uploaded_by=uploaded_by,
     )
     with _stored_file(image, data, info.extension), transaction.atomic():
         image.save()
         image_enqueue_analysis(image)
+    return image, True
+
+
+def image_ingest_url(
+    *,
+    url: str,
+    uploaded_by: AbstractBaseUser | None = None,
+    features: list[str] | None = None,
+    collection: Collection | None = None,
+) -> Image:
+    """Commit a pending image whose bytes the worker fetches from ``url`` (with SSRF checks) before analysis."""
+    try:
+        check_url(url)
+    except FetchRefused as exc:
+        raise ImageRejected(exc.message, code="url_refused") from exc
+    image = Image(
+        source=Image.Source.URL,
+        source_url=url,
+        original_filename=urlsplit(url).path.rsplit("/", 1)[-1][:255],
+        collection=collection or Collection.get_default(),
+        features=_clean_features(features),
+        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+    )
+    with transaction.atomic():
+        image.save()
+        image_enqueue_analysis(image)
     return image
+
+
+def _fetch_into(image: Image) -> None:
+    """Download a URL image's bytes and store them as if uploaded."""
+    data = fetch_image_bytes(image.source_url)
+    try:
+        info = inspect_image(data)
+    except ImageRejected as exc:
+        raise FetchRefused(f"The URL did not give an acceptable image: {exc.message}") from exc
+    fields = _new_image(info, uploaded_by=None)
+    with _stored_file(image, data, info.extension), transaction.atomic():
+        Image.objects.filter(pk=image.pk).update(
+            file=image.file.name,
+            sha256=fields.sha256,
+            size_bytes=fields.size_bytes,
+            width=fields.width,
+            height=fields.height,
+            content_type=fields.content_type,
+        )
 
 
 def image_enqueue_analysis(image: Image) -> None:
@@ -136,6 +221,18 @@ def image_analyse(*, image_id: str) -> Image | None:
         return None
 
     image = Image.objects.select_related("collection").get(pk=image_id)
+    if image.source == Image.Source.URL and not image.file:
+        try:
+            _fetch_into(image)
+        except FetchRefused as exc:
+            message = f"Could not fetch the image from {image.source_url}: {exc.message}"
+            if exc.retryable:
+                _release(image, token, error=message)
+                raise AnalysisRetry(message) from exc
+            logger.warning("Image %s: %s", image_id, message)
+            _fail(image, token, message)
+            return None
+        image.refresh_from_db()
     engine = get_engine()
     try:
         results, matches = _run_engine(engine, image)
@@ -419,6 +516,7 @@ def person_enroll(
         raise EnrolmentError(
             f"{len(faces)} faces were found; a reference photo must show exactly one person.", code="several_faces"
         )
+    _check_reference_quality(faces[0], info)
     indexed = engine.index_faces(collection.name, data, external_image_id=str(person.pk), max_faces=1)
     if not indexed:
         raise EnrolmentError("The engine could not index the face.", code="not_indexed")
@@ -448,3 +546,217 @@ def person_enroll(
         engine.delete_faces(collection.name, [indexed[0].face_id])
         raise
     return row
+
+
+def _check_reference_quality(face: engine_types.FaceDetail, info: ImageInfo) -> None:
+    side = min(face.bounding_box.width * info.width, face.bounding_box.height * info.height)
+    minimum = settings.FACESITE_ENROL_MIN_FACE_PIXELS
+    if side < minimum:
+        raise EnrolmentError(
+            f"The face is too small ({side:.0f} px); a reference face needs at least {minimum} px. "
+            "Use a closer or larger photo.",
+            code="face_too_small",
+        )
+    sharpness = face.quality.get("Sharpness")
+    if sharpness is not None and sharpness < settings.FACESITE_ENROL_MIN_SHARPNESS:
+        raise EnrolmentError(
+            f"The face is too blurry (sharpness {sharpness:.0f}, at least "
+            f"{settings.FACESITE_ENROL_MIN_SHARPNESS:.0f} needed). Use a sharper photo.",
+            code="face_too_blurry",
+        )
+
+
+# --- Removal and erasure -------------------------------------------------------------------
+
+
+def reference_face_remove(*, face: Face, actor=None, client_ip: str | None = None) -> None:
+    """Remove an enrolled face: from the engine's collection, the database and storage."""
+    image = face.image
+    collection = face.collection
+    with transaction.atomic():
+        audit_record(actor=actor, action="face.delete", target=face, client_ip=client_ip, person=str(face.person_id))
+        face.delete()
+        if image.source == Image.Source.ENROLMENT and not image.faces.exists():
+            _delete_image_row(image)
+        if collection is not None:
+            collection.bump_version()
+    if collection is not None and face.engine_face_id:
+        get_engine().delete_faces(collection.name, [face.engine_face_id])
+
+
+def image_delete(*, image: Image, actor=None, client_ip: str | None = None) -> None:
+    """Delete an image, its results and its file; reference faces in it leave their collections."""
+    references = list(image.faces.filter(is_reference=True).select_related("collection"))
+    with transaction.atomic():
+        audit_record(actor=actor, action="image.delete", target=image, client_ip=client_ip)
+        _delete_image_row(image)
+        for collection in {f.collection for f in references if f.collection}:
+            collection.bump_version()
+    for face in references:
+        if face.collection and face.engine_face_id:
+            get_engine().delete_faces(face.collection.name, [face.engine_face_id])
+
+
+def _delete_image_row(image: Image) -> None:
+    name = image.file.name
+    image.delete()
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    reference_faces: int
+    matched_faces: int
+    images: int
+
+
+def person_erase(*, person: Person, actor=None, client_ip: str | None = None) -> ErasureReport:
+    """Delete a person and every biometric trace of them: reference faces and their photos,
+    faces matched to them in other images, and their entries in engine collections.
+    Verification records keep the badge and outcome but lose the link to the person."""
+    references = list(Face.objects.filter(person=person, is_reference=True).select_related("collection", "image"))
+    matched = Face.objects.filter(person=person, is_reference=False)
+    with transaction.atomic():
+        report = ErasureReport(
+            reference_faces=len(references),
+            matched_faces=matched.count(),
+            images=len({f.image_id for f in references}),
+        )
+        audit_record(
+            actor=actor,
+            action="person.erase",
+            target=person,
+            client_ip=client_ip,
+            name=person.name,
+            external_id=person.external_id,
+            **report.__dict__,
+        )
+        matched.delete()
+        Face.objects.filter(candidate=person).update(candidate=None, similarity=None, review_state=Face.Review.NONE)
+        for image in {f.image for f in references}:
+            _delete_image_row(image)
+        for collection in {f.collection for f in references if f.collection}:
+            collection.bump_version()
+        person.delete()
+    engine = get_engine()
+    for face in references:
+        if face.collection and face.engine_face_id:
+            engine.delete_faces(face.collection.name, [face.engine_face_id])
+    return report
+
+
+# --- Synchronous checks ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FaceSearchResult:
+    face: engine_types.FaceDetail
+    matches: list[tuple[Person, float]]
+
+
+def faces_search(
+    *, data: bytes, collection: Collection, threshold: float, max_matches: int, actor=None, client_ip=None
+) -> list[FaceSearchResult]:
+    """Every face in the image with the enrolled people it matches, best first."""
+    inspect_image(data)
+    engine = get_engine()
+    faces = engine.detect_faces(data, attributes=False)
+    results = []
+    for face in faces:
+        found = engine.search_face(collection.name, data, face, threshold=threshold, max_matches=max_matches * 4)
+        results.append(FaceSearchResult(face=face, matches=_people_for(collection, found, max_matches)))
+    audit_record(
+        actor=actor,
+        action="faces.search",
+        client_ip=client_ip,
+        collection=collection.name,
+        faces=len(results),
+        matched=[str(p.pk) for r in results for p, _ in r.matches],
+    )
+    return results
+
+
+def _people_for(
+    collection: Collection, matches: list[engine_types.FaceMatch], limit: int
+) -> list[tuple[Person, float]]:
+    """Best similarity per person (a person may have several reference faces)."""
+    owners = dict(
+        Face.objects.filter(
+            collection=collection, is_reference=True, engine_face_id__in=[m.face_id for m in matches]
+        ).values_list("engine_face_id", "person_id")
+    )
+    best: dict = {}
+    for match in matches:
+        person_id = owners.get(match.face_id)
+        if person_id and (person_id not in best or match.similarity > best[person_id]):
+            best[person_id] = match.similarity
+    people = Person.objects.in_bulk(list(best))
+    ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+    return [(people[pid], similarity) for pid, similarity in ranked if pid in people]
+
+
+def person_verify(
+    *, external_id: str, data: bytes, threshold: float, actor=None, client_ip: str | None = None
+) -> Verification:
+    """Two-factor check: is the face in the photo the badge holder's? Every call is recorded."""
+    inspect_image(data)
+    person = Person.objects.filter(external_id=external_id).first()
+    similarity = None
+    if person is None:
+        outcome = Verification.Outcome.UNKNOWN_BADGE
+    else:
+        references = list(Face.objects.filter(person=person, is_reference=True).select_related("collection"))
+        engine = get_engine()
+        references = [f for f in references if f.engine == engine.name and f.model_version == engine.model_version]
+        faces = engine.detect_faces(data, attributes=False) if references else []
+        if not references:
+            outcome = Verification.Outcome.NO_REFERENCE
+        elif not faces:
+            outcome = Verification.Outcome.NO_FACE
+        elif len(faces) > 1:
+            outcome = Verification.Outcome.SEVERAL_FACES
+        else:
+            scores: list[float] = []
+            for collection in {f.collection for f in references}:
+                ids = [f.engine_face_id for f in references if f.collection_id == collection.pk]
+                scores.extend(engine.face_similarities(collection.name, data, faces[0], ids).values())
+            similarity = max(scores) if scores else 0.0
+            outcome = Verification.Outcome.MATCH if similarity >= threshold else Verification.Outcome.NO_MATCH
+    with transaction.atomic():
+        verification = Verification.objects.create(
+            external_id=external_id,
+            person=person,
+            outcome=outcome,
+            match=outcome == Verification.Outcome.MATCH,
+            similarity=similarity,
+            threshold=threshold,
+            requested_by=actor if actor is not None and actor.is_authenticated else None,
+            client_ip=client_ip,
+        )
+        audit_record(
+            actor=actor,
+            action="person.verify",
+            target=verification,
+            client_ip=client_ip,
+            external_id=external_id,
+            outcome=outcome,
+            similarity=similarity,
+        )
+        verification_done.send(sender=Verification, verification=verification)
+    return verification
+
+
+def faces_compare(*, source: bytes, target: bytes, threshold: float, actor=None, client_ip=None):
+    """The largest face of ``source`` against every face of ``target``."""
+    inspect_image(source)
+    inspect_image(target)
+    result = get_engine().compare_faces(source, target, threshold=threshold)
+    audit_record(
+        actor=actor,
+        action="faces.compare",
+        client_ip=client_ip,
+        matches=len(result.matches),
+        unmatched=len(result.unmatched),
+    )
+    return result

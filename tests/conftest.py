@@ -68,6 +68,7 @@ def media_root(settings, tmp_path) -> Path:
 @pytest.fixture(autouse=True)
 def fake_engine(settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.fake.FakeEngine", "OPTIONS": {}}
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 16  # the fake engine's synthetic test images are small
 
 
 @task_postrun.connect(weak=False)

@@ -265,6 +265,12 @@ class BaseEngine:
         """Matches in the collection for one face already detected in ``image``, best first."""
         raise self._unsupported("search_face")
 
+    def face_similarities(
+        self, collection_id: str, image: bytes, face: FaceDetail, face_ids: Sequence[str]
+    ) -> dict[str, float]:
+        """Similarity (0–100) of one detected face to particular faces of the collection (a badge holder's)."""
+        raise self._unsupported("face_similarities")
+
     def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
         """The largest face of ``source`` against every face of ``target``."""
         raise self._unsupported("compare_faces")

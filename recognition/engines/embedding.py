@@ -60,6 +60,16 @@ class EmbeddingEngine(BaseEngine):
             max_matches=max_matches,
         )
 
+    def face_similarities(
+        self, collection_id: str, image: bytes, face: FaceDetail, face_ids: Sequence[str]
+    ) -> dict[str, float]:
+        if self.face_store is None:
+            raise EngineError(f"The {self.name!r} engine needs a face store to compare with enrolled faces.")
+        index = self._indexes.get(self.face_store, collection_id)
+        return {
+            k: self.similarity_from_cosine(v) for k, v in index.similarities(face.embedding, list(face_ids)).items()
+        }
+
     def search_faces_by_image(
         self, collection_id: str, image: bytes, *, threshold: float = 80.0, max_matches: int = 10
     ) -> tuple[FaceDetail, list[FaceMatch]]:

@@ -24,6 +24,10 @@ class FaceIndex:
         """The ``k`` nearest faces as (face id, cosine similarity -1..1), nearest first."""
         raise NotImplementedError
 
+    def similarities(self, query: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the query to each of the given faces."""
+        raise NotImplementedError
+
     def __len__(self) -> int:
         raise NotImplementedError
 
@@ -33,7 +37,17 @@ class ExactFaceIndex(FaceIndex):
         if len(ids) != len(matrix):
             raise ValueError("ids and matrix rows differ in number")
         self._ids = list(ids)
+        self._rows = {face_id: i for i, face_id in enumerate(self._ids)}
         self._matrix = normalise_rows(np.asarray(matrix, dtype=np.float32)) if len(ids) else matrix
+
+    def similarities(self, query: np.ndarray, ids: list[str]) -> dict[str, float]:
+        """Cosine similarity of the query to each of these faces (those in the index)."""
+        rows = [(face_id, self._rows[face_id]) for face_id in ids if face_id in self._rows]
+        if not rows:
+            return {}
+        q = normalise_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
+        scores = self._matrix[[r for _, r in rows]] @ q
+        return {face_id: float(score) for (face_id, _), score in zip(rows, scores, strict=True)}
 
     def __len__(self) -> int:
         return len(self._ids)
