@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "recognition",
     "integrations",
 ]
@@ -249,12 +250,23 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Search, verify and compare run models synchronously: limit each user's rate.
+    "DEFAULT_THROTTLE_RATES": {"sync": env_str("FACESITE_SYNC_RATE", "600/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Facesite API",
     "DESCRIPTION": "Images in; labels, faces and identities out.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ImageStatusEnum": "recognition.models.Image.Status",
+        "DeliveryStatusEnum": "integrations.models.Delivery.Status",
+    },
+    # Swagger UI from the drf-spectacular-sidecar package: no CDN, works air-gapped.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from integrations import services
 from integrations.models import Delivery, DeliveryAttempt
+from recognition.api.permissions import ModelPermissions, require
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):
@@ -28,7 +29,11 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Deliveries of events to third-party endpoints, with their attempts."""
+
     serializer_class = DeliverySerializer
+    permission_classes = [ModelPermissions]
+    queryset = Delivery.objects.all()
     filterset_fields = ["status", "event", "endpoint", "image"]
 
     def get_queryset(self):
@@ -41,7 +46,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             409: inline_serializer("ResendRefused", {"detail": serializers.CharField()}),
         },
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[require("integrations.resend_delivery")])
     def resend(self, request, pk=None):
         """Send a delivered or dead delivery again, with the same idempotency key."""
         delivery = self.get_object()

@@ -40,3 +40,29 @@ ROLE_PERMISSIONS = {
         "-recognition.add_auditevent",
     ],
 }
+
+
+def sync_roles(group_model=None, permission_model=None) -> None:
+    """Create the role groups and give them exactly their permissions (idempotent).
+
+    Migrations pass their historical models; code at run time (tests, a management
+    command) can call it without arguments.
+    """
+    if group_model is None or permission_model is None:
+        from django.contrib.auth.models import Group, Permission
+
+        group_model, permission_model = Group, Permission
+    for role, specs in ROLE_PERMISSIONS.items():
+        group, _ = group_model.objects.get_or_create(name=role)
+        chosen: set[int] = set()
+        for spec in specs:
+            exclude = spec.startswith("-")
+            app_label, codename = spec.lstrip("-").split(".")
+            perms = permission_model.objects.filter(content_type__app_label=app_label)
+            if codename != "*":
+                perms = perms.filter(codename=codename)
+            ids = set(perms.values_list("pk", flat=True))
+            if not ids:
+                raise RuntimeError(f"Permission {spec} does not exist")
+            chosen = chosen - ids if exclude else chosen | ids
+        group.permissions.set(chosen)

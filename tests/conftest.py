@@ -22,6 +22,7 @@ from rest_framework.test import APIClient
 
 from facesite.celery import app as celery_app
 from facesite.devredis import free_port, redis_reachable, start_private_redis
+from recognition import roles
 from tests import factories
 
 TEST_REDIS_DB = 15
@@ -92,17 +93,37 @@ def celery_worker(transactional_db, broker_url):
         yield worker
 
 
-@pytest.fixture
-def user(db):
-    return factories.UserFactory()
-
-
-@pytest.fixture
-def api_client(user) -> APIClient:
+def client_for(user) -> APIClient:
     client = APIClient()
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def user(db):
+    """An operator: uploads, enrols, verifies (the usual integration account)."""
+    return factories.UserFactory(role=roles.OPERATOR)
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    return client_for(user)
+
+
+@pytest.fixture
+def reviewer_client(db) -> APIClient:
+    return client_for(factories.UserFactory(role=roles.REVIEWER))
+
+
+@pytest.fixture
+def admin_client_api(db) -> APIClient:
+    return client_for(factories.UserFactory(role=roles.ADMINISTRATOR))
+
+
+@pytest.fixture
+def no_role_client(db) -> APIClient:
+    return client_for(factories.UserFactory())
 
 
 @pytest.fixture

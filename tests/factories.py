@@ -1,7 +1,9 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from recognition.models import Person
+from recognition.roles import sync_roles
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -12,6 +14,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"operator{n}")
     email = factory.LazyAttribute(lambda o: f"{o.username}@example.org")
     password = factory.PostGenerationMethodCall("set_password", "correct horse battery staple")
+
+    @factory.post_generation
+    def role(self, create, name, **kwargs):
+        """``UserFactory(role="Operator")`` puts the user in that role's group."""
+        if create and name:
+            if not Group.objects.filter(name=name).exists():
+                sync_roles()  # transactional tests flush the groups the migration made
+            self.groups.add(Group.objects.get(name=name))
 
 
 class PersonFactory(factory.django.DjangoModelFactory):

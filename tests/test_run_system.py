@@ -11,6 +11,7 @@ import requests
 from rest_framework.authtoken.models import Token
 
 from facesite.devredis import free_port, redis_reachable
+from recognition import roles
 from tests import images
 from tests.factories import UserFactory
 from tests.helpers import wait_for
@@ -27,7 +28,7 @@ def get(url, **kwargs):
 
 
 def test_launcher_runs_web_worker_beat_flower_and_a_private_redis(media_root, tmp_path):
-    token = Token.objects.create(user=UserFactory()).key
+    token = Token.objects.create(user=UserFactory(role=roles.OPERATOR)).key
     web_port, flower_port, redis_port = free_port(), free_port(), free_port()
     env = child_env(
         media_root=media_root,

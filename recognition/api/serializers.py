@@ -1,27 +1,110 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from recognition.api.inputs import ImageField
 from recognition.engines.base import FEATURES
-from recognition.models import Face, Image, Label, ModerationLabel, TextDetection
+from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection, Verification
+
+THRESHOLD_HELP = "Similarity (0–100) from which a face counts as a match. Rekognition's default is 80."
 
 
-class ImageUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The image: JPEG, PNG, WebP, GIF (first frame), BMP or TIFF.")
-    features = serializers.MultipleChoiceField(
-        choices=FEATURES, required=False, help_text="Analyses to run; labels, faces and moderation by default."
-    )
-    collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")
-
-
-class LabelSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Label
-        fields = ["name", "confidence", "parents", "categories", "instances"]
+@extend_schema_field({"type": "string", "format": "binary", "description": "Image file, or base64 in JSON."})
+class DocumentedImageField(ImageField):
+    pass
 
 
 class PersonRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     external_id = serializers.CharField(allow_null=True)
+
+
+class BoundingBoxSerializer(serializers.Serializer):
+    Left = serializers.FloatField()
+    Top = serializers.FloatField()
+    Width = serializers.FloatField()
+    Height = serializers.FloatField()
+
+
+# --- People and collections ---------------------------------------------------------------
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    external_id = serializers.CharField(
+        max_length=128, required=False, allow_null=True, allow_blank=True,
+        help_text="Badge, RFID or employee code; unique.",
+    )  # fmt: skip
+    reference_faces = serializers.IntegerField(read_only=True, source="reference_count", default=0)
+
+    class Meta:
+        model = Person
+        fields = [
+            "id",
+            "name",
+            "external_id",
+            "notes",
+            "consent_given_at",
+            "reference_faces",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def validate_external_id(self, value):
+        value = (value or "").strip() or None
+        if value is not None:
+            clash = Person.objects.filter(external_id=value)
+            if self.instance is not None:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise serializers.ValidationError("Another person already has this external id.")
+        return value
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Collection
+        fields = ["id", "name", "description", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class EnrolSerializer(serializers.Serializer):
+    file = DocumentedImageField(required=False)
+    image_base64 = DocumentedImageField(required=False)
+    collection = serializers.SlugField(required=False, help_text="Collection to enrol into (default: default).")
+
+    def validate(self, attrs):
+        return _one_image(attrs)
+
+
+# --- Images ---------------------------------------------------------------------------------
+
+
+class ImageCreateSerializer(serializers.Serializer):
+    file = DocumentedImageField(required=False, help_text="The image (multipart).")
+    image_base64 = DocumentedImageField(required=False, help_text="The image as base64 (JSON).")
+    url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
+    features = serializers.MultipleChoiceField(
+        choices=FEATURES, required=False, help_text="Analyses to run; labels, faces and moderation by default."
+    )
+    collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")
+    allow_duplicate = serializers.BooleanField(
+        default=False,
+        help_text="By default, bytes identical to an earlier upload in the same collection return that image "
+        "(200) instead of creating a new one (202). Set true to always create a new image.",
+    )
+
+    def validate(self, attrs):
+        given = [k for k in ("file", "image_base64", "url") if attrs.get(k) is not None]
+        if len(given) != 1:
+            raise serializers.ValidationError("Send exactly one of file, image_base64 or url.", code="image_required")
+        return attrs
+
+
+class LabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Label
+        fields = ["name", "confidence", "parents", "categories", "instances"]
 
 
 class FaceSerializer(serializers.ModelSerializer):
@@ -32,19 +115,11 @@ class FaceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Face
         fields = [
-            "id",
-            "bounding_box",
-            "confidence",
-            "landmarks",
-            "pose",
-            "quality",
-            "attributes",
-            "person",
-            "candidate",
-            "similarity",
-            "review_state",
-        ]
+            "id", "bounding_box", "confidence", "landmarks", "pose", "quality", "attributes", "person", "candidate",
+            "similarity", "review_state", "is_reference",
+        ]  # fmt: skip
 
+    @extend_schema_field(BoundingBoxSerializer)
     def get_bounding_box(self, face: Face) -> dict[str, float]:
         return {"Left": face.left, "Top": face.top, "Width": face.width, "Height": face.height}
 
@@ -61,36 +136,135 @@ class ModerationLabelSerializer(serializers.ModelSerializer):
         fields = ["name", "parent_name", "confidence"]
 
 
+class DeliverySummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    endpoint = serializers.CharField(source="endpoint.name")
+    event = serializers.CharField()
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    last_error = serializers.CharField()
+
+
 class ImageSerializer(serializers.ModelSerializer):
     collection = serializers.SlugRelatedField(slug_field="name", read_only=True)
     labels = LabelSerializer(many=True, read_only=True)
     faces = FaceSerializer(many=True, read_only=True)
     text_detections = TextDetectionSerializer(many=True, read_only=True)
     moderation_labels = ModerationLabelSerializer(many=True, read_only=True)
+    deliveries = DeliverySummarySerializer(many=True, read_only=True)
 
     class Meta:
         model = Image
         fields = [
-            "id",
-            "status",
-            "error",
-            "sha256",
-            "size_bytes",
-            "width",
-            "height",
-            "content_type",
-            "original_filename",
-            "source",
-            "collection",
-            "features",
-            "attempts",
-            "engine",
-            "model_version",
-            "created_at",
-            "analysed_at",
-            "labels",
-            "faces",
-            "text_detections",
-            "moderation_labels",
-        ]
+            "id", "status", "error", "sha256", "size_bytes", "width", "height", "content_type", "original_filename",
+            "source", "source_url", "collection", "features", "attempts", "engine", "model_version", "created_at",
+            "analysed_at", "labels", "faces", "text_detections", "moderation_labels", "deliveries",
+        ]  # fmt: skip
         read_only_fields = fields
+
+
+class ImageListSerializer(serializers.ModelSerializer):
+    collection = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    faces = serializers.IntegerField(source="face_count", read_only=True)
+    people = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = ["id", "status", "source", "original_filename", "collection", "created_at", "analysed_at", "faces",
+                  "people"]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(PersonRefSerializer(many=True))
+    def get_people(self, image: Image):
+        seen = {}
+        for face in image.faces.all():
+            if face.person is not None:
+                seen[face.person.pk] = face.person
+        return PersonRefSerializer(seen.values(), many=True).data
+
+
+# --- Synchronous checks ----------------------------------------------------------------------
+
+
+class SearchRequestSerializer(serializers.Serializer):
+    file = DocumentedImageField(required=False)
+    image_base64 = DocumentedImageField(required=False)
+    collection = serializers.SlugField(required=False)
+    threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
+    max_matches = serializers.IntegerField(default=5, min_value=1, max_value=100)
+
+    def validate(self, attrs):
+        return _one_image(attrs)
+
+
+class MatchSerializer(serializers.Serializer):
+    person = PersonRefSerializer()
+    similarity = serializers.FloatField()
+
+
+class SearchFaceSerializer(serializers.Serializer):
+    bounding_box = BoundingBoxSerializer()
+    confidence = serializers.FloatField()
+    matches = MatchSerializer(many=True)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    threshold = serializers.FloatField()
+    faces = SearchFaceSerializer(many=True)
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    external_id = serializers.CharField(max_length=128, help_text="The badge or card number presented.")
+    file = DocumentedImageField(required=False)
+    image_base64 = DocumentedImageField(required=False)
+    threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
+
+    def validate(self, attrs):
+        return _one_image(attrs)
+
+
+class VerifyResponseSerializer(serializers.ModelSerializer):
+    verification_id = serializers.UUIDField(source="id")
+    person = PersonRefSerializer(allow_null=True)
+    outcome = serializers.ChoiceField(
+        choices=Verification.Outcome.choices,
+        help_text="match; no_match; unknown_badge; no_reference (badge holder not enrolled); no_face; several_faces.",
+    )
+
+    class Meta:
+        model = Verification
+        fields = ["verification_id", "match", "outcome", "similarity", "threshold", "person", "created_at"]
+
+
+class CompareRequestSerializer(serializers.Serializer):
+    source = DocumentedImageField(help_text="Image whose largest face is compared.")
+    target = DocumentedImageField(help_text="Image whose every face is compared with it.")
+    threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
+
+
+class ComparedFaceSerializer(serializers.Serializer):
+    bounding_box = BoundingBoxSerializer()
+    confidence = serializers.FloatField()
+    similarity = serializers.FloatField()
+    match = serializers.BooleanField()
+
+
+class CompareResponseSerializer(serializers.Serializer):
+    source_face = ComparedFaceSerializer()
+    faces = ComparedFaceSerializer(many=True)
+    threshold = serializers.FloatField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(required=False)
+
+
+def _one_image(attrs):
+    given = [k for k in ("file", "image_base64") if attrs.get(k) is not None]
+    if len(given) != 1:
+        raise serializers.ValidationError("Send the image as file (multipart) or image_base64 (JSON).")
+    attrs["image"] = attrs.pop(given[0])
+    attrs.pop("file", None)
+    attrs.pop("image_base64", None)
+    return attrs

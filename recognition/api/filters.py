@@ -1,0 +1,33 @@
+import django_filters
+
+from recognition.models import Image, Person
+
+
+class ImageFilter(django_filters.FilterSet):
+    label = django_filters.CharFilter(field_name="labels__name", lookup_expr="iexact", distinct=True,
+                                      help_text="Images with this label (case-insensitive).")  # fmt: skip
+    person = django_filters.UUIDFilter(
+        field_name="faces__person", distinct=True, help_text="Images showing this person."
+    )
+    collection = django_filters.CharFilter(field_name="collection__name")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Image
+        fields = ["status", "source"]
+
+
+class PersonFilter(django_filters.FilterSet):
+    external_id = django_filters.CharFilter()
+    enrolled = django_filters.BooleanFilter(
+        method="filter_enrolled", help_text="Only people with (or without) a reference face."
+    )
+
+    class Meta:
+        model = Person
+        fields = ["external_id"]
+
+    def filter_enrolled(self, queryset, name, value):
+        has = queryset.filter(faces__is_reference=True).values("pk")
+        return queryset.filter(pk__in=has) if value else queryset.exclude(pk__in=has)
