@@ -147,3 +147,42 @@ def endpoint(db, receiver):
 @pytest.fixture
 def quick_retries(settings):
     settings.FACESITE_DELIVERY_BACKOFF_BASE = 0.4
+
+
+@pytest.fixture
+def image_server():
+    """A loopback HTTP server with an image, a web page and a redirect to the cloud metadata address."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from tests.images import jpeg
+
+    class State:
+        body = jpeg((96, 72), seed=77)
+        requests = 0
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            State.requests += 1
+            if self.path == "/redirect":
+                self.send_response(302)
+                self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+                self.end_headers()
+                return
+            body, kind = (State.body, "image/jpeg") if self.path.endswith(".jpg") else (b"<html>hi</html>", "text/html")
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    State.url_for = staticmethod(lambda name: f"http://127.0.0.1:{server.server_address[1]}/{name}")
+    yield State
+    server.shutdown()
+    server.server_close()

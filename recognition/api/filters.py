@@ -6,9 +6,7 @@ from recognition.models import Image, Person
 class ImageFilter(django_filters.FilterSet):
     label = django_filters.CharFilter(field_name="labels__name", lookup_expr="iexact", distinct=True,
                                       help_text="Images with this label (case-insensitive).")  # fmt: skip
-    person = django_filters.UUIDFilter(
-        field_name="faces__person", distinct=True, help_text="Images showing this person."
-    )
+    person = django_filters.UUIDFilter(method="filter_person", help_text="Images in which this person was identified.")
     collection = django_filters.CharFilter(field_name="collection__name")
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
@@ -16,6 +14,10 @@ class ImageFilter(django_filters.FilterSet):
     class Meta:
         model = Image
         fields = ["status", "source"]
+
+    def filter_person(self, queryset, name, value):
+        # One filter() call, so both conditions apply to the same face: sightings, not enrolment photos.
+        return queryset.filter(faces__person=value, faces__is_reference=False).distinct()
 
 
 class PersonFilter(django_filters.FilterSet):

@@ -145,8 +145,17 @@ class DeliverySummarySerializer(serializers.Serializer):
     last_error = serializers.CharField()
 
 
+@extend_schema_field({"type": "string", "format": "uri", "nullable": True, "readOnly": True})
+class OptionalUrlField(serializers.ReadOnlyField):
+    """A URL, or null when there is none (never an empty string)."""
+
+    def to_representation(self, value):
+        return value or None
+
+
 class ImageSerializer(serializers.ModelSerializer):
     collection = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    source_url = OptionalUrlField(help_text="Where a URL upload was fetched from.")
     labels = LabelSerializer(many=True, read_only=True)
     faces = FaceSerializer(many=True, read_only=True)
     text_detections = TextDetectionSerializer(many=True, read_only=True)

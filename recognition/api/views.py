@@ -3,6 +3,7 @@
 from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -22,6 +23,11 @@ from recognition.models import Collection, Face, Image, Person
 from recognition.validation import ImageRejected
 
 PARSERS = [MultiPartParser, FormParser, JSONParser]
+VALIDATION_ERROR = OpenApiResponse(
+    OpenApiTypes.OBJECT,
+    description="Bad input: a map of field names (or non_field_errors) to lists of messages, "
+    'e.g. {"file": ["Image data is corrupt or truncated: ..."]}.',
+)
 
 
 def collection_named(name: str | None) -> Collection:
@@ -78,7 +84,7 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
         responses={
             202: OpenApiResponse(s.ImageSerializer, description="Accepted: analysis runs in the background."),
             200: OpenApiResponse(s.ImageSerializer, description="The same bytes were uploaded before: that image."),
-            400: s.ErrorSerializer,
+            400: VALIDATION_ERROR,
         },
     )
     def create(self, request):
@@ -171,7 +177,7 @@ class PersonViewSet(viewsets.ModelViewSet):
     @extend_schema(
         methods=["POST"],
         request={"multipart/form-data": s.EnrolSerializer, "application/json": s.EnrolSerializer},
-        responses={201: s.FaceSerializer, 400: s.ErrorSerializer, 422: s.ErrorSerializer},
+        responses={201: s.FaceSerializer, 400: VALIDATION_ERROR, 422: s.ErrorSerializer},
         description="Enrol a reference photo (synchronous, like IndexFaces). 422 with a reason when the photo "
         "has no face, several faces, or a face too small or blurry.",
     )
@@ -238,7 +244,7 @@ class SearchView(SyncView):
 
     @extend_schema(
         request={"multipart/form-data": s.SearchRequestSerializer, "application/json": s.SearchRequestSerializer},
-        responses={200: s.SearchResponseSerializer, 400: s.ErrorSerializer},
+        responses={200: s.SearchResponseSerializer, 400: VALIDATION_ERROR},
     )
     def post(self, request):
         """Find every face in the image and the enrolled people it matches (synchronous)."""
@@ -272,7 +278,7 @@ class VerifyView(SyncView):
 
     @extend_schema(
         request={"multipart/form-data": s.VerifyRequestSerializer, "application/json": s.VerifyRequestSerializer},
-        responses={200: s.VerifyResponseSerializer, 400: s.ErrorSerializer},
+        responses={200: s.VerifyResponseSerializer, 400: VALIDATION_ERROR},
     )
     def post(self, request):
         """Badge + face: is the person in the photo the holder of this badge? Every call is recorded."""
@@ -297,7 +303,7 @@ class CompareView(SyncView):
 
     @extend_schema(
         request={"multipart/form-data": s.CompareRequestSerializer, "application/json": s.CompareRequestSerializer},
-        responses={200: s.CompareResponseSerializer, 400: s.ErrorSerializer, 422: s.ErrorSerializer},
+        responses={200: s.CompareResponseSerializer, 400: VALIDATION_ERROR, 422: s.ErrorSerializer},
     )
     def post(self, request):
         """Similarity of the largest face in `source` to each face in `target`."""

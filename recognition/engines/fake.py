@@ -83,8 +83,14 @@ class FakeEngine(EmbeddingEngine):
         thumb = np.asarray(rgb.convert("L").resize((8, 8), Image.Resampling.BILINEAR), dtype=np.float32).ravel()
         vector = thumb - thumb.mean()
         norm = float(np.linalg.norm(vector))
-        # A flat image has no structure to compare; give it a fixed direction.
-        embedding = vector / norm if norm > 1e-6 else np.eye(64, dtype=np.float32)[0]
+        if norm > 1e-6:
+            embedding = vector / norm
+        else:
+            # A flat image has no structure to compare: a direction drawn from its colour, so
+            # different colours are unrelated (near-orthogonal in 64 dimensions) and equal ones match.
+            seed = int.from_bytes(bytes(int(c) for c in np.asarray(rgb.resize((1, 1))).ravel()), "big")
+            direction = np.random.default_rng(seed).standard_normal(64)
+            embedding = direction / np.linalg.norm(direction)
         box = FACE_BOX
         landmarks = (
             Landmark("eyeLeft", box.left + 0.3 * box.width, box.top + 0.35 * box.height),

@@ -1,0 +1,105 @@
+"""Latency of the synchronous API endpoints on the local engine: verify and search at 640×480.
+
+    .venv/bin/python bench/api.py [--requests N]
+
+Requests go through the whole Django stack in-process (middleware, token
+authentication, DRF parsing and validation, engine, database writes for the
+verification record and the audit trail) against a throw-away SQLite database
+with Barack Obama enrolled. Models are loaded before timing starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ["FACESITE_VAR_DIR"] = tempfile.mkdtemp(prefix="facesite-bench-")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
+os.environ["RECOGNITION_ENGINE"] = "local"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from PIL import Image  # noqa: E402
+from rest_framework.authtoken.models import Token  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def at_640x480(name: str) -> bytes:
+    picture = Image.open(FIXTURES / name).convert("RGB").resize((640, 480), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def measure(client: Client, path: str, make_body, n: int, headers) -> list[float]:
+    times = []
+    for i in range(n):
+        body = make_body(i)
+        start = time.perf_counter()
+        response = client.post(path, body, **headers)
+        times.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{path} answered {response.status_code}: {response.content[:300]!r}")
+    return times
+
+
+def report(name: str, times: list[float]) -> None:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    print(f"{name:34} median {statistics.median(ordered):6.1f} ms   p95 {p95:6.1f} ms   (n={len(ordered)})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+
+    from django.contrib.auth import get_user_model
+
+    from recognition import roles, services
+    from recognition.engine_handler import get_engine
+    from recognition.models import Person
+
+    roles.sync_roles()
+    user = get_user_model().objects.create_user("bench")
+    user.is_superuser = True
+    user.save()
+    headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
+    person = Person.objects.create(name="Barack Obama", external_id="B-44")
+    services.person_enroll(person=person, data=(FIXTURES / "obama.jpg").read_bytes())
+    for other in ("biden.jpg", "astronaut.png"):
+        services.person_enroll(person=Person.objects.create(name=other), data=(FIXTURES / other).read_bytes())
+    get_engine().models.load_all()
+
+    probes = [at_640x480(n) for n in ("obama2.jpg", "obama3.jpg", "biden.jpg")]
+    client = Client(HTTP_HOST="localhost")
+    client.post("/api/verify/", {"external_id": "B-44", "file": io.BytesIO(probes[0])}, **headers)  # warm-up
+
+    def verify_body(i):
+        return {"external_id": "B-44", "file": io.BytesIO(probes[i % len(probes)])}
+
+    def search_body(i):
+        return {"file": io.BytesIO(probes[i % len(probes)])}
+
+    print(f"Synchronous API on the local engine, 640×480 JPEG probes, {args.requests} requests each, one process")
+    report("POST /api/verify/ (badge + face)", measure(client, "/api/verify/", verify_body, args.requests, headers))
+    report("POST /api/search/ (3 enrolled)", measure(client, "/api/search/", search_body, args.requests, headers))
+
+
+if __name__ == "__main__":
+    main()
