@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from integrations import services
 from integrations.models import Delivery, DeliveryAttempt, Endpoint
+from recognition.admin import IMAGE_ADMIN_EXTENSIONS, ReadOnlyInline
 
 
 @admin.register(Endpoint)
@@ -11,16 +12,18 @@ class EndpointAdmin(admin.ModelAdmin):
     search_fields = ["name", "url"]
 
 
-class DeliveryAttemptInline(admin.TabularInline):
+class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    extra = 0
-    can_delete = False
     fields = readonly_fields = [
-        "number", "started_at", "finished_at", "outcome", "status_code", "error", "response_excerpt", "replay"
-    ]  # fmt: skip
-
-    def has_add_permission(self, request, obj=None):
-        return False
+        "number",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "status_code",
+        "error",
+        "response_excerpt",
+        "replay",
+    ]
 
 
 @admin.register(Delivery)
@@ -37,7 +40,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Resend selected deliveries (same idempotency key)")
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("integrations.resend_delivery")
+
+    @admin.action(description="Resend selected deliveries (same idempotency key)", permissions=["change"])
     def resend(self, request, queryset):
         queued = services.deliveries_replay(deliveries=queryset)
         skipped = queryset.count() - queued
@@ -46,3 +52,35 @@ class DeliveryAdmin(admin.ModelAdmin):
             self.message_user(
                 request, f"{skipped} skipped: only delivered or dead deliveries can be resent.", messages.WARNING
             )
+
+
+class ImageDeliveryInline(ReadOnlyInline):
+    """Delivery history on the image page of the recognition admin."""
+
+    model = Delivery
+    fields = readonly_fields = [
+        "endpoint",
+        "event",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "delivered_at",
+    ]
+    verbose_name_plural = "deliveries to third parties"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("endpoint")
+
+
+@admin.action(description="Resend the deliveries of selected images")
+def resend_image_deliveries(modeladmin, request, queryset):
+    if not request.user.has_perm("integrations.resend_delivery"):
+        modeladmin.message_user(request, "You may not resend deliveries.", messages.ERROR)
+        return
+    queued = services.deliveries_replay(deliveries=Delivery.objects.filter(image__in=queryset))
+    modeladmin.message_user(request, f"{queued} deliveries queued to be sent again.", messages.SUCCESS)
+
+
+IMAGE_ADMIN_EXTENSIONS["inlines"].append(ImageDeliveryInline)
+IMAGE_ADMIN_EXTENSIONS["actions"].append(resend_image_deliveries)

@@ -321,3 +321,12 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events are append-only.")
+
+
+class FaceForReview(Face):
+    """The review queue: faces whose best match fell just below the threshold, or that someone flagged."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "face to review"
+        verbose_name_plural = "review queue"

@@ -18,10 +18,12 @@ _READ = [
 ]
 
 ROLE_PERMISSIONS = {
-    REVIEWER: [*_READ, "recognition.change_face"],
+    REVIEWER: [*_READ, "recognition.change_face", "recognition.view_faceforreview", "recognition.change_faceforreview"],
     OPERATOR: [
         *_READ,
         "recognition.change_face",
+        "recognition.view_faceforreview",
+        "recognition.change_faceforreview",
         "recognition.add_image",
         "recognition.add_person",
         "recognition.change_person",
@@ -42,11 +44,12 @@ ROLE_PERMISSIONS = {
 }
 
 
-def sync_roles(group_model=None, permission_model=None) -> None:
+def sync_roles(group_model=None, permission_model=None, *, strict: bool = True) -> None:
     """Create the role groups and give them exactly their permissions (idempotent).
 
-    Migrations pass their historical models; code at run time (tests, a management
-    command) can call it without arguments.
+    Migrations pass their historical models and ``strict=False``: an early migration
+    runs this table before later migrations have created every permission it names,
+    and a later migration syncs again. Code at run time calls it without arguments.
     """
     if group_model is None or permission_model is None:
         from django.contrib.auth.models import Group, Permission
@@ -62,7 +65,19 @@ def sync_roles(group_model=None, permission_model=None) -> None:
             if codename != "*":
                 perms = perms.filter(codename=codename)
             ids = set(perms.values_list("pk", flat=True))
-            if not ids:
+            if not ids and strict:
                 raise RuntimeError(f"Permission {spec} does not exist")
             chosen = chosen - ids if exclude else chosen | ids
         group.permissions.set(chosen)
+
+
+def sync_roles_migration(apps, schema_editor) -> None:
+    """RunPython body for migrations that change roles: create missing permissions, then sync."""
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after all migrations; make sure they exist now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"), strict=False)

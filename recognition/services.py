@@ -295,13 +295,16 @@ def _store_results(
             # The claim went stale and the sweeper handed the image to someone else.
             logger.warning("Image %s was reclaimed while being analysed; discarding these results.", image.pk)
             return None
+        decisions = list(
+            image.faces.filter(is_reference=False, review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED])
+        )
         image.faces.filter(is_reference=False).delete()
         image.labels.all().delete()
         image.text_detections.all().delete()
         image.moderation_labels.all().delete()
         Label.objects.bulk_create(_label_row(image, label) for label in results.labels)
         Face.objects.bulk_create(
-            _face_row(image, engine, face, match, candidates)
+            _keep_decision(_face_row(image, engine, face, match, candidates), decisions)
             for face, match in zip(results.faces, matches, strict=True)
         )
         TextDetection.objects.bulk_create(_text_row(image, text) for text in results.text)
@@ -367,6 +370,31 @@ def _face_row(image, engine, face: engine_types.FaceDetail, match, candidates) -
         else:
             row.review_state = Face.Review.NEEDS_REVIEW
     return row
+
+
+def _keep_decision(row: Face, decisions: list[Face]) -> Face:
+    """A reviewer's decision about a face survives re-analysis: the same face (boxes overlapping
+    by half or more) keeps a confirmed person, and a rejected person is not assigned again."""
+    best = max(decisions, key=lambda d: _overlap(d, row), default=None)
+    if best is None or _overlap(best, row) < 0.5:
+        return row
+    if best.review_state == Face.Review.CONFIRMED:
+        row.person_id = best.person_id
+    elif row.person_id is not None and row.person_id == best.candidate_id:
+        row.person_id = None
+    row.review_state = best.review_state
+    row.reviewed_by_id, row.reviewed_at = best.reviewed_by_id, best.reviewed_at
+    return row
+
+
+def _overlap(a: Face, b: Face) -> float:
+    """Intersection over union of two faces' boxes."""
+    width = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
+    height = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / (a.width * a.height + b.width * b.height - inter)
 
 
 def _label_row(image, label: engine_types.Label) -> Label:
@@ -760,3 +788,84 @@ def faces_compare(*, source: bytes, target: bytes, threshold: float, actor=None,
         unmatched=len(result.unmatched),
     )
     return result
+
+
+# --- Review ------------------------------------------------------------------------------------
+
+
+class ReviewError(Exception):
+    pass
+
+
+def face_review_confirm(
+    *, face: Face, reviewer, person: Person | None = None, add_reference: bool = False, client_ip: str | None = None
+) -> Face:
+    """Confirm who a face is: the candidate, or ``person`` (a reassignment). Optionally enrol it as a new
+    reference face of that person. The decision is kept through re-analysis."""
+    if face.is_reference:
+        raise ReviewError("Reference faces are not reviewed.")
+    person = person or face.candidate or face.person
+    if person is None:
+        raise ReviewError("There is no candidate to confirm; choose a person.")
+    action = "face.review.reassign" if face.candidate_id and person.pk != face.candidate_id else "face.review.confirm"
+    with transaction.atomic():
+        face.person = person
+        face.review_state = Face.Review.CONFIRMED
+        face.reviewed_by = reviewer
+        face.reviewed_at = timezone.now()
+        face.save(update_fields=["person", "review_state", "reviewed_by", "reviewed_at"])
+        audit_record(actor=reviewer, action=action, target=face, client_ip=client_ip, person=str(person.pk),
+                     similarity=face.similarity, add_reference=add_reference)  # fmt: skip
+        if add_reference:
+            _reference_from(face, person)
+    return face
+
+
+def face_review_reject(*, face: Face, reviewer, client_ip: str | None = None) -> Face:
+    """Not this person: the face loses its automatic match, and re-analysis will not assign it again."""
+    if face.is_reference:
+        raise ReviewError("Reference faces are not reviewed.")
+    with transaction.atomic():
+        rejected = face.person_id or face.candidate_id
+        if face.person_id:
+            face.candidate_id = face.person_id
+        face.person = None
+        face.review_state = Face.Review.REJECTED
+        face.reviewed_by = reviewer
+        face.reviewed_at = timezone.now()
+        face.save(update_fields=["person", "candidate", "review_state", "reviewed_by", "reviewed_at"])
+        audit_record(actor=reviewer, action="face.review.reject", target=face, client_ip=client_ip,
+                     rejected_person=str(rejected) if rejected else None)  # fmt: skip
+    return face
+
+
+def face_flag_for_review(*, face: Face, actor, client_ip: str | None = None) -> None:
+    Face.objects.filter(pk=face.pk, is_reference=False).update(review_state=Face.Review.NEEDS_REVIEW)
+    audit_record(actor=actor, action="face.flag", target=face, client_ip=client_ip)
+
+
+def _reference_from(face: Face, person: Person) -> Face:
+    """Enrol a confirmed sighting as a reference face of ``person`` in the image's collection."""
+    if face.embedding is None:
+        raise ReviewError("This face has no stored embedding to enrol.")
+    collection = face.image.collection
+    reference = Face.objects.create(
+        image=face.image,
+        left=face.left,
+        top=face.top,
+        width=face.width,
+        height=face.height,
+        confidence=face.confidence,
+        landmarks=face.landmarks,
+        pose=face.pose,
+        quality=face.quality,
+        embedding=face.embedding,
+        engine=face.engine,
+        model_version=face.model_version,
+        is_reference=True,
+        collection=collection,
+        engine_face_id=str(uuid.uuid4()),
+        person=person,
+    )
+    collection.bump_version()
+    return reference

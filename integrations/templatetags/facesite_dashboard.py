@@ -1,0 +1,33 @@
+"""The admin index dashboard: what needs attention now."""
+
+from datetime import timedelta
+
+from django import template
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+
+from integrations.models import Delivery
+from recognition.models import AuditEvent, Face, Image
+
+register = template.Library()
+
+
+@register.inclusion_tag("admin/facesite_dashboard.html", takes_context=True)
+def facesite_dashboard(context):
+    user = context["request"].user
+    since = timezone.now() - timedelta(hours=24)
+    by_status = dict(
+        Image.objects.filter(created_at__gte=since).values_list("status").annotate(n=Count("id")).order_by()
+    )
+    return {
+        "images_by_status": [(label, by_status.get(value, 0), value) for value, label in Image.Status.choices],
+        "review_queue": Face.objects.filter(is_reference=False, review_state=Face.Review.NEEDS_REVIEW).count(),
+        "deliveries_failing": Delivery.objects.filter(
+            status__in=[Delivery.Status.RETRYING, Delivery.Status.DEAD]
+        ).count(),
+        "deliveries_dead": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
+        "recent": AuditEvent.objects.all()[:10] if user.has_perm("recognition.view_auditevent") else [],
+        "flower_url": settings.FLOWER_URL,
+        "can_review": user.has_perm("recognition.change_faceforreview"),
+    }

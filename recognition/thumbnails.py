@@ -1,0 +1,64 @@
+"""Thumbnails of images and crops of faces for the back office, made once and kept in storage."""
+
+from __future__ import annotations
+
+import io
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from PIL import Image as PILImage
+
+from recognition.engines.imaging import decode_rgb
+from recognition.models import Face, Image
+
+
+def image_thumbnail(image: Image, *, size: int) -> bytes:
+    """JPEG of the whole image, its longer side ``size`` pixels (displayed orientation)."""
+    return _cached(f"thumbs/{image.pk}-{size}.jpg", lambda: _render(image, size=size))
+
+
+def face_crop(face: Face, *, size: int = 112) -> bytes:
+    """JPEG of the face with a margin, ``size`` pixels square."""
+    return _cached(f"thumbs/faces/{face.pk}-{size}.jpg", lambda: _crop(face, size=size))
+
+
+def forget(image: Image) -> None:
+    """Remove an image's cached thumbnails and face crops (when it is deleted or re-analysed)."""
+    for size in THUMBNAIL_SIZES:
+        default_storage.delete(f"thumbs/{image.pk}-{size}.jpg")
+    for face_id in image.faces.values_list("pk", flat=True):
+        default_storage.delete(f"thumbs/faces/{face_id}-112.jpg")
+
+
+THUMBNAIL_SIZES = (160, 800)
+
+
+def _cached(name: str, make) -> bytes:
+    if default_storage.exists(name):
+        with default_storage.open(name, "rb") as fh:
+            return fh.read()
+    data = make()
+    if not default_storage.exists(name):  # another request may have made it meanwhile
+        default_storage.save(name, ContentFile(data))
+    return data
+
+
+def _render(image: Image, *, size: int) -> bytes:
+    picture = decode_rgb(image.read_bytes())
+    picture.thumbnail((size, size), PILImage.Resampling.LANCZOS)
+    return _jpeg(picture)
+
+
+def _crop(face: Face, *, size: int) -> bytes:
+    picture = decode_rgb(face.image.read_bytes())
+    width, height = picture.size
+    side = max(face.width * width, face.height * height) * 1.4
+    cx, cy = (face.left + face.width / 2) * width, (face.top + face.height / 2) * height
+    box = (round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2))
+    return _jpeg(picture.crop(box).resize((size, size), PILImage.Resampling.LANCZOS))
+
+
+def _jpeg(picture: PILImage.Image) -> bytes:
+    out = io.BytesIO()
+    picture.convert("RGB").save(out, "JPEG", quality=85)
+    return out.getvalue()

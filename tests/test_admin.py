@@ -1,0 +1,291 @@
+"""The Django admin back office: roles, review decisions, erasure, audit, and fast change lists."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from recognition import roles, services
+from recognition.models import AuditEvent, Face, Image, Person
+from tests import images
+from tests.factories import PersonFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_client(role: str | None, *, superuser: bool = False) -> Client:
+    user = UserFactory(is_staff=True, is_superuser=superuser, role=role)
+    client = Client()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def analysed(seed: int = 1, size=(160, 120)) -> Image:
+    return services.image_analyse(image_id=services.image_ingest(data=images.jpeg(size, seed=seed)).pk)
+
+
+@pytest.fixture
+def face_to_review(settings):
+    """A face whose best match, Ada, fell below the threshold: it waits in the review queue."""
+    ada = PersonFactory(name="Ada")
+    photo = images.jpeg((160, 120), seed=5)
+    services.person_enroll(person=ada, data=photo)
+    settings.FACESITE_MATCH_THRESHOLD = 100.5
+    image = services.image_analyse(image_id=services.image_ingest(data=photo).pk)
+    face = image.faces.get(is_reference=False)
+    assert face.review_state == Face.Review.NEEDS_REVIEW and face.candidate == ada
+    return face
+
+
+PAGES = {
+    "index": lambda ids: reverse("admin:index"),
+    "images": lambda ids: reverse("admin:recognition_image_changelist"),
+    "image": lambda ids: reverse("admin:recognition_image_change", args=[ids["image"]]),
+    "review": lambda ids: reverse("admin:recognition_faceforreview_changelist"),
+    "review_face": lambda ids: reverse("admin:recognition_faceforreview_change", args=[ids["face"]]),
+    "people": lambda ids: reverse("admin:recognition_person_changelist"),
+    "person": lambda ids: reverse("admin:recognition_person_change", args=[ids["person"]]),
+    "deliveries": lambda ids: reverse("admin:integrations_delivery_changelist"),
+    "endpoints": lambda ids: reverse("admin:integrations_endpoint_changelist"),
+    "audit": lambda ids: reverse("admin:recognition_auditevent_changelist"),
+    "verifications": lambda ids: reverse("admin:recognition_verification_changelist"),
+}
+EXPECTED = {
+    roles.REVIEWER: {"endpoints": 403, "audit": 403},
+    roles.OPERATOR: {"audit": 403},
+    roles.ADMINISTRATOR: {},
+}
+
+
+@pytest.mark.parametrize("role", [roles.REVIEWER, roles.OPERATOR, roles.ADMINISTRATOR])
+def test_admin_pages_render_for_each_role_with_the_right_permissions(role, face_to_review):
+    client = admin_client(role)
+    ids = {"image": face_to_review.image_id, "face": face_to_review.pk, "person": face_to_review.candidate_id}
+    for page, url in PAGES.items():
+        expected = EXPECTED[role].get(page, 200)
+        assert client.get(url(ids)).status_code == expected, (role, page)
+
+
+def test_staff_without_a_role_sees_no_biometric_data(face_to_review):
+    client = admin_client(None)
+    assert client.get(PAGES["images"]({})).status_code == 403
+    assert client.get(PAGES["people"]({})).status_code == 403
+    crop = reverse("admin:recognition_image_face_crop", args=[face_to_review.pk])
+    assert client.get(crop).status_code == 403
+
+
+def test_image_page_draws_the_face_boxes_over_the_image(face_to_review, media_root):
+    client = admin_client(roles.REVIEWER)
+    page = client.get(reverse("admin:recognition_image_change", args=[face_to_review.image_id])).content.decode()
+    assert page.count('class="box face"') == face_to_review.image.faces.count()
+    assert "<svg" in page and "facesite-preview" in page
+    thumb = client.get(reverse("admin:recognition_image_thumbnail", args=[face_to_review.image_id, 800]))
+    assert thumb.status_code == 200 and thumb["Content-Type"] == "image/jpeg"
+    assert list(media_root.rglob(f"{face_to_review.image_id}-800.jpg")), "made once, then served from storage"
+    crop = client.get(reverse("admin:recognition_image_face_crop", args=[face_to_review.pk]))
+    assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
+    assert AuditEvent.objects.filter(action="image.view", object_id=str(face_to_review.image_id)).exists()
+
+
+def test_confirming_from_the_queue_assigns_the_candidate_and_is_audited(face_to_review):
+    client = admin_client(roles.REVIEWER)
+    response = client.post(
+        reverse("admin:recognition_faceforreview_changelist"),
+        {"action": "confirm", "_selected_action": [str(face_to_review.pk)]},
+        follow=True,
+    )
+    assert "1 face(s) confirmed." in response.content.decode()
+    face_to_review.refresh_from_db()
+    assert face_to_review.person == face_to_review.candidate
+    assert face_to_review.review_state == Face.Review.CONFIRMED
+    assert face_to_review.reviewed_by == client.user and face_to_review.reviewed_at
+    event = AuditEvent.objects.get(action="face.review.confirm")
+    assert event.actor == client.user and event.object_id == str(face_to_review.pk)
+
+
+def test_confirm_and_enrol_adds_a_reference_face(face_to_review):
+    client = admin_client(roles.REVIEWER)
+    client.post(
+        reverse("admin:recognition_faceforreview_changelist"),
+        {"action": "confirm_and_enrol", "_selected_action": [str(face_to_review.pk)]},
+    )
+    assert Face.objects.filter(person=face_to_review.candidate, is_reference=True).count() == 2
+
+
+def test_rejecting_clears_the_match_and_is_audited(face_to_review):
+    client = admin_client(roles.REVIEWER)
+    client.post(
+        reverse("admin:recognition_faceforreview_changelist"),
+        {"action": "reject", "_selected_action": [str(face_to_review.pk)]},
+    )
+    face_to_review.refresh_from_db()
+    assert face_to_review.person is None and face_to_review.review_state == Face.Review.REJECTED
+    assert AuditEvent.objects.filter(action="face.review.reject", actor=client.user).exists()
+
+
+def test_reassigning_to_someone_else_from_the_change_form(face_to_review):
+    grace = PersonFactory(name="Grace")
+    client = admin_client(roles.REVIEWER)
+    url = reverse("admin:recognition_faceforreview_change", args=[face_to_review.pk])
+    response = client.post(url, {"person": str(grace.pk)})
+    assert response.status_code == 302
+    face_to_review.refresh_from_db()
+    assert face_to_review.person == grace and face_to_review.review_state == Face.Review.CONFIRMED
+    assert AuditEvent.objects.filter(action="face.review.reassign", details__person=str(grace.pk)).exists()
+
+
+def test_reanalysis_keeps_a_confirmed_decision(face_to_review):
+    grace = PersonFactory(name="Grace")
+    services.face_review_confirm(face=face_to_review, reviewer=None, person=grace)
+    image = face_to_review.image
+    assert services.image_reanalyse(image=image)
+    services.image_analyse(image_id=image.pk)
+    face = image.faces.get(is_reference=False)
+    assert face.pk != face_to_review.pk, "a new analysis made a new face row"
+    assert face.person == grace and face.review_state == Face.Review.CONFIRMED
+
+
+def test_reanalysis_does_not_reassign_a_rejected_person(face_to_review, settings):
+    services.face_review_reject(face=face_to_review, reviewer=None)
+    settings.FACESITE_MATCH_THRESHOLD = 80  # now the engine would match the candidate outright
+    image = face_to_review.image
+    services.image_reanalyse(image=image)
+    services.image_analyse(image_id=image.pk)
+    face = image.faces.get(is_reference=False)
+    assert face.person is None and face.review_state == Face.Review.REJECTED
+
+
+def test_erasure_confirmation_says_what_goes_then_removes_every_trace(django_capture_on_commit_callbacks):
+    ada = PersonFactory(name="Ada Example")
+    photo = images.jpeg((160, 120), seed=9)
+    services.person_enroll(person=ada, data=photo)
+    sighting = analysed(seed=9)
+    assert sighting.faces.get().person == ada
+    client = admin_client(roles.ADMINISTRATOR)
+    url = reverse("admin:recognition_person_delete", args=[ada.pk])
+    page = client.get(url).content.decode()
+    assert "1 reference face(s) and their embeddings" in page and "1 face(s) matched to them" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"post": "yes"})
+    assert response.status_code == 302
+    assert not Person.objects.exists()
+    assert not Face.objects.filter(is_reference=True).exists() and not sighting.faces.exists()
+    assert AuditEvent.objects.get(action="person.erase").actor == client.user
+
+
+def test_operators_cannot_erase_people():
+    ada = PersonFactory()
+    client = admin_client(roles.OPERATOR)
+    assert client.post(reverse("admin:recognition_person_delete", args=[ada.pk]), {"post": "yes"}).status_code == 403
+    assert Person.objects.filter(pk=ada.pk).exists()
+
+
+def test_enrolling_a_reference_photo_from_the_admin():
+    client = admin_client(roles.OPERATOR)
+    photo = images.encode(images.Image.open(__import__("io").BytesIO(images.jpeg((200, 150), seed=3))), "JPEG")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post(
+        reverse("admin:recognition_person_add"),
+        {"name": "New Starter", "external_id": "B-900", "notes": "", "enrol_photo": SimpleUploadedFile("p.jpg", photo)},
+        follow=True,
+    )
+    assert "The reference photo was enrolled." in response.content.decode()
+    person = Person.objects.get(external_id="B-900")
+    assert person.faces.filter(is_reference=True).count() == 1
+    assert AuditEvent.objects.filter(action="person.enrol", details__via="admin", actor=client.user).exists()
+
+
+def test_enrolment_refusal_is_shown_and_the_person_kept():
+    client = admin_client(roles.OPERATOR)
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = client.post(
+        reverse("admin:recognition_person_add"),
+        {"name": "Tiny", "enrol_photo": SimpleUploadedFile("t.png", images.solid((1, 2, 3), size=(16, 16)))},
+        follow=True,
+    )
+    assert "The photo was not enrolled: No face was found in the photo." in response.content.decode()
+    assert Person.objects.filter(name="Tiny").exists()
+
+
+def test_audit_trail_is_read_only_even_for_superusers(face_to_review):
+    services.face_review_reject(face=face_to_review, reviewer=None)
+    event = AuditEvent.objects.first()
+    client = admin_client(None, superuser=True)
+    assert client.get(reverse("admin:recognition_auditevent_changelist")).status_code == 200
+    assert (
+        client.post(reverse("admin:recognition_auditevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    )
+    assert (
+        client.post(reverse("admin:recognition_auditevent_change", args=[event.pk]), {"action": "x"}).status_code == 403
+    )
+    with pytest.raises(PermissionError):
+        event.delete()
+    assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_dashboard_shows_what_needs_attention(face_to_review):
+    page = admin_client(roles.ADMINISTRATOR).get(reverse("admin:index")).content.decode()
+    assert re.search(r'class="review-count">1<', page)
+    assert "Flower" in page and "2</strong> done" in page, "the sighting and the enrolment photo"
+
+
+def test_reanalyse_action_queues_images(django_capture_on_commit_callbacks):
+    image = analysed(seed=2)
+    client = admin_client(roles.ADMINISTRATOR)
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(
+            reverse("admin:recognition_image_changelist"), {"action": "reanalyse", "_selected_action": [image.pk]}
+        )
+    image.refresh_from_db()
+    assert image.status == Image.Status.PENDING and len(callbacks) == 1
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_image_changelist_queries_do_not_grow_with_rows():
+    client = admin_client(roles.ADMINISTRATOR)
+    url = reverse("admin:recognition_image_changelist")
+    for seed in range(3):
+        analysed(seed=seed)
+    few = count_queries(client, url)
+    for seed in range(3, 15):
+        analysed(seed=seed)
+    assert count_queries(client, url) == few
+
+
+def test_people_changelist_queries_do_not_grow_with_rows():
+    client = admin_client(roles.ADMINISTRATOR)
+    url = reverse("admin:recognition_person_changelist")
+    for seed in range(2):
+        services.person_enroll(person=PersonFactory(), data=images.jpeg((160, 120), seed=seed))
+    few = count_queries(client, url)
+    for seed in range(2, 12):
+        services.person_enroll(person=PersonFactory(), data=images.jpeg((160, 120), seed=seed))
+    assert count_queries(client, url) == few
+
+
+def test_review_queue_queries_do_not_grow_with_rows(settings):
+    settings.FACESITE_MATCH_THRESHOLD = 100.5
+    client = admin_client(roles.REVIEWER)
+    url = reverse("admin:recognition_faceforreview_changelist")
+    photo = images.jpeg((160, 120), seed=40)
+    services.person_enroll(person=PersonFactory(), data=photo)
+    services.image_ingest_unique(data=photo, allow_duplicate=True)
+    for image in Image.objects.filter(status=Image.Status.PENDING):
+        services.image_analyse(image_id=image.pk)
+    few = count_queries(client, url)
+    for _ in range(8):
+        image, _ = services.image_ingest_unique(data=photo, allow_duplicate=True)
+        services.image_analyse(image_id=image.pk)
+    assert Face.objects.filter(review_state=Face.Review.NEEDS_REVIEW).count() == 9
+    assert count_queries(client, url) == few
