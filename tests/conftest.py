@@ -27,6 +27,10 @@ from tests import factories
 
 TEST_REDIS_DB = 15
 
+# Tests start threads that use the database (the live server, in-process Celery workers).
+# Persistent connections would outlive them and keep the test database from being dropped.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
 
 def _test_broker_url(base: str) -> str:
     parts = urlsplit(base)
@@ -186,3 +190,19 @@ def image_server():
     yield State
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_leftover_test_database_sessions(django_db_setup, django_db_blocker):
+    """A live-server request thread can leave its PostgreSQL session open after it ends; end any
+    such session on the test database before it is dropped (this teardown runs first)."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.utils import timezone
 from lxml import etree
 
@@ -177,10 +178,14 @@ def test_two_workers_racing_on_one_delivery_send_it_once(receiver, endpoint):
     delivery = delivery_of(image)
     receiver.reply(Reply(200, delay=0.5))
     results = []
-    threads = [
-        threading.Thread(target=lambda: results.append(services.delivery_send(delivery_id=delivery.pk)))
-        for _ in range(2)
-    ]
+
+    def send():
+        try:
+            results.append(services.delivery_send(delivery_id=delivery.pk))
+        finally:
+            connection.close()  # this thread's own connection; left open it would block dropping the test database
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
