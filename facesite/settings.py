@@ -178,6 +178,8 @@ FACESITE_MODERATION_MIN_CONFIDENCE = env_float("FACESITE_MODERATION_MIN_CONFIDEN
 # A reference (enrolled) face must be at least this big (shorter side, pixels) and sharp (0–100).
 FACESITE_ENROL_MIN_FACE_PIXELS = env_int("FACESITE_ENROL_MIN_FACE_PIXELS", 60, minimum=1)
 FACESITE_ENROL_MIN_SHARPNESS = env_float("FACESITE_ENROL_MIN_SHARPNESS", 20.0, minimum=0, maximum=100)
+# Erasing a person also deletes the analysed images in which they are the only face.
+FACESITE_ERASE_SOLE_SUBJECT_IMAGES = env_bool("FACESITE_ERASE_SOLE_SUBJECT_IMAGES", False)
 FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
@@ -226,7 +227,7 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
             },
         ),
     ]
-    actions = ["reanalyse"]
+    actions = ["reanalyse", "send_to_review"]
 
     def get_inlines(self, request, obj):
         return [LabelInline, FaceInline, TextInline, ModerationInline, *IMAGE_ADMIN_EXTENSIONS["inlines"]]
@@ -352,12 +353,21 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
                 audit_record(actor=request.user, action="image.reanalyse", target=image, client_ip=request_ip(request))
         self.message_user(request, f"{queued} image(s) queued for analysis; the others are already queued or running.")
 
+    @admin.action(description="Send the faces of selected images to the review queue", permissions=["review"])
+    def send_to_review(self, request, queryset):
+        faces = Face.objects.filter(image__in=queryset, is_reference=False)
+        for face in faces:
+            services.face_flag_for_review(face=face, actor=request.user, client_ip=request_ip(request))
+        self.message_user(request, f"{len(faces)} face(s) sent to the review queue.")
+
+    def has_review_permission(self, request):
+        return request.user.has_perm("recognition.change_face")
+
     def has_change_permission(self, request, obj=None):
         # Nothing on the page is editable; "change" here means running actions such as re-analysis.
         return request.user.has_perm("recognition.change_image")
 
     def delete_model(self, request, obj):
-        thumbnails.forget(obj)
         services.image_delete(image=obj, actor=request.user, client_ip=request_ip(request))
 
     def delete_queryset(self, request, queryset):
@@ -674,10 +684,12 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
             references = Face.objects.filter(person=person, is_reference=True).count()
             matched = Face.objects.filter(person=person, is_reference=False).count()
             photos = Image.objects.filter(faces__person=person, source=Image.Source.ENROLMENT).distinct().count()
+            sole = services.sole_subject_images(person).count() if settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES else 0
             lines.append(
                 f"{person}: {references} reference face(s) and their embeddings, {photos} reference photo(s), "
                 f"{matched} face(s) matched to them in other images, and their entries in every face collection. "
-                "Verification records keep the badge number and outcome only."
+                + (f"Also {sole} image(s) in which they are the only face. " if sole else "")
+                + "Verification records keep the badge number and outcome only."
             )
             counts["people"] += 1
             counts["reference faces"] += references

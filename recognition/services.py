@@ -21,6 +21,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from recognition import thumbnails
 from recognition.audit import audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
@@ -298,7 +299,9 @@ def _store_results(
         decisions = list(
             image.faces.filter(is_reference=False, review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED])
         )
-        image.faces.filter(is_reference=False).delete()
+        replaced = image.faces.filter(is_reference=False)
+        _delete_files_after_commit(thumbnails.cached_names(face_ids=list(replaced.values_list("pk", flat=True))))
+        replaced.delete()
         image.labels.all().delete()
         image.text_detections.all().delete()
         image.moderation_labels.all().delete()
@@ -603,6 +606,7 @@ def reference_face_remove(*, face: Face, actor=None, client_ip: str | None = Non
     collection = face.collection
     with transaction.atomic():
         audit_record(actor=actor, action="face.delete", target=face, client_ip=client_ip, person=str(face.person_id))
+        _delete_files_after_commit(thumbnails.cached_names(face_ids=[face.pk]))
         face.delete()
         if image.source == Image.Source.ENROLMENT and not image.faces.exists():
             _delete_image_row(image)
@@ -626,10 +630,21 @@ def image_delete(*, image: Image, actor=None, client_ip: str | None = None) -> N
 
 
 def _delete_image_row(image: Image) -> None:
-    name = image.file.name
+    names = thumbnails.cached_names(image_ids=[image.pk], face_ids=list(image.faces.values_list("pk", flat=True)))
+    if image.file.name:
+        names.append(image.file.name)
     image.delete()
-    if name:
-        transaction.on_commit(lambda: default_storage.delete(name))
+    _delete_files_after_commit(names)
+
+
+def _delete_files_after_commit(names: list[str]) -> None:
+    """Remove stored files once the rows that name them are gone for good (not if the transaction rolls back)."""
+
+    def delete():
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)
 
 
 @dataclass(frozen=True)
@@ -637,19 +652,34 @@ class ErasureReport:
     reference_faces: int
     matched_faces: int
     images: int
+    sole_subject_images: int = 0
+
+
+def sole_subject_images(person: Person):
+    """Analysed images in which every face found is this person (candidates for erasure too)."""
+    others = Face.objects.filter(is_reference=False).exclude(person=person).values("image_id")
+    return (
+        Image.objects.exclude(source=Image.Source.ENROLMENT)
+        .filter(faces__person=person, faces__is_reference=False)
+        .exclude(pk__in=others)
+        .distinct()
+    )
 
 
 def person_erase(*, person: Person, actor=None, client_ip: str | None = None) -> ErasureReport:
     """Delete a person and every biometric trace of them: reference faces and their photos,
-    faces matched to them in other images, and their entries in engine collections.
+    faces matched to them in other images, and their entries in engine collections; with
+    ``FACESITE_ERASE_SOLE_SUBJECT_IMAGES``, also the images in which they are the only face.
     Verification records keep the badge and outcome but lose the link to the person."""
     references = list(Face.objects.filter(person=person, is_reference=True).select_related("collection", "image"))
     matched = Face.objects.filter(person=person, is_reference=False)
     with transaction.atomic():
+        sole = list(sole_subject_images(person)) if settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES else []
         report = ErasureReport(
             reference_faces=len(references),
             matched_faces=matched.count(),
             images=len({f.image_id for f in references}),
+            sole_subject_images=len(sole),
         )
         audit_record(
             actor=actor,
@@ -660,9 +690,10 @@ def person_erase(*, person: Person, actor=None, client_ip: str | None = None) ->
             external_id=person.external_id,
             **report.__dict__,
         )
+        _delete_files_after_commit(thumbnails.cached_names(face_ids=list(matched.values_list("pk", flat=True))))
         matched.delete()
         Face.objects.filter(candidate=person).update(candidate=None, similarity=None, review_state=Face.Review.NONE)
-        for image in {f.image for f in references}:
+        for image in {f.image for f in references} | set(sole):
             _delete_image_row(image)
         for collection in {f.collection for f in references if f.collection}:
             collection.bump_version()

@@ -22,12 +22,10 @@ def face_crop(face: Face, *, size: int = 112) -> bytes:
     return _cached(f"thumbs/faces/{face.pk}-{size}.jpg", lambda: _crop(face, size=size))
 
 
-def forget(image: Image) -> None:
-    """Remove an image's cached thumbnails and face crops (when it is deleted or re-analysed)."""
-    for size in THUMBNAIL_SIZES:
-        default_storage.delete(f"thumbs/{image.pk}-{size}.jpg")
-    for face_id in image.faces.values_list("pk", flat=True):
-        default_storage.delete(f"thumbs/faces/{face_id}-112.jpg")
+def cached_names(*, image_ids=(), face_ids=()) -> list[str]:
+    """Storage names of the thumbnails of these images and the crops of these faces."""
+    names = [f"thumbs/{image_id}-{size}.jpg" for image_id in image_ids for size in THUMBNAIL_SIZES]
+    return names + [f"thumbs/faces/{face_id}-112.jpg" for face_id in face_ids]
 
 
 THUMBNAIL_SIZES = (160, 800)

@@ -289,3 +289,27 @@ def test_review_queue_queries_do_not_grow_with_rows(settings):
         services.image_analyse(image_id=image.pk)
     assert Face.objects.filter(review_state=Face.Review.NEEDS_REVIEW).count() == 9
     assert count_queries(client, url) == few
+
+
+def test_sending_faces_to_review_from_the_image_list():
+    image = analysed(seed=21)
+    client = admin_client(roles.REVIEWER)
+    response = client.post(
+        reverse("admin:recognition_image_changelist"),
+        {"action": "send_to_review", "_selected_action": [image.pk]},
+        follow=True,
+    )
+    assert "1 face(s) sent to the review queue." in response.content.decode()
+    queue = client.get(reverse("admin:recognition_faceforreview_changelist")).content.decode()
+    assert str(image.faces.get().pk) in queue
+    assert AuditEvent.objects.filter(action="face.flag", actor=client.user).exists()
+
+
+def test_reviewers_cannot_rerun_analysis():
+    image = analysed(seed=22)
+    reviewer = admin_client(roles.REVIEWER)
+    reviewer.post(
+        reverse("admin:recognition_image_changelist"), {"action": "reanalyse", "_selected_action": [image.pk]}
+    )
+    image.refresh_from_db()
+    assert image.status == Image.Status.DONE, "re-analysis is not a reviewer's action"

@@ -135,7 +135,13 @@ def test_erasing_a_person_removes_every_trace(admin_client_api, obama, media_roo
     sighting = services.image_analyse(image_id=services.image_ingest(data=photo("obama2.jpg")).pk)
     assert sighting.faces.get().person == obama
     check = services.person_verify(external_id="B-44", data=photo("obama3.jpg"), threshold=80)
-    files_before = {p for p in media_root.rglob("*") if p.is_file()}
+    from recognition import thumbnails
+
+    reference = obama.faces.get(is_reference=True)
+    crops = [thumbnails.face_crop(face) for face in (reference, sighting.faces.get())]  # as the back office caches them
+    thumbnails.image_thumbnail(reference.image, size=160)
+    assert all(crops) and len(list(media_root.rglob("thumbs/**/*.jpg"))) == 3
+    files_before = {p for p in media_root.rglob("*") if p.is_file() and "thumbs" not in p.parts}
 
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client_api.delete(f"/api/people/{obama.pk}/").status_code == 204
@@ -145,8 +151,9 @@ def test_erasing_a_person_removes_every_trace(admin_client_api, obama, media_roo
     assert not sighting.faces.exists(), "faces matched to them in other images are erased"
     assert Image.objects.filter(pk=sighting.pk).exists(), "the other image itself stays"
     assert not Image.objects.filter(source=Image.Source.ENROLMENT).exists()
-    files_after = {p for p in media_root.rglob("*") if p.is_file()}
+    files_after = {p for p in media_root.rglob("*") if p.is_file() and "thumbs" not in p.parts}
     assert len(files_before) - len(files_after) == 1, "the reference photo's file is deleted"
+    assert list(media_root.rglob("thumbs/**/*.jpg")) == [], "no cached crop or thumbnail of them is left"
     check.refresh_from_db()
     assert check.person is None and check.external_id == "B-44"
     event = AuditEvent.objects.get(action="person.erase")
@@ -240,7 +247,11 @@ def test_image_detail_includes_results_and_deliveries(api_client, receiver, endp
 def test_deleting_an_image_needs_the_administrator_role(
     api_client, admin_client_api, media_root, django_capture_on_commit_callbacks
 ):
-    image = services.image_ingest(data=images.jpeg(seed=11))
+    image = services.image_analyse(image_id=services.image_ingest(data=images.jpeg(seed=11)).pk)
+    from recognition import thumbnails
+
+    thumbnails.image_thumbnail(image, size=800)
+    thumbnails.face_crop(image.faces.get())
     assert api_client.delete(f"/api/images/{image.pk}/").status_code == 403
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client_api.delete(f"/api/images/{image.pk}/").status_code == 204
@@ -463,3 +474,16 @@ def test_schema_and_offline_docs_are_served(api_client):
     docs = api_client.get("/api/docs/")
     assert docs.status_code == 200
     assert "cdn" not in docs.content.decode().lower(), "Swagger UI assets are served locally"
+
+
+def test_erasure_can_also_delete_images_where_they_are_the_only_face(
+    admin_client_api, obama, settings, django_capture_on_commit_callbacks
+):
+    settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES = True
+    alone = services.image_analyse(image_id=services.image_ingest(data=photo("obama2.jpg")).pk)
+    landscape = services.image_analyse(image_id=services.image_ingest(data=photo("dog.jpg")).pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client_api.delete(f"/api/people/{obama.pk}/").status_code == 204
+    assert not Image.objects.filter(pk=alone.pk).exists()
+    assert Image.objects.filter(pk=landscape.pk).exists()
+    assert AuditEvent.objects.get(action="person.erase").details["sole_subject_images"] == 1

@@ -14,6 +14,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from recognition import services
+from recognition.api import examples
 from recognition.api import serializers as s
 from recognition.api.filters import ImageFilter, PersonFilter
 from recognition.api.permissions import ModelPermissions, require
@@ -81,6 +82,7 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
 
     @extend_schema(
         request={"multipart/form-data": s.ImageCreateSerializer, "application/json": s.ImageCreateSerializer},
+        examples=examples.UPLOAD,
         responses={
             202: OpenApiResponse(s.ImageSerializer, description="Accepted: analysis runs in the background."),
             200: OpenApiResponse(s.ImageSerializer, description="The same bytes were uploaded before: that image."),
@@ -178,6 +180,7 @@ class PersonViewSet(viewsets.ModelViewSet):
         methods=["POST"],
         request={"multipart/form-data": s.EnrolSerializer, "application/json": s.EnrolSerializer},
         responses={201: s.FaceSerializer, 400: VALIDATION_ERROR, 422: s.ErrorSerializer},
+        examples=[examples.ENROL_REFUSED],
         description="Enrol a reference photo (synchronous, like IndexFaces). 422 with a reason when the photo "
         "has no face, several faces, or a face too small or blurry.",
     )
@@ -244,6 +247,7 @@ class SearchView(SyncView):
 
     @extend_schema(
         request={"multipart/form-data": s.SearchRequestSerializer, "application/json": s.SearchRequestSerializer},
+        examples=examples.SEARCH,
         responses={200: s.SearchResponseSerializer, 400: VALIDATION_ERROR},
     )
     def post(self, request):
@@ -278,6 +282,7 @@ class VerifyView(SyncView):
 
     @extend_schema(
         request={"multipart/form-data": s.VerifyRequestSerializer, "application/json": s.VerifyRequestSerializer},
+        examples=examples.VERIFY,
         responses={200: s.VerifyResponseSerializer, 400: VALIDATION_ERROR},
     )
     def post(self, request):
@@ -303,6 +308,7 @@ class CompareView(SyncView):
 
     @extend_schema(
         request={"multipart/form-data": s.CompareRequestSerializer, "application/json": s.CompareRequestSerializer},
+        examples=examples.COMPARE,
         responses={200: s.CompareResponseSerializer, 400: VALIDATION_ERROR, 422: s.ErrorSerializer},
     )
     def post(self, request):
