@@ -1,6 +1,15 @@
+from datetime import UTC
+
 import django_filters
 
 from recognition.models import Image, Person
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """ISO 8601 with any offset Python accepts; compared in UTC, since PostgreSQL refuses offsets beyond ±15:59."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, value.astimezone(UTC) if value else value)
 
 
 class ImageFilter(django_filters.FilterSet):
@@ -8,8 +17,8 @@ class ImageFilter(django_filters.FilterSet):
                                       help_text="Images with this label (case-insensitive).")  # fmt: skip
     person = django_filters.UUIDFilter(method="filter_person", help_text="Images in which this person was identified.")
     collection = django_filters.CharFilter(field_name="collection__name")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Image
