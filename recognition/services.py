@@ -5,6 +5,7 @@ Views and tasks stay thin; logic that touches several models lives here.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from contextlib import contextmanager
@@ -55,58 +56,30 @@ def image_ingest(
 
     Raises ``ImageRejected`` (nothing stored) when the bytes are not an acceptable image.
     """
-    image, _ = image_ingest_unique(
-        data=data,
-        source=source,
-        filename=filename,
-        uploaded_by=uploaded_by,
-        features=features,
-        collection=collection,
-        source_url=source_url,
-        allow_duplicate=True,
-    )
-    return image
-
-
-def image_ingest_unique(
-    *,
-    data: bytes,
-    source: str = Image.Source.UPLOAD,
-    filename: str = "",
-    uploaded_by: AbstractBaseUser | None = None,
-    features: list[str] | None = None,
-    collection: Collection | None = None,
-    source_url: str = "",
-    allow_duplicate: bool = False,
-) -> tuple[Image, bool]:
-    """Like ``image_ingest``, but identical bytes already uploaded to the same collection
-    return the existing image instead of a new one, unless ``allow_duplicate``.
-    Returns the image and whether it was created."""
     info = inspect_image(data)
-    features = _clean_features(features)
-    collection = collection or Collection.get_default()
-    if not allow_duplicate:
-        existing = (
-            Image.objects.filter(sha256=info.sha256, collection=collection)
-            .exclude(source=Image.Source.ENROLMENT)
-            .order_by("created_at")
-            .first()
-        )
-        if existing is not None:
-            return existing, False
     image = _new_image(
         info,
         original_filename=filename[:255],
         source=source,
         source_url=source_url,
-        collection=collection,
-        features=features,
+        collection=collection or Collection.get_default(),
+        features=_clean_features(features),
         uploaded_by=uploaded_by,
     )
     with _stored_file(image, data, info.extension), transaction.atomic():
         image.save()
         image_enqueue_analysis(image)
-    return image, True
+    return image
+
+
+def image_find_duplicate(*, data: bytes, collection: Collection | None = None) -> Image | None:
+    """The earliest image with exactly these bytes in the collection (enrolment photos aside), if any."""
+    return (
+        Image.objects.filter(sha256=hashlib.sha256(data).hexdigest(), collection=collection or Collection.get_default())
+        .exclude(source=Image.Source.ENROLMENT)
+        .order_by("created_at")
+        .first()
+    )
 
 
 def image_ingest_url(

@@ -105,15 +105,21 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
             else:
                 field = "file" if params.get("file") is not None else "image_base64"
                 upload = request.data.get("file")
-                image, created = services.image_ingest_unique(
-                    data=params[field],
-                    source=Image.Source.UPLOAD if field == "file" else Image.Source.BASE64,
-                    filename=getattr(upload, "name", "") or "",
-                    uploaded_by=request.user,
-                    features=features,
-                    collection=collection,
-                    allow_duplicate=params["allow_duplicate"],
+                image = (
+                    None
+                    if params["allow_duplicate"]
+                    else services.image_find_duplicate(data=params[field], collection=collection)
                 )
+                created = image is None
+                if created:
+                    image = services.image_ingest(
+                        data=params[field],
+                        source=Image.Source.UPLOAD if field == "file" else Image.Source.BASE64,
+                        filename=getattr(upload, "name", "") or "",
+                        uploaded_by=request.user,
+                        features=features,
+                        collection=collection,
+                    )
         except ImageRejected as exc:
             field = "url" if params.get("url") else "file" if params.get("file") is not None else "image_base64"
             raise rejected(exc, field) from exc
