@@ -14,10 +14,15 @@ def request_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+def authenticated_user(user):
+    """The user when signed in; None for anonymous or absent ones (what foreign keys to users store)."""
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
 def audit_record(
     *, actor, action: str, target: models.Model | None = None, client_ip: str | None = None, **details
 ) -> AuditEvent:
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = authenticated_user(actor)
     return AuditEvent.objects.create(
         actor=user,
         actor_name=user.get_username() if user else "",

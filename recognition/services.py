@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from recognition import thumbnails
-from recognition.audit import audit_record
+from recognition.audit import audit_record, authenticated_user
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
 from recognition.engines.base import FEATURES, Analysis, BaseEngine, EngineError, FaceMatch
@@ -100,7 +100,7 @@ def image_ingest_url(
         original_filename=urlsplit(url).path.rsplit("/", 1)[-1][:255],
         collection=collection or Collection.get_default(),
         features=_clean_features(features),
-        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+        uploaded_by=authenticated_user(uploaded_by),
     )
     with transaction.atomic():
         image.save()
@@ -115,15 +115,14 @@ def _fetch_into(image: Image) -> None:
         info = inspect_image(data)
     except ImageRejected as exc:
         raise FetchRefused(f"The URL did not give an acceptable image: {exc.message}") from exc
-    fields = _new_image(info, uploaded_by=None)
     with _stored_file(image, data, info.extension), transaction.atomic():
         Image.objects.filter(pk=image.pk).update(
             file=image.file.name,
-            sha256=fields.sha256,
-            size_bytes=fields.size_bytes,
-            width=fields.width,
-            height=fields.height,
-            content_type=fields.content_type,
+            sha256=info.sha256,
+            size_bytes=info.size_bytes,
+            width=info.width,
+            height=info.height,
+            content_type=info.content_type,
         )
 
 
@@ -153,7 +152,7 @@ def _new_image(info: ImageInfo, *, uploaded_by: AbstractBaseUser | None, **field
         width=info.width,
         height=info.height,
         content_type=info.content_type,
-        uploaded_by=uploaded_by if uploaded_by and uploaded_by.is_authenticated else None,
+        uploaded_by=authenticated_user(uploaded_by),
         **fields,
     )
 
@@ -351,8 +350,8 @@ def _face_row(image, engine, face: engine_types.FaceDetail, match, candidates) -
 def _keep_decision(row: Face, decisions: list[Face]) -> Face:
     """A reviewer's decision about a face survives re-analysis: the same face (boxes overlapping
     by half or more) keeps a confirmed person, and a rejected person is not assigned again."""
-    best = max(decisions, key=lambda d: _overlap(d, row), default=None)
-    if best is None or _overlap(best, row) < 0.5:
+    overlap, best = max(((_overlap(d, row), d) for d in decisions), key=lambda pair: pair[0], default=(0.0, None))
+    if overlap < 0.5:
         return row
     if best.review_state == Face.Review.CONFIRMED:
         row.person_id = best.person_id
@@ -576,17 +575,14 @@ def _check_reference_quality(face: engine_types.FaceDetail, info: ImageInfo) -> 
 def reference_face_remove(*, face: Face, actor=None, client_ip: str | None = None) -> None:
     """Remove an enrolled face: from the engine's collection, the database and storage."""
     image = face.image
-    collection = face.collection
     with transaction.atomic():
         audit_record(actor=actor, action="face.delete", target=face, client_ip=client_ip, person=str(face.person_id))
         _delete_files_after_commit(thumbnails.cached_names(face_ids=[face.pk]))
         face.delete()
         if image.source == Image.Source.ENROLMENT and not image.faces.exists():
             _delete_image_row(image)
-        if collection is not None:
-            collection.bump_version()
-    if collection is not None and face.engine_face_id:
-        get_engine().delete_faces(collection.name, [face.engine_face_id])
+        _bump_collections([face])
+    _delete_from_engine([face])
 
 
 def image_delete(*, image: Image, actor=None, client_ip: str | None = None) -> None:
@@ -595,11 +591,22 @@ def image_delete(*, image: Image, actor=None, client_ip: str | None = None) -> N
     with transaction.atomic():
         audit_record(actor=actor, action="image.delete", target=image, client_ip=client_ip)
         _delete_image_row(image)
-        for collection in {f.collection for f in references if f.collection}:
-            collection.bump_version()
+        _bump_collections(references)
+    _delete_from_engine(references)
+
+
+def _bump_collections(references: list[Face]) -> None:
+    """Tell the collections of these reference faces that they changed, so search indexes refresh."""
+    for collection in {face.collection for face in references if face.collection}:
+        collection.bump_version()
+
+
+def _delete_from_engine(references: list[Face]) -> None:
+    """Remove deleted reference faces from their engine collections (after the rows are gone)."""
+    engine = get_engine()
     for face in references:
         if face.collection and face.engine_face_id:
-            get_engine().delete_faces(face.collection.name, [face.engine_face_id])
+            engine.delete_faces(face.collection.name, [face.engine_face_id])
 
 
 def _delete_image_row(image: Image) -> None:
@@ -668,13 +675,9 @@ def person_erase(*, person: Person, actor=None, client_ip: str | None = None) ->
         Face.objects.filter(candidate=person).update(candidate=None, similarity=None, review_state=Face.Review.NONE)
         for image in {f.image for f in references} | set(sole):
             _delete_image_row(image)
-        for collection in {f.collection for f in references if f.collection}:
-            collection.bump_version()
+        _bump_collections(references)
         person.delete()
-    engine = get_engine()
-    for face in references:
-        if face.collection and face.engine_face_id:
-            engine.delete_faces(face.collection.name, [face.engine_face_id])
+    _delete_from_engine(references)
     return report
 
 
@@ -738,9 +741,12 @@ def person_verify(
     if person is None:
         outcome = Verification.Outcome.UNKNOWN_BADGE
     else:
-        references = list(Face.objects.filter(person=person, is_reference=True).select_related("collection"))
         engine = get_engine()
-        references = [f for f in references if f.engine == engine.name and f.model_version == engine.model_version]
+        references = list(
+            Face.objects.filter(
+                person=person, is_reference=True, engine=engine.name, model_version=engine.model_version
+            ).select_related("collection")
+        )
         faces = engine.detect_faces(data, attributes=False) if references else []
         if not references:
             outcome = Verification.Outcome.NO_REFERENCE
@@ -763,7 +769,7 @@ def person_verify(
             match=outcome == Verification.Outcome.MATCH,
             similarity=similarity,
             threshold=threshold,
-            requested_by=actor if actor is not None and actor.is_authenticated else None,
+            requested_by=authenticated_user(actor),
             client_ip=client_ip,
         )
         audit_record(
