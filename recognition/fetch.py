@@ -58,13 +58,9 @@ def check_url(url: str) -> None:
         check_address(parts.hostname.strip("[]"))
 
 
-class _CheckedHTTPConnection(HTTPConnection):
-    def connect(self):
-        super().connect()
-        _check_peer(self)
+class _PeerChecked:
+    """Checks the address a new socket actually connected to, before a byte is sent (or TLS starts)."""
 
-
-class _CheckedHTTPSConnection(HTTPSConnection):
     def _new_conn(self):
         sock = super()._new_conn()
         try:
@@ -75,12 +71,12 @@ class _CheckedHTTPSConnection(HTTPSConnection):
         return sock
 
 
-def _check_peer(connection) -> None:
-    try:
-        check_address(connection.sock.getpeername()[0])
-    except FetchRefused:
-        connection.sock.close()
-        raise
+class _CheckedHTTPConnection(_PeerChecked, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerChecked, HTTPSConnection):
+    pass
 
 
 class _CheckedHTTPPool(HTTPConnectionPool):
