@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q
@@ -681,20 +680,22 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
         _, _, perms_needed, protected = super().get_deleted_objects(objs, request)
         lines, counts = [], {"people": 0, "reference faces": 0, "faces matched to them": 0, "reference photos": 0}
         for person in objs:
-            references = Face.objects.filter(person=person, is_reference=True).count()
-            matched = Face.objects.filter(person=person, is_reference=False).count()
-            photos = Image.objects.filter(faces__person=person, source=Image.Source.ENROLMENT).distinct().count()
-            sole = services.sole_subject_images(person).count() if settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES else 0
+            report = services.person_erasure_report(person=person)
             lines.append(
-                f"{person}: {references} reference face(s) and their embeddings, {photos} reference photo(s), "
-                f"{matched} face(s) matched to them in other images, and their entries in every face collection. "
-                + (f"Also {sole} image(s) in which they are the only face. " if sole else "")
+                f"{person}: {report.reference_faces} reference face(s) and their embeddings, {report.images} "
+                f"reference photo(s), {report.matched_faces} face(s) matched to them in other images, and their "
+                "entries in every face collection. "
+                + (
+                    f"Also {report.sole_subject_images} image(s) in which they are the only face. "
+                    if report.sole_subject_images
+                    else ""
+                )
                 + "Verification records keep the badge number and outcome only."
             )
             counts["people"] += 1
-            counts["reference faces"] += references
-            counts["faces matched to them"] += matched
-            counts["reference photos"] += photos
+            counts["reference faces"] += report.reference_faces
+            counts["faces matched to them"] += report.matched_faces
+            counts["reference photos"] += report.images
         return lines, {k: v for k, v in counts.items() if v}, perms_needed, protected
 
     def delete_model(self, request, obj):

@@ -646,21 +646,48 @@ def sole_subject_images(person: Person):
     )
 
 
-def person_erase(*, person: Person, actor=None, client_ip: str | None = None) -> ErasureReport:
-    """Delete a person and every biometric trace of them: reference faces and their photos,
-    faces matched to them in other images, and their entries in engine collections; with
-    ``FACESITE_ERASE_SOLE_SUBJECT_IMAGES``, also the images in which they are the only face.
-    Verification records keep the badge and outcome but lose the link to the person."""
-    references = list(Face.objects.filter(person=person, is_reference=True).select_related("collection", "image"))
-    matched = Face.objects.filter(person=person, is_reference=False)
-    with transaction.atomic():
-        sole = list(sole_subject_images(person)) if settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES else []
-        report = ErasureReport(
-            reference_faces=len(references),
-            matched_faces=matched.count(),
-            images=len({f.image_id for f in references}),
-            sole_subject_images=len(sole),
+@dataclass(frozen=True)
+class _ErasurePlan:
+    references: list[Face]
+    matched: list[Face]
+    photos: set[Image]  # enrolment photos; a reference made from a sighting leaves its image alone
+    sole_subject: set[Image]
+
+    @property
+    def report(self) -> ErasureReport:
+        return ErasureReport(
+            reference_faces=len(self.references),
+            matched_faces=len(self.matched),
+            images=len(self.photos),
+            sole_subject_images=len(self.sole_subject),
         )
+
+
+def _erasure_plan(person: Person) -> _ErasurePlan:
+    faces = list(Face.objects.filter(person=person).select_related("collection", "image"))
+    references = [f for f in faces if f.is_reference]
+    sole = set(sole_subject_images(person)) if settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES else set()
+    return _ErasurePlan(
+        references=references,
+        matched=[f for f in faces if not f.is_reference],
+        photos={f.image for f in references if f.image.source == Image.Source.ENROLMENT},
+        sole_subject=sole,
+    )
+
+
+def person_erasure_report(*, person: Person) -> ErasureReport:
+    """What ``person_erase`` would remove, for a confirmation page."""
+    return _erasure_plan(person).report
+
+
+def person_erase(*, person: Person, actor=None, client_ip: str | None = None) -> ErasureReport:
+    """Delete a person and every biometric trace of them: reference faces (wherever they were
+    enrolled from) and their photos, faces matched to them in other images, and their entries in
+    engine collections; with ``FACESITE_ERASE_SOLE_SUBJECT_IMAGES``, also the images in which they
+    are the only face. Verification records keep the badge and outcome but lose the link to the person."""
+    with transaction.atomic():
+        plan = _erasure_plan(person)
+        report = plan.report
         audit_record(
             actor=actor,
             action="person.erase",
@@ -670,14 +697,16 @@ def person_erase(*, person: Person, actor=None, client_ip: str | None = None) ->
             external_id=person.external_id,
             **report.__dict__,
         )
-        _delete_files_after_commit(thumbnails.cached_names(face_ids=list(matched.values_list("pk", flat=True))))
-        matched.delete()
+        faces = plan.references + plan.matched
+        _delete_files_after_commit(thumbnails.cached_names(face_ids=[f.pk for f in faces]))
+        # Explicitly: the foreign key only nulls the person, which would leave their embeddings behind.
+        Face.objects.filter(pk__in=[f.pk for f in faces]).delete()
         Face.objects.filter(candidate=person).update(candidate=None, similarity=None, review_state=Face.Review.NONE)
-        for image in {f.image for f in references} | set(sole):
+        for image in plan.photos | plan.sole_subject:
             _delete_image_row(image)
-        _bump_collections(references)
+        _bump_collections(plan.references)
         person.delete()
-    _delete_from_engine(references)
+    _delete_from_engine(plan.references)
     return report
 
 

@@ -313,3 +313,19 @@ def test_reviewers_cannot_rerun_analysis():
     )
     image.refresh_from_db()
     assert image.status == Image.Status.DONE, "re-analysis is not a reviewer's action"
+
+
+def test_erasing_someone_enrolled_from_a_sighting_keeps_that_photo_but_no_embedding(
+    face_to_review, django_capture_on_commit_callbacks
+):
+    services.face_review_confirm(face=face_to_review, reviewer=None, add_reference=True)
+    sighting = face_to_review.image
+    assert sighting.faces.filter(is_reference=True).count() == 1
+    ada = face_to_review.person
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.person_erase(person=ada)
+    assert report.reference_faces == 2 and report.images == 1, "only the enrolment photo counts as a photo"
+    assert Image.objects.filter(pk=sighting.pk).exists(), "the sighting is someone's photo, not a reference photo"
+    assert sighting.labels.exists()
+    assert not Face.objects.filter(is_reference=True).exists(), "no ownerless reference embedding is left behind"
+    assert not Face.objects.filter(pk=face_to_review.pk).exists()
