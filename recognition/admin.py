@@ -55,18 +55,17 @@ class AuditedViews:
 
     audit_object = ""
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "GET" and self.audit_object:
-            obj = self.get_object(request, object_id)
-            if obj is not None and self.has_view_or_change_permission(request, obj):
-                audit_record(
-                    actor=request.user,
-                    action=f"{self.audit_object}.view",
-                    target=obj,
-                    client_ip=request_ip(request),
-                    via="admin",
-                )
-        return super().change_view(request, object_id, form_url, extra_context)
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Called with the object Django already fetched and checked permissions for.
+        if obj is not None and request.method == "GET" and self.audit_object:
+            audit_record(
+                actor=request.user,
+                action=f"{self.audit_object}.view",
+                target=obj,
+                client_ip=request_ip(request),
+                via="admin",
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 # --- Images -----------------------------------------------------------------------------------
