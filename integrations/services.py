@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from integrations import xml
@@ -113,7 +113,7 @@ def _enqueue(delivery_id, *, countdown: float = 0) -> None:
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # delivered, retry or dead
+    status: str  # Delivery.Status: DELIVERED, RETRYING or DEAD
     status_code: int | None = None
     excerpt: str = ""
     error: str = ""
@@ -150,11 +150,11 @@ def delivery_send(*, delivery_id: str) -> Delivery | None:
 def _post(delivery: Delivery) -> Outcome:
     endpoint = delivery.endpoint
     if not endpoint.enabled:
-        return Outcome("dead", error="The endpoint is disabled.")
+        return Outcome(Delivery.Status.DEAD, error="The endpoint is disabled.")
     try:
         validate_endpoint_url(endpoint.url)
     except ValidationError as exc:
-        return Outcome("dead", error=" ".join(exc.messages))
+        return Outcome(Delivery.Status.DEAD, error=" ".join(exc.messages))
     body = delivery.payload.encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -182,35 +182,37 @@ def _post(delivery: Delivery) -> Outcome:
             retry_after = _retry_after(response.headers.get("Retry-After"))
             location = response.headers.get("Location", "")
     except requests.Timeout:
-        return Outcome("retry", error=f"No answer within {endpoint.timeout_seconds:g} s (timed out).")
+        return Outcome(Delivery.Status.RETRYING, error=f"No answer within {endpoint.timeout_seconds:g} s (timed out).")
     except requests.ConnectionError as exc:
-        return Outcome("retry", error=f"Could not connect: {_reason(exc)}")
+        return Outcome(Delivery.Status.RETRYING, error=f"Could not connect: {_reason(exc)}")
     except requests.RequestException as exc:
-        return Outcome("dead", error=f"The request could not be made: {_reason(exc)}")
+        return Outcome(Delivery.Status.DEAD, error=f"The request could not be made: {_reason(exc)}")
     if 200 <= code < 300:
-        return Outcome("delivered", code, excerpt)
+        return Outcome(Delivery.Status.DELIVERED, code, excerpt)
     if 300 <= code < 400:
-        return Outcome("dead", code, excerpt, f"HTTP {code}: redirects are not followed (Location: {location or '-'}).")
+        return Outcome(
+            Delivery.Status.DEAD,
+            code,
+            excerpt,
+            f"HTTP {code}: redirects are not followed (Location: {location or '-'}).",
+        )
     if code in (408, 429) or code >= 500:
-        return Outcome("retry", code, excerpt, f"HTTP {code}: the endpoint asked to try again later.", retry_after)
-    return Outcome("dead", code, excerpt, f"HTTP {code}: the endpoint refused the delivery.")
+        return Outcome(
+            Delivery.Status.RETRYING, code, excerpt, f"HTTP {code}: the endpoint asked to try again later.", retry_after
+        )
+    return Outcome(Delivery.Status.DEAD, code, excerpt, f"HTTP {code}: the endpoint refused the delivery.")
 
 
 def _record(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome) -> None:
     now = timezone.now()
-    status = outcome.status
+    new_status = outcome.status
     delay = None
     error = outcome.error
-    if status == "retry":
+    if new_status == Delivery.Status.RETRYING:
         delay = _backoff(delivery.attempts, outcome.retry_after)
         if now + timedelta(seconds=delay) > delivery.give_up_at:
-            status = "dead"
+            new_status = Delivery.Status.DEAD
             error = f"Gave up after {delivery.attempts} attempts (maximum age reached). Last error: {outcome.error}"
-    new_status = {
-        "delivered": Delivery.Status.DELIVERED,
-        "retry": Delivery.Status.RETRYING,
-        "dead": Delivery.Status.DEAD,
-    }[status]
     with transaction.atomic():
         DeliveryAttempt.objects.filter(pk=attempt.pk).update(
             finished_at=now,
@@ -226,7 +228,7 @@ def _record(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome) -> N
             last_status_code=outcome.status_code,
             last_response_excerpt=outcome.excerpt,
             last_error=error,
-            delivered_at=now if status == "delivered" else F("delivered_at"),
+            delivered_at=now if new_status == Delivery.Status.DELIVERED else F("delivered_at"),
             next_attempt_at=now + timedelta(seconds=delay) if delay is not None else F("next_attempt_at"),
             updated_at=now,
         )
@@ -234,7 +236,7 @@ def _record(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome) -> N
             # Longer waits are left to the sweeper: Redis would redeliver a message
             # held past its visibility timeout.
             _enqueue(delivery.pk, countdown=delay)
-    log = logger.info if status == "delivered" else logger.warning
+    log = logger.info if new_status == Delivery.Status.DELIVERED else logger.warning
     log("Delivery %s to %s: %s %s", delivery.pk, delivery.endpoint, new_status, error)
 
 
@@ -300,7 +302,7 @@ def deliveries_sweep() -> DeliverySweepReport:
     # A due delivery whose message would have run by now (give it a minute) lost its message.
     overdue = now - timedelta(seconds=60)
     due = Delivery.objects.filter(
-        Q(status=Delivery.Status.PENDING) | Q(status=Delivery.Status.RETRYING), next_attempt_at__lte=overdue
+        status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING], next_attempt_at__lte=overdue
     ).values_list("pk", flat=True)
     queued = 0
     for pk in due.iterator():
