@@ -1,4 +1,4 @@
-# Facesite: `make run` starts the whole system, `make test` runs lint and the test suite.
+# Facesite: `make run` starts the whole system, `make test` runs lint, type checks and the test suite.
 # Both create .venv and install the pinned requirements first, so a fresh clone needs nothing else.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,7 +12,7 @@ export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/facesite
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 endif
 
-.PHONY: run test lint format migrate superuser clean browser
+.PHONY: run test lint typecheck format migrate superuser clean browser
 
 run: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
@@ -22,11 +22,16 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Strict on the engines and the services, lenient elsewhere (pyproject.toml [tool.mypy]).
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .

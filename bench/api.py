@@ -71,9 +71,10 @@ def main() -> None:
 
     from django.contrib.auth import get_user_model
 
-    from recognition import roles, services
+    from backoffice import roles
     from recognition.engine_handler import get_engine
     from recognition.models import Person
+    from recognition.services.people import person_enroll
 
     roles.sync_roles()
     user = get_user_model().objects.create_user("bench")
@@ -81,9 +82,9 @@ def main() -> None:
     user.save()
     headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
     person = Person.objects.create(name="Barack Obama", external_id="B-44")
-    services.person_enroll(person=person, data=(FIXTURES / "obama.jpg").read_bytes())
+    person_enroll(person=person, data=(FIXTURES / "obama.jpg").read_bytes())
     for other in ("biden.jpg", "astronaut.png"):
-        services.person_enroll(person=Person.objects.create(name=other), data=(FIXTURES / other).read_bytes())
+        person_enroll(person=Person.objects.create(name=other), data=(FIXTURES / other).read_bytes())
     get_engine().models.load_all()
 
     probes = [at_640x480(n) for n in ("obama2.jpg", "obama3.jpg", "biden.jpg")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -41,6 +42,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
+    # Before the admin, so that its admin/index.html (the dashboard) takes precedence.
+    "backoffice",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -73,7 +76,7 @@ WSGI_APPLICATION = "facesite.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -122,7 +125,7 @@ MEDIA_ROOT = Path(env_str("FACESITE_MEDIA_ROOT", str(VAR_DIR / "media")))
 
 STORAGE_BACKEND = env_choice("FACESITE_STORAGE", "local", ("local", "s3"))
 if STORAGE_BACKEND == "s3":
-    _default_storage = {
+    _default_storage: dict[str, Any] = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME", ""),
@@ -252,6 +255,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The application's errors (recognition.exceptions) become 400/409/422/503 answers in one place.
+    "EXCEPTION_HANDLER": "recognition.api.errors.exception_handler",
     # Search, verify and compare run models synchronously: limit each user's rate.
     "DEFAULT_THROTTLE_RATES": {"sync": env_str("FACESITE_SYNC_RATE", "600/min")},
 }

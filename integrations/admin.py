@@ -2,7 +2,9 @@ from django.contrib import admin, messages
 
 from integrations import services
 from integrations.models import Delivery, DeliveryAttempt, Endpoint
-from recognition.admin import IMAGE_ADMIN_EXTENSIONS, ReadOnlyInline
+from recognition.admin.common import ReadOnlyInline
+from recognition.admin.images import ImageAdmin
+from recognition.models import Image
 
 
 @admin.register(Endpoint)
@@ -14,7 +16,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "number",
         "started_at",
         "finished_at",
@@ -23,7 +25,7 @@ class DeliveryAttemptInline(ReadOnlyInline):
         "error",
         "response_excerpt",
         "replay",
-    ]
+    )
 
 
 @admin.register(Delivery)
@@ -58,7 +60,7 @@ class ImageDeliveryInline(ReadOnlyInline):
     """Delivery history on the image page of the recognition admin."""
 
     model = Delivery
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "endpoint",
         "event",
         "status",
@@ -66,7 +68,7 @@ class ImageDeliveryInline(ReadOnlyInline):
         "last_status_code",
         "last_error",
         "delivered_at",
-    ]
+    )
     verbose_name_plural = "deliveries to third parties"
 
     def get_queryset(self, request):
@@ -82,5 +84,13 @@ def resend_image_deliveries(modeladmin, request, queryset):
     modeladmin.message_user(request, f"{queued} deliveries queued to be sent again.", messages.SUCCESS)
 
 
-IMAGE_ADMIN_EXTENSIONS["inlines"].append(ImageDeliveryInline)
-IMAGE_ADMIN_EXTENSIONS["actions"].append(resend_image_deliveries)
+class ImageWithDeliveriesAdmin(ImageAdmin):
+    """The image page of the recognition admin, with the image's deliveries and a resend action."""
+
+    inlines = [*ImageAdmin.inlines, ImageDeliveryInline]
+    actions = [*ImageAdmin.actions, resend_image_deliveries]
+
+
+# Recognition knows nothing of deliveries; integrations extends its image page by re-registering it.
+admin.site.unregister(Image)
+admin.site.register(Image, ImageWithDeliveriesAdmin)

@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from integrations import services
 from integrations.models import Delivery, DeliveryAttempt
 from recognition.api.permissions import ModelPermissions, require
+from recognition.api.serializers import ErrorSerializer
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):
@@ -43,18 +44,14 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         request=None,
         responses={
             202: DeliverySerializer,
-            409: inline_serializer("ResendRefused", {"detail": serializers.CharField()}),
+            409: ErrorSerializer,
         },
     )
     @action(detail=True, methods=["post"], permission_classes=[require("integrations.resend_delivery")])
     def resend(self, request, pk=None):
         """Send a delivered or dead delivery again, with the same idempotency key."""
         delivery = self.get_object()
-        if not services.deliveries_replay(deliveries=[delivery]):
-            return Response(
-                {"detail": f"Only delivered or dead deliveries can be resent; this one is {delivery.status}."},
-                status=status.HTTP_409_CONFLICT,
-            )
+        services.delivery_resend(delivery=delivery)
         return Response(
             self.get_serializer(self.get_queryset().get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED
         )

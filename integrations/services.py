@@ -8,6 +8,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -21,12 +22,15 @@ from django.utils import timezone
 
 from integrations import xml
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, validate_endpoint_url
+from recognition.exceptions import Conflict
 from recognition.models import Image
+from recognition.services.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
 
 KEY_NAMESPACE = uuid.UUID("6f1d2b9e-4a53-4c1e-9a3e-0f4f7c9d2a10")
 USER_AGENT = "Facesite-Delivery/1"
+SEND_DELIVERY = "integrations.tasks.send_delivery"
 DUE_TOLERANCE = timedelta(seconds=1)
 
 
@@ -102,10 +106,8 @@ def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Im
     return delivery
 
 
-def _enqueue(delivery_id, *, countdown: float = 0) -> None:
-    from integrations.tasks import send_delivery
-
-    transaction.on_commit(lambda: send_delivery.apply_async(args=[str(delivery_id)], countdown=countdown))
+def _enqueue(delivery_id: uuid.UUID, *, countdown: float = 0) -> None:
+    enqueue_after_commit(SEND_DELIVERY, str(delivery_id), countdown=countdown)
 
 
 # --- Sending --------------------------------------------------------------------------------
@@ -314,7 +316,15 @@ def deliveries_sweep() -> DeliverySweepReport:
     return report
 
 
-def deliveries_replay(*, deliveries) -> int:
+def delivery_resend(*, delivery: Delivery) -> None:
+    """Send one delivered or dead delivery again; ``Conflict`` while it is still pending or being sent."""
+    if not deliveries_replay(deliveries=[delivery]):
+        raise Conflict(
+            f"Only delivered or dead deliveries can be resent; this one is {delivery.status}.", code="not_resendable"
+        )
+
+
+def deliveries_replay(*, deliveries: Iterable[Delivery]) -> int:
     """Send delivered or dead deliveries again, with the same idempotency key. Returns how many were queued."""
     now = timezone.now()
     count = 0

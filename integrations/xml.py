@@ -51,7 +51,7 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
         element = _sub(
             faces, "face", id=str(face.pk), confidence=_score(face.confidence), reviewState=face.review_state
         )
-        _box(element, {"Left": face.left, "Top": face.top, "Width": face.width, "Height": face.height})
+        _box(element, face.bounding_box.as_dict())
         if face.landmarks:
             landmarks = _sub(element, "landmarks")
             for lm in face.landmarks:
@@ -80,13 +80,13 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
         _box(element, text.geometry.get("BoundingBox", {}))
 
     moderation = _sub(node, "moderationLabels")
-    for label in image.moderation_labels.all():
+    for flagged in image.moderation_labels.all():
         _sub(
             moderation,
             "moderationLabel",
-            name=label.name,
-            parentName=label.parent_name or None,
-            confidence=_score(label.confidence),
+            name=flagged.name,
+            parentName=flagged.parent_name or None,
+            confidence=_score(flagged.confidence),
         )
     return _serialise(root)
 

@@ -1,34 +1,51 @@
-"""Recording who did what to biometric data."""
+"""Recording who did what to biometric data.
+
+Services record every change they make; views and the admin record only reads,
+through ``audit_request``.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.http import HttpRequest
 
 from recognition.models import AuditEvent
 
+Actor = AbstractBaseUser | AnonymousUser | None
 
-def request_ip(request) -> str | None:
+
+def request_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
     # Behind a reverse proxy, configure it to set REMOTE_ADDR (e.g. gunicorn --forwarded-allow-ips).
     return request.META.get("REMOTE_ADDR") or None
 
 
-def authenticated_user(user):
+def authenticated_user(user: Actor) -> Any:
     """The user when signed in; None for anonymous or absent ones (what foreign keys to users store)."""
     return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
 def audit_record(
-    *, actor, action: str, target: models.Model | None = None, client_ip: str | None = None, **details
-) -> AuditEvent:
+    *, actor: Actor, action: AuditEvent.Action, target: models.Model | None = None, client_ip: str | None = None,
+    **details: Any,
+) -> AuditEvent:  # fmt: skip
     user = authenticated_user(actor)
     return AuditEvent.objects.create(
         actor=user,
         actor_name=user.get_username() if user else "",
         action=action,
-        object_type=target._meta.model_name if target is not None else "",
+        object_type=(target._meta.model_name or "") if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         client_ip=client_ip,
         details=details,
     )
+
+
+def audit_request(request: HttpRequest, action: AuditEvent.Action, target: models.Model, **details: Any) -> AuditEvent:
+    """Record that the signed-in user of ``request`` read ``target``."""
+    return audit_record(actor=request.user, action=action, target=target, client_ip=request_ip(request), **details)

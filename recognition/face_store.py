@@ -25,6 +25,7 @@ class DatabaseFaceStore:
         ids: list[str] = []
         vectors: list[np.ndarray] = []
         for face_id, blob in rows.iterator(chunk_size=2000):
+            assert blob is not None  # filtered above
             ids.append(face_id)
             vectors.append(np.frombuffer(bytes(blob), dtype="<f4"))
         if not vectors:

@@ -61,8 +61,8 @@ def check_url(url: str) -> None:
 class _PeerChecked:
     """Checks the address a new socket actually connected to, before a byte is sent (or TLS starts)."""
 
-    def _new_conn(self):
-        sock = super()._new_conn()
+    def _new_conn(self):  # type: ignore[no-untyped-def]  # urllib3's, on the connection class mixed in after
+        sock = super()._new_conn()  # type: ignore[misc]
         try:
             check_address(sock.getpeername()[0])
         except FetchRefused:
@@ -154,7 +154,7 @@ def _read_limited(response, limit: int, deadline: float) -> bytes:
     return b"".join(chunks)
 
 
-def _refusal_in(exc: BaseException) -> FetchRefused | None:
+def _refusal_in(exc: BaseException | None) -> FetchRefused | None:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))

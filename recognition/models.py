@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import models
+
+from recognition.engines.base import BoundingBox
 
 
 def default_features() -> list[str]:
@@ -66,7 +69,7 @@ class Person(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.external_id})" if self.external_id else self.name
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if not self.external_id:
             self.external_id = None  # blank badges must not collide on the unique index
         super().save(*args, **kwargs)
@@ -134,6 +137,23 @@ class Image(models.Model):
             return fh.read()
 
 
+class FaceQuerySet(models.QuerySet):
+    """The words the code uses for faces: references identify people, sightings are faces found in images."""
+
+    def references(self) -> FaceQuerySet:
+        return self.filter(is_reference=True)
+
+    def sightings(self) -> FaceQuerySet:
+        return self.filter(is_reference=False)
+
+    def to_review(self) -> FaceQuerySet:
+        return self.sightings().filter(review_state=Face.Review.NEEDS_REVIEW)
+
+    def made_by(self, *, engine: str, model_version: str) -> FaceQuerySet:
+        """Faces whose embeddings the given engine and model produced (comparable with its new ones)."""
+        return self.filter(engine=engine, model_version=model_version)
+
+
 class Face(models.Model):
     class Review(models.TextChoices):
         NONE = "none", "Not needed"
@@ -190,6 +210,8 @@ class Face(models.Model):
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = FaceQuerySet.as_manager()
+
     class Meta:
         ordering = ["image", "-width"]
         indexes = [
@@ -206,6 +228,10 @@ class Face(models.Model):
 
     def __str__(self) -> str:
         return f"Face {self.id} in {self.image_id}"
+
+    @property
+    def bounding_box(self) -> BoundingBox:
+        return BoundingBox(left=self.left, top=self.top, width=self.width, height=self.height)
 
     def get_embedding(self) -> np.ndarray | None:
         if self.embedding is None:
@@ -296,11 +322,32 @@ class Verification(models.Model):
 class AuditEvent(models.Model):
     """Append-only record of who did what to biometric data. The application never updates or deletes these."""
 
+    class Action(models.TextChoices):
+        IMAGE_UPLOAD = "image.upload", "Image uploaded"
+        IMAGE_VIEW = "image.view", "Image viewed"
+        IMAGE_DOWNLOAD = "image.download", "Image file downloaded"
+        IMAGE_REANALYSE = "image.reanalyse", "Image re-analysed"
+        IMAGE_DELETE = "image.delete", "Image deleted"
+        PERSON_CREATE = "person.create", "Person created"
+        PERSON_VIEW = "person.view", "Person viewed"
+        PERSON_UPDATE = "person.update", "Person changed"
+        PERSON_ENROL = "person.enrol", "Reference face enrolled"
+        PERSON_ERASE = "person.erase", "Person erased"
+        PERSON_VERIFY = "person.verify", "Badge holder verified"
+        FACE_VIEW = "face.view", "Face viewed"
+        FACE_DELETE = "face.delete", "Reference face removed"
+        FACE_FLAG = "face.flag", "Face sent to review"
+        FACE_CONFIRM = "face.review.confirm", "Face confirmed"
+        FACE_REASSIGN = "face.review.reassign", "Face reassigned"
+        FACE_REJECT = "face.review.reject", "Face rejected"
+        FACES_SEARCH = "faces.search", "Faces searched"
+        FACES_COMPARE = "faces.compare", "Faces compared"
+
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     actor_name = models.CharField(max_length=150, blank=True, help_text="Kept when the user is deleted.")
-    action = models.CharField(max_length=50, db_index=True)
+    action = models.CharField(max_length=50, db_index=True, choices=Action.choices)
     object_type = models.CharField(max_length=50, blank=True)
     object_id = models.CharField(max_length=64, blank=True, db_index=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
@@ -314,12 +361,12 @@ class AuditEvent(models.Model):
         who = self.actor_name or "-"
         return f"{self.created_at:%Y-%m-%d %H:%M} {who} {self.action} {self.object_type} {self.object_id}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
             raise PermissionError("Audit events are append-only.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit events are append-only.")
 
 

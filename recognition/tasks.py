@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import logging
+from celery import Task, shared_task
 
-from celery import shared_task
-
-from recognition import services
-
-logger = logging.getLogger(__name__)
+from recognition.services.analysis import AnalysisRetry, image_analyse, image_fail
+from recognition.services.sweeper import images_sweep_stuck
 
 ANALYSIS_MAX_RETRIES = 5
 
@@ -21,20 +18,19 @@ ANALYSIS_MAX_RETRIES = 5
     reject_on_worker_lost=True,
     max_retries=ANALYSIS_MAX_RETRIES,
 )
-def analyse_image(self, image_id: str) -> None:
+def analyse_image(self: Task, image_id: str) -> None:
     try:
-        services.image_analyse(image_id=image_id)
-    except services.AnalysisRetry as exc:
-        if self.request.retries >= self.max_retries:
-            services.image_fail(
-                image_id=image_id, error=f"The engine kept failing after {self.max_retries + 1} tries: {exc}"
-            )
+        image_analyse(image_id=image_id)
+    except AnalysisRetry as exc:
+        if self.request.retries >= ANALYSIS_MAX_RETRIES:
+            error = f"The engine kept failing after {ANALYSIS_MAX_RETRIES + 1} tries: {exc}"
+            image_fail(image_id=image_id, error=error)
             return
-        # Exponential backoff with jitter: 2, 4, 8, ... seconds, capped at 10 minutes.
+        # Exponential backoff: 2, 4, 8, ... seconds, capped at 10 minutes.
         countdown = min(600, 2 ** (self.request.retries + 1))
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
-def sweep_stuck_images() -> dict:
-    return services.images_sweep_stuck().__dict__
+def sweep_stuck_images() -> dict[str, int]:
+    return images_sweep_stuck().__dict__

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from PIL import Image as PILImage
 
 from recognition.engines.base import ImageTooLargeError, InvalidImageError
 from recognition.engines.imaging import display_size, open_image
-
-
-class ImageRejected(Exception):
-    """The bytes cannot be accepted as an image; ``message`` says why, for the uploader."""
-
-    def __init__(self, message: str, *, code: str = "invalid_image"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+from recognition.exceptions import ImageRejected
 
 
 @dataclass(frozen=True)
@@ -30,6 +22,19 @@ class ImageInfo:
     height: int
     size_bytes: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class CheckedImage:
+    """Bytes that passed ``inspect_image``, with what it found: services take these to decode only once."""
+
+    data: bytes = field(repr=False)
+    info: ImageInfo
+
+
+def checked(data: bytes | CheckedImage) -> CheckedImage:
+    """``data`` as a checked image, inspecting it unless that was already done."""
+    return data if isinstance(data, CheckedImage) else CheckedImage(data=data, info=inspect_image(data))
 
 
 def check_size(size: int) -> None:

@@ -20,9 +20,9 @@ from django.db import connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from backoffice import roles
 from facesite.celery import app as celery_app
 from facesite.devredis import free_port, redis_reachable, start_private_redis
-from recognition import roles
 from tests import factories
 
 TEST_REDIS_DB = 15

@@ -28,3 +28,20 @@ class ReclaimedMidwayEngine(FakeEngine):
 
         Image.objects.filter(status=Image.Status.PROCESSING).update(claim_token=uuid.uuid4())
         return super().detect_labels(image, **kwargs)
+
+
+class UnreachableEngine(FakeEngine):
+    """A cloud engine that cannot be reached just now: every call fails in a way a retry can fix."""
+
+    def detect_faces(self, image, **kwargs):
+        raise EngineError("Could not connect to the recognition service.", retryable=True)
+
+    def compare_faces(self, source, target, **kwargs):
+        raise EngineError("Rate exceeded", retryable=True)
+
+
+class RefusingEngine(FakeEngine):
+    """An engine that refuses an input for good, with its own reason."""
+
+    def compare_faces(self, source, target, **kwargs):
+        raise EngineError("Requested image should be at least 80 pixels wide.", code="invalid_parameter")

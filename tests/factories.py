@@ -2,8 +2,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from backoffice.roles import sync_roles
 from recognition.models import Person
-from recognition.roles import sync_roles
 
 
 class UserFactory(factory.django.DjangoModelFactory):

@@ -5,9 +5,13 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+#: Real photos (credits in fixtures/CREDITS.md).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def jpeg(size: tuple[int, int] = (64, 48), *, seed: int = 0, quality: int = 90) -> bytes:

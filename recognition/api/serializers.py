@@ -1,10 +1,13 @@
+from __future__ import annotations
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recognition.api.inputs import ImageField
-from recognition.engines.base import FEATURES
+from recognition.engines.base import FEATURES, BoundingBox
 from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection, Verification
 
+SlugField = serializers.SlugRelatedField["Collection"]
 THRESHOLD_HELP = "Similarity (0–100) from which a face counts as a match. Rekognition's default is 80."
 
 
@@ -24,6 +27,14 @@ class BoundingBoxSerializer(serializers.Serializer):
     Top = serializers.FloatField()
     Width = serializers.FloatField()
     Height = serializers.FloatField()
+
+
+@extend_schema_field(BoundingBoxSerializer)
+class BoxField(serializers.ReadOnlyField):
+    """A ``BoundingBox`` in Rekognition's shape: ratios of the image's width and height."""
+
+    def to_representation(self, value: BoundingBox) -> dict[str, float]:
+        return value.as_dict()
 
 
 # --- People and collections ---------------------------------------------------------------
@@ -108,7 +119,7 @@ class LabelSerializer(serializers.ModelSerializer):
 
 
 class FaceSerializer(serializers.ModelSerializer):
-    bounding_box = serializers.SerializerMethodField()
+    bounding_box = BoxField()
     person = PersonRefSerializer(allow_null=True)
     candidate = PersonRefSerializer(allow_null=True)
 
@@ -118,10 +129,6 @@ class FaceSerializer(serializers.ModelSerializer):
             "id", "bounding_box", "confidence", "landmarks", "pose", "quality", "attributes", "person", "candidate",
             "similarity", "review_state", "is_reference",
         ]  # fmt: skip
-
-    @extend_schema_field(BoundingBoxSerializer)
-    def get_bounding_box(self, face: Face) -> dict[str, float]:
-        return {"Left": face.left, "Top": face.top, "Width": face.width, "Height": face.height}
 
 
 class TextDetectionSerializer(serializers.ModelSerializer):
@@ -154,7 +161,9 @@ class OptionalUrlField(serializers.ReadOnlyField):
 
 
 class ImageSerializer(serializers.ModelSerializer):
-    collection = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    collection: serializers.SlugRelatedField[Collection] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     source_url = OptionalUrlField(help_text="Where a URL upload was fetched from.")
     labels = LabelSerializer(many=True, read_only=True)
     faces = FaceSerializer(many=True, read_only=True)
@@ -173,7 +182,9 @@ class ImageSerializer(serializers.ModelSerializer):
 
 
 class ImageListSerializer(serializers.ModelSerializer):
-    collection = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    collection: serializers.SlugRelatedField[Collection] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
     faces = serializers.IntegerField(source="face_count", read_only=True)
     people = serializers.SerializerMethodField()
 
@@ -212,7 +223,7 @@ class MatchSerializer(serializers.Serializer):
 
 
 class SearchFaceSerializer(serializers.Serializer):
-    bounding_box = BoundingBoxSerializer()
+    bounding_box = BoxField()
     confidence = serializers.FloatField()
     matches = MatchSerializer(many=True)
 
@@ -246,13 +257,14 @@ class VerifyResponseSerializer(serializers.ModelSerializer):
 
 
 class CompareRequestSerializer(serializers.Serializer):
-    source = DocumentedImageField(help_text="Image whose largest face is compared.")
+    # The public name of the field; DRF's metaclass takes it out of the class, so Field.source is untouched.
+    source = DocumentedImageField(help_text="Image whose largest face is compared.")  # type: ignore[assignment]
     target = DocumentedImageField(help_text="Image whose every face is compared with it.")
     threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
 
 
 class ComparedFaceSerializer(serializers.Serializer):
-    bounding_box = BoundingBoxSerializer()
+    bounding_box = BoxField()
     confidence = serializers.FloatField()
     similarity = serializers.FloatField()
     match = serializers.BooleanField()

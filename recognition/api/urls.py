@@ -1,7 +1,9 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from recognition.api.views import CollectionViewSet, CompareView, ImageViewSet, PersonViewSet, SearchView, VerifyView
+from recognition.api.checks import CompareView, SearchView, VerifyView
+from recognition.api.images import ImageViewSet
+from recognition.api.people import CollectionViewSet, PersonViewSet
 
 router = DefaultRouter()
 router.register("images", ImageViewSet, basename="image")

@@ -29,20 +29,25 @@ class EngineError(Exception):
     """A recognition call failed.
 
     ``retryable`` says whether trying the same call again later can help (a
-    throttled or unreachable service) or not (an image the engine cannot read).
+    throttled or unreachable service) or not (an image the engine cannot read);
+    ``code`` names the case for callers that must tell cases apart (``no_face``).
     """
 
-    def __init__(self, message: str, *, retryable: bool = False):
+    code = "engine_error"
+
+    def __init__(self, message: str, *, retryable: bool = False, code: str | None = None):
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        if code is not None:
+            self.code = code
 
 
 class InvalidImageError(EngineError):
     """The bytes are not an image the engine can decode."""
 
     def __init__(self, message: str):
-        super().__init__(message, retryable=False)
+        super().__init__(message, retryable=False, code="invalid_image")
 
 
 class ImageTooLargeError(InvalidImageError):
@@ -69,6 +74,10 @@ class BoundingBox:
     @property
     def area(self) -> float:
         return self.width * self.height
+
+    def as_dict(self) -> dict[str, float]:
+        """Rekognition's JSON shape, as stored with results, served by the API and written to XML."""
+        return {"Left": self.left, "Top": self.top, "Width": self.width, "Height": self.height}
 
     def to_pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(left, top, right, bottom) in pixels of an image of the given size."""

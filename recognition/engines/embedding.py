@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from recognition.engines.base import (
     BaseEngine,
@@ -17,6 +20,7 @@ from recognition.engines.base import (
     EngineError,
     FaceDetail,
     FaceMatch,
+    FaceStore,
     IndexedFace,
 )
 from recognition.engines.index import CollectionIndexes
@@ -25,7 +29,7 @@ from recognition.engines.index import CollectionIndexes
 class EmbeddingEngine(BaseEngine):
     """Subclasses implement ``detect_faces`` (with embeddings) and ``similarity_from_cosine``."""
 
-    def __init__(self, *, face_store=None, **options):
+    def __init__(self, *, face_store: FaceStore | None = None, **options: Any) -> None:
         super().__init__(face_store=face_store, **options)
         self._indexes = CollectionIndexes(engine=self.name, model_version=self.model_version)
 
@@ -49,12 +53,10 @@ class EmbeddingEngine(BaseEngine):
     ) -> list[FaceMatch]:
         if self.face_store is None:
             raise EngineError(f"The {self.name!r} engine needs a face store to search collections.")
-        if face.embedding is None:
-            raise EngineError("The face has no embedding; detect it with this engine first.")
         return self._indexes.search(
             self.face_store,
             collection_id,
-            face.embedding,
+            _embedding_of(face),
             to_similarity=self.similarity_from_cosine,
             threshold=threshold,
             max_matches=max_matches,
@@ -67,7 +69,8 @@ class EmbeddingEngine(BaseEngine):
             raise EngineError(f"The {self.name!r} engine needs a face store to compare with enrolled faces.")
         index = self._indexes.get(self.face_store, collection_id)
         return {
-            k: self.similarity_from_cosine(v) for k, v in index.similarities(face.embedding, list(face_ids)).items()
+            k: self.similarity_from_cosine(v)
+            for k, v in index.similarities(_embedding_of(face), list(face_ids)).items()
         }
 
     def search_faces_by_image(
@@ -75,17 +78,17 @@ class EmbeddingEngine(BaseEngine):
     ) -> tuple[FaceDetail, list[FaceMatch]]:
         faces = self.detect_faces(image, attributes=False)
         if not faces:
-            raise EngineError("No face was found in the image.")
+            raise EngineError("No face was found in the image.", code="no_face")
         return faces[0], self.search_face(collection_id, image, faces[0], threshold=threshold, max_matches=max_matches)
 
     def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
         source_faces = self.detect_faces(source, attributes=False)
         if not source_faces:
-            raise EngineError("No face was found in the source image.")
-        reference = source_faces[0].embedding
+            raise EngineError("No face was found in the source image.", code="no_face")
+        reference = _embedding_of(source_faces[0])
         compared = sorted(
             (
-                ComparedFace(face=face, similarity=self.similarity_from_cosine(float(reference @ face.embedding)))
+                ComparedFace(face=face, similarity=self.similarity_from_cosine(float(reference @ _embedding_of(face))))
                 for face in self.detect_faces(target, attributes=False)
             ),
             key=lambda c: -c.similarity,
@@ -95,3 +98,9 @@ class EmbeddingEngine(BaseEngine):
             matches=tuple(c for c in compared if c.similarity >= threshold),
             unmatched=tuple(c for c in compared if c.similarity < threshold),
         )
+
+
+def _embedding_of(face: FaceDetail) -> np.ndarray:
+    if face.embedding is None:
+        raise EngineError("The face has no embedding; detect it with this engine first.")
+    return face.embedding

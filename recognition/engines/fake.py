@@ -18,11 +18,20 @@ work in flight.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from recognition.engines.base import BoundingBox, FaceDetail, Label, Landmark, ModerationLabel, TextDetection
+from recognition.engines.base import (
+    BoundingBox,
+    FaceDetail,
+    FaceStore,
+    Label,
+    Landmark,
+    ModerationLabel,
+    TextDetection,
+)
 from recognition.engines.embedding import EmbeddingEngine
 from recognition.engines.imaging import decode_rgb
 
@@ -38,7 +47,7 @@ class FakeEngine(EmbeddingEngine):
     name = "fake"
     model_version = "1"
 
-    def __init__(self, *, face_store=None, delay: float = 0.0, **options):
+    def __init__(self, *, face_store: FaceStore | None = None, delay: float = 0.0, **options: Any) -> None:
         super().__init__(face_store=face_store, **options)
         self.delay = float(delay)
 

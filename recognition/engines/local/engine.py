@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from recognition.engines.base import Analysis, FaceDetail, Label, ModerationLabel, TextDetection
+from recognition.engines.base import Analysis, FaceDetail, FaceStore, Label, ModerationLabel, TextDetection
 from recognition.engines.embedding import EmbeddingEngine
 from recognition.engines.imaging import DEFAULT_MAX_PIXELS, decode_rgb
 from recognition.engines.local.faces import FaceAnalyser, similarity_from_cosine
@@ -29,14 +30,14 @@ class LocalEngine(EmbeddingEngine):
     def __init__(
         self,
         *,
-        face_store=None,
+        face_store: FaceStore | None = None,
         threads: int = 1,
         detect_max_side: int = 1024,
         detection_threshold: float = 0.6,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         preload: bool = False,
-        **options,
-    ):
+        **options: Any,
+    ) -> None:
         super().__init__(face_store=face_store, **options)
         self.models = ModelSet.shared(threads=threads, detection_threshold=detection_threshold)
         self.faces = FaceAnalyser(self.models, detect_max_side=detect_max_side)
@@ -90,7 +91,9 @@ class LocalEngine(EmbeddingEngine):
     def _decode(self, image: bytes) -> Image.Image:
         return decode_rgb(image, max_pixels=self.max_pixels)
 
-    def _labels(self, rgb: Image.Image, faces: list[FaceDetail], *, min_confidence: float, max_labels: int):
+    def _labels(
+        self, rgb: Image.Image, faces: list[FaceDetail], *, min_confidence: float, max_labels: int
+    ) -> list[Label]:
         if self._taxonomy is None:
             self._taxonomy = LabelTaxonomy(self.models.taxonomy)
         # EfficientNet-Lite's training scaled pixels as (x - 127) / 128.
@@ -113,7 +116,7 @@ class LocalEngine(EmbeddingEngine):
 
     def moderation_score(self, image: bytes) -> float:
         """The raw open_nsfw score, 0–100 (what ``detect_moderation_labels`` thresholds)."""
-        return round(self.models.nsfw.classify(self._decode(image)).nsfw * 100.0, 3)
+        return round(float(self.models.nsfw.classify(self._decode(image)).nsfw) * 100.0, 3)
 
     def _text(self, bgr: np.ndarray) -> list[TextDetection]:
         height, width = bgr.shape[:2]
@@ -135,7 +138,10 @@ class LocalEngine(EmbeddingEngine):
         return detections
 
 
-def _text_detection(text, kind, score, polygon, width, height, *, id: int, parent: int | None = None) -> TextDetection:
+def _text_detection(
+    text: str, kind: str, score: float, polygon: np.ndarray, width: int, height: int, *, id: int,
+    parent: int | None = None,
+) -> TextDetection:  # fmt: skip
     return TextDetection(
         text=text,
         type=kind,
@@ -151,7 +157,7 @@ def _bgr(rgb: Image.Image) -> np.ndarray:
     return cv2.cvtColor(np.asarray(rgb), cv2.COLOR_RGB2BGR)
 
 
-def _split_words(text: str, polygon: np.ndarray):
+def _split_words(text: str, polygon: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
     """Words of a line, each with a box estimated by its share of the line's characters."""
     if len(text) == 0:
         return

@@ -8,6 +8,7 @@ always cut from the full-resolution image.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import cv2
 import numpy as np
@@ -109,20 +110,22 @@ class FaceAnalyser:
         _, raw = detector.detect(work)
         if raw is None or len(raw) == 0:
             return np.zeros((0, 15), dtype=np.float32)
-        raw = np.asarray(raw, dtype=np.float32).copy()
-        raw[:, :14] /= scale
-        return raw
+        found: np.ndarray = np.asarray(raw, dtype=np.float32).copy()
+        found[:, :14] /= scale
+        return found
 
     def _embed(self, aligned_bgr: np.ndarray) -> np.ndarray:
         # SFace takes raw BGR values 0..255.
         blob = cv2.dnn.blobFromImage(aligned_bgr, 1.0, (112, 112), (0.0, 0.0, 0.0), swapRB=False, crop=False)
         net = self.models.face_recogniser()
         net.setInput(blob)
-        vector = net.forward().reshape(-1).astype(np.float32)
+        vector: np.ndarray = net.forward().reshape(-1).astype(np.float32)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
-    def _attributes(self, bgr: np.ndarray, points: np.ndarray, box: tuple[float, float, float, float]) -> dict:
-        attributes: dict = {}
+    def _attributes(
+        self, bgr: np.ndarray, points: np.ndarray, box: tuple[float, float, float, float]
+    ) -> dict[str, Any]:
+        attributes: dict[str, Any] = {}
         attributes.update(self._age_gender(bgr, points))
         emotions = self._emotions(bgr, box)
         attributes["Emotions"] = emotions
@@ -130,11 +133,11 @@ class FaceAnalyser:
         attributes["Smile"] = {"Value": happy >= 50.0, "Confidence": round(max(happy, 100.0 - happy), 3)}
         return attributes
 
-    def _age_gender(self, bgr: np.ndarray, points: np.ndarray) -> dict:
+    def _age_gender(self, bgr: np.ndarray, points: np.ndarray) -> dict[str, Any]:
         models = self.models.age_gender
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        result = {}
-        chips = {}
+        result: dict[str, Any] = {}
+        chips: dict[str, np.ndarray] = {}
         for task in ("gender", "age"):
             size = models[task]["size"]
             target = (DLIB_PADDING + DLIB_EYES) / (2 * DLIB_PADDING + 1) * size
@@ -157,7 +160,7 @@ class FaceAnalyser:
         result["AgeRange"] = {"Low": math.floor(low), "High": math.ceil(max(high, low + 1))}
         return result
 
-    def _emotions(self, bgr: np.ndarray, box: tuple[float, float, float, float]) -> list[dict]:
+    def _emotions(self, bgr: np.ndarray, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
         # The FER model takes a square greyscale crop of the face box with a 10 px margin, 64×64, scaled to -1..1.
         x, y, w, h = box
         side = max(w, h)

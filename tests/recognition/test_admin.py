@@ -8,8 +8,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from recognition import roles, services
+from backoffice import roles
 from recognition.models import AuditEvent, Face, Image, Person
+from recognition.services.analysis import image_analyse, image_reanalyse
+from recognition.services.erasure import person_erase
+from recognition.services.ingest import image_ingest
+from recognition.services.people import person_enroll
+from recognition.services.review import face_review_confirm, face_review_reject
 from tests import images
 from tests.factories import PersonFactory, UserFactory
 
@@ -25,7 +30,7 @@ def admin_client(role: str | None, *, superuser: bool = False) -> Client:
 
 
 def analysed(seed: int = 1, size=(160, 120)) -> Image:
-    return services.image_analyse(image_id=services.image_ingest(data=images.jpeg(size, seed=seed)).pk)
+    return image_analyse(image_id=image_ingest(data=images.jpeg(size, seed=seed)).pk)
 
 
 @pytest.fixture
@@ -33,9 +38,9 @@ def face_to_review(settings):
     """A face whose best match, Ada, fell below the threshold: it waits in the review queue."""
     ada = PersonFactory(name="Ada")
     photo = images.jpeg((160, 120), seed=5)
-    services.person_enroll(person=ada, data=photo)
+    person_enroll(person=ada, data=photo)
     settings.FACESITE_MATCH_THRESHOLD = 100.5
-    image = services.image_analyse(image_id=services.image_ingest(data=photo).pk)
+    image = image_analyse(image_id=image_ingest(data=photo).pk)
     face = image.faces.get(is_reference=False)
     assert face.review_state == Face.Review.NEEDS_REVIEW and face.candidate == ada
     return face
@@ -140,21 +145,21 @@ def test_reassigning_to_someone_else_from_the_change_form(face_to_review):
 
 def test_reanalysis_keeps_a_confirmed_decision(face_to_review):
     grace = PersonFactory(name="Grace")
-    services.face_review_confirm(face=face_to_review, reviewer=None, person=grace)
+    face_review_confirm(face=face_to_review, reviewer=None, person=grace)
     image = face_to_review.image
-    assert services.image_reanalyse(image=image)
-    services.image_analyse(image_id=image.pk)
+    assert image_reanalyse(image=image)
+    image_analyse(image_id=image.pk)
     face = image.faces.get(is_reference=False)
     assert face.pk != face_to_review.pk, "a new analysis made a new face row"
     assert face.person == grace and face.review_state == Face.Review.CONFIRMED
 
 
 def test_reanalysis_does_not_reassign_a_rejected_person(face_to_review, settings):
-    services.face_review_reject(face=face_to_review, reviewer=None)
+    face_review_reject(face=face_to_review, reviewer=None)
     settings.FACESITE_MATCH_THRESHOLD = 80  # now the engine would match the candidate outright
     image = face_to_review.image
-    services.image_reanalyse(image=image)
-    services.image_analyse(image_id=image.pk)
+    image_reanalyse(image=image)
+    image_analyse(image_id=image.pk)
     face = image.faces.get(is_reference=False)
     assert face.person is None and face.review_state == Face.Review.REJECTED
 
@@ -162,7 +167,7 @@ def test_reanalysis_does_not_reassign_a_rejected_person(face_to_review, settings
 def test_erasure_confirmation_says_what_goes_then_removes_every_trace(django_capture_on_commit_callbacks):
     ada = PersonFactory(name="Ada Example")
     photo = images.jpeg((160, 120), seed=9)
-    services.person_enroll(person=ada, data=photo)
+    person_enroll(person=ada, data=photo)
     sighting = analysed(seed=9)
     assert sighting.faces.get().person == ada
     client = admin_client(roles.ADMINISTRATOR)
@@ -214,7 +219,7 @@ def test_enrolment_refusal_is_shown_and_the_person_kept():
 
 
 def test_audit_trail_is_read_only_even_for_superusers(face_to_review):
-    services.face_review_reject(face=face_to_review, reviewer=None)
+    face_review_reject(face=face_to_review, reviewer=None)
     event = AuditEvent.objects.first()
     client = admin_client(None, superuser=True)
     assert client.get(reverse("admin:recognition_auditevent_changelist")).status_code == 200
@@ -267,10 +272,10 @@ def test_people_changelist_queries_do_not_grow_with_rows():
     client = admin_client(roles.ADMINISTRATOR)
     url = reverse("admin:recognition_person_changelist")
     for seed in range(2):
-        services.person_enroll(person=PersonFactory(), data=images.jpeg((160, 120), seed=seed))
+        person_enroll(person=PersonFactory(), data=images.jpeg((160, 120), seed=seed))
     few = count_queries(client, url)
     for seed in range(2, 12):
-        services.person_enroll(person=PersonFactory(), data=images.jpeg((160, 120), seed=seed))
+        person_enroll(person=PersonFactory(), data=images.jpeg((160, 120), seed=seed))
     assert count_queries(client, url) == few
 
 
@@ -279,14 +284,14 @@ def test_review_queue_queries_do_not_grow_with_rows(settings):
     client = admin_client(roles.REVIEWER)
     url = reverse("admin:recognition_faceforreview_changelist")
     photo = images.jpeg((160, 120), seed=40)
-    services.person_enroll(person=PersonFactory(), data=photo)
-    services.image_ingest(data=photo)
+    person_enroll(person=PersonFactory(), data=photo)
+    image_ingest(data=photo)
     for image in Image.objects.filter(status=Image.Status.PENDING):
-        services.image_analyse(image_id=image.pk)
+        image_analyse(image_id=image.pk)
     few = count_queries(client, url)
     for _ in range(8):
-        image = services.image_ingest(data=photo)
-        services.image_analyse(image_id=image.pk)
+        image = image_ingest(data=photo)
+        image_analyse(image_id=image.pk)
     assert Face.objects.filter(review_state=Face.Review.NEEDS_REVIEW).count() == 9
     assert count_queries(client, url) == few
 
@@ -318,14 +323,33 @@ def test_reviewers_cannot_rerun_analysis():
 def test_erasing_someone_enrolled_from_a_sighting_keeps_that_photo_but_no_embedding(
     face_to_review, django_capture_on_commit_callbacks
 ):
-    services.face_review_confirm(face=face_to_review, reviewer=None, add_reference=True)
+    face_review_confirm(face=face_to_review, reviewer=None, add_reference=True)
     sighting = face_to_review.image
     assert sighting.faces.filter(is_reference=True).count() == 1
     ada = face_to_review.person
     with django_capture_on_commit_callbacks(execute=True):
-        report = services.person_erase(person=ada)
+        report = person_erase(person=ada)
     assert report.reference_faces == 2 and report.images == 1, "only the enrolment photo counts as a photo"
     assert Image.objects.filter(pk=sighting.pk).exists(), "the sighting is someone's photo, not a reference photo"
     assert sighting.labels.exists()
     assert not Face.objects.filter(is_reference=True).exists(), "no ownerless reference embedding is left behind"
     assert not Face.objects.filter(pk=face_to_review.pk).exists()
+
+
+def _face_box_colour(client, image_id) -> tuple[str, str]:
+    page = client.get(reverse("admin:recognition_image_change", args=[image_id])).content.decode()
+    box = re.search(
+        r'<g class="box face">\s*<rect [^>]*stroke="(#[0-9a-f]{6})"[^>]*/>\s*<text [^>]*>([^<]*)</text>', page
+    )
+    assert box, "the preview draws the face"
+    return box.group(1), box.group(2)
+
+
+def test_preview_colours_faces_by_their_review_state(face_to_review):
+    client = admin_client(roles.REVIEWER)
+    similarity = f"{face_to_review.similarity:.0f}?"
+    assert _face_box_colour(client, face_to_review.image_id) == ("#f9a825", similarity)  # amber: needs review
+    face_review_reject(face=face_to_review, reviewer=client.user)
+    assert _face_box_colour(client, face_to_review.image_id) == ("#e53935", similarity)  # red: not identified
+    face_review_confirm(face=face_to_review, reviewer=client.user, person=PersonFactory(name="Grace <Hopper>"))
+    assert _face_box_colour(client, face_to_review.image_id) == ("#2e7d32", "Grace &lt;Hopper&gt;")  # green, escaped

@@ -10,8 +10,8 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
+from backoffice import roles
 from facesite.devredis import free_port, redis_reachable
-from recognition import roles
 from tests import images
 from tests.factories import UserFactory
 from tests.helpers import wait_for

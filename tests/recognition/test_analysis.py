@@ -3,8 +3,11 @@
 import pytest
 
 from integrations.models import Delivery
-from recognition import services
+from recognition.exceptions import EnrolmentError
 from recognition.models import Face, Image
+from recognition.services.analysis import AnalysisRetry, image_analyse, image_reanalyse
+from recognition.services.ingest import image_ingest
+from recognition.services.people import person_enroll
 from tests import images
 from tests.factories import PersonFactory
 
@@ -12,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def ingest(data=None, **kwargs) -> Image:
-    return services.image_ingest(data=data or images.jpeg((96, 64), seed=11), **kwargs)
+    return image_ingest(data=data or images.jpeg((96, 64), seed=11), **kwargs)
 
 
 def use_engine(settings, name: str) -> None:
@@ -21,7 +24,7 @@ def use_engine(settings, name: str) -> None:
 
 def test_analysis_stores_results_and_marks_done():
     image = ingest(images.solid((220, 20, 20), size=(80, 60)))
-    done = services.image_analyse(image_id=image.pk)
+    done = image_analyse(image_id=image.pk)
     assert done.status == Image.Status.DONE
     assert done.attempts == 1
     assert (done.engine, done.model_version) == ("fake", "1")
@@ -36,14 +39,14 @@ def test_analysis_stores_results_and_marks_done():
 
 def test_only_requested_features_run():
     image = ingest(features=["labels"])
-    services.image_analyse(image_id=image.pk)
+    image_analyse(image_id=image.pk)
     assert image.labels.exists()
     assert not image.faces.exists()
 
 
 def test_image_analysed_signal_writes_the_outbox_row_in_the_same_transaction(endpoint, monkeypatch):
     image = ingest()
-    services.image_analyse(image_id=image.pk)
+    image_analyse(image_id=image.pk)
     delivery = Delivery.objects.get(image=image)
     assert delivery.event == "image.analysed" and delivery.status == Delivery.Status.PENDING
 
@@ -56,7 +59,7 @@ def test_image_analysed_signal_writes_the_outbox_row_in_the_same_transaction(end
     signals.image_analysed.connect(fail_after_outbox, dispatch_uid="test-fail")
     try:
         second = ingest(images.jpeg(seed=99))
-        services.image_analyse(image_id=second.pk)
+        image_analyse(image_id=second.pk)
     finally:
         signals.image_analysed.disconnect(dispatch_uid="test-fail")
     second.refresh_from_db()
@@ -68,8 +71,8 @@ def test_image_analysed_signal_writes_the_outbox_row_in_the_same_transaction(end
 
 def test_second_run_of_the_same_image_does_nothing(endpoint):
     image = ingest()
-    assert services.image_analyse(image_id=image.pk) is not None
-    assert services.image_analyse(image_id=image.pk) is None
+    assert image_analyse(image_id=image.pk) is not None
+    assert image_analyse(image_id=image.pk) is None
     image.refresh_from_db()
     assert image.attempts == 1
     assert image.faces.count() == 1
@@ -77,17 +80,17 @@ def test_second_run_of_the_same_image_does_nothing(endpoint):
 
 
 def test_missing_image_id_is_skipped():
-    assert services.image_analyse(image_id="00000000-0000-0000-0000-000000000000") is None
+    assert image_analyse(image_id="00000000-0000-0000-0000-000000000000") is None
 
 
 def test_enrolled_person_is_identified():
     person = PersonFactory()
     photo = images.jpeg((120, 90), seed=5)
-    reference = services.person_enroll(person=person, data=photo)
+    reference = person_enroll(person=person, data=photo)
     assert reference.is_reference and reference.person == person and reference.engine_face_id
 
     same = ingest(photo)
-    services.image_analyse(image_id=same.pk)
+    image_analyse(image_id=same.pk)
     face = same.faces.get()
     assert face.person == person
     assert face.candidate == person
@@ -95,16 +98,16 @@ def test_enrolled_person_is_identified():
     assert face.review_state == Face.Review.NONE
 
     other = ingest(images.jpeg((120, 90), seed=6))
-    services.image_analyse(image_id=other.pk)
+    image_analyse(image_id=other.pk)
     assert other.faces.get().person is None
 
 
 def test_match_below_the_threshold_goes_to_review(settings):
     person = PersonFactory()
-    services.person_enroll(person=person, data=images.jpeg((120, 90), seed=5))
+    person_enroll(person=person, data=images.jpeg((120, 90), seed=5))
     settings.FACESITE_MATCH_THRESHOLD = 100.5  # nothing passes, everything from 60 up is a candidate
     image = ingest(images.jpeg((120, 90), seed=5))
-    services.image_analyse(image_id=image.pk)
+    image_analyse(image_id=image.pk)
     face = image.faces.get()
     assert face.person is None
     assert face.candidate == person
@@ -112,17 +115,17 @@ def test_match_below_the_threshold_goes_to_review(settings):
 
 
 def test_enrolment_refuses_a_photo_without_a_face():
-    with pytest.raises(services.EnrolmentError) as err:
-        services.person_enroll(person=PersonFactory(), data=images.jpeg((16, 16)))
+    with pytest.raises(EnrolmentError) as err:
+        person_enroll(person=PersonFactory(), data=images.jpeg((16, 16)))
     assert err.value.code == "no_face"
     assert not Image.objects.exists()
 
 
 def test_reanalysis_replaces_results_instead_of_adding_to_them():
     image = ingest()
-    services.image_analyse(image_id=image.pk)
-    assert services.image_reanalyse(image=image)
-    services.image_analyse(image_id=image.pk)
+    image_analyse(image_id=image.pk)
+    assert image_reanalyse(image=image)
+    image_analyse(image_id=image.pk)
     image.refresh_from_db()
     assert image.attempts == 2
     assert image.faces.count() == 1
@@ -132,7 +135,7 @@ def test_reanalysis_replaces_results_instead_of_adding_to_them():
 def test_permanent_engine_error_fails_the_image_with_its_reason(settings):
     use_engine(settings, "UnreadableEngine")
     image = ingest()
-    assert services.image_analyse(image_id=image.pk) is None
+    assert image_analyse(image_id=image.pk) is None
     image.refresh_from_db()
     assert image.status == Image.Status.FAILED
     assert image.error == "The engine cannot read this image."
@@ -142,8 +145,8 @@ def test_permanent_engine_error_fails_the_image_with_its_reason(settings):
 def test_retryable_engine_error_puts_the_image_back_in_the_queue(settings):
     use_engine(settings, "ThrottledEngine")
     image = ingest()
-    with pytest.raises(services.AnalysisRetry):
-        services.image_analyse(image_id=image.pk)
+    with pytest.raises(AnalysisRetry):
+        image_analyse(image_id=image.pk)
     image.refresh_from_db()
     assert image.status == Image.Status.PENDING
     assert "Rate exceeded" in image.error
@@ -153,7 +156,7 @@ def test_retryable_engine_error_puts_the_image_back_in_the_queue(settings):
 def test_unexpected_crash_fails_the_image_with_a_readable_error(settings, caplog):
     use_engine(settings, "CrashingEngine")
     image = ingest()
-    services.image_analyse(image_id=image.pk)
+    image_analyse(image_id=image.pk)
     image.refresh_from_db()
     assert image.status == Image.Status.FAILED
     assert image.error == "Internal error during analysis (ZeroDivisionError: division by zero)."
@@ -163,7 +166,7 @@ def test_unexpected_crash_fails_the_image_with_a_readable_error(settings, caplog
 def test_results_of_a_reclaimed_image_are_discarded(settings):
     use_engine(settings, "ReclaimedMidwayEngine")
     image = ingest()
-    assert services.image_analyse(image_id=image.pk) is None
+    assert image_analyse(image_id=image.pk) is None
     image.refresh_from_db()
     assert image.status == Image.Status.PROCESSING  # still owned by the new claim
     assert not image.labels.exists() and not image.faces.exists()
@@ -172,7 +175,7 @@ def test_results_of_a_reclaimed_image_are_discarded(settings):
 def test_missing_file_fails_the_image(media_root):
     image = ingest()
     image.file.storage.delete(image.file.name)
-    services.image_analyse(image_id=image.pk)
+    image_analyse(image_id=image.pk)
     image.refresh_from_db()
     assert image.status == Image.Status.FAILED
     assert image.error == "The stored image file is missing."

@@ -5,15 +5,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recognition import services
 from recognition.models import Image
+from recognition.services.ingest import image_ingest
+from recognition.services.sweeper import SweepReport, images_sweep_stuck
 from tests import images
 
 pytestmark = pytest.mark.django_db
 
 
 def stored_image(status, *, age_seconds: int, attempts: int = 0) -> Image:
-    image = services.image_ingest(data=images.jpeg(seed=attempts))
+    image = image_ingest(data=images.jpeg(seed=attempts))
     then = timezone.now() - timedelta(seconds=age_seconds)
     Image.objects.filter(pk=image.pk).update(status=status, updated_at=then, claimed_at=then, attempts=attempts)
     return image
@@ -24,7 +25,7 @@ def test_old_pending_image_is_queued_again(django_capture_on_commit_callbacks, s
     old = stored_image(Image.Status.PENDING, age_seconds=301)
     fresh = stored_image(Image.Status.PENDING, age_seconds=10)
     with django_capture_on_commit_callbacks() as callbacks:
-        report = services.images_sweep_stuck()
+        report = images_sweep_stuck()
     assert report.requeued_pending == 1
     assert len(callbacks) == 1
     old.refresh_from_db()
@@ -38,7 +39,7 @@ def test_stale_processing_image_is_reclaimed(django_capture_on_commit_callbacks,
     stale = stored_image(Image.Status.PROCESSING, age_seconds=400, attempts=1)
     live = stored_image(Image.Status.PROCESSING, age_seconds=100, attempts=1)
     with django_capture_on_commit_callbacks() as callbacks:
-        report = services.images_sweep_stuck()
+        report = images_sweep_stuck()
     assert report.reclaimed_processing == 1
     assert len(callbacks) == 1
     stale.refresh_from_db()
@@ -51,7 +52,7 @@ def test_image_that_keeps_killing_workers_is_given_up(settings):
     settings.FACESITE_PROCESSING_STALE_AFTER = 360
     settings.FACESITE_ANALYSIS_MAX_ATTEMPTS = 3
     poison = stored_image(Image.Status.PROCESSING, age_seconds=400, attempts=3)
-    report = services.images_sweep_stuck()
+    report = images_sweep_stuck()
     assert report.gave_up == 1
     poison.refresh_from_db()
     assert poison.status == Image.Status.FAILED
@@ -61,8 +62,8 @@ def test_image_that_keeps_killing_workers_is_given_up(settings):
 def test_done_and_failed_images_are_left_alone():
     done = stored_image(Image.Status.DONE, age_seconds=10_000)
     failed = stored_image(Image.Status.FAILED, age_seconds=10_000)
-    report = services.images_sweep_stuck()
-    assert report == services.SweepReport(0, 0, 0)
+    report = images_sweep_stuck()
+    assert report == SweepReport(0, 0, 0)
     done.refresh_from_db()
     failed.refresh_from_db()
     assert (done.status, failed.status) == (Image.Status.DONE, Image.Status.FAILED)

@@ -5,8 +5,9 @@ from celery.signals import task_postrun
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from integrations.models import Delivery
-from recognition import services
 from recognition.models import Image
+from recognition.services.ingest import image_ingest
+from recognition.services.people import person_enroll
 from recognition.tasks import analyse_image
 from tests import images
 from tests.factories import PersonFactory
@@ -16,7 +17,7 @@ from tests.helpers import status_of, wait_for
 def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, api_client, endpoint, receiver):
     person = PersonFactory(name="Ada Example")
     photo = images.jpeg((160, 120), seed=21)
-    services.person_enroll(person=person, data=photo)
+    person_enroll(person=person, data=photo)
 
     response = api_client.post("/api/images/", {"file": SimpleUploadedFile("ada.jpg", photo)})
     assert response.status_code == 202
@@ -51,7 +52,7 @@ def test_the_same_message_delivered_twice_analyses_once(transactional_db, broker
 
     task_postrun.connect(count_runs, weak=False)
     try:
-        image = services.image_ingest(data=images.jpeg(seed=22))  # queues the first message on commit
+        image = image_ingest(data=images.jpeg(seed=22))  # queues the first message on commit
         first_id = "duplicate-delivery-test"
         analyse_image.apply_async(args=[str(image.pk)], task_id=first_id)  # the same message again
         with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING"):
@@ -67,7 +68,7 @@ def test_the_same_message_delivered_twice_analyses_once(transactional_db, broker
 
 def test_engine_failure_through_the_worker_marks_the_image_failed(celery_worker, settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.UnreadableEngine", "OPTIONS": {}}
-    image = services.image_ingest(data=images.jpeg(seed=23))
+    image = image_ingest(data=images.jpeg(seed=23))
     wait_for(lambda: status_of(image.pk) == Image.Status.FAILED)
     image.refresh_from_db()
     assert image.error == "The engine cannot read this image."

@@ -1,22 +1,24 @@
 """The REST API: every endpoint, its permissions and its bad inputs."""
 
 import base64
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from integrations.models import Delivery, Endpoint
-from recognition import services
 from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
+from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
+from recognition.services.matching import faces_search, person_verify
+from recognition.services.people import person_enroll
 from tests import images
 from tests.factories import PersonFactory
 from tests.helpers import status_of, wait_for
+from tests.images import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
-FIXTURES = Path(__file__).parent / "fixtures"
 LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
 
 
@@ -41,7 +43,7 @@ def local_engine(settings):
 @pytest.fixture
 def obama(local_engine):
     person = PersonFactory(name="Barack Obama", external_id="B-44")
-    services.person_enroll(person=person, data=photo("obama.jpg"))
+    person_enroll(person=person, data=photo("obama.jpg"))
     return person
 
 
@@ -132,9 +134,9 @@ def test_removing_a_reference_face(admin_client_api, api_client, obama):
 
 
 def test_erasing_a_person_removes_every_trace(admin_client_api, obama, media_root, django_capture_on_commit_callbacks):
-    sighting = services.image_analyse(image_id=services.image_ingest(data=photo("obama2.jpg")).pk)
+    sighting = image_analyse(image_id=image_ingest(data=photo("obama2.jpg")).pk)
     assert sighting.faces.get().person == obama
-    check = services.person_verify(external_id="B-44", data=photo("obama3.jpg"), threshold=80)
+    check = person_verify(external_id="B-44", data=photo("obama3.jpg"), threshold=80)
     from recognition import thumbnails
 
     reference = obama.faces.get(is_reference=True)
@@ -159,7 +161,7 @@ def test_erasing_a_person_removes_every_trace(admin_client_api, obama, media_roo
     event = AuditEvent.objects.get(action="person.erase")
     assert event.details["reference_faces"] == 1 and event.details["matched_faces"] == 1
     # Searching no longer finds them: the engine's index refreshed.
-    assert services.faces_search(data=photo("obama2.jpg"), collection=Collection.get_default(), threshold=0,
+    assert faces_search(data=photo("obama2.jpg"), collection=Collection.get_default(), threshold=0,
                                  max_matches=5)[0].matches == []  # fmt: skip
 
 
@@ -217,10 +219,10 @@ def test_identical_bytes_return_the_existing_image_unless_duplicates_are_allowed
 def test_image_list_filters(api_client, reviewer_client):
     person = PersonFactory()
     data = images.jpeg((96, 72), seed=8)
-    services.person_enroll(person=person, data=data)
-    known = services.image_analyse(image_id=services.image_ingest(data=data).pk)
-    other = services.image_analyse(image_id=services.image_ingest(data=images.solid((10, 10, 240))).pk)
-    pending = services.image_ingest(data=images.jpeg(seed=9))
+    person_enroll(person=person, data=data)
+    known = image_analyse(image_id=image_ingest(data=data).pk)
+    other = image_analyse(image_id=image_ingest(data=images.solid((10, 10, 240))).pk)
+    pending = image_ingest(data=images.jpeg(seed=9))
 
     def ids(**params):
         return {r["id"] for r in reviewer_client.get("/api/images/", params).json()["results"]}
@@ -238,7 +240,7 @@ def test_image_list_filters(api_client, reviewer_client):
 
 
 def test_image_detail_includes_results_and_deliveries(api_client, receiver, endpoint):
-    image = services.image_analyse(image_id=services.image_ingest(data=images.jpeg(seed=10)).pk)
+    image = image_analyse(image_id=image_ingest(data=images.jpeg(seed=10)).pk)
     detail = api_client.get(f"/api/images/{image.pk}/").json()
     assert detail["status"] == "done"
     assert detail["labels"] and detail["faces"]
@@ -249,7 +251,7 @@ def test_image_detail_includes_results_and_deliveries(api_client, receiver, endp
 def test_deleting_an_image_needs_the_administrator_role(
     api_client, admin_client_api, media_root, django_capture_on_commit_callbacks
 ):
-    image = services.image_analyse(image_id=services.image_ingest(data=images.jpeg(seed=11)).pk)
+    image = image_analyse(image_id=image_ingest(data=images.jpeg(seed=11)).pk)
     from recognition import thumbnails
 
     thumbnails.image_thumbnail(image, size=800)
@@ -482,8 +484,8 @@ def test_erasure_can_also_delete_images_where_they_are_the_only_face(
     admin_client_api, obama, settings, django_capture_on_commit_callbacks
 ):
     settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES = True
-    alone = services.image_analyse(image_id=services.image_ingest(data=photo("obama2.jpg")).pk)
-    landscape = services.image_analyse(image_id=services.image_ingest(data=photo("dog.jpg")).pk)
+    alone = image_analyse(image_id=image_ingest(data=photo("obama2.jpg")).pk)
+    landscape = image_analyse(image_id=image_ingest(data=photo("dog.jpg")).pk)
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client_api.delete(f"/api/people/{obama.pk}/").status_code == 204
     assert not Image.objects.filter(pk=alone.pk).exists()

@@ -16,8 +16,10 @@ from facesite.devredis import free_port
 from integrations import services, xml
 from integrations.models import Delivery, Endpoint
 from integrations.tasks import send_delivery
-from recognition import services as recognition
 from recognition.models import Image
+from recognition.services.analysis import image_analyse, image_reanalyse
+from recognition.services.ingest import image_ingest
+from recognition.services.people import person_enroll
 from tests import images
 from tests.factories import PersonFactory
 from tests.helpers import wait_for
@@ -26,13 +28,13 @@ from tests.receiver import Receiver, Reply
 
 def analysed_image(seed: int = 1) -> Image:
     """Analysed in this process (tests without a worker)."""
-    image = recognition.image_ingest(data=images.jpeg((96, 72), seed=seed))
-    return recognition.image_analyse(image_id=image.pk)
+    image = image_ingest(data=images.jpeg((96, 72), seed=seed))
+    return image_analyse(image_id=image.pk)
 
 
 def uploaded_image(seed: int = 1) -> Image:
     """Uploaded for the running worker to analyse; its deliveries follow from there."""
-    return recognition.image_ingest(data=images.jpeg((96, 72), seed=seed))
+    return image_ingest(data=images.jpeg((96, 72), seed=seed))
 
 
 def delivery_of(image) -> Delivery:
@@ -53,8 +55,8 @@ def verify_signature(secret: str, headers: dict, body: bytes) -> bool:
 def test_delivery_arrives_signed_and_valid_against_the_schema(celery_worker, receiver, endpoint):
     person = PersonFactory(name="Ada Example", external_id="B-7")
     photo = images.jpeg((96, 72), seed=3)
-    recognition.person_enroll(person=person, data=photo)
-    image = recognition.image_ingest(data=photo)
+    person_enroll(person=person, data=photo)
+    image = image_ingest(data=photo)
     delivery = wait_for(lambda: finished(image))
 
     assert delivery.status == Delivery.Status.DELIVERED and delivery.attempts == 1
@@ -298,8 +300,8 @@ def test_endpoint_filters_choose_who_is_told(receiver):
 
     person = PersonFactory()
     photo = images.jpeg((96, 72), seed=9)
-    recognition.person_enroll(person=person, data=photo)
-    known = recognition.image_analyse(image_id=recognition.image_ingest(data=photo).pk)
+    person_enroll(person=person, data=photo)
+    known = image_analyse(image_id=image_ingest(data=photo).pk)
     assert set(Delivery.objects.filter(image=known).values_list("endpoint__name", "event")) == {
         ("All", "image.analysed"),
         ("Known", "image.analysed"),
@@ -312,8 +314,8 @@ def test_endpoint_filters_choose_who_is_told(receiver):
 @pytest.mark.django_db
 def test_failed_analysis_tells_no_one(endpoint, settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.UnreadableEngine", "OPTIONS": {}}
-    image = recognition.image_ingest(data=images.jpeg(seed=4))
-    recognition.image_analyse(image_id=image.pk)
+    image = image_ingest(data=images.jpeg(seed=4))
+    image_analyse(image_id=image.pk)
     assert not Delivery.objects.exists()
 
 
@@ -322,8 +324,8 @@ def test_reanalysis_resends_under_the_same_key(endpoint):
     image = analysed_image()
     key = delivery_of(image).idempotency_key
     Delivery.objects.filter(image=image).update(status=Delivery.Status.DELIVERED)
-    recognition.image_reanalyse(image=image)
-    recognition.image_analyse(image_id=image.pk)
+    image_reanalyse(image=image)
+    image_analyse(image_id=image.pk)
     delivery = delivery_of(image)
     assert delivery.idempotency_key == key and delivery.status == Delivery.Status.PENDING
     assert 'analysisNumber="2"' in delivery.payload
@@ -381,3 +383,15 @@ def test_upload_to_delivery_end_to_end(celery_worker, receiver, endpoint, api_cl
     wait_for(lambda: len(receiver.received) == 2)
     again = api_client.post(f"/api/deliveries/{delivery.pk}/resend/")
     assert again.status_code in (202, 409)
+
+
+@pytest.mark.django_db
+def test_a_face_box_reads_the_same_in_the_api_and_in_the_xml(api_client):
+    image = analysed_image(seed=3)
+    [face] = api_client.get(f"/api/images/{image.pk}/").json()["faces"]
+    document = etree.fromstring(xml.image_event(image, event="image.analysed", key="k"))
+    [box] = document.findall(f".//{{{xml.NAMESPACE}}}face/{{{xml.NAMESPACE}}}boundingBox")
+    assert {k: float(box.get(k.lower())) for k in ("Left", "Top", "Width", "Height")} == pytest.approx(
+        face["bounding_box"], abs=1e-6
+    )
+    assert set(face["bounding_box"]) == {"Left", "Top", "Width", "Height"}

@@ -3,8 +3,9 @@
 import pytest
 
 from integrations.models import Delivery
-from recognition import services
 from recognition.models import Image
+from recognition.services.ingest import image_ingest
+from recognition.services.sweeper import images_sweep_stuck
 from tests import images
 from tests.helpers import status_of, wait_for
 from tests.workers import WorkerProcess, child_env
@@ -17,7 +18,7 @@ def test_worker_killed_mid_analysis_is_finished_by_the_sweeper(media_root, tmp_p
         env=child_env(media_root=media_root, engine_options={"delay": 60}), log_path=tmp_path / "slow.log"
     )
     try:
-        image = services.image_ingest(data=images.jpeg((120, 90), seed=31))
+        image = image_ingest(data=images.jpeg((120, 90), seed=31))
         wait_for(lambda: status_of(image.pk) == Image.Status.PROCESSING, timeout=60)
         slow.kill_hard()
     finally:
@@ -29,12 +30,12 @@ def test_worker_killed_mid_analysis_is_finished_by_the_sweeper(media_root, tmp_p
     assert "analysed" not in slow.log()
 
     # Nothing sweeps a claim younger than the time limit...
-    assert services.images_sweep_stuck().reclaimed_processing == 0
+    assert images_sweep_stuck().reclaimed_processing == 0
     # ...and once it is older, the sweeper hands the image to a healthy worker.
     settings.FACESITE_PROCESSING_STALE_AFTER = 0
     healthy = WorkerProcess(env=child_env(media_root=media_root), log_path=tmp_path / "healthy.log")
     try:
-        assert services.images_sweep_stuck().reclaimed_processing == 1
+        assert images_sweep_stuck().reclaimed_processing == 1
         wait_for(lambda: status_of(image.pk) == Image.Status.DONE, timeout=60)
         wait_for(lambda: Delivery.objects.filter(image=image, status="delivered").exists(), timeout=30)
     finally:
@@ -58,7 +59,7 @@ def test_pool_child_killed_mid_analysis_is_redelivered_without_a_second_run(medi
         env=child_env(media_root=media_root, engine_options={"delay": 60}), log_path=tmp_path / "w.log"
     )
     try:
-        image = services.image_ingest(data=images.jpeg((120, 90), seed=32))
+        image = image_ingest(data=images.jpeg((120, 90), seed=32))
         wait_for(lambda: status_of(image.pk) == Image.Status.PROCESSING, timeout=60)
         [child] = psutil.Process(worker.process.pid).children()
         os.kill(child.pid, signal.SIGKILL)

@@ -12,15 +12,19 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from recognition import roles, services
+from backoffice import roles
 from recognition.models import Face
+from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
+from recognition.services.people import person_enroll
 from tests import images
 from tests.factories import PersonFactory, UserFactory
+from tests.workers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+SCREENSHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "correct horse battery staple"
 
 
@@ -45,9 +49,9 @@ def browser(monkeypatch):
 def test_reviewer_sees_the_boxes_and_confirms_a_match(live_server, browser, settings):
     ada = PersonFactory(name="Ada Lovelace")
     photo = images.jpeg((480, 360), seed=12)
-    services.person_enroll(person=ada, data=photo)
+    person_enroll(person=ada, data=photo)
     settings.FACESITE_MATCH_THRESHOLD = 100.5  # so the match waits for a person to decide
-    image = services.image_analyse(image_id=services.image_ingest(data=photo, filename="lobby.jpg").pk)
+    image = image_analyse(image_id=image_ingest(data=photo, filename="lobby.jpg").pk)
     face = image.faces.get(is_reference=False)
     assert face.review_state == Face.Review.NEEDS_REVIEW
     reviewer = UserFactory(username="rita", is_staff=True, role=roles.REVIEWER)

@@ -1,19 +1,20 @@
 """Enrolment and identification against the database with the real local engine."""
 
 import io
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image as PILImage
 
-from recognition import services
+from recognition.exceptions import EnrolmentError
 from recognition.models import Collection, Face, Image
+from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
+from recognition.services.people import person_enroll
 from tests.factories import PersonFactory
 from tests.helpers import status_of, wait_for
-from tests.images import encode
+from tests.images import FIXTURES, encode
 
-FIXTURES = Path(__file__).parent / "fixtures"
 LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
 
 
@@ -27,14 +28,14 @@ def local_engine(settings):
 
 
 def analysed(name: str) -> Image:
-    image = services.image_ingest(data=photo(name), filename=name)
-    return services.image_analyse(image_id=image.pk)
+    image = image_ingest(data=photo(name), filename=name)
+    return image_analyse(image_id=image.pk)
 
 
 @pytest.mark.django_db
 def test_enrolled_person_is_identified_in_another_photo(local_engine):
     obama = PersonFactory(name="Barack Obama", external_id="B-44")
-    reference = services.person_enroll(person=obama, data=photo("obama.jpg"))
+    reference = person_enroll(person=obama, data=photo("obama.jpg"))
     assert reference.engine == "local" and reference.model_version == "sface-2021dec-int8bq"
     assert reference.get_embedding().shape == (128,)
 
@@ -52,33 +53,33 @@ def test_enrolled_person_is_identified_in_another_photo(local_engine):
 
 @pytest.mark.django_db
 def test_search_index_refreshes_when_someone_is_enrolled(local_engine):
-    services.person_enroll(person=PersonFactory(name="Barack Obama"), data=photo("obama.jpg"))
+    person_enroll(person=PersonFactory(name="Barack Obama"), data=photo("obama.jpg"))
     assert analysed("biden.jpg").faces.get().person is None  # the index for the collection is now built
 
     biden = PersonFactory(name="Joe Biden")
-    services.person_enroll(person=biden, data=photo("biden.jpg"))
+    person_enroll(person=biden, data=photo("biden.jpg"))
     assert analysed("biden.jpg").faces.get().person == biden
 
 
 @pytest.mark.django_db
 def test_collections_are_searched_separately(local_engine):
     staff = Collection.objects.create(name="staff")
-    services.person_enroll(person=PersonFactory(), data=photo("obama.jpg"), collection=staff)
-    image = services.image_analyse(image_id=services.image_ingest(data=photo("obama2.jpg")).pk)
+    person_enroll(person=PersonFactory(), data=photo("obama.jpg"), collection=staff)
+    image = image_analyse(image_id=image_ingest(data=photo("obama2.jpg")).pk)
     assert image.faces.get().person is None, "the default collection has nobody enrolled"
 
 
 @pytest.mark.django_db
 def test_enrolment_refuses_photos_without_exactly_one_face(local_engine):
-    with pytest.raises(services.EnrolmentError) as no_face:
-        services.person_enroll(person=PersonFactory(), data=photo("dog.jpg"))
+    with pytest.raises(EnrolmentError) as no_face:
+        person_enroll(person=PersonFactory(), data=photo("dog.jpg"))
     assert no_face.value.code == "no_face"
 
     group = PILImage.new("RGB", (800, 500), "white")
     for i, name in enumerate(["obama.jpg", "biden.jpg"]):
         group.paste(PILImage.open(io.BytesIO(photo(name))).convert("RGB").resize((400, 500)), (400 * i, 0))
-    with pytest.raises(services.EnrolmentError) as several:
-        services.person_enroll(person=PersonFactory(), data=encode(group, "JPEG"))
+    with pytest.raises(EnrolmentError) as several:
+        person_enroll(person=PersonFactory(), data=encode(group, "JPEG"))
     assert several.value.code == "several_faces"
     assert not Face.objects.exists() and not Image.objects.exists()
 
@@ -86,7 +87,7 @@ def test_enrolment_refuses_photos_without_exactly_one_face(local_engine):
 @pytest.mark.slow
 def test_upload_is_identified_end_to_end_by_a_worker_with_the_local_engine(local_engine, celery_worker, api_client):
     obama = PersonFactory(name="Barack Obama")
-    services.person_enroll(person=obama, data=photo("obama.jpg"))
+    person_enroll(person=obama, data=photo("obama.jpg"))
     response = api_client.post("/api/images/", {"file": SimpleUploadedFile("o3.jpg", photo("obama3.jpg"))})
     assert response.status_code == 202
     image_id = response.json()["id"]

@@ -6,7 +6,6 @@ import pickle
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +15,9 @@ from recognition.engines.base import InvalidImageError
 from recognition.engines.local import LocalEngine
 from recognition.engines.local.faces import COSINE_AT_80, cosine_from_similarity, similarity_from_cosine
 from recognition.engines.local.torch_legacy import load_state_dict
-from tests.images import encode
+from tests.images import FIXTURES, encode
 from tests.workers import ROOT
 
-FIXTURES = Path(__file__).parent / "fixtures"
 OBAMAS = ["obama.jpg", "obama2.jpg", "obama3.jpg"]
 OTHERS = ["biden.jpg", "astronaut.png"]
 

@@ -1,0 +1,65 @@
+"""What the back office's pages share: face crops and thumbnails, read-only inlines, audited views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from recognition.audit import audit_request
+from recognition.models import AuditEvent
+
+
+def thumbnail_url(image_id: Any, size: int = 160) -> str:
+    return reverse("admin:recognition_image_thumbnail", args=[image_id, size])
+
+
+def face_crop_url(face_id: Any) -> str:
+    return reverse("admin:recognition_image_face_crop", args=[face_id])
+
+
+def face_img(face_id: Any, *, size: int = 56, title: str = "") -> SafeString:
+    return format_html(
+        '<img src="{}" width="{}" height="{}" alt="face" title="{}" loading="lazy" style="border-radius:4px">',
+        face_crop_url(face_id),
+        size,
+        size,
+        title,
+    )
+
+
+def jpeg_response(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+class AuditedViews:
+    """Record who looked at biometric data through the admin (changes are recorded by the services)."""
+
+    view_action: AuditEvent.Action | None = None
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,
+        form_url: str = "", obj: Any = None,
+    ) -> HttpResponse:  # fmt: skip
+        # Called with the object Django already fetched and checked permissions for.
+        if obj is not None and request.method == "GET" and self.view_action:
+            audit_request(request, self.view_action, obj, via="admin")
+        return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,50 @@
+"""Records nobody edits through the application: verifications and the audit trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from recognition.models import AuditEvent, Verification
+
+
+@admin.register(Verification)
+class VerificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at", "external_id", "person", "outcome", "match", "similarity", "threshold", "requested_by",
+        "client_ip",
+    ]  # fmt: skip
+    list_filter = ["outcome", "match", "created_at"]
+    search_fields = ["external_id", "person__name"]
+    list_select_related = ["person", "requested_by"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: nobody edits or deletes the audit trail through the application."""
+
+    list_display = ["created_at", "actor_name", "action", "object_type", "object_id", "client_ip", "details"]
+    list_filter = ["action", "object_type", "created_at"]
+    search_fields = ["actor_name", "object_id", "action"]
+    date_hierarchy = "created_at"
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        return {}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

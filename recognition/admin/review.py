@@ -1,0 +1,148 @@
+"""The review queue: faces whose best match fell just below the threshold, beside the candidate's reference."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from recognition.admin.common import AuditedViews, face_img
+from recognition.audit import request_ip
+from recognition.exceptions import ReviewError
+from recognition.models import AuditEvent, Face, FaceForReview
+from recognition.services.review import face_review_confirm, face_review_reject
+
+
+class ReviewForm(forms.ModelForm):
+    add_as_reference = forms.BooleanField(
+        required=False, help_text="Also enrol this face as a new reference face of the person."
+    )
+
+    class Meta:
+        model = FaceForReview
+        fields = ["person"]
+        help_texts = {"person": "Who this is. Saving confirms it (or reassigns it to someone else)."}
+
+
+class ReviewStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+    STATES = {"open": Face.Review.NEEDS_REVIEW, "confirmed": Face.Review.CONFIRMED, "rejected": Face.Review.REJECTED}
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "To review"), ("confirmed", "Confirmed"), ("rejected", "Rejected")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Face]) -> QuerySet[Face]:
+        return queryset.filter(review_state=self.STATES[self.value() or "open"])
+
+    def choices(self, changelist: ChangeList) -> Iterator[Any]:
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": (self.value() or "open") == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+
+@admin.register(FaceForReview)
+class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
+    view_action = AuditEvent.Action.FACE_VIEW
+    form = ReviewForm
+    list_display = [
+        "face", "candidate_reference", "similarity_display", "candidate", "person", "image_link", "reviewed_by",
+        "reviewed_at",
+    ]  # fmt: skip
+    list_filter = [ReviewStateFilter, "image__collection"]
+    list_select_related = ["candidate", "person", "image", "reviewed_by"]
+    autocomplete_fields = ["person"]
+    readonly_fields = ["face", "candidate_reference", "candidate", "similarity_display", "image_link", "review_state"]
+    fields = [
+        "face", "candidate_reference", "candidate", "similarity_display", "image_link", "review_state", "person",
+        "add_as_reference",
+    ]  # fmt: skip
+    actions = ["confirm", "confirm_and_enrol", "reject"]
+    ordering = ["-similarity"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Face]:
+        references = Prefetch(
+            "candidate__faces",
+            queryset=Face.objects.references().order_by("created_at"),
+            to_attr="reference_faces",
+        )
+        return super().get_queryset(request).filter(is_reference=False).prefetch_related(references)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Face")
+    def face(self, face: Face) -> SafeString:
+        return face_img(face.pk, size=96)
+
+    @admin.display(description="Candidate's reference")
+    def candidate_reference(self, face: Face) -> str:
+        references = getattr(face.candidate, "reference_faces", None) if face.candidate_id else None
+        if not references:
+            return "–"
+        return face_img(references[0].pk, size=96, title=str(face.candidate))
+
+    @admin.display(description="Similarity", ordering="similarity")
+    def similarity_display(self, face: Face) -> str:
+        return "–" if face.similarity is None else f"{face.similarity:.1f}"
+
+    @admin.display(description="Image")
+    def image_link(self, face: Face) -> str:
+        url = reverse("admin:recognition_image_change", args=[face.image_id])
+        return format_html('<a href="{}">{}</a>', url, face.image.original_filename or str(face.image_id)[:8])
+
+    def save_model(self, request: HttpRequest, obj: Face, form: forms.ModelForm, change: bool) -> None:
+        person = form.cleaned_data.get("person")
+        try:
+            if person is None:
+                face_review_reject(face=obj, reviewer=request.user, client_ip=request_ip(request))
+            else:
+                face_review_confirm(
+                    face=obj,
+                    reviewer=request.user,
+                    person=person,
+                    add_reference=form.cleaned_data.get("add_as_reference", False),
+                    client_ip=request_ip(request),
+                )
+        except ReviewError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    def _confirm(self, request: HttpRequest, queryset: QuerySet[Face], *, add_reference: bool) -> None:
+        done, skipped = 0, 0
+        for face in queryset.select_related("candidate", "image__collection"):
+            try:
+                face_review_confirm(
+                    face=face, reviewer=request.user, add_reference=add_reference, client_ip=request_ip(request)
+                )
+                done += 1
+            except ReviewError:
+                skipped += 1
+        self.message_user(request, f"{done} face(s) confirmed." + (f" {skipped} had no candidate." if skipped else ""))
+
+    @admin.action(description="Confirm: it is the candidate", permissions=["change"])
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Face]) -> None:
+        self._confirm(request, queryset, add_reference=False)
+
+    @admin.action(description="Confirm and enrol as a new reference face", permissions=["change"])
+    def confirm_and_enrol(self, request: HttpRequest, queryset: QuerySet[Face]) -> None:
+        self._confirm(request, queryset, add_reference=True)
+
+    @admin.action(description="Reject: not this person", permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[Face]) -> None:
+        for face in queryset:
+            face_review_reject(face=face, reviewer=request.user, client_ip=request_ip(request))
+        self.message_user(request, f"{queryset.count()} face(s) rejected.")

@@ -1,0 +1,98 @@
+"""The synchronous checks people wait on: search, verify (badge + face) and compare."""
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from recognition.api import examples
+from recognition.api import serializers as s
+from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR
+from recognition.api.permissions import require
+from recognition.audit import request_ip
+from recognition.services.collections import collection_named
+from recognition.services.matching import faces_compare, faces_search, person_verify
+
+
+class CheckView(APIView):
+    parser_classes = PARSERS
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "sync"
+    permission_classes: list[type[BasePermission]]
+
+    def validated(self, serializer_class: type[Serializer]) -> dict[str, Any]:
+        """The request's input, checked by ``serializer_class`` (400 with field messages otherwise)."""
+        data = serializer_class(data=self.request.data)
+        data.is_valid(raise_exception=True)
+        return dict(data.validated_data)
+
+
+class SearchView(CheckView):
+    permission_classes = [require("recognition.search_faces")]
+
+    @extend_schema(
+        request={"multipart/form-data": s.SearchRequestSerializer, "application/json": s.SearchRequestSerializer},
+        examples=examples.SEARCH,
+        responses={200: s.SearchResponseSerializer, 400: VALIDATION_ERROR, 503: ENGINE_UNAVAILABLE},
+    )
+    def post(self, request: Request) -> Response:
+        """Find every face in the image and the enrolled people it matches (synchronous)."""
+        params = self.validated(s.SearchRequestSerializer)
+        faces = faces_search(
+            data=params["image"],
+            collection=collection_named(name=params.get("collection")),
+            threshold=params["threshold"],
+            max_matches=params["max_matches"],
+            actor=request.user,
+            client_ip=request_ip(request),
+        )
+        return Response(s.SearchResponseSerializer({"threshold": params["threshold"], "faces": faces}).data)
+
+
+class VerifyView(CheckView):
+    permission_classes = [require("recognition.verify_person")]
+
+    @extend_schema(
+        request={"multipart/form-data": s.VerifyRequestSerializer, "application/json": s.VerifyRequestSerializer},
+        examples=examples.VERIFY,
+        responses={200: s.VerifyResponseSerializer, 400: VALIDATION_ERROR, 503: ENGINE_UNAVAILABLE},
+    )
+    def post(self, request: Request) -> Response:
+        """Badge + face: is the person in the photo the holder of this badge? Every call is recorded."""
+        params = self.validated(s.VerifyRequestSerializer)
+        verification = person_verify(
+            external_id=params["external_id"].strip(),
+            data=params["image"],
+            threshold=params["threshold"],
+            actor=request.user,
+            client_ip=request_ip(request),
+        )
+        return Response(s.VerifyResponseSerializer(verification).data)
+
+
+class CompareView(CheckView):
+    permission_classes = [require("recognition.search_faces")]
+
+    @extend_schema(
+        request={"multipart/form-data": s.CompareRequestSerializer, "application/json": s.CompareRequestSerializer},
+        examples=examples.COMPARE,
+        responses={
+            200: s.CompareResponseSerializer,
+            400: VALIDATION_ERROR,
+            422: s.ErrorSerializer,
+            503: ENGINE_UNAVAILABLE,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        """Similarity of the largest face in `source` to each face in `target`; 422 when `source` has no face."""
+        params = self.validated(s.CompareRequestSerializer)
+        comparison = faces_compare(
+            source=params["source"], target=params["target"], threshold=params["threshold"],
+            actor=request.user, client_ip=request_ip(request),
+        )  # fmt: skip
+        return Response(s.CompareResponseSerializer(comparison).data)

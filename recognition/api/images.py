@@ -1,0 +1,101 @@
+"""Images and their analysis results."""
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import FileResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from recognition.api import examples
+from recognition.api import serializers as s
+from recognition.api.common import PARSERS, VALIDATION_ERROR, uploaded_filename
+from recognition.api.filters import ImageFilter
+from recognition.api.permissions import ModelPermissions
+from recognition.audit import audit_request, request_ip
+from recognition.models import AuditEvent, Face, Image
+from recognition.services.collections import collection_named
+from recognition.services.erasure import image_delete
+from recognition.services.ingest import image_ingest_url, image_upload
+
+
+class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Images and their analysis results."""
+
+    permission_classes = [ModelPermissions]
+    parser_classes = PARSERS
+    filterset_class = ImageFilter
+    queryset = Image.objects.all()
+
+    def get_queryset(self) -> QuerySet[Image]:
+        faces = Prefetch("faces", queryset=Face.objects.select_related("person", "candidate"))
+        if self.action == "list":
+            return (
+                Image.objects.select_related("collection")
+                .annotate(face_count=Count("faces", filter=Q(faces__is_reference=False)))
+                .prefetch_related(faces)
+                .order_by("-created_at")
+            )
+        return Image.objects.select_related("collection").prefetch_related(
+            "labels", "text_detections", "moderation_labels", faces, "deliveries__endpoint"
+        )
+
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        return s.ImageListSerializer if self.action == "list" else s.ImageSerializer
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        image = self.get_object()
+        audit_request(request, AuditEvent.Action.IMAGE_VIEW, image)
+        return Response(self.get_serializer(image).data)
+
+    @extend_schema(
+        request={"multipart/form-data": s.ImageCreateSerializer, "application/json": s.ImageCreateSerializer},
+        examples=examples.UPLOAD,
+        responses={
+            202: OpenApiResponse(s.ImageSerializer, description="Accepted: analysis runs in the background."),
+            200: OpenApiResponse(s.ImageSerializer, description="The same bytes were uploaded before: that image."),
+            400: VALIDATION_ERROR,
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Upload an image (multipart `file`, JSON `image_base64`, or JSON `url`); poll it until done or failed."""
+        data = s.ImageCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        common: dict[str, Any] = {
+            "uploaded_by": request.user,
+            "features": sorted(params.get("features", [])) or None,
+            "collection": collection_named(name=params.get("collection")),
+            "client_ip": request_ip(request),
+        }
+        if params.get("url"):
+            upload = image_ingest_url(url=params["url"], **common)
+        else:
+            from_file = params.get("file") is not None
+            upload = image_upload(
+                data=params["file"] if from_file else params["image_base64"],
+                source=Image.Source.UPLOAD if from_file else Image.Source.BASE64,
+                filename=uploaded_filename(request),
+                allow_duplicate=params["allow_duplicate"],
+                **common,
+            )
+        body = s.ImageSerializer(self.get_queryset().get(pk=upload.image.pk)).data
+        return Response(body, status=status.HTTP_202_ACCEPTED if upload.created else status.HTTP_200_OK)
+
+    def perform_destroy(self, instance: Image) -> None:
+        image_delete(image=instance, actor=self.request.user, client_ip=request_ip(self.request))
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"])
+    def file(self, request: Request, pk: str | None = None) -> FileResponse:
+        """The stored image bytes."""
+        image = self.get_object()
+        if not image.file:
+            raise NotFound("This image has no stored file yet (a URL not fetched, or a failed fetch).")
+        audit_request(request, AuditEvent.Action.IMAGE_DOWNLOAD, image)
+        return FileResponse(image.file.open("rb"), content_type=image.content_type or "application/octet-stream")

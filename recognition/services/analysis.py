@@ -1,0 +1,243 @@
+"""Analysing an image: claim it, run the engine, store the results, or release or fail it.
+
+A row is claimed ``pending -> processing`` in one UPDATE with a fresh token, so a
+redelivered message never analyses twice; results are stored only while that
+claim still holds. ``sweeper`` takes back claims of dead workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from recognition import thumbnails
+from recognition.audit import Actor, audit_record
+from recognition.engine_handler import get_engine
+from recognition.engines.base import Analysis, BaseEngine, EngineError, FaceMatch
+from recognition.exceptions import FacesiteError
+from recognition.fetch import FetchRefused, fetch_image_bytes
+from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, TextDetection
+from recognition.services import results as rows
+from recognition.services.files import delete_files_after_commit, stored_file
+from recognition.services.ingest import image_enqueue_analysis
+from recognition.signals import image_analysed
+from recognition.validation import ImageRejected, inspect_image
+
+logger = logging.getLogger(__name__)
+
+
+class AnalysisRetry(FacesiteError):
+    """Analysis hit a passing failure (a throttled or unreachable engine); try again later."""
+
+    code = "analysis_retry"
+    retryable = True
+
+
+def image_analyse(*, image_id: uuid.UUID | str) -> Image | None:
+    """Claim a pending image, run the engine on it and store the results.
+
+    Returns the finished image, or None when the image was not pending (already
+    claimed by another delivery of the same message, done, or deleted): a
+    second run never happens. Raises ``AnalysisRetry`` after putting the image
+    back to ``pending`` when the engine failed in a way a retry can fix.
+    """
+    token = uuid.uuid4()
+    now = timezone.now()
+    claimed = Image.objects.filter(pk=image_id, status=Image.Status.PENDING).update(
+        status=Image.Status.PROCESSING,
+        claim_token=token,
+        claimed_at=now,
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if not claimed:
+        logger.info("Image %s is not pending; skipping analysis.", image_id)
+        return None
+
+    image = Image.objects.select_related("collection").get(pk=image_id)
+    if image.source == Image.Source.URL and not image.file:
+        try:
+            _fetch_into(image)
+        except FetchRefused as exc:
+            message = f"Could not fetch the image from {image.source_url}: {exc.message}"
+            if exc.retryable:
+                _release(image, token, error=message)
+                raise AnalysisRetry(message) from exc
+            logger.warning("Image %s: %s", image_id, message)
+            _fail(image, token, message)
+            return None
+        image.refresh_from_db()
+    engine = get_engine()
+    try:
+        results, matches = _run_engine(engine, image)
+    except EngineError as exc:
+        if exc.retryable:
+            _release(image, token, error=f"Temporary engine failure, will retry: {exc.message}")
+            raise AnalysisRetry(exc.message) from exc
+        logger.warning("Analysis of image %s failed: %s", image_id, exc.message)
+        _fail(image, token, exc.message)
+        return None
+    except SoftTimeLimitExceeded:
+        _fail(image, token, f"Analysis took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s time limit.")
+        return None
+    except FileNotFoundError:
+        _fail(image, token, "The stored image file is missing.")
+        return None
+    except Exception as exc:
+        logger.exception("Analysis of image %s crashed", image_id)
+        _fail(image, token, f"Internal error during analysis ({type(exc).__name__}: {exc}).")
+        return None
+    try:
+        return _store_results(image, token, engine, results, matches)
+    except DatabaseError as exc:
+        logger.exception("Storing the results of image %s failed", image_id)
+        _release(image, token, error=f"Temporary database failure, will retry: {exc}")
+        raise AnalysisRetry(str(exc)) from exc
+    except Exception as exc:
+        logger.exception("Storing the results of image %s failed", image_id)
+        _fail(image, token, f"Internal error while storing results ({type(exc).__name__}: {exc}).")
+        return None
+
+
+def image_fail(*, image_id: uuid.UUID | str, error: str) -> None:
+    """Mark an image failed whatever its claim (used when retries are exhausted)."""
+    Image.objects.filter(pk=image_id).exclude(status=Image.Status.DONE).update(
+        status=Image.Status.FAILED, claim_token=None, error=error, updated_at=timezone.now()
+    )
+
+
+def image_reanalyse(*, image: Image, actor: Actor = None, client_ip: str | None = None) -> bool:
+    """Put a finished or failed image back in the queue. False if it is already queued or running."""
+    with transaction.atomic():
+        updated = Image.objects.filter(pk=image.pk, status__in=[Image.Status.DONE, Image.Status.FAILED]).update(
+            status=Image.Status.PENDING, error="", updated_at=timezone.now()
+        )
+        if updated:
+            audit_record(actor=actor, action=AuditEvent.Action.IMAGE_REANALYSE, target=image, client_ip=client_ip)
+            image_enqueue_analysis(image=image)
+    return bool(updated)
+
+
+def _fetch_into(image: Image) -> None:
+    """Download a URL image's bytes and store them as if uploaded."""
+    data = fetch_image_bytes(image.source_url)
+    try:
+        info = inspect_image(data)
+    except ImageRejected as exc:
+        raise FetchRefused(f"The URL did not give an acceptable image: {exc.message}") from exc
+    with stored_file(image=image, data=data, extension=info.extension), transaction.atomic():
+        Image.objects.filter(pk=image.pk).update(
+            file=image.file.name,
+            sha256=info.sha256,
+            size_bytes=info.size_bytes,
+            width=info.width,
+            height=info.height,
+            content_type=info.content_type,
+        )
+
+
+def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[FaceMatch | None]]:
+    data = image.read_bytes()
+    analysis = engine.analyse(
+        data,
+        features=image.features,
+        min_label_confidence=settings.FACESITE_LABEL_MIN_CONFIDENCE,
+        min_moderation_confidence=settings.FACESITE_MODERATION_MIN_CONFIDENCE,
+    )
+    matches: list[FaceMatch | None] = [None] * len(analysis.faces)
+    if analysis.faces and Face.objects.references().filter(collection=image.collection).exists():
+        for i, face in enumerate(analysis.faces):
+            found = engine.search_face(
+                image.collection.name, data, face, threshold=settings.FACESITE_REVIEW_THRESHOLD, max_matches=1
+            )
+            matches[i] = found[0] if found else None
+    return analysis, matches
+
+
+def _store_results(
+    image: Image, token: uuid.UUID, engine: BaseEngine, results: Analysis, matches: list[FaceMatch | None]
+) -> Image | None:
+    candidates = _candidates_by_face_id(image.collection, matches)
+    with transaction.atomic():
+        locked = Image.objects.select_for_update().filter(
+            pk=image.pk, status=Image.Status.PROCESSING, claim_token=token
+        )
+        if not locked.exists():
+            # The claim went stale and the sweeper handed the image to someone else.
+            logger.warning("Image %s was reclaimed while being analysed; discarding these results.", image.pk)
+            return None
+        decisions = list(image.faces.sightings().filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED]))
+        replaced = image.faces.sightings()
+        delete_files_after_commit(thumbnails.cached_names(face_ids=list(replaced.values_list("pk", flat=True))))
+        replaced.delete()
+        image.labels.all().delete()
+        image.text_detections.all().delete()
+        image.moderation_labels.all().delete()
+        Label.objects.bulk_create(rows.label_row(image, label) for label in results.labels)
+        Face.objects.bulk_create(
+            rows.keep_decision(
+                rows.face_row(
+                    image,
+                    face,
+                    engine=engine.name,
+                    model_version=engine.model_version,
+                    match=match,
+                    candidate_id=candidates.get(match.face_id) if match else None,
+                    match_threshold=settings.FACESITE_MATCH_THRESHOLD,
+                ),
+                decisions,
+            )
+            for face, match in zip(results.faces, matches, strict=True)
+        )
+        TextDetection.objects.bulk_create(rows.text_row(image, text) for text in results.text)
+        ModerationLabel.objects.bulk_create(rows.moderation_row(image, label) for label in results.moderation)
+        now = timezone.now()
+        locked.update(
+            status=Image.Status.DONE,
+            error="",
+            claim_token=None,
+            engine=engine.name,
+            model_version=engine.model_version,
+            analysed_at=now,
+            updated_at=now,
+        )
+        image.refresh_from_db()
+        image_analysed.send(sender=Image, image=image)
+    logger.info(
+        "Image %s analysed: %d labels, %d faces, %d identified.",
+        image.pk,
+        len(results.labels),
+        len(results.faces),
+        sum(1 for m in matches if m and m.similarity >= settings.FACESITE_MATCH_THRESHOLD),
+    )
+    return image
+
+
+def _candidates_by_face_id(collection: Collection, matches: list[FaceMatch | None]) -> dict[str, uuid.UUID]:
+    face_ids = {m.face_id for m in matches if m is not None}
+    if not face_ids:
+        return {}
+    found = (
+        Face.objects.references()
+        .filter(collection=collection, engine_face_id__in=face_ids, person__isnull=False)
+        .values_list("engine_face_id", "person_id")
+    )
+    return dict(found)
+
+
+def _release(image: Image, token: uuid.UUID, *, error: str) -> None:
+    Image.objects.filter(pk=image.pk, claim_token=token).update(
+        status=Image.Status.PENDING, claim_token=None, error=error, updated_at=timezone.now()
+    )
+
+
+def _fail(image: Image, token: uuid.UUID, error: str) -> None:
+    Image.objects.filter(pk=image.pk, claim_token=token).update(
+        status=Image.Status.FAILED, claim_token=None, error=error, updated_at=timezone.now()
+    )

@@ -1,0 +1,156 @@
+"""Images coming in: checked, stored, committed as ``pending``, and queued for analysis after commit."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+
+from recognition.audit import Actor, audit_record, authenticated_user
+from recognition.engines.base import FEATURES
+from recognition.exceptions import ImageRejected
+from recognition.fetch import FetchRefused, check_url
+from recognition.models import AuditEvent, Collection, Image
+from recognition.services.files import stored_file
+from recognition.services.queue import ANALYSE_IMAGE, enqueue_after_commit
+from recognition.validation import CheckedImage, ImageInfo, checked
+
+
+@dataclass(frozen=True)
+class Upload:
+    image: Image
+    created: bool  # False when the same bytes were uploaded before and that image is returned
+
+
+def image_upload(
+    *,
+    data: bytes | CheckedImage,
+    source: str = Image.Source.UPLOAD,
+    filename: str = "",
+    uploaded_by: Actor = None,
+    features: list[str] | None = None,
+    collection: Collection | None = None,
+    allow_duplicate: bool = False,
+    client_ip: str | None = None,
+) -> Upload:
+    """An upload as the API takes it: the earlier image when these bytes were uploaded to the collection
+    before (unless ``allow_duplicate``), otherwise a new image queued for analysis."""
+    collection = collection or Collection.get_default()
+    if not allow_duplicate:
+        raw = data.data if isinstance(data, CheckedImage) else data
+        earlier = image_find_duplicate(data=raw, collection=collection)
+        if earlier is not None:
+            audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=earlier,
+                         client_ip=client_ip, created=False)  # fmt: skip
+            return Upload(image=earlier, created=False)
+    image = image_ingest(
+        data=data, source=source, filename=filename, uploaded_by=uploaded_by, features=features,
+        collection=collection, client_ip=client_ip,
+    )  # fmt: skip
+    return Upload(image=image, created=True)
+
+
+def image_ingest(
+    *,
+    data: bytes | CheckedImage,
+    source: str = Image.Source.UPLOAD,
+    filename: str = "",
+    uploaded_by: Actor = None,
+    features: list[str] | None = None,
+    collection: Collection | None = None,
+    client_ip: str | None = None,
+) -> Image:
+    """Validate and store an image, commit its row as ``pending`` and queue its analysis.
+
+    Raises ``ImageRejected`` (nothing stored) when the bytes are not an acceptable image.
+    """
+    image_data = checked(data)
+    image = new_image(
+        image_data.info,
+        original_filename=filename[:255],
+        source=source,
+        collection=collection or Collection.get_default(),
+        features=clean_features(features),
+        uploaded_by=uploaded_by,
+    )
+    with stored_file(image=image, data=image_data.data, extension=image_data.info.extension), transaction.atomic():
+        image.save()
+        audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=image, client_ip=client_ip,
+                     created=True)  # fmt: skip
+        image_enqueue_analysis(image=image)
+    return image
+
+
+def image_find_duplicate(*, data: bytes, collection: Collection | None = None) -> Image | None:
+    """The earliest image with exactly these bytes in the collection (enrolment photos aside), if any."""
+    return (
+        Image.objects.filter(sha256=hashlib.sha256(data).hexdigest(), collection=collection or Collection.get_default())
+        .exclude(source=Image.Source.ENROLMENT)
+        .order_by("created_at")
+        .first()
+    )
+
+
+def image_ingest_url(
+    *,
+    url: str,
+    uploaded_by: Actor = None,
+    features: list[str] | None = None,
+    collection: Collection | None = None,
+    client_ip: str | None = None,
+) -> Upload:
+    """Commit a pending image whose bytes the worker fetches from ``url`` (with SSRF checks) before analysis."""
+    try:
+        check_url(url)
+    except FetchRefused as exc:
+        raise ImageRejected(exc.message, code="url_refused", field="url") from exc
+    image = Image(
+        source=Image.Source.URL,
+        source_url=url,
+        original_filename=urlsplit(url).path.rsplit("/", 1)[-1][:255],
+        collection=collection or Collection.get_default(),
+        features=clean_features(features),
+        uploaded_by=authenticated_user(uploaded_by),
+    )
+    with transaction.atomic():
+        image.save()
+        audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=image, client_ip=client_ip,
+                     created=True)  # fmt: skip
+        image_enqueue_analysis(image=image)
+    return Upload(image=image, created=True)
+
+
+def image_enqueue_analysis(*, image: Image) -> None:
+    """Queue analysis once the current transaction commits (at once outside one)."""
+    enqueue_after_commit(ANALYSE_IMAGE, str(image.pk))
+
+
+def clean_features(features: list[str] | None) -> list[str]:
+    """The requested analyses in their canonical order; the configured default when none are asked for."""
+    if not features:
+        return list(settings.FACESITE_DEFAULT_FEATURES)
+    unknown = sorted(set(features) - set(FEATURES))
+    if unknown:
+        raise ImageRejected(
+            f"Unknown feature(s): {', '.join(unknown)}; choose from {', '.join(FEATURES)}.",
+            code="invalid_features",
+            field="features",
+        )
+    return [f for f in FEATURES if f in features]
+
+
+def new_image(info: ImageInfo, *, uploaded_by: Actor, **fields: Any) -> Image:
+    """An unsaved image row describing checked bytes."""
+    return Image(
+        sha256=info.sha256,
+        size_bytes=info.size_bytes,
+        width=info.width,
+        height=info.height,
+        content_type=info.content_type,
+        uploaded_by=authenticated_user(uploaded_by),
+        **fields,
+    )

@@ -1,0 +1,183 @@
+"""The checks people wait on: search a face among enrolled people, verify a badge holder, compare two faces.
+
+Each returns the service's own dataclasses (or the recorded ``Verification``), so the
+API serialises results without knowing the engine's types.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from recognition.audit import Actor, audit_record, authenticated_user
+from recognition.engine_handler import get_engine
+from recognition.engines import base as engine_types
+from recognition.engines.base import BoundingBox
+from recognition.exceptions import engine_call
+from recognition.models import AuditEvent, Collection, Face, Person, Verification
+from recognition.signals import verification_done
+from recognition.validation import CheckedImage, checked
+
+
+@dataclass(frozen=True)
+class PersonMatch:
+    person: Person
+    similarity: float
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """A face found in a searched image, with the enrolled people it matches, best first."""
+
+    bounding_box: BoundingBox
+    confidence: float
+    matches: list[PersonMatch]
+
+
+@dataclass(frozen=True)
+class ComparedFace:
+    bounding_box: BoundingBox
+    confidence: float
+    similarity: float
+    match: bool
+
+
+@dataclass(frozen=True)
+class Comparison:
+    source_face: ComparedFace
+    faces: list[ComparedFace]  # every face of the target, most similar first
+    threshold: float
+
+
+def faces_search(
+    *, data: bytes | CheckedImage, collection: Collection, threshold: float, max_matches: int, actor: Actor = None,
+    client_ip: str | None = None,
+) -> list[FoundFace]:  # fmt: skip
+    """Every face in the image with the enrolled people it matches, best first."""
+    image = checked(data).data
+    engine = get_engine()
+    results = []
+    with engine_call():
+        for face in engine.detect_faces(image, attributes=False):
+            found = engine.search_face(collection.name, image, face, threshold=threshold, max_matches=max_matches * 4)
+            results.append(
+                FoundFace(
+                    bounding_box=face.bounding_box,
+                    confidence=face.confidence,
+                    matches=_people_for(collection, found, max_matches),
+                )
+            )
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.FACES_SEARCH,
+        client_ip=client_ip,
+        collection=collection.name,
+        faces=len(results),
+        matched=[str(m.person.pk) for r in results for m in r.matches],
+    )
+    return results
+
+
+def _people_for(collection: Collection, matches: list[engine_types.FaceMatch], limit: int) -> list[PersonMatch]:
+    """Best similarity per person (a person may have several reference faces)."""
+    owners = dict(
+        Face.objects.references()
+        .filter(collection=collection, engine_face_id__in=[m.face_id for m in matches])
+        .values_list("engine_face_id", "person_id")
+    )
+    best: dict[uuid.UUID, float] = {}
+    for match in matches:
+        person_id = owners.get(match.face_id)
+        if person_id and (person_id not in best or match.similarity > best[person_id]):
+            best[person_id] = match.similarity
+    people = Person.objects.in_bulk(list(best))
+    ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
+    return [PersonMatch(person=people[pid], similarity=similarity) for pid, similarity in ranked if pid in people]
+
+
+def person_verify(
+    *, external_id: str, data: bytes | CheckedImage, threshold: float, actor: Actor = None,
+    client_ip: str | None = None,
+) -> Verification:  # fmt: skip
+    """Two-factor check: is the face in the photo the badge holder's? Every call is recorded."""
+    image = checked(data).data
+    person = Person.objects.filter(external_id=external_id).first()
+    similarity = None
+    if person is None:
+        outcome = Verification.Outcome.UNKNOWN_BADGE
+    else:
+        with engine_call():
+            outcome, similarity = _verify_face(person, image, threshold)
+    with transaction.atomic():
+        verification = Verification.objects.create(
+            external_id=external_id,
+            person=person,
+            outcome=outcome,
+            match=outcome == Verification.Outcome.MATCH,
+            similarity=similarity,
+            threshold=threshold,
+            requested_by=authenticated_user(actor),
+            client_ip=client_ip,
+        )
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.PERSON_VERIFY,
+            target=verification,
+            client_ip=client_ip,
+            external_id=external_id,
+            outcome=outcome,
+            similarity=similarity,
+        )
+        verification_done.send(sender=Verification, verification=verification)
+    return verification
+
+
+def _verify_face(person: Person, image: bytes, threshold: float) -> tuple[Verification.Outcome, float | None]:
+    engine = get_engine()
+    references = list(
+        Face.objects.references()
+        .made_by(engine=engine.name, model_version=engine.model_version)
+        .filter(person=person)
+        .select_related("collection")
+    )
+    if not references:
+        return Verification.Outcome.NO_REFERENCE, None
+    faces = engine.detect_faces(image, attributes=False)
+    if not faces:
+        return Verification.Outcome.NO_FACE, None
+    if len(faces) > 1:
+        return Verification.Outcome.SEVERAL_FACES, None
+    scores: list[float] = []
+    for collection in {f.collection for f in references if f.collection}:
+        ids = [f.engine_face_id for f in references if f.collection_id == collection.pk]
+        scores.extend(engine.face_similarities(collection.name, image, faces[0], ids).values())
+    similarity = max(scores) if scores else 0.0
+    return (Verification.Outcome.MATCH if similarity >= threshold else Verification.Outcome.NO_MATCH), similarity
+
+
+def faces_compare(
+    *, source: bytes | CheckedImage, target: bytes | CheckedImage, threshold: float, actor: Actor = None,
+    client_ip: str | None = None,
+) -> Comparison:  # fmt: skip
+    """The largest face of ``source`` against every face of ``target``."""
+    source_image, target_image = checked(source).data, checked(target).data
+    with engine_call():
+        result = get_engine().compare_faces(source_image, target_image, threshold=threshold)
+    audit_record(
+        actor=actor,
+        action=AuditEvent.Action.FACES_COMPARE,
+        client_ip=client_ip,
+        matches=len(result.matches),
+        unmatched=len(result.unmatched),
+    )
+    source_face = result.source_face
+    return Comparison(
+        source_face=ComparedFace(source_face.bounding_box, source_face.confidence, similarity=100.0, match=True),
+        faces=[
+            ComparedFace(c.face.bounding_box, c.face.confidence, c.similarity, match=c.similarity >= threshold)
+            for c in [*result.matches, *result.unmatched]
+        ],
+        threshold=threshold,
+    )

@@ -1,0 +1,146 @@
+"""People and their reference faces: creating and changing people, enrolling photos and sightings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from recognition.audit import Actor, audit_record
+from recognition.engine_handler import get_engine
+from recognition.engines import base as engine_types
+from recognition.exceptions import EnrolmentError, ReviewError, engine_call
+from recognition.models import AuditEvent, Collection, Face, Image, Person
+from recognition.services.files import stored_file
+from recognition.services.ingest import new_image
+from recognition.services.results import face_row
+from recognition.validation import CheckedImage, ImageInfo, checked
+
+
+def person_save(
+    *, person: Person, changes: Mapping[str, Any], actor: Actor, client_ip: str | None = None, via: str = "api"
+) -> Person:
+    """Create ``person`` (a new instance) or change it, applying ``changes``, and record who did it."""
+    created = person._state.adding
+    for name, value in changes.items():
+        setattr(person, name, value)
+    with transaction.atomic():
+        person.save()
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.PERSON_CREATE if created else AuditEvent.Action.PERSON_UPDATE,
+            target=person,
+            client_ip=client_ip,
+            via=via,
+            fields=sorted(changes),
+        )
+    return person
+
+
+def person_enroll(
+    *,
+    person: Person,
+    data: bytes | CheckedImage,
+    collection: Collection | None = None,
+    uploaded_by: Actor = None,
+    filename: str = "",
+    client_ip: str | None = None,
+    via: str = "api",
+) -> Face:
+    """Add a reference photo of ``person``: exactly one face, good enough to identify them, indexed into the
+    collection. Raises ``EnrolmentError`` saying what is wrong with the photo."""
+    photo = checked(data)
+    collection = collection or Collection.get_default()
+    engine = get_engine()
+    with engine_call():
+        engine.create_collection(collection.name)
+        faces = engine.detect_faces(photo.data, attributes=False)
+    if not faces:
+        raise EnrolmentError("No face was found in the photo.", code="no_face")
+    if len(faces) > 1:
+        raise EnrolmentError(
+            f"{len(faces)} faces were found; a reference photo must show exactly one person.", code="several_faces"
+        )
+    check_reference_quality(faces[0], photo.info)
+    with engine_call():
+        indexed = engine.index_faces(collection.name, photo.data, external_image_id=str(person.pk), max_faces=1)
+    if not indexed:
+        raise EnrolmentError("The engine could not index the face.", code="not_indexed")
+    image = new_image(
+        photo.info,
+        original_filename=filename[:255],
+        source=Image.Source.ENROLMENT,
+        collection=collection,
+        features=["faces"],
+        status=Image.Status.DONE,
+        engine=engine.name,
+        model_version=engine.model_version,
+        analysed_at=timezone.now(),
+        uploaded_by=uploaded_by,
+    )
+    try:
+        with stored_file(image=image, data=photo.data, extension=photo.info.extension), transaction.atomic():
+            image.save()
+            row = face_row(image, indexed[0].face, engine=engine.name, model_version=engine.model_version)
+            row.is_reference = True
+            row.collection = collection
+            row.engine_face_id = indexed[0].face_id
+            row.person = person
+            row.save()
+            collection.bump_version()
+            audit_record(actor=uploaded_by, action=AuditEvent.Action.PERSON_ENROL, target=row, client_ip=client_ip,
+                         via=via, person=str(person.pk))  # fmt: skip
+    except BaseException:
+        engine.delete_faces(collection.name, [indexed[0].face_id])
+        raise
+    return row
+
+
+def check_reference_quality(face: engine_types.FaceDetail, info: ImageInfo) -> None:
+    """Refuse a face too small or too blurry to identify anyone reliably."""
+    side = min(face.bounding_box.width * info.width, face.bounding_box.height * info.height)
+    minimum = settings.FACESITE_ENROL_MIN_FACE_PIXELS
+    if side < minimum:
+        raise EnrolmentError(
+            f"The face is too small ({side:.0f} px); a reference face needs at least {minimum} px. "
+            "Use a closer or larger photo.",
+            code="face_too_small",
+        )
+    sharpness = face.quality.get("Sharpness")
+    if sharpness is not None and sharpness < settings.FACESITE_ENROL_MIN_SHARPNESS:
+        raise EnrolmentError(
+            f"The face is too blurry (sharpness {sharpness:.0f}, at least "
+            f"{settings.FACESITE_ENROL_MIN_SHARPNESS:.0f} needed). Use a sharper photo.",
+            code="face_too_blurry",
+        )
+
+
+def reference_from_sighting(*, face: Face, person: Person) -> Face:
+    """Enrol a confirmed sighting as a reference face of ``person`` in the image's collection."""
+    if face.embedding is None:
+        raise ReviewError("This face has no stored embedding to enrol.", code="no_embedding")
+    collection = face.image.collection
+    reference = Face.objects.create(
+        image=face.image,
+        left=face.left,
+        top=face.top,
+        width=face.width,
+        height=face.height,
+        confidence=face.confidence,
+        landmarks=face.landmarks,
+        pose=face.pose,
+        quality=face.quality,
+        embedding=face.embedding,
+        engine=face.engine,
+        model_version=face.model_version,
+        is_reference=True,
+        collection=collection,
+        engine_face_id=str(uuid.uuid4()),
+        person=person,
+    )
+    collection.bump_version()
+    return reference

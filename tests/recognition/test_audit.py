@@ -1,0 +1,68 @@
+"""Services write the audit rows for what they change, whoever calls them (API, admin, commands, tasks)."""
+
+import pytest
+
+from backoffice import roles
+from integrations.services import SEND_DELIVERY
+from recognition.models import AuditEvent, Image, Person
+from recognition.services.analysis import image_analyse, image_reanalyse
+from recognition.services.ingest import image_ingest, image_upload
+from recognition.services.people import person_enroll, person_save
+from recognition.services.queue import ANALYSE_IMAGE
+from tests import images
+from tests.factories import PersonFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator():
+    return UserFactory(role=roles.OPERATOR)
+
+
+def events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action))
+
+
+def test_enrolment_is_audited_by_the_service(operator):
+    person = PersonFactory()
+    face = person_enroll(person=person, data=images.jpeg((96, 72), seed=4), uploaded_by=operator, client_ip="10.0.0.9")
+    [event] = events(AuditEvent.Action.PERSON_ENROL)
+    assert (event.actor, event.object_id, event.client_ip) == (operator, str(face.pk), "10.0.0.9")
+    assert event.details["person"] == str(person.pk)
+
+
+def test_uploads_and_duplicates_are_audited_by_the_service(operator):
+    data = images.jpeg((96, 72), seed=5)
+    image = image_ingest(data=data, uploaded_by=operator)
+    again = image_upload(data=data, uploaded_by=operator)
+    assert again.image == image and not again.created
+    assert [(e.object_id, e.details["created"]) for e in events(AuditEvent.Action.IMAGE_UPLOAD)] == [
+        (str(image.pk), False),
+        (str(image.pk), True),
+    ]  # newest first
+
+
+def test_creating_and_changing_a_person_is_audited_by_the_service(operator):
+    person = person_save(person=Person(), changes={"name": "Ada", "external_id": "B-9"}, actor=operator)
+    person_save(person=person, changes={"notes": "Night shift"}, actor=operator, via="admin")
+    update, create = events(AuditEvent.Action.PERSON_UPDATE) + events(AuditEvent.Action.PERSON_CREATE)
+    assert create.details == {"via": "api", "fields": ["external_id", "name"]}
+    assert update.details == {"via": "admin", "fields": ["notes"]}
+    assert Person.objects.get(pk=person.pk).notes == "Night shift"
+
+
+def test_reanalysis_is_audited_only_when_it_queues(operator):
+    image = image_ingest(data=images.jpeg((96, 72), seed=6))
+    assert not image_reanalyse(image=image, actor=operator)  # still pending: nothing to queue
+    image_analyse(image_id=image.pk)
+    assert image_reanalyse(image=image, actor=operator)
+    assert Image.objects.get(pk=image.pk).status == Image.Status.PENDING
+    assert len(events(AuditEvent.Action.IMAGE_REANALYSE)) == 1
+
+
+def test_every_task_the_services_queue_by_name_is_registered():
+    from facesite.celery import app
+
+    app.loader.import_default_modules()
+    assert {ANALYSE_IMAGE, SEND_DELIVERY} <= set(app.tasks)
