@@ -107,7 +107,7 @@ def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Im
 
 
 def _enqueue(delivery_id: uuid.UUID, *, countdown: float = 0) -> None:
-    enqueue_after_commit(SEND_DELIVERY, str(delivery_id), countdown=countdown)
+    enqueue_after_commit(task=SEND_DELIVERY, args=[str(delivery_id)], countdown=countdown)
 
 
 # --- Sending --------------------------------------------------------------------------------

@@ -174,29 +174,31 @@ def _store_results(
             return None
         decisions = list(image.faces.sightings().filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED]))
         replaced = image.faces.sightings()
-        delete_files_after_commit(thumbnails.cached_names(face_ids=list(replaced.values_list("pk", flat=True))))
+        delete_files_after_commit(names=thumbnails.cached_names(face_ids=list(replaced.values_list("pk", flat=True))))
         replaced.delete()
         image.labels.all().delete()
         image.text_detections.all().delete()
         image.moderation_labels.all().delete()
-        Label.objects.bulk_create(rows.label_row(image, label) for label in results.labels)
+        Label.objects.bulk_create(rows.label_row(image=image, label=label) for label in results.labels)
         Face.objects.bulk_create(
             rows.keep_decision(
-                rows.face_row(
-                    image,
-                    face,
+                row=rows.face_row(
+                    image=image,
+                    face=face,
                     engine=engine.name,
                     model_version=engine.model_version,
                     match=match,
                     candidate_id=candidates.get(match.face_id) if match else None,
                     match_threshold=settings.FACESITE_MATCH_THRESHOLD,
                 ),
-                decisions,
+                decisions=decisions,
             )
             for face, match in zip(results.faces, matches, strict=True)
         )
-        TextDetection.objects.bulk_create(rows.text_row(image, text) for text in results.text)
-        ModerationLabel.objects.bulk_create(rows.moderation_row(image, label) for label in results.moderation)
+        TextDetection.objects.bulk_create(rows.text_row(image=image, text=text) for text in results.text)
+        ModerationLabel.objects.bulk_create(
+            rows.moderation_row(image=image, label=label) for label in results.moderation
+        )
         now = timezone.now()
         locked.update(
             status=Image.Status.DONE,

@@ -31,7 +31,7 @@ def reference_face_remove(*, face: Face, actor: Actor = None, client_ip: str | N
     with transaction.atomic():
         audit_record(actor=actor, action=AuditEvent.Action.FACE_DELETE, target=face, client_ip=client_ip,
                      person=str(face.person_id))  # fmt: skip
-        delete_files_after_commit(thumbnails.cached_names(face_ids=[face.pk]))
+        delete_files_after_commit(names=thumbnails.cached_names(face_ids=[face.pk]))
         face.delete()
         if image.source == Image.Source.ENROLMENT and not image.faces.exists():
             _delete_image_row(image)
@@ -66,7 +66,7 @@ class ErasurePlan:
         )
 
 
-def sole_subject_images(person: Person) -> QuerySet[Image]:
+def sole_subject_images(*, person: Person) -> QuerySet[Image]:
     """Analysed images in which every face found is this person (candidates for erasure too)."""
     others = Face.objects.sightings().exclude(person=person).values("image_id")
     return (
@@ -81,7 +81,7 @@ def person_erasure_plan(*, person: Person) -> ErasurePlan:
     """What ``person_erase`` would remove, for a confirmation page."""
     faces = list(Face.objects.filter(person=person).select_related("collection", "image"))
     references = [f for f in faces if f.is_reference]
-    sole = set(sole_subject_images(person)) if settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES else set()
+    sole = set(sole_subject_images(person=person)) if settings.FACESITE_ERASE_SOLE_SUBJECT_IMAGES else set()
     return ErasurePlan(
         references=references,
         matched=[f for f in faces if not f.is_reference],
@@ -108,7 +108,7 @@ def person_erase(*, person: Person, actor: Actor = None, client_ip: str | None =
             **report.__dict__,
         )
         faces = plan.references + plan.matched
-        delete_files_after_commit(thumbnails.cached_names(face_ids=[f.pk for f in faces]))
+        delete_files_after_commit(names=thumbnails.cached_names(face_ids=[f.pk for f in faces]))
         # Explicitly: the foreign key only nulls the person, which would leave their embeddings behind.
         Face.objects.filter(pk__in=[f.pk for f in faces]).delete()
         Face.objects.filter(candidate=person).update(candidate=None, similarity=None, review_state=Face.Review.NONE)
@@ -125,4 +125,4 @@ def _delete_image_row(image: Image) -> None:
     if image.file.name:
         names.append(image.file.name)
     image.delete()
-    delete_files_after_commit(names)
+    delete_files_after_commit(names=names)

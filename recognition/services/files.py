@@ -25,7 +25,7 @@ def stored_file(*, image: Image, data: bytes, extension: str) -> Iterator[None]:
         raise
 
 
-def delete_files_after_commit(names: list[str]) -> None:
+def delete_files_after_commit(*, names: list[str]) -> None:
     """Remove stored files once the rows that name them are gone for good (not if the transaction rolls back)."""
 
     def delete() -> None:

@@ -70,11 +70,11 @@ def image_ingest(
     """
     image_data = checked(data)
     image = new_image(
-        image_data.info,
+        info=image_data.info,
         original_filename=filename[:255],
         source=source,
         collection=collection or Collection.get_default(),
-        features=clean_features(features),
+        features=clean_features(features=features),
         uploaded_by=uploaded_by,
     )
     with stored_file(image=image, data=image_data.data, extension=image_data.info.extension), transaction.atomic():
@@ -113,7 +113,7 @@ def image_ingest_url(
         source_url=url,
         original_filename=urlsplit(url).path.rsplit("/", 1)[-1][:255],
         collection=collection or Collection.get_default(),
-        features=clean_features(features),
+        features=clean_features(features=features),
         uploaded_by=authenticated_user(uploaded_by),
     )
     with transaction.atomic():
@@ -126,10 +126,10 @@ def image_ingest_url(
 
 def image_enqueue_analysis(*, image: Image) -> None:
     """Queue analysis once the current transaction commits (at once outside one)."""
-    enqueue_after_commit(ANALYSE_IMAGE, str(image.pk))
+    enqueue_after_commit(task=ANALYSE_IMAGE, args=[str(image.pk)])
 
 
-def clean_features(features: list[str] | None) -> list[str]:
+def clean_features(*, features: list[str] | None) -> list[str]:
     """The requested analyses in their canonical order; the configured default when none are asked for."""
     if not features:
         return list(settings.FACESITE_DEFAULT_FEATURES)
@@ -143,7 +143,7 @@ def clean_features(features: list[str] | None) -> list[str]:
     return [f for f in FEATURES if f in features]
 
 
-def new_image(info: ImageInfo, *, uploaded_by: Actor, **fields: Any) -> Image:
+def new_image(*, info: ImageInfo, uploaded_by: Actor, **fields: Any) -> Image:
     """An unsaved image row describing checked bytes."""
     return Image(
         sha256=info.sha256,

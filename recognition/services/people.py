@@ -65,13 +65,13 @@ def person_enroll(
         raise EnrolmentError(
             f"{len(faces)} faces were found; a reference photo must show exactly one person.", code="several_faces"
         )
-    check_reference_quality(faces[0], photo.info)
+    check_reference_quality(face=faces[0], info=photo.info)
     with engine_call():
         indexed = engine.index_faces(collection.name, photo.data, external_image_id=str(person.pk), max_faces=1)
     if not indexed:
         raise EnrolmentError("The engine could not index the face.", code="not_indexed")
     image = new_image(
-        photo.info,
+        info=photo.info,
         original_filename=filename[:255],
         source=Image.Source.ENROLMENT,
         collection=collection,
@@ -85,7 +85,7 @@ def person_enroll(
     try:
         with stored_file(image=image, data=photo.data, extension=photo.info.extension), transaction.atomic():
             image.save()
-            row = face_row(image, indexed[0].face, engine=engine.name, model_version=engine.model_version)
+            row = face_row(image=image, face=indexed[0].face, engine=engine.name, model_version=engine.model_version)
             row.is_reference = True
             row.collection = collection
             row.engine_face_id = indexed[0].face_id
@@ -100,7 +100,7 @@ def person_enroll(
     return row
 
 
-def check_reference_quality(face: engine_types.FaceDetail, info: ImageInfo) -> None:
+def check_reference_quality(*, face: engine_types.FaceDetail, info: ImageInfo) -> None:
     """Refuse a face too small or too blurry to identify anyone reliably."""
     side = min(face.bounding_box.width * info.width, face.bounding_box.height * info.height)
     minimum = settings.FACESITE_ENROL_MIN_FACE_PIXELS

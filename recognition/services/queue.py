@@ -13,6 +13,6 @@ from django.db import transaction
 ANALYSE_IMAGE = "recognition.tasks.analyse_image"
 
 
-def enqueue_after_commit(task: str, *args: str, countdown: float | None = None) -> None:
+def enqueue_after_commit(*, task: str, args: list[str], countdown: float | None = None) -> None:
     """Send ``task`` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: current_app.send_task(task, args=list(args), countdown=countdown))
+    transaction.on_commit(lambda: current_app.send_task(task, args=args, countdown=countdown))

@@ -16,9 +16,9 @@ SAME_FACE_OVERLAP = 0.5
 
 
 def face_row(
+    *,
     image: Image,
     face: engine_types.FaceDetail,
-    *,
     engine: str,
     model_version: str,
     match: engine_types.FaceMatch | None = None,
@@ -52,7 +52,7 @@ def face_row(
     return row
 
 
-def label_row(image: Image, label: engine_types.Label) -> Label:
+def label_row(*, image: Image, label: engine_types.Label) -> Label:
     return Label(
         image=image,
         name=label.name,
@@ -63,7 +63,7 @@ def label_row(image: Image, label: engine_types.Label) -> Label:
     )
 
 
-def text_row(image: Image, text: engine_types.TextDetection) -> TextDetection:
+def text_row(*, image: Image, text: engine_types.TextDetection) -> TextDetection:
     return TextDetection(
         image=image,
         text=text.text,
@@ -78,14 +78,14 @@ def text_row(image: Image, text: engine_types.TextDetection) -> TextDetection:
     )
 
 
-def moderation_row(image: Image, label: engine_types.ModerationLabel) -> ModerationLabel:
+def moderation_row(*, image: Image, label: engine_types.ModerationLabel) -> ModerationLabel:
     return ModerationLabel(image=image, name=label.name, parent_name=label.parent_name, confidence=label.confidence)
 
 
-def keep_decision(row: Face, decisions: Iterable[Face]) -> Face:
+def keep_decision(*, row: Face, decisions: Iterable[Face]) -> Face:
     """A reviewer's decision about a face survives re-analysis: the same face (boxes overlapping
     by half or more) keeps a confirmed person, and a rejected person is not assigned again."""
-    overlap, best = max(((overlap_of(d, row), d) for d in decisions), key=lambda pair: pair[0], default=(0.0, None))
+    overlap, best = max(((_overlap(d, row), d) for d in decisions), key=lambda pair: pair[0], default=(0.0, None))
     if best is None or overlap < SAME_FACE_OVERLAP:
         return row
     if best.review_state == Face.Review.CONFIRMED:
@@ -97,7 +97,7 @@ def keep_decision(row: Face, decisions: Iterable[Face]) -> Face:
     return row
 
 
-def overlap_of(a: Face, b: Face) -> float:
+def _overlap(a: Face, b: Face) -> float:
     """Intersection over union of two faces' boxes."""
     width = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
     height = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)

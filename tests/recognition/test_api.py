@@ -423,6 +423,8 @@ def test_sync_endpoints_are_throttled(api_client, local_engine, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"sync": "2/min"}}
     from rest_framework.throttling import ScopedRateThrottle
 
+    # DRF reads the rates into a class attribute at import; put back the original, not the override.
+    original_rates = ScopedRateThrottle.THROTTLE_RATES
     ScopedRateThrottle.THROTTLE_RATES = {"sync": "2/min"}
     try:
         codes = [
@@ -430,7 +432,7 @@ def test_sync_endpoints_are_throttled(api_client, local_engine, settings):
             for _ in range(3)
         ]
     finally:
-        ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+        ScopedRateThrottle.THROTTLE_RATES = original_rates
         cache.clear()
     assert codes == [200, 200, 429]
 
