@@ -54,6 +54,12 @@ class EnrolmentError(Unprocessable):
     """A photo cannot become a reference face."""
 
 
+class NotAllowed(FacesiteError):
+    """The acting user lacks the permission this needs (403)."""
+
+    code = "permission_denied"
+
+
 class Conflict(FacesiteError):
     """The object is not in a state that allows this (409)."""
 

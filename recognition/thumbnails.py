@@ -47,16 +47,25 @@ def _render(image: Image, *, size: int) -> bytes:
     return _jpeg(picture)
 
 
+def face_photo(face: Face) -> bytes:
+    """The face at its full resolution with room around it, as a JPEG: a photo to enrol a sighting from."""
+    return _jpeg(_face_region(face, margin=1.8), quality=95)
+
+
 def _crop(face: Face, *, size: int) -> bytes:
+    return _jpeg(_face_region(face, margin=1.4).resize((size, size), PILImage.Resampling.LANCZOS))
+
+
+def _face_region(face: Face, *, margin: float) -> PILImage.Image:
+    """A square around the face, ``margin`` times its longer side (padded with black past the image's edges)."""
     picture = decode_rgb(face.image.read_bytes())
     width, height = picture.size
-    side = max(face.width * width, face.height * height) * 1.4
+    side = max(face.width * width, face.height * height) * margin
     cx, cy = (face.left + face.width / 2) * width, (face.top + face.height / 2) * height
-    box = (round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2))
-    return _jpeg(picture.crop(box).resize((size, size), PILImage.Resampling.LANCZOS))
+    return picture.crop((round(cx - side / 2), round(cy - side / 2), round(cx + side / 2), round(cy + side / 2)))
 
 
-def _jpeg(picture: PILImage.Image) -> bytes:
+def _jpeg(picture: PILImage.Image, *, quality: int = 85) -> bytes:
     out = io.BytesIO()
-    picture.convert("RGB").save(out, "JPEG", quality=85)
+    picture.convert("RGB").save(out, "JPEG", quality=quality)
     return out.getvalue()

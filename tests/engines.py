@@ -45,3 +45,17 @@ class RefusingEngine(FakeEngine):
 
     def compare_faces(self, source, target, **kwargs):
         raise EngineError("Requested image should be at least 80 pixels wide.", code="invalid_parameter")
+
+
+class ServerSideEngine(FakeEngine):
+    """Stands in for an engine that keeps collections on its side (Rekognition): it remembers what it indexed."""
+
+    indexed: dict[str, set[str]] = {}
+
+    def index_faces(self, collection_id, image, **kwargs):
+        faces = super().index_faces(collection_id, image, **kwargs)
+        self.indexed.setdefault(collection_id, set()).update(f.face_id for f in faces)
+        return faces
+
+    def delete_faces(self, collection_id, face_ids):
+        self.indexed.get(collection_id, set()).difference_update(face_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +17,9 @@ from django.utils.safestring import SafeString
 
 from recognition.admin.common import AuditedViews, face_img
 from recognition.audit import request_ip
-from recognition.exceptions import ReviewError
+from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Face, FaceForReview
+from recognition.services.access import ENROL
 from recognition.services.review import face_review_confirm, face_review_reject
 
 
@@ -85,6 +87,13 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_enrol_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(ENROL)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return fields if self.has_enrol_permission(request) else [f for f in fields if f != "add_as_reference"]
+
     @admin.display(description="Face")
     def face(self, face: Face) -> SafeString:
         return face_img(face.pk, size=96)
@@ -118,26 +127,28 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
                     add_reference=form.cleaned_data.get("add_as_reference", False),
                     client_ip=request_ip(request),
                 )
-        except ReviewError as exc:
+        except FacesiteError as exc:
             self.message_user(request, exc.message, messages.ERROR)
 
     def _confirm(self, request: HttpRequest, queryset: QuerySet[Face], *, add_reference: bool) -> None:
-        done, skipped = 0, 0
+        done, refused = 0, []
         for face in queryset.select_related("candidate", "image__collection"):
             try:
                 face_review_confirm(
                     face=face, reviewer=request.user, add_reference=add_reference, client_ip=request_ip(request)
                 )
                 done += 1
-            except ReviewError:
-                skipped += 1
-        self.message_user(request, f"{done} face(s) confirmed." + (f" {skipped} had no candidate." if skipped else ""))
+            except FacesiteError as exc:
+                refused.append(exc.message)
+        self.message_user(request, f"{done} face(s) confirmed.")
+        for reason, count in Counter(refused).items():
+            self.message_user(request, f"{count} face(s) left as they were: {reason}", messages.WARNING)
 
     @admin.action(description="Confirm: it is the candidate", permissions=["change"])
     def confirm(self, request: HttpRequest, queryset: QuerySet[Face]) -> None:
         self._confirm(request, queryset, add_reference=False)
 
-    @admin.action(description="Confirm and enrol as a new reference face", permissions=["change"])
+    @admin.action(description="Confirm and enrol as a new reference face", permissions=["change", "enrol"])
     def confirm_and_enrol(self, request: HttpRequest, queryset: QuerySet[Face]) -> None:
         self._confirm(request, queryset, add_reference=True)
 

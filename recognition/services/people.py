@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,11 +9,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from recognition import thumbnails
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
-from recognition.exceptions import EnrolmentError, ReviewError, engine_call
+from recognition.exceptions import EnrolmentError, engine_call
 from recognition.models import AuditEvent, Collection, Face, Image, Person
+from recognition.services.access import ENROL, require_permission
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
 from recognition.services.results import face_row
@@ -52,7 +53,9 @@ def person_enroll(
     via: str = "api",
 ) -> Face:
     """Add a reference photo of ``person``: exactly one face, good enough to identify them, indexed into the
-    collection. Raises ``EnrolmentError`` saying what is wrong with the photo."""
+    collection. Raises ``EnrolmentError`` saying what is wrong with the photo, ``NotAllowed`` when
+    ``uploaded_by`` may not enrol (``None`` is the system itself)."""
+    require_permission(uploaded_by, ENROL, to="enrol reference faces")
     photo = checked(data)
     collection = collection or Collection.get_default()
     engine = get_engine()
@@ -119,28 +122,19 @@ def check_reference_quality(*, face: engine_types.FaceDetail, info: ImageInfo) -
         )
 
 
-def reference_from_sighting(*, face: Face, person: Person) -> Face:
-    """Enrol a confirmed sighting as a reference face of ``person`` in the image's collection."""
-    if face.embedding is None:
-        raise ReviewError("This face has no stored embedding to enrol.", code="no_embedding")
-    collection = face.image.collection
-    reference = Face.objects.create(
-        image=face.image,
-        left=face.left,
-        top=face.top,
-        width=face.width,
-        height=face.height,
-        confidence=face.confidence,
-        landmarks=face.landmarks,
-        pose=face.pose,
-        quality=face.quality,
-        embedding=face.embedding,
-        engine=face.engine,
-        model_version=face.model_version,
-        is_reference=True,
-        collection=collection,
-        engine_face_id=str(uuid.uuid4()),
+def reference_from_sighting(
+    *, face: Face, person: Person, actor: Actor, client_ip: str | None = None, via: str = "api"
+) -> Face:
+    """Enrol a confirmed sighting as a reference face of ``person``, exactly as a photo is enrolled: the actor
+    needs the enrol permission, the face passes the same quality gate, and the engine indexes it (so engines
+    with server-side collections know it too). The reference photo is the face cut from the sighting."""
+    require_permission(actor, ENROL, to="enrol reference faces")
+    return person_enroll(
         person=person,
+        data=thumbnails.face_photo(face),
+        collection=face.image.collection,
+        uploaded_by=actor,
+        filename=f"sighting-{face.pk}.jpg",
+        client_ip=client_ip,
+        via=via,
     )
-    collection.bump_version()
-    return reference

@@ -11,16 +11,20 @@ from django.utils import timezone
 from recognition.audit import Actor, audit_record, authenticated_user
 from recognition.exceptions import ReviewError
 from recognition.models import AuditEvent, Face, Person
+from recognition.services.access import ENROL, require_permission
 from recognition.services.people import reference_from_sighting
 
 
 def face_review_confirm(
     *, face: Face, reviewer: Actor, person: Person | None = None, add_reference: bool = False,
-    client_ip: str | None = None,
+    client_ip: str | None = None, via: str = "admin",
 ) -> Face:  # fmt: skip
-    """Confirm who a face is: the candidate, or ``person`` (a reassignment). Optionally enrol it as a new
-    reference face of that person. The decision is kept through re-analysis."""
+    """Confirm who a face is: the candidate, or ``person`` (a reassignment). With ``add_reference``, also enrol
+    it as a new reference face of that person, which needs the enrol permission and a face good enough to
+    identify them; if that fails, nothing is decided. The decision is kept through re-analysis."""
     _check_reviewable(face)
+    if add_reference:
+        require_permission(reviewer, ENROL, to="enrol reference faces")
     person = person or face.candidate or face.person
     if person is None:
         raise ReviewError("There is no candidate to confirm; choose a person.", code="no_candidate")
@@ -38,7 +42,7 @@ def face_review_confirm(
             add_reference=add_reference,
         )
         if add_reference:
-            reference_from_sighting(face=face, person=person)
+            reference_from_sighting(face=face, person=person, actor=reviewer, client_ip=client_ip, via=via)
     return face
 
 

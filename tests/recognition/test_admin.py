@@ -113,12 +113,14 @@ def test_confirming_from_the_queue_assigns_the_candidate_and_is_audited(face_to_
 
 
 def test_confirm_and_enrol_adds_a_reference_face(face_to_review):
-    client = admin_client(roles.REVIEWER)
+    client = admin_client(roles.OPERATOR)
     client.post(
         reverse("admin:recognition_faceforreview_changelist"),
         {"action": "confirm_and_enrol", "_selected_action": [str(face_to_review.pk)]},
     )
     assert Face.objects.filter(person=face_to_review.candidate, is_reference=True).count() == 2
+    event = AuditEvent.objects.get(action="person.enrol", actor=client.user)
+    assert event.details["via"] == "admin"
 
 
 def test_rejecting_clears_the_match_and_is_audited(face_to_review):
@@ -325,11 +327,11 @@ def test_erasing_someone_enrolled_from_a_sighting_keeps_that_photo_but_no_embedd
 ):
     face_review_confirm(face=face_to_review, reviewer=None, add_reference=True)
     sighting = face_to_review.image
-    assert sighting.faces.filter(is_reference=True).count() == 1
+    assert not sighting.faces.filter(is_reference=True).exists(), "the reference has a photo of its own: the crop"
     ada = face_to_review.person
     with django_capture_on_commit_callbacks(execute=True):
         report = person_erase(person=ada)
-    assert report.reference_faces == 2 and report.images == 1, "only the enrolment photo counts as a photo"
+    assert report.reference_faces == 2 and report.images == 2, "both reference photos go, the crop included"
     assert Image.objects.filter(pk=sighting.pk).exists(), "the sighting is someone's photo, not a reference photo"
     assert sighting.labels.exists()
     assert not Face.objects.filter(is_reference=True).exists(), "no ownerless reference embedding is left behind"
