@@ -1,7 +1,7 @@
 from django.dispatch import receiver
 
-from integrations.services import deliveries_for_image, deliveries_for_verification
-from recognition.signals import image_analysed, verification_done
+from integrations.services import deliveries_for_image, deliveries_for_verification, deliveries_redact
+from recognition.signals import image_analysed, person_erased, verification_done
 
 
 @receiver(image_analysed, dispatch_uid="integrations.image_analysed")
@@ -14,3 +14,9 @@ def queue_deliveries(*, image, **kwargs) -> None:
 @receiver(verification_done, dispatch_uid="integrations.verification_done")
 def queue_verification_deliveries(*, verification, **kwargs) -> None:
     deliveries_for_verification(verification=verification)
+
+
+@receiver(person_erased, dispatch_uid="integrations.person_erased")
+def redact_deliveries(*, image_ids, verification_ids, **kwargs) -> None:
+    # Inside the erasure's transaction: the documents are redacted together with the data, or not at all.
+    deliveries_redact(image_ids=image_ids, verification_ids=verification_ids)

@@ -23,7 +23,7 @@ from django.utils import timezone
 from integrations import xml
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, validate_endpoint_url
 from recognition.exceptions import Conflict
-from recognition.models import Image
+from recognition.models import Image, Verification
 from recognition.services.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
     return created
 
 
-def deliveries_for_verification(*, verification) -> list[Delivery]:
+def deliveries_for_verification(*, verification: Verification) -> list[Delivery]:
     """Write ``verification.result`` deliveries; call inside the transaction that records the check."""
     created = []
     for endpoint in Endpoint.objects.filter(enabled=True):
@@ -72,19 +72,47 @@ def deliveries_for_verification(*, verification) -> list[Delivery]:
             key = idempotency_key(
                 event=Event.VERIFICATION_RESULT, subject_id=str(verification.pk), endpoint_id=endpoint.pk
             )
-            payload = xml.verification_event(
-                key=key,
-                verification_id=str(verification.pk),
-                external_id=verification.external_id,
-                outcome=verification.outcome,
-                match=verification.match,
-                similarity=verification.similarity,
-                threshold=verification.threshold,
-                verified_at=verification.created_at,
-                person=verification.person,
-            ).decode()
+            payload = _verification_document(verification, key)
             created.append(_outbox(endpoint=endpoint, event=Event.VERIFICATION_RESULT, key=key, payload=payload))
     return created
+
+
+def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Iterable[uuid.UUID]) -> int:
+    """Rebuild the documents of every delivery, sent or not, about these images and checks from what the
+    database holds now (after an erasure), so that neither a retry nor a resend carries what was erased.
+    Keys stay the same: receivers see a newer version of the same event. Returns how many were rebuilt."""
+    rebuilt = 0
+    for delivery in Delivery.objects.filter(image_id__in=list(image_ids)).select_related("image__collection"):
+        assert delivery.image is not None
+        delivery.payload = xml.image_event(delivery.image, event=delivery.event, key=delivery.idempotency_key).decode()
+        delivery.save(update_fields=["payload", "updated_at"])
+        rebuilt += 1
+    checks = Verification.objects.in_bulk(list(verification_ids))
+    endpoints = list(Endpoint.objects.values_list("pk", flat=True))
+    by_key = {
+        idempotency_key(event=Event.VERIFICATION_RESULT, subject_id=str(pk), endpoint_id=endpoint): check
+        for pk, check in checks.items()
+        for endpoint in endpoints
+    }
+    for delivery in Delivery.objects.filter(idempotency_key__in=list(by_key)):
+        delivery.payload = _verification_document(by_key[delivery.idempotency_key], delivery.idempotency_key)
+        delivery.save(update_fields=["payload", "updated_at"])
+        rebuilt += 1
+    return rebuilt
+
+
+def _verification_document(verification: Verification, key: str) -> str:
+    return xml.verification_event(
+        key=key,
+        verification_id=str(verification.pk),
+        external_id=verification.external_id,
+        outcome=verification.outcome,
+        match=verification.match,
+        similarity=verification.similarity,
+        threshold=verification.threshold,
+        verified_at=verification.created_at,
+        person=verification.person,
+    ).decode()
 
 
 def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Image | None = None) -> Delivery:

@@ -6,3 +6,9 @@ image_analysed = Signal()
 
 #: Sent inside the transaction that records a badge + face check, with ``verification``.
 verification_done = Signal()
+
+#: Sent inside the erasure's transaction, once the person's rows are gone or redacted, with
+#: ``reference`` (the pseudonym that replaces them), ``image_ids`` (images they were found in, still
+#: there) and ``verification_ids`` (checks of their badge, now carrying the pseudonym). Receivers that
+#: keep copies of the person's data (outgoing documents) redact them in the same transaction.
+person_erased = Signal()

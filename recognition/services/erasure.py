@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils.crypto import salted_hmac
 
 from recognition import thumbnails
 from recognition.audit import Actor, audit_record
-from recognition.models import AuditEvent, Face, Image, Person
+from recognition.models import AuditEvent, Face, Image, Person, Verification
 from recognition.services.collections import collections_changed, engine_forget
 from recognition.services.files import delete_files_after_commit
+from recognition.signals import person_erased
 
 
 def image_delete(*, image: Image, actor: Actor = None, client_ip: str | None = None) -> None:
@@ -90,34 +95,70 @@ def person_erasure_plan(*, person: Person) -> ErasurePlan:
     )
 
 
+def erasure_reference(person_id: uuid.UUID | str) -> str:
+    """The pseudonym that stands for an erased person wherever a record must stay (audit trail, checks).
+
+    Keyed with the secret key, so it cannot be recomputed from a person's id without it, yet the same
+    person always gets the same one: records about them stay linkable to each other."""
+    return "erased-" + salted_hmac("facesite.erasure", str(person_id)).hexdigest()[:20]
+
+
 def person_erase(*, person: Person, actor: Actor = None, client_ip: str | None = None) -> ErasureReport:
-    """Delete a person and every biometric trace of them: reference faces (wherever they were
-    enrolled from) and their photos, faces matched to them in other images, and their entries in
-    engine collections; with ``FACESITE_ERASE_SOLE_SUBJECT_IMAGES``, also the images in which they
-    are the only face. Verification records keep the badge and outcome but lose the link to the person."""
+    """Delete a person and every trace of them.
+
+    Gone: reference faces (wherever they were enrolled from) and their photos, faces matched to them in
+    other images, their entries in engine collections, the embeddings and crops of faces that merely had
+    them as candidate, and, with ``FACESITE_ERASE_SOLE_SUBJECT_IMAGES``, images in which they are the only
+    face. Redacted to a pseudonym (``erasure_reference``): their badge in verification records and in the
+    audit details of those checks, and their name in Django's admin log. The erasure's own audit row
+    names only the pseudonym. ``person_erased`` lets integrations redact the documents it keeps."""
+    reference = erasure_reference(person.pk)
     with transaction.atomic():
         plan = person_erasure_plan(person=person)
         report = plan.report
-        audit_record(
-            actor=actor,
-            action=AuditEvent.Action.PERSON_ERASE,
-            target=person,
-            client_ip=client_ip,
-            name=person.name,
-            external_id=person.external_id,
-            **report.__dict__,
-        )
+        audit_record(actor=actor, action=AuditEvent.Action.PERSON_ERASE, target=person, client_ip=client_ip,
+                     person=reference, **report.__dict__)  # fmt: skip
         faces = plan.references + plan.matched
-        delete_files_after_commit(names=thumbnails.cached_names(face_ids=[f.pk for f in faces]))
+        candidates = list(Face.objects.filter(candidate=person).exclude(pk__in=[f.pk for f in faces]))
+        kept = {f.image_id for f in plan.references + plan.matched + candidates}
+        seen_in = kept - {i.pk for i in plan.photos | plan.sole_subject}
+        delete_files_after_commit(names=thumbnails.cached_names(face_ids=[f.pk for f in faces + candidates]))
         # Explicitly: the foreign key only nulls the person, which would leave their embeddings behind.
         Face.objects.filter(pk__in=[f.pk for f in faces]).delete()
-        Face.objects.filter(candidate=person).update(candidate=None, similarity=None, review_state=Face.Review.NONE)
+        Face.objects.filter(pk__in=[f.pk for f in candidates]).update(
+            candidate=None, similarity=None, review_state=Face.Review.NONE, embedding=None
+        )
         for image in plan.photos | plan.sole_subject:
             _delete_image_row(image)
+        verification_ids = _redact_verifications(person, reference)
+        _redact_admin_log(person, reference)
         collections_changed(references=plan.references)
         person.delete()
+        person_erased.send(
+            sender=Person, reference=reference, image_ids=sorted(seen_in), verification_ids=verification_ids
+        )
     engine_forget(references=plan.references)
     return report
+
+
+def _redact_verifications(person: Person, reference: str) -> list[uuid.UUID]:
+    """Checks of the person's badge keep their outcome; the badge becomes the pseudonym, here and in their
+    audit rows (the one change the application makes to audit rows, so that they stop naming the person)."""
+    checks = Verification.objects.filter(person=person)
+    if person.external_id:
+        checks = Verification.objects.filter(Q(person=person) | Q(external_id=person.external_id))
+    ids = list(checks.values_list("pk", flat=True))
+    Verification.objects.filter(pk__in=ids).update(external_id=reference, person=None)
+    for event in AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_VERIFY, object_id__in=[str(i) for i in ids]):
+        AuditEvent.objects.filter(pk=event.pk).update(details={**event.details, "external_id": reference})
+    return ids
+
+
+def _redact_admin_log(person: Person, reference: str) -> None:
+    """Django's admin log names what was changed (``Name (badge)``); it keeps only the pseudonym."""
+    LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Person), object_id=str(person.pk)).update(
+        object_repr=reference, change_message=""
+    )
 
 
 def _delete_image_row(image: Image) -> None:

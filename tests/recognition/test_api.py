@@ -13,7 +13,7 @@ from recognition.services.ingest import image_ingest
 from recognition.services.matching import faces_search, person_verify
 from recognition.services.people import person_enroll
 from tests import images
-from tests.factories import PersonFactory
+from tests.factories import PersonFactory, UserFactory
 from tests.helpers import status_of, wait_for
 from tests.images import FIXTURES
 
@@ -133,11 +133,33 @@ def test_removing_a_reference_face(admin_client_api, api_client, obama):
     assert admin_client_api.delete(f"/api/people/{obama.pk}/faces/{face.pk}/").status_code == 404
 
 
-def test_erasing_a_person_removes_every_trace(admin_client_api, obama, media_root, django_capture_on_commit_callbacks):
+def test_erasing_a_person_removes_every_trace(
+    admin_client_api, obama, media_root, django_capture_on_commit_callbacks, receiver, settings
+):
+    from django.contrib.admin.models import CHANGE, LogEntry
+    from django.contrib.contenttypes.models import ContentType
+    from lxml import etree
+
+    from integrations import services as deliveries
+    from integrations.xml import schema
+    from recognition import thumbnails
+
+    Endpoint.objects.create(name="Door", url=receiver.url, secret="s", timeout_seconds=5,
+                            events=["image.analysed", "person.identified", "verification.result"])  # fmt: skip
     sighting = image_analyse(image_id=image_ingest(data=photo("obama2.jpg")).pk)
     assert sighting.faces.get().person == obama
     check = person_verify(external_id="B-44", data=photo("obama3.jpg"), threshold=80)
-    from recognition import thumbnails
+    # A face that merely had them as candidate (below a raised threshold), and the admin's log of a change.
+    settings.FACESITE_MATCH_THRESHOLD = 99.9
+    maybe = image_analyse(image_id=image_ingest(data=photo("obama3.jpg")).pk).faces.get()
+    settings.FACESITE_MATCH_THRESHOLD = 80
+    assert maybe.candidate == obama and maybe.person is None and maybe.embedding is not None
+    LogEntry.objects.create(user=UserFactory(), content_type=ContentType.objects.get_for_model(Person),
+                            object_id=str(obama.pk), object_repr=str(obama), action_flag=CHANGE,
+                            change_message="Changed notes.")  # fmt: skip
+    before = list(Delivery.objects.values_list("payload", flat=True))
+    # The sighting (analysed, person identified), the check, and the candidate's image (analysed).
+    assert len(before) == 4 and sum("Barack Obama" in p and "B-44" in p for p in before) == 3
 
     reference = obama.faces.get(is_reference=True)
     crops = [thumbnails.face_crop(face) for face in (reference, sighting.faces.get())]  # as the back office caches them
@@ -157,9 +179,33 @@ def test_erasing_a_person_removes_every_trace(admin_client_api, obama, media_roo
     assert len(files_before) - len(files_after) == 1, "the reference photo's file is deleted"
     assert list(media_root.rglob("thumbs/**/*.jpg")) == [], "no cached crop or thumbnail of them is left"
     check.refresh_from_db()
-    assert check.person is None and check.external_id == "B-44"
+    reference = check.external_id
+    assert check.person is None and reference.startswith("erased-"), "the check keeps its outcome, not the badge"
     event = AuditEvent.objects.get(action="person.erase")
     assert event.details["reference_faces"] == 1 and event.details["matched_faces"] == 1
+    assert event.details["person"] == reference and "name" not in event.details and "external_id" not in event.details
+    assert AuditEvent.objects.get(action="person.verify").details["external_id"] == reference
+    assert not AuditEvent.objects.filter(details__icontains="Obama").exists()
+    assert not AuditEvent.objects.filter(details__icontains="B-44").exists()
+    maybe.refresh_from_db()
+    assert maybe.candidate is None and maybe.similarity is None and maybe.embedding is None
+    assert LogEntry.objects.get().object_repr == reference and LogEntry.objects.get().change_message == ""
+
+    # Every delivery, pending or sent, now carries the redacted document, valid against the schema...
+    payloads = list(Delivery.objects.values_list("payload", flat=True))
+    assert len(payloads) == 4
+    for payload in payloads:
+        assert "Obama" not in payload and "B-44" not in payload
+        assert schema().validate(etree.fromstring(payload.encode()))
+    assert sum(reference in p for p in payloads) == 1, "the check's document names only the pseudonym"
+    # ...and that is what goes out, the first time and on a resend.
+    for delivery in Delivery.objects.all():
+        deliveries.delivery_send(delivery_id=delivery.pk)
+    assert deliveries.deliveries_replay(deliveries=Delivery.objects.all()) == 4
+    for delivery in Delivery.objects.all():
+        deliveries.delivery_send(delivery_id=delivery.pk)
+    assert len(receiver.received) == 8
+    assert not any(b"Obama" in r.body or b"B-44" in r.body for r in receiver.received)
     # Searching no longer finds them: the engine's index refreshed.
     assert faces_search(data=photo("obama2.jpg"), collection=Collection.get_default(), threshold=0,
                                  max_matches=5)[0].matches == []  # fmt: skip
