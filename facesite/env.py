@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -98,3 +100,22 @@ def _in_range(name, value, minimum, maximum):
     if maximum is not None and value > maximum:
         raise ImproperlyConfigured(f"{name}={value} is above the maximum {maximum}.")
     return value
+
+
+def env_secret(name: str, *, kept_in: Path) -> str:
+    """The secret in variable ``name``; else one made once and kept in the file ``kept_in``.
+
+    The file is created atomically with owner-only permissions (never readable by others, not even
+    for a moment), and two processes starting together end up with the same secret.
+    """
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    kept_in.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(kept_in, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return kept_in.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secrets.token_urlsafe(50))
+    return kept_in.read_text().strip()

@@ -8,7 +8,6 @@ recognition engine, and Redis on 127.0.0.1:6379.
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,27 +15,29 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from facesite.env import env_bool, env_choice, env_float, env_int, env_json_object, env_list, env_str, env_url
+from facesite.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_json_object,
+    env_list,
+    env_secret,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FACESITE_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    key = env_str("DJANGO_SECRET_KEY", "")
-    if key:
-        return key
-    # Embedded default: a random key created once and kept beside the data, so
-    # sessions and tokens survive restarts without anyone having to invent one.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = _secret_key()
+# Embedded defaults: random keys created once and kept beside the data, so sessions, tokens
+# and encrypted secrets survive restarts without anyone having to invent one.
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY", kept_in=VAR_DIR / "secret_key")
+# Encrypts the endpoints' signing secrets at rest. Separate from SECRET_KEY, so that a leaked
+# SECRET_KEY (it signs sessions and is often widely shared) does not also unlock them.
+FACESITE_SECRETS_KEY = env_secret("FACESITE_SECRETS_KEY", kept_in=VAR_DIR / "secrets_key")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])

@@ -1,17 +1,97 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from integrations import services
 from integrations.models import Delivery, DeliveryAttempt, Endpoint
+from integrations.services import SecretChange
 from recognition.admin.common import ReadOnlyInline
 from recognition.admin.images import ImageAdmin
+from recognition.audit import request_ip
 from recognition.models import Image
+
+
+class EndpointForm(forms.ModelForm):
+    """The endpoint without its secret, which can only be replaced: generated (and shown once) or set."""
+
+    url = forms.URLField(max_length=500, assume_scheme="https", help_text="Where events are POSTed.")
+    secret_change = forms.ChoiceField(
+        label="Signing secret", choices=SecretChange.choices, initial=SecretChange.KEEP, widget=forms.RadioSelect
+    )
+    given_secret = forms.CharField(
+        label="Secret to set",
+        required=False,
+        strip=False,
+        min_length=16,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Only with \u201cset\u201d: at least 16 characters.",
+    )
+
+    class Meta:
+        model = Endpoint
+        fields = ["name", "url", "enabled", "events", "only_identified", "collection", "timeout_seconds"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance._state.adding:
+            field = self.fields["secret_change"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [c for c in SecretChange.choices if c[0] != SecretChange.KEEP]
+            field.initial = SecretChange.GENERATE
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("secret_change") == SecretChange.SET and not data.get("given_secret"):
+            self.add_error("given_secret", "Type the secret to set, or choose to generate one.")
+        return data
 
 
 @admin.register(Endpoint)
 class EndpointAdmin(admin.ModelAdmin):
+    form = EndpointForm
     list_display = ["name", "url", "enabled", "events", "only_identified", "collection", "timeout_seconds"]
     list_filter = ["enabled", "only_identified"]
     search_fields = ["name", "url"]
+    readonly_fields = ["secret_status"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = [*EndpointForm.Meta.fields, "secret_status"]
+        if self.has_change_permission(request, obj) or obj is None:
+            fields += ["secret_change", "given_secret"]
+        return fields
+
+    @admin.display(description="Secret")
+    def secret_status(self, endpoint: Endpoint) -> str:
+        if not endpoint.secret_encrypted:
+            return "Not set yet."
+        return f"Set {endpoint.secret_changed_at:%Y-%m-%d %H:%M}; stored encrypted, never shown again."
+
+    def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
+        request._endpoint_secret = services.endpoint_save(  # type: ignore[attr-defined]
+            endpoint=obj,
+            changed=[f for f in form.changed_data if f in EndpointForm.Meta.fields],
+            secret=form.cleaned_data["secret_change"],
+            given_secret=form.cleaned_data.get("given_secret") or "",
+            actor=request.user,
+            client_ip=request_ip(request),
+        )
+
+    def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue: str | None = None) -> Any:
+        return self._show_secret_once(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request: HttpRequest, obj: Endpoint) -> Any:
+        return self._show_secret_once(request, obj) or super().response_change(request, obj)
+
+    def _show_secret_once(self, request: HttpRequest, endpoint: Endpoint) -> TemplateResponse | None:
+        secret = getattr(request, "_endpoint_secret", None)
+        if not secret:
+            return None
+        # Admin views are never cached (no-store), so the page is not kept by the browser either.
+        context = {**self.admin_site.each_context(request), "endpoint": endpoint, "secret": secret}
+        return TemplateResponse(request, "integrations/admin/endpoint_secret.html", context)
 
 
 class DeliveryAttemptInline(ReadOnlyInline):

@@ -6,6 +6,9 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
+
+from integrations import secrets
 
 
 class Event(models.TextChoices):
@@ -44,9 +47,10 @@ class Endpoint(models.Model):
     name = models.CharField(max_length=100, unique=True)
     url = models.URLField(max_length=500, validators=[validate_endpoint_url])
     enabled = models.BooleanField(default=True)
-    secret = models.CharField(
-        max_length=200, help_text="Shared secret for the HMAC-SHA256 signature; give it to the receiver."
+    secret_encrypted = models.TextField(
+        editable=False, help_text="The HMAC-SHA256 signing secret, encrypted (integrations.secrets). Write-only."
     )
+    secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     timeout_seconds = models.FloatField(default=10.0, help_text="How long one POST may take.")
     events = models.JSONField(default=default_events, validators=[validate_events])
     only_identified = models.BooleanField(
@@ -68,6 +72,16 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def secret(self) -> str:
+        """The signing secret in clear, for signing only: no page or API answer shows it."""
+        return secrets.decrypt(self.secret_encrypted)
+
+    @secret.setter
+    def secret(self, value: str) -> None:
+        self.secret_encrypted = secrets.encrypt(value)
+        self.secret_changed_at = timezone.now()
 
     def clean(self) -> None:
         if self.timeout_seconds is not None and not 0 < self.timeout_seconds <= 120:

@@ -15,15 +15,17 @@ from email.utils import parsedate_to_datetime
 
 import requests
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from integrations import xml
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, validate_endpoint_url
-from recognition.exceptions import Conflict
-from recognition.models import Image, Verification
+from integrations.secrets import new_secret
+from recognition.audit import Actor, audit_record
+from recognition.exceptions import Conflict, InvalidInput
+from recognition.models import AuditEvent, Image, Verification
 from recognition.services.queue import enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -185,6 +187,10 @@ def _post(delivery: Delivery) -> Outcome:
         validate_endpoint_url(endpoint.url)
     except ValidationError as exc:
         return Outcome(Delivery.Status.DEAD, error=" ".join(exc.messages))
+    try:
+        secret = endpoint.secret
+    except ImproperlyConfigured as exc:  # the secrets key changed: retried until it is put back, or dies of age
+        return Outcome(Delivery.Status.RETRYING, error=str(exc))
     body = delivery.payload.encode()
     timestamp = str(int(time.time()))
     headers = {
@@ -195,7 +201,7 @@ def _post(delivery: Delivery) -> Outcome:
         "Facesite-Attempt": str(delivery.attempts),
         "Facesite-Idempotency-Key": delivery.idempotency_key,
         "Facesite-Timestamp": timestamp,
-        "Facesite-Signature": signature(endpoint.secret, timestamp, body),
+        "Facesite-Signature": signature(secret, timestamp, body),
     }
     limit = settings.FACESITE_DELIVERY_RESPONSE_EXCERPT
     try:
@@ -371,3 +377,39 @@ def deliveries_replay(*, deliveries: Iterable[Delivery]) -> int:
                 _enqueue(delivery.pk)
                 count += 1
     return count
+
+
+# --- Endpoints ----------------------------------------------------------------------------------
+
+
+class SecretChange(models.TextChoices):
+    KEEP = "keep", "Keep the current secret"
+    GENERATE = "generate", "Generate a new secret (shown once, after saving)"
+    SET = "set", "Set the secret the receiver gave you"
+
+
+def endpoint_save(
+    *, endpoint: Endpoint, changed: Iterable[str], secret: SecretChange, given_secret: str = "", actor: Actor,
+    client_ip: str | None = None,
+) -> str | None:  # fmt: skip
+    """Create or change an endpoint and record who did it. Returns the new secret when one was generated:
+    the only time anyone sees it, since it is stored encrypted and never displayed."""
+    created = endpoint._state.adding
+    generated = None
+    if secret == SecretChange.GENERATE:
+        endpoint.secret = generated = new_secret()
+    elif secret == SecretChange.SET:
+        endpoint.secret = given_secret
+    elif created:
+        raise InvalidInput("A new endpoint needs a signing secret: generate one or set one.", field="secret")
+    with transaction.atomic():
+        endpoint.save()
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.ENDPOINT_CREATE if created else AuditEvent.Action.ENDPOINT_UPDATE,
+            target=endpoint,
+            client_ip=client_ip,
+            fields=sorted(changed),
+            secret_changed=secret != SecretChange.KEEP,
+        )
+    return generated

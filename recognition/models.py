@@ -342,6 +342,12 @@ class AuditEvent(models.Model):
         FACE_REJECT = "face.review.reject", "Face rejected"
         FACES_SEARCH = "faces.search", "Faces searched"
         FACES_COMPARE = "faces.compare", "Faces compared"
+        # The audit trail is shared: integrations records what it does to endpoints and deliveries here too.
+        ENDPOINT_CREATE = "endpoint.create", "Endpoint created"
+        ENDPOINT_UPDATE = "endpoint.update", "Endpoint changed"
+        ENDPOINT_DELETE = "endpoint.delete", "Endpoint deleted"
+        DELIVERY_VIEW = "delivery.view", "Delivery viewed"
+        DELIVERY_RESEND = "delivery.resend", "Delivery resent"
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -1,0 +1,96 @@
+"""Endpoints' signing secrets are write-only: generated or set, shown once, stored encrypted, rotatable."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+
+from backoffice import roles
+from integrations import services
+from integrations.models import Delivery, Endpoint
+from recognition.models import AuditEvent
+from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
+from tests import images
+from tests.factories import UserFactory
+from tests.integrations.test_deliveries import verify_signature
+
+pytestmark = pytest.mark.django_db
+
+
+def staff(role: str) -> Client:
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, role=role))
+    return client
+
+
+def form(**changes) -> dict:
+    return {"name": "Door", "url": "http://127.0.0.1:9/in", "enabled": "on", "events": '["image.analysed"]',
+            "timeout_seconds": "5", "secret_change": "generate", **changes}  # fmt: skip
+
+
+def test_a_generated_secret_is_shown_once_then_never_again():
+    admin = staff(roles.ADMINISTRATOR)
+    shown = admin.post(reverse("admin:integrations_endpoint_add"), form())
+    assert shown.status_code == 200 and "no-store" in shown["Cache-Control"]
+    endpoint = Endpoint.objects.get()
+    assert endpoint.secret in shown.content.decode()
+
+    page = reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    for role in (roles.OPERATOR, roles.ADMINISTRATOR):
+        html = staff(role).get(page).content.decode()
+        assert endpoint.secret not in html and endpoint.secret_encrypted not in html, role
+        assert "stored encrypted, never shown again" in html
+    event = AuditEvent.objects.get(action="endpoint.create")
+    assert event.details["secret_changed"] is True
+
+
+def test_the_secret_is_stored_encrypted():
+    Endpoint.objects.create(name="ERP", url="http://127.0.0.1:9/", secret="plain-text-secret-value")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM integrations_endpoint")
+        row = cursor.fetchone()
+    assert not any("plain-text-secret-value" in str(column) for column in row)
+    assert Endpoint.objects.get().secret == "plain-text-secret-value"
+
+
+def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(receiver):
+    admin = staff(roles.ADMINISTRATOR)
+    admin.post(reverse("admin:integrations_endpoint_add"), form(url=receiver.url))
+    endpoint = Endpoint.objects.get()
+    old = endpoint.secret
+    change = reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    kept = admin.post(change, form(url=receiver.url, secret_change="keep"))
+    assert kept.status_code == 302, "keeping the secret shows nothing"
+    assert Endpoint.objects.get().secret == old
+    shown = admin.post(change, form(url=receiver.url, secret_change="generate"))
+    new = Endpoint.objects.get().secret
+    assert new != old and new in shown.content.decode()
+
+    image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=1)).pk)
+    services.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
+    [request] = receiver.received
+    assert verify_signature(new, request.headers, request.body)
+    assert not verify_signature(old, request.headers, request.body)
+
+
+def test_a_set_secret_must_be_long_enough_and_operators_cannot_change_it():
+    admin = staff(roles.ADMINISTRATOR)
+    refused = admin.post(reverse("admin:integrations_endpoint_add"), form(secret_change="set", given_secret="short"))
+    assert refused.status_code == 200 and not Endpoint.objects.exists()
+    admin.post(reverse("admin:integrations_endpoint_add"), form(secret_change="set", given_secret="x" * 20))
+    endpoint = Endpoint.objects.get()
+    assert endpoint.secret == "x" * 20
+    change = reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    assert staff(roles.OPERATOR).post(change, form(secret_change="generate")).status_code == 403
+    assert Endpoint.objects.get().secret == "x" * 20
+
+
+def test_a_changed_secrets_key_keeps_deliveries_waiting_with_a_clear_error(receiver, settings):
+    Endpoint.objects.create(name="ERP", url=receiver.url, secret="s" * 20, events=["image.analysed"])
+    image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=2)).pk)
+    settings.FACESITE_SECRETS_KEY = "not the key it was encrypted with"
+    delivery = services.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.RETRYING and "FACESITE_SECRETS_KEY" in delivery.last_error
+    assert receiver.received == []
