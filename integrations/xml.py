@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -76,7 +77,7 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
             type=text.type,
             confidence=_score(text.confidence),
         )
-        _sub(element, "content").text = text.text
+        _sub(element, "content").text = xml_text(text.text)
         _box(element, text.geometry.get("BoundingBox", {}))
 
     moderation = _sub(node, "moderationLabels")
@@ -132,8 +133,18 @@ def _root(event: str, key: str) -> etree._Element:
 
 def _sub(parent: etree._Element, tag: str, **attributes) -> etree._Element:
     return etree.SubElement(
-        parent, f"{_NS}{tag}", {k: str(v) for k, v in attributes.items() if v is not None and v != ""}
+        parent, f"{_NS}{tag}", {k: xml_text(str(v)) for k, v in attributes.items() if v is not None and v != ""}
     )
+
+
+#: What XML 1.0 cannot carry at all (lxml refuses it): C0 controls but tab and line breaks, lone
+#: surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` with what XML cannot carry replaced by U+FFFD: stored text can never stop a document."""
+    return _NOT_XML.sub("\ufffd", value)
 
 
 def _box(parent: etree._Element, box: dict) -> None:

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from recognition.engines.base import BoundingBox
+from recognition.text import free_text, single_line
 
 
 def default_features() -> list[str]:
@@ -41,15 +42,16 @@ class Collection(models.Model):
 
 class Person(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[single_line])
     external_id = models.CharField(
         max_length=128,
         unique=True,
         null=True,
         blank=True,
+        validators=[single_line],
         help_text="Badge, RFID or employee code identifying this person in other systems.",
     )
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, validators=[free_text])
     consent_given_at = models.DateTimeField(
         null=True, blank=True, help_text="When the person consented to biometric processing."
     )

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from recognition.api.inputs import ImageField
 from recognition.engines.base import FEATURES, BoundingBox
 from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection, Verification
+from recognition.text import single_line
 
 SlugField = serializers.SlugRelatedField["Collection"]
 THRESHOLD_HELP = "Similarity (0–100) from which a face counts as a match. Rekognition's default is 80."
@@ -42,7 +43,7 @@ class BoxField(serializers.ReadOnlyField):
 
 class PersonSerializer(serializers.ModelSerializer):
     external_id = serializers.CharField(
-        max_length=128, required=False, allow_null=True, allow_blank=True,
+        max_length=128, required=False, allow_null=True, allow_blank=True, validators=[single_line],
         help_text="Badge, RFID or employee code; unique.",
     )  # fmt: skip
     reference_faces = serializers.IntegerField(read_only=True, source="reference_count", default=0)
@@ -234,7 +235,9 @@ class SearchResponseSerializer(serializers.Serializer):
 
 
 class VerifyRequestSerializer(serializers.Serializer):
-    external_id = serializers.CharField(max_length=128, help_text="The badge or card number presented.")
+    external_id = serializers.CharField(
+        max_length=128, validators=[single_line], help_text="The badge or card number presented."
+    )
     file = DocumentedImageField(required=False)
     image_base64 = DocumentedImageField(required=False)
     threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
