@@ -1,14 +1,50 @@
 """The URL fetcher's address check, over plain HTTP and HTTPS."""
 
+import time
+
 import pytest
 
 from recognition.fetch import FetchRefused, fetch_image_bytes
+from tests.servers import TrickleServer, closed_port
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_host_name_that_lands_on_loopback_is_refused_before_anything_is_sent(image_server, scheme):
     url = image_server.url_for("cam.jpg").replace("http://127.0.0.1", f"{scheme}://localhost")
-    with pytest.raises(FetchRefused, match=r"Refusing to fetch from 127\.0\.0\.1") as refused:
+    with pytest.raises(FetchRefused, match=r"Refusing to fetch from a private, loopback") as refused:
         fetch_image_bytes(url)
     assert not refused.value.retryable
     assert image_server.requests == 0, "refused at connect time, before the request (or the TLS handshake)"
+
+
+def test_a_server_that_trickles_its_body_is_cut_off_at_the_deadline(settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.FACESITE_URL_FETCH_TIMEOUT = 2
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n"
+    with TrickleServer(head=head, body=b"x" * 1000, interval=0.2) as server:  # would take 200 s
+        started = time.monotonic()
+        with pytest.raises(FetchRefused, match="took longer than 2 s") as refused:
+            fetch_image_bytes(f"http://127.0.0.1:{server.port}/slow.jpg")
+    assert refused.value.retryable
+    assert time.monotonic() - started < 8, "ended by the deadline, not by the server"
+
+
+def test_a_server_that_trickles_its_headers_is_cut_off_at_the_deadline(settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.FACESITE_URL_FETCH_TIMEOUT = 2
+    head = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"a" * 4000 + b"\r\n\r\n"
+    with TrickleServer(head=head, interval=0.05) as server, pytest.raises(FetchRefused, match="took longer than 2 s"):
+        fetch_image_bytes(f"http://127.0.0.1:{server.port}/slow.jpg")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_internal_targets_are_refused_alike_open_or_closed_and_never_connected_to(host):
+    with TrickleServer(head=b"HTTP/1.1 200 OK\r\n\r\n") as server:
+        messages = set()
+        for port in (server.port, closed_port()):
+            with pytest.raises(FetchRefused) as refused:
+                fetch_image_bytes(f"http://{host}:{port}/cam.jpg")
+            assert not refused.value.retryable
+            messages.add(refused.value.message)
+        assert server.connections == 0, "checked before connecting, so no port is ever probed"
+    assert messages == {"Refusing to fetch from a private, loopback, link-local or reserved address."}

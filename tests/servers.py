@@ -1,0 +1,63 @@
+"""Raw TCP servers on loopback that misbehave on purpose: they trickle, or only count who connects."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+
+class TrickleServer:
+    """Accepts connections and sends ``head`` then ``body`` one byte every ``interval`` seconds, for
+    ``seconds`` at most, so that no single read ever waits long enough to time out."""
+
+    def __init__(self, *, head: bytes, body: bytes = b"", interval: float = 0.3, seconds: float = 30.0):
+        self.head, self.body, self.interval, self.seconds = head, body, interval, seconds
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return self._listener.getsockname()[1]
+
+    def __enter__(self) -> TrickleServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        end = time.monotonic() + self.seconds
+        with conn:
+            try:
+                conn.recv(65536)  # the request
+                for data in (self.head, self.body):
+                    for i in range(len(data)):
+                        if self._stop.is_set() or time.monotonic() > end:
+                            return
+                        conn.sendall(data[i : i + 1])
+                        time.sleep(self.interval if data is self.body or i % 8 == 7 else 0)
+            except OSError:
+                return
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
