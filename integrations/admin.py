@@ -5,9 +5,9 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from integrations import services
 from integrations.models import Delivery, DeliveryAttempt, Endpoint
-from integrations.services import SecretChange
+from integrations.services.endpoints import SecretChange, endpoint_save
+from integrations.services.upkeep import deliveries_replay
 from recognition.admin.common import ReadOnlyInline
 from recognition.admin.images import ImageAdmin
 from recognition.audit import request_ip
@@ -70,7 +70,7 @@ class EndpointAdmin(admin.ModelAdmin):
         return f"Set {endpoint.secret_changed_at:%Y-%m-%d %H:%M}; stored encrypted, never shown again."
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
-        request._endpoint_secret = services.endpoint_save(  # type: ignore[attr-defined]
+        request._endpoint_secret = endpoint_save(  # type: ignore[attr-defined]
             endpoint=obj,
             changed=[f for f in form.changed_data if f in EndpointForm.Meta.fields],
             secret=form.cleaned_data["secret_change"],
@@ -127,7 +127,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend selected deliveries (same idempotency key)", permissions=["change"])
     def resend(self, request, queryset):
-        queued = services.deliveries_replay(deliveries=queryset)
+        queued = deliveries_replay(deliveries=queryset)
         skipped = queryset.count() - queued
         self.message_user(request, f"{queued} deliveries queued to be sent again.", messages.SUCCESS)
         if skipped:
@@ -160,7 +160,7 @@ def resend_image_deliveries(modeladmin, request, queryset):
     if not request.user.has_perm("integrations.resend_delivery"):
         modeladmin.message_user(request, "You may not resend deliveries.", messages.ERROR)
         return
-    queued = services.deliveries_replay(deliveries=Delivery.objects.filter(image__in=queryset))
+    queued = deliveries_replay(deliveries=Delivery.objects.filter(image__in=queryset))
     modeladmin.message_user(request, f"{queued} deliveries queued to be sent again.", messages.SUCCESS)
 
 

@@ -4,8 +4,8 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
-from integrations import services
 from integrations.models import Delivery, DeliveryAttempt
+from integrations.services.upkeep import delivery_resend
 from recognition.api.permissions import ModelPermissions, require
 from recognition.api.serializers import ErrorSerializer
 
@@ -51,7 +51,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def resend(self, request, pk=None):
         """Send a delivered or dead delivery again, with the same idempotency key."""
         delivery = self.get_object()
-        services.delivery_resend(delivery=delivery)
+        delivery_resend(delivery=delivery)
         return Response(
             self.get_serializer(self.get_queryset().get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED
         )

@@ -1,6 +1,6 @@
 from django.dispatch import receiver
 
-from integrations.services import deliveries_for_image, deliveries_for_verification, deliveries_redact
+from integrations.services.outbox import deliveries_for_image, deliveries_for_verification, deliveries_redact
 from recognition.signals import image_analysed, person_erased, verification_done
 
 

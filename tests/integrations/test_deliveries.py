@@ -13,8 +13,9 @@ from django.utils import timezone
 from lxml import etree
 
 from facesite.devredis import free_port
-from integrations import services, xml
+from integrations import xml
 from integrations.models import Delivery, Endpoint
+from integrations.services import outbox, sending, upkeep
 from integrations.tasks import send_delivery
 from recognition.models import Image
 from recognition.services.analysis import image_analyse, image_reanalyse
@@ -160,7 +161,7 @@ def test_the_same_send_message_twice_posts_once(transactional_db, receiver, endp
     from facesite.celery import app
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "_enqueue", lambda *a, **k: None)  # hold back the automatic message
+        patch.setattr(outbox, "enqueue", lambda *a, **k: None)  # hold back the automatic message
         image = analysed_image()
     delivery = delivery_of(image)
     send_delivery.delay(str(delivery.pk))
@@ -175,7 +176,7 @@ def test_the_same_send_message_twice_posts_once(transactional_db, receiver, endp
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_racing_on_one_delivery_send_it_once(receiver, endpoint):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "_enqueue", lambda *a, **k: None)
+        patch.setattr(outbox, "enqueue", lambda *a, **k: None)
         image = analysed_image()
     delivery = delivery_of(image)
     receiver.reply(Reply(200, delay=0.5))
@@ -183,7 +184,7 @@ def test_two_workers_racing_on_one_delivery_send_it_once(receiver, endpoint):
 
     def send():
         try:
-            results.append(services.delivery_send(delivery_id=delivery.pk))
+            results.append(sending.delivery_send(delivery_id=delivery.pk))
         finally:
             connection.close()  # this thread's own connection; left open it would block dropping the test database
 
@@ -200,7 +201,7 @@ def test_two_workers_racing_on_one_delivery_send_it_once(receiver, endpoint):
 def test_redirects_are_not_followed(receiver, endpoint):
     receiver.reply(Reply(302, headers={"Location": "http://169.254.169.254/latest/meta-data"}))
     image = analysed_image()
-    services.delivery_send(delivery_id=delivery_of(image).pk)
+    sending.delivery_send(delivery_id=delivery_of(image).pk)
     delivery = delivery_of(image)
     assert delivery.status == Delivery.Status.DEAD
     assert "redirects are not followed (Location: http://169.254.169.254/latest/meta-data)" in delivery.last_error
@@ -212,7 +213,7 @@ def test_malformed_reply_body_is_kept_only_as_a_bounded_excerpt(receiver, endpoi
     settings.FACESITE_DELIVERY_RESPONSE_EXCERPT = 100
     receiver.reply(Reply(200, body=b"<<not xml" + b"\xff\xfe" * 5000))
     image = analysed_image()
-    services.delivery_send(delivery_id=delivery_of(image).pk)
+    sending.delivery_send(delivery_id=delivery_of(image).pk)
     delivery = delivery_of(image)
     assert delivery.status == Delivery.Status.DELIVERED
     assert len(delivery.last_response_excerpt) <= 100
@@ -223,7 +224,7 @@ def test_failures_past_the_maximum_age_are_final(receiver, endpoint, settings):
     receiver.default = Reply(500)
     image = analysed_image()
     Delivery.objects.filter(image=image).update(give_up_at=timezone.now() + timedelta(seconds=1))
-    services.delivery_send(delivery_id=delivery_of(image).pk)
+    sending.delivery_send(delivery_id=delivery_of(image).pk)
     delivery = delivery_of(image)
     assert delivery.status == Delivery.Status.DEAD
     assert delivery.last_error.startswith("Gave up after 1 attempts (maximum age reached). Last error: HTTP 500")
@@ -235,7 +236,7 @@ def test_delivery_not_yet_due_is_not_sent(receiver, endpoint):
     Delivery.objects.filter(image=image).update(
         status=Delivery.Status.RETRYING, next_attempt_at=timezone.now() + timedelta(minutes=5)
     )
-    assert services.delivery_send(delivery_id=delivery_of(image).pk) is None
+    assert sending.delivery_send(delivery_id=delivery_of(image).pk) is None
     assert receiver.received == []
 
 
@@ -243,7 +244,7 @@ def test_delivery_not_yet_due_is_not_sent(receiver, endpoint):
 def test_replay_sends_again_with_the_same_key(celery_worker, receiver, endpoint):
     image = uploaded_image()
     delivery = wait_for(lambda: finished(image))
-    assert services.deliveries_replay(deliveries=[delivery]) == 1
+    assert upkeep.deliveries_replay(deliveries=[delivery]) == 1
     wait_for(lambda: len(receiver.received) == 2 and finished(image))
     first, second = receiver.received
     assert first.headers["Facesite-Idempotency-Key"] == second.headers["Facesite-Idempotency-Key"]
@@ -254,17 +255,17 @@ def test_replay_sends_again_with_the_same_key(celery_worker, receiver, endpoint)
 @pytest.mark.django_db
 def test_only_finished_deliveries_can_be_replayed(endpoint, django_capture_on_commit_callbacks):
     image = analysed_image()
-    assert services.deliveries_replay(deliveries=[delivery_of(image)]) == 0  # still pending
+    assert upkeep.deliveries_replay(deliveries=[delivery_of(image)]) == 0  # still pending
 
 
 @pytest.mark.django_db
 def test_sweeper_queues_deliveries_whose_message_was_lost(endpoint, django_capture_on_commit_callbacks):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(services, "_enqueue", lambda *a, **k: None)
+        patch.setattr(outbox, "enqueue", lambda *a, **k: None)
         image = analysed_image()
     Delivery.objects.filter(image=image).update(next_attempt_at=timezone.now() - timedelta(minutes=5))
     with django_capture_on_commit_callbacks() as callbacks:
-        report = services.deliveries_sweep()
+        report = upkeep.deliveries_sweep()
     assert report.queued == 1 and len(callbacks) == 1
 
 
@@ -274,7 +275,7 @@ def test_sweeper_takes_back_a_delivery_whose_sender_died(endpoint, settings, dja
     Delivery.objects.filter(image=image).update(
         status=Delivery.Status.DELIVERING, claimed_at=timezone.now() - timedelta(hours=1)
     )
-    report = services.deliveries_sweep()
+    report = upkeep.deliveries_sweep()
     assert report.reclaimed == 1
     delivery = delivery_of(image)
     assert delivery.status == Delivery.Status.RETRYING
@@ -344,7 +345,7 @@ def test_allow_list_limits_endpoint_hosts_when_saving_and_when_sending(receiver,
     with pytest.raises(ValidationError, match="not in FACESITE_ENDPOINT_ALLOWED_HOSTS"):
         Endpoint(name="x", url=receiver.url, secret="k").full_clean()
     image = analysed_image()  # the endpoint was saved before the allow-list changed
-    services.delivery_send(delivery_id=delivery_of(image).pk)
+    sending.delivery_send(delivery_id=delivery_of(image).pk)
     delivery = delivery_of(image)
     assert delivery.status == Delivery.Status.DEAD and "not in FACESITE_ENDPOINT_ALLOWED_HOSTS" in delivery.last_error
     assert receiver.received == []
@@ -352,19 +353,19 @@ def test_allow_list_limits_endpoint_hosts_when_saving_and_when_sending(receiver,
 
 def test_signature_is_hmac_sha256_of_timestamp_dot_body():
     expected = hmac.new(b"k", b"1700000000.<x/>", hashlib.sha256).hexdigest()
-    assert services.signature("k", "1700000000", b"<x/>") == f"sha256={expected}"
+    assert sending.signature("k", "1700000000", b"<x/>") == f"sha256={expected}"
 
 
 @pytest.mark.parametrize(("value", "seconds"), [("7", 7.0), (None, None), ("soon", None)])
 def test_retry_after_is_read_as_seconds(value, seconds):
-    assert services._retry_after(value) == seconds
+    assert sending._retry_after(value) == seconds
 
 
 def test_retry_after_as_an_http_date():
     from email.utils import format_datetime
 
     when = format_datetime(timezone.now() + timedelta(seconds=30), usegmt=True)
-    assert 25 <= services._retry_after(when) <= 31
+    assert 25 <= sending._retry_after(when) <= 31
 
 
 @pytest.mark.django_db(transaction=True)

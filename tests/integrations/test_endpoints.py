@@ -6,8 +6,8 @@ from django.test import Client
 from django.urls import reverse
 
 from backoffice import roles
-from integrations import services
 from integrations.models import Delivery, Endpoint
+from integrations.services import sending
 from recognition.models import AuditEvent
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
@@ -68,7 +68,7 @@ def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(receiver):
     assert new != old and new in shown.content.decode()
 
     image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=1)).pk)
-    services.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
+    sending.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
     [request] = receiver.received
     assert verify_signature(new, request.headers, request.body)
     assert not verify_signature(old, request.headers, request.body)
@@ -90,7 +90,7 @@ def test_a_changed_secrets_key_keeps_deliveries_waiting_with_a_clear_error(recei
     Endpoint.objects.create(name="ERP", url=receiver.url, secret="s" * 20, events=["image.analysed"])
     image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=2)).pk)
     settings.FACESITE_SECRETS_KEY = "not the key it was encrypted with"
-    delivery = services.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
+    delivery = sending.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.RETRYING and "FACESITE_SECRETS_KEY" in delivery.last_error
     assert receiver.received == []

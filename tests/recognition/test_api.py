@@ -141,7 +141,7 @@ def test_erasing_a_person_removes_every_trace(
     from django.contrib.contenttypes.models import ContentType
     from lxml import etree
 
-    from integrations import services as deliveries
+    from integrations.services import sending, upkeep
     from integrations.xml import schema
     from recognition import thumbnails
 
@@ -201,10 +201,10 @@ def test_erasing_a_person_removes_every_trace(
     assert sum(reference in p for p in payloads) == 1, "the check's document names only the pseudonym"
     # ...and that is what goes out, the first time and on a resend.
     for delivery in Delivery.objects.all():
-        deliveries.delivery_send(delivery_id=delivery.pk)
-    assert deliveries.deliveries_replay(deliveries=Delivery.objects.all()) == 4
+        sending.delivery_send(delivery_id=delivery.pk)
+    assert upkeep.deliveries_replay(deliveries=Delivery.objects.all()) == 4
     for delivery in Delivery.objects.all():
-        deliveries.delivery_send(delivery_id=delivery.pk)
+        sending.delivery_send(delivery_id=delivery.pk)
     assert len(receiver.received) == 8
     assert not any(b"Obama" in r.body or b"B-44" in r.body for r in receiver.received)
     # Searching no longer finds them: the engine's index refreshed.

@@ -3,7 +3,7 @@
 import pytest
 
 from backoffice import roles
-from integrations.services import SEND_DELIVERY
+from integrations.services.outbox import SEND_DELIVERY
 from recognition.models import AuditEvent, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
 from recognition.services.ingest import image_ingest, image_upload

@@ -1,0 +1,46 @@
+"""Endpoints: created and changed with their write-only signing secret, and audited."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import models, transaction
+
+from integrations.models import Endpoint
+from integrations.secrets import new_secret
+from recognition.audit import Actor, audit_record
+from recognition.exceptions import InvalidInput
+from recognition.models import AuditEvent
+
+
+class SecretChange(models.TextChoices):
+    KEEP = "keep", "Keep the current secret"
+    GENERATE = "generate", "Generate a new secret (shown once, after saving)"
+    SET = "set", "Set the secret the receiver gave you"
+
+
+def endpoint_save(
+    *, endpoint: Endpoint, changed: Iterable[str], secret: SecretChange, given_secret: str = "", actor: Actor,
+    client_ip: str | None = None,
+) -> str | None:  # fmt: skip
+    """Create or change an endpoint and record who did it. Returns the new secret when one was generated:
+    the only time anyone sees it, since it is stored encrypted and never displayed."""
+    created = endpoint._state.adding
+    generated = None
+    if secret == SecretChange.GENERATE:
+        endpoint.secret = generated = new_secret()
+    elif secret == SecretChange.SET:
+        endpoint.secret = given_secret
+    elif created:
+        raise InvalidInput("A new endpoint needs a signing secret: generate one or set one.", field="secret")
+    with transaction.atomic():
+        endpoint.save()
+        audit_record(
+            actor=actor,
+            action=AuditEvent.Action.ENDPOINT_CREATE if created else AuditEvent.Action.ENDPOINT_UPDATE,
+            target=endpoint,
+            client_ip=client_ip,
+            fields=sorted(changed),
+            secret_changed=secret != SecretChange.KEEP,
+        )
+    return generated

@@ -1,0 +1,119 @@
+"""The transactional outbox: deliveries are written in the transaction that produced what they report."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from integrations import xml
+from integrations.models import Delivery, Endpoint, Event
+from recognition.models import Image, Verification
+from recognition.services.queue import enqueue_after_commit
+
+KEY_NAMESPACE = uuid.UUID("6f1d2b9e-4a53-4c1e-9a3e-0f4f7c9d2a10")
+SEND_DELIVERY = "integrations.tasks.send_delivery"
+
+
+def idempotency_key(*, event: str, subject_id: str, endpoint_id: int) -> str:
+    """Stable for one subject (image, verification), endpoint and event: retries and replays reuse it."""
+    return str(uuid.uuid5(KEY_NAMESPACE, f"{event}:{subject_id}:{endpoint_id}"))
+
+
+def deliveries_for_image(*, image: Image) -> list[Delivery]:
+    """Write one delivery per matching endpoint and event; call inside the transaction that marks the image done.
+
+    The rows commit or roll back with the results, and their sending is queued
+    only after commit. A re-analysed image updates its existing deliveries
+    (same idempotency keys) with the new document and sends them again.
+    """
+    identified = image.faces.filter(person__isnull=False).exists()
+    created = []
+    for endpoint in Endpoint.objects.filter(enabled=True):
+        if endpoint.collection_id and endpoint.collection_id != image.collection_id:
+            continue
+        if endpoint.only_identified and not identified:
+            continue
+        for event in endpoint.events:
+            if event == Event.IMAGE_ANALYSED or (event == Event.PERSON_IDENTIFIED and identified):
+                key = idempotency_key(event=event, subject_id=str(image.pk), endpoint_id=endpoint.pk)
+                payload = xml.image_event(image, event=event, key=key).decode()
+                created.append(_outbox(endpoint=endpoint, event=event, key=key, payload=payload, image=image))
+    return created
+
+
+def deliveries_for_verification(*, verification: Verification) -> list[Delivery]:
+    """Write ``verification.result`` deliveries; call inside the transaction that records the check."""
+    created = []
+    for endpoint in Endpoint.objects.filter(enabled=True):
+        if Event.VERIFICATION_RESULT in endpoint.events:
+            key = idempotency_key(
+                event=Event.VERIFICATION_RESULT, subject_id=str(verification.pk), endpoint_id=endpoint.pk
+            )
+            payload = _verification_document(verification, key)
+            created.append(_outbox(endpoint=endpoint, event=Event.VERIFICATION_RESULT, key=key, payload=payload))
+    return created
+
+
+def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Iterable[uuid.UUID]) -> int:
+    """Rebuild the documents of every delivery, sent or not, about these images and checks from what the
+    database holds now (after an erasure), so that neither a retry nor a resend carries what was erased.
+    Keys stay the same: receivers see a newer version of the same event. Returns how many were rebuilt."""
+    rebuilt = 0
+    for delivery in Delivery.objects.filter(image_id__in=list(image_ids)).select_related("image__collection"):
+        assert delivery.image is not None
+        delivery.payload = xml.image_event(delivery.image, event=delivery.event, key=delivery.idempotency_key).decode()
+        delivery.save(update_fields=["payload", "updated_at"])
+        rebuilt += 1
+    checks = Verification.objects.in_bulk(list(verification_ids))
+    endpoints = list(Endpoint.objects.values_list("pk", flat=True))
+    by_key = {
+        idempotency_key(event=Event.VERIFICATION_RESULT, subject_id=str(pk), endpoint_id=endpoint): check
+        for pk, check in checks.items()
+        for endpoint in endpoints
+    }
+    for delivery in Delivery.objects.filter(idempotency_key__in=list(by_key)):
+        delivery.payload = _verification_document(by_key[delivery.idempotency_key], delivery.idempotency_key)
+        delivery.save(update_fields=["payload", "updated_at"])
+        rebuilt += 1
+    return rebuilt
+
+
+def _verification_document(verification: Verification, key: str) -> str:
+    return xml.verification_event(
+        key=key,
+        verification_id=str(verification.pk),
+        external_id=verification.external_id,
+        outcome=verification.outcome,
+        match=verification.match,
+        similarity=verification.similarity,
+        threshold=verification.threshold,
+        verified_at=verification.created_at,
+        person=verification.person,
+    ).decode()
+
+
+def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Image | None = None) -> Delivery:
+    now = timezone.now()
+    delivery, _ = Delivery.objects.update_or_create(
+        idempotency_key=key,
+        defaults={
+            "endpoint": endpoint,
+            "event": event,
+            "image": image,
+            "payload": payload,
+            "status": Delivery.Status.PENDING,
+            "next_attempt_at": now,
+            "give_up_at": now + timedelta(seconds=settings.FACESITE_DELIVERY_MAX_AGE),
+            "last_error": "",
+        },
+    )
+    enqueue(delivery.pk)
+    return delivery
+
+
+def enqueue(delivery_id: uuid.UUID, *, countdown: float = 0) -> None:
+    enqueue_after_commit(task=SEND_DELIVERY, args=[str(delivery_id)], countdown=countdown)

@@ -1,0 +1,87 @@
+"""Keeping deliveries moving: the sweeper, and resending finished deliveries."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from integrations.models import Delivery, DeliveryAttempt
+from integrations.services.outbox import enqueue
+from recognition.exceptions import Conflict
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DeliverySweepReport:
+    queued: int
+    reclaimed: int
+
+
+def deliveries_sweep() -> DeliverySweepReport:
+    """Queue due deliveries whose message was lost; take back deliveries whose sender died."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.FACESITE_PROCESSING_STALE_AFTER)
+    reclaimed = 0
+    for delivery in Delivery.objects.filter(status=Delivery.Status.DELIVERING, claimed_at__lt=stale):
+        with transaction.atomic():
+            if Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.DELIVERING, claimed_at__lt=stale).update(
+                status=Delivery.Status.RETRYING,
+                claimed_at=None,
+                next_attempt_at=now,
+                last_error="The worker sending this delivery was lost; sending again.",
+                updated_at=now,
+            ):
+                DeliveryAttempt.objects.filter(delivery=delivery, finished_at__isnull=True).update(
+                    finished_at=now, outcome="lost", error="The worker was lost during the request."
+                )
+                enqueue(delivery.pk)
+                reclaimed += 1
+    # A due delivery whose message would have run by now (give it a minute) lost its message.
+    overdue = now - timedelta(seconds=60)
+    due = Delivery.objects.filter(
+        status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING], next_attempt_at__lte=overdue
+    ).values_list("pk", flat=True)
+    queued = 0
+    for pk in due.iterator():
+        enqueue(pk)
+        queued += 1
+    report = DeliverySweepReport(queued=queued, reclaimed=reclaimed)
+    if queued or reclaimed:
+        logger.warning("Delivery sweeper: %s", report)
+    return report
+
+
+def delivery_resend(*, delivery: Delivery) -> None:
+    """Send one delivered or dead delivery again; ``Conflict`` while it is still pending or being sent."""
+    if not deliveries_replay(deliveries=[delivery]):
+        raise Conflict(
+            f"Only delivered or dead deliveries can be resent; this one is {delivery.status}.", code="not_resendable"
+        )
+
+
+def deliveries_replay(*, deliveries: Iterable[Delivery]) -> int:
+    """Send delivered or dead deliveries again, with the same idempotency key. Returns how many were queued."""
+    now = timezone.now()
+    count = 0
+    with transaction.atomic():
+        for delivery in deliveries:
+            if Delivery.objects.filter(
+                pk=delivery.pk, status__in=[Delivery.Status.DELIVERED, Delivery.Status.DEAD]
+            ).update(
+                status=Delivery.Status.PENDING,
+                replay_requested=True,
+                next_attempt_at=now,
+                give_up_at=now + timedelta(seconds=settings.FACESITE_DELIVERY_MAX_AGE),
+                last_error="",
+                updated_at=now,
+            ):
+                enqueue(delivery.pk)
+                count += 1
+    return count
