@@ -238,6 +238,9 @@ FACESITE_ENDPOINT_ALLOWED_HOSTS = [h.lower() for h in env_list("FACESITE_ENDPOIN
 FACESITE_DELIVERY_MAX_AGE = env_int("FACESITE_DELIVERY_MAX_AGE", 72 * 3600, minimum=60)
 FACESITE_DELIVERY_BACKOFF_BASE = env_float("FACESITE_DELIVERY_BACKOFF_BASE", 30.0, minimum=0.01)
 FACESITE_DELIVERY_BACKOFF_MAX = env_float("FACESITE_DELIVERY_BACKOFF_MAX", 3600.0, minimum=1)
+# No receiver's answer (Retry-After: 0, a date in the past) makes the sender retry sooner than this.
+FACESITE_DELIVERY_BACKOFF_MIN = env_float("FACESITE_DELIVERY_BACKOFF_MIN", 5.0, minimum=0.01)
+FACESITE_DELIVERY_MAX_ATTEMPTS = env_int("FACESITE_DELIVERY_MAX_ATTEMPTS", 50, minimum=1)
 # Retries due within this many seconds are queued with a countdown; later ones are
 # picked up by the sweeper (Redis redelivers messages held past the visibility timeout).
 FACESITE_DELIVERY_QUEUE_AHEAD = min(600, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 2)

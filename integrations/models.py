@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from integrations import secrets
+from recognition.net import REFUSED, AddressRefused, resolve_checked
 
 
 class Event(models.TextChoices):
@@ -21,8 +22,9 @@ def default_events() -> list[str]:
     return [Event.IMAGE_ANALYSED]
 
 
-def validate_endpoint_url(url: str) -> None:
-    """http(s) only, and on the allow-list of hosts when one is configured."""
+def validate_endpoint_url(url: str, *, resolve: bool = True) -> None:
+    """http(s) only, on the allow-list of hosts when one is configured, and (``resolve``) not at a private,
+    loopback, link-local or reserved address unless its network is allowed, as for URL uploads."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("Endpoint URLs must start with http:// or https:// and name a host.")
@@ -31,6 +33,17 @@ def validate_endpoint_url(url: str) -> None:
     allowed = settings.FACESITE_ENDPOINT_ALLOWED_HOSTS
     if allowed and parts.hostname.lower() not in allowed:
         raise ValidationError(f"{parts.hostname} is not in FACESITE_ENDPOINT_ALLOWED_HOSTS ({', '.join(allowed)}).")
+    if resolve:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            resolve_checked(parts.hostname, port, allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS)
+        except AddressRefused as exc:
+            raise ValidationError(
+                f"{parts.hostname} is {REFUSED}. If the receiver is yours, allow its network in "
+                "FACESITE_URL_FETCH_ALLOWED_NETWORKS."
+            ) from exc
+        except OSError:
+            pass  # not resolvable now; every send checks the addresses again
 
 
 def validate_events(value) -> None:
@@ -114,6 +127,9 @@ class Delivery(models.Model):
     give_up_at = models.DateTimeField(help_text="After this, failures are final (FACESITE_DELIVERY_MAX_AGE).")
     replay_requested = models.BooleanField(default=False, editable=False)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the sweeper last queued it (its message was lost)."
+    )
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_response_excerpt = models.TextField(blank=True)
     last_error = models.TextField(blank=True)

@@ -131,9 +131,11 @@ def no_role_client(db) -> APIClient:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    """A receiving endpoint on loopback, whose network is allowed as an operator would allow their own."""
     from tests.receiver import Receiver
 
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     server = Receiver().start()
     yield server
     server.stop()
@@ -151,6 +153,7 @@ def endpoint(db, receiver):
 @pytest.fixture
 def quick_retries(settings):
     settings.FACESITE_DELIVERY_BACKOFF_BASE = 0.4
+    settings.FACESITE_DELIVERY_BACKOFF_MIN = 0.2
 
 
 @pytest.fixture

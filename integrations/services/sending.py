@@ -6,12 +6,15 @@ import hashlib
 import hmac
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import requests
+import urllib3
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import transaction
@@ -20,11 +23,16 @@ from django.utils import timezone
 
 from integrations.models import Delivery, DeliveryAttempt, validate_endpoint_url
 from integrations.services.outbox import enqueue
+from recognition.net import REFUSED, guarded_session, refusal_in
 
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "Facesite-Delivery/1"
 DUE_TOLERANCE = timedelta(seconds=1)
+ADDRESS_REFUSED = (
+    f"The endpoint's address is {REFUSED}; if the receiver is yours, allow its network in "
+    "FACESITE_URL_FETCH_ALLOWED_NETWORKS."
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,9 @@ def delivery_send(*, delivery_id: str) -> Delivery | None:
         status__in=[Delivery.Status.PENDING, Delivery.Status.RETRYING],
         # A countdown message may run a moment before its due time; it must not be dropped.
         next_attempt_at__lte=now + DUE_TOLERANCE,
-    ).update(status=Delivery.Status.DELIVERING, claimed_at=now, attempts=F("attempts") + 1, updated_at=now)
+    ).update(
+        status=Delivery.Status.DELIVERING, claimed_at=now, queued_at=None, attempts=F("attempts") + 1, updated_at=now
+    )
     if not claimed:
         return None
     delivery = Delivery.objects.select_related("endpoint").get(pk=delivery_id)
@@ -58,7 +68,13 @@ def delivery_send(*, delivery_id: str) -> Delivery | None:
     attempt = DeliveryAttempt.objects.create(
         delivery=delivery, number=delivery.attempts, started_at=now, replay=delivery.replay_requested
     )
-    outcome = _post(delivery)
+    try:
+        outcome = _post(delivery)
+    except SoftTimeLimitExceeded:
+        outcome = Outcome(Delivery.Status.RETRYING, error="The worker's time limit ran out during the request.")
+    except Exception as exc:  # whatever happens, the attempt is recorded and the delivery moves on
+        logger.exception("Sending delivery %s crashed", delivery.pk)
+        outcome = Outcome(Delivery.Status.RETRYING, error=f"Internal error while sending ({type(exc).__name__}).")
     _record(delivery, attempt, outcome)
     return delivery
 
@@ -68,7 +84,7 @@ def _post(delivery: Delivery) -> Outcome:
     if not endpoint.enabled:
         return Outcome(Delivery.Status.DEAD, error="The endpoint is disabled.")
     try:
-        validate_endpoint_url(endpoint.url)
+        validate_endpoint_url(endpoint.url, resolve=False)  # the session checks the addresses it connects to
     except ValidationError as exc:
         return Outcome(Delivery.Status.DEAD, error=" ".join(exc.messages))
     try:
@@ -88,25 +104,30 @@ def _post(delivery: Delivery) -> Outcome:
         "Facesite-Signature": signature(secret, timestamp, body),
     }
     limit = settings.FACESITE_DELIVERY_RESPONSE_EXCERPT
-    try:
-        with requests.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=endpoint.timeout_seconds,
-            allow_redirects=False,
-            stream=True,
-        ) as response:
-            excerpt = response.raw.read(limit, decode_content=True).decode(response.encoding or "utf-8", "replace")
-            code = response.status_code
-            retry_after = _retry_after(response.headers.get("Retry-After"))
-            location = response.headers.get("Location", "")
-    except requests.Timeout:
-        return Outcome(Delivery.Status.RETRYING, error=f"No answer within {endpoint.timeout_seconds:g} s (timed out).")
-    except requests.ConnectionError as exc:
-        return Outcome(Delivery.Status.RETRYING, error=f"Could not connect: {_reason(exc)}")
-    except requests.RequestException as exc:
-        return Outcome(Delivery.Status.DEAD, error=f"The request could not be made: {_reason(exc)}")
+    # The endpoint's timeout bounds the whole exchange, however slowly the receiver answers.
+    deadline = endpoint.timeout_seconds
+    with guarded_session(deadline=deadline, allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS) as (
+        session,
+        guard,
+    ):
+        try:
+            with session.post(
+                endpoint.url, data=body, headers=headers, timeout=deadline, allow_redirects=False, stream=True
+            ) as response:
+                code = response.status_code
+                retry_after = _retry_after(response.headers.get("Retry-After"))
+                location = response.headers.get("Location", "")
+                excerpt = _excerpt(response, limit)
+        except requests.RequestException as exc:
+            if refusal_in(exc):
+                return Outcome(Delivery.Status.DEAD, error=ADDRESS_REFUSED)
+            if guard.expired or isinstance(exc, requests.Timeout):
+                return Outcome(Delivery.Status.RETRYING, error=f"No answer within {deadline:g} s (timed out).")
+            if isinstance(exc, requests.ConnectionError):
+                return Outcome(Delivery.Status.RETRYING, error=f"Could not connect: {_reason(exc)}")
+            return Outcome(Delivery.Status.DEAD, error=f"The request could not be made: {_reason(exc)}")
+    if guard.expired:  # cut off mid-answer: headers end quietly at the closed socket, so nothing is certain
+        return Outcome(Delivery.Status.RETRYING, code, excerpt, f"No answer within {deadline:g} s (timed out).")
     if 200 <= code < 300:
         return Outcome(Delivery.Status.DELIVERED, code, excerpt)
     if 300 <= code < 400:
@@ -123,6 +144,15 @@ def _post(delivery: Delivery) -> Outcome:
     return Outcome(Delivery.Status.DEAD, code, excerpt, f"HTTP {code}: the endpoint refused the delivery.")
 
 
+def _excerpt(response: requests.Response, limit: int) -> str:
+    """The start of the answer, for people to read; a receiver cut off while sending it was still heard."""
+    try:
+        raw = response.raw.read(limit, decode_content=True)
+    except (OSError, ValueError, urllib3.exceptions.HTTPError) as exc:
+        return f"(the answer could not be read: {type(exc).__name__})"
+    return raw.decode(response.encoding or "utf-8", "replace")
+
+
 def _record(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome) -> None:
     now = timezone.now()
     new_status = outcome.status
@@ -130,9 +160,10 @@ def _record(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome) -> N
     error = outcome.error
     if new_status == Delivery.Status.RETRYING:
         delay = _backoff(delivery.attempts, outcome.retry_after)
-        if now + timedelta(seconds=delay) > delivery.give_up_at:
+        gave_up = give_up_reason(delivery.attempts, delivery.give_up_at, now + timedelta(seconds=delay))
+        if gave_up:
             new_status = Delivery.Status.DEAD
-            error = f"Gave up after {delivery.attempts} attempts (maximum age reached). Last error: {outcome.error}"
+            error = f"{gave_up} Last error: {outcome.error}"
     with transaction.atomic():
         DeliveryAttempt.objects.filter(pk=attempt.pk).update(
             finished_at=now,
@@ -160,23 +191,40 @@ def _record(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome) -> N
     log("Delivery %s to %s: %s %s", delivery.pk, delivery.endpoint, new_status, error)
 
 
+def give_up_reason(attempts: int, give_up_at: datetime, next_attempt_at: datetime) -> str:
+    """Why a failing delivery should not be tried again (empty when it should)."""
+    if attempts >= settings.FACESITE_DELIVERY_MAX_ATTEMPTS:
+        return f"Gave up after {attempts} attempts (FACESITE_DELIVERY_MAX_ATTEMPTS)."
+    if next_attempt_at > give_up_at:
+        return f"Gave up after {attempts} attempts (maximum age reached)."
+    return ""
+
+
 def _backoff(attempts: int, retry_after: float | None) -> float:
+    """Seconds to wait: the receiver's Retry-After, or a doubling delay with jitter; never less than
+    FACESITE_DELIVERY_BACKOFF_MIN, so no answer can make the sender POST in a tight loop."""
+    minimum = settings.FACESITE_DELIVERY_BACKOFF_MIN
     if retry_after is not None:
-        return min(retry_after, settings.FACESITE_DELIVERY_MAX_AGE)
+        return min(max(retry_after, minimum), settings.FACESITE_DELIVERY_MAX_AGE)
     base = settings.FACESITE_DELIVERY_BACKOFF_BASE * 2 ** max(attempts - 1, 0)
     # Jitter spreads the retries of many deliveries to one endpoint that came back up.
-    return min(base, settings.FACESITE_DELIVERY_BACKOFF_MAX) * random.uniform(0.5, 1.0)
+    return max(minimum, min(base, settings.FACESITE_DELIVERY_BACKOFF_MAX) * random.uniform(0.5, 1.0))
+
+
+#: RFC 9110 delta-seconds: ASCII digits only (str.isdigit also takes "²" and "٣").
+_DELTA_SECONDS = re.compile(r"[0-9]{1,10}")
 
 
 def _retry_after(value: str | None) -> float | None:
+    """Retry-After as RFC 9110 has it (delta-seconds or an HTTP-date, in seconds from now); None otherwise."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _DELTA_SECONDS.fullmatch(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         return None

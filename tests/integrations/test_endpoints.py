@@ -18,6 +18,12 @@ from tests.integrations.test_deliveries import verify_signature
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def own_loopback_network(settings):
+    """These receivers run on loopback; an operator allows their own network the same way."""
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+
 def staff(role: str) -> Client:
     client = Client()
     client.force_login(UserFactory(is_staff=True, role=role))
@@ -93,4 +99,22 @@ def test_a_changed_secrets_key_keeps_deliveries_waiting_with_a_clear_error(recei
     delivery = sending.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.RETRYING and "FACESITE_SECRETS_KEY" in delivery.last_error
+    assert receiver.received == []
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://169.254.169.254/x"])
+def test_endpoints_at_internal_addresses_are_refused_unless_their_network_is_allowed(settings, url):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = []
+    page = staff(roles.ADMINISTRATOR).post(reverse("admin:integrations_endpoint_add"), form(url=url))
+    assert page.status_code == 200 and not Endpoint.objects.exists()
+    assert "private, loopback, link-local or reserved address" in page.content.decode()
+
+
+def test_an_endpoint_whose_address_turns_private_is_not_posted_to(settings, receiver):
+    Endpoint.objects.create(name="ERP", url=receiver.url, secret="s" * 20, events=["image.analysed"])
+    image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=3)).pk)
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = []  # the name now resolves inside: refused at send time
+    delivery = sending.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.DEAD and "FACESITE_URL_FETCH_ALLOWED_NETWORKS" in delivery.last_error
     assert receiver.received == []
