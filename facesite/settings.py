@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything can read a body: 413 for one larger than any request may be.
+    "facesite.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,11 +159,12 @@ FACESITE_MAX_UPLOAD_BYTES = env_int("FACESITE_MAX_UPLOAD_BYTES", 15 * 1024 * 102
 # Pillow's own default is ~179 Mpx; a face back office has no use for that much.
 FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 50_000_000, minimum=10_000)
 FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
-# Base64 in JSON is about 4/3 of the file; leave room for it.
 # Fetching images from URLs (in the worker): overall time limit, and networks that may
 # be fetched from although private (e.g. an internal camera server), CIDR, comma-separated.
 FACESITE_URL_FETCH_TIMEOUT = env_float("FACESITE_URL_FETCH_TIMEOUT", 30.0, minimum=1)
 FACESITE_URL_FETCH_ALLOWED_NETWORKS = env_list("FACESITE_URL_FETCH_ALLOWED_NETWORKS", [])
+# Django's own cap on bodies read into memory, behind facesite.middleware's 413: base64 in JSON is
+# about 4/3 of the file; leave room for it and a few fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACESITE_MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 

@@ -1,5 +1,8 @@
 """Uploading through the API: what is accepted, and what is refused without leaving anything behind."""
 
+import base64
+import socket
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -77,12 +80,13 @@ def test_upload_of_a_truncated_jpeg_is_rejected(api_client, media_root):
 
 
 def test_upload_over_the_size_limit_is_rejected(api_client, media_root, settings):
-    settings.FACESITE_MAX_UPLOAD_BYTES = 20_000
+    # Over the image limit, but within the body's allowance for other fields: the file's own message.
+    settings.FACESITE_MAX_UPLOAD_BYTES = 100_000
     data = images.jpeg((800, 600), seed=3, quality=100)
-    assert len(data) > 20_000
+    assert 100_000 < len(data) < 100_000 + 64 * 1024
     response = upload(api_client, data)
     assert response.status_code == 400
-    assert f"The file is {len(data):,} bytes; the limit is 20,000 bytes." == response.json()["file"][0]
+    assert f"The file is {len(data):,} bytes; the limit is 100,000 bytes." == response.json()["file"][0]
     assert_nothing_stored(media_root)
 
 
@@ -150,3 +154,43 @@ def test_image_over_the_configured_pixel_limit_is_rejected(api_client, media_roo
     assert response.status_code == 400
     assert response.json()["file"][0] == "Image is 400×300 pixels, above the limit of 100,000 pixels."
     assert_nothing_stored(media_root)
+
+
+@pytest.mark.parametrize("kind", ["multipart", "json"])
+def test_a_body_far_over_the_limit_is_refused_with_413(api_client, media_root, settings, kind):
+    settings.FACESITE_MAX_UPLOAD_BYTES = 20_000
+    data = images.jpeg((900, 700), seed=3, quality=100)
+    assert len(data) > 120_000
+    if kind == "json":
+        response = api_client.post("/api/images/", {"image_base64": base64.b64encode(data).decode()}, format="json")
+    else:
+        response = upload(api_client, data)
+    assert response.status_code == 413
+    assert response.json() == {
+        "detail": f"The request body is {int(response.request['CONTENT_LENGTH']):,} bytes; "
+        "the limit is 92,203 bytes (images up to 20,000 bytes).",
+        "code": "too_large",
+    }
+    assert_nothing_stored(media_root)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_oversized_body_is_refused_before_it_is_sent(live_server, settings):
+    """The server answers 413 from the declared length alone, while the client has sent a few bytes of it."""
+    from urllib.parse import urlsplit
+
+    from rest_framework.authtoken.models import Token
+
+    from backoffice import roles
+    from tests.factories import UserFactory
+
+    token = Token.objects.create(user=UserFactory(role=roles.OPERATOR))
+    host, port = urlsplit(live_server.url).hostname, urlsplit(live_server.url).port
+    with socket.create_connection((host, port), timeout=10) as sock:
+        sock.sendall(
+            b"POST /api/images/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Token {token.key}\r\nContent-Length: 1000000000\r\n\r\n".encode()
+            + b'{"image_base64": "'
+        )
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
