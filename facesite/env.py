@@ -119,3 +119,11 @@ def env_secret(name: str, *, kept_in: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(secrets.token_urlsafe(50))
     return kept_in.read_text().strip()
+
+
+def redis_database(url: str, number: int) -> str:
+    """The same Redis server as ``url``, database ``number``."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return url
+    return parts._replace(path=f"/{number}").geturl()

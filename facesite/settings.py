@@ -25,6 +25,7 @@ from facesite.env import (
     env_secret,
     env_str,
     env_url,
+    redis_database,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -157,7 +158,10 @@ STORAGES = {
 # --- Uploads ----------------------------------------------------------------------
 FACESITE_MAX_UPLOAD_BYTES = env_int("FACESITE_MAX_UPLOAD_BYTES", 15 * 1024 * 1024, minimum=1024)
 # Pillow's own default is ~179 Mpx; a face back office has no use for that much.
-FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 50_000_000, minimum=10_000)
+# Faces are detected on at most 1024 px a side and labels on 224: a 24 Mpx photo (6000×4000, 72 MB
+# decoded) is already more than analysis uses. Larger pictures cost memory and time, and a tiny file
+# that declares many pixels is a decompression bomb.
+FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
 FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 # Fetching images from URLs (in the worker): overall time limit, and networks that may
 # be fetched from although private (e.g. an internal camera server), CIDR, comma-separated.
@@ -194,6 +198,16 @@ if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:
 
 # --- Celery -------------------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+# Rate limits (and anything else cached) live in Redis, so they hold across every web process.
+# By default the next database of the broker's Redis, so flushing one leaves the other alone.
+CACHE_URL = env_url("CACHE_URL", redis_database(REDIS_URL, 1), schemes=("redis", "rediss", "unix"))
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": CACHE_URL,
+        "KEY_PREFIX": "facesite",
+    }
+}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # results live in the database, not in task results
 CELERY_TASK_IGNORE_RESULT = True
@@ -265,7 +279,11 @@ REST_FRAMEWORK = {
     # The application's errors (recognition.exceptions) become 400/409/422/503 answers in one place.
     "EXCEPTION_HANDLER": "recognition.api.errors.exception_handler",
     # Search, verify and compare run models synchronously: limit each user's rate.
-    "DEFAULT_THROTTLE_RATES": {"sync": env_str("FACESITE_SYNC_RATE", "600/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "sync": env_str("FACESITE_SYNC_RATE", "600/min"),
+        "upload": env_str("FACESITE_UPLOAD_RATE", "120/min"),
+        "enrol": env_str("FACESITE_ENROL_RATE", "30/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Facesite API",

@@ -17,6 +17,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connections
+from django.test.utils import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -51,8 +52,15 @@ def broker_url(tmp_path_factory) -> str:
         url = f"redis://127.0.0.1:{port}/{TEST_REDIS_DB}"
     redis.Redis.from_url(url).flushdb()
     settings.CELERY_BROKER_URL = url
+    # Throttles and other cached values: their own database, emptied now. Overridden (not assigned), so
+    # that Django's cache handler, which read CACHES once already, is rebuilt.
+    cache_url = url.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB - 1}"
+    redis.Redis.from_url(cache_url).flushdb()
+    caches = override_settings(CACHES={"default": {**settings.CACHES["default"], "LOCATION": cache_url}})
+    caches.enable()
     celery_app.conf.broker_url = url
     yield url
+    caches.disable()
     if private is not None:
         private.terminate()
         private.wait(10)
@@ -68,6 +76,14 @@ def media_root(settings, tmp_path) -> Path:
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(root)}},
     }
     return root
+
+
+@pytest.fixture(autouse=True)
+def empty_cache(broker_url):
+    """Rate-limit counts live in Redis, outside the database's rollback: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -11,10 +11,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 
 from recognition.api import examples
 from recognition.api import serializers as s
-from recognition.api.common import PARSERS, VALIDATION_ERROR, uploaded_filename
+from recognition.api.common import PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
 from recognition.api.filters import ImageFilter
 from recognition.api.permissions import ModelPermissions
 from recognition.audit import audit_request, request_ip
@@ -44,6 +45,9 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
         return Image.objects.select_related("collection").prefetch_related(
             "labels", "text_detections", "moderation_labels", faces, "deliveries__endpoint"
         )
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return throttled_as("upload") if self.action == "create" else super().get_throttles()
 
     def get_serializer_class(self) -> type[BaseSerializer]:
         return s.ImageListSerializer if self.action == "list" else s.ImageSerializer

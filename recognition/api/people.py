@@ -9,10 +9,11 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.throttling import BaseThrottle
 
 from recognition.api import examples
 from recognition.api import serializers as s
-from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR, uploaded_filename
+from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
 from recognition.api.filters import PersonFilter
 from recognition.api.permissions import ModelPermissions
 from recognition.audit import audit_request, request_ip
@@ -32,6 +33,10 @@ class PersonViewSet(viewsets.ModelViewSet):
     search_fields = ["name", "external_id", "notes"]
     ordering_fields = ["name", "created_at"]
     parser_classes = PARSERS
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        enrolling = self.action == "faces" and self.request.method == "POST"
+        return throttled_as("enrol") if enrolling else super().get_throttles()
 
     def get_queryset(self) -> QuerySet[Person]:
         return Person.objects.annotate(reference_count=Count("faces", filter=Q(faces__is_reference=True))).order_by(

@@ -8,6 +8,7 @@ picture a person would see.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,8 +22,30 @@ def decode_rgb(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Im
     return to_rgb(ImageOps.exif_transpose(open_image(data, max_pixels=max_pixels)))
 
 
+#: The last images decoded in this thread, by identity of their bytes: the checks at the door and the
+#: engine behind it see the same bytes object, so one request decodes each image once.
+_recent = threading.local()
+_RECENT = 2
+
+
 def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
-    """Open and fully decode the first frame, refusing bombs and truncated data."""
+    """Open and fully decode the first frame, refusing bombs and truncated data. Callers must not change it."""
+    recent: list[tuple[bytes, Image.Image]] = getattr(_recent, "images", [])
+    for seen, image in recent:
+        if seen is data and image.width * image.height <= max_pixels:
+            return image
+    image = _decode(data, max_pixels)
+    # Holding ``data`` keeps its identity from being reused by another object while remembered.
+    _recent.images = [(data, image), *recent][:_RECENT]
+    return image
+
+
+def forget_decoded(**kwargs: object) -> None:
+    """Let go of the images this thread remembers (at the end of each request and task)."""
+    _recent.images = []
+
+
+def _decode(data: bytes, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

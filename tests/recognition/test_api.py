@@ -555,3 +555,23 @@ def test_erasure_can_also_delete_images_where_they_are_the_only_face(
     assert not Image.objects.filter(pk=alone.pk).exists()
     assert Image.objects.filter(pk=landscape.pk).exists()
     assert AuditEvent.objects.get(action="person.erase").details["sole_subject_images"] == 1
+
+
+def test_compare_decodes_each_image_once(api_client, local_engine, monkeypatch):
+    """Checked at the door and compared by the engine, each picture is decoded a single time."""
+    from PIL import ImageFile
+
+    decoded = []
+    load = ImageFile.ImageFile.load
+
+    def counting_load(self):
+        if self._im is None:  # a real decode, not a no-op on an already loaded image
+            decoded.append(self.size)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting_load)
+    response = api_client.post(
+        "/api/compare/", {"source": upload("a.jpg", photo("obama.jpg")), "target": upload("b.jpg", photo("biden.jpg"))}
+    )
+    assert response.status_code == 200
+    assert len(decoded) == 2, decoded

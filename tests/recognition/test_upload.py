@@ -194,3 +194,31 @@ def test_an_oversized_body_is_refused_before_it_is_sent(live_server, settings):
         )
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+
+
+@pytest.mark.parametrize("scope", ["upload", "enrol"])
+def test_uploads_and_enrolments_are_rate_limited_per_user_across_processes(api_client, scope, monkeypatch):
+    """Counted per user whichever client sends, in Redis (checked below), which every web process shares."""
+    from rest_framework.test import APIClient
+    from rest_framework.throttling import SimpleRateThrottle
+
+    from tests.factories import PersonFactory
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**SimpleRateThrottle.THROTTLE_RATES, scope: "2/min"})
+    person = PersonFactory()
+    path = "/api/images/" if scope == "upload" else f"/api/people/{person.pk}/faces/"
+    other_client = APIClient()
+    other_client.credentials(**api_client._credentials)
+
+    def send(client, seed):
+        body = {"image_base64": base64.b64encode(images.jpeg((96, 72), seed=seed)).decode()}
+        return client.post(path, body, format="json").status_code
+
+    codes = [send(api_client, 1), send(other_client, 2), send(api_client, 3)]
+    assert codes[:2] == [202, 202] if scope == "upload" else codes[:2] == [201, 201]
+    assert codes[2] == 429
+    import redis
+    from django.conf import settings
+
+    keys = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).keys(f"*throttle_{scope}*")
+    assert keys, "the count is in Redis, where every web process sees it"
