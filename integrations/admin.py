@@ -6,12 +6,12 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from integrations.models import Delivery, DeliveryAttempt, Endpoint
-from integrations.services.endpoints import SecretChange, endpoint_save
+from integrations.services.endpoints import SecretChange, endpoint_delete, endpoint_save
 from integrations.services.upkeep import deliveries_replay
-from recognition.admin.common import ReadOnlyInline
+from recognition.admin.common import AuditedViews, ReadOnlyInline
 from recognition.admin.images import ImageAdmin
 from recognition.audit import request_ip
-from recognition.models import Image
+from recognition.models import AuditEvent, Image
 
 
 class EndpointForm(forms.ModelForm):
@@ -79,6 +79,13 @@ class EndpointAdmin(admin.ModelAdmin):
             client_ip=request_ip(request),
         )
 
+    def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
+        endpoint_delete(endpoint=obj, actor=request.user, client_ip=request_ip(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for endpoint in queryset:
+            self.delete_model(request, endpoint)
+
     def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue: str | None = None) -> Any:
         return self._show_secret_once(request, obj) or super().response_add(request, obj, post_url_continue)
 
@@ -94,30 +101,44 @@ class EndpointAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "integrations/admin/endpoint_secret.html", context)
 
 
+#: What receivers answered can carry anything (their own data, internal details): shown only to
+#: those who look after deliveries (who may resend them), not to Reviewers.
+EXCERPTS = {"last_response_excerpt", "response_excerpt"}
+
+
+def may_read_excerpts(request: HttpRequest) -> bool:
+    return request.user.has_perm("integrations.resend_delivery")
+
+
 class DeliveryAttemptInline(ReadOnlyInline):
     model = DeliveryAttempt
-    fields = readonly_fields = (
-        "number",
-        "started_at",
-        "finished_at",
-        "outcome",
-        "status_code",
-        "error",
-        "response_excerpt",
-        "replay",
-    )
+    attempt_fields = ("number", "started_at", "finished_at", "outcome", "status_code", "error", "response_excerpt",
+                      "replay")  # fmt: skip
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f for f in self.attempt_fields if may_read_excerpts(request) or f not in EXCERPTS]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_fields(request, obj)
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(AuditedViews, admin.ModelAdmin):
+    view_action = AuditEvent.Action.DELIVERY_VIEW
+    list_action = AuditEvent.Action.DELIVERY_LIST
     list_display = ["created_at", "event", "endpoint", "image", "status", "attempts", "last_status_code", "last_error"]
     list_filter = ["status", "event", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["idempotency_key", "image__id"]
     raw_id_fields = ["image"]
-    readonly_fields = [f.name for f in Delivery._meta.fields]
     inlines = [DeliveryAttemptInline]
     actions = ["resend"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f for f in (f.name for f in Delivery._meta.fields) if may_read_excerpts(request) or f not in EXCERPTS]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_readonly_fields(request, obj)
 
     def has_add_permission(self, request):
         return False
@@ -127,7 +148,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend selected deliveries (same idempotency key)", permissions=["change"])
     def resend(self, request, queryset):
-        queued = deliveries_replay(deliveries=queryset)
+        queued = deliveries_replay(deliveries=queryset, actor=request.user, client_ip=request_ip(request))
         skipped = queryset.count() - queued
         self.message_user(request, f"{queued} deliveries queued to be sent again.", messages.SUCCESS)
         if skipped:
@@ -160,7 +181,9 @@ def resend_image_deliveries(modeladmin, request, queryset):
     if not request.user.has_perm("integrations.resend_delivery"):
         modeladmin.message_user(request, "You may not resend deliveries.", messages.ERROR)
         return
-    queued = deliveries_replay(deliveries=Delivery.objects.filter(image__in=queryset))
+    queued = deliveries_replay(
+        deliveries=Delivery.objects.filter(image__in=queryset), actor=request.user, client_ip=request_ip(request)
+    )
     modeladmin.message_user(request, f"{queued} deliveries queued to be sent again.", messages.SUCCESS)
 
 

@@ -8,6 +8,8 @@ from integrations.models import Delivery, DeliveryAttempt
 from integrations.services.upkeep import delivery_resend
 from recognition.api.permissions import ModelPermissions, require
 from recognition.api.serializers import ErrorSerializer
+from recognition.audit import audit_list, audit_request, request_ip
+from recognition.models import AuditEvent
 
 
 class DeliveryAttemptSerializer(serializers.ModelSerializer):
@@ -29,6 +31,12 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DeliveryWithoutExcerptSerializer(DeliverySerializer):
+    class Meta(DeliverySerializer.Meta):
+        fields = [f for f in DeliverySerializer.Meta.fields if f != "last_response_excerpt"]
+        read_only_fields = fields
+
+
 class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deliveries of events to third-party endpoints, with their attempts."""
 
@@ -39,6 +47,22 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def get_queryset(self):
         return Delivery.objects.select_related("endpoint").prefetch_related("attempt_log").order_by("-created_at")
+
+    def get_serializer_class(self):
+        # Receivers' answers can carry anything: only those who look after deliveries (may resend) read them.
+        if self.request.user.has_perm("integrations.resend_delivery"):
+            return DeliverySerializer
+        return DeliveryWithoutExcerptSerializer
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        audit_list(request, AuditEvent.Action.DELIVERY_LIST)
+        return response
+
+    def retrieve(self, request, *args, **kwargs):
+        delivery = self.get_object()
+        audit_request(request, AuditEvent.Action.DELIVERY_VIEW, delivery)
+        return Response(self.get_serializer(delivery).data)
 
     @extend_schema(
         request=None,
@@ -51,7 +75,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def resend(self, request, pk=None):
         """Send a delivered or dead delivery again, with the same idempotency key."""
         delivery = self.get_object()
-        delivery_resend(delivery=delivery)
+        delivery_resend(delivery=delivery, actor=request.user, client_ip=request_ip(request))
         return Response(
             self.get_serializer(self.get_queryset().get(pk=delivery.pk)).data, status=status.HTTP_202_ACCEPTED
         )

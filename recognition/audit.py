@@ -49,3 +49,11 @@ def audit_record(
 def audit_request(request: HttpRequest, action: AuditEvent.Action, target: models.Model, **details: Any) -> AuditEvent:
     """Record that the signed-in user of ``request`` read ``target``."""
     return audit_record(actor=request.user, action=action, target=target, client_ip=request_ip(request), **details)
+
+
+def audit_list(request: HttpRequest, action: AuditEvent.Action, **details: Any) -> AuditEvent:
+    """Record that the signed-in user of ``request`` listed or searched records, once per request; the
+    query (filters, search) says whom they were looking for."""
+    return audit_record(
+        actor=request.user, action=action, client_ip=request_ip(request), query=request.GET.urlencode(), **details
+    )

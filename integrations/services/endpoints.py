@@ -44,3 +44,11 @@ def endpoint_save(
             secret_changed=secret != SecretChange.KEEP,
         )
     return generated
+
+
+def endpoint_delete(*, endpoint: Endpoint, actor: Actor, client_ip: str | None = None) -> None:
+    """Delete an endpoint (and its deliveries' records) and record who did it."""
+    with transaction.atomic():
+        audit_record(actor=actor, action=AuditEvent.Action.ENDPOINT_DELETE, target=endpoint, client_ip=client_ip,
+                     name=endpoint.name, url=endpoint.url)  # fmt: skip
+        endpoint.delete()

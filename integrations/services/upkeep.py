@@ -15,7 +15,9 @@ from django.utils import timezone
 from integrations.models import Delivery, DeliveryAttempt
 from integrations.services.outbox import enqueue
 from integrations.services.sending import give_up_reason
+from recognition.audit import Actor, audit_record
 from recognition.exceptions import Conflict
+from recognition.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -78,18 +80,20 @@ def deliveries_sweep() -> DeliverySweepReport:
     return report
 
 
-def delivery_resend(*, delivery: Delivery) -> None:
+def delivery_resend(*, delivery: Delivery, actor: Actor = None, client_ip: str | None = None) -> None:
     """Send one delivered or dead delivery again; ``Conflict`` while it is still pending or being sent."""
-    if not deliveries_replay(deliveries=[delivery]):
+    if not deliveries_replay(deliveries=[delivery], actor=actor, client_ip=client_ip):
         raise Conflict(
             f"Only delivered or dead deliveries can be resent; this one is {delivery.status}.", code="not_resendable"
         )
 
 
-def deliveries_replay(*, deliveries: Iterable[Delivery]) -> int:
-    """Send delivered or dead deliveries again, with the same idempotency key. Returns how many were queued."""
+def deliveries_replay(*, deliveries: Iterable[Delivery], actor: Actor = None, client_ip: str | None = None) -> int:
+    """Send delivered or dead deliveries again, with the same idempotency key, and record who asked.
+    Returns how many were queued."""
     now = timezone.now()
     count = 0
+    queued = []
     with transaction.atomic():
         for delivery in deliveries:
             if Delivery.objects.filter(
@@ -103,5 +107,8 @@ def deliveries_replay(*, deliveries: Iterable[Delivery]) -> int:
                 updated_at=now,
             ):
                 enqueue(delivery.pk)
+                queued.append(str(delivery.pk))
                 count += 1
+        if queued:
+            audit_record(actor=actor, action=AuditEvent.Action.DELIVERY_RESEND, client_ip=client_ip, deliveries=queued)
     return count

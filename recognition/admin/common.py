@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from recognition.audit import audit_request
+from recognition.audit import audit_list, audit_request
 from recognition.models import AuditEvent
 
 
@@ -39,9 +39,18 @@ def jpeg_response(data: bytes) -> HttpResponse:
 
 
 class AuditedViews:
-    """Record who looked at biometric data through the admin (changes are recorded by the services)."""
+    """Record who looked at biometric data through the admin (changes are recorded by the services):
+    one event per page, for a change page (``view_action``) and for a list (``list_action``, with its
+    filters and search, which say whom someone was looking for)."""
 
     view_action: AuditEvent.Action | None = None
+    list_action: AuditEvent.Action | None = None
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)  # type: ignore[misc]
+        if self.list_action and response.status_code == 200:
+            audit_list(request, self.list_action, via="admin")
+        return response
 
     def render_change_form(
         self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False,

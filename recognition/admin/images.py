@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString
 from recognition import thumbnails
 from recognition.admin.common import AuditedViews, ReadOnlyInline, face_img, jpeg_response, thumbnail_url
 from recognition.admin.preview import image_preview
-from recognition.audit import request_ip
+from recognition.audit import audit_request, request_ip
 from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, Person, TextDetection
 from recognition.services.analysis import image_reanalyse
 from recognition.services.erasure import image_delete
@@ -119,6 +119,7 @@ class PersonSeenFilter(admin.SimpleListFilter):
 @admin.register(Image)
 class ImageAdmin(AuditedViews, admin.ModelAdmin):
     view_action = AuditEvent.Action.IMAGE_VIEW
+    list_action = AuditEvent.Action.IMAGE_LIST
     list_display = ["thumb", "name", "status", "labels_summary", "face_count", "people", "source", "created_at"]
     list_filter = ["status", NeedsReviewFilter, LabelFilter, PersonSeenFilter, "source", "collection", "created_at"]
     date_hierarchy = "created_at"
@@ -181,12 +182,14 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
         image = get_object_or_404(Image, pk=image_id)
         if not self.has_view_permission(request, image) or not image.file:
             raise PermissionDenied if image.file else Http404
+        audit_request(request, AuditEvent.Action.IMAGE_THUMBNAIL, image, size=size)
         return jpeg_response(thumbnails.image_thumbnail(image, size=size))
 
     def face_crop_view(self, request: HttpRequest, face_id: UUID) -> HttpResponse:
         face = get_object_or_404(Face.objects.select_related("image"), pk=face_id)
         if not request.user.has_perm("recognition.view_face"):
             raise PermissionDenied
+        audit_request(request, AuditEvent.Action.FACE_CROP, face)
         return jpeg_response(thumbnails.face_crop(face))
 
     @admin.display(description="")

@@ -44,6 +44,7 @@ class PersonForm(forms.ModelForm):
 @admin.register(Person)
 class PersonAdmin(AuditedViews, admin.ModelAdmin):
     view_action = AuditEvent.Action.PERSON_VIEW
+    list_action = AuditEvent.Action.PERSON_LIST
     form = PersonForm
     list_display = ["reference_thumb", "name", "external_id", "reference_count", "sighting_count", "consent_given_at"]
     search_fields = ["name", "external_id"]

@@ -7,11 +7,13 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from recognition.admin.common import AuditedViews
 from recognition.models import AuditEvent, Verification
 
 
 @admin.register(Verification)
-class VerificationAdmin(admin.ModelAdmin):
+class VerificationAdmin(AuditedViews, admin.ModelAdmin):
+    list_action = AuditEvent.Action.VERIFICATION_LIST
     list_display = [
         "created_at", "external_id", "person", "outcome", "match", "similarity", "threshold", "requested_by",
         "client_ip",

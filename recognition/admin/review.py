@@ -57,6 +57,7 @@ class ReviewStateFilter(admin.SimpleListFilter):
 @admin.register(FaceForReview)
 class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
     view_action = AuditEvent.Action.FACE_VIEW
+    list_action = AuditEvent.Action.FACE_LIST
     form = ReviewForm
     list_display = [
         "face", "candidate_reference", "similarity_display", "candidate", "person", "image_link", "reviewed_by",

@@ -18,7 +18,7 @@ from recognition.api import serializers as s
 from recognition.api.common import PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
 from recognition.api.filters import ImageFilter
 from recognition.api.permissions import ModelPermissions
-from recognition.audit import audit_request, request_ip
+from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Face, Image
 from recognition.services.collections import collection_named
 from recognition.services.erasure import image_delete
@@ -51,6 +51,11 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
 
     def get_serializer_class(self) -> type[BaseSerializer]:
         return s.ImageListSerializer if self.action == "list" else s.ImageSerializer
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit_list(request, AuditEvent.Action.IMAGE_LIST)
+        return response
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         image = self.get_object()

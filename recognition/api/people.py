@@ -16,7 +16,7 @@ from recognition.api import serializers as s
 from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
 from recognition.api.filters import PersonFilter
 from recognition.api.permissions import ModelPermissions
-from recognition.audit import audit_request, request_ip
+from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Collection, Face, Person
 from recognition.services.collections import collection_named
 from recognition.services.erasure import person_erase, reference_face_remove
@@ -42,6 +42,11 @@ class PersonViewSet(viewsets.ModelViewSet):
         return Person.objects.annotate(reference_count=Count("faces", filter=Q(faces__is_reference=True))).order_by(
             "name", "pk"
         )
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit_list(request, AuditEvent.Action.PERSON_LIST)
+        return response
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
         person = self.get_object()
@@ -81,6 +86,7 @@ class PersonViewSet(viewsets.ModelViewSet):
         person = self.get_object()
         if request.method == "GET":
             faces = person.faces.references().select_related("person", "candidate")
+            audit_list(request, AuditEvent.Action.FACE_LIST, person=str(person.pk), references=True)
             return Response(s.FaceSerializer(faces, many=True).data)
         if not request.user.has_perm("recognition.enroll_person"):
             self.permission_denied(request, message="You need the permission to enrol reference faces.")
