@@ -6,3 +6,6 @@ class BackofficeConfig(AppConfig):
 
     name = "backoffice"
     verbose_name = "Back office"
+
+    def ready(self) -> None:
+        from backoffice import auth  # noqa: F401  (connects the sign-in failure counters)

@@ -7,6 +7,7 @@ naming the variable, instead of surfacing later as a confusing runtime error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -127,3 +128,12 @@ def redis_database(url: str, number: int) -> str:
     if parts.scheme == "unix":
         return url
     return parts._replace(path=f"/{number}").geturl()
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty with owner-only permissions unless it exists (a database about to be opened)."""
+    if path.name in ("", ":memory:") or path.exists():
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))

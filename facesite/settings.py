@@ -25,12 +25,14 @@ from facesite.env import (
     env_secret,
     env_str,
     env_url,
+    private_file,
     redis_database,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("FACESITE_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# The embedded database, files and keys live here: owner-only, so nobody else on the machine reads them.
+VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 # Embedded defaults: random keys created once and kept beside the data, so sessions, tokens
@@ -42,6 +44,29 @@ FACESITE_SECRETS_KEY = env_secret("FACESITE_SECRETS_KEY", kept_in=VAR_DIR / "sec
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# --- Deployment security (docs/SECURITY.md) --------------------------------------------
+# Served over HTTPS, as in production: cookies only over TLS, HSTS. `make run` (plain http on
+# 127.0.0.1) turns this off; nothing else should.
+FACESITE_HTTPS = env_bool("FACESITE_HTTPS", True)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = FACESITE_HTTPS
+SESSION_COOKIE_HTTPONLY = CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Strict"
+SESSION_COOKIE_AGE = env_int("FACESITE_SESSION_SECONDS", 8 * 3600, minimum=300)  # a working day
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SECURE_HSTS_SECONDS = env_int("FACESITE_HSTS_SECONDS", 365 * 24 * 3600 if FACESITE_HTTPS else 0, minimum=0)
+SECURE_SSL_REDIRECT = env_bool("FACESITE_SSL_REDIRECT", False)  # usually the proxy's job
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("FACESITE_BEHIND_PROXY", False) else None
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Brute force: failed sign-ins per user name and address, and failed API tokens per address.
+FACESITE_LOGIN_FAILURES = env_int("FACESITE_LOGIN_FAILURES", 5, minimum=1)
+FACESITE_TOKEN_FAILURES = env_int("FACESITE_TOKEN_FAILURES", 20, minimum=1)
+FACESITE_LOCKOUT_SECONDS = env_int("FACESITE_LOCKOUT_SECONDS", 15 * 60, minimum=1)
+# API tokens stop working this long after they were made (0: never); `drf_create_token -r` renews one.
+FACESITE_TOKEN_MAX_AGE = env_int("FACESITE_TOKEN_MAX_AGE", 90 * 24 * 3600, minimum=0)
+AUTHENTICATION_BACKENDS = ["backoffice.auth.LockoutModelBackend"]
 
 INSTALLED_APPS = [
     # Before the admin, so that its admin/index.html (the dashboard) takes precedence.
@@ -99,6 +124,8 @@ DATABASE_URL = env_url(
     schemes=("sqlite", "postgres", "postgresql", "pgsql"),
 )
 DATABASES = {"default": environ.Env.db_url_config(DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    private_file(Path(DATABASES["default"]["NAME"]))  # biometric data: owner-only from the first byte
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The worker and the web process write concurrently; wait for the lock
     # instead of failing at once, and keep the test database in a file so a
@@ -171,6 +198,8 @@ FACESITE_URL_FETCH_ALLOWED_NETWORKS = env_list("FACESITE_URL_FETCH_ALLOWED_NETWO
 # about 4/3 of the file; leave room for it and a few fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACESITE_MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_PERMISSIONS = 0o600  # stored images and crops: owner-only
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # --- Recognition --------------------------------------------------------------------
 _ENGINES = {
@@ -268,7 +297,7 @@ FLOWER_URL = env_str("FLOWER_URL", f"http://127.0.0.1:{env_int('FLOWER_PORT', 55
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "backoffice.auth.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -290,6 +319,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Images in; labels, faces and identities out.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its UI describe every operation on biometric data: for signed-in users only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ImageStatusEnum": "recognition.models.Image.Status",

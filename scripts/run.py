@@ -38,6 +38,8 @@ def main() -> None:
         FACESITE_FLOWER_PORT=flower_port,
         FLOWER_URL=f"http://127.0.0.1:{flower_port}/",
         FACESITE_WORKER_CONCURRENCY=env.get("FACESITE_WORKER_CONCURRENCY", "2"),
+        # Plain http on 127.0.0.1: cookies cannot require TLS here. Behind TLS, leave FACESITE_HTTPS on.
+        FACESITE_HTTPS=env.get("FACESITE_HTTPS", "false"),
     )
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     py = ROOT / ".venv" / "bin" / "python"

@@ -36,6 +36,10 @@ def child_env(*, media_root: Path, engine_options: dict | None = None, **extra: 
         RECOGNITION_ENGINE="fake",
         RECOGNITION_ENGINE_OPTIONS=json.dumps(engine_options or {}),
         PYTHONUNBUFFERED="1",
+        # What this test process was told, the child must know too: the networks its receivers run in,
+        # and the key the endpoints' secrets are encrypted with.
+        FACESITE_URL_FETCH_ALLOWED_NETWORKS=",".join(settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS),
+        FACESITE_SECRETS_KEY=settings.FACESITE_SECRETS_KEY,
     )
     env.update(extra)
     return env

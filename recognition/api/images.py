@@ -107,4 +107,9 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
         if not image.file:
             raise NotFound("This image has no stored file yet (a URL not fetched, or a failed fetch).")
         audit_request(request, AuditEvent.Action.IMAGE_DOWNLOAD, image)
-        return FileResponse(image.file.open("rb"), content_type=image.content_type or "application/octet-stream")
+        response = FileResponse(image.file.open("rb"), content_type=image.content_type or "application/octet-stream")
+        # Someone's picture: kept by no cache, and never run as a document whatever its bytes say.
+        response["Cache-Control"] = "no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response

@@ -84,3 +84,14 @@ def test_s3_storage_is_selected_by_setting(tmp_path):
     code += "print(type(s).__name__, s.bucket_name, s.default_acl)"
     result = load_settings(code, FACESITE_VAR_DIR=str(tmp_path), FACESITE_STORAGE="s3", AWS_STORAGE_BUCKET_NAME="faces")
     assert result.stdout.split() == ["S3Storage", "faces", "private"], result.stderr
+
+
+def test_the_embedded_data_and_keys_are_owner_only_from_the_start(tmp_path):
+    var = tmp_path / "var"
+    result = load_settings(FACESITE_VAR_DIR=str(var))
+    assert result.returncode == 0, result.stderr
+    assert var.stat().st_mode & 0o777 == 0o700
+    for name in ("secret_key", "secrets_key", "facesite.sqlite3"):
+        assert (var / name).stat().st_mode & 0o777 == 0o600, name
+    again = load_settings("print(settings.SECRET_KEY, settings.FACESITE_SECRETS_KEY)", FACESITE_VAR_DIR=str(var))
+    assert again.stdout.split() == [(var / "secret_key").read_text(), (var / "secrets_key").read_text()]

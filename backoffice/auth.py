@@ -1,0 +1,102 @@
+"""Signing in, against guessing: failed attempts are counted in the shared cache and lock out for a while.
+
+* The admin's sign-in: after ``FACESITE_LOGIN_FAILURES`` failures for one user name from one address,
+  that pair is refused for ``FACESITE_LOCKOUT_SECONDS``, with a message saying so.
+* API tokens: after ``FACESITE_TOKEN_FAILURES`` unknown tokens from one address, that address gets 429
+  for the same time; and a token stops working ``FACESITE_TOKEN_MAX_AGE`` seconds after it was made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.dispatch import receiver
+from django.http import HttpRequest
+from django.utils import timezone
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.request import Request
+
+from recognition.audit import request_ip
+
+
+def _key(kind: str, *parts: str) -> str:
+    return f"lockout:{kind}:" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _login_key(request: HttpRequest | None, username: str) -> str:
+    return _key("login", (username or "").casefold(), request_ip(request) or "-")
+
+
+def _count(key: str) -> None:
+    cache.add(key, 0, settings.FACESITE_LOCKOUT_SECONDS)
+    cache.incr(key)
+
+
+def login_locked(request: HttpRequest | None, username: str) -> bool:
+    return int(cache.get(_login_key(request, username), 0)) >= settings.FACESITE_LOGIN_FAILURES
+
+
+@receiver(user_login_failed, dispatch_uid="backoffice.login_failed")
+def _login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
+    _count(_login_key(request, credentials.get("username", "")))
+
+
+@receiver(user_logged_in, dispatch_uid="backoffice.logged_in")
+def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    cache.delete(_login_key(request, user.get_username()))
+
+
+class LockoutModelBackend(ModelBackend):
+    """Django's user backend, refusing a user name and address that failed too often just now."""
+
+    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None,
+                     **kwargs: Any) -> Any:  # fmt: skip
+        if username and login_locked(request, username):
+            return None  # not even the right password gets in until the lockout ends
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+class LockoutAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in form, saying plainly when a lockout is the reason."""
+
+    def clean(self) -> dict[str, Any]:
+        username = self.data.get("username", "")
+        if username and login_locked(self.request, username):
+            minutes = max(1, settings.FACESITE_LOCKOUT_SECONDS // 60)
+            raise ValidationError(
+                f"Too many failed sign-ins for this user from here. Try again in {minutes} minutes.", code="locked"
+            )
+        return super().clean()
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """DRF's token authentication, with tokens that expire and a limit on guessing them."""
+
+    def authenticate(self, request: Request) -> Any:
+        self._ip = request_ip(request._request) or "-"
+        return super().authenticate(request)
+
+    def authenticate_credentials(self, key: str) -> Any:
+        failures = _key("token", self._ip)
+        if int(cache.get(failures, 0)) >= settings.FACESITE_TOKEN_FAILURES:
+            raise Throttled(wait=settings.FACESITE_LOCKOUT_SECONDS, detail="Too many unknown tokens from here.")
+        try:
+            user, token = super().authenticate_credentials(key)
+        except AuthenticationFailed:
+            _count(failures)
+            raise
+        max_age = settings.FACESITE_TOKEN_MAX_AGE
+        if max_age and token.created < timezone.now() - timedelta(seconds=max_age):
+            raise AuthenticationFailed(
+                f"This token expired {(token.created + timedelta(seconds=max_age)):%Y-%m-%d}; ask for a new one."
+            )
+        return user, token

@@ -1,0 +1,87 @@
+"""Deployment defaults a security team expects: TLS-only cookies, HSTS, lockouts, expiring tokens, private files."""
+
+import os
+import stat
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from backoffice import roles
+from recognition.services.ingest import image_ingest
+from tests import images
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+def test_https_defaults_secure_cookies_and_hsts():
+    user = UserFactory(is_staff=True, role=roles.REVIEWER)
+    client = Client()
+    response = client.post(reverse("admin:login"), {"username": user.username, "password": PASSWORD}, secure=True)
+    assert response.status_code == 302
+    session = response.cookies["sessionid"]
+    assert session["secure"] and session["httponly"] and session["samesite"] == "Strict"
+    assert "max-age=31536000" in client.get(reverse("admin:login"), secure=True)["Strict-Transport-Security"]
+
+
+def test_repeated_failed_sign_ins_lock_the_user_name_out_even_with_the_right_password(settings):
+    settings.FACESITE_LOGIN_FAILURES = 3
+    user = UserFactory(is_staff=True, role=roles.REVIEWER)
+    client = Client()
+    for _ in range(3):
+        client.post(reverse("admin:login"), {"username": user.username, "password": "guess"})
+    refused = client.post(reverse("admin:login"), {"username": user.username, "password": PASSWORD})
+    assert refused.status_code == 200 and "Too many failed sign-ins" in refused.content.decode()
+    other = UserFactory(is_staff=True, role=roles.REVIEWER)
+    allowed = client.post(reverse("admin:login"), {"username": other.username, "password": PASSWORD})
+    assert allowed.status_code == 302, "only that user name is locked"
+
+
+def test_guessing_tokens_gets_throttled(settings):
+    settings.FACESITE_TOKEN_FAILURES = 3
+    client = APIClient()
+    codes = []
+    for guess in range(5):
+        client.credentials(HTTP_AUTHORIZATION=f"Token {guess:040x}")
+        codes.append(client.get("/api/images/").status_code)
+    assert codes == [401, 401, 401, 429, 429]
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory(role=roles.OPERATOR)).key}")
+    assert client.get("/api/images/").status_code == 429, "from that address, for a while, even a real token"
+
+
+def test_tokens_expire(settings):
+    settings.FACESITE_TOKEN_MAX_AGE = 3600
+    token = Token.objects.create(user=UserFactory(role=roles.OPERATOR))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/images/").status_code == 200
+    Token.objects.filter(pk=token.pk).update(created=timezone.now() - timedelta(hours=2))
+    expired = client.get("/api/images/")
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+
+def test_the_schema_and_its_ui_are_for_signed_in_users_only(api_client):
+    assert APIClient().get("/api/schema/").status_code in (401, 403)
+    assert APIClient().get("/api/docs/").status_code in (401, 403)
+    assert api_client.get("/api/schema/").status_code == 200
+
+
+def test_the_image_file_is_not_cached_and_cannot_run_as_a_page(api_client):
+    image = image_ingest(data=images.jpeg((96, 72), seed=1))
+    response = api_client.get(f"/api/images/{image.pk}/file/")
+    assert response["Cache-Control"] == "no-store"
+    assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_stored_images_are_owner_only(media_root):
+    image = image_ingest(data=images.jpeg((96, 72), seed=2))
+    path = media_root / image.file.name
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
