@@ -189,7 +189,8 @@ FACESITE_MAX_UPLOAD_BYTES = env_int("FACESITE_MAX_UPLOAD_BYTES", 15 * 1024 * 102
 # decoded) is already more than analysis uses. Larger pictures cost memory and time, and a tiny file
 # that declares many pixels is a decompression bomb.
 FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
-FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# MPO: multi-picture JPEG from phones and stereo cameras; its first picture is the photo.
+FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 # Fetching images from URLs (in the worker): overall time limit, and networks that may
 # be fetched from although private (e.g. an internal camera server), CIDR, comma-separated.
 FACESITE_URL_FETCH_TIMEOUT = env_float("FACESITE_URL_FETCH_TIMEOUT", 30.0, minimum=1)

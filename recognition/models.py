@@ -130,6 +130,7 @@ class Image(models.Model):
             models.Index(fields=["status", "updated_at"]),
             models.Index(fields=["-created_at"]),
         ]
+        permissions = [("download_original_image", "Can download the original bytes of an image, metadata included")]
 
     def __str__(self) -> str:
         return f"{self.original_filename or self.id} ({self.status})"

@@ -7,8 +7,9 @@ import io
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from PIL import Image as PILImage
+from PIL import ImageOps
 
-from recognition.engines.imaging import decode_rgb
+from recognition.engines.imaging import decode_rgb, open_image, to_rgb
 from recognition.models import Face, Image
 
 
@@ -22,9 +23,18 @@ def face_crop(face: Face, *, size: int = 112) -> bytes:
     return _cached(f"thumbs/faces/{face.pk}-{size}.jpg", lambda: _crop(face, size=size))
 
 
+def clean_rendition(image: Image) -> tuple[bytes, str]:
+    """The picture as served: upright, at full size, re-encoded without metadata (no EXIF, no GPS) or
+    anything appended to the file. JPEG stays JPEG (quality 95); every other format becomes PNG."""
+    as_jpeg = image.content_type == "image/jpeg"
+    name = f"thumbs/{image.pk}-clean.{'jpg' if as_jpeg else 'png'}"
+    return _cached(name, lambda: _clean(image, as_jpeg=as_jpeg)), "image/jpeg" if as_jpeg else "image/png"
+
+
 def cached_names(*, image_ids=(), face_ids=()) -> list[str]:
-    """Storage names of the thumbnails of these images and the crops of these faces."""
+    """Storage names of the thumbnails and clean renditions of these images and the crops of these faces."""
     names = [f"thumbs/{image_id}-{size}.jpg" for image_id in image_ids for size in THUMBNAIL_SIZES]
+    names += [f"thumbs/{image_id}-clean.{ext}" for image_id in image_ids for ext in ("jpg", "png")]
     return names + [f"thumbs/faces/{face_id}-112.jpg" for face_id in face_ids]
 
 
@@ -45,6 +55,18 @@ def _render(image: Image, *, size: int) -> bytes:
     picture = decode_rgb(image.read_bytes())
     picture.thumbnail((size, size), PILImage.Resampling.LANCZOS)
     return _jpeg(picture)
+
+
+def _clean(image: Image, *, as_jpeg: bool) -> bytes:
+    picture = ImageOps.exif_transpose(open_image(image.read_bytes()))
+    out = io.BytesIO()
+    if as_jpeg:
+        to_rgb(picture).save(out, "JPEG", quality=95)
+    else:
+        keep = picture.mode in ("RGB", "RGBA", "L", "LA")
+        picture = picture if keep else picture.convert("RGBA" if "transparency" in picture.info else "RGB")
+        picture.save(out, "PNG")
+    return out.getvalue()
 
 
 def face_photo(face: Face) -> bytes:

@@ -72,7 +72,7 @@ def inspect_image(data: bytes) -> ImageInfo:
     width, height = display_size(image)
     return ImageInfo(
         format=fmt,
-        content_type=PILImage.MIME.get(fmt, "application/octet-stream"),
+        content_type=_CONTENT_TYPES.get(fmt) or PILImage.MIME.get(fmt, "application/octet-stream"),
         extension=_EXTENSIONS.get(fmt, fmt.lower()),
         width=width,
         height=height,
@@ -81,4 +81,6 @@ def inspect_image(data: bytes) -> ImageInfo:
     )
 
 
-_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
+_EXTENSIONS = {"JPEG": "jpg", "MPO": "jpg", "PNG": "png", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tif"}
+# An MPO file is a JPEG with more pictures appended: everything shows its first picture as a JPEG.
+_CONTENT_TYPES = {"MPO": "image/jpeg"}

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
     """Create the role groups with their permissions in both apps (idempotent: safe where they exist)."""
 
     dependencies = [
-        ("recognition", "0008_audit_actions_for_integrations"),
+        ("recognition", "0011_download_original_permission"),
         ("integrations", "0003_resend_permission"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),

@@ -3,16 +3,17 @@
 from typing import Any
 
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import FileResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 
+from recognition import thumbnails
 from recognition.api import examples
 from recognition.api import serializers as s
 from recognition.api.common import PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
@@ -99,15 +100,35 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
     def perform_destroy(self, instance: Image) -> None:
         image_delete(image=instance, actor=self.request.user, client_ip=request_ip(self.request))
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "original",
+                bool,
+                description="The uploaded bytes as they came, metadata included "
+                "(needs the permission to download originals). By default, a clean rendition.",
+            )
+        ],
+        responses={(200, "image/*"): bytes},
+    )
     @action(detail=True, methods=["get"])
-    def file(self, request: Request, pk: str | None = None) -> FileResponse:
-        """The stored image bytes."""
+    def file(self, request: Request, pk: str | None = None) -> HttpResponse | FileResponse:
+        """The picture: upright, re-encoded without metadata (EXIF, GPS) or data appended to the file."""
         image = self.get_object()
         if not image.file:
             raise NotFound("This image has no stored file yet (a URL not fetched, or a failed fetch).")
-        audit_request(request, AuditEvent.Action.IMAGE_DOWNLOAD, image)
-        response = FileResponse(image.file.open("rb"), content_type=image.content_type or "application/octet-stream")
+        original = request.query_params.get("original", "").lower() in ("1", "true", "yes")
+        if original and not request.user.has_perm("recognition.download_original_image"):
+            raise PermissionDenied("You need the permission to download original images.")
+        audit_request(request, AuditEvent.Action.IMAGE_DOWNLOAD, image, original=original)
+        response: HttpResponse | FileResponse
+        if original:
+            response = FileResponse(
+                image.file.open("rb"), content_type=image.content_type or "application/octet-stream"
+            )
+        else:
+            data, content_type = thumbnails.clean_rendition(image)
+            response = HttpResponse(data, content_type=content_type)
         # Someone's picture: kept by no cache, and never run as a document whatever its bytes say.
         response["Cache-Control"] = "no-store"
         response["Content-Security-Policy"] = "default-src 'none'; sandbox"

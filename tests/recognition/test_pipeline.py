@@ -1,8 +1,11 @@
 """End to end through a real Celery worker consuming from real Redis."""
 
+import io
+
 import pytest
 from celery.signals import task_postrun
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image as PILImage
 
 from integrations.models import Delivery
 from recognition.models import Image
@@ -35,8 +38,11 @@ def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, ap
     delivery = wait_for(lambda: Delivery.objects.filter(image_id=image_id, status="delivered").first())
     assert delivery.event == "image.analysed" and len(receiver.received) == 1
 
+    # Kept as uploaded; served as a clean rendition of the same picture (see test_renditions).
+    assert Image.objects.get(pk=image_id).file.read() == photo
     file_response = api_client.get(f"/api/images/{image_id}/file/")
-    assert b"".join(file_response.streaming_content) == photo
+    assert file_response.status_code == 200 and file_response["Content-Type"] == "image/jpeg"
+    assert PILImage.open(io.BytesIO(file_response.content)).size == PILImage.open(io.BytesIO(photo)).size
 
 
 def test_the_same_message_delivered_twice_analyses_once(transactional_db, broker_url, endpoint):
