@@ -126,6 +126,11 @@ class Delivery(models.Model):
     next_attempt_at = models.DateTimeField()
     give_up_at = models.DateTimeField(help_text="After this, failures are final (FACESITE_DELIVERY_MAX_AGE).")
     replay_requested = models.BooleanField(default=False, editable=False)
+    document_changed = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="A newer document arrived while this one was being sent: it is sent once that attempt ends.",
+    )
     claimed_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="When the sweeper last queued it (its message was lost)."

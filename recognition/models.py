@@ -94,6 +94,13 @@ class Image(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     file = models.FileField(upload_to="images/%Y/%m/", max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, db_index=True, blank=True)
+    upload_key = models.CharField(  # noqa: DJ001  (NULL, unlike "", never collides in the unique constraint)
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The checksum again, for uploads that must be unique in their collection (not forced duplicates).",
+    )
     size_bytes = models.PositiveBigIntegerField(default=0)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
@@ -131,6 +138,10 @@ class Image(models.Model):
             models.Index(fields=["-created_at"]),
         ]
         permissions = [("download_original_image", "Can download the original bytes of an image, metadata included")]
+        constraints = [
+            # Duplicate detection that holds when the same bytes arrive twice at the same instant.
+            models.UniqueConstraint(fields=["collection", "upload_key"], name="one_upload_per_checksum_and_collection")
+        ]
 
     def __str__(self) -> str:
         return f"{self.original_filename or self.id} ({self.status})"

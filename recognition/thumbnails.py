@@ -46,9 +46,17 @@ def _cached(name: str, make) -> bytes:
         with default_storage.open(name, "rb") as fh:
             return fh.read()
     data = make()
-    if not default_storage.exists(name):  # another request may have made it meanwhile
-        default_storage.save(name, ContentFile(data))
+    store_once(name, data)
     return data
+
+
+def store_once(name: str, data: bytes) -> None:
+    """Keep ``data`` under exactly ``name``. Two requests making the same thumbnail at once would leave the
+    second copy under a name of the storage's choosing, which erasure, knowing only ``name``, cannot find:
+    that copy is removed at once."""
+    saved = default_storage.save(name, ContentFile(data))
+    if saved != name:
+        default_storage.delete(saved)
 
 
 def _render(image: Image, *, size: int) -> bytes:

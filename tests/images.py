@@ -43,3 +43,10 @@ def png_bomb(width: int = 20_000, height: int = 20_000) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def upload_file(data: bytes, name: str = "photo.jpg"):
+    """``data`` as a file uploaded in a form."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")

@@ -98,6 +98,10 @@ def _verification_document(verification: Verification, key: str) -> str:
 
 def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Image | None = None) -> Delivery:
     now = timezone.now()
+    sending = Delivery.objects.select_for_update().filter(idempotency_key=key, status=Delivery.Status.DELIVERING)
+    if sending.update(payload=payload, document_changed=True, updated_at=now):
+        # Being sent right now: the sender sends this newer document once its attempt ends, never alongside it.
+        return Delivery.objects.get(idempotency_key=key)
     delivery, _ = Delivery.objects.update_or_create(
         idempotency_key=key,
         defaults={
@@ -109,6 +113,7 @@ def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Im
             "next_attempt_at": now,
             "give_up_at": now + timedelta(seconds=settings.FACESITE_DELIVERY_MAX_AGE),
             "last_error": "",
+            "document_changed": False,
         },
     )
     enqueue(delivery.pk)

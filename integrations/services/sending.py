@@ -172,8 +172,13 @@ def _record(delivery: Delivery, attempt: DeliveryAttempt, outcome: Outcome) -> N
             error=error,
             outcome=new_status,
         )
+        changed = Delivery.objects.select_for_update().filter(pk=delivery.pk, document_changed=True).exists()
+        if changed and new_status != Delivery.Status.RETRYING:
+            # Re-analysis wrote a newer document while this one was on its way: send that one now.
+            new_status, delay = Delivery.Status.PENDING, 0.0
         Delivery.objects.filter(pk=delivery.pk, status=Delivery.Status.DELIVERING).update(
             status=new_status,
+            document_changed=False,
             claimed_at=None,
             replay_requested=False,
             last_status_code=outcome.status_code,

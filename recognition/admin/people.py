@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -114,11 +115,15 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         photo = getattr(form, "photo", None)
-        if photo is None:
-            return
+        if photo is not None:
+            # Only once the person is committed: if the admin's transaction rolls back, no photo is stored
+            # (a file written inside it would outlive its row).
+            transaction.on_commit(lambda: self._enrol(request, form.instance, photo))
+
+    def _enrol(self, request: HttpRequest, person: Person, photo: Any) -> None:
         try:
             person_enroll(
-                person=form.instance, data=photo, uploaded_by=request.user, client_ip=request_ip(request), via="admin"
+                person=person, data=photo, uploaded_by=request.user, client_ip=request_ip(request), via="admin"
             )
         except FacesiteError as exc:
             self.message_user(request, f"The photo was not enrolled: {exc.message}", messages.ERROR)

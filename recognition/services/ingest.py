@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from recognition.audit import Actor, audit_record, authenticated_user
 from recognition.engines.base import FEATURES
@@ -40,18 +40,26 @@ def image_upload(
     """An upload as the API takes it: the earlier image when these bytes were uploaded to the collection
     before (unless ``allow_duplicate``), otherwise a new image queued for analysis."""
     collection = collection or Collection.get_default()
-    if not allow_duplicate:
-        raw = data.data if isinstance(data, CheckedImage) else data
-        earlier = image_find_duplicate(data=raw, collection=collection)
-        if earlier is not None:
-            audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=earlier,
-                         client_ip=client_ip, created=False)  # fmt: skip
-            return Upload(image=earlier, created=False)
-    image = image_ingest(
-        data=data, source=source, filename=filename, uploaded_by=uploaded_by, features=features,
-        collection=collection, client_ip=client_ip,
-    )  # fmt: skip
-    return Upload(image=image, created=True)
+    if allow_duplicate:
+        image = image_ingest(data=data, source=source, filename=filename, uploaded_by=uploaded_by, features=features,
+                             collection=collection, client_ip=client_ip)  # fmt: skip
+        return Upload(image=image, created=True)
+    raw = data.data if isinstance(data, CheckedImage) else data
+    earlier = image_find_duplicate(data=raw, collection=collection)
+    if earlier is None:
+        try:
+            image = image_ingest(
+                data=data, source=source, filename=filename, uploaded_by=uploaded_by, features=features,
+                collection=collection, client_ip=client_ip, unique=True,
+            )  # fmt: skip
+            return Upload(image=image, created=True)
+        except IntegrityError:  # the same bytes arrived at the same instant: theirs was committed first
+            earlier = image_find_duplicate(data=raw, collection=collection)
+            if earlier is None:
+                raise
+    audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=earlier, client_ip=client_ip,
+                 created=False)  # fmt: skip
+    return Upload(image=earlier, created=False)
 
 
 def image_ingest(
@@ -63,10 +71,12 @@ def image_ingest(
     features: list[str] | None = None,
     collection: Collection | None = None,
     client_ip: str | None = None,
+    unique: bool = False,
 ) -> Image:
     """Validate and store an image, commit its row as ``pending`` and queue its analysis.
 
-    Raises ``ImageRejected`` (nothing stored) when the bytes are not an acceptable image.
+    Raises ``ImageRejected`` (nothing stored) when the bytes are not an acceptable image; with ``unique``,
+    ``IntegrityError`` (nothing stored) when the collection already has an upload of these bytes.
     """
     image_data = checked(data)
     image = new_image(
@@ -77,6 +87,8 @@ def image_ingest(
         features=clean_features(features=features),
         uploaded_by=uploaded_by,
     )
+    if unique:
+        image.upload_key = image.sha256
     with stored_file(image=image, data=image_data.data, extension=image_data.info.extension), transaction.atomic():
         image.save()
         audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=image, client_ip=client_ip,

@@ -102,3 +102,39 @@ def test_the_sweeper_queues_a_lost_delivery_once_not_on_every_run(endpoint, djan
     assert len(first) == 1 and len(second) == 0
     Delivery.objects.filter(pk=delivery.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
     assert upkeep.deliveries_sweep().queued == 1, "still not sent long after: queued again"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reanalysis_while_a_delivery_is_on_its_way_sends_the_new_document_after_it(receiver, endpoint):
+    import threading
+
+    from django.db import connections
+    from lxml import etree
+
+    from integrations import xml
+    from recognition.services.analysis import image_reanalyse
+
+    receiver.reply(Reply(200, delay=1.5))
+    delivery = analysed_delivery(seed=4)
+    sender = threading.Thread(target=lambda: (sending.delivery_send(delivery_id=delivery.pk), connections.close_all()))
+    sender.start()
+    deadline = time.monotonic() + 10
+    while Delivery.objects.get(pk=delivery.pk).status != Delivery.Status.DELIVERING and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+    image_reanalyse(image=delivery.image)
+    image_analyse(image_id=delivery.image_id)
+    on_its_way = Delivery.objects.get(pk=delivery.pk)
+    assert on_its_way.status == Delivery.Status.DELIVERING, "not reset under the sender's feet"
+    assert on_its_way.document_changed
+    sender.join(15)
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.PENDING and not delivery.document_changed
+    sending.delivery_send(delivery_id=delivery.pk)
+    first, second = receiver.received
+    assert second.at - first.at >= 1.4, "one after the other, never side by side"
+    numbers = [
+        etree.fromstring(r.body).find(f"{{{xml.NAMESPACE}}}image").get("analysisNumber") for r in (first, second)
+    ]
+    assert numbers == ["1", "2"]

@@ -191,6 +191,7 @@ def test_operators_cannot_erase_people():
     assert Person.objects.filter(pk=ada.pk).exists()
 
 
+@pytest.mark.django_db(transaction=True)  # enrolment runs once the admin's transaction has committed
 def test_enrolling_a_reference_photo_from_the_admin():
     client = admin_client(roles.OPERATOR)
     photo = images.encode(images.Image.open(__import__("io").BytesIO(images.jpeg((200, 150), seed=3))), "JPEG")
@@ -207,6 +208,7 @@ def test_enrolling_a_reference_photo_from_the_admin():
     assert AuditEvent.objects.filter(action="person.enrol", details__via="admin", actor=client.user).exists()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_enrolment_refusal_is_shown_and_the_person_kept():
     client = admin_client(roles.OPERATOR)
     from django.core.files.uploadedfile import SimpleUploadedFile
