@@ -147,7 +147,8 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
                     if report.sole_subject_images
                     else ""
                 )
-                + "Verification records keep the badge number and outcome only."
+                + "Verification records keep their outcome; their badge number, the admin log and outgoing "
+                "documents keep only a pseudonym."
             )
             counts["people"] += 1
             counts["reference faces"] += report.reference_faces

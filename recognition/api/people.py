@@ -67,7 +67,8 @@ class PersonViewSet(viewsets.ModelViewSet):
         )  # fmt: skip
 
     @extend_schema(description="Erase the person: reference faces and photos, faces matched to them, and their "
-                               "entries in engine collections. Verification records keep only the badge.")  # fmt: skip
+                               "entries in engine collections; badge and name become a pseudonym in verification "
+                               "records, the admin log and outgoing documents.")  # fmt: skip
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         person_erase(person=self.get_object(), actor=request.user, client_ip=request_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
