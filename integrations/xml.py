@@ -10,7 +10,7 @@ from pathlib import Path
 from django.utils import timezone
 from lxml import etree
 
-from recognition.models import Image
+from recognition.models import Image, Verification
 
 NAMESPACE = "urn:facesite:event:1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facesite-event-1.xsd"
@@ -92,31 +92,21 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
     return _serialise(root)
 
 
-def verification_event(
-    *,
-    key: str,
-    verification_id: str,
-    external_id: str,
-    outcome: str,
-    match: bool,
-    similarity: float | None,
-    threshold: float,
-    verified_at: datetime,
-    person=None,
-) -> bytes:
+def verification_event(verification: Verification, *, key: str) -> bytes:
     """The document for a badge + face verification result."""
     root = _root("verification.result", key)
     node = _sub(
         root,
         "verification",
-        id=verification_id,
-        externalId=external_id,
-        outcome=outcome,
-        match="true" if match else "false",
-        similarity=None if similarity is None else _score(similarity),
-        threshold=_score(threshold),
-        verifiedAt=_time(verified_at),
+        id=str(verification.pk),
+        externalId=verification.external_id,
+        outcome=verification.outcome,
+        match="true" if verification.match else "false",
+        similarity=None if verification.similarity is None else _score(verification.similarity),
+        threshold=_score(verification.threshold),
+        verifiedAt=_time(verification.created_at),
     )
+    person = verification.person
     if person is not None:
         _sub(node, "person", id=str(person.pk), externalId=person.external_id, name=person.name)
     return _serialise(root)

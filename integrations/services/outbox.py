@@ -83,17 +83,7 @@ def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Itera
 
 
 def _verification_document(verification: Verification, key: str) -> str:
-    return xml.verification_event(
-        key=key,
-        verification_id=str(verification.pk),
-        external_id=verification.external_id,
-        outcome=verification.outcome,
-        match=verification.match,
-        similarity=verification.similarity,
-        threshold=verification.threshold,
-        verified_at=verification.created_at,
-        person=verification.person,
-    ).decode()
+    return xml.verification_event(verification, key=key).decode()
 
 
 def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Image | None = None) -> Delivery:
