@@ -120,8 +120,8 @@ def person_erase(*, person: Person, actor: Actor = None, client_ip: str | None =
                      person=reference, **report.__dict__)  # fmt: skip
         faces = plan.references + plan.matched
         candidates = list(Face.objects.filter(candidate=person).exclude(pk__in=[f.pk for f in faces]))
-        kept = {f.image_id for f in plan.references + plan.matched + candidates}
-        seen_in = kept - {i.pk for i in plan.photos | plan.sole_subject}
+        found_in = {f.image_id for f in plan.references + plan.matched + candidates}
+        seen_in = found_in - {i.pk for i in plan.photos | plan.sole_subject}  # the images that stay
         delete_files_after_commit(names=thumbnails.cached_names(face_ids=[f.pk for f in faces + candidates]))
         # Explicitly: the foreign key only nulls the person, which would leave their embeddings behind.
         Face.objects.filter(pk__in=[f.pk for f in faces]).delete()
