@@ -50,9 +50,9 @@ def test_guessing_tokens_gets_throttled(settings):
     for guess in range(5):
         client.credentials(HTTP_AUTHORIZATION=f"Token {guess:040x}")
         codes.append(client.get("/api/images/").status_code)
-    assert codes == [401, 401, 401, 429, 429]
+    assert codes == [401, 401, 401, 429, 429], "guessing from that address is cut off for a while"
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory(role=roles.OPERATOR)).key}")
-    assert client.get("/api/images/").status_code == 429, "from that address, for a while, even a real token"
+    assert client.get("/api/images/").status_code == 200, "a real token is no guess"
 
 
 def test_tokens_expire(settings):
