@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from integrations import xml
-from integrations.models import Delivery, Endpoint, Event
+from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
 from recognition.models import Image, Verification
 from recognition.services.queue import enqueue_after_commit
 
@@ -60,13 +60,14 @@ def deliveries_for_verification(*, verification: Verification) -> list[Delivery]
 
 def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Iterable[uuid.UUID]) -> int:
     """Rebuild the documents of every delivery, sent or not, about these images and checks from what the
-    database holds now (after an erasure), so that neither a retry nor a resend carries what was erased.
-    Keys stay the same: receivers see a newer version of the same event. Returns how many were rebuilt."""
+    database holds now (after an erasure), so that neither a retry nor a resend carries what was erased, and
+    forget what receivers answered about them (an answer may echo a name back). Keys stay the same:
+    receivers see a newer version of the same event. Returns how many were rebuilt."""
     rebuilt = 0
     for delivery in Delivery.objects.filter(image_id__in=list(image_ids)).select_related("image__collection"):
         assert delivery.image is not None
         delivery.payload = xml.image_event(delivery.image, event=delivery.event, key=delivery.idempotency_key).decode()
-        delivery.save(update_fields=["payload", "updated_at"])
+        _save_redacted(delivery)
         rebuilt += 1
     checks = Verification.objects.in_bulk(list(verification_ids))
     endpoints = list(Endpoint.objects.values_list("pk", flat=True))
@@ -77,9 +78,15 @@ def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Itera
     }
     for delivery in Delivery.objects.filter(idempotency_key__in=list(by_key)):
         delivery.payload = _verification_document(by_key[delivery.idempotency_key], delivery.idempotency_key)
-        delivery.save(update_fields=["payload", "updated_at"])
+        _save_redacted(delivery)
         rebuilt += 1
     return rebuilt
+
+
+def _save_redacted(delivery: Delivery) -> None:
+    delivery.last_response_excerpt = ""
+    delivery.save(update_fields=["payload", "last_response_excerpt", "updated_at"])
+    DeliveryAttempt.objects.filter(delivery=delivery).update(response_excerpt="")
 
 
 def _verification_document(verification: Verification, key: str) -> str:
