@@ -37,9 +37,10 @@ def _login_key(request: HttpRequest | None, username: str) -> str:
     return _key("login", (username or "").casefold(), request_ip(request) or "-")
 
 
-def _count(key: str) -> None:
+def _count(key: str) -> int:
+    """One more failure under ``key``, counted for the lockout's length; the count so far."""
     cache.add(key, 0, settings.FACESITE_LOCKOUT_SECONDS)
-    cache.incr(key)
+    return int(cache.incr(key))
 
 
 def login_locked(request: HttpRequest | None, username: str) -> bool:
@@ -91,9 +92,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             user, token = super().authenticate_credentials(key)
         except AuthenticationFailed:
             # Only failures touch the counter, so a valid token costs no round trip to the cache.
-            failures = _key("token", self._ip)
-            _count(failures)
-            if int(cache.get(failures, 0)) > settings.FACESITE_TOKEN_FAILURES:
+            if _count(_key("token", self._ip)) > settings.FACESITE_TOKEN_FAILURES:
                 raise Throttled(
                     wait=settings.FACESITE_LOCKOUT_SECONDS, detail="Too many unknown tokens from here."
                 ) from None

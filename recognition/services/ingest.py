@@ -44,8 +44,9 @@ def image_upload(
         image = image_ingest(data=data, source=source, filename=filename, uploaded_by=uploaded_by, features=features,
                              collection=collection, client_ip=client_ip)  # fmt: skip
         return Upload(image=image, created=True)
-    raw = data.data if isinstance(data, CheckedImage) else data
-    earlier = image_find_duplicate(data=raw, collection=collection)
+    # Before any decoding: a duplicate is found from its checksum alone (already known once checked).
+    sha256 = data.info.sha256 if isinstance(data, CheckedImage) else hashlib.sha256(data).hexdigest()
+    earlier = image_find_duplicate(sha256=sha256, collection=collection)
     if earlier is None:
         try:
             image = image_ingest(
@@ -54,7 +55,7 @@ def image_upload(
             )  # fmt: skip
             return Upload(image=image, created=True)
         except IntegrityError:  # the same bytes arrived at the same instant: theirs was committed first
-            earlier = image_find_duplicate(data=raw, collection=collection)
+            earlier = image_find_duplicate(sha256=sha256, collection=collection)
             if earlier is None:
                 raise
     audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=earlier, client_ip=client_ip,
@@ -89,18 +90,15 @@ def image_ingest(
     )
     if unique:
         image.upload_key = image.sha256
-    with stored_file(image=image, data=image_data.data, extension=image_data.info.extension), transaction.atomic():
-        image.save()
-        audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=image, client_ip=client_ip,
-                     created=True)  # fmt: skip
-        image_enqueue_analysis(image=image)
+    with stored_file(image=image, data=image_data.data, extension=image_data.info.extension):
+        _commit_pending(image, uploaded_by=uploaded_by, client_ip=client_ip)
     return image
 
 
-def image_find_duplicate(*, data: bytes, collection: Collection | None = None) -> Image | None:
-    """The earliest image with exactly these bytes in the collection (enrolment photos aside), if any."""
+def image_find_duplicate(*, sha256: str, collection: Collection | None = None) -> Image | None:
+    """The earliest image with bytes of this checksum in the collection (enrolment photos aside), if any."""
     return (
-        Image.objects.filter(sha256=hashlib.sha256(data).hexdigest(), collection=collection or Collection.get_default())
+        Image.objects.filter(sha256=sha256, collection=collection or Collection.get_default())
         .exclude(source=Image.Source.ENROLMENT)
         .order_by("created_at")
         .first()
@@ -128,12 +126,17 @@ def image_ingest_url(
         features=clean_features(features=features),
         uploaded_by=authenticated_user(uploaded_by),
     )
+    _commit_pending(image, uploaded_by=uploaded_by, client_ip=client_ip)
+    return Upload(image=image, created=True)
+
+
+def _commit_pending(image: Image, *, uploaded_by: Actor, client_ip: str | None) -> None:
+    """Save a new pending image, record the upload, and queue its analysis once that commits."""
     with transaction.atomic():
         image.save()
         audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=image, client_ip=client_ip,
                      created=True)  # fmt: skip
         image_enqueue_analysis(image=image)
-    return Upload(image=image, created=True)
 
 
 def image_enqueue_analysis(*, image: Image) -> None:
