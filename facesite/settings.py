@@ -8,6 +8,7 @@ recognition engine, and Redis on 127.0.0.1:6379.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -203,14 +204,36 @@ FILE_UPLOAD_PERMISSIONS = 0o600  # stored images and crops: owner-only
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # --- Recognition --------------------------------------------------------------------
-_ENGINES = {
+REKOGNITION_QUALITY_FILTERS = ("none", "auto", "low", "medium", "high")
+RECOGNITION_ENGINES = {
     "local": "recognition.engines.local.LocalEngine",
+    "rekognition": "recognition.engines.rekognition.RekognitionEngine",
     "fake": "recognition.engines.fake.FakeEngine",
 }
 DEFAULT_ENGINE = "local"  # offline models from pip packages; "fake" is for tests
+_ENGINE = env_choice("RECOGNITION_ENGINE", DEFAULT_ENGINE, tuple(RECOGNITION_ENGINES))
+# Amazon Rekognition (docs/REKOGNITION.md). Credentials come only from boto3's own chain (environment,
+# profile, instance role), never from here; AWS_ENDPOINT_URL_REKOGNITION points boto3 elsewhere.
+_REKOGNITION_PREFIX = env_str("FACESITE_REKOGNITION_COLLECTION_PREFIX", "facesite-")
+REKOGNITION_OPTIONS = {
+    "region": env_str("FACESITE_REKOGNITION_REGION", "") or None,  # None: boto3's AWS_REGION / profile
+    "collection_prefix": _REKOGNITION_PREFIX,
+    "quality_filter": env_choice("FACESITE_REKOGNITION_QUALITY_FILTER", "auto", REKOGNITION_QUALITY_FILTERS).upper(),
+    "text_min_confidence": env_float("FACESITE_REKOGNITION_TEXT_MIN_CONFIDENCE", 0.0, minimum=0, maximum=100) or None,
+    "connect_timeout": env_float("FACESITE_REKOGNITION_CONNECT_TIMEOUT", 5.0, minimum=0.1),
+    "read_timeout": env_float("FACESITE_REKOGNITION_READ_TIMEOUT", 30.0, minimum=0.1),
+    "max_attempts": env_int("FACESITE_REKOGNITION_MAX_ATTEMPTS", 4, minimum=1, maximum=20),
+}
+if not re.fullmatch(r"[a-zA-Z0-9_.\-]*", _REKOGNITION_PREFIX):
+    raise ImproperlyConfigured(
+        "FACESITE_REKOGNITION_COLLECTION_PREFIX may hold only letters, digits, '_', '.' and '-'."
+    )
 RECOGNITION_ENGINE = {
-    "BACKEND": _ENGINES[env_choice("RECOGNITION_ENGINE", DEFAULT_ENGINE, tuple(_ENGINES))],
-    "OPTIONS": env_json_object("RECOGNITION_ENGINE_OPTIONS", {}),
+    "BACKEND": RECOGNITION_ENGINES[_ENGINE],
+    "OPTIONS": {
+        **(REKOGNITION_OPTIONS if _ENGINE == "rekognition" else {}),
+        **env_json_object("RECOGNITION_ENGINE_OPTIONS", {}),
+    },
 }
 FACESITE_DEFAULT_COLLECTION = env_str("FACESITE_DEFAULT_COLLECTION", "default")
 FACESITE_DEFAULT_FEATURES = ("labels", "faces", "moderation")

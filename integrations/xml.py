@@ -43,6 +43,8 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
             _sub(element, "parent", name=parent)
         for category in label.categories:
             _sub(element, "category", name=category)
+        for alias in label.aliases:
+            _sub(element, "alias", name=alias)
         for instance in label.instances:
             box = instance["BoundingBox"]
             _box(_sub(element, "instance", confidence=_score(instance["Confidence"])), box)
@@ -87,9 +89,31 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
             "moderationLabel",
             name=flagged.name,
             parentName=flagged.parent_name or None,
+            taxonomyLevel=flagged.taxonomy_level,
             confidence=_score(flagged.confidence),
         )
+    if image.properties:
+        _properties(node, image.properties)
     return _serialise(root)
+
+
+def _properties(node: etree._Element, properties: dict) -> None:
+    quality = properties.get("Quality", {})
+    element = _sub(
+        node,
+        "properties",
+        brightness=_score(quality.get("Brightness", 0.0)),
+        sharpness=_score(quality.get("Sharpness", 0.0)),
+        contrast=_score(quality.get("Contrast", 0.0)),
+    )
+    for colour in properties.get("DominantColors", []):
+        _sub(
+            element,
+            "dominantColour",
+            hex=colour["HexCode"],
+            simplified=colour["SimplifiedColor"],
+            pixelPercent=_score(colour["PixelPercent"]),
+        )
 
 
 def verification_event(verification: Verification, *, key: str) -> bytes:

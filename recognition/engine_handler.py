@@ -30,6 +30,18 @@ def get_engine() -> BaseEngine:
     return _engine
 
 
+def engine_named(name: str) -> BaseEngine:
+    """An engine of a kind listed in ``settings.RECOGNITION_ENGINES`` ("local", "rekognition"), with the
+    options the settings hold for it: the configured engine itself when it is that kind."""
+    backends = settings.RECOGNITION_ENGINES
+    if name not in backends:
+        raise ImproperlyConfigured(f"No engine is called {name!r}; choose from {', '.join(sorted(backends))}.")
+    if backends[name] == settings.RECOGNITION_ENGINE["BACKEND"]:
+        return get_engine()
+    options = settings.REKOGNITION_OPTIONS if name == "rekognition" else {}
+    return _build({"BACKEND": backends[name], "OPTIONS": options})
+
+
 def _build(config: dict) -> BaseEngine:
     from recognition.face_store import DatabaseFaceStore
 

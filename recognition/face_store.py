@@ -14,20 +14,23 @@ class DatabaseFaceStore:
 
     def collection_embeddings(
         self, collection_id: str, *, engine: str, model_version: str
-    ) -> tuple[list[str], np.ndarray]:
+    ) -> tuple[list[str], list[str], np.ndarray]:
         rows = Face.objects.filter(
             collection__name=collection_id,
             is_reference=True,
             engine=engine,
             model_version=model_version,
             embedding__isnull=False,
-        ).values_list("engine_face_id", "embedding")
+            person__isnull=False,
+        ).values_list("engine_face_id", "person_id", "embedding")
         ids: list[str] = []
+        users: list[str] = []
         vectors: list[np.ndarray] = []
-        for face_id, blob in rows.iterator(chunk_size=2000):
+        for face_id, person_id, blob in rows.iterator(chunk_size=2000):
             assert blob is not None  # filtered above
             ids.append(face_id)
+            users.append(str(person_id))  # Person.engine_user_id
             vectors.append(np.frombuffer(bytes(blob), dtype="<f4"))
         if not vectors:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        return ids, np.vstack(vectors)
+            return [], [], np.zeros((0, 0), dtype=np.float32)
+        return ids, users, np.vstack(vectors)

@@ -79,6 +79,12 @@ class Person(models.Model):
             self.external_id = None  # blank badges must not collide on the unique index
         super().save(*args, **kwargs)
 
+    @property
+    def engine_user_id(self) -> str:
+        """This person's user in engine collections (Rekognition's UserId): their own id, so a matched
+        user maps straight back to them."""
+        return str(self.pk)
+
 
 class Image(models.Model):
     class Status(models.TextChoices):
@@ -126,6 +132,9 @@ class Image(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     engine = models.CharField(max_length=100, blank=True)
     model_version = models.CharField(max_length=100, blank=True)
+    properties = models.JSONField(
+        null=True, blank=True, help_text="Quality (brightness, sharpness, contrast, 0–100) and dominant colours."
+    )
 
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -265,6 +274,7 @@ class Label(models.Model):
     confidence = models.FloatField(help_text="0–100.")
     parents = models.JSONField(default=list, blank=True)
     categories = models.JSONField(default=list, blank=True)
+    aliases = models.JSONField(default=list, blank=True, help_text="Other names of the same thing.")
     instances = models.JSONField(default=list, blank=True, help_text="Boxes (ratios) with their confidence.")
 
     class Meta:
@@ -295,6 +305,9 @@ class ModerationLabel(models.Model):
     image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="moderation_labels")
     name = models.CharField(max_length=200)
     parent_name = models.CharField(max_length=200, blank=True)
+    taxonomy_level = models.PositiveSmallIntegerField(
+        default=1, help_text="1 for a top-level category, 2 for its subcategory, 3 for the finest."
+    )
     confidence = models.FloatField()
 
     class Meta:
@@ -364,6 +377,7 @@ class AuditEvent(models.Model):
         FACE_REJECT = "face.review.reject", "Face rejected"
         FACES_SEARCH = "faces.search", "Faces searched"
         FACES_COMPARE = "faces.compare", "Faces compared"
+        COLLECTION_REINDEX = "collection.reindex", "Collection re-indexed"
         VERIFICATION_LIST = "verification.list", "Verifications listed"
         # The audit trail is shared: integrations records what it does to endpoints and deliveries here too.
         ENDPOINT_CREATE = "endpoint.create", "Endpoint created"

@@ -92,6 +92,27 @@ def fake_engine(settings):
     settings.FACESITE_ENROL_MIN_FACE_PIXELS = 16  # the fake engine's synthetic test images are small
 
 
+@pytest.fixture
+def rekognition(settings, monkeypatch):
+    """The Rekognition engine, its boto3 client answered by botocore's Stubber (see tests.aws)."""
+    import boto3
+
+    from tests import aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL_REKOGNITION", raising=False)
+    client = boto3.client(
+        "rekognition", region_name=aws.REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    monkeypatch.setattr(aws.StubbedRekognitionEngine, "shared_client", client)
+    settings.RECOGNITION_ENGINE = aws.engine_settings()
+    settings.RECOGNITION_ENGINES = {**settings.RECOGNITION_ENGINES, "rekognition": aws.engine_settings()["BACKEND"]}
+    settings.REKOGNITION_OPTIONS = aws.engine_settings()["OPTIONS"]
+    scripted = aws.Rekognition(client)
+    with scripted.stubber:
+        yield scripted
+        scripted.stubber.assert_no_pending_responses()
+
+
 @task_postrun.connect(weak=False)
 def _close_worker_connections(**kwargs):
     # The in-process worker runs tasks in its own thread; close that thread's

@@ -116,7 +116,7 @@ class ImageCreateSerializer(serializers.Serializer):
 class LabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Label
-        fields = ["name", "confidence", "parents", "categories", "instances"]
+        fields = ["name", "confidence", "parents", "categories", "aliases", "instances"]
 
 
 class FaceSerializer(serializers.ModelSerializer):
@@ -141,7 +141,7 @@ class TextDetectionSerializer(serializers.ModelSerializer):
 class ModerationLabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModerationLabel
-        fields = ["name", "parent_name", "confidence"]
+        fields = ["name", "parent_name", "taxonomy_level", "confidence"]
 
 
 class DeliverySummarySerializer(serializers.Serializer):
@@ -177,7 +177,7 @@ class ImageSerializer(serializers.ModelSerializer):
         fields = [
             "id", "status", "error", "sha256", "size_bytes", "width", "height", "content_type", "original_filename",
             "source", "source_url", "collection", "features", "attempts", "engine", "model_version", "created_at",
-            "analysed_at", "labels", "faces", "text_detections", "moderation_labels", "deliveries",
+            "analysed_at", "labels", "faces", "text_detections", "moderation_labels", "properties", "deliveries",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -22,7 +22,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-FEATURES = ("labels", "faces", "text", "moderation")
+# "properties" is image quality (brightness, sharpness, contrast) and dominant colours: Rekognition's
+# IMAGE_PROPERTIES, asked for on its own because AWS bills it separately.
+FEATURES = ("labels", "faces", "text", "moderation", "properties")
 
 
 class EngineError(Exception):
@@ -43,6 +45,18 @@ class EngineError(Exception):
             self.code = code
 
 
+class CollectionMissingError(EngineError):
+    """The engine's copy of a collection is gone (deleted on AWS behind our back): it must be rebuilt."""
+
+    def __init__(self, collection_id: str):
+        super().__init__(
+            f"The collection {collection_id!r} no longer exists in the engine; it is being rebuilt.",
+            retryable=True,
+            code="collection_missing",
+        )
+        self.collection_id = collection_id
+
+
 class InvalidImageError(EngineError):
     """The bytes are not an image the engine can decode."""
 
@@ -52,6 +66,15 @@ class InvalidImageError(EngineError):
 
 class ImageTooLargeError(InvalidImageError):
     """The image declares more pixels than allowed (a decompression bomb, or simply too big)."""
+
+
+@dataclass(frozen=True)
+class S3Location:
+    """Where a stored image lives in S3, so an engine on AWS can read it there instead of being sent it."""
+
+    bucket: str
+    key: str
+    region: str
 
 
 @dataclass(frozen=True)
@@ -122,6 +145,7 @@ class Label:
     parents: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     instances: tuple[LabelInstance, ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,11 +164,47 @@ class ModerationLabel:
     name: str
     confidence: float
     parent_name: str = ""
+    taxonomy_level: int = 1  # 1 top-level category, 2 its subcategory, 3 the finest
+
+
+@dataclass(frozen=True)
+class DominantColour:
+    hex_code: str  # "#RRGGBB"
+    simplified: str  # a basic colour name: red, green, blue, white, grey, black...
+    pixel_percent: float
+
+
+@dataclass(frozen=True)
+class ImageProperties:
+    """Image quality (0–100 each) and the main colours: Rekognition's IMAGE_PROPERTIES."""
+
+    brightness: float
+    sharpness: float
+    contrast: float
+    dominant_colours: tuple[DominantColour, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Rekognition's JSON shape, as stored and served."""
+        return {
+            "Quality": {"Brightness": self.brightness, "Sharpness": self.sharpness, "Contrast": self.contrast},
+            "DominantColors": [
+                {"HexCode": c.hex_code, "SimplifiedColor": c.simplified, "PixelPercent": c.pixel_percent}
+                for c in self.dominant_colours
+            ],
+        }
 
 
 @dataclass(frozen=True)
 class FaceMatch:
     face_id: str  # the id under which the face was indexed in the collection
+    similarity: float
+
+
+@dataclass(frozen=True)
+class UserMatch:
+    """An enrolled person (Rekognition's "user": all their reference faces) and how alike the face is."""
+
+    user_id: str
     similarity: float
 
 
@@ -175,6 +235,7 @@ class Analysis:
     faces: list[FaceDetail] = field(default_factory=list)
     text: list[TextDetection] = field(default_factory=list)
     moderation: list[ModerationLabel] = field(default_factory=list)
+    properties: ImageProperties | None = None
 
 
 class FaceStore(Protocol):
@@ -185,8 +246,9 @@ class FaceStore(Protocol):
 
     def collection_embeddings(
         self, collection_id: str, *, engine: str, model_version: str
-    ) -> tuple[list[str], np.ndarray]:
-        """Face ids and their embeddings (an N×D float32 matrix) made by that engine and model."""
+    ) -> tuple[list[str], list[str], np.ndarray]:
+        """Face ids, the user (person) id of each, and their embeddings (an N×D float32 matrix), for the
+        faces made by that engine and model."""
 
 
 class BaseEngine:
@@ -221,6 +283,9 @@ class BaseEngine:
     def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
         raise self._unsupported("detect_moderation_labels")
 
+    def detect_image_properties(self, image: bytes) -> ImageProperties:
+        raise self._unsupported("detect_image_properties")
+
     def analyse(
         self,
         image: bytes,
@@ -228,11 +293,13 @@ class BaseEngine:
         features: Sequence[str],
         min_label_confidence: float = 55.0,
         min_moderation_confidence: float = 50.0,
+        location: S3Location | None = None,
     ) -> Analysis:
         """Run the requested features on one image.
 
-        Engines that can share work between features (decoding once, reusing the
-        faces for the Person label) override this; the default calls each method.
+        ``location`` says where the same bytes are stored in S3, for engines that can read them there.
+        Engines that can share work between features (decoding once, reusing the faces for the Person
+        label, one call for labels and properties) override this; the default calls each method.
         """
         result = Analysis()
         if "labels" in features:
@@ -243,42 +310,66 @@ class BaseEngine:
             result.text = self.detect_text(image)
         if "moderation" in features:
             result.moderation = self.detect_moderation_labels(image, min_confidence=min_moderation_confidence)
+        if "properties" in features:
+            result.properties = self.detect_image_properties(image)
         return result
 
     # Collections ------------------------------------------------------------------
+    #
+    # A collection holds reference faces; each belongs to a user (an enrolled person, whose id the
+    # application chooses). Identification and verification search users, so a person with several
+    # reference faces is matched on all of them.
 
-    def create_collection(self, collection_id: str) -> None:
-        """Make sure the collection exists (a no-op for engines without server state)."""
+    def create_collection(self, collection_id: str) -> bool:
+        """Make sure the collection exists; True when this call created it (never, without server state)."""
+        return False
 
     def delete_collection(self, collection_id: str) -> None:
         """Remove the collection and its faces from the engine (a no-op without server state)."""
 
     def index_faces(
-        self, collection_id: str, image: bytes, *, external_image_id: str = "", max_faces: int = 1
+        self,
+        collection_id: str,
+        image: bytes,
+        *,
+        external_image_id: str = "",
+        max_faces: int = 1,
+        location: S3Location | None = None,
     ) -> list[IndexedFace]:
-        """Detect up to ``max_faces`` faces, largest first, and add them to the collection."""
+        """Detect up to ``max_faces`` faces, largest first, and add them to the collection.
+
+        Raises ``EngineError`` with the enrolment codes (``no_face``, ``face_too_small``...) when the
+        engine refuses every face."""
         raise self._unsupported("index_faces")
 
     def delete_faces(self, collection_id: str, face_ids: Sequence[str]) -> None:
         """Remove faces from the collection (a no-op without server state)."""
 
-    def search_faces_by_image(
-        self, collection_id: str, image: bytes, *, threshold: float = 80.0, max_matches: int = 10
-    ) -> tuple[FaceDetail, list[FaceMatch]]:
-        """The largest face of the image and its matches in the collection, best first."""
-        raise self._unsupported("search_faces_by_image")
+    def associate_faces(self, collection_id: str, user_id: str, face_ids: Sequence[str]) -> None:
+        """Make indexed faces the user's, creating the user if needed (a no-op without server state)."""
+
+    def disassociate_faces(self, collection_id: str, user_id: str, face_ids: Sequence[str]) -> None:
+        """Take faces away from a user, before they are deleted (a no-op without server state)."""
+
+    def delete_user(self, collection_id: str, user_id: str) -> None:
+        """Remove a user from the collection (a no-op without server state)."""
 
     def search_face(
         self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_matches: int = 10
     ) -> list[FaceMatch]:
-        """Matches in the collection for one face already detected in ``image``, best first."""
+        """Faces of the collection like one face already detected in ``image``, best first."""
         raise self._unsupported("search_face")
 
-    def face_similarities(
-        self, collection_id: str, image: bytes, face: FaceDetail, face_ids: Sequence[str]
-    ) -> dict[str, float]:
-        """Similarity (0–100) of one detected face to particular faces of the collection (a badge holder's)."""
-        raise self._unsupported("face_similarities")
+    def search_users(
+        self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_users: int = 10
+    ) -> list[UserMatch]:
+        """Users of the collection like one face already detected in ``image``, best first."""
+        raise self._unsupported("search_users")
+
+    def user_similarity(self, collection_id: str, image: bytes, face: FaceDetail, user_id: str) -> float | None:
+        """How alike one detected face is to a particular user (a badge holder), 0–100; ``None`` when the
+        engine does not rank the user among the face's closest matches."""
+        raise self._unsupported("user_similarity")
 
     def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
         """The largest face of ``source`` against every face of ``target``."""

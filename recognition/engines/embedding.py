@@ -22,6 +22,8 @@ from recognition.engines.base import (
     FaceMatch,
     FaceStore,
     IndexedFace,
+    S3Location,
+    UserMatch,
 )
 from recognition.engines.index import CollectionIndexes
 
@@ -38,7 +40,13 @@ class EmbeddingEngine(BaseEngine):
         raise NotImplementedError
 
     def index_faces(
-        self, collection_id: str, image: bytes, *, external_image_id: str = "", max_faces: int = 1
+        self,
+        collection_id: str,
+        image: bytes,
+        *,
+        external_image_id: str = "",
+        max_faces: int = 1,
+        location: S3Location | None = None,
     ) -> list[IndexedFace]:
         # The caller stores each embedding under the id returned here; the index
         # picks it up on the next search, when the collection's version has changed.
@@ -51,10 +59,8 @@ class EmbeddingEngine(BaseEngine):
     def search_face(
         self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_matches: int = 10
     ) -> list[FaceMatch]:
-        if self.face_store is None:
-            raise EngineError(f"The {self.name!r} engine needs a face store to search collections.")
         return self._indexes.search(
-            self.face_store,
+            self._store(),
             collection_id,
             _embedding_of(face),
             to_similarity=self.similarity_from_cosine,
@@ -62,24 +68,26 @@ class EmbeddingEngine(BaseEngine):
             max_matches=max_matches,
         )
 
-    def face_similarities(
-        self, collection_id: str, image: bytes, face: FaceDetail, face_ids: Sequence[str]
-    ) -> dict[str, float]:
-        if self.face_store is None:
-            raise EngineError(f"The {self.name!r} engine needs a face store to compare with enrolled faces.")
-        index = self._indexes.get(self.face_store, collection_id)
-        return {
-            k: self.similarity_from_cosine(v)
-            for k, v in index.similarities(_embedding_of(face), list(face_ids)).items()
-        }
+    def search_users(
+        self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_users: int = 10
+    ) -> list[UserMatch]:
+        return self._indexes.search_users(
+            self._store(),
+            collection_id,
+            _embedding_of(face),
+            to_similarity=self.similarity_from_cosine,
+            threshold=threshold,
+            max_users=max_users,
+        )
 
-    def search_faces_by_image(
-        self, collection_id: str, image: bytes, *, threshold: float = 80.0, max_matches: int = 10
-    ) -> tuple[FaceDetail, list[FaceMatch]]:
-        faces = self.detect_faces(image, attributes=False)
-        if not faces:
-            raise EngineError("No face was found in the image.", code="no_face")
-        return faces[0], self.search_face(collection_id, image, faces[0], threshold=threshold, max_matches=max_matches)
+    def user_similarity(self, collection_id: str, image: bytes, face: FaceDetail, user_id: str) -> float | None:
+        cos = self._indexes.user_similarity(self._store(), collection_id, _embedding_of(face), user_id)
+        return None if cos is None else self.similarity_from_cosine(cos)
+
+    def _store(self) -> FaceStore:
+        if self.face_store is None:
+            raise EngineError(f"The {self.name!r} engine needs a face store to search collections.")
+        return self.face_store
 
     def compare_faces(self, source: bytes, target: bytes, *, threshold: float = 80.0) -> CompareResult:
         source_faces = self.detect_faces(source, attributes=False)

@@ -27,6 +27,7 @@ from recognition.engines.base import (
     BoundingBox,
     FaceDetail,
     FaceStore,
+    ImageProperties,
     Label,
     Landmark,
     ModerationLabel,
@@ -34,6 +35,7 @@ from recognition.engines.base import (
 )
 from recognition.engines.embedding import EmbeddingEngine
 from recognition.engines.imaging import decode_rgb
+from recognition.engines.properties import image_properties
 
 MIN_FACE_SIDE = 24
 FACE_BOX = BoundingBox(left=0.3, top=0.2, width=0.4, height=0.55)
@@ -82,6 +84,9 @@ class FakeEngine(EmbeddingEngine):
     def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
         decode_rgb(image)
         return []
+
+    def detect_image_properties(self, image: bytes) -> ImageProperties:
+        return image_properties(decode_rgb(image))
 
     @staticmethod
     def _has_face(rgb: Image.Image) -> bool:

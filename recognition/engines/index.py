@@ -16,10 +16,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from recognition.engines.base import FaceMatch, FaceStore
+from recognition.engines.base import FaceMatch, FaceStore, UserMatch
+
+USER_FACES_HEADROOM = 4
 
 
 class FaceIndex:
+    owners: dict[str, str]  # face id -> user id
+
     def search(self, query: np.ndarray, *, k: int) -> list[tuple[str, float]]:
         """The ``k`` nearest faces as (face id, cosine similarity -1..1), nearest first."""
         raise NotImplementedError
@@ -33,9 +37,10 @@ class FaceIndex:
 
 
 class ExactFaceIndex(FaceIndex):
-    def __init__(self, ids: list[str], matrix: np.ndarray):
+    def __init__(self, ids: list[str], matrix: np.ndarray, owners: dict[str, str] | None = None):
         if len(ids) != len(matrix):
             raise ValueError("ids and matrix rows differ in number")
+        self.owners = owners or {}
         self._ids = list(ids)
         self._rows = {face_id: i for i, face_id in enumerate(self._ids)}
         self._matrix = normalise_rows(np.asarray(matrix, dtype=np.float32)) if len(ids) else matrix
@@ -81,10 +86,10 @@ class CollectionIndexes:
             cached = self._indexes.get(collection_id)
             if cached and cached[0] == version:
                 return cached[1]
-            ids, matrix = store.collection_embeddings(
+            ids, users, matrix = store.collection_embeddings(
                 collection_id, engine=self._engine, model_version=self._model_version
             )
-            index = self._factory(ids, matrix)
+            index = self._factory(ids, matrix, dict(zip(ids, users, strict=True)))
             self._indexes[collection_id] = (version, index)
             return index
 
@@ -101,6 +106,34 @@ class CollectionIndexes:
         hits = self.get(store, collection_id).search(query, k=max_matches)
         matches = [FaceMatch(face_id=face_id, similarity=to_similarity(cos)) for face_id, cos in hits]
         return [m for m in matches if m.similarity >= threshold]
+
+    def search_users(
+        self,
+        store: FaceStore,
+        collection_id: str,
+        query: np.ndarray,
+        *,
+        to_similarity: Callable[[float], float],
+        threshold: float,
+        max_users: int,
+    ) -> list[UserMatch]:
+        """Each user's best face among the nearest, best first (a user may own several faces)."""
+        index = self.get(store, collection_id)
+        best: dict[str, float] = {}
+        # Several faces per person: look further than max_users faces so max_users people come back.
+        for face_id, cos in index.search(query, k=max_users * USER_FACES_HEADROOM):
+            user = index.owners.get(face_id)
+            if user and cos > best.get(user, -2.0):
+                best[user] = cos
+        ranked = sorted(best.items(), key=lambda item: -item[1])[:max_users]
+        matches = [UserMatch(user_id=user, similarity=to_similarity(cos)) for user, cos in ranked]
+        return [m for m in matches if m.similarity >= threshold]
+
+    def user_similarity(self, store: FaceStore, collection_id: str, query: np.ndarray, user_id: str) -> float | None:
+        """The cosine similarity of the query to the user's closest face; None if the user has none here."""
+        index = self.get(store, collection_id)
+        scores = index.similarities(query, [f for f, user in index.owners.items() if user == user_id])
+        return max(scores.values()) if scores else None
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

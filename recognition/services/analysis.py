@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -19,13 +20,15 @@ from django.utils import timezone
 from recognition import thumbnails
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
-from recognition.engines.base import Analysis, BaseEngine, EngineError, FaceMatch
+from recognition.engines.base import Analysis, BaseEngine, EngineError, UserMatch
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
-from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, TextDetection
+from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, TextDetection
 from recognition.services import results as rows
-from recognition.services.files import delete_files_after_commit, stored_file
+from recognition.services.collections import people_of
+from recognition.services.files import delete_files_after_commit, s3_location, stored_file
 from recognition.services.ingest import image_enqueue_analysis
+from recognition.services.reindex import restoring
 from recognition.signals import image_analysed
 from recognition.validation import ImageRejected, inspect_image
 
@@ -142,28 +145,38 @@ def _fetch_into(image: Image) -> None:
         )
 
 
-def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[FaceMatch | None]]:
+def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[UserMatch | None]]:
     data = image.read_bytes()
     analysis = engine.analyse(
         data,
         features=image.features,
         min_label_confidence=settings.FACESITE_LABEL_MIN_CONFIDENCE,
         min_moderation_confidence=settings.FACESITE_MODERATION_MIN_CONFIDENCE,
+        location=s3_location(image=image),
     )
-    matches: list[FaceMatch | None] = [None] * len(analysis.faces)
+    matches: list[UserMatch | None] = [None] * len(analysis.faces)
     if analysis.faces and Face.objects.references().filter(collection=image.collection).exists():
         for i, face in enumerate(analysis.faces):
-            found = engine.search_face(
-                image.collection.name, data, face, threshold=settings.FACESITE_REVIEW_THRESHOLD, max_matches=1
+            found = restoring(
+                collection=image.collection,
+                engine=engine,
+                call=partial(
+                    engine.search_users,
+                    image.collection.name,
+                    data,
+                    face,
+                    threshold=settings.FACESITE_REVIEW_THRESHOLD,
+                    max_users=1,
+                ),
             )
             matches[i] = found[0] if found else None
     return analysis, matches
 
 
 def _store_results(
-    image: Image, token: uuid.UUID, engine: BaseEngine, results: Analysis, matches: list[FaceMatch | None]
+    image: Image, token: uuid.UUID, engine: BaseEngine, results: Analysis, matches: list[UserMatch | None]
 ) -> Image | None:
-    candidates = _candidates_by_face_id(image.collection, matches)
+    candidates = people_of(matches)
     with transaction.atomic():
         locked = Image.objects.select_for_update().filter(
             pk=image.pk, status=Image.Status.PROCESSING, claim_token=token
@@ -187,8 +200,8 @@ def _store_results(
                     face=face,
                     engine=engine.name,
                     model_version=engine.model_version,
-                    match=match,
-                    candidate_id=candidates.get(match.face_id) if match else None,
+                    candidate_id=candidates.get(match.user_id) if match else None,
+                    similarity=match.similarity if match else None,
                     match_threshold=settings.FACESITE_MATCH_THRESHOLD,
                 ),
                 decisions=decisions,
@@ -206,6 +219,7 @@ def _store_results(
             claim_token=None,
             engine=engine.name,
             model_version=engine.model_version,
+            properties=results.properties.as_dict() if results.properties else None,
             analysed_at=now,
             updated_at=now,
         )
@@ -219,18 +233,6 @@ def _store_results(
         sum(1 for m in matches if m and m.similarity >= settings.FACESITE_MATCH_THRESHOLD),
     )
     return image
-
-
-def _candidates_by_face_id(collection: Collection, matches: list[FaceMatch | None]) -> dict[str, uuid.UUID]:
-    face_ids = {m.face_id for m in matches if m is not None}
-    if not face_ids:
-        return {}
-    found = (
-        Face.objects.references()
-        .filter(collection=collection, engine_face_id__in=face_ids, person__isnull=False)
-        .values_list("engine_face_id", "person_id")
-    )
-    return dict(found)
 
 
 def _release(image: Image, token: uuid.UUID, *, error: str) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 from recognition.engine_handler import get_engine
+from recognition.engines.base import UserMatch
 from recognition.exceptions import InvalidInput
-from recognition.models import Collection, Face
+from recognition.models import Collection, Face, Person
 
 
 def collection_named(*, name: str | None) -> Collection:
@@ -25,9 +28,34 @@ def collections_changed(*, references: Iterable[Face]) -> None:
         collection.bump_version()
 
 
-def engine_forget(*, references: Iterable[Face]) -> None:
-    """Remove deleted reference faces from their engine collections (after their rows are gone)."""
+def people_of(matches: Sequence[UserMatch | None]) -> dict[str, uuid.UUID]:
+    """The people behind matched engine users (``Person.engine_user_id``), for those who still exist."""
+    ids: dict[str, uuid.UUID] = {}
+    for match in matches:
+        if match is None:
+            continue
+        try:
+            ids[match.user_id] = uuid.UUID(match.user_id)
+        except ValueError:
+            continue  # a user Facesite did not create
+    existing = set(Person.objects.filter(pk__in=ids.values()).values_list("pk", flat=True))
+    return {user: pk for user, pk in ids.items() if pk in existing}
+
+
+def engine_forget(*, references: Iterable[Face], people_gone: bool = False) -> None:
+    """Remove deleted reference faces from the engine's collections (after their rows are gone).
+
+    Each face is first taken from its person's user, or, when the people themselves are gone (erasure),
+    their users are deleted. Faces another engine made are not this engine's to remove."""
     engine = get_engine()
+    by_owner: dict[tuple[str, str], list[str]] = defaultdict(list)
     for face in references:
-        if face.collection and face.engine_face_id:
-            engine.delete_faces(face.collection.name, [face.engine_face_id])
+        if face.collection and face.engine_face_id and face.engine == engine.name:
+            by_owner[(face.collection.name, str(face.person_id or ""))].append(face.engine_face_id)
+    for (collection, user_id), unordered in by_owner.items():
+        face_ids = sorted(unordered)
+        if user_id and people_gone:
+            engine.delete_user(collection, user_id)
+        elif user_id:
+            engine.disassociate_faces(collection, user_id, face_ids)
+        engine.delete_faces(collection, face_ids)

@@ -137,7 +137,7 @@ def person_erase(*, person: Person, actor: Actor = None, client_ip: str | None =
         person_erased.send(
             sender=Person, reference=reference, image_ids=sorted(seen_in), verification_ids=verification_ids
         )
-    engine_forget(references=plan.references)
+    engine_forget(references=plan.references, people_gone=True)
     return report
 
 

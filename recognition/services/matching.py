@@ -6,8 +6,8 @@ API serialises results without knowing the engine's types.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 
@@ -17,6 +17,8 @@ from recognition.engines import base as engine_types
 from recognition.engines.base import BoundingBox
 from recognition.exceptions import engine_call
 from recognition.models import AuditEvent, Collection, Face, Person, Verification
+from recognition.services.collections import people_of
+from recognition.services.reindex import restoring
 from recognition.signals import verification_done
 from recognition.validation import CheckedImage, checked
 
@@ -61,13 +63,15 @@ def faces_search(
     results = []
     with engine_call():
         for face in engine.detect_faces(image, attributes=False):
-            found = engine.search_face(collection.name, image, face, threshold=threshold, max_matches=max_matches * 4)
+            found = restoring(
+                collection=collection,
+                engine=engine,
+                call=partial(
+                    engine.search_users, collection.name, image, face, threshold=threshold, max_users=max_matches
+                ),
+            )
             results.append(
-                FoundFace(
-                    bounding_box=face.bounding_box,
-                    confidence=face.confidence,
-                    matches=_people_for(collection, found, max_matches),
-                )
+                FoundFace(bounding_box=face.bounding_box, confidence=face.confidence, matches=_people_for(found))
             )
     audit_record(
         actor=actor,
@@ -80,21 +84,14 @@ def faces_search(
     return results
 
 
-def _people_for(collection: Collection, matches: list[engine_types.FaceMatch], limit: int) -> list[PersonMatch]:
-    """Best similarity per person (a person may have several reference faces)."""
-    owners = dict(
-        Face.objects.references()
-        .filter(collection=collection, engine_face_id__in=[m.face_id for m in matches])
-        .values_list("engine_face_id", "person_id")
-    )
-    best: dict[uuid.UUID, float] = {}
-    for match in matches:
-        person_id = owners.get(match.face_id)
-        if person_id and (person_id not in best or match.similarity > best[person_id]):
-            best[person_id] = match.similarity
-    people = Person.objects.in_bulk(list(best))
-    ranked = sorted(best.items(), key=lambda item: -item[1])[:limit]
-    return [PersonMatch(person=people[pid], similarity=similarity) for pid, similarity in ranked if pid in people]
+def _people_for(matches: list[engine_types.UserMatch]) -> list[PersonMatch]:
+    owners = people_of(matches)
+    people = Person.objects.in_bulk(list(owners.values()))
+    return [
+        PersonMatch(person=people[owners[m.user_id]], similarity=m.similarity)
+        for m in matches
+        if m.user_id in owners and owners[m.user_id] in people
+    ]
 
 
 def person_verify(
@@ -151,8 +148,13 @@ def _verify_face(person: Person, image: bytes, threshold: float) -> tuple[Verifi
         return Verification.Outcome.SEVERAL_FACES, None
     scores: list[float] = []
     for collection in {f.collection for f in references if f.collection}:
-        ids = [f.engine_face_id for f in references if f.collection_id == collection.pk]
-        scores.extend(engine.face_similarities(collection.name, image, faces[0], ids).values())
+        score = restoring(
+            collection=collection,
+            engine=engine,
+            call=partial(engine.user_similarity, collection.name, image, faces[0], person.engine_user_id),
+        )
+        if score is not None:
+            scores.append(score)
     similarity = max(scores) if scores else 0.0
     return (Verification.Outcome.MATCH if similarity >= threshold else Verification.Outcome.NO_MATCH), similarity
 

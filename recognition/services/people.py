@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +20,7 @@ from recognition.models import AuditEvent, Collection, Face, Image, Person
 from recognition.services.access import ENROL, require_permission
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
+from recognition.services.reindex import restoring
 from recognition.services.results import face_row
 from recognition.validation import CheckedImage, ImageInfo, checked
 
@@ -69,10 +72,22 @@ def person_enroll(
             f"{len(faces)} faces were found; a reference photo must show exactly one person.", code="several_faces"
         )
     check_reference_quality(face=faces[0], info=photo.info)
+    face_key = uuid.uuid4()  # the row's id, known to the engine as the face's external image id
     with engine_call():
-        indexed = engine.index_faces(collection.name, photo.data, external_image_id=str(person.pk), max_faces=1)
+        indexed = restoring(
+            collection=collection,
+            engine=engine,
+            call=partial(engine.index_faces, collection.name, photo.data, external_image_id=str(face_key), max_faces=1),
+        )
     if not indexed:
         raise EnrolmentError("The engine could not index the face.", code="not_indexed")
+    face_id = indexed[0].face_id
+    try:
+        with engine_call():
+            engine.associate_faces(collection.name, person.engine_user_id, [face_id])
+    except BaseException:
+        engine.delete_faces(collection.name, [face_id])
+        raise
     image = new_image(
         info=photo.info,
         original_filename=filename[:255],
@@ -89,16 +104,18 @@ def person_enroll(
         with stored_file(image=image, data=photo.data, extension=photo.info.extension), transaction.atomic():
             image.save()
             row = face_row(image=image, face=indexed[0].face, engine=engine.name, model_version=engine.model_version)
+            row.pk = face_key
             row.is_reference = True
             row.collection = collection
-            row.engine_face_id = indexed[0].face_id
+            row.engine_face_id = face_id
             row.person = person
             row.save()
             collection.bump_version()
             audit_record(actor=uploaded_by, action=AuditEvent.Action.PERSON_ENROL, target=row, client_ip=client_ip,
                          via=via, person=str(person.pk))  # fmt: skip
     except BaseException:
-        engine.delete_faces(collection.name, [indexed[0].face_id])
+        engine.disassociate_faces(collection.name, person.engine_user_id, [face_id])
+        engine.delete_faces(collection.name, [face_id])
         raise
     return row
 

@@ -21,8 +21,8 @@ def face_row(
     face: engine_types.FaceDetail,
     engine: str,
     model_version: str,
-    match: engine_types.FaceMatch | None = None,
     candidate_id: uuid.UUID | None = None,
+    similarity: float | None = None,
     match_threshold: float = 100.0,
 ) -> Face:
     """A face row; with a candidate, identified at ``match_threshold`` or above, otherwise sent to review."""
@@ -42,10 +42,10 @@ def face_row(
         model_version=model_version,
     )
     row.set_embedding(face.embedding)
-    if match is not None and candidate_id is not None:
+    if similarity is not None and candidate_id is not None:
         row.candidate_id = candidate_id
-        row.similarity = match.similarity
-        if match.similarity >= match_threshold:
+        row.similarity = similarity
+        if similarity >= match_threshold:
             row.person_id = candidate_id
         else:
             row.review_state = Face.Review.NEEDS_REVIEW
@@ -59,6 +59,7 @@ def label_row(*, image: Image, label: engine_types.Label) -> Label:
         confidence=label.confidence,
         parents=list(label.parents),
         categories=list(label.categories),
+        aliases=list(label.aliases),
         instances=[{"BoundingBox": i.bounding_box.as_dict(), "Confidence": i.confidence} for i in label.instances],
     )
 
@@ -79,7 +80,13 @@ def text_row(*, image: Image, text: engine_types.TextDetection) -> TextDetection
 
 
 def moderation_row(*, image: Image, label: engine_types.ModerationLabel) -> ModerationLabel:
-    return ModerationLabel(image=image, name=label.name, parent_name=label.parent_name, confidence=label.confidence)
+    return ModerationLabel(
+        image=image,
+        name=label.name,
+        parent_name=label.parent_name,
+        taxonomy_level=label.taxonomy_level,
+        confidence=label.confidence,
+    )
 
 
 def keep_decision(*, row: Face, decisions: Iterable[Face]) -> Face:

@@ -9,12 +9,22 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from recognition.engines.base import Analysis, FaceDetail, FaceStore, Label, ModerationLabel, TextDetection
+from recognition.engines.base import (
+    Analysis,
+    FaceDetail,
+    FaceStore,
+    ImageProperties,
+    Label,
+    ModerationLabel,
+    S3Location,
+    TextDetection,
+)
 from recognition.engines.embedding import EmbeddingEngine
 from recognition.engines.imaging import DEFAULT_MAX_PIXELS, decode_rgb
 from recognition.engines.local.faces import FaceAnalyser, similarity_from_cosine
 from recognition.engines.local.labels import LabelTaxonomy, people_labels, ratio_box
 from recognition.engines.local.models import ModelSet
+from recognition.engines.properties import image_properties
 
 LABEL_INPUT = 224
 
@@ -55,6 +65,7 @@ class LocalEngine(EmbeddingEngine):
         features: Sequence[str],
         min_label_confidence: float = 55.0,
         min_moderation_confidence: float = 50.0,
+        location: S3Location | None = None,
     ) -> Analysis:
         rgb = self._decode(image)
         bgr = _bgr(rgb)
@@ -70,6 +81,8 @@ class LocalEngine(EmbeddingEngine):
             result.text = self._text(bgr)
         if "moderation" in features:
             result.moderation = self._moderation(rgb, min_confidence=min_moderation_confidence)
+        if "properties" in features:
+            result.properties = image_properties(rgb)
         return result
 
     def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:
@@ -85,6 +98,9 @@ class LocalEngine(EmbeddingEngine):
 
     def detect_moderation_labels(self, image: bytes, *, min_confidence: float = 50.0) -> list[ModerationLabel]:
         return self._moderation(self._decode(image), min_confidence=min_confidence)
+
+    def detect_image_properties(self, image: bytes) -> ImageProperties:
+        return image_properties(self._decode(image))
 
     # Internals ------------------------------------------------------------------------------
 
