@@ -33,10 +33,11 @@ ROLE_PERMISSIONS = {
         "integrations.view_endpoint",
         "integrations.resend_delivery",
     ],
-    # Administrators get every permission of both apps except editing the audit trail.
+    # Administrators get every permission of the apps except editing the audit trail.
     ADMINISTRATOR: [
         "recognition.*",
         "integrations.*",
+        "rekognition_api.*",
         "-recognition.change_auditevent",
         "-recognition.delete_auditevent",
         "-recognition.add_auditevent",

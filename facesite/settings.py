@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "recognition",
     "integrations",
+    "rekognition_api",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,11 @@ if not re.fullmatch(r"[a-zA-Z0-9_.\-]*", _REKOGNITION_PREFIX):
     raise ImproperlyConfigured(
         "FACESITE_REKOGNITION_COLLECTION_PREFIX may hold only letters, digits, '_', '.' and '-'."
     )
+# The Rekognition-compatible API reads S3Object images from this S3 (AWS, or a compatible server).
+REKOGNITION_API_S3 = {
+    "endpoint_url": env_str("FACESITE_REKOGNITION_API_S3_ENDPOINT_URL", env_str("AWS_S3_ENDPOINT_URL", "")) or None,
+    "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
+}
 RECOGNITION_ENGINE = {
     "BACKEND": RECOGNITION_ENGINES[_ENGINE],
     "OPTIONS": {

@@ -21,7 +21,6 @@ class DatabaseFaceStore:
             engine=engine,
             model_version=model_version,
             embedding__isnull=False,
-            person__isnull=False,
         ).values_list("engine_face_id", "person_id", "embedding")
         ids: list[str] = []
         users: list[str] = []
@@ -29,7 +28,7 @@ class DatabaseFaceStore:
         for face_id, person_id, blob in rows.iterator(chunk_size=2000):
             assert blob is not None  # filtered above
             ids.append(face_id)
-            users.append(str(person_id))  # Person.engine_user_id
+            users.append(str(person_id) if person_id else "")  # Person.engine_user_id; "" for no one's
             vectors.append(np.frombuffer(bytes(blob), dtype="<f4"))
         if not vectors:
             return [], [], np.zeros((0, 0), dtype=np.float32)

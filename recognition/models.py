@@ -99,6 +99,7 @@ class Image(models.Model):
         BASE64 = "base64", "Base64"
         IMPORT = "import", "Bulk import"
         ENROLMENT = "enrolment", "Enrolment"
+        REKOGNITION_API = "rekognition_api", "Rekognition-compatible API (IndexFaces)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     file = models.FileField(upload_to="images/%Y/%m/", max_length=255, blank=True)
@@ -210,6 +211,9 @@ class Face(models.Model):
     )
     engine_face_id = models.CharField(
         max_length=100, blank=True, db_index=True, help_text="The id of this face in the engine's collection."
+    )
+    external_image_id = models.CharField(
+        max_length=255, blank=True, help_text="The client's own id for the image, given when it was indexed."
     )
 
     person = models.ForeignKey(
@@ -378,6 +382,14 @@ class AuditEvent(models.Model):
         FACES_SEARCH = "faces.search", "Faces searched"
         FACES_COMPARE = "faces.compare", "Faces compared"
         COLLECTION_REINDEX = "collection.reindex", "Collection re-indexed"
+        COLLECTION_CREATE = "collection.create", "Collection created"
+        COLLECTION_DELETE = "collection.delete", "Collection deleted"
+        FACES_INDEX = "faces.index", "Faces indexed"
+        FACES_ASSOCIATE = "faces.associate", "Faces given to a person"
+        FACES_DISASSOCIATE = "faces.disassociate", "Faces taken from a person"
+        IMAGE_DETECT = "image.detect", "Image analysed without storing it"
+        ACCESS_KEY_CREATE = "access_key.create", "API access key created"
+        ACCESS_KEY_REVOKE = "access_key.revoke", "API access key revoked"
         VERIFICATION_LIST = "verification.list", "Verifications listed"
         # The audit trail is shared: integrations records what it does to endpoints and deliveries here too.
         ENDPOINT_CREATE = "endpoint.create", "Endpoint created"

@@ -6,10 +6,13 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from django.db import transaction
+
+from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines.base import UserMatch
-from recognition.exceptions import InvalidInput
-from recognition.models import Collection, Face, Person
+from recognition.exceptions import Conflict, InvalidInput
+from recognition.models import AuditEvent, Collection, Face, Person
 
 
 def collection_named(*, name: str | None) -> Collection:
@@ -19,6 +22,18 @@ def collection_named(*, name: str | None) -> Collection:
     collection = Collection.objects.filter(name=name).first()
     if collection is None:
         raise InvalidInput(f"No collection is named {name!r}.", code="unknown_collection", field="collection")
+    return collection
+
+
+def collection_create(*, name: str, actor: Actor = None, client_ip: str | None = None) -> Collection:
+    """A new, empty collection; ``Conflict`` if the name is taken."""
+    with transaction.atomic():
+        collection, created = Collection.objects.get_or_create(name=name)
+        if not created:
+            raise Conflict(f"A collection is already named {name!r}.", code="collection_exists")
+        audit_record(actor=actor, action=AuditEvent.Action.COLLECTION_CREATE, target=collection, client_ip=client_ip,
+                     name=name)  # fmt: skip
+    get_engine().create_collection(name)
     return collection
 
 

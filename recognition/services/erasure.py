@@ -14,10 +14,15 @@ from django.utils.crypto import salted_hmac
 
 from recognition import thumbnails
 from recognition.audit import Actor, audit_record
-from recognition.models import AuditEvent, Face, Image, Person, Verification
+from recognition.engine_handler import get_engine
+from recognition.exceptions import Conflict
+from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
 from recognition.services.collections import collections_changed, engine_forget
 from recognition.services.files import delete_files_after_commit
 from recognition.signals import person_erased
+
+# Images stored only for the reference faces in them: they go with their last face.
+KEPT_FOR_FACES = (Image.Source.ENROLMENT, Image.Source.REKOGNITION_API)
 
 
 def image_delete(*, image: Image, actor: Actor = None, client_ip: str | None = None) -> None:
@@ -38,7 +43,7 @@ def reference_face_remove(*, face: Face, actor: Actor = None, client_ip: str | N
                      person=str(face.person_id))  # fmt: skip
         delete_files_after_commit(names=thumbnails.cached_names(face_ids=[face.pk]))
         face.delete()
-        if image.source == Image.Source.ENROLMENT and not image.faces.exists():
+        if image.source in KEPT_FOR_FACES and not image.faces.exists():
             _delete_image_row(image)
         collections_changed(references=[face])
     engine_forget(references=[face])
@@ -75,7 +80,7 @@ def sole_subject_images(*, person: Person) -> QuerySet[Image]:
     """Analysed images in which every face found is this person (candidates for erasure too)."""
     others = Face.objects.sightings().exclude(person=person).values("image_id")
     return (
-        Image.objects.exclude(source=Image.Source.ENROLMENT)
+        Image.objects.exclude(source__in=KEPT_FOR_FACES)
         .filter(faces__person=person, faces__is_reference=False)
         .exclude(pk__in=others)
         .distinct()
@@ -90,7 +95,11 @@ def person_erasure_plan(*, person: Person) -> ErasurePlan:
     return ErasurePlan(
         references=references,
         matched=[f for f in faces if not f.is_reference],
-        photos={f.image for f in references if f.image.source == Image.Source.ENROLMENT},
+        photos={
+            f.image
+            for f in references
+            if f.image.source in KEPT_FOR_FACES and not f.image.faces.exclude(person=person).exists()
+        },
         sole_subject=sole,
     )
 
@@ -159,6 +168,27 @@ def _redact_admin_log(person: Person, reference: str) -> None:
     LogEntry.objects.filter(content_type=ContentType.objects.get_for_model(Person), object_id=str(person.pk)).update(
         object_repr=reference, change_message=""
     )
+
+
+def collection_delete(*, collection: Collection, actor: Actor = None, client_ip: str | None = None) -> int:
+    """Delete a collection with its reference faces and the photos kept for them; the number of faces.
+
+    Refused (``Conflict``) while analysed images are filed under it: their results would lose the
+    collection they were identified against."""
+    if collection.images.exclude(source__in=KEPT_FOR_FACES).exists():
+        raise Conflict(
+            f"The collection {collection.name!r} holds analysed images; delete them (or keep the collection).",
+            code="collection_in_use",
+        )
+    references = list(collection.reference_faces.all())
+    with transaction.atomic():
+        audit_record(actor=actor, action=AuditEvent.Action.COLLECTION_DELETE, target=collection, client_ip=client_ip,
+                     name=collection.name, faces=len(references))  # fmt: skip
+        for image in collection.images.all():
+            _delete_image_row(image)
+        collection.delete()
+    get_engine().delete_collection(collection.name)
+    return len(references)
 
 
 def _delete_image_row(image: Image) -> None:

@@ -99,7 +99,7 @@ def image_find_duplicate(*, sha256: str, collection: Collection | None = None) -
     """The earliest image with bytes of this checksum in the collection (enrolment photos aside), if any."""
     return (
         Image.objects.filter(sha256=sha256, collection=collection or Collection.get_default())
-        .exclude(source=Image.Source.ENROLMENT)
+        .exclude(source__in=[Image.Source.ENROLMENT, Image.Source.REKOGNITION_API])
         .order_by("created_at")
         .first()
     )

@@ -1,0 +1,56 @@
+"""Access keys in the back office: created with their secret shown once, revoked, never shown again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from recognition.audit import request_ip
+from rekognition_api.keys import access_key_create, access_key_revoke
+from rekognition_api.models import AccessKey
+
+
+@admin.register(AccessKey)
+class AccessKeyAdmin(admin.ModelAdmin):
+    list_display = ["access_key_id", "user", "description", "is_active", "created_at", "last_used_at"]
+    list_filter = ["is_active"]
+    search_fields = ["access_key_id", "user__username", "description"]
+    readonly_fields = ["access_key_id", "created_at", "last_used_at"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: AccessKey | None = None) -> list[str]:
+        if obj is None:
+            return ["user", "description"]
+        return ["access_key_id", "user", "description", "is_active", "created_at", "last_used_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: AccessKey | None = None) -> list[str]:
+        return [*self.readonly_fields, "user"] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: AccessKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, secret = access_key_create(user=obj.user, description=obj.description, actor=request.user,
+                                        client_ip=request_ip(request))  # fmt: skip
+        obj.pk = key.pk
+        request._access_key_secret = secret  # type: ignore[attr-defined]
+
+    def response_add(self, request: HttpRequest, obj: AccessKey, post_url_continue: str | None = None) -> Any:
+        key = AccessKey.objects.get(pk=obj.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "key": key,
+            "secret": getattr(request, "_access_key_secret", ""),
+            "endpoint": request.build_absolute_uri("/rekognition"),
+        }
+        return TemplateResponse(request, "rekognition_api/admin/access_key_secret.html", context)
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[AccessKey]) -> None:
+        for key in queryset.filter(is_active=True):
+            access_key_revoke(key=key, actor=request.user, client_ip=request_ip(request))
+        self.message_user(request, "Revoked; requests signed with these keys are refused.", messages.SUCCESS)

@@ -1,0 +1,59 @@
+"""Access keys for signed requests, and Rekognition's users as Facesite people."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from facesite import secrets
+from recognition.models import Collection, Person
+
+SECRET_PURPOSE = b"facesite rekognition-api secret access keys"
+
+
+class AccessKey(models.Model):
+    """An AWS-style key pair for one Facesite user. SigV4 signs with the secret itself, so the secret is
+    kept encrypted (``facesite.secrets``), not hashed: verifying a signature needs it back."""
+
+    access_key_id = models.CharField(max_length=32, unique=True)
+    secret_encrypted = models.TextField(editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="access_keys")
+    description = models.CharField(max_length=200, blank=True)
+    is_active = models.BooleanField(default=True, help_text="Inactive keys are refused.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API access key"
+
+    def __str__(self) -> str:
+        return self.access_key_id
+
+    @property
+    def secret(self) -> str:
+        return secrets.unseal(self.secret_encrypted, purpose=SECRET_PURPOSE)
+
+    @secret.setter
+    def secret(self, plain: str) -> None:
+        self.secret_encrypted = secrets.seal(plain, purpose=SECRET_PURPOSE)
+
+
+class CollectionUser(models.Model):
+    """A Rekognition user (``UserId``) of a collection: a Facesite person, whose reference faces in that
+    collection are the user's faces."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    user_id = models.CharField(max_length=128)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["collection", "user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "user_id"], name="unique_user_id_per_collection"),
+            models.UniqueConstraint(fields=["collection", "person"], name="one_user_per_person_per_collection"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection}/{self.user_id}"

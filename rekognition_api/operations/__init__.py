@@ -1,0 +1,36 @@
+"""The Rekognition operations Facesite answers, by name. Each takes the ``Call`` and the checked
+parameters and returns the response body."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rekognition_api.operations import collections, faces, images, users
+from rekognition_api.operations.common import Call
+
+Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
+
+OPERATIONS: dict[str, Operation] = {
+    "DetectLabels": images.detect_labels,
+    "DetectFaces": images.detect_faces,
+    "DetectText": images.detect_text,
+    "DetectModerationLabels": images.detect_moderation_labels,
+    "CompareFaces": images.compare_faces,
+    "CreateCollection": collections.create_collection,
+    "DescribeCollection": collections.describe_collection,
+    "ListCollections": collections.list_collections,
+    "DeleteCollection": collections.delete_collection,
+    "IndexFaces": faces.index_faces,
+    "ListFaces": faces.list_faces,
+    "DeleteFaces": faces.delete_faces,
+    "SearchFaces": faces.search_faces,
+    "SearchFacesByImage": faces.search_faces_by_image,
+    "CreateUser": users.create_user,
+    "DeleteUser": users.delete_user,
+    "ListUsers": users.list_users,
+    "AssociateFaces": users.associate_faces,
+    "DisassociateFaces": users.disassociate_faces,
+    "SearchUsers": users.search_users,
+    "SearchUsersByImage": users.search_users_by_image,
+}

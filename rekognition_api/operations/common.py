@@ -1,0 +1,177 @@
+"""What the operations share: the caller, collections and images from parameters, and results in
+Rekognition's JSON shapes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core import signing
+
+from recognition.engine_handler import get_engine
+from recognition.engines.base import FaceDetail
+from recognition.models import Collection, Face, Person
+from recognition.validation import CheckedImage, ImageRejected, inspect_image
+from rekognition_api.models import CollectionUser
+from rekognition_api.protocol import AwsError, invalid_parameter
+
+MAX_BYTES = 5 * 1024 * 1024  # Image.Bytes, as AWS limits it
+MAX_S3_BYTES = 15 * 1024 * 1024
+FORMATS = {"JPEG", "MPO", "PNG"}  # what Rekognition reads (MPO: a JPEG with more pictures after it)
+NO_FACE = "There are no faces in the image. Should be at least 1."
+
+
+@dataclass(frozen=True)
+class Call:
+    """Who calls, from where, in which region they signed for."""
+
+    user: Any
+    client_ip: str | None
+    region: str
+
+    def require(self, permission: str, *, to: str) -> None:
+        if not self.user.has_perm(permission):
+            raise AwsError(
+                "AccessDeniedException",
+                f"User {self.user.get_username()} is not authorized to {to} ({permission}).",
+            )
+
+
+def collection(params: dict[str, Any]) -> Collection:
+    found = Collection.objects.filter(name=params["CollectionId"]).first()
+    if found is None:
+        raise AwsError("ResourceNotFoundException", f"The collection id: {params['CollectionId']} does not exist")
+    return found
+
+
+def arn(call: Call, name: str) -> str:
+    return f"aws:rekognition:{call.region}:000000000000:collection/{name}"
+
+
+def model_version() -> str:
+    return get_engine().model_version
+
+
+def image(param: dict[str, Any]) -> CheckedImage:
+    """The bytes of an ``Image`` parameter (sent, or read from S3), checked as Rekognition checks them."""
+    if "Bytes" in param:
+        data, limit = param["Bytes"], MAX_BYTES
+    elif "S3Object" in param:
+        data, limit = _from_s3(param["S3Object"]), MAX_S3_BYTES
+    else:
+        raise invalid_parameter("Image needs Bytes or an S3Object.")
+    if len(data) > limit:
+        raise AwsError("ImageTooLargeException", f"Image size is too large ({len(data):,} bytes; at most {limit:,}).")
+    try:
+        info = inspect_image(data)
+    except ImageRejected as exc:
+        raise AwsError("InvalidImageFormatException", f"Request has invalid image format: {exc.message}") from exc
+    if info.format not in FORMATS:
+        raise AwsError("InvalidImageFormatException", f"Request has invalid image format ({info.format}): "
+                       "Rekognition reads JPEG and PNG.")  # fmt: skip
+    return CheckedImage(data=data, info=info)
+
+
+def _from_s3(location: dict[str, Any]) -> bytes:
+    options = settings.REKOGNITION_API_S3
+    client = boto3.session.Session().client("s3", **{k: v for k, v in options.items() if v})
+    extra = {"VersionId": location["Version"]} if location.get("Version") else {}
+    try:
+        response = client.get_object(Bucket=location.get("Bucket", ""), Key=location.get("Name", ""), **extra)
+        data: bytes = response["Body"].read(MAX_S3_BYTES + 1)
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: {exc}") from exc
+    return data
+
+
+def box(value: Any) -> dict[str, float]:
+    return dict(value.as_dict())
+
+
+def face_detail(face: FaceDetail, *, attributes: bool = True) -> dict[str, Any]:
+    detail: dict[str, Any] = {
+        "BoundingBox": box(face.bounding_box),
+        "Confidence": face.confidence,
+        "Landmarks": [{"Type": mark.type, "X": mark.x, "Y": mark.y} for mark in face.landmarks],
+        "Pose": dict(face.pose),
+        "Quality": dict(face.quality),
+    }
+    if attributes:
+        detail.update(face.attributes)
+    return detail
+
+
+def wants_all_attributes(attributes: Sequence[str] | None) -> bool:
+    return bool(attributes) and any(a != "DEFAULT" for a in attributes or ())
+
+
+def user_id_of(person: Person | None, collection: Collection) -> str | None:
+    """The Rekognition UserId of a person in a collection: the one given when the user was created, else
+    (people enrolled through the back office) the person's own id."""
+    if person is None:
+        return None
+    row = CollectionUser.objects.filter(collection=collection, person=person).first()
+    return row.user_id if row else str(person.pk)
+
+
+def faces_by_id(collection: Collection, face_ids: Sequence[str]) -> dict[str, Face]:
+    """The collection's reference faces among these ids (unknown or malformed ids left out)."""
+    ids = [f for f in (as_uuid(x) for x in face_ids) if f]
+    rows = Face.objects.references().filter(collection=collection, pk__in=ids).select_related("image", "person")
+    return {str(row.pk): row for row in rows}
+
+
+def person_of(collection: Collection, user_id: str) -> Person:
+    row = CollectionUser.objects.filter(collection=collection, user_id=user_id).select_related("person").first()
+    if row is not None:
+        return row.person
+    pk = as_uuid(user_id)
+    person = Person.objects.filter(pk=pk, faces__collection=collection).first() if pk else None
+    if person is None:
+        raise AwsError("ResourceNotFoundException", f"The user id: {user_id} does not exist in the collection.")
+    return person
+
+
+def as_uuid(value: str) -> str | None:
+    """The value as a UUID string, or None: ids clients send may be anything."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def face_json(face: Face, collection: Collection) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "FaceId": str(face.pk),
+        "BoundingBox": box(face.bounding_box),
+        "ImageId": str(face.image_id),
+        "Confidence": face.confidence,
+        "IndexFacesModelVersion": face.model_version or model_version(),
+    }
+    if face.external_image_id:
+        found["ExternalImageId"] = face.external_image_id
+    user = user_id_of(face.person, collection)
+    if user:
+        found["UserId"] = user
+    return found
+
+
+def page(items: list[Any], params: dict[str, Any], *, default: int, salt: str) -> tuple[list[Any], dict[str, str]]:
+    """One page of ``items``, and ``{"NextToken": ...}`` when more follow (signed, so a client cannot forge
+    an offset)."""
+    start = 0
+    if params.get("NextToken"):
+        try:
+            start = int(signing.loads(params["NextToken"], salt=salt)["o"])
+        except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
+            raise AwsError("InvalidPaginationTokenException", "Invalid pagination token.") from exc
+    size = params.get("MaxResults") or default
+    chunk = items[start : start + size]
+    if start + size >= len(items):
+        return chunk, {}
+    return chunk, {"NextToken": signing.dumps({"o": start + size}, salt=salt)}

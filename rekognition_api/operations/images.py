@@ -1,0 +1,140 @@
+"""DetectLabels, DetectFaces, DetectText, DetectModerationLabels and CompareFaces: answered at once,
+nothing stored but the audit row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recognition.engines.base import Label, TextDetection
+from recognition.services.detection import image_detect
+from recognition.services.matching import faces_compare
+from rekognition_api.operations.common import Call, box, face_detail, image, model_version, wants_all_attributes
+
+ANALYSE = "recognition.add_image"
+SEARCH = "recognition.search_faces"
+
+
+def detect_labels(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    call.require(ANALYSE, to="analyse images")
+    features = params.get("Features") or ["GENERAL_LABELS"]
+    wanted = (["labels"] if "GENERAL_LABELS" in features else []) + (
+        ["properties"] if "IMAGE_PROPERTIES" in features else []
+    )
+    analysis = image_detect(
+        data=image(params["Image"]),
+        features=wanted,
+        min_label_confidence=params.get("MinConfidence", 55.0),
+        actor=call.user,
+        client_ip=call.client_ip,
+    )
+    settings = params.get("Settings", {}).get("GeneralLabels", {})
+    labels = [label for label in analysis.labels if _label_wanted(label, settings)]
+    answer: dict[str, Any] = {"LabelModelVersion": model_version()}
+    if "labels" in wanted:
+        answer["Labels"] = [_label(label) for label in labels[: params.get("MaxLabels", 1000)]]
+    if analysis.properties is not None:
+        colours = params.get("Settings", {}).get("ImageProperties", {}).get("MaxDominantColors", 10)
+        properties = analysis.properties.as_dict()
+        properties["DominantColors"] = properties["DominantColors"][:colours]
+        answer["ImageProperties"] = properties
+    return answer
+
+
+def _label_wanted(label: Label, settings: dict[str, Any]) -> bool:
+    categories = set(label.categories)
+    if settings.get("LabelInclusionFilters") and label.name not in settings["LabelInclusionFilters"]:
+        return False
+    if label.name in settings.get("LabelExclusionFilters", ()):
+        return False
+    included = settings.get("LabelCategoryInclusionFilters")
+    if included and not categories & set(included):
+        return False
+    return not categories & set(settings.get("LabelCategoryExclusionFilters", ()))
+
+
+def _label(label: Label) -> dict[str, Any]:
+    return {
+        "Name": label.name,
+        "Confidence": label.confidence,
+        "Instances": [{"BoundingBox": box(i.bounding_box), "Confidence": i.confidence} for i in label.instances],
+        "Parents": [{"Name": name} for name in label.parents],
+        "Aliases": [{"Name": name} for name in label.aliases],
+        "Categories": [{"Name": name} for name in label.categories],
+    }
+
+
+def detect_faces(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    call.require(ANALYSE, to="analyse images")
+    analysis = image_detect(data=image(params["Image"]), features=["faces"], actor=call.user,
+                            client_ip=call.client_ip)  # fmt: skip
+    full = wants_all_attributes(params.get("Attributes"))
+    return {"FaceDetails": [face_detail(face, attributes=full) for face in analysis.faces]}
+
+
+def detect_text(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    call.require(ANALYSE, to="analyse images")
+    analysis = image_detect(data=image(params["Image"]), features=["text"], actor=call.user,
+                            client_ip=call.client_ip)  # fmt: skip
+    words = params.get("Filters", {}).get("WordFilter", {})
+    kept = [t for t in analysis.text if t.type == "LINE" or _word_wanted(t, words)]
+    return {"TextDetections": [_text(t) for t in kept], "TextModelVersion": model_version()}
+
+
+def _word_wanted(word: TextDetection, wanted: dict[str, float]) -> bool:
+    return (
+        word.confidence >= wanted.get("MinConfidence", 0.0)
+        and word.bounding_box.height >= wanted.get("MinBoundingBoxHeight", 0.0)
+        and word.bounding_box.width >= wanted.get("MinBoundingBoxWidth", 0.0)
+    )
+
+
+def _text(text: TextDetection) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "DetectedText": text.text,
+        "Type": text.type,
+        "Id": text.id,
+        "Confidence": text.confidence,
+        "Geometry": {"BoundingBox": box(text.bounding_box), "Polygon": [{"X": x, "Y": y} for x, y in text.polygon]},
+    }
+    if text.parent_id is not None:
+        found["ParentId"] = text.parent_id
+    return found
+
+
+def detect_moderation_labels(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    call.require(ANALYSE, to="analyse images")
+    analysis = image_detect(
+        data=image(params["Image"]),
+        features=["moderation"],
+        min_moderation_confidence=params.get("MinConfidence", 50.0),
+        actor=call.user,
+        client_ip=call.client_ip,
+    )
+    return {
+        "ModerationLabels": [
+            {"Confidence": m.confidence, "Name": m.name, "ParentName": m.parent_name, "TaxonomyLevel": m.taxonomy_level}
+            for m in analysis.moderation
+        ],
+        "ModerationModelVersion": model_version(),
+    }
+
+
+def compare_faces(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    call.require(SEARCH, to="compare faces")
+    threshold = params.get("SimilarityThreshold", 80.0)
+    result = faces_compare(
+        source=image(params["SourceImage"]),
+        target=image(params["TargetImage"]),
+        threshold=threshold,
+        actor=call.user,
+        client_ip=call.client_ip,
+    )
+
+    def compared(face: Any) -> dict[str, Any]:
+        return {"BoundingBox": box(face.bounding_box), "Confidence": face.confidence}
+
+    return {
+        "SourceImageFace": compared(result.source_face),
+        "FaceMatches": [{"Similarity": f.similarity, "Face": compared(f)} for f in result.faces if f.match],
+        "UnmatchedFaces": [compared(f) for f in result.faces if not f.match],
+    }

@@ -1,0 +1,82 @@
+"""The one endpoint, ``/rekognition``: verify the signature, run the operation, answer as AWS does."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from recognition.audit import request_ip
+from recognition.exceptions import Conflict, EngineFailed, FacesiteError, ImageRejected, NotAllowed
+from rekognition_api.models import AccessKey
+from rekognition_api.operations import OPERATIONS
+from rekognition_api.operations.common import NO_FACE, Call
+from rekognition_api.protocol import AwsError, answer, error_answer, new_request_id, operation_model, parse
+from rekognition_api.sigv4 import check_signature, check_time, parse_authorization
+
+logger = logging.getLogger(__name__)
+DOCS = "docs/REKOGNITION-API.md"
+
+
+@csrf_exempt
+def rekognition(request: HttpRequest) -> HttpResponse:
+    request_id = new_request_id()
+    try:
+        if request.method != "POST":
+            raise AwsError("UnknownOperationException", "Rekognition requests are POSTed.")
+        call = _authenticated(request)
+        operation = operation_model(request.headers.get("X-Amz-Target", ""))
+        handler = OPERATIONS.get(operation.name)
+        if handler is None:
+            raise AwsError(
+                "UnsupportedOperationException",
+                f"Facesite does not offer {operation.name}; the operations it answers are listed in {DOCS}.",
+            )
+        return answer(handler(call, parse(operation, request.body)), request_id=request_id)
+    except AwsError as exc:
+        return error_answer(exc, request_id=request_id)
+    except FacesiteError as exc:
+        return error_answer(as_aws_error(exc), request_id=request_id)
+    except Exception:
+        logger.exception("Rekognition-compatible request %s failed", request_id)
+        error = AwsError("InternalServerError", "Internal server error; the request id is in the logs.", status=500)
+        return error_answer(error, request_id=request_id)
+
+
+def _authenticated(request: HttpRequest) -> Call:
+    signed = parse_authorization(request)
+    key = (
+        AccessKey.objects.filter(access_key_id=signed.access_key_id, is_active=True, user__is_active=True)
+        .select_related("user")
+        .first()
+    )
+    if key is None:
+        raise AwsError("UnrecognizedClientException", "The security token included in the request is invalid.")
+    check_time(signed)
+    check_signature(request, signed, secret=key.secret)
+    AccessKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
+    return Call(user=key.user, client_ip=request_ip(request), region=signed.region)
+
+
+def as_aws_error(exc: FacesiteError) -> AwsError:
+    """The application's errors as the AWS error a Rekognition client expects for the same fault."""
+    if isinstance(exc, EngineFailed):
+        if exc.retryable:
+            return AwsError("ThrottlingException", f"The recognition engine is busy; retry later. ({exc.message})")
+        if exc.code == "no_face":
+            return AwsError("InvalidParameterException", NO_FACE)
+        if exc.code in ("invalid_image", "image_too_large"):
+            return AwsError("InvalidImageFormatException", exc.message)
+        return AwsError("InvalidParameterException", exc.message)
+    if isinstance(exc, ImageRejected):
+        kind = (
+            "ImageTooLargeException" if exc.code in ("too_large", "too_many_pixels") else "InvalidImageFormatException"
+        )
+        return AwsError(kind, exc.message)
+    if isinstance(exc, NotAllowed):
+        return AwsError("AccessDeniedException", exc.message)
+    if isinstance(exc, Conflict):
+        return AwsError("ConflictException", exc.message)
+    return AwsError("InvalidParameterException", exc.message)

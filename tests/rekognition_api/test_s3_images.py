@@ -1,0 +1,45 @@
+"""S3Object images, read from a real S3-compatible server on loopback (moto's standalone server)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from backoffice import roles
+from tests.factories import UserFactory
+from tests.images import FIXTURES
+from tests.rekognition_api.clients import client_for
+from tests.servers import closed_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def s3_server(settings, monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    port = closed_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "s3-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3-secret")
+    settings.REKOGNITION_API_S3 = {"endpoint_url": url, "region_name": "us-east-1"}
+    s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1")
+    s3.create_bucket(Bucket="photos")
+    yield s3
+    server.stop()
+
+
+def test_images_are_read_from_s3(live_server, settings, s3_server):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    s3_server.put_object(Bucket="photos", Key="people/obama.jpg", Body=(FIXTURES / "obama.jpg").read_bytes())
+    rekognition = client_for(live_server, UserFactory(role=roles.ADMINISTRATOR))
+
+    faces = rekognition.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "people/obama.jpg"}})
+    assert len(faces["FaceDetails"]) == 1
+
+    with pytest.raises(ClientError) as missing:
+        rekognition.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "people/nobody.jpg"}})
+    assert missing.value.response["Error"]["Code"] == "InvalidS3ObjectException"

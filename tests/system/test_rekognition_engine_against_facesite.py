@@ -1,0 +1,112 @@
+"""Both sides real: this Facesite runs the Rekognition engine (real boto3 over real HTTP), pointed with
+AWS_ENDPOINT_URL_REKOGNITION at a second Facesite that serves the Rekognition-compatible API from its
+local engine, in its own process with its own database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from recognition.models import Face
+from recognition.services.analysis import image_analyse
+from recognition.services.erasure import person_erase
+from recognition.services.ingest import image_ingest
+from recognition.services.matching import faces_compare, faces_search, person_verify
+from recognition.services.people import person_enroll
+from tests.factories import PersonFactory
+from tests.images import FIXTURES
+from tests.servers import closed_port
+from tests.workers import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def photo(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture
+def other_facesite(tmp_path):
+    """A second Facesite: SQLite, local files, the local engine, serving on a loopback port."""
+    port = closed_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "facesite.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}",
+        "FACESITE_MEDIA_ROOT": str(tmp_path / "media"),
+        "RECOGNITION_ENGINE": "local",
+        "FACESITE_ENROL_MIN_FACE_PIXELS": "60",
+        "DJANGO_SECRET_KEY": "other-facesite-secret-key-for-this-test-only-0123456789",
+        "FACESITE_SECRETS_KEY": "other-facesite-secrets-key-0123456789",
+        "FACESITE_HTTPS": "false",
+        "DJANGO_SUPERUSER_PASSWORD": "not-used-here-9f8e7d",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.pop("AWS_ENDPOINT_URL_REKOGNITION", None)
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "createsuperuser", "--noinput", "--username", "door-system", "--email", "door@example.org")
+    key_id, secret = manage(env, "create_access_key", "door-system").strip().splitlines()[-1].split()
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/rekognition"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.post(url, timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    yield url, key_id, secret, tmp_path / "server.log"
+    server.terminate()
+    server.wait(10)
+
+
+def test_the_rekognition_engine_runs_against_a_facesite(other_facesite, settings, monkeypatch):
+    url, key_id, secret, log = other_facesite
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    settings.RECOGNITION_ENGINE = {
+        "BACKEND": "recognition.engines.rekognition.RekognitionEngine",
+        "OPTIONS": {"region": "eu-west-1", "collection_prefix": "", "max_attempts": 1},
+    }
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 60
+
+    obama = PersonFactory(name="Barack Obama", external_id="B-44")
+    reference = person_enroll(person=obama, data=photo("obama.jpg"))
+    assert reference.engine == "rekognition" and reference.engine_face_id
+
+    image = image_analyse(image_id=image_ingest(data=photo("obama2.jpg")).pk)
+    [face] = image.faces.all()
+    assert face.person == obama and face.similarity > 80, Path(log).read_text()[-2000:]
+    assert face.attributes["Gender"]["Value"] == "Male"
+
+    [stranger] = faces_search(data=photo("biden.jpg"), collection=reference.collection, threshold=80, max_matches=5)
+    assert stranger.matches == []
+    assert person_verify(external_id="B-44", data=photo("obama3.jpg"), threshold=80).outcome == "match"
+    assert person_verify(external_id="B-44", data=photo("biden.jpg"), threshold=80).outcome == "no_match"
+    assert faces_compare(source=photo("obama.jpg"), target=photo("obama2.jpg"), threshold=80).faces[0].match
+
+    person_erase(person=obama)
+    assert not Face.objects.references().exists()
+    import boto3
+
+    other = boto3.session.Session().client("rekognition", region_name="eu-west-1")
+    assert other.list_faces(CollectionId="default")["Faces"] == []  # gone on the other side too
+    assert other.list_users(CollectionId="default")["Users"] == []
