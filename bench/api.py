@@ -5,7 +5,9 @@
 Requests go through the whole Django stack in-process (middleware, token
 authentication, DRF parsing and validation, engine, database writes for the
 verification record and the audit trail) against a throw-away SQLite database
-with Barack Obama enrolled. Models are loaded before timing starts.
+with Barack Obama enrolled. Models are loaded before timing starts. The
+Rekognition-compatible API is measured with a real boto3 client over loopback HTTP
+(a single-threaded WSGI server), signature checking included.
 """
 
 from __future__ import annotations
@@ -100,6 +102,37 @@ def main() -> None:
     print(f"Synchronous API on the local engine, 640×480 JPEG probes, {args.requests} requests each, one process")
     report("POST /api/verify/ (badge + face)", measure(client, "/api/verify/", verify_body, args.requests, headers))
     report("POST /api/search/ (3 enrolled)", measure(client, "/api/search/", search_body, args.requests, headers))
+    report("boto3 SearchUsersByImage (HTTP)", measure_boto3(user, probes, args.requests))
+
+
+def measure_boto3(user, probes: list[bytes], n: int) -> list[float]:
+    import threading
+    from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+    import boto3
+
+    from facesite.wsgi import application
+    from rekognition_api.keys import access_key_create
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = make_server("127.0.0.1", 0, application, handler_class=Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    key, secret = access_key_create(user=user)
+    rekognition = boto3.client(
+        "rekognition", endpoint_url=f"http://localhost:{server.server_port}/rekognition", region_name="eu-west-1",
+        aws_access_key_id=key.access_key_id, aws_secret_access_key=secret,
+    )  # fmt: skip
+    rekognition.search_users_by_image(CollectionId="default", Image={"Bytes": probes[0]})  # warm-up
+    times = []
+    for i in range(n):
+        start = time.perf_counter()
+        rekognition.search_users_by_image(CollectionId="default", Image={"Bytes": probes[i % len(probes)]})
+        times.append((time.perf_counter() - start) * 1000)
+    server.shutdown()
+    return times
 
 
 if __name__ == "__main__":
