@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.throttling import UserRateThrottle
 
 from recognition.audit import request_ip
 from recognition.exceptions import Conflict, EngineFailed, FacesiteError, ImageRejected, NotAllowed
 from rekognition_api.models import AccessKey
-from rekognition_api.operations import OPERATIONS
+from rekognition_api.operations import OPERATIONS, rate_scope
 from rekognition_api.operations.common import NO_FACE, Call
 from rekognition_api.protocol import AwsError, answer, error_answer, new_request_id, operation_model, parse
 from rekognition_api.sigv4 import check_signature, check_time, parse_authorization
@@ -34,6 +36,7 @@ def rekognition(request: HttpRequest) -> HttpResponse:
                 "UnsupportedOperationException",
                 f"Facesite does not offer {operation.name}; the operations it answers are listed in {DOCS}.",
             )
+        _throttle(request, call, rate_scope(operation.name))
         return answer(handler(call, parse(operation, request.body)), request_id=request_id)
     except AwsError as exc:
         return error_answer(exc, request_id=request_id)
@@ -58,6 +61,19 @@ def _authenticated(request: HttpRequest) -> Call:
     check_signature(request, signed, secret=key.secret)
     AccessKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return Call(user=key.user, client_ip=request_ip(request), region=signed.region)
+
+
+class _UserRate(UserRateThrottle):
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        super().__init__()
+
+
+def _throttle(request: HttpRequest, call: Call, scope: str) -> None:
+    """The REST API's per-user rate for ``scope``, counted in the same shared cache."""
+    limit = _UserRate(scope)
+    if not limit.allow_request(SimpleNamespace(user=call.user, META=request.META), None):  # type: ignore[arg-type]
+        raise AwsError("ThrottlingException", f"Rate exceeded; try again in {limit.wait() or 1:.0f} s.")
 
 
 def as_aws_error(exc: FacesiteError) -> AwsError:

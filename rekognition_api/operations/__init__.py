@@ -34,3 +34,11 @@ OPERATIONS: dict[str, Operation] = {
     "SearchUsers": users.search_users,
     "SearchUsersByImage": users.search_users_by_image,
 }
+
+# Each call counts against the same per-user rates as the REST API (REST_FRAMEWORK's throttle rates), so
+# this door is no way around them: enrolment-like calls as enrolments, everything else as checks.
+ENROLLING = {"IndexFaces", "CreateUser", "AssociateFaces"}
+
+
+def rate_scope(operation: str) -> str:
+    return "enrol" if operation in ENROLLING else "sync"

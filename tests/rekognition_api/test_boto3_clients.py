@@ -230,7 +230,7 @@ def test_parameters_are_checked_on_the_server_against_the_service_model(live_ser
     unchecked = boto3.client(
         "rekognition", endpoint_url=f"{live_server.url}/rekognition", region_name=REGION,
         aws_access_key_id=key.access_key_id, aws_secret_access_key=secret,
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
+        config=Config(parameter_validation=False, retries={"total_max_attempts": 1}),
     )  # fmt: skip
     with pytest.raises(ClientError) as out_of_range:
         unchecked.search_faces_by_image(CollectionId="default", Image={"Bytes": photo("obama.jpg")}, MaxFaces=0)

@@ -109,3 +109,20 @@ def test_the_access_key_command_prints_the_pair_last(operator):
     key_id, secret = out.getvalue().strip().splitlines()[-1].split()
     assert AccessKey.objects.get(access_key_id=key_id).secret == secret
     assert "not shown again" in err.getvalue()
+
+
+def test_calls_count_against_the_users_rate_like_the_rest_api(live_server, operator):
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    original = UserRateThrottle.THROTTLE_RATES
+    UserRateThrottle.THROTTLE_RATES = {**original, "sync": "2/min"}  # DRF reads the rates at import
+    cache.clear()
+    try:
+        client = client_for(live_server, operator)
+        client.list_collections()
+        client.list_collections()
+        assert error_of(client.list_collections) == "ThrottlingException"
+    finally:
+        UserRateThrottle.THROTTLE_RATES = original
+        cache.clear()
