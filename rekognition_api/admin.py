@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 
 from recognition.audit import request_ip
 from rekognition_api.keys import access_key_create, access_key_revoke
-from rekognition_api.models import AccessKey
+from rekognition_api.models import AccessKey, CollectionUser
 
 
 @admin.register(AccessKey)
@@ -54,3 +54,22 @@ class AccessKeyAdmin(admin.ModelAdmin):
         for key in queryset.filter(is_active=True):
             access_key_revoke(key=key, actor=request.user, client_ip=request_ip(request))
         self.message_user(request, "Revoked; requests signed with these keys are refused.", messages.SUCCESS)
+
+
+@admin.register(CollectionUser)
+class CollectionUserAdmin(admin.ModelAdmin):
+    """Which person each Rekognition UserId of a collection is; made and removed through the API only."""
+
+    list_display = ["user_id", "collection", "person", "created_at"]
+    list_filter = ["collection"]
+    search_fields = ["user_id", "person__name"]
+    list_select_related = ["collection", "person"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: CollectionUser | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: CollectionUser | None = None) -> bool:
+        return False

@@ -32,3 +32,15 @@ def test_an_administrator_creates_a_key_and_sees_its_secret_once():
 @pytest.mark.parametrize("role", [roles.OPERATOR, roles.REVIEWER])
 def test_other_roles_cannot_manage_keys(role):
     assert admin_client(role).get("/admin/rekognition_api/accesskey/").status_code == 403
+
+
+def test_rekognition_users_are_listed_read_only():
+    from recognition.models import Collection, Person
+    from rekognition_api.models import CollectionUser
+
+    person = Person.objects.create(name="obama")
+    CollectionUser.objects.create(collection=Collection.get_default(), user_id="obama", person=person)
+    client = admin_client(roles.ADMINISTRATOR)
+    listing = client.get("/admin/rekognition_api/collectionuser/")
+    assert listing.status_code == 200 and "obama" in listing.content.decode()
+    assert client.get("/admin/rekognition_api/collectionuser/add/").status_code == 403
