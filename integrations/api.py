@@ -2,7 +2,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from integrations.models import Delivery, DeliveryAttempt
 from integrations.services.upkeep import delivery_resend
@@ -81,6 +81,6 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
 
 
-router = DefaultRouter()
+router = SimpleRouter()
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 urlpatterns = router.urls

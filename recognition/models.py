@@ -340,6 +340,9 @@ class Verification(models.Model):
     match = models.BooleanField(default=False)
     similarity = models.FloatField(null=True, blank=True)
     threshold = models.FloatField()
+    bounding_box = models.JSONField(
+        null=True, blank=True, help_text="The face compared, as ratios of the photo (which is not kept)."
+    )
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -36,13 +36,13 @@ class SearchView(CheckView):
     permission_classes = [require("recognition.search_faces")]
 
     @extend_schema(
-        request={"multipart/form-data": s.SearchRequestSerializer, "application/json": s.SearchRequestSerializer},
+        request={"multipart/form-data": s.SearchSerializer, "application/json": s.SearchSerializer},
         examples=examples.SEARCH,
-        responses={200: s.SearchResponseSerializer, 400: VALIDATION_ERROR, 503: ENGINE_UNAVAILABLE},
+        responses={200: s.SearchResultSerializer, 400: VALIDATION_ERROR, 503: ENGINE_UNAVAILABLE},
     )
     def post(self, request: Request) -> Response:
         """Find every face in the image and the enrolled people it matches (synchronous)."""
-        params = self.validated(s.SearchRequestSerializer)
+        params = self.validated(s.SearchSerializer)
         faces = faces_search(
             data=params["image"],
             collection=collection_named(name=params.get("collection")),
@@ -51,20 +51,20 @@ class SearchView(CheckView):
             actor=request.user,
             client_ip=request_ip(request),
         )
-        return Response(s.SearchResponseSerializer({"threshold": params["threshold"], "faces": faces}).data)
+        return Response(s.SearchResultSerializer({"threshold": params["threshold"], "faces": faces}).data)
 
 
 class VerifyView(CheckView):
     permission_classes = [require("recognition.verify_person")]
 
     @extend_schema(
-        request={"multipart/form-data": s.VerifyRequestSerializer, "application/json": s.VerifyRequestSerializer},
+        request={"multipart/form-data": s.VerifySerializer, "application/json": s.VerifySerializer},
         examples=examples.VERIFY,
-        responses={200: s.VerifyResponseSerializer, 400: VALIDATION_ERROR, 503: ENGINE_UNAVAILABLE},
+        responses={200: s.VerificationSerializer, 400: VALIDATION_ERROR, 503: ENGINE_UNAVAILABLE},
     )
     def post(self, request: Request) -> Response:
         """Badge + face: is the person in the photo the holder of this badge? Every call is recorded."""
-        params = self.validated(s.VerifyRequestSerializer)
+        params = self.validated(s.VerifySerializer)
         verification = person_verify(
             external_id=params["external_id"].strip(),
             data=params["image"],
@@ -72,17 +72,17 @@ class VerifyView(CheckView):
             actor=request.user,
             client_ip=request_ip(request),
         )
-        return Response(s.VerifyResponseSerializer(verification).data)
+        return Response(s.VerificationSerializer(verification).data)
 
 
 class CompareView(CheckView):
     permission_classes = [require("recognition.search_faces")]
 
     @extend_schema(
-        request={"multipart/form-data": s.CompareRequestSerializer, "application/json": s.CompareRequestSerializer},
+        request={"multipart/form-data": s.CompareSerializer, "application/json": s.CompareSerializer},
         examples=examples.COMPARE,
         responses={
-            200: s.CompareResponseSerializer,
+            200: s.ComparisonSerializer,
             400: VALIDATION_ERROR,
             422: s.ErrorSerializer,
             503: ENGINE_UNAVAILABLE,
@@ -90,9 +90,9 @@ class CompareView(CheckView):
     )
     def post(self, request: Request) -> Response:
         """Similarity of the largest face in `source` to each face in `target`; 422 when `source` has no face."""
-        params = self.validated(s.CompareRequestSerializer)
+        params = self.validated(s.CompareSerializer)
         comparison = faces_compare(
             source=params["source"], target=params["target"], threshold=params["threshold"],
             actor=request.user, client_ip=request_ip(request),
         )  # fmt: skip
-        return Response(s.CompareResponseSerializer(comparison).data)
+        return Response(s.ComparisonSerializer(comparison).data)

@@ -1,7 +1,8 @@
 """What the API's views share: parsers and documented error answers."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, UserRateThrottle
@@ -9,6 +10,13 @@ from rest_framework.throttling import BaseThrottle, UserRateThrottle
 from recognition.api.serializers import ErrorSerializer
 
 PARSERS = [MultiPartParser, FormParser, JSONParser]
+
+
+class Pagination(PageNumberPagination):
+    """Pages of ``PAGE_SIZE`` (50); ``?page_size=`` asks for another size, up to 500."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 500
 
 
 class _UserRate(UserRateThrottle):
@@ -25,8 +33,21 @@ def throttled_as(scope: str) -> list[BaseThrottle]:
 
 VALIDATION_ERROR = OpenApiResponse(
     OpenApiTypes.OBJECT,
-    description="Bad input: a map of field names (or non_field_errors) to lists of messages, "
-    'e.g. {"file": ["Image data is corrupt or truncated: ..."]}.',
+    description="Bad input: a map of field names (or non_field_errors) to lists of messages.",
+    examples=[
+        OpenApiExample(
+            "Not an image",
+            value={"image_base64": ["Not a readable image: the data is not in any known image format."]},
+            response_only=True,
+            status_codes=["400"],
+        ),
+        OpenApiExample(
+            "No image given",
+            value={"non_field_errors": ["Send the image as file (multipart) or image_base64 (JSON)."]},
+            response_only=True,
+            status_codes=["400"],
+        ),
+    ],
 )
 ENGINE_UNAVAILABLE = OpenApiResponse(
     ErrorSerializer,

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import OpenApiExample
 
 PERSON_REF = {"id": "fad8655d-5249-4b05-afe0-cb64b3db4abe", "name": "Barack Obama", "external_id": "B-0044"}
-BOX = {"Left": 0.3158, "Top": 0.195, "Width": 0.4342, "Height": 0.3186}
+BOX = {"left": 0.3158, "top": 0.195, "width": 0.4342, "height": 0.3186}
 
 UPLOAD = [
     OpenApiExample(
@@ -46,6 +46,7 @@ VERIFY = [
             "similarity": 91.447,
             "threshold": 80.0,
             "person": PERSON_REF,
+            "bounding_box": BOX,
             "created_at": "2026-11-23T01:39:02Z",
         },
         response_only=True,
@@ -59,6 +60,7 @@ VERIFY = [
             "similarity": None,
             "threshold": 80.0,
             "person": None,
+            "bounding_box": None,
             "created_at": "2026-11-23T01:40:10Z",
         },
         response_only=True,
@@ -85,7 +87,7 @@ COMPARE = [
     OpenApiExample(
         "Same person",
         value={
-            "source_face": {"bounding_box": BOX, "confidence": 95.3, "similarity": 100.0, "match": True},
+            "source_face": {"bounding_box": BOX, "confidence": 95.3},
             "faces": [{"bounding_box": BOX, "confidence": 95.1, "similarity": 89.26, "match": True}],
             "threshold": 80.0,
         },

@@ -51,7 +51,7 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
         return throttled_as("upload") if self.action == "create" else super().get_throttles()
 
     def get_serializer_class(self) -> type[BaseSerializer]:
-        return s.ImageListSerializer if self.action == "list" else s.ImageSerializer
+        return s.ImageSummarySerializer if self.action == "list" else s.ImageSerializer
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         response = super().list(request, *args, **kwargs)
@@ -95,7 +95,7 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
                 **common,
             )
         body = s.ImageSerializer(self.get_queryset().get(pk=upload.image.pk)).data
-        return Response(body, status=status.HTTP_202_ACCEPTED if upload.created else status.HTTP_200_OK)
+        return Response(body, status=status.HTTP_202_ACCEPTED if upload.queued else status.HTTP_200_OK)
 
     def perform_destroy(self, instance: Image) -> None:
         image_delete(image=instance, actor=self.request.user, client_ip=request_ip(self.request))

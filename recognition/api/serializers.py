@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -12,8 +15,13 @@ SlugField = serializers.SlugRelatedField["Collection"]
 THRESHOLD_HELP = "Similarity (0–100) from which a face counts as a match. Rekognition's default is 80."
 
 
-@extend_schema_field({"type": "string", "format": "binary", "description": "Image file, or base64 in JSON."})
+@extend_schema_field({"type": "string", "format": "binary", "description": "The image file (multipart)."})
 class DocumentedImageField(ImageField):
+    pass
+
+
+@extend_schema_field({"type": "string", "format": "byte", "description": "The image as base64, or a data: URL."})
+class Base64ImageField(ImageField):
     pass
 
 
@@ -24,18 +32,65 @@ class PersonRefSerializer(serializers.Serializer):
 
 
 class BoundingBoxSerializer(serializers.Serializer):
-    Left = serializers.FloatField()
-    Top = serializers.FloatField()
-    Width = serializers.FloatField()
-    Height = serializers.FloatField()
+    left = serializers.FloatField(help_text="Ratio of the image's width.")
+    top = serializers.FloatField(help_text="Ratio of the image's height.")
+    width = serializers.FloatField()
+    height = serializers.FloatField()
 
 
 @extend_schema_field(BoundingBoxSerializer)
 class BoxField(serializers.ReadOnlyField):
-    """A ``BoundingBox`` in Rekognition's shape: ratios of the image's width and height."""
+    """A ``BoundingBox`` as ratios of the image's width and height."""
 
     def to_representation(self, value: BoundingBox) -> dict[str, float]:
-        return value.as_dict()
+        return snake_keys(value.as_dict())
+
+
+_WORD_START = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def snake_keys(value: Any) -> Any:
+    """Results are stored as Rekognition names them (``BoundingBox``, ``AgeRange.Low``); the REST API
+    speaks snake_case throughout (``bounding_box``, ``age_range.low``). Values are left alone."""
+    if isinstance(value, dict):
+        return {_WORD_START.sub("_", str(key)).lower(): snake_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [snake_keys(item) for item in value]
+    return value
+
+
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class ResultField(serializers.ReadOnlyField):
+    """A stored result (a JSON object or list) with its keys in snake_case."""
+
+    def to_representation(self, value: Any) -> Any:
+        return snake_keys(value)
+
+
+@extend_schema_field({"type": "object", "nullable": True, "additionalProperties": True})
+class OptionalResultField(ResultField):
+    """A stored result that may be absent (null), e.g. image properties that were not asked for."""
+
+
+class LandmarkSerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="eyeLeft, eyeRight, nose, mouthLeft, mouthRight...")
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+
+
+@extend_schema_field(LandmarkSerializer(many=True))
+class LandmarksField(ResultField):
+    pass
+
+
+class InstanceSerializer(serializers.Serializer):
+    bounding_box = BoundingBoxSerializer()
+    confidence = serializers.FloatField()
+
+
+@extend_schema_field(InstanceSerializer(many=True))
+class InstancesField(ResultField):
+    pass
 
 
 # --- People and collections ---------------------------------------------------------------
@@ -82,7 +137,7 @@ class CollectionSerializer(serializers.ModelSerializer):
 
 class EnrolSerializer(serializers.Serializer):
     file = DocumentedImageField(required=False)
-    image_base64 = DocumentedImageField(required=False)
+    image_base64 = Base64ImageField(required=False)
     collection = serializers.SlugField(required=False, help_text="Collection to enrol into (default: default).")
 
     def validate(self, attrs):
@@ -94,7 +149,7 @@ class EnrolSerializer(serializers.Serializer):
 
 class ImageCreateSerializer(serializers.Serializer):
     file = DocumentedImageField(required=False, help_text="The image (multipart).")
-    image_base64 = DocumentedImageField(required=False, help_text="The image as base64 (JSON).")
+    image_base64 = Base64ImageField(required=False, help_text="The image as base64 (JSON).")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
     features = serializers.MultipleChoiceField(
         choices=FEATURES, required=False, help_text="Analyses to run; labels, faces and moderation by default."
@@ -114,6 +169,8 @@ class ImageCreateSerializer(serializers.Serializer):
 
 
 class LabelSerializer(serializers.ModelSerializer):
+    instances = InstancesField(help_text="Where the labelled things are, with their confidence.")
+
     class Meta:
         model = Label
         fields = ["name", "confidence", "parents", "categories", "aliases", "instances"]
@@ -121,6 +178,10 @@ class LabelSerializer(serializers.ModelSerializer):
 
 class FaceSerializer(serializers.ModelSerializer):
     bounding_box = BoxField()
+    landmarks = LandmarksField()
+    pose = ResultField(help_text="roll, yaw and pitch in degrees.")
+    quality = ResultField(help_text="brightness and sharpness, 0–100.")
+    attributes = ResultField(help_text="age_range, gender, emotions, smile... as the engine estimates them.")
     person = PersonRefSerializer(allow_null=True)
     candidate = PersonRefSerializer(allow_null=True)
 
@@ -133,6 +194,8 @@ class FaceSerializer(serializers.ModelSerializer):
 
 
 class TextDetectionSerializer(serializers.ModelSerializer):
+    geometry = ResultField(help_text="bounding_box and polygon (points x, y), as ratios of the image.")
+
     class Meta:
         model = TextDetection
         fields = ["text", "type", "confidence", "detection_id", "parent_id", "geometry"]
@@ -170,6 +233,7 @@ class ImageSerializer(serializers.ModelSerializer):
     faces = FaceSerializer(many=True, read_only=True)
     text_detections = TextDetectionSerializer(many=True, read_only=True)
     moderation_labels = ModerationLabelSerializer(many=True, read_only=True)
+    properties = OptionalResultField(help_text="quality and dominant_colors, when properties were asked for.")
     deliveries = DeliverySummarySerializer(many=True, read_only=True)
 
     class Meta:
@@ -182,7 +246,7 @@ class ImageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ImageListSerializer(serializers.ModelSerializer):
+class ImageSummarySerializer(serializers.ModelSerializer):
     collection: serializers.SlugRelatedField[Collection] = serializers.SlugRelatedField(
         slug_field="name", read_only=True
     )
@@ -207,9 +271,9 @@ class ImageListSerializer(serializers.ModelSerializer):
 # --- Synchronous checks ----------------------------------------------------------------------
 
 
-class SearchRequestSerializer(serializers.Serializer):
+class SearchSerializer(serializers.Serializer):
     file = DocumentedImageField(required=False)
-    image_base64 = DocumentedImageField(required=False)
+    image_base64 = Base64ImageField(required=False)
     collection = serializers.SlugField(required=False)
     threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
     max_matches = serializers.IntegerField(default=5, min_value=1, max_value=100)
@@ -229,25 +293,31 @@ class SearchFaceSerializer(serializers.Serializer):
     matches = MatchSerializer(many=True)
 
 
-class SearchResponseSerializer(serializers.Serializer):
+class SearchResultSerializer(serializers.Serializer):
     threshold = serializers.FloatField()
     faces = SearchFaceSerializer(many=True)
 
 
-class VerifyRequestSerializer(serializers.Serializer):
+class VerifySerializer(serializers.Serializer):
     external_id = serializers.CharField(
         max_length=128, validators=[single_line], help_text="The badge or card number presented."
     )
     file = DocumentedImageField(required=False)
-    image_base64 = DocumentedImageField(required=False)
+    image_base64 = Base64ImageField(required=False)
     threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
 
     def validate(self, attrs):
         return _one_image(attrs)
 
 
-class VerifyResponseSerializer(serializers.ModelSerializer):
+@extend_schema_field(BoundingBoxSerializer(allow_null=True))
+class StoredBoxField(ResultField):
+    """A box stored as Rekognition names it, served in snake_case."""
+
+
+class VerificationSerializer(serializers.ModelSerializer):
     verification_id = serializers.UUIDField(source="id")
+    bounding_box = StoredBoxField(help_text="The face compared with the badge holder's; null when there was none.")
     person = PersonRefSerializer(allow_null=True)
     outcome = serializers.ChoiceField(
         choices=Verification.Outcome.choices,
@@ -256,10 +326,12 @@ class VerifyResponseSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Verification
-        fields = ["verification_id", "match", "outcome", "similarity", "threshold", "person", "created_at"]
+        fields = [
+            "verification_id", "match", "outcome", "similarity", "threshold", "person", "bounding_box", "created_at",
+        ]  # fmt: skip
 
 
-class CompareRequestSerializer(serializers.Serializer):
+class CompareSerializer(serializers.Serializer):
     # The public name of the field; DRF's metaclass takes it out of the class, so Field.source is untouched.
     source = DocumentedImageField(help_text="Image whose largest face is compared.")  # type: ignore[assignment]
     target = DocumentedImageField(help_text="Image whose every face is compared with it.")
@@ -273,8 +345,13 @@ class ComparedFaceSerializer(serializers.Serializer):
     match = serializers.BooleanField()
 
 
-class CompareResponseSerializer(serializers.Serializer):
-    source_face = ComparedFaceSerializer()
+class DetectedFaceSerializer(serializers.Serializer):
+    bounding_box = BoxField()
+    confidence = serializers.FloatField()
+
+
+class ComparisonSerializer(serializers.Serializer):
+    source_face = DetectedFaceSerializer(help_text="The largest face of the source image.")
     faces = ComparedFaceSerializer(many=True)
     threshold = serializers.FloatField()
 

@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from recognition.audit import Actor, audit_record, authenticated_user
 from recognition.engines.base import FEATURES
-from recognition.exceptions import ImageRejected
+from recognition.exceptions import Conflict, ImageRejected
 from recognition.fetch import FetchRefused, check_url
 from recognition.models import AuditEvent, Collection, Image
 from recognition.services.files import stored_file
@@ -24,6 +25,7 @@ from recognition.validation import CheckedImage, ImageInfo, checked
 class Upload:
     image: Image
     created: bool  # False when the same bytes were uploaded before and that image is returned
+    queued: bool = True  # whether analysis is on its way (a new image, or an earlier one with features added)
 
 
 def image_upload(
@@ -60,7 +62,36 @@ def image_upload(
                 raise
     audit_record(actor=uploaded_by, action=AuditEvent.Action.IMAGE_UPLOAD, target=earlier, client_ip=client_ip,
                  created=False)  # fmt: skip
-    return Upload(image=earlier, created=False)
+    added = _add_features(earlier, features=features, actor=uploaded_by, client_ip=client_ip)
+    return Upload(image=earlier, created=False, queued=added)
+
+
+def _add_features(image: Image, *, features: list[str] | None, actor: Actor, client_ip: str | None) -> bool:
+    """The same bytes again, asking for analyses the earlier image did not get: analyse it again with both
+    sets. ``Conflict`` while it is being analysed (the new features would be missed); False when nothing
+    new was asked for."""
+    wanted = clean_features(features=features)
+    missing = [f for f in wanted if f not in image.features]
+    if not missing:
+        return False
+    union = [f for f in FEATURES if f in image.features or f in missing]
+    with transaction.atomic():
+        updated = (
+            Image.objects.filter(pk=image.pk)
+            .exclude(status=Image.Status.PROCESSING)
+            .update(features=union, status=Image.Status.PENDING, error="", updated_at=timezone.now())
+        )
+        if not updated:
+            raise Conflict(
+                f"This image is being analysed right now; upload it again with {', '.join(missing)} once it is "
+                "done, or set allow_duplicate to analyse a separate copy.",
+                code="analysis_in_progress",
+            )
+        audit_record(actor=actor, action=AuditEvent.Action.IMAGE_REANALYSE, target=image, client_ip=client_ip,
+                     added_features=missing)  # fmt: skip
+        image_enqueue_analysis(image=image)
+    image.refresh_from_db()
+    return True
 
 
 def image_ingest(

@@ -47,8 +47,14 @@ class ComparedFace:
 
 
 @dataclass(frozen=True)
+class DetectedFace:
+    bounding_box: BoundingBox
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Comparison:
-    source_face: ComparedFace
+    source_face: DetectedFace
     faces: list[ComparedFace]  # every face of the target, most similar first
     threshold: float
 
@@ -101,12 +107,12 @@ def person_verify(
     """Two-factor check: is the face in the photo the badge holder's? Every call is recorded."""
     image = checked(data).data
     person = Person.objects.filter(external_id=external_id).first()
-    similarity = None
+    similarity, box = None, None
     if person is None:
         outcome = Verification.Outcome.UNKNOWN_BADGE
     else:
         with engine_call():
-            outcome, similarity = _verify_face(person, image, threshold)
+            outcome, similarity, box = _verify_face(person, image, threshold)
     with transaction.atomic():
         verification = Verification.objects.create(
             external_id=external_id,
@@ -115,6 +121,7 @@ def person_verify(
             match=outcome == Verification.Outcome.MATCH,
             similarity=similarity,
             threshold=threshold,
+            bounding_box=box.as_dict() if box else None,
             requested_by=authenticated_user(actor),
             client_ip=client_ip,
         )
@@ -131,7 +138,9 @@ def person_verify(
     return verification
 
 
-def _verify_face(person: Person, image: bytes, threshold: float) -> tuple[Verification.Outcome, float | None]:
+def _verify_face(
+    person: Person, image: bytes, threshold: float
+) -> tuple[Verification.Outcome, float | None, BoundingBox | None]:
     engine = get_engine()
     references = list(
         Face.objects.references()
@@ -140,12 +149,12 @@ def _verify_face(person: Person, image: bytes, threshold: float) -> tuple[Verifi
         .select_related("collection")
     )
     if not references:
-        return Verification.Outcome.NO_REFERENCE, None
+        return Verification.Outcome.NO_REFERENCE, None, None
     faces = engine.detect_faces(image, attributes=False)
     if not faces:
-        return Verification.Outcome.NO_FACE, None
+        return Verification.Outcome.NO_FACE, None, None
     if len(faces) > 1:
-        return Verification.Outcome.SEVERAL_FACES, None
+        return Verification.Outcome.SEVERAL_FACES, None, None
     scores: list[float] = []
     for collection in {f.collection for f in references if f.collection}:
         score = restoring(
@@ -156,7 +165,8 @@ def _verify_face(person: Person, image: bytes, threshold: float) -> tuple[Verifi
         if score is not None:
             scores.append(score)
     similarity = max(scores) if scores else 0.0
-    return (Verification.Outcome.MATCH if similarity >= threshold else Verification.Outcome.NO_MATCH), similarity
+    outcome = Verification.Outcome.MATCH if similarity >= threshold else Verification.Outcome.NO_MATCH
+    return outcome, similarity, faces[0].bounding_box
 
 
 def faces_compare(
@@ -176,7 +186,7 @@ def faces_compare(
     )
     source_face = result.source_face
     return Comparison(
-        source_face=ComparedFace(source_face.bounding_box, source_face.confidence, similarity=100.0, match=True),
+        source_face=DetectedFace(source_face.bounding_box, source_face.confidence),
         faces=[
             ComparedFace(c.face.bounding_box, c.face.confidence, c.similarity, match=c.similarity >= threshold)
             for c in [*result.matches, *result.unmatched]

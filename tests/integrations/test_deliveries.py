@@ -393,7 +393,7 @@ def test_a_face_box_reads_the_same_in_the_api_and_in_the_xml(api_client):
     [face] = api_client.get(f"/api/images/{image.pk}/").json()["faces"]
     document = etree.fromstring(xml.image_event(image, event="image.analysed", key="k"))
     [box] = document.findall(f".//{{{xml.NAMESPACE}}}face/{{{xml.NAMESPACE}}}boundingBox")
-    assert {k: float(box.get(k.lower())) for k in ("Left", "Top", "Width", "Height")} == pytest.approx(
+    assert {k: float(box.get(k)) for k in ("left", "top", "width", "height")} == pytest.approx(
         face["bounding_box"], abs=1e-6
     )
-    assert set(face["bounding_box"]) == {"Left", "Top", "Width", "Height"}
+    assert set(face["bounding_box"]) == {"left", "top", "width", "height"}

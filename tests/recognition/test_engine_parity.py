@@ -80,14 +80,14 @@ def shape(value):
 
 
 PERSON = {"id": "str", "name": "str", "external_id": "str"}
-BOX = {"Left": "float", "Top": "float", "Width": "float", "Height": "float"}
+BOX = {"left": "float", "top": "float", "width": "float", "height": "float"}
 SEARCH = {
     "faces": [{"bounding_box": BOX, "confidence": "float", "matches": [{"person": PERSON, "similarity": "float"}]}],
     "threshold": "float",
 }
-VERIFY_KEYS = {"verification_id", "outcome", "match", "similarity", "threshold", "person"}
+VERIFY_KEYS = {"verification_id", "outcome", "match", "similarity", "threshold", "person", "bounding_box"}
 COMPARED_FACE = {"bounding_box": BOX, "confidence": "float", "similarity": "float", "match": "bool"}
-COMPARE = {"source_face": COMPARED_FACE, "faces": [COMPARED_FACE], "threshold": "float"}
+COMPARE = {"source_face": {"bounding_box": BOX, "confidence": "float"}, "faces": [COMPARED_FACE], "threshold": "float"}
 
 
 @pytest.mark.django_db
@@ -143,7 +143,7 @@ def test_pipeline_from_upload_to_delivery(engine, celery_worker, api_client, end
     assert "Person" in {label["name"] for label in detail["labels"]}
     [face] = detail["faces"]
     assert face["person"]["name"] == "Barack Obama" and face["similarity"] > 80
-    assert set(face["bounding_box"]) == set(BOX) and face["attributes"]["Gender"]["Value"] == "Male"
+    assert set(face["bounding_box"]) == set(BOX) and face["attributes"]["gender"]["value"] == "Male"
     delivery = wait_for(lambda: Delivery.objects.filter(image_id=image_id, status="delivered").first())
     assert b"Barack Obama" in receiver.received[0].body
     assert delivery.event == "image.analysed"

@@ -33,7 +33,7 @@ def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, ap
     [face] = detail["faces"]
     assert face["person"]["name"] == "Ada Example"
     assert face["similarity"] == pytest.approx(100.0)
-    assert set(face["bounding_box"]) == {"Left", "Top", "Width", "Height"}
+    assert set(face["bounding_box"]) == {"left", "top", "width", "height"}
 
     delivery = wait_for(lambda: Delivery.objects.filter(image_id=image_id, status="delivered").first())
     assert delivery.event == "image.analysed" and len(receiver.received) == 1

@@ -74,9 +74,8 @@ class LocalEngine(EmbeddingEngine):
         if "faces" in features:
             faces = result.faces = self.faces.detect(bgr, attributes=True)
         if "labels" in features:
-            if faces is None:
-                faces = self.faces.detect(bgr, attributes=False)
-            result.labels = self._labels(rgb, faces, min_confidence=min_label_confidence, max_labels=50)
+            # People labels only from faces asked for: a detector that was not asked to run adds nothing.
+            result.labels = self._labels(rgb, faces or [], min_confidence=min_label_confidence, max_labels=50)
         if "text" in features:
             result.text = self._text(bgr)
         if "moderation" in features:

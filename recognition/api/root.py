@@ -1,0 +1,31 @@
+"""``/api/``: every endpoint of the API, so a newcomer can find them from one place."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+ENDPOINTS = {
+    "images": "image-list",
+    "people": "person-list",
+    "collections": "collection-list",
+    "search": "search",
+    "verify": "verify",
+    "compare": "compare",
+    "deliveries": "delivery-list",
+    "schema": "schema",
+    "docs": "docs",
+    "rekognition": "rekognition",
+}
+
+
+class ApiRoot(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses={200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}})
+    def get(self, request: Request) -> Response:
+        return Response({name: request.build_absolute_uri(reverse(route)) for name, route in ENDPOINTS.items()})

@@ -1,0 +1,137 @@
+"""One consistent API: snake_case keys, a root listing every endpoint, page sizes, clean schema names,
+and re-uploads that ask for more analyses get them."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import pytest
+
+from recognition.models import Image
+from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
+from tests import images
+from tests.factories import PersonFactory
+from tests.images import FIXTURES
+
+pytestmark = pytest.mark.django_db
+LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def keys_of(value, path=""):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield f"{path}.{key}", key
+            yield from keys_of(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for item in value:
+            yield from keys_of(item, f"{path}[]")
+
+
+def test_every_key_of_an_image_is_snake_case(api_client, settings):
+    settings.RECOGNITION_ENGINE = LOCAL
+    image = image_ingest(
+        data=(FIXTURES / "scenetext01.jpg").read_bytes(), features=["labels", "faces", "text", "properties"]
+    )
+    image_analyse(image_id=image.pk)
+    body = api_client.get(f"/api/images/{image.pk}/").json()
+    assert body["text_detections"] and body["properties"]
+    offending = [path for path, key in keys_of(body) if not re.fullmatch(r"[a-z0-9_]+", key)]
+    assert offending == []
+    assert set(body["text_detections"][0]["geometry"]) == {"bounding_box", "polygon"}
+    assert set(body["properties"]["quality"]) == {"brightness", "sharpness", "contrast"}
+
+
+def test_face_results_are_snake_case_too(api_client, settings):
+    settings.RECOGNITION_ENGINE = LOCAL
+    image = image_analyse(image_id=image_ingest(data=(FIXTURES / "obama.jpg").read_bytes()).pk)
+    [face] = api_client.get(f"/api/images/{image.pk}/").json()["faces"]
+    assert {"low", "high"} == set(face["attributes"]["age_range"])
+    assert face["attributes"]["gender"]["value"] == "Male"
+    assert set(face["landmarks"][0]) == {"type", "x", "y"} and set(face["pose"]) == {"roll", "yaw", "pitch"}
+    [face_label] = [label for label in api_client.get(f"/api/images/{image.pk}/").json()["labels"]
+                    if label["name"] == "Face"]  # fmt: skip
+    assert set(face_label["instances"][0]) == {"bounding_box", "confidence"}
+
+
+def test_labels_come_only_from_the_analyses_asked_for(settings):
+    settings.RECOGNITION_ENGINE = LOCAL
+    image = image_ingest(data=(FIXTURES / "obama.jpg").read_bytes(), features=["labels", "text"])
+    image = image_analyse(image_id=image.pk)
+    assert not image.labels.filter(name__in=["Person", "Face"]).exists()
+    assert image.faces.count() == 0
+
+
+def test_compare_and_verify_answer_only_what_they_measured(api_client, settings):
+    settings.RECOGNITION_ENGINE = LOCAL
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 60
+    photo = (FIXTURES / "obama.jpg").read_bytes()
+    compared = api_client.post(
+        "/api/compare/", {"source": b64(photo), "target": b64((FIXTURES / "obama2.jpg").read_bytes())}, format="json"
+    ).json()
+    assert set(compared["source_face"]) == {"bounding_box", "confidence"}
+
+    from recognition.services.people import person_enroll
+
+    person_enroll(person=PersonFactory(external_id="B-1"), data=photo)
+    verified = api_client.post(
+        "/api/verify/", {"external_id": "B-1", "image_base64": b64((FIXTURES / "obama3.jpg").read_bytes())},
+        format="json",
+    ).json()  # fmt: skip
+    assert verified["outcome"] == "match" and 0 < verified["bounding_box"]["width"] < 1
+    unknown = api_client.post("/api/verify/", {"external_id": "NOPE", "image_base64": b64(photo)}, format="json")
+    assert unknown.json()["bounding_box"] is None
+
+
+def test_the_root_lists_every_endpoint(api_client):
+    listed = api_client.get("/api/").json()
+    assert set(listed) >= {"images", "people", "collections", "search", "verify", "compare", "deliveries",
+                           "schema", "docs", "rekognition"}  # fmt: skip
+    assert listed["verify"].endswith("/api/verify/")
+
+
+def test_page_size_is_honoured_up_to_a_maximum(api_client):
+    for seed in range(3):
+        image_ingest(data=images.jpeg(seed=seed))
+    page = api_client.get("/api/images/?page_size=2").json()
+    assert len(page["results"]) == 2 and page["count"] == 3 and "page_size=2" in page["next"]
+    assert len(api_client.get("/api/images/?page_size=100000").json()["results"]) == 3  # capped, not refused
+
+
+def test_schema_names_and_summaries_are_clean(api_client):
+    schema = api_client.get("/api/schema/?format=json").json()
+    names = set(schema["components"]["schemas"])
+    assert not [n for n in names if "RequestRequest" in n or n.endswith("ListList") or n == "TypeEnum"]
+    assert {"VerifyRequest", "Verification", "SearchRequest", "SearchResult", "Comparison"} <= names
+    missing = [(path, method) for path, ops in schema["paths"].items() for method, op in ops.items()
+               if not op.get("summary")]  # fmt: skip
+    assert missing == []
+    base64_field = schema["components"]["schemas"]["VerifyRequest"]["properties"]["image_base64"]
+    assert base64_field["type"] == "string" and base64_field["format"] == "byte"
+    bad_request = schema["paths"]["/api/verify/"]["post"]["responses"]["400"]["content"]["application/json"]
+    assert "examples" in bad_request
+
+
+def test_uploading_the_same_bytes_for_more_analyses_runs_them(api_client):
+    data = images.jpeg((120, 90), seed=7)
+    first = api_client.post("/api/images/", {"image_base64": b64(data), "features": ["faces"]}, format="json")
+    assert first.status_code == 202
+    image_analyse(image_id=first.json()["id"])
+
+    same = api_client.post("/api/images/", {"image_base64": b64(data), "features": ["faces"]}, format="json")
+    assert same.status_code == 200 and same.json()["status"] == "done"  # nothing new asked: nothing done
+
+    more = api_client.post("/api/images/", {"image_base64": b64(data), "features": ["faces", "labels"]}, format="json")
+    assert more.status_code == 202 and more.json()["id"] == first.json()["id"]
+    assert more.json()["status"] == "pending" and more.json()["features"] == ["labels", "faces"]
+    image = image_analyse(image_id=first.json()["id"])
+    assert image.labels.exists() and image.faces.count() == 1
+
+    Image.objects.filter(pk=image.pk).update(status=Image.Status.PROCESSING)
+    busy = api_client.post("/api/images/", {"image_base64": b64(data), "features": ["text"]}, format="json")
+    assert busy.status_code == 409 and busy.json()["code"] == "analysis_in_progress"
