@@ -15,9 +15,9 @@ endif
 .PHONY: run test lint typecheck format migrate superuser clean browser
 
 run: $(VENV)/.runtime
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) scripts/run.py
+	@$(PY) manage.py migrate --noinput --verbosity 0
+	@$(PY) manage.py collectstatic --noinput --verbosity 0
+	@$(PY) scripts/run.py
 
 test: $(VENV)/.dev browser
 	$(BIN)/ruff check .

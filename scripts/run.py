@@ -7,6 +7,8 @@ stops every one of them.
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,7 +65,28 @@ Ctrl-C stops everything.
     )
     honcho = str(ROOT / ".venv" / "bin" / "honcho")
     os.chdir(ROOT)
-    os.execve(honcho, [honcho, "start", "-f", "Procfile", *processes], env)
+    sys.exit(supervise([honcho, "start", "-f", "Procfile", *processes], env))
+
+
+def supervise(command: list[str], env: dict[str, str]) -> int:
+    """Run honcho until it ends; a stop asked for (Ctrl-C, SIGTERM) is a clean exit, status 0."""
+    child = subprocess.Popen(command, env=env)
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        # honcho stops its processes gracefully on SIGTERM (again, harmlessly, if the terminal's Ctrl-C
+        # reached it too).
+        child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = child.wait()
+    if stopping:
+        print("Facesite stopped.", flush=True)
+        return 0
+    return code
 
 
 if __name__ == "__main__":

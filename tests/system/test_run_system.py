@@ -66,6 +66,8 @@ def test_launcher_runs_web_worker_beat_flower_and_a_private_redis(media_root, tm
         log.close()
     output = (tmp_path / "run.log").read_text(errors="replace")
     assert f"http://127.0.0.1:{web_port}/api/" in output and "createsuperuser" in output
+    assert launcher.returncode == 0 and "Facesite stopped." in output, "Ctrl-C is a clean stop, not an error"
+    assert "Inspect method" not in output and "celery beat v" not in output, "start-up says only what matters"
     time.sleep(0.5)
     assert not [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], output[-3000:]
     assert get(f"http://127.0.0.1:{web_port}/api/") is None
