@@ -1,6 +1,1 @@
-from django.contrib import admin
-
-from backoffice.auth import LockoutAuthenticationForm
-
-# The admin's sign-in says plainly when too many failures locked a user name out for a while.
-admin.site.login_form = LockoutAuthenticationForm
+"""The admin site itself is ``backoffice.site.FacesiteAdminSite`` (see ``backoffice.apps``)."""

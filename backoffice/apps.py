@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class BackofficeConfig(AppConfig):
@@ -9,3 +10,10 @@ class BackofficeConfig(AppConfig):
 
     def ready(self) -> None:
         from backoffice import auth  # noqa: F401  (connects the sign-in failure counters)
+
+
+class FacesiteAdminConfig(admin_apps.AdminConfig):
+    """Django's admin, with Facesite's site (``backoffice.site``) as ``admin.site``."""
+
+    default = False  # named in INSTALLED_APPS; BackofficeConfig is this module's default
+    default_site = "backoffice.site.FacesiteAdminSite"

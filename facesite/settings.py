@@ -72,7 +72,7 @@ AUTHENTICATION_BACKENDS = ["backoffice.auth.LockoutModelBackend"]
 INSTALLED_APPS = [
     # Before the admin, so that its admin/index.html (the dashboard) takes precedence.
     "backoffice",
-    "django.contrib.admin",
+    "backoffice.apps.FacesiteAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

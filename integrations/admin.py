@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from integrations.models import Delivery, DeliveryAttempt, Endpoint
+from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
 from integrations.services.endpoints import SecretChange, endpoint_delete, endpoint_save
 from integrations.services.upkeep import deliveries_replay
 from recognition.admin.common import AuditedViews, ReadOnlyInline
@@ -20,6 +20,9 @@ class EndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=500, assume_scheme="https", help_text="Where events are POSTed.")
     secret_change = forms.ChoiceField(
         label="Signing secret", choices=SecretChange.choices, initial=SecretChange.KEEP, widget=forms.RadioSelect
+    )
+    events = forms.MultipleChoiceField(
+        choices=Event.choices, widget=forms.CheckboxSelectMultiple, help_text="What this endpoint is told about."
     )
     given_secret = forms.CharField(
         label="Secret to set",

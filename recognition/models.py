@@ -157,7 +157,7 @@ class Image(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.original_filename or self.id} ({self.status})"
+        return self.original_filename or f"Image {str(self.id)[:8]}"
 
     def read_bytes(self) -> bytes:
         with self.file.open("rb") as fh:
@@ -257,7 +257,7 @@ class Face(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Face {self.id} in {self.image_id}"
+        return f"Face in {self.image}" if self.image_id else "Face"
 
     @property
     def bounding_box(self) -> BoundingBox:
@@ -435,4 +435,4 @@ class FaceForReview(Face):
     class Meta:
         proxy = True
         verbose_name = "face to review"
-        verbose_name_plural = "review queue"
+        verbose_name_plural = "faces to review"

@@ -9,14 +9,16 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from recognition import thumbnails
 from recognition.admin.common import AuditedViews, ReadOnlyInline, face_img, jpeg_response, thumbnail_url
 from recognition.admin.preview import image_preview
+from recognition.admin.upload import upload_view
 from recognition.audit import audit_request, request_ip
 from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, Person, TextDetection
 from recognition.services.analysis import image_reanalyse
@@ -120,23 +122,24 @@ class PersonSeenFilter(admin.SimpleListFilter):
 class ImageAdmin(AuditedViews, admin.ModelAdmin):
     view_action = AuditEvent.Action.IMAGE_VIEW
     list_action = AuditEvent.Action.IMAGE_LIST
-    list_display = ["thumb", "name", "status", "labels_summary", "face_count", "people", "source", "created_at"]
+    list_display = ["thumb", "name", "status_badge", "labels_summary", "face_count", "people", "created_at"]
     list_filter = ["status", NeedsReviewFilter, LabelFilter, PersonSeenFilter, "source", "collection", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["sha256", "original_filename", "labels__name", "faces__person__name", "faces__person__external_id"]
     list_select_related = ["collection"]
     list_per_page = 50
     readonly_fields = [
-        "preview", "status", "error", "sha256", "size_bytes", "width", "height", "content_type", "original_filename",
-        "source", "source_url", "collection", "features", "attempts", "engine", "model_version", "uploaded_by",
+        "status_badge", "error", "sha256", "size", "dimensions", "content_type", "original_filename",
+        "source", "source_url", "collection", "feature_chips", "attempts", "engine", "model_version", "uploaded_by",
         "created_at", "analysed_at",
     ]  # fmt: skip
     fieldsets = [
-        (None, {"fields": ["preview", "status", "error"]}),
-        ("File", {"fields": ["original_filename", "content_type", "width", "height", "size_bytes", "sha256"]}),
-        ("Analysis", {"fields": ["source", "source_url", "collection", "features", "engine", "model_version",
+        (None, {"fields": ["status_badge", "error"]}),
+        ("File", {"fields": ["original_filename", "content_type", "dimensions", "size", "sha256"]}),
+        ("Analysis", {"fields": ["source", "source_url", "collection", "feature_chips", "engine", "model_version",
                                  "attempts", "uploaded_by", "created_at", "analysed_at"]}),
     ]  # fmt: skip
+    change_form_template = "recognition/admin/image_change_form.html"
     inlines = [LabelInline, FaceInline, TextInline, ModerationInline]
     actions = ["reanalyse", "send_to_review"]
 
@@ -152,7 +155,12 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
         return queryset
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # images come in through the API, the import command and enrolment
+        return request.user.has_perm("recognition.add_image")
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None) -> Any:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        return upload_view(self, request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Nothing on the page is editable; "change" here means running actions such as re-analysis.
@@ -161,8 +169,37 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
     def has_review_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("recognition.change_face")
 
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        image = self.get_object(request, object_id)
+        context = {
+            **(extra_context or {}),
+            "show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False,
+            "show_delete_link": False,
+        }  # fmt: skip
+        if image is not None:
+            context.update(
+                title=str(image),
+                viewer=self.preview(image),
+                can_reanalyse=self.has_change_permission(request, image),
+                can_review=self.has_review_permission(request),
+                can_delete=self.has_delete_permission(request, image),
+            )
+        return super().change_view(request, object_id, form_url, context)
+
     def get_urls(self) -> list[URLPattern]:
         return [
+            path(
+                "<uuid:image_id>/reanalyse/",
+                self.admin_site.admin_view(self.reanalyse_view),
+                name="recognition_image_reanalyse",
+            ),
+            path(
+                "<uuid:image_id>/send-to-review/",
+                self.admin_site.admin_view(self.send_to_review_view),
+                name="recognition_image_send_to_review",
+            ),
             path(
                 "<uuid:image_id>/thumbnail/<int:size>/",
                 self.admin_site.admin_view(self.thumbnail_view),
@@ -175,6 +212,23 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def reanalyse_view(self, request: HttpRequest, image_id: UUID) -> HttpResponse:
+        image = self._acting_on(request, image_id, allowed=self.has_change_permission(request))
+        self.reanalyse(request, Image.objects.filter(pk=image.pk))
+        return redirect("admin:recognition_image_change", image.pk)
+
+    def send_to_review_view(self, request: HttpRequest, image_id: UUID) -> HttpResponse:
+        image = self._acting_on(request, image_id, allowed=self.has_review_permission(request))
+        self.send_to_review(request, Image.objects.filter(pk=image.pk))
+        return redirect("admin:recognition_image_change", image.pk)
+
+    def _acting_on(self, request: HttpRequest, image_id: UUID, *, allowed: bool) -> Image:
+        if request.method != "POST":
+            raise PermissionDenied("Use the button on the image's page.")
+        if not allowed:
+            raise PermissionDenied
+        return get_object_or_404(Image, pk=image_id)
 
     def thumbnail_view(self, request: HttpRequest, image_id: UUID, size: int) -> HttpResponse:
         if size not in thumbnails.THUMBNAIL_SIZES:
@@ -215,7 +269,22 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
         names = sorted({face.person.name for face in image.faces.all() if face.person and not face.is_reference})
         return ", ".join(names) or "–"
 
-    @admin.display(description="Image with faces and labels")
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, image: Image) -> SafeString:
+        return format_html('<span class="status-badge {}">{}</span>', image.status, image.get_status_display())
+
+    @admin.display(description="Size", ordering="size_bytes")
+    def size(self, image: Image) -> str:
+        return filesizeformat(image.size_bytes) if image.size_bytes else "–"
+
+    @admin.display(description="Dimensions")
+    def dimensions(self, image: Image) -> str:
+        return f"{image.width} × {image.height} px" if image.width else "–"
+
+    @admin.display(description="Features")
+    def feature_chips(self, image: Image) -> SafeString:
+        return format_html_join("", '<span class="chip">{}</span>', ((f,) for f in image.features))
+
     def preview(self, image: Image) -> str:
         if not image.file or not image.width:
             return "No image stored yet."

@@ -1,4 +1,8 @@
-"""The image page's picture: the image with its faces and labels drawn over it (inline SVG, no scripts)."""
+"""The image page's picture: the image with its faces, labels and text drawn over it (inline SVG; layers and
+enlarging are pure CSS, no scripts).
+
+Lettering is sized to the image (a fortieth of its width), so that shown at the 600 px or more the page
+gives it, names read at 15 px or more whatever the image's resolution."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from recognition.admin.common import thumbnail_url
 from recognition.engines.base import BoundingBox
 from recognition.models import Face, Image
 
-IDENTIFIED, TO_REVIEW, UNKNOWN, LABEL = "#2e7d32", "#f9a825", "#e53935", "#1e88e5"
+IDENTIFIED, TO_REVIEW, UNKNOWN, LABEL, TEXT = "#2e7d32", "#f9a825", "#e53935", "#1e88e5", "#8e24aa"
 
 
 @dataclass(frozen=True)
@@ -28,12 +32,17 @@ class Box:
 
 def image_preview(image: Image) -> SafeString:
     width, height = image.width or 0, image.height or 0
-    font = max(12.0, width / 45)
+    font = max(12.0, width / 40)
     boxes = [_face_box(face, width, height, font) for face in image.faces.select_related("person")]
     for label in image.labels.exclude(name="Face"):
         for instance in label.instances:
             box = BoundingBox(**{k.lower(): v for k, v in instance["BoundingBox"].items()})
             boxes.append(_box("label", box, width, height, font, LABEL, label.name))
+    for line in image.text_detections.filter(type="LINE"):
+        stored = line.geometry.get("BoundingBox")
+        if stored:
+            box = BoundingBox(**{k.lower(): v for k, v in stored.items()})
+            boxes.append(_box("text", box, width, height, font, TEXT, line.text[:40]))
     html = render_to_string(
         "recognition/admin/image_preview.html",
         {
@@ -41,8 +50,11 @@ def image_preview(image: Image) -> SafeString:
             "height": height,
             "src": thumbnail_url(image.pk, 800),
             "boxes": boxes,
+            "counts": {kind: sum(1 for b in boxes if b.kind == kind) for kind in ("face", "label", "text")},
             "stroke": f"{max(2.0, width / 300):.1f}",
+            "halo": f"{max(3.0, font / 5):.1f}",
             "font": f"{font:.0f}",
+            "title": str(image),
         },
     )
     return mark_safe(html)

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from recognition.admin.common import AuditedViews
 from recognition.models import AuditEvent, Verification
@@ -14,20 +16,26 @@ from recognition.models import AuditEvent, Verification
 @admin.register(Verification)
 class VerificationAdmin(AuditedViews, admin.ModelAdmin):
     list_action = AuditEvent.Action.VERIFICATION_LIST
-    list_display = [
-        "created_at", "external_id", "person", "outcome", "match", "similarity", "threshold", "requested_by",
-        "client_ip",
-    ]  # fmt: skip
+    list_display = ["created_at", "external_id", "person", "outcome_badge", "similarity", "requested_by"]
     list_filter = ["outcome", "match", "created_at"]
     search_fields = ["external_id", "person__name"]
     list_select_related = ["person", "requested_by"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def outcome_badge(self, verification: Verification) -> SafeString:
+        return format_html(
+            '<span class="status-badge {}">{}</span>', verification.outcome, verification.get_outcome_display()
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a record of a check; erasure redacts it through its service, nothing deletes it here
 
 
 @admin.register(AuditEvent)

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from recognition.admin.common import AuditedViews, face_img
@@ -59,10 +62,8 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
     view_action = AuditEvent.Action.FACE_VIEW
     list_action = AuditEvent.Action.FACE_LIST
     form = ReviewForm
-    list_display = [
-        "face", "candidate_reference", "similarity_display", "candidate", "person", "image_link", "reviewed_by",
-        "reviewed_at",
-    ]  # fmt: skip
+    list_display = ["face", "candidate_reference", "similarity_display", "candidate", "decide", "image_link"]
+    list_display_links = None  # decisions are the buttons; "Assign" opens the face
     list_filter = [ReviewStateFilter, "image__collection"]
     list_select_related = ["candidate", "person", "image", "reviewed_by"]
     autocomplete_fields = ["person"]
@@ -73,6 +74,55 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
     ]  # fmt: skip
     actions = ["confirm", "confirm_and_enrol", "reject"]
     ordering = ["-similarity"]
+
+    class Media:
+        js = ["recognition/admin/review.js"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        help_text = "Keys: j / k to move, c to confirm, r to reject, a to assign someone else."
+        return super().changelist_view(request, {**(extra_context or {}), "subtitle": help_text})
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("<uuid:face_id>/decide/<str:decision>/", self.admin_site.admin_view(self.decide_view),
+                 name="recognition_faceforreview_decide"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def decide_view(self, request: HttpRequest, face_id: UUID, decision: str) -> HttpResponse:
+        """One button: confirm the candidate or reject them, then back to the queue, where the next face is."""
+        face = get_object_or_404(self.get_queryset(request), pk=face_id)
+        if request.method != "POST" or decision not in ("confirm", "reject"):
+            raise PermissionDenied("Use the buttons of the review queue.")
+        if not self.has_change_permission(request, face):
+            raise PermissionDenied
+        queryset = self.get_queryset(request).filter(pk=face.pk)
+        if decision == "confirm":
+            self._confirm(request, queryset, add_reference=False)
+        else:
+            self.reject(request, queryset)
+        return redirect(request.POST.get("next") or reverse("admin:recognition_faceforreview_changelist"))
+
+    @admin.display(description="Decision")
+    def decide(self, face: Face) -> SafeString:
+        if face.review_state != Face.Review.NEEDS_REVIEW:
+            return format_html("{}", face.get_review_state_display())
+        buttons = []
+        if face.candidate_id:
+            buttons.append(self._decision_button(face, "confirm", f"Confirm: {face.candidate}"))
+            buttons.append(self._decision_button(face, "reject", "Reject"))
+        change = reverse("admin:recognition_faceforreview_change", args=[face.pk])
+        buttons.append(format_html('<a class="button" data-review="assign" href="{}">Assign…</a>', change))
+        return format_html('<div class="review-buttons">{}</div>', format_html_join("", "{}", ((b,) for b in buttons)))
+
+    @staticmethod
+    def _decision_button(face: Face, decision: str, text: str) -> SafeString:
+        # Inside the changelist's own form (which carries the CSRF token), posting to this face's decision.
+        url = reverse("admin:recognition_faceforreview_decide", args=[face.pk, decision])
+        css = "button default" if decision == "confirm" else "button"
+        return format_html(
+            '<button type="submit" formaction="{}" class="{}" data-review="{}">{}</button>', url, css, decision, text
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Face]:
         references = Prefetch(

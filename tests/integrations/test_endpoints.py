@@ -31,7 +31,7 @@ def staff(role: str) -> Client:
 
 
 def form(**changes) -> dict:
-    return {"name": "Door", "url": "http://127.0.0.1:9/in", "enabled": "on", "events": '["image.analysed"]',
+    return {"name": "Door", "url": "http://127.0.0.1:9/in", "enabled": "on", "events": ["image.analysed"],
             "timeout_seconds": "5", "secret_change": "generate", **changes}  # fmt: skip
 
 

@@ -13,12 +13,13 @@ import pytest
 from django.urls import reverse
 
 from backoffice import roles
-from recognition.models import Face
+from recognition.models import Face, Image
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
 from tests import images
 from tests.factories import PersonFactory, UserFactory
+from tests.helpers import status_of, wait_for
 from tests.workers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -46,47 +47,96 @@ def browser(monkeypatch):
         browser.close()
 
 
-def test_reviewer_sees_the_boxes_and_confirms_a_match(live_server, browser, settings):
-    ada = PersonFactory(name="Ada Lovelace")
-    photo = images.jpeg((480, 360), seed=12)
-    person_enroll(person=ada, data=photo)
-    settings.FACESITE_MATCH_THRESHOLD = 100.5  # so the match waits for a person to decide
-    # The live server speaks plain http, as `make run` does: cookies cannot require TLS there.
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
-    image = image_analyse(image_id=image_ingest(data=photo, filename="lobby.jpg").pk)
-    face = image.faces.get(is_reference=False)
-    assert face.review_state == Face.Review.NEEDS_REVIEW
-    reviewer = UserFactory(username="rita", is_staff=True, role=roles.REVIEWER)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+def sign_in(page, live_server, user) -> None:
     page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", reviewer.username)
+    page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#facesite-dashboard")
-    assert page.locator("#facesite-dashboard .review-count").inner_text() == "1"
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
+def test_reviewer_reads_the_boxes_and_works_the_queue_with_one_click(live_server, browser, settings):
+    ada, bob = PersonFactory(name="Ada Lovelace"), PersonFactory(name="Bob Example")
+    photos = {name: images.jpeg((640, 480), seed=seed) for name, seed in (("ada", 12), ("bob", 13))}
+    person_enroll(person=ada, data=photos["ada"])
+    person_enroll(person=bob, data=photos["bob"])
+    settings.FACESITE_MATCH_THRESHOLD = 100.5  # so the matches wait for a person to decide
+    # The live server speaks plain http, as `make run` does: cookies cannot require TLS there.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    lobby = image_analyse(image_id=image_ingest(data=photos["ada"], filename="lobby.jpg").pk)
+    image_analyse(image_id=image_ingest(data=photos["bob"], filename="door.jpg").pk)
+    assert Face.objects.filter(review_state=Face.Review.NEEDS_REVIEW).count() == 2
+    reviewer = UserFactory(username="rita", is_staff=True, role=roles.REVIEWER)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    sign_in(page, live_server, reviewer)
+    assert page.title().endswith("Facesite") and "Facesite" in page.locator("#site-name").inner_text()
+    assert page.locator("#facesite-dashboard .review-count").inner_text() == "2"
 
     with page.expect_response(lambda r: "/thumbnail/800/" in r.url) as thumbnail:
-        page.goto(live_server.url + reverse("admin:recognition_image_change", args=[image.pk]))
+        page.goto(live_server.url + reverse("admin:recognition_image_change", args=[lobby.pk]))
     assert thumbnail.value.status == 200
-    assert page.locator("svg.facesite-preview g.box.face").count() == 1
-    assert page.locator("svg.facesite-preview g.box.face text").text_content() == "100?"
+    assert "lobby.jpg" in page.locator("h1, h2").first.inner_text()
+    preview = page.locator("svg.facesite-preview")
+    assert preview.bounding_box()["width"] >= 600, "the viewer fills its column"
+    label = page.locator("svg.facesite-preview g.box.face text")
+    assert label.text_content() == "100?"
+    assert label.bounding_box()["height"] >= 14, "names on the boxes read at a normal text size"
+    assert page.locator("input[type=submit][name=_save]").count() == 0, "a read-only record offers no Save"
+    page.uncheck("#layer-faces")
+    assert not label.is_visible()
+    page.check("#layer-faces")
     page.screenshot(path=str(SCREENSHOTS / "image-with-boxes.png"), full_page=True)
 
     page.goto(live_server.url + reverse("admin:recognition_faceforreview_changelist"))
-    assert page.locator("#result_list tbody tr").count() == 1
-    assert "Ada Lovelace" in page.locator("#result_list tbody tr").inner_text()
-    page.check("#result_list tbody input.action-select")
-    page.select_option("select[name=action]", "confirm")
-    page.click("button[name=index]")
+    assert "faces to review" in page.title().lower() or "face to review" in page.locator("h1").inner_text().lower()
+    rows = page.locator("#result_list tbody tr")
+    assert rows.count() == 2 and no_horizontal_overflow(page)
+    first = rows.first.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "review-queue.png"), full_page=True)
+    rows.first.locator("[data-review=confirm]").click()  # one click
     page.wait_for_selector("ul.messagelist")
     assert "1 face(s) confirmed." in page.locator("ul.messagelist").inner_text()
-    page.screenshot(path=str(SCREENSHOTS / "review-queue-confirmed.png"), full_page=True)
+    assert rows.count() == 1 and rows.first.inner_text() != first, "the next face is up"
+    assert "review-current" in (rows.first.get_attribute("class") or "")
+    page.keyboard.press("r")  # and the keyboard does the rest
+    page.wait_for_selector("text=1 face(s) rejected.")
+    assert Face.objects.filter(review_state=Face.Review.NEEDS_REVIEW).count() == 0
+    confirmed = Face.objects.get(review_state=Face.Review.CONFIRMED)
+    assert confirmed.reviewed_by == reviewer and confirmed.person is not None
 
-    face.refresh_from_db()
-    assert face.person == ada and face.review_state == Face.Review.CONFIRMED and face.reviewed_by == reviewer
-    page.goto(live_server.url + reverse("admin:recognition_image_change", args=[image.pk]))
-    assert page.locator("svg.facesite-preview g.box.face text").text_content() == "Ada Lovelace"
-    page.screenshot(path=str(SCREENSHOTS / "image-after-review.png"), full_page=True)
-    assert os.path.getsize(SCREENSHOTS / "image-after-review.png") > 10_000
+    for name in ("recognition_image_changelist", "recognition_verification_changelist"):
+        page.goto(live_server.url + reverse(f"admin:{name}"))
+        assert no_horizontal_overflow(page), name
+    page.screenshot(path=str(SCREENSHOTS / "images-list.png"), full_page=True)
+    assert os.path.getsize(SCREENSHOTS / "image-with-boxes.png") > 10_000
+
+
+def test_an_operator_uploads_two_files_from_the_admin(live_server, browser, settings, celery_worker, tmp_path):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    operator = UserFactory(username="otto", is_staff=True, role=roles.OPERATOR)
+    files = []
+    for seed in (21, 22):
+        path = tmp_path / f"upload-{seed}.jpg"
+        path.write_bytes(images.jpeg((320, 240), seed=seed))
+        files.append(str(path))
+
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    sign_in(page, live_server, operator)
+    page.goto(live_server.url + reverse("admin:recognition_image_add"))
+    page.set_input_files("input[type=file]", files)
+    page.check("input[name=features][value=text]")
+    page.click("input[type=submit][value=Upload]")
+    page.wait_for_selector("ul.messagelist")
+    assert "2 image(s) uploaded" in page.locator("ul.messagelist").inner_text()
+    uploaded = Image.objects.filter(original_filename__startswith="upload-")
+    assert uploaded.count() == 2 and all("text" in image.features for image in uploaded)
+    wait_for(lambda: all(status_of(i.pk) == Image.Status.DONE for i in uploaded), timeout=60)
+    page.reload()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=str(SCREENSHOTS / "uploaded.png"), full_page=True)
