@@ -372,6 +372,7 @@ class AuditEvent(models.Model):
         PERSON_VIEW = "person.view", "Person viewed"
         PERSON_UPDATE = "person.update", "Person changed"
         PERSON_ENROL = "person.enrol", "Reference face enrolled"
+        PERSON_ENROL_REFUSED = "person.enrol.refused", "Reference photo refused"
         PERSON_ERASE = "person.erase", "Person erased"
         PERSON_VERIFY = "person.verify", "Badge holder verified"
         FACE_LIST = "face.list", "Faces listed"

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.contrib.messages import get_messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html_join
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
 from recognition.admin.common import AuditedViews, face_img
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError, ImageRejected
 from recognition.models import AuditEvent, Collection, Face, Person
-from recognition.services.erasure import person_erase, person_erasure_plan
+from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
 from recognition.services.people import person_enroll, person_save
 from recognition.validation import checked
 
@@ -47,7 +51,7 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
     view_action = AuditEvent.Action.PERSON_VIEW
     list_action = AuditEvent.Action.PERSON_LIST
     form = PersonForm
-    list_display = ["reference_thumb", "name", "external_id", "reference_count", "sighting_count", "consent_given_at"]
+    list_display = ["reference_thumb", "name", "external_id", "reference_count", "sighting_count", "consent"]
     search_fields = ["name", "external_id"]
     list_per_page = 50
     readonly_fields = ["gallery", "recent_sightings", "created_at", "updated_at"]
@@ -75,6 +79,12 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
     def reference_thumb(self, person: Any) -> str:
         return face_img(person.reference_faces[0].pk, size=40) if person.reference_faces else "–"
 
+    @admin.display(description="Consent", ordering="consent_given_at")
+    def consent(self, person: Person) -> SafeString:
+        if person.consent_given_at is None:
+            return format_html('<span class="status-badge failed">{}</span>', "none recorded")
+        return format_html("{:%Y-%m-%d}", person.consent_given_at)
+
     @admin.display(description="Reference faces", ordering="references")
     def reference_count(self, person: Any) -> int:
         return person.references
@@ -88,7 +98,13 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
         faces = getattr(person, "reference_faces", None)
         if not faces:
             return "No reference face yet: add a photo below."
-        return format_html_join(" ", "{}", ((face_img(f.pk, size=96),) for f in faces))
+        # Buttons inside the page's own form (which carries the CSRF token), each posting to its face.
+        return format_html_join(
+            " ",
+            '<span class="gallery-face">{}<br><button type="submit" class="button" formaction="{}" '
+            "formnovalidate>Remove</button></span>",
+            ((face_img(f.pk, size=96), reverse("admin:recognition_person_remove_face", args=[f.pk])) for f in faces),
+        )
 
     @admin.display(description="Recent sightings")
     def recent_sightings(self, person: Person) -> str:
@@ -97,12 +113,13 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
             return "Not seen in any analysed image."
         return format_html_join(
             " ",
-            '<a href="{}" title="{}">{}</a>',
+            '<a class="sighting" href="{}">{}<br><small>{}<br>{}</small></a>',
             (
                 (
                     reverse("admin:recognition_image_change", args=[f.image_id]),
-                    f"{f.created_at:%Y-%m-%d %H:%M}",
                     face_img(f.pk, size=64),
+                    f"{f.created_at:%Y-%m-%d %H:%M}",
+                    "confirmed" if f.similarity is None else f"similarity {f.similarity:.0f}",
                 )
                 for f in faces
             ),
@@ -110,25 +127,53 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Person, form: forms.ModelForm, change: bool) -> None:
         changes = {name: form.cleaned_data[name] for name in form.changed_data if name in PersonForm.Meta.fields}
-        person_save(person=obj, changes=changes, actor=request.user, client_ip=request_ip(request), via="admin")
+        if changes or not change:  # a photo alone changes nothing about the person: it is an enrolment
+            person_save(person=obj, changes=changes, actor=request.user, client_ip=request_ip(request), via="admin")
+        upload = form.cleaned_data.get("enrol_photo")
+        if getattr(form, "photo", None) is not None:
+            request._facesite_enrol = (obj.pk, form.photo, upload.name if upload else "")  # type: ignore[attr-defined]
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        photo = getattr(form, "photo", None)
-        if photo is not None:
-            # Only once the person is committed: if the admin's transaction rolls back, no photo is stored
-            # (a file written inside it would outlive its row).
-            transaction.on_commit(lambda: self._enrol(request, form.instance, photo))
-
-    def _enrol(self, request: HttpRequest, person: Person, photo: Any) -> None:
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:  # fmt: skip
+        if object_id and request.method == "GET":
+            person = self.get_object(request, object_id)
+            if person is not None and person.consent_given_at is None:
+                self.message_user(request, "No consent to biometric processing is recorded for this person.",
+                                  messages.WARNING)  # fmt: skip
+        response = super().changeform_view(request, object_id, form_url, extra_context)
+        pending = getattr(request, "_facesite_enrol", None)
+        if pending is None:
+            return response
+        # After the person's transaction committed: a photo stored inside it would outlive a rollback.
+        person_id, photo, filename = pending
+        person = Person.objects.get(pk=person_id)
         try:
-            person_enroll(
-                person=person, data=photo, uploaded_by=request.user, client_ip=request_ip(request), via="admin"
-            )
+            person_enroll(person=person, data=photo, uploaded_by=request.user, filename=filename,
+                          client_ip=request_ip(request), via="admin")  # fmt: skip
         except FacesiteError as exc:
-            self.message_user(request, f"The photo was not enrolled: {exc.message}", messages.ERROR)
-            return
-        self.message_user(request, "The reference photo was enrolled.", messages.SUCCESS)
+            _drop_success_messages(request)
+            self.message_user(request, f"{person} was not enrolled: {exc.message}", messages.ERROR)
+            return redirect("admin:recognition_person_change", person.pk)
+        self.message_user(request, f"The reference photo of {person} was enrolled.", messages.SUCCESS)
+        return response
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path("face/<uuid:face_id>/remove/", self.admin_site.admin_view(self.remove_face_view),
+                 name="recognition_person_remove_face"),
+            *super().get_urls(),
+        ]  # fmt: skip
+
+    def remove_face_view(self, request: HttpRequest, face_id: UUID) -> HttpResponse:
+        """One reference face out of a person's gallery (from the engine's collection, the database, storage)."""
+        face = get_object_or_404(Face.objects.references().select_related("person", "collection", "image"), pk=face_id)
+        if request.method != "POST" or not request.user.has_perm("recognition.delete_face"):
+            raise PermissionDenied
+        reference_face_remove(face=face, actor=request.user, client_ip=request_ip(request))
+        self.message_user(request, "The reference face was removed.", messages.SUCCESS)
+        return redirect("admin:recognition_person_change", face.person_id)
 
     def get_deleted_objects(
         self, objs: Any, request: HttpRequest
@@ -175,3 +220,11 @@ class CollectionAdmin(admin.ModelAdmin):
     @admin.display(description="Reference faces", ordering="faces_count")
     def reference_faces(self, collection: Any) -> int:
         return collection.faces_count
+
+
+def _drop_success_messages(request: HttpRequest) -> None:
+    """Take back the admin's "changed successfully" when what the form was for (the enrolment) failed."""
+    storage = get_messages(request)
+    kept = [m for m in storage if m.level != messages.SUCCESS]
+    for message in kept:
+        messages.add_message(request, message.level, message.message, extra_tags=message.extra_tags)

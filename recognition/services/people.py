@@ -15,7 +15,7 @@ from recognition import thumbnails
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
-from recognition.exceptions import EnrolmentError, engine_call
+from recognition.exceptions import EngineFailed, EnrolmentError, engine_call
 from recognition.models import AuditEvent, Collection, Face, Image, Person
 from recognition.services.access import ENROL, require_permission
 from recognition.services.files import stored_file
@@ -59,8 +59,21 @@ def person_enroll(
     collection. Raises ``EnrolmentError`` saying what is wrong with the photo, ``NotAllowed`` when
     ``uploaded_by`` may not enrol (``None`` is the system itself)."""
     require_permission(uploaded_by, ENROL, to="enrol reference faces")
-    photo = checked(data)
-    collection = collection or Collection.get_default()
+    try:
+        return _enrol(person=person, photo=checked(data), collection=collection or Collection.get_default(),
+                      uploaded_by=uploaded_by, filename=filename, client_ip=client_ip, via=via)  # fmt: skip
+    except (EnrolmentError, EngineFailed) as exc:
+        if exc.retryable:
+            raise  # nothing was wrong with the photo: the engine was busy
+        audit_record(actor=uploaded_by, action=AuditEvent.Action.PERSON_ENROL_REFUSED, target=person,
+                     client_ip=client_ip, via=via, code=exc.code, filename=filename[:255])  # fmt: skip
+        raise
+
+
+def _enrol(
+    *, person: Person, photo: CheckedImage, collection: Collection, uploaded_by: Actor, filename: str,
+    client_ip: str | None, via: str,
+) -> Face:  # fmt: skip
     engine = get_engine()
     with engine_call():
         engine.create_collection(collection.name)

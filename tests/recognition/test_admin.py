@@ -202,9 +202,10 @@ def test_enrolling_a_reference_photo_from_the_admin():
         {"name": "New Starter", "external_id": "B-900", "notes": "", "enrol_photo": SimpleUploadedFile("p.jpg", photo)},
         follow=True,
     )
-    assert "The reference photo was enrolled." in response.content.decode()
+    assert "The reference photo of New Starter (B-900) was enrolled." in response.content.decode()
     person = Person.objects.get(external_id="B-900")
     assert person.faces.filter(is_reference=True).count() == 1
+    assert person.faces.get().image.original_filename == "p.jpg", "the file keeps its name"
     assert AuditEvent.objects.filter(action="person.enrol", details__via="admin", actor=client.user).exists()
 
 
@@ -218,8 +219,22 @@ def test_enrolment_refusal_is_shown_and_the_person_kept():
         {"name": "Tiny", "enrol_photo": SimpleUploadedFile("t.png", images.solid((1, 2, 3), size=(16, 16)))},
         follow=True,
     )
-    assert "The photo was not enrolled: No face was found in the photo." in response.content.decode()
-    assert Person.objects.filter(name="Tiny").exists()
+    page = response.content.decode()
+    assert "Tiny was not enrolled: No face was found in the photo." in page
+    assert "successfully" not in page, "one clear message, not a success beside the failure"
+    person = Person.objects.get(name="Tiny")
+    assert response.redirect_chain[-1][0].endswith(f"/{person.pk}/change/"), "back to the person, to try again"
+    refused = AuditEvent.objects.get(action="person.enrol.refused")
+    assert refused.object_id == str(person.pk) and refused.details["code"] == "no_face"
+    assert refused.details["filename"] == "t.png"
+
+    # A photo alone, for someone who exists, is an enrolment attempt, not a change to the person.
+    client.post(
+        reverse("admin:recognition_person_change", args=[person.pk]),
+        {"name": "Tiny", "enrol_photo": SimpleUploadedFile("t2.png", images.solid((1, 2, 3), size=(16, 16)))},
+    )
+    assert not AuditEvent.objects.filter(action="person.update", object_id=str(person.pk)).exists()
+    assert AuditEvent.objects.filter(action="person.enrol.refused").count() == 2
 
 
 def test_audit_trail_is_read_only_even_for_superusers(face_to_review):
@@ -357,3 +372,19 @@ def test_preview_colours_faces_by_their_review_state(face_to_review):
     assert _face_box_colour(client, face_to_review.image_id) == ("#e53935", similarity)  # red: not identified
     face_review_confirm(face=face_to_review, reviewer=client.user, person=PersonFactory(name="Grace <Hopper>"))
     assert _face_box_colour(client, face_to_review.image_id) == ("#2e7d32", "Grace &lt;Hopper&gt;")  # green, escaped
+
+
+def test_a_single_reference_face_is_removed_from_the_gallery_and_missing_consent_is_flagged():
+    person = PersonFactory(name="Grace Example", consent_given_at=None)
+    keep = person_enroll(person=person, data=images.jpeg((200, 150), seed=61))
+    drop = person_enroll(person=person, data=images.jpeg((200, 150), seed=62))
+    admin = admin_client(roles.ADMINISTRATOR)
+    page = admin.get(reverse("admin:recognition_person_change", args=[person.pk])).content.decode()
+    assert "No consent to biometric processing is recorded" in page
+    assert page.count("Remove</button>") == 2
+    remove = reverse("admin:recognition_person_remove_face", args=[drop.pk])
+    assert admin_client(roles.OPERATOR).post(remove).status_code == 403
+    assert admin.get(remove).status_code == 403, "removing takes a POST"
+    assert admin.post(remove).status_code == 302
+    assert list(Face.objects.references().filter(person=person)) == [keep]
+    assert AuditEvent.objects.filter(action="face.delete", object_id=str(drop.pk)).exists()
