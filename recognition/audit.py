@@ -6,12 +6,15 @@ through ``audit_request``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import models
+from django.db.models import F, Q
 from django.http import HttpRequest
+from django.utils import timezone
 
 from recognition.models import AuditEvent
 
@@ -46,8 +49,29 @@ def audit_record(
     )
 
 
+#: A read of the same object by the same user within this long of the last one is counted, not repeated:
+#: a reviewer paging through an image should leave one line, not one per thumbnail request.
+REPEAT_WINDOW = timedelta(minutes=5)
+
+
 def audit_request(request: HttpRequest, action: AuditEvent.Action, target: models.Model, **details: Any) -> AuditEvent:
-    """Record that the signed-in user of ``request`` read ``target``."""
+    """Record that the signed-in user of ``request`` read ``target`` (counted on the earlier row when they
+    read it with the same details from the same address moments ago)."""
+    user = authenticated_user(request.user)
+    now = timezone.now()
+    if user is not None:
+        earlier = (
+            AuditEvent.objects.filter(
+                actor=user, action=action, object_type=target._meta.model_name or "", object_id=str(target.pk),
+                client_ip=request_ip(request), details=details,
+            )
+            .filter(Q(last_at__gte=now - REPEAT_WINDOW) | Q(last_at__isnull=True, created_at__gte=now - REPEAT_WINDOW))
+            .order_by("-created_at")
+            .first()
+        )  # fmt: skip
+        if earlier is not None:
+            AuditEvent.objects.filter(pk=earlier.pk).update(repeats=F("repeats") + 1, last_at=now)
+            return earlier
     return audit_record(actor=request.user, action=action, target=target, client_ip=request_ip(request), **details)
 
 

@@ -357,7 +357,8 @@ class Verification(models.Model):
 
 
 class AuditEvent(models.Model):
-    """Append-only record of who did what to biometric data. The application never updates or deletes these."""
+    """Append-only record of who did what to biometric data. The application never deletes these, and changes
+    nothing in them but the count of a read repeated within minutes (``repeats``, ``last_at``)."""
 
     class Action(models.TextChoices):
         IMAGE_UPLOAD = "image.upload", "Image uploaded"
@@ -413,6 +414,9 @@ class AuditEvent(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Reads only: the same user reading the same object again within minutes is counted on the first row.
+    repeats = models.PositiveIntegerField(default=1, help_text="How many times (reads repeated within minutes).")
+    last_at = models.DateTimeField(null=True, blank=True, help_text="When a repeated read last happened.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -8,6 +8,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from integrations.models import Delivery
+from recognition.admin.activity import sentences
+from recognition.admin.common import thumbnail_url
 from recognition.models import AuditEvent, Face, Image
 
 register = template.Library()
@@ -27,7 +29,19 @@ def facesite_dashboard(context):
             status__in=[Delivery.Status.RETRYING, Delivery.Status.DEAD]
         ).count(),
         "deliveries_dead": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
-        "recent": AuditEvent.objects.all()[:10] if user.has_perm("recognition.view_auditevent") else [],
+        "recent": _recent_activity() if user.has_perm("recognition.view_auditevent") else [],
+        "recent_images": [
+            (image, thumbnail_url(image.pk))
+            for image in Image.objects.exclude(file="").exclude(source=Image.Source.ENROLMENT)[:8]
+        ]
+        if user.has_perm("recognition.view_image")
+        else [],
         "flower_url": settings.FLOWER_URL,
         "can_review": user.has_perm("recognition.change_faceforreview"),
     }
+
+
+def _recent_activity() -> list[tuple[AuditEvent, str]]:
+    events = list(AuditEvent.objects.all()[:10])
+    said = sentences(events)
+    return [(event, said[event.pk]) for event in events]

@@ -1,0 +1,107 @@
+"""The audit trail as sentences people read: "alice verified badge B-1: match 91", with the object named and
+linked, for the dashboard and the audit trail's list."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
+
+# Each kind of object: how to look it up, name it, and which admin page shows it.
+NAMED: dict[str, tuple[Any, Any, str]] = {
+    "image": (Image, str, "admin:recognition_image_change"),
+    "person": (Person, str, "admin:recognition_person_change"),
+    "face": (Face, lambda f: f"a face in {f.image}", "admin:recognition_faceforreview_change"),
+    "verification": (Verification, lambda v: f"badge {v.external_id}", "admin:recognition_verification_change"),
+    "collection": (Collection, str, "admin:recognition_collection_change"),
+}
+VERBS = {
+    AuditEvent.Action.IMAGE_UPLOAD: "uploaded",
+    AuditEvent.Action.IMAGE_VIEW: "viewed",
+    AuditEvent.Action.IMAGE_THUMBNAIL: "looked at the thumbnail of",
+    AuditEvent.Action.IMAGE_DOWNLOAD: "downloaded",
+    AuditEvent.Action.IMAGE_REANALYSE: "re-ran the analysis of",
+    AuditEvent.Action.IMAGE_DELETE: "deleted",
+    AuditEvent.Action.PERSON_CREATE: "created",
+    AuditEvent.Action.PERSON_VIEW: "viewed",
+    AuditEvent.Action.PERSON_UPDATE: "changed",
+    AuditEvent.Action.PERSON_ENROL: "enrolled",
+    AuditEvent.Action.PERSON_ENROL_REFUSED: "had a reference photo refused for",
+    AuditEvent.Action.PERSON_ERASE: "erased a person",
+    AuditEvent.Action.FACE_VIEW: "looked at",
+    AuditEvent.Action.FACE_CROP: "looked at",
+    AuditEvent.Action.FACE_DELETE: "removed the reference face",
+    AuditEvent.Action.FACE_FLAG: "sent to review",
+    AuditEvent.Action.FACE_CONFIRM: "confirmed",
+    AuditEvent.Action.FACE_REASSIGN: "reassigned",
+    AuditEvent.Action.FACE_REJECT: "rejected the match of",
+}
+
+
+@dataclass(frozen=True)
+class Named:
+    name: str
+    url: str | None
+
+
+def sentences(events: Iterable[AuditEvent]) -> dict[int, SafeString]:
+    """Each event as a sentence, by event id; the objects they name are looked up once per kind."""
+    events = list(events)
+    named = _objects(events)
+    return {event.pk: _sentence(event, named.get((event.object_type, event.object_id))) for event in events}
+
+
+def _objects(events: list[AuditEvent]) -> dict[tuple[str, str], Named]:
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for event in events:
+        if event.object_type in NAMED and event.object_id:
+            wanted[event.object_type].add(event.object_id)
+    found: dict[tuple[str, str], Named] = {}
+    for kind, ids in wanted.items():
+        model, name_of, route = NAMED[kind]
+        queryset = model.objects.filter(pk__in=ids)
+        if model is Face:
+            queryset = queryset.select_related("image")
+        for obj in queryset:
+            try:
+                url: str | None = reverse(route, args=[obj.pk])
+            except NoReverseMatch:
+                url = None
+            found[(kind, str(obj.pk))] = Named(name=str(name_of(obj)), url=url)
+    return found
+
+
+def _sentence(event: AuditEvent, named: Named | None) -> SafeString:
+    actor = event.actor_name or "Facesite"
+    details = event.details or {}
+    if event.action == AuditEvent.Action.PERSON_VERIFY:
+        similarity = details.get("similarity")
+        score = f" {similarity:.0f}" if isinstance(similarity, int | float) else ""
+        return _with_link(
+            f"{actor} verified badge {details.get('external_id', '?')}: {details.get('outcome', '?')}{score}", named
+        )
+    if event.action in (AuditEvent.Action.FACES_SEARCH, AuditEvent.Action.FACES_COMPARE):
+        return format_html("{} {}", actor, event.get_action_display().lower())
+    verb = VERBS.get(AuditEvent.Action(event.action)) if event.action in AuditEvent.Action.values else None
+    times = f" ({event.repeats} times)" if event.repeats > 1 else ""
+    if verb and named:
+        return _with_link(f"{actor} {verb} ", named, after=times)
+    what = named.name if named else (f"{event.object_type} {event.object_id[:8]}" if event.object_id else "")
+    return format_html("{}: {} {}{}", actor, event.get_action_display().lower(), what, times)
+
+
+def _with_link(text: str, named: Named | None, *, after: str = "") -> SafeString:
+    if named is None:
+        return format_html("{}{}", text, after)
+    if text.endswith(" "):
+        if named.url:
+            return format_html('{}<a href="{}">{}</a>{}', text, named.url, named.name, after)
+        return format_html("{}{}{}", text, named.name, after)
+    return format_html('<a href="{}">{}</a>', named.url, text) if named.url else format_html("{}", text)

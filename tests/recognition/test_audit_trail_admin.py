@@ -1,0 +1,55 @@
+"""The audit trail people read: sentences with the objects named and linked, seconds, repeated reads
+counted once, and filters by who did it."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from backoffice import roles
+from recognition.models import AuditEvent
+from recognition.services.ingest import image_ingest
+from recognition.services.matching import person_verify
+from recognition.services.people import person_enroll
+from tests import images
+from tests.factories import PersonFactory
+from tests.recognition.test_admin import admin_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_activity_reads_as_sentences_with_links(settings):
+    person = PersonFactory(name="Ada Example", external_id="B-1")
+    photo = images.jpeg((200, 150), seed=5)
+    person_enroll(person=person, data=photo)
+    admin = admin_client(roles.ADMINISTRATOR)
+    person_verify(external_id="B-1", data=photo, threshold=80, actor=admin.user)
+    image = image_ingest(data=images.jpeg(seed=6), filename="lobby.jpg", uploaded_by=admin.user)
+
+    page = admin.get(reverse("admin:index")).content.decode()
+    assert f"{admin.user.username} verified badge B-1: match 100" in page
+    link = reverse("admin:recognition_image_change", args=[image.pk])
+    assert f'{admin.user.username} uploaded <a href="{link}">lobby.jpg</a>' in page
+    assert 'class="recent-images"' in page
+
+    trail = admin.get(reverse("admin:recognition_auditevent_changelist")).content.decode()
+    assert "lobby.jpg</a>" in trail and ":" in trail.split("lobby.jpg")[0][-400:]  # times with seconds
+    mine = admin.get(reverse("admin:recognition_auditevent_changelist") + f"?actor={admin.user.username}")
+    assert "verified badge B-1" in mine.content.decode()
+    system = admin.get(reverse("admin:recognition_auditevent_changelist") + "?actor=-").content.decode()
+    assert "verified badge B-1" not in system and "Facesite enrolled" in system
+
+
+def test_reading_the_same_image_again_is_counted_not_repeated():
+    image = image_ingest(data=images.jpeg(seed=8), filename="door.jpg")
+    reviewer = admin_client(roles.REVIEWER)
+    url = reverse("admin:recognition_image_change", args=[image.pk])
+    for _ in range(3):
+        assert reviewer.get(url).status_code == 200
+    [viewed] = AuditEvent.objects.filter(action="image.view", actor=reviewer.user)
+    assert viewed.repeats == 3 and viewed.last_at is not None
+    other = admin_client(roles.REVIEWER)
+    other.get(url)
+    assert AuditEvent.objects.filter(action="image.view").count() == 2, "another reader has their own row"
+    trail = admin_client(roles.ADMINISTRATOR).get(reverse("admin:recognition_auditevent_changelist"))
+    assert "viewed" in trail.content.decode() and "(3 times)" in trail.content.decode()
