@@ -12,7 +12,7 @@ export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/facesite
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 endif
 
-.PHONY: run test lint typecheck format migrate superuser clean browser
+.PHONY: run test demo lint typecheck format migrate superuser clean browser
 
 run: $(VENV)/.runtime
 	@$(PY) manage.py migrate --noinput --verbosity 0
@@ -24,6 +24,11 @@ test: $(VENV)/.dev browser
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Two people enrolled and the test photos analysed, so the back office has something to show.
+demo: $(VENV)/.runtime
+	@$(PY) manage.py migrate --noinput --verbosity 0
+	@$(PY) manage.py demo
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

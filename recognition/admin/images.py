@@ -11,9 +11,9 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from recognition import thumbnails
 from recognition.admin.common import AuditedViews, ReadOnlyInline, face_img, jpeg_response, thumbnail_url
@@ -28,7 +28,19 @@ from recognition.services.review import face_flag_for_review
 
 class LabelInline(ReadOnlyInline):
     model = Label
-    fields = readonly_fields = ("name", "confidence", "parents", "categories")
+    fields = readonly_fields = ("name", "confidence", "parent_chips", "category_chips")
+
+    @admin.display(description="Parents")
+    def parent_chips(self, label: Label) -> SafeString:
+        return chips(label.parents)
+
+    @admin.display(description="Categories")
+    def category_chips(self, label: Label) -> SafeString:
+        return chips(label.categories)
+
+
+def chips(values: list[str]) -> SafeString:
+    return format_html_join("", '<span class="chip">{}</span>', ((v,) for v in values)) or mark_safe("–")
 
 
 class FaceInline(ReadOnlyInline):
@@ -37,7 +49,7 @@ class FaceInline(ReadOnlyInline):
     fields = readonly_fields = (
         "crop",
         "confidence",
-        "person",
+        "who",
         "candidate",
         "similarity",
         "review_state",
@@ -50,6 +62,14 @@ class FaceInline(ReadOnlyInline):
     @admin.display(description="Face")
     def crop(self, face: Face) -> SafeString:
         return face_img(face.pk)
+
+    @admin.display(description="Person")
+    def who(self, face: Face) -> SafeString:
+        change = reverse("admin:recognition_faceforreview_change", args=[face.pk])
+        if face.person is not None:
+            return format_html('<a href="{}">{}</a>', change, face.person)
+        # Unknown: say who it is (and, with the enrol permission, make it a reference face of theirs).
+        return format_html('<a class="button" href="{}">This is…</a>', change)
 
     @admin.display(description="Attributes")
     def attributes_summary(self, face: Face) -> str:
@@ -283,7 +303,7 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
 
     @admin.display(description="Features")
     def feature_chips(self, image: Image) -> SafeString:
-        return format_html_join("", '<span class="chip">{}</span>', ((f,) for f in image.features))
+        return chips(image.features)
 
     def preview(self, image: Image) -> str:
         if not image.file or not image.width:

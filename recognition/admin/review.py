@@ -18,7 +18,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from recognition.admin.common import AuditedViews, face_img
+from recognition.admin.common import AuditedViews, face_img, thumbnail_url
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Face, FaceForReview
@@ -62,7 +62,7 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
     view_action = AuditEvent.Action.FACE_VIEW
     list_action = AuditEvent.Action.FACE_LIST
     form = ReviewForm
-    list_display = ["face", "candidate_reference", "similarity_display", "candidate", "decide", "image_link"]
+    list_display = ["face", "in_photo", "candidate_reference", "similarity_display", "candidate", "decide"]
     list_display_links = None  # decisions are the buttons; "Assign" opens the face
     list_filter = [ReviewStateFilter, "image__collection"]
     list_select_related = ["candidate", "person", "image", "reviewed_by"]
@@ -149,6 +149,23 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
     def face(self, face: Face) -> SafeString:
         return face_img(face.pk, size=96)
 
+    @admin.display(description="In its photo")
+    def in_photo(self, face: Face) -> SafeString:
+        """The whole picture, small, with this face's box drawn: who else is there, where it was taken."""
+        image = face.image
+        if not image.file or not image.width or not image.height:
+            return self.image_link(face)
+        left, top, right, bottom = face.bounding_box.to_pixels(image.width, image.height)
+        return format_html(
+            '<a href="{}" title="{}"><svg class="face-in-photo" viewBox="0 0 {} {}" width="160" '
+            'xmlns="http://www.w3.org/2000/svg"><image href="{}" width="{}" height="{}"/>'
+            '<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#f9a825" stroke-width="{}"/></svg>'
+            "<br>{}</a>",
+            reverse("admin:recognition_image_change", args=[image.pk]), image, image.width, image.height,
+            thumbnail_url(image.pk), image.width, image.height, left, top, right - left, bottom - top,
+            max(2, image.width // 100), image,
+        )  # fmt: skip
+
     @admin.display(description="Candidate's reference")
     def candidate_reference(self, face: Face) -> str:
         references = getattr(face.candidate, "reference_faces", None) if face.candidate_id else None
@@ -161,7 +178,7 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
         return "–" if face.similarity is None else f"{face.similarity:.1f}"
 
     @admin.display(description="Image")
-    def image_link(self, face: Face) -> str:
+    def image_link(self, face: Face) -> SafeString:
         url = reverse("admin:recognition_image_change", args=[face.image_id])
         return format_html('<a href="{}">{}</a>', url, face.image.original_filename or str(face.image_id)[:8])
 

@@ -140,3 +140,20 @@ def test_an_operator_uploads_two_files_from_the_admin(live_server, browser, sett
     page.reload()
     assert no_horizontal_overflow(page)
     page.screenshot(path=str(SCREENSHOTS / "uploaded.png"), full_page=True)
+
+
+def test_the_main_lists_fit_a_1366_pixel_screen(live_server, browser, settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    person = PersonFactory(name="Ada Lovelace")
+    photo = images.jpeg((320, 240), seed=31)
+    person_enroll(person=person, data=photo)
+    image_analyse(image_id=image_ingest(data=photo, filename="a-rather-long-file-name-from-a-camera-0001.jpg").pk)
+    admin = UserFactory(username="ann", is_staff=True, role=roles.ADMINISTRATOR)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    sign_in(page, live_server, admin)
+    assert no_horizontal_overflow(page)
+    for name in ("recognition_person", "recognition_auditevent", "integrations_delivery", "recognition_image"):
+        page.goto(live_server.url + reverse(f"admin:{name}_changelist"))
+        assert no_horizontal_overflow(page), name
+    page.goto(live_server.url + reverse("admin:recognition_auditevent_changelist"))
+    page.screenshot(path=str(SCREENSHOTS / "audit-trail.png"), full_page=True)
