@@ -434,6 +434,22 @@ class AuditEvent(models.Model):
         raise PermissionError("Audit events are append-only.")
 
 
+class ReferenceChange(models.Model):
+    """One reference face of a collection added, changed or removed: what in-memory indexes replay to catch
+    up (``id`` is the order), instead of reloading the whole collection after every enrolment."""
+
+    id = models.BigAutoField(primary_key=True)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    engine_face_id = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["collection", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.collection_id}/{self.engine_face_id} #{self.id}"
+
+
 class FaceForReview(Face):
     """The review queue: faces whose best match fell just below the threshold, or that someone flagged."""
 

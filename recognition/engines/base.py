@@ -250,6 +250,21 @@ class FaceStore(Protocol):
         """Face ids, the user (person) id of each, and their embeddings (an N×D float32 matrix), for the
         faces made by that engine and model."""
 
+    def latest_change(self, collection_id: str) -> int:
+        """A number that grows with every change to the collection's faces (0: none yet)."""
+
+    def changed_since(self, collection_id: str, change: int) -> tuple[int, list[str]]:
+        """The latest change, and the face ids added, changed or removed after ``change``."""
+
+    def faces(
+        self, collection_id: str, face_ids: Sequence[str], *, engine: str, model_version: str
+    ) -> tuple[list[str], list[str], np.ndarray]:
+        """What ``collection_embeddings`` gives, for these faces only (those that still exist)."""
+
+    def user_embeddings(self, collection_id: str, user_id: str, *, engine: str, model_version: str) -> np.ndarray:
+        """One user's (person's) embeddings in the collection (a K×D matrix, K small): what a 1:1 check
+        needs, read without loading the collection."""
+
 
 class BaseEngine:
     """Base class of recognition engines.

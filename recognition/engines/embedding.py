@@ -25,7 +25,7 @@ from recognition.engines.base import (
     S3Location,
     UserMatch,
 )
-from recognition.engines.index import CollectionIndexes
+from recognition.engines.index import CollectionIndexes, normalise_rows
 
 
 class EmbeddingEngine(BaseEngine):
@@ -81,8 +81,14 @@ class EmbeddingEngine(BaseEngine):
         )
 
     def user_similarity(self, collection_id: str, image: bytes, face: FaceDetail, user_id: str) -> float | None:
-        cos = self._indexes.user_similarity(self._store(), collection_id, _embedding_of(face), user_id)
-        return None if cos is None else self.similarity_from_cosine(cos)
+        # A 1:1 check reads the person's few embeddings, never the collection: constant time at any size.
+        vectors = self._store().user_embeddings(
+            collection_id, user_id, engine=self.name, model_version=self.model_version
+        )
+        if not len(vectors):
+            return None
+        cosines = normalise_rows(vectors) @ normalise_rows(_embedding_of(face)[None, :])[0]
+        return self.similarity_from_cosine(float(cosines.max()))
 
     def _store(self) -> FaceStore:
         if self.face_store is None:

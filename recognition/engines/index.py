@@ -5,14 +5,15 @@ one matrix and compares the query with every row, which is exact and, for the
 tens of thousands of enrolled faces a site has, fast. An approximate index
 (HNSW) can implement the same interface later.
 
-``CollectionIndexes`` keeps one index per collection per process and rebuilds it
-when the face store says the collection changed.
+``CollectionIndexes`` keeps one index per collection per process and brings it up
+to date from the face store's change log when the collection changes.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,13 +38,25 @@ class FaceIndex:
 
 
 class ExactFaceIndex(FaceIndex):
+    """Every face as a row of one matrix (L2-normalised), compared with the query all at once.
+
+    Changes are absorbed in place: new faces are appended into spare capacity (grown by half when full,
+    so appending is cheap on average) and removed faces are marked dead, then dropped when they are a
+    quarter of the rows. A search reads the row count once, so one running beside a change sees the
+    index as it was or as it is, never half of it; changes themselves come one at a time (the caller
+    holds a lock)."""
+
     def __init__(self, ids: list[str], matrix: np.ndarray, owners: dict[str, str] | None = None):
         if len(ids) != len(matrix):
             raise ValueError("ids and matrix rows differ in number")
-        self.owners = owners or {}
+        self.owners = dict(owners or {})
         self._ids = list(ids)
         self._rows = {face_id: i for i, face_id in enumerate(self._ids)}
-        self._matrix = normalise_rows(np.asarray(matrix, dtype=np.float32)) if len(ids) else matrix
+        rows = normalise_rows(np.asarray(matrix, dtype=np.float32)) if len(ids) else np.zeros((0, 0), np.float32)
+        self._matrix = rows
+        self._alive = np.ones(len(ids), dtype=bool)
+        self._size = len(ids)
+        self._dead = 0
 
     def similarities(self, query: np.ndarray, ids: list[str]) -> dict[str, float]:
         """Cosine similarity of the query to each of these faces (those in the index)."""
@@ -55,43 +68,120 @@ class ExactFaceIndex(FaceIndex):
         return {face_id: float(score) for (face_id, _), score in zip(rows, scores, strict=True)}
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return self._size - self._dead
+
+    def apply(self, touched: set[str], ids: list[str], users: list[str], matrix: np.ndarray) -> None:
+        """Drop the ``touched`` faces, then add their current rows (those that still exist)."""
+        for face_id in touched:
+            row = self._rows.pop(face_id, None)
+            if row is not None:
+                self._alive[row] = False
+                self._dead += 1
+                self.owners.pop(face_id, None)
+        if ids:
+            self._append(ids, users, normalise_rows(np.asarray(matrix, dtype=np.float32)))
+        if self._dead and self._dead * 4 > self._size:
+            self._compact()
+
+    def _append(self, ids: list[str], users: list[str], rows: np.ndarray) -> None:
+        needed = self._size + len(ids)
+        if self._matrix.ndim != 2 or self._matrix.shape[1] != rows.shape[1] or needed > len(self._matrix):
+            capacity = max(needed, int(len(self._matrix) * 1.5) + 16)
+            grown = np.zeros((capacity, rows.shape[1]), dtype=np.float32)
+            alive = np.zeros(capacity, dtype=bool)
+            if self._size:
+                grown[: self._size] = self._matrix[: self._size]
+                alive[: self._size] = self._alive[: self._size]
+            self._matrix, self._alive = grown, alive
+        self._matrix[self._size : needed] = rows
+        self._alive[self._size : needed] = True
+        for offset, (face_id, user) in enumerate(zip(ids, users, strict=True)):
+            self._rows[face_id] = self._size + offset
+            self.owners[face_id] = user
+            if self._size + offset < len(self._ids):
+                self._ids[self._size + offset] = face_id
+            else:
+                self._ids.append(face_id)
+        self._size = needed  # last: a search running now sees the new rows only once they are written
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self._alive[: self._size])
+        self._ids = [self._ids[i] for i in keep]
+        self._matrix = self._matrix[keep].copy()
+        self._alive = np.ones(len(keep), dtype=bool)
+        self._rows = {face_id: i for i, face_id in enumerate(self._ids)}
+        self._size, self._dead = len(keep), 0
 
     def search(self, query: np.ndarray, *, k: int) -> list[tuple[str, float]]:
-        if not self._ids or k <= 0:
+        size = self._size
+        if size == 0 or k <= 0:
             return []
-        scores = self._matrix @ normalise_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
-        k = min(k, len(self._ids))
+        scores = self._matrix[:size] @ normalise_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
+        if self._dead:
+            scores[~self._alive[:size]] = -np.inf
+        k = min(k, size)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        return [(self._ids[i], float(scores[i])) for i in top]
+        return [(self._ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+
+
+@dataclass(frozen=True)
+class _Cached:
+    version: str
+    change: int  # the face store's latest change this index includes
+    index: ExactFaceIndex
 
 
 class CollectionIndexes:
-    """Per-process indexes of a face store's collections, refreshed on change."""
+    """Per-process indexes of a face store's collections, kept up to date incrementally.
 
-    def __init__(self, *, engine: str, model_version: str, factory: Callable[..., FaceIndex] = ExactFaceIndex):
+    The first search of a collection loads it whole. After that, a change to the collection (an enrolment,
+    a removal) is caught up by replaying the store's change log: only the faces touched are read again,
+    so the first search after an enrolment costs a few rows, not the collection. A long backlog (more than
+    ``REBUILD_AFTER`` faces) reloads instead."""
+
+    REBUILD_AFTER = 5000
+
+    def __init__(self, *, engine: str, model_version: str):
         self._engine = engine
         self._model_version = model_version
-        self._factory = factory
         self._lock = threading.Lock()
-        self._indexes: dict[str, tuple[str, FaceIndex]] = {}
+        self._indexes: dict[str, _Cached] = {}
+        self.full_loads = 0  # how many times a collection was read whole (for tests and benchmarks)
 
     def get(self, store: FaceStore, collection_id: str) -> FaceIndex:
         version = store.collection_version(collection_id)
         cached = self._indexes.get(collection_id)
-        if cached and cached[0] == version:
-            return cached[1]
+        if cached and cached.version == version:
+            return cached.index
         with self._lock:
             cached = self._indexes.get(collection_id)
-            if cached and cached[0] == version:
-                return cached[1]
-            ids, users, matrix = store.collection_embeddings(
-                collection_id, engine=self._engine, model_version=self._model_version
-            )
-            index = self._factory(ids, matrix, dict(zip(ids, users, strict=True)))
-            self._indexes[collection_id] = (version, index)
-            return index
+            if cached and cached.version == version:
+                return cached.index
+            fresh = self._caught_up(store, collection_id, version, cached) if cached else None
+            fresh = fresh or self._loaded(store, collection_id, version)
+            self._indexes[collection_id] = fresh
+            return fresh.index
+
+    def _caught_up(self, store: FaceStore, collection_id: str, version: str, cached: _Cached) -> _Cached | None:
+        latest, touched = store.changed_since(collection_id, cached.change)
+        if len(touched) > self.REBUILD_AFTER:
+            return None
+        if not touched:
+            return _Cached(version=version, change=latest, index=cached.index)
+        ids, users, matrix = store.faces(collection_id, touched, engine=self._engine, model_version=self._model_version)
+        cached.index.apply(set(touched), ids, users, matrix)
+        return _Cached(version=version, change=latest, index=cached.index)
+
+    def _loaded(self, store: FaceStore, collection_id: str, version: str) -> _Cached:
+        change = store.latest_change(collection_id)  # before reading: later changes are replayed, not lost
+        ids, users, matrix = store.collection_embeddings(
+            collection_id, engine=self._engine, model_version=self._model_version
+        )
+        self.full_loads += 1
+        return _Cached(
+            version=version, change=change, index=ExactFaceIndex(ids, matrix, dict(zip(ids, users, strict=True)))
+        )
 
     def search(
         self,
@@ -128,12 +218,6 @@ class CollectionIndexes:
         ranked = sorted(best.items(), key=lambda item: -item[1])[:max_users]
         matches = [UserMatch(user_id=user, similarity=to_similarity(cos)) for user, cos in ranked]
         return [m for m in matches if m.similarity >= threshold]
-
-    def user_similarity(self, store: FaceStore, collection_id: str, query: np.ndarray, user_id: str) -> float | None:
-        """The cosine similarity of the query to the user's closest face; None if the user has none here."""
-        index = self.get(store, collection_id)
-        scores = index.similarities(query, [f for f, user in index.owners.items() if user == user_id])
-        return max(scores.values()) if scores else None
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

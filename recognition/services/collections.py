@@ -12,7 +12,7 @@ from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines.base import UserMatch
 from recognition.exceptions import Conflict, InvalidInput
-from recognition.models import AuditEvent, Collection, Face, Person
+from recognition.models import AuditEvent, Collection, Face, Person, ReferenceChange
 
 
 def collection_named(*, name: str | None) -> Collection:
@@ -37,9 +37,16 @@ def collection_create(*, name: str, actor: Actor = None, client_ip: str | None =
     return collection
 
 
-def collections_changed(*, references: Iterable[Face]) -> None:
-    """Tell the collections of these reference faces that they changed, so search indexes refresh."""
-    for collection in {face.collection for face in references if face.collection}:
+def collections_changed(*, references: Iterable[Face], former_ids: Iterable[tuple[Collection, str]] = ()) -> None:
+    """Tell the collections of these reference faces that they changed (added, removed, re-indexed or given
+    to someone else), so every process's search index catches up with exactly these faces. ``former_ids``
+    names engine ids a face no longer has (after re-indexing)."""
+    touched = {(face.collection, face.engine_face_id) for face in references if face.collection and face.engine_face_id}
+    touched |= set(former_ids)
+    ReferenceChange.objects.bulk_create(
+        ReferenceChange(collection=collection, engine_face_id=face_id) for collection, face_id in touched
+    )
+    for collection in {collection for collection, _ in touched}:
         collection.bump_version()
 
 

@@ -94,7 +94,7 @@ def faces_index(
                 row.set_embedding(kept[id(face)].face.embedding)
                 row.save()
                 rows.append(row)
-            collection.bump_version()
+            collections_changed(references=rows)
             audit_record(actor=actor, action=AuditEvent.Action.FACES_INDEX, target=image, client_ip=client_ip,
                          via=via, collection=collection.name, faces=[str(r.pk) for r in rows])  # fmt: skip
     except BaseException:

@@ -18,6 +18,7 @@ from recognition.engines import base as engine_types
 from recognition.exceptions import EngineFailed, EnrolmentError, engine_call
 from recognition.models import AuditEvent, Collection, Face, Image, Person
 from recognition.services.access import ENROL, require_permission
+from recognition.services.collections import collections_changed
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
 from recognition.services.reindex import restoring
@@ -123,7 +124,7 @@ def _enrol(
             row.engine_face_id = face_id
             row.person = person
             row.save()
-            collection.bump_version()
+            collections_changed(references=[row])
             audit_record(actor=uploaded_by, action=AuditEvent.Action.PERSON_ENROL, target=row, client_ip=client_ip,
                          via=via, person=str(person.pk))  # fmt: skip
     except BaseException:

@@ -18,6 +18,7 @@ from django.db import transaction
 from recognition.audit import Actor, audit_record
 from recognition.engines.base import BaseEngine, CollectionMissingError, EngineError
 from recognition.models import AuditEvent, Collection, Face
+from recognition.services.collections import collections_changed
 from recognition.services.files import s3_location
 
 logger = logging.getLogger(__name__)
@@ -68,8 +69,6 @@ def references_reindex(
             report.failed.append((face, exc.message))
         if progress is not None:
             progress(face, error)
-    if report.indexed:
-        collection.bump_version()
     audit_record(
         actor=actor,
         action=AuditEvent.Action.COLLECTION_REINDEX,
@@ -89,9 +88,11 @@ def _reindex_one(face: Face, *, collection: Collection, engine: BaseEngine) -> N
         collection.name, data, external_image_id=str(face.pk), max_faces=1, location=s3_location(image=face.image)
     )
     engine.associate_faces(collection.name, face.person.engine_user_id, [indexed[0].face_id])
+    former = face.engine_face_id
     face.engine, face.model_version, face.engine_face_id = engine.name, engine.model_version, indexed[0].face_id
     face.set_embedding(indexed[0].face.embedding)
     face.save(update_fields=["engine", "model_version", "engine_face_id", "embedding"])
+    collections_changed(references=[face], former_ids=[(collection, former)] if former else [])
 
 
 def collection_restore(*, collection: Collection, engine: BaseEngine) -> None:

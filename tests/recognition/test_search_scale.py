@@ -1,0 +1,88 @@
+"""Face search that stays fast as collections grow: a badge check reads only the badge holder's faces."""
+
+from __future__ import annotations
+
+import pytest
+
+from recognition.engine_handler import get_engine
+from recognition.services.matching import person_verify
+from recognition.services.people import person_enroll
+from tests import images
+from tests.factories import PersonFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_badge_check_never_loads_the_collection():
+    holder = PersonFactory(external_id="B-1")
+    photo = images.jpeg((200, 150), seed=1)
+    person_enroll(person=holder, data=photo)
+    for seed in range(2, 12):
+        person_enroll(person=PersonFactory(), data=images.jpeg((200, 150), seed=seed))
+    engine = get_engine()
+
+    verification = person_verify(external_id="B-1", data=photo, threshold=80)
+    assert verification.outcome == "match" and verification.similarity == pytest.approx(100.0)
+    assert engine._indexes._indexes == {}, "no per-process copy of the collection was built"
+
+    stranger = person_verify(external_id="B-1", data=images.jpeg((200, 150), seed=5), threshold=80)
+    assert stranger.outcome == "no_match"
+    assert engine._indexes._indexes == {}
+
+
+def _search(photo: bytes):
+    from recognition.models import Collection
+    from recognition.services.matching import faces_search
+
+    [found] = faces_search(data=photo, collection=Collection.get_default(), threshold=80, max_matches=3)
+    return [m.person for m in found.matches]
+
+
+def test_after_an_enrolment_or_a_removal_only_the_faces_touched_are_read():
+    from recognition.services.erasure import reference_face_remove
+
+    first = PersonFactory()
+    photo = images.jpeg((200, 150), seed=21)
+    person_enroll(person=first, data=photo)
+    indexes = get_engine()._indexes
+    assert _search(photo) == [first] and indexes.full_loads == 1
+
+    second = PersonFactory()
+    other = images.jpeg((200, 150), seed=22)
+    face = person_enroll(person=second, data=other)
+    assert _search(other) == [second], "the new face is found at once"
+    person_enroll(person=second, data=photo)  # a second reference, very like the first person's
+    assert set(_search(photo)) == {first, second}
+    reference_face_remove(face=face)
+    assert _search(other) == []
+    from recognition.services.erasure import person_erase
+
+    person_erase(person=first)
+    assert _search(photo) == [second], "an erased person's vectors are gone from the index"
+    assert indexes.full_loads == 1, "caught up from the change log, never reloaded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_enrolment_in_another_process_is_found_without_a_reload(media_root):
+    import subprocess
+    import sys
+
+    from tests.workers import ROOT, child_env
+
+    photo = images.jpeg((200, 150), seed=31)
+    person_enroll(person=PersonFactory(), data=images.jpeg((200, 150), seed=32))
+    indexes = get_engine()._indexes
+    assert _search(photo) == [] and indexes.full_loads == 1
+
+    newcomer = PersonFactory(name="Newcomer")
+    path = media_root / "probe.jpg"
+    path.write_bytes(photo)
+    script = (
+        "from recognition.models import Person; from recognition.services.people import person_enroll; "
+        f"person_enroll(person=Person.objects.get(pk='{newcomer.pk}'), data=open('{path}', 'rb').read())"
+    )
+    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, env=child_env(media_root=media_root), timeout=120, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _search(photo) == [newcomer]
+    assert indexes.full_loads == 1
