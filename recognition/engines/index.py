@@ -20,6 +20,7 @@ import numpy as np
 from recognition.engines.base import FaceMatch, FaceStore, UserMatch
 
 USER_FACES_HEADROOM = 4
+SPARE_ROWS = 1024
 
 
 class FaceIndex:
@@ -29,100 +30,106 @@ class FaceIndex:
         """The ``k`` nearest faces as (face id, cosine similarity -1..1), nearest first."""
         raise NotImplementedError
 
-    def similarities(self, query: np.ndarray, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of the query to each of the given faces."""
-        raise NotImplementedError
-
     def __len__(self) -> int:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """One consistent view of the index: readers take it once, writers replace it whole."""
+
+    matrix: np.ndarray  # L2-normalised rows; capacity may exceed ``size``
+    alive: np.ndarray  # False for removed faces not yet compacted away
+    ids: list[str]  # appended to in place: a reader only looks below the size it took
+    size: int
+    dead: int
 
 
 class ExactFaceIndex(FaceIndex):
     """Every face as a row of one matrix (L2-normalised), compared with the query all at once.
 
-    Changes are absorbed in place: new faces are appended into spare capacity (grown by half when full,
-    so appending is cheap on average) and removed faces are marked dead, then dropped when they are a
-    quarter of the rows. A search reads the row count once, so one running beside a change sees the
-    index as it was or as it is, never half of it; changes themselves come one at a time (the caller
-    holds a lock)."""
+    Changes are absorbed rather than rebuilt: new faces are written into spare capacity (grown by half
+    when full, so appending is cheap on average), removed faces are marked dead and dropped once they are
+    a quarter of the rows. Each change publishes a new view (``_Rows``) in one assignment, and a search
+    works on the view it took, so a search beside a change sees the index as it was or as it is. Changes
+    come one at a time (the caller holds a lock)."""
 
     def __init__(self, ids: list[str], matrix: np.ndarray, owners: dict[str, str] | None = None):
         if len(ids) != len(matrix):
             raise ValueError("ids and matrix rows differ in number")
         self.owners = dict(owners or {})
-        self._ids = list(ids)
-        self._rows = {face_id: i for i, face_id in enumerate(self._ids)}
-        rows = normalise_rows(np.asarray(matrix, dtype=np.float32)) if len(ids) else np.zeros((0, 0), np.float32)
-        self._matrix = rows
-        self._alive = np.ones(len(ids), dtype=bool)
-        self._size = len(ids)
-        self._dead = 0
-
-    def similarities(self, query: np.ndarray, ids: list[str]) -> dict[str, float]:
-        """Cosine similarity of the query to each of these faces (those in the index)."""
-        rows = [(face_id, self._rows[face_id]) for face_id in ids if face_id in self._rows]
-        if not rows:
-            return {}
-        q = normalise_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
-        scores = self._matrix[[r for _, r in rows]] @ q
-        return {face_id: float(score) for (face_id, _), score in zip(rows, scores, strict=True)}
+        self._positions = {face_id: i for i, face_id in enumerate(ids)}  # the writer's, not the readers'
+        size = len(ids)
+        if size:
+            # Room for the next enrolments from the start: the first ones then copy nothing.
+            rows = np.zeros((size + max(SPARE_ROWS, size // 8), matrix.shape[1]), dtype=np.float32)
+            rows[:size] = normalise_rows(np.asarray(matrix, dtype=np.float32))
+        else:
+            rows = np.zeros((0, 0), np.float32)
+        alive = np.zeros(len(rows), dtype=bool)
+        alive[:size] = True
+        self._view = _Rows(matrix=rows, alive=alive, ids=list(ids), size=size, dead=0)
 
     def __len__(self) -> int:
-        return self._size - self._dead
+        return self._view.size - self._view.dead
 
     def apply(self, touched: set[str], ids: list[str], users: list[str], matrix: np.ndarray) -> None:
         """Drop the ``touched`` faces, then add their current rows (those that still exist)."""
+        view = self._view
+        gone = [self._positions.pop(face_id) for face_id in touched if face_id in self._positions]
         for face_id in touched:
-            row = self._rows.pop(face_id, None)
-            if row is not None:
-                self._alive[row] = False
-                self._dead += 1
-                self.owners.pop(face_id, None)
+            self.owners.pop(face_id, None)
+        if gone:
+            alive = view.alive.copy()
+            alive[gone] = False
+            view = _Rows(view.matrix, alive, view.ids, view.size, view.dead + len(gone))
         if ids:
-            self._append(ids, users, normalise_rows(np.asarray(matrix, dtype=np.float32)))
-        if self._dead and self._dead * 4 > self._size:
-            self._compact()
+            view = self._appended(view, ids, users, normalise_rows(np.asarray(matrix, dtype=np.float32)))
+        if view.dead and view.dead * 4 > view.size:
+            view = self._compacted(view)
+        self._view = view
 
-    def _append(self, ids: list[str], users: list[str], rows: np.ndarray) -> None:
-        needed = self._size + len(ids)
-        if self._matrix.ndim != 2 or self._matrix.shape[1] != rows.shape[1] or needed > len(self._matrix):
-            capacity = max(needed, int(len(self._matrix) * 1.5) + 16)
+    def _appended(self, view: _Rows, ids: list[str], users: list[str], rows: np.ndarray) -> _Rows:
+        needed = view.size + len(ids)
+        matrix, alive = view.matrix, view.alive
+        if matrix.ndim != 2 or matrix.shape[1] != rows.shape[1] or needed > len(matrix):
+            capacity = max(needed, int(len(matrix) * 1.5) + 16)
             grown = np.zeros((capacity, rows.shape[1]), dtype=np.float32)
-            alive = np.zeros(capacity, dtype=bool)
-            if self._size:
-                grown[: self._size] = self._matrix[: self._size]
-                alive[: self._size] = self._alive[: self._size]
-            self._matrix, self._alive = grown, alive
-        self._matrix[self._size : needed] = rows
-        self._alive[self._size : needed] = True
+            grown_alive = np.zeros(capacity, dtype=bool)
+            if view.size:
+                grown[: view.size] = matrix[: view.size]
+                grown_alive[: view.size] = alive[: view.size]
+            matrix, alive = grown, grown_alive
+        # Rows past the published size are no reader's: writing them in place is safe.
+        matrix[view.size : needed] = rows
+        alive[view.size : needed] = True
+        view.ids[view.size :] = ids  # past what any reader looks at
         for offset, (face_id, user) in enumerate(zip(ids, users, strict=True)):
-            self._rows[face_id] = self._size + offset
+            self._positions[face_id] = view.size + offset
             self.owners[face_id] = user
-            if self._size + offset < len(self._ids):
-                self._ids[self._size + offset] = face_id
-            else:
-                self._ids.append(face_id)
-        self._size = needed  # last: a search running now sees the new rows only once they are written
+        return _Rows(matrix, alive, view.ids, needed, view.dead)
 
-    def _compact(self) -> None:
-        keep = np.flatnonzero(self._alive[: self._size])
-        self._ids = [self._ids[i] for i in keep]
-        self._matrix = self._matrix[keep].copy()
-        self._alive = np.ones(len(keep), dtype=bool)
-        self._rows = {face_id: i for i, face_id in enumerate(self._ids)}
-        self._size, self._dead = len(keep), 0
+    def _compacted(self, view: _Rows) -> _Rows:
+        keep = np.flatnonzero(view.alive[: view.size])
+        ids = [view.ids[i] for i in keep]
+        self._positions = {face_id: i for i, face_id in enumerate(ids)}
+        matrix = np.zeros((len(keep) + max(SPARE_ROWS, len(keep) // 8), view.matrix.shape[1]), dtype=np.float32)
+        matrix[: len(keep)] = view.matrix[keep]
+        alive = np.zeros(len(matrix), dtype=bool)
+        alive[: len(keep)] = True
+        return _Rows(matrix=matrix, alive=alive, ids=ids, size=len(keep), dead=0)
 
     def search(self, query: np.ndarray, *, k: int) -> list[tuple[str, float]]:
-        size = self._size
-        if size == 0 or k <= 0:
+        view = self._view
+        if view.size == 0 or k <= 0:
             return []
-        scores = self._matrix[:size] @ normalise_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
-        if self._dead:
-            scores[~self._alive[:size]] = -np.inf
-        k = min(k, size)
+        scores = view.matrix[: view.size] @ normalise_rows(np.asarray(query, dtype=np.float32)[None, :])[0]
+        if view.dead:
+            scores[~view.alive[: view.size]] = -np.inf
+        k = min(k, view.size)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top])]
-        return [(self._ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
+        return [(view.ids[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,24 @@ def test_an_enrolment_in_another_process_is_found_without_a_reload(media_root):
     assert done.returncode == 0, done.stderr
     assert _search(photo) == [newcomer]
     assert indexes.full_loads == 1
+
+
+def test_the_exact_index_absorbs_additions_and_removals_and_compacts():
+    import numpy as np
+
+    from recognition.engines.index import ExactFaceIndex
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((40, 16)).astype(np.float32)
+    ids = [f"f{i}" for i in range(40)]
+    index = ExactFaceIndex(ids[:20], vectors[:20], {i: "u" for i in ids[:20]})
+    before = index.search(vectors[3], k=1)
+    index.apply(set(), ids[20:], ["v"] * 20, vectors[20:])  # grows past its capacity
+    assert len(index) == 40 and index.search(vectors[33], k=1)[0][0] == "f33"
+    assert index.search(vectors[3], k=1) == before
+    index.apply({f"f{i}" for i in range(0, 40, 3)}, [], [], np.zeros((0, 16), np.float32))  # a third: compacts
+    assert len(index) == 40 - 14 and index._view.dead == 0
+    assert index.search(vectors[3], k=1)[0][0] != "f3" and index.search(vectors[4], k=1)[0][0] == "f4"
+    index.apply({"f4"}, ["f4"], ["w"], vectors[5:6])  # a changed face: its new row replaces the old
+    assert index.search(vectors[5], k=2)[0][0] in {"f4", "f5"} and index.owners["f4"] == "w"
+    assert all(face_id not in {f"f{i}" for i in range(0, 40, 3)} for face_id, _ in index.search(vectors[0], k=40))
