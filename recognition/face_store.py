@@ -19,7 +19,10 @@ class DatabaseFaceStore:
         latest = ReferenceChange.objects.filter(collection__name=collection_id).aggregate(latest=Max("id"))["latest"]
         return int(latest or 0)
 
-    def changed_since(self, collection_id: str, change: int) -> tuple[int, list[str]]:
+    def changed_since(self, collection_id: str, change: int) -> tuple[int, list[str]] | None:
+        pruned = Collection.objects.filter(name=collection_id).values_list("changes_pruned_through", flat=True).first()
+        if pruned is not None and change < pruned:
+            return None  # the changes since then were pruned: only a reload is complete
         rows = list(
             ReferenceChange.objects.filter(collection__name=collection_id, id__gt=change)
             .order_by("id")

@@ -26,6 +26,9 @@ class Collection(models.Model):
     version = models.PositiveBigIntegerField(
         default=0, help_text="Bumped whenever reference faces are added or removed, so search indexes refresh."
     )
+    changes_pruned_through = models.PositiveBigIntegerField(
+        default=0, help_text="Reference changes up to this one were pruned: an index older than that reloads."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

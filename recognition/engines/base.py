@@ -253,8 +253,9 @@ class FaceStore(Protocol):
     def latest_change(self, collection_id: str) -> int:
         """A number that grows with every change to the collection's faces (0: none yet)."""
 
-    def changed_since(self, collection_id: str, change: int) -> tuple[int, list[str]]:
-        """The latest change, and the face ids added, changed or removed after ``change``."""
+    def changed_since(self, collection_id: str, change: int) -> tuple[int, list[str]] | None:
+        """The latest change, and the face ids added, changed or removed after ``change``; None when the
+        log no longer goes back that far (the caller reloads)."""
 
     def faces(
         self, collection_id: str, face_ids: Sequence[str], *, engine: str, model_version: str

@@ -171,9 +171,10 @@ class CollectionIndexes:
             return fresh.index
 
     def _caught_up(self, store: FaceStore, collection_id: str, version: str, cached: _Cached) -> _Cached | None:
-        latest, touched = store.changed_since(collection_id, cached.change)
-        if len(touched) > self.REBUILD_AFTER:
+        since = store.changed_since(collection_id, cached.change)
+        if since is None or len(since[1]) > self.REBUILD_AFTER:
             return None
+        latest, touched = since
         if not touched:
             return _Cached(version=version, change=latest, index=cached.index)
         ids, users, matrix = store.faces(collection_id, touched, engine=self._engine, model_version=self._model_version)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
 
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
@@ -48,6 +51,25 @@ def collections_changed(*, references: Iterable[Face], former_ids: Iterable[tupl
     )
     for collection in {collection for collection, _ in touched}:
         collection.bump_version()
+
+
+def reference_changes_prune(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Forget change-log rows older than any index still catching up needs; an index that has fallen
+    further behind than what is kept reloads (``changes_pruned_through``). The number of rows removed."""
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for collection in Collection.objects.all():
+        old = ReferenceChange.objects.filter(collection=collection, created_at__lt=cutoff)
+        through = old.aggregate(last=Max("id"))["last"]
+        if through is None:
+            continue
+        with transaction.atomic():
+            # The watermark first: an index reading between the two steps reloads rather than misses rows.
+            Collection.objects.filter(pk=collection.pk, changes_pruned_through__lt=through).update(
+                changes_pruned_through=through
+            )
+            removed += ReferenceChange.objects.filter(collection=collection, id__lte=through).delete()[0]
+    return removed
 
 
 def people_of(matches: Sequence[UserMatch | None]) -> dict[str, uuid.UUID]:

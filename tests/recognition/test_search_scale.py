@@ -107,3 +107,22 @@ def test_the_exact_index_absorbs_additions_and_removals_and_compacts():
     index.apply({"f4"}, ["f4"], ["w"], vectors[5:6])  # a changed face: its new row replaces the old
     assert index.search(vectors[5], k=2)[0][0] in {"f4", "f5"} and index.owners["f4"] == "w"
     assert all(face_id not in {f"f{i}" for i in range(0, 40, 3)} for face_id, _ in index.search(vectors[0], k=40))
+
+
+def test_a_pruned_change_log_makes_a_lagging_index_reload_rather_than_miss_faces():
+    from datetime import timedelta
+
+    from recognition.models import ReferenceChange
+    from recognition.services.collections import reference_changes_prune
+
+    photo = images.jpeg((200, 150), seed=41)
+    person_enroll(person=PersonFactory(), data=images.jpeg((200, 150), seed=42))
+    indexes = get_engine()._indexes
+    assert _search(photo) == [] and indexes.full_loads == 1
+    late = PersonFactory()
+    person_enroll(person=late, data=photo)  # logged, but this index has not caught up yet
+    assert reference_changes_prune(older_than=timedelta(0)) >= 2
+    assert not ReferenceChange.objects.exists()
+    assert _search(photo) == [late], "the index reloads: the change it missed is not lost"
+    assert indexes.full_loads == 2
+    assert reference_changes_prune(older_than=timedelta(days=1)) == 0, "recent changes are kept"
