@@ -8,8 +8,8 @@ from types import SimpleNamespace
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework.throttling import UserRateThrottle
 
+from recognition.api.common import throttled_as
 from recognition.audit import request_ip
 from recognition.exceptions import Conflict, EngineFailed, FacesiteError, ImageRejected, NotAllowed
 from rekognition_api.models import AccessKey
@@ -63,15 +63,9 @@ def _authenticated(request: HttpRequest) -> Call:
     return Call(user=key.user, client_ip=request_ip(request), region=signed.region)
 
 
-class _UserRate(UserRateThrottle):
-    def __init__(self, scope: str) -> None:
-        self.scope = scope
-        super().__init__()
-
-
 def _throttle(request: HttpRequest, call: Call, scope: str) -> None:
     """The REST API's per-user rate for ``scope``, counted in the same shared cache."""
-    limit = _UserRate(scope)
+    [limit] = throttled_as(scope)
     if not limit.allow_request(SimpleNamespace(user=call.user, META=request.META), None):  # type: ignore[arg-type]
         raise AwsError("ThrottlingException", f"Rate exceeded; try again in {limit.wait() or 1:.0f} s.")
 

@@ -98,6 +98,15 @@ class BoundingBox:
     def area(self) -> float:
         return self.width * self.height
 
+    def overlap(self, other: BoundingBox) -> float:
+        """Intersection over union with another box: 1 for the same box, 0 for boxes apart."""
+        width = min(self.left + self.width, other.left + other.width) - max(self.left, other.left)
+        height = min(self.top + self.height, other.top + other.height) - max(self.top, other.top)
+        if width <= 0 or height <= 0:
+            return 0.0
+        inter = width * height
+        return inter / (self.area + other.area - inter)
+
     def as_dict(self) -> dict[str, float]:
         """Rekognition's JSON shape, as stored with results, served by the API and written to XML."""
         return {"Left": self.left, "Top": self.top, "Width": self.width, "Height": self.height}

@@ -138,19 +138,12 @@ def _pair(
     pairs: dict[int, engine_types.IndexedFace] = {}
     free = list(indexed)
     for face in accepted:
-        best = max(free, key=lambda i: _overlap(face.bounding_box, i.face.bounding_box), default=None)
+        best = max(free, key=lambda i: face.bounding_box.overlap(i.face.bounding_box), default=None)
         if best is None:
             raise RuntimeError("The engine indexed fewer faces than it detected.")
         pairs[id(face)] = best
         free.remove(best)
     return pairs
-
-
-def _overlap(a: engine_types.BoundingBox, b: engine_types.BoundingBox) -> float:
-    width = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
-    height = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
-    inter = max(width, 0.0) * max(height, 0.0)
-    return inter / max(a.area + b.area - inter, 1e-9)
 
 
 def faces_associate(

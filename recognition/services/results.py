@@ -92,7 +92,11 @@ def moderation_row(*, image: Image, label: engine_types.ModerationLabel) -> Mode
 def keep_decision(*, row: Face, decisions: Iterable[Face]) -> Face:
     """A reviewer's decision about a face survives re-analysis: the same face (boxes overlapping
     by half or more) keeps a confirmed person, and a rejected person is not assigned again."""
-    overlap, best = max(((_overlap(d, row), d) for d in decisions), key=lambda pair: pair[0], default=(0.0, None))
+    overlap, best = max(
+        ((d.bounding_box.overlap(row.bounding_box), d) for d in decisions),
+        key=lambda pair: pair[0],
+        default=(0.0, None),
+    )
     if best is None or overlap < SAME_FACE_OVERLAP:
         return row
     if best.review_state == Face.Review.CONFIRMED:
@@ -102,13 +106,3 @@ def keep_decision(*, row: Face, decisions: Iterable[Face]) -> Face:
     row.review_state = best.review_state
     row.reviewed_by_id, row.reviewed_at = best.reviewed_by_id, best.reviewed_at
     return row
-
-
-def _overlap(a: Face, b: Face) -> float:
-    """Intersection over union of two faces' boxes."""
-    width = min(a.left + a.width, b.left + b.width) - max(a.left, b.left)
-    height = min(a.top + a.height, b.top + b.height) - max(a.top, b.top)
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / (a.width * a.height + b.width * b.height - inter)
