@@ -19,11 +19,17 @@ run: $(VENV)/.runtime
 	@$(PY) manage.py collectstatic --noinput --verbosity 0
 	@$(PY) scripts/run.py
 
-test: $(VENV)/.dev browser
+# The suite, then its face-search tests again on the other databases: PostgreSQL with pgvector (a
+# private server, tests/pgvector_server.py) and, when the suite ran on PostgreSQL, SQLite.
+test: $(VENV)/.dev $(VENV)/.pgvector browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+	$(PY) -m tests.pgvector_server pytest -m face_search
+ifneq ($(DATABASE_URL),)
+	env -u DATABASE_URL $(BIN)/pytest -m face_search
+endif
 
 # Two people enrolled and the test photos analysed, so the back office has something to show.
 demo: $(VENV)/.runtime
@@ -59,6 +65,11 @@ $(VENV)/.runtime: requirements.txt requirements-nodeps.txt | $(PY)
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# pgvector for the test PostgreSQL, compiled from Debian's source (the script says why).
+$(VENV)/.pgvector: $(VENV)/.dev scripts/build_pgvector.sh
+	bash scripts/build_pgvector.sh $(PY)
 	touch $@
 
 # The admin's browser test drives Debian's Chromium. Install it when we can (root with apt);

@@ -241,6 +241,16 @@ RECOGNITION_ENGINE = {
         **env_json_object("RECOGNITION_ENGINE_OPTIONS", {}),
     },
 }
+# Searching enrolled faces (engines that compute embeddings; docs/SEARCH.md). "memory": an exact index in
+# each process, caught up from a change log; "pgvector": the database searches (HNSW), no per-process copy;
+# "auto": pgvector where the migration could install it (PostgreSQL with the vector extension), else memory.
+FACESITE_FACE_SEARCH = {
+    "BACKEND": env_choice("FACESITE_FACE_SEARCH", "auto", ("auto", "memory", "pgvector")),
+    # Candidates HNSW keeps while searching: higher finds the true nearest more often, a little slower.
+    "EF_SEARCH": env_int("FACESITE_FACE_SEARCH_EF", 100, minimum=1, maximum=1000),
+    # Compare with every enrolled face instead of walking the HNSW graph (exact; fine for small collections).
+    "EXACT": env_bool("FACESITE_FACE_SEARCH_EXACT", False),
+}
 FACESITE_DEFAULT_COLLECTION = env_str("FACESITE_DEFAULT_COLLECTION", "default")
 FACESITE_DEFAULT_FEATURES = ("labels", "faces", "moderation")
 FACESITE_LABEL_MIN_CONFIDENCE = env_float("FACESITE_LABEL_MIN_CONFIDENCE", 50.0, minimum=0, maximum=100)

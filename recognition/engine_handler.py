@@ -44,6 +44,7 @@ def engine_named(name: str) -> BaseEngine:
 
 def _build(config: dict) -> BaseEngine:
     from recognition.face_store import DatabaseFaceStore
+    from recognition.face_vectors import face_search
 
     backend = config.get("BACKEND")
     if not backend:
@@ -52,11 +53,11 @@ def _build(config: dict) -> BaseEngine:
         engine_class = import_string(backend)
     except ImportError as exc:
         raise ImproperlyConfigured(f"RECOGNITION_ENGINE backend {backend!r} cannot be imported: {exc}") from exc
-    return engine_class(face_store=DatabaseFaceStore(), **config.get("OPTIONS", {}))
+    return engine_class(face_store=DatabaseFaceStore(), face_search=face_search(), **config.get("OPTIONS", {}))
 
 
 @receiver(setting_changed)
 def _reset_engine(*, setting: str, **kwargs) -> None:
     global _engine
-    if setting == "RECOGNITION_ENGINE":
+    if setting in ("RECOGNITION_ENGINE", "FACESITE_FACE_SEARCH"):
         _engine = None

@@ -28,6 +28,11 @@ from tests import factories
 
 TEST_REDIS_DB = 15
 
+# `python -m tests.pgvector_server pytest ...` (`make test` runs the face-search tests so) sets this: the
+# database is a private PostgreSQL with pgvector, and the face-search tests try both kinds of search.
+SEARCH_BACKENDS = ["memory", "pgvector"] if os.environ.get("FACESITE_TEST_DATABASE") == "pgvector" else ["memory"]
+collect_ignore = [] if "pgvector" in SEARCH_BACKENDS else ["recognition/test_pgvector.py"]
+
 # Tests start threads that use the database (the live server, in-process Celery workers).
 # Persistent connections would outlive them and keep the test database from being dropped.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -90,6 +95,13 @@ def empty_cache(broker_url):
 def fake_engine(settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.fake.FakeEngine", "OPTIONS": {}}
     settings.FACESITE_ENROL_MIN_FACE_PIXELS = 16  # the fake engine's synthetic test images are small
+
+
+@pytest.fixture(params=SEARCH_BACKENDS)
+def face_search(request, settings) -> str:
+    """Each kind of face search this database offers: "memory", and "pgvector" on PostgreSQL with pgvector."""
+    settings.FACESITE_FACE_SEARCH = {**settings.FACESITE_FACE_SEARCH, "BACKEND": request.param}
+    return request.param
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ def database_url() -> str:
     if cfg["ENGINE"] == "django.db.backends.sqlite3":
         return f"sqlite:///{cfg['NAME']}"
     auth = cfg["USER"] + (f":{cfg['PASSWORD']}" if cfg["PASSWORD"] else "")
+    if socket_dir := cfg["OPTIONS"].get("host"):  # a server on a Unix socket (tests/pgvector_server.py)
+        return f"postgres://{auth}@/{cfg['NAME']}?host={socket_dir}"
     return f"postgres://{auth}@{cfg['HOST'] or '127.0.0.1'}:{cfg['PORT'] or 5432}/{cfg['NAME']}"
 
 

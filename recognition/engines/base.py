@@ -276,6 +276,30 @@ class FaceStore(Protocol):
         needs, read without loading the collection."""
 
 
+@dataclass(frozen=True)
+class Neighbour:
+    """An enrolled face near a query: its id, its user's id ("" for no one's) and the cosine (-1..1)."""
+
+    face_id: str
+    user_id: str
+    cosine: float
+
+
+class FaceSearch(Protocol):
+    """Nearest-neighbour search over a collection's enrolled embeddings, for engines that compute their own.
+
+    Two kinds exist: an exact index held in each process and kept up to date from the face store's change
+    log (``recognition.engines.index.CollectionIndexes``), and one the database answers itself (pgvector),
+    which the application hands to the engine."""
+
+    full_loads: int  # collections read whole so far by this process (0 for a search with no copy)
+
+    def nearest(
+        self, collection_id: str, query: np.ndarray, *, k: int, engine: str, model_version: str
+    ) -> list[Neighbour]:
+        """The ``k`` faces of that engine and model most like ``query``, nearest first."""
+
+
 class BaseEngine:
     """Base class of recognition engines.
 
@@ -286,8 +310,9 @@ class BaseEngine:
     name = "base"
     model_version = "0"
 
-    def __init__(self, *, face_store: FaceStore | None = None, **options: Any):
+    def __init__(self, *, face_store: FaceStore | None = None, face_search: FaceSearch | None = None, **options: Any):
         self.face_store = face_store
+        self.face_search = face_search  # used by engines that search embeddings themselves
         self.options = options
 
     def _unsupported(self, what: str) -> NotImplementedError:

@@ -1,8 +1,9 @@
 """Collections and comparisons for engines that compute face embeddings themselves.
 
 Such engines keep no server-side collections: the face store (the database)
-holds enrolled embeddings, and each process searches them through an exact
-in-memory index that refreshes when the collection changes.
+holds enrolled embeddings, and a ``FaceSearch`` finds the nearest of them: the
+one the application hands over (the database's own, pgvector), or else an exact
+index in this process that catches up when the collection changes.
 """
 
 from __future__ import annotations
@@ -20,20 +21,25 @@ from recognition.engines.base import (
     EngineError,
     FaceDetail,
     FaceMatch,
+    FaceSearch,
     FaceStore,
     IndexedFace,
+    Neighbour,
     S3Location,
     UserMatch,
 )
-from recognition.engines.index import CollectionIndexes, normalise_rows
+from recognition.engines.index import USER_FACES_HEADROOM, CollectionIndexes, best_per_user, normalise_rows
 
 
 class EmbeddingEngine(BaseEngine):
     """Subclasses implement ``detect_faces`` (with embeddings) and ``similarity_from_cosine``."""
 
-    def __init__(self, *, face_store: FaceStore | None = None, **options: Any) -> None:
-        super().__init__(face_store=face_store, **options)
-        self._indexes = CollectionIndexes(engine=self.name, model_version=self.model_version)
+    def __init__(
+        self, *, face_store: FaceStore | None = None, face_search: FaceSearch | None = None, **options: Any
+    ) -> None:
+        if face_search is None and face_store is not None:
+            face_search = CollectionIndexes(face_store)
+        super().__init__(face_store=face_store, face_search=face_search, **options)
 
     @staticmethod
     def similarity_from_cosine(cos: float) -> float:
@@ -59,26 +65,22 @@ class EmbeddingEngine(BaseEngine):
     def search_face(
         self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_matches: int = 10
     ) -> list[FaceMatch]:
-        return self._indexes.search(
-            self._store(),
-            collection_id,
-            _embedding_of(face),
-            to_similarity=self.similarity_from_cosine,
-            threshold=threshold,
-            max_matches=max_matches,
-        )
+        matches = [
+            FaceMatch(face_id=n.face_id, similarity=self.similarity_from_cosine(n.cosine))
+            for n in self._nearest(collection_id, face, k=max_matches)
+        ]
+        return [m for m in matches if m.similarity >= threshold]
 
     def search_users(
         self, collection_id: str, image: bytes, face: FaceDetail, *, threshold: float = 80.0, max_users: int = 10
     ) -> list[UserMatch]:
-        return self._indexes.search_users(
-            self._store(),
-            collection_id,
-            _embedding_of(face),
-            to_similarity=self.similarity_from_cosine,
-            threshold=threshold,
-            max_users=max_users,
-        )
+        # Several faces per person: look further than max_users faces so that max_users people come back.
+        nearest = self._nearest(collection_id, face, k=max_users * USER_FACES_HEADROOM)
+        matches = [
+            UserMatch(user_id=n.user_id, similarity=self.similarity_from_cosine(n.cosine))
+            for n in best_per_user(nearest, max_users=max_users)
+        ]
+        return [m for m in matches if m.similarity >= threshold]
 
     def user_similarity(self, collection_id: str, image: bytes, face: FaceDetail, user_id: str) -> float | None:
         # A 1:1 check reads the person's few embeddings, never the collection: constant time at any size.
@@ -89,6 +91,13 @@ class EmbeddingEngine(BaseEngine):
             return None
         cosines = normalise_rows(vectors) @ normalise_rows(_embedding_of(face)[None, :])[0]
         return self.similarity_from_cosine(float(cosines.max()))
+
+    def _nearest(self, collection_id: str, face: FaceDetail, *, k: int) -> list[Neighbour]:
+        if self.face_search is None:
+            raise EngineError(f"The {self.name!r} engine needs a face store to search collections.")
+        return self.face_search.nearest(
+            collection_id, _embedding_of(face), k=k, engine=self.name, model_version=self.model_version
+        )
 
     def _store(self) -> FaceStore:
         if self.face_store is None:

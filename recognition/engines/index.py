@@ -1,37 +1,24 @@
-"""Exact cosine search over a collection's face embeddings.
+"""Exact cosine search over a collection's face embeddings, held in the process.
 
-``FaceIndex`` is the interface; ``ExactFaceIndex`` holds the whole collection as
-one matrix and compares the query with every row, which is exact and, for the
-tens of thousands of enrolled faces a site has, fast. An approximate index
-(HNSW) can implement the same interface later.
-
+``ExactFaceIndex`` holds a whole collection as one matrix and compares the query
+with every row: exact, and fast up to about a million faces (bench/README.md).
 ``CollectionIndexes`` keeps one index per collection per process and brings it up
-to date from the face store's change log when the collection changes.
+to date from the face store's change log when the collection changes; it is the
+``memory`` kind of ``FaceSearch``. The database's own search (pgvector) is the
+other, in ``recognition.face_vectors``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from recognition.engines.base import FaceMatch, FaceStore, UserMatch
+from recognition.engines.base import FaceStore, Neighbour
 
 USER_FACES_HEADROOM = 4
 SPARE_ROWS = 1024
-
-
-class FaceIndex:
-    owners: dict[str, str]  # face id -> user id
-
-    def search(self, query: np.ndarray, *, k: int) -> list[tuple[str, float]]:
-        """The ``k`` nearest faces as (face id, cosine similarity -1..1), nearest first."""
-        raise NotImplementedError
-
-    def __len__(self) -> int:
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -45,7 +32,7 @@ class _Rows:
     dead: int
 
 
-class ExactFaceIndex(FaceIndex):
+class ExactFaceIndex:
     """Every face as a row of one matrix (L2-normalised), compared with the query all at once.
 
     Changes are absorbed rather than rebuilt: new faces are written into spare capacity (grown by half
@@ -120,6 +107,7 @@ class ExactFaceIndex(FaceIndex):
         return _Rows(matrix=matrix, alive=alive, ids=ids, size=len(keep), dead=0)
 
     def search(self, query: np.ndarray, *, k: int) -> list[tuple[str, float]]:
+        """The ``k`` nearest faces as (face id, cosine similarity -1..1), nearest first."""
         view = self._view
         if view.size == 0 or k <= 0:
             return []
@@ -140,92 +128,82 @@ class _Cached:
 
 
 class CollectionIndexes:
-    """Per-process indexes of a face store's collections, kept up to date incrementally.
+    """The ``memory`` face search: per-process exact indexes of a face store's collections, kept up to date
+    incrementally.
 
     The first search of a collection loads it whole. After that, a change to the collection (an enrolment,
     a removal) is caught up by replaying the store's change log: only the faces touched are read again,
     so the first search after an enrolment costs a few rows, not the collection. A long backlog (more than
-    ``REBUILD_AFTER`` faces) reloads instead."""
+    ``REBUILD_AFTER`` faces) reloads instead. Each engine and model version has its own index, so the
+    embeddings of two models never meet."""
 
     REBUILD_AFTER = 5000
 
-    def __init__(self, *, engine: str, model_version: str):
-        self._engine = engine
-        self._model_version = model_version
+    def __init__(self, store: FaceStore):
+        self._store = store
         self._lock = threading.Lock()
-        self._indexes: dict[str, _Cached] = {}
+        self._indexes: dict[tuple[str, str, str], _Cached] = {}
         self.full_loads = 0  # how many times a collection was read whole (for tests and benchmarks)
 
-    def get(self, store: FaceStore, collection_id: str) -> FaceIndex:
-        version = store.collection_version(collection_id)
-        cached = self._indexes.get(collection_id)
+    def __len__(self) -> int:
+        """How many indexes this process holds."""
+        return len(self._indexes)
+
+    def nearest(
+        self, collection_id: str, query: np.ndarray, *, k: int, engine: str, model_version: str
+    ) -> list[Neighbour]:
+        index = self.get(collection_id, engine=engine, model_version=model_version)
+        return [Neighbour(face_id, index.owners.get(face_id, ""), cos) for face_id, cos in index.search(query, k=k)]
+
+    def get(self, collection_id: str, *, engine: str, model_version: str) -> ExactFaceIndex:
+        key = (collection_id, engine, model_version)
+        version = self._store.collection_version(collection_id)
+        cached = self._indexes.get(key)
         if cached and cached.version == version:
             return cached.index
         with self._lock:
-            cached = self._indexes.get(collection_id)
+            cached = self._indexes.get(key)
             if cached and cached.version == version:
                 return cached.index
-            fresh = self._caught_up(store, collection_id, version, cached) if cached else None
-            fresh = fresh or self._loaded(store, collection_id, version)
-            self._indexes[collection_id] = fresh
+            fresh = self._caught_up(key, version, cached) if cached else None
+            fresh = fresh or self._loaded(key, version)
+            self._indexes[key] = fresh
             return fresh.index
 
-    def _caught_up(self, store: FaceStore, collection_id: str, version: str, cached: _Cached) -> _Cached | None:
-        since = store.changed_since(collection_id, cached.change)
+    def _caught_up(self, key: tuple[str, str, str], version: str, cached: _Cached) -> _Cached | None:
+        collection_id, engine, model_version = key
+        since = self._store.changed_since(collection_id, cached.change)
         if since is None or len(since[1]) > self.REBUILD_AFTER:
             return None
         latest, touched = since
         if not touched:
             return _Cached(version=version, change=latest, index=cached.index)
-        ids, users, matrix = store.faces(collection_id, touched, engine=self._engine, model_version=self._model_version)
+        ids, users, matrix = self._store.faces(collection_id, touched, engine=engine, model_version=model_version)
         cached.index.apply(set(touched), ids, users, matrix)
         return _Cached(version=version, change=latest, index=cached.index)
 
-    def _loaded(self, store: FaceStore, collection_id: str, version: str) -> _Cached:
-        change = store.latest_change(collection_id)  # before reading: later changes are replayed, not lost
-        ids, users, matrix = store.collection_embeddings(
-            collection_id, engine=self._engine, model_version=self._model_version
+    def _loaded(self, key: tuple[str, str, str], version: str) -> _Cached:
+        collection_id, engine, model_version = key
+        change = self._store.latest_change(collection_id)  # before reading: later changes are replayed, not lost
+        ids, users, matrix = self._store.collection_embeddings(
+            collection_id, engine=engine, model_version=model_version
         )
         self.full_loads += 1
         return _Cached(
             version=version, change=change, index=ExactFaceIndex(ids, matrix, dict(zip(ids, users, strict=True)))
         )
 
-    def search(
-        self,
-        store: FaceStore,
-        collection_id: str,
-        query: np.ndarray,
-        *,
-        to_similarity: Callable[[float], float],
-        threshold: float,
-        max_matches: int,
-    ) -> list[FaceMatch]:
-        hits = self.get(store, collection_id).search(query, k=max_matches)
-        matches = [FaceMatch(face_id=face_id, similarity=to_similarity(cos)) for face_id, cos in hits]
-        return [m for m in matches if m.similarity >= threshold]
 
-    def search_users(
-        self,
-        store: FaceStore,
-        collection_id: str,
-        query: np.ndarray,
-        *,
-        to_similarity: Callable[[float], float],
-        threshold: float,
-        max_users: int,
-    ) -> list[UserMatch]:
-        """Each user's best face among the nearest, best first (a user may own several faces)."""
-        index = self.get(store, collection_id)
-        best: dict[str, float] = {}
-        # Several faces per person: look further than max_users faces so max_users people come back.
-        for face_id, cos in index.search(query, k=max_users * USER_FACES_HEADROOM):
-            user = index.owners.get(face_id)
-            if user and cos > best.get(user, -2.0):
-                best[user] = cos
-        ranked = sorted(best.items(), key=lambda item: -item[1])[:max_users]
-        matches = [UserMatch(user_id=user, similarity=to_similarity(cos)) for user, cos in ranked]
-        return [m for m in matches if m.similarity >= threshold]
+def best_per_user(neighbours: list[Neighbour], *, max_users: int) -> list[Neighbour]:
+    """Each user's nearest face among ``neighbours``, nearest first: a person is as close as their closest
+    reference photo, so enrolling more photos of someone can only bring them closer. Faces of no one are
+    left out."""
+    best: dict[str, Neighbour] = {}
+    for neighbour in neighbours:
+        user = neighbour.user_id
+        if user and (user not in best or neighbour.cosine > best[user].cosine):
+            best[user] = neighbour
+    return sorted(best.values(), key=lambda n: -n.cosine)[:max_users]
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

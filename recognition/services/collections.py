@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from recognition import face_vectors
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines.base import UserMatch
@@ -42,13 +43,15 @@ def collection_create(*, name: str, actor: Actor = None, client_ip: str | None =
 
 def collections_changed(*, references: Iterable[Face], former_ids: Iterable[tuple[Collection, str]] = ()) -> None:
     """Tell the collections of these reference faces that they changed (added, removed, re-indexed or given
-    to someone else), so every process's search index catches up with exactly these faces. ``former_ids``
-    names engine ids a face no longer has (after re-indexing)."""
+    to someone else), so every process's search index catches up with exactly these faces, and the
+    database's own (pgvector) is rewritten for them. ``former_ids`` names engine ids a face no longer has
+    (after re-indexing). Call it in the transaction that changed the faces."""
     touched = {(face.collection, face.engine_face_id) for face in references if face.collection and face.engine_face_id}
     touched |= set(former_ids)
     ReferenceChange.objects.bulk_create(
         ReferenceChange(collection=collection, engine_face_id=face_id) for collection, face_id in touched
     )
+    face_vectors.sync((collection.pk, face_id) for collection, face_id in touched)
     for collection in {collection for collection, _ in touched}:
         collection.bump_version()
 

@@ -43,7 +43,7 @@ def local_engine(settings):
 
 
 @pytest.fixture
-def obama(local_engine):
+def obama(local_engine, face_search):
     person = PersonFactory(name="Barack Obama", external_id="B-44")
     person_enroll(person=person, data=photo("obama.jpg"))
     return person
@@ -388,6 +388,7 @@ def test_refused_url_fails_the_image_with_the_reason(
 # --- Search, verify, compare -------------------------------------------------------------------
 
 
+@pytest.mark.face_search
 def test_search_finds_the_enrolled_person_and_not_a_stranger(api_client, obama):
     found = api_client.post("/api/search/", {"file": upload("o2.jpg", photo("obama2.jpg"))}).json()
     [face] = found["faces"]
@@ -404,6 +405,7 @@ def test_search_finds_the_enrolled_person_and_not_a_stranger(api_client, obama):
     assert AuditEvent.objects.filter(action="faces.search").count() == 4
 
 
+@pytest.mark.face_search
 @pytest.mark.parametrize(
     ("badge", "name", "outcome", "match"),
     [
@@ -427,6 +429,7 @@ def test_verify_outcomes(api_client, obama, badge, name, outcome, match):
     assert AuditEvent.objects.filter(action="person.verify", object_id=body["verification_id"]).exists()
 
 
+@pytest.mark.face_search
 def test_verify_with_several_faces_and_without_reference(api_client, obama):
     import io
 

@@ -1,4 +1,5 @@
-"""Enrolment and identification against the database with the real local engine."""
+"""Enrolment and identification against the database with the real local engine, on each kind of face
+search (the ``face_search`` fixture)."""
 
 import io
 
@@ -15,6 +16,8 @@ from tests.factories import PersonFactory
 from tests.helpers import status_of, wait_for
 from tests.images import FIXTURES, encode
 
+pytestmark = pytest.mark.face_search
+
 LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
 
 
@@ -23,7 +26,7 @@ def photo(name: str) -> bytes:
 
 
 @pytest.fixture
-def local_engine(settings):
+def local_engine(settings, face_search):
     settings.RECOGNITION_ENGINE = LOCAL
 
 
