@@ -285,6 +285,12 @@ class SearchSerializer(serializers.Serializer):
 class MatchSerializer(serializers.Serializer):
     person = PersonRefSerializer()
     similarity = serializers.FloatField()
+    face_id = serializers.UUIDField(
+        source="face.pk",
+        allow_null=True,
+        default=None,
+        help_text="The person's reference face that matched best (null where the engine does not say: Rekognition).",
+    )
 
 
 class SearchFaceSerializer(serializers.Serializer):

@@ -215,6 +215,7 @@ class UserMatch:
 
     user_id: str
     similarity: float
+    face_id: str = ""  # the user's face that matched best, where the engine says (Rekognition does not)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ class EmbeddingEngine(BaseEngine):
         # Several faces per person: look further than max_users faces so that max_users people come back.
         nearest = self._nearest(collection_id, face, k=max_users * USER_FACES_HEADROOM)
         matches = [
-            UserMatch(user_id=n.user_id, similarity=self.similarity_from_cosine(n.cosine))
+            UserMatch(user_id=n.user_id, similarity=self.similarity_from_cosine(n.cosine), face_id=n.face_id)
             for n in best_per_user(nearest, max_users=max_users)
         ]
         return [m for m in matches if m.similarity >= threshold]

@@ -27,6 +27,7 @@ from recognition.validation import CheckedImage, checked
 class PersonMatch:
     person: Person
     similarity: float
+    face: Face | None = None  # the person's reference face that matched best, where the engine says
 
 
 @dataclass(frozen=True)
@@ -76,9 +77,8 @@ def faces_search(
                     engine.search_users, collection.name, image, face, threshold=threshold, max_users=max_matches
                 ),
             )
-            results.append(
-                FoundFace(bounding_box=face.bounding_box, confidence=face.confidence, matches=_people_for(found))
-            )
+            matches = _people_for(found, collection)
+            results.append(FoundFace(bounding_box=face.bounding_box, confidence=face.confidence, matches=matches))
     audit_record(
         actor=actor,
         action=AuditEvent.Action.FACES_SEARCH,
@@ -90,11 +90,17 @@ def faces_search(
     return results
 
 
-def _people_for(matches: list[engine_types.UserMatch]) -> list[PersonMatch]:
+def _people_for(matches: list[engine_types.UserMatch], collection: Collection) -> list[PersonMatch]:
     owners = people_of(matches)
     people = Person.objects.in_bulk(list(owners.values()))
+    faces = {
+        face.engine_face_id: face
+        for face in Face.objects.references().filter(
+            collection=collection, engine_face_id__in=[m.face_id for m in matches if m.face_id]
+        )
+    }
     return [
-        PersonMatch(person=people[owners[m.user_id]], similarity=m.similarity)
+        PersonMatch(person=people[owners[m.user_id]], similarity=m.similarity, face=faces.get(m.face_id))
         for m in matches
         if m.user_id in owners and owners[m.user_id] in people
     ]

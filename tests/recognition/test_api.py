@@ -394,6 +394,7 @@ def test_search_finds_the_enrolled_person_and_not_a_stranger(api_client, obama):
     [face] = found["faces"]
     assert face["matches"][0]["person"]["external_id"] == "B-44"
     assert face["matches"][0]["similarity"] > 80
+    assert face["matches"][0]["face_id"] == str(obama.faces.get(is_reference=True).pk), "the face that matched"
     stranger = api_client.post("/api/search/", {"image_base64": b64(photo("biden.jpg"))}, format="json").json()
     assert stranger["faces"][0]["matches"] == []
     lenient = api_client.post(
