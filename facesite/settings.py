@@ -15,6 +15,7 @@ from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from facesite.env import (
     env_bool,
@@ -285,6 +286,15 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Queues by kind of work (recognition/services/queue.py names them); a worker started without -Q consumes
+# them all, round robin, so a backlog in one never starves another.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("analysis", "text", "deliveries", "maintenance")]
+CELERY_TASK_DEFAULT_QUEUE = "analysis"
+CELERY_TASK_ROUTES = {
+    "integrations.tasks.send_delivery": {"queue": "deliveries"},
+    "recognition.tasks.sweep_stuck_images": {"queue": "maintenance"},
+    "integrations.tasks.sweep_deliveries": {"queue": "maintenance"},
+}
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else CELERY_TASK_TIME_LIMIT - 5
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

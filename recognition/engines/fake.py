@@ -12,7 +12,7 @@ way the pipeline relies on:
 * no text, no moderation labels.
 
 Option ``delay`` (seconds) makes face detection slow, to test what happens to
-work in flight.
+work in flight; ``text_delay`` does the same to reading text, as slow as OCR.
 """
 
 from __future__ import annotations
@@ -49,9 +49,12 @@ class FakeEngine(EmbeddingEngine):
     name = "fake"
     model_version = "1"
 
-    def __init__(self, *, face_store: FaceStore | None = None, delay: float = 0.0, **options: Any) -> None:
+    def __init__(
+        self, *, face_store: FaceStore | None = None, delay: float = 0.0, text_delay: float = 0.0, **options: Any
+    ) -> None:
         super().__init__(face_store=face_store, **options)
         self.delay = float(delay)
+        self.text_delay = float(text_delay)
 
     similarity_from_cosine = staticmethod(similarity_from_cosine)
 
@@ -78,6 +81,8 @@ class FakeEngine(EmbeddingEngine):
         return [self._face(rgb)]
 
     def detect_text(self, image: bytes) -> list[TextDetection]:
+        if self.text_delay:
+            time.sleep(self.text_delay)
         decode_rgb(image)
         return []
 

@@ -17,7 +17,7 @@ from recognition.exceptions import Conflict, ImageRejected
 from recognition.fetch import FetchRefused, check_url
 from recognition.models import AuditEvent, Collection, Image
 from recognition.services.files import stored_file
-from recognition.services.queue import ANALYSE_IMAGE, enqueue_after_commit
+from recognition.services.queue import ANALYSE_IMAGE, analysis_queue, enqueue_after_commit
 from recognition.validation import CheckedImage, ImageInfo, checked
 
 
@@ -172,7 +172,7 @@ def _commit_pending(image: Image, *, uploaded_by: Actor, client_ip: str | None) 
 
 def image_enqueue_analysis(*, image: Image) -> None:
     """Queue analysis once the current transaction commits (at once outside one)."""
-    enqueue_after_commit(task=ANALYSE_IMAGE, args=[str(image.pk)])
+    enqueue_after_commit(task=ANALYSE_IMAGE, args=[str(image.pk)], queue=analysis_queue(image.features))
 
 
 def clean_features(*, features: list[str] | None) -> list[str]:

@@ -48,20 +48,24 @@ def images_sweep_stuck() -> SweepReport:
     )
 
     reclaimed = 0
-    for pk in Image.objects.filter(status=Image.Status.PROCESSING, claimed_at__lt=stale).values_list("pk", flat=True):
+    for pk, features in Image.objects.filter(status=Image.Status.PROCESSING, claimed_at__lt=stale).values_list(
+        "pk", "features"
+    ):
         with transaction.atomic():
             if Image.objects.filter(pk=pk, status=Image.Status.PROCESSING, claimed_at__lt=stale).update(
                 status=Image.Status.PENDING, claim_token=None, updated_at=now
             ):
                 reclaimed += 1
-                image_enqueue_analysis(image=Image(pk=pk))
+                image_enqueue_analysis(image=Image(pk=pk, features=features))
 
     requeued = 0
-    for pk in Image.objects.filter(status=Image.Status.PENDING, updated_at__lt=waiting).values_list("pk", flat=True):
+    for pk, features in Image.objects.filter(status=Image.Status.PENDING, updated_at__lt=waiting).values_list(
+        "pk", "features"
+    ):
         with transaction.atomic():
             if Image.objects.filter(pk=pk, status=Image.Status.PENDING, updated_at__lt=waiting).update(updated_at=now):
                 requeued += 1
-                image_enqueue_analysis(image=Image(pk=pk))
+                image_enqueue_analysis(image=Image(pk=pk, features=features))
 
     report = SweepReport(requeued_pending=requeued, reclaimed_processing=reclaimed, gave_up=gave_up)
     if requeued or reclaimed or gave_up:
