@@ -70,6 +70,13 @@ class ReviewError(Conflict):
     """A review decision that does not apply to this face."""
 
 
+class StorageUnavailable(FacesiteError):
+    """The file could not be written (a full or read-only disk, an unreachable S3): nothing was kept (503)."""
+
+    code = "storage_unavailable"
+    retryable = True
+
+
 class EngineFailed(FacesiteError):
     """The recognition engine failed: retryable (throttled, unreachable; 503) or not (422, the engine's reason)."""
 

@@ -2,22 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from recognition.engines.base import S3Location
+from recognition.exceptions import StorageUnavailable
 from recognition.models import Image
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
 def stored_file(*, image: Image, data: bytes, extension: str) -> Iterator[None]:
-    """Save the bytes for ``image``; delete them again if the block fails, so no file outlives its row."""
-    name = default_storage.save(f"images/{timezone.now():%Y/%m}/{image.pk}.{extension}", ContentFile(data))
+    """Save the bytes for ``image``; delete them again if the block fails, so no file outlives its row.
+    ``StorageUnavailable`` when the storage refuses them (a full or read-only disk, S3 unreachable)."""
+    intended = f"images/{timezone.now():%Y/%m}/{image.pk}.{extension}"
+    try:
+        name = default_storage.save(intended, ContentFile(data))
+    except (OSError, BotoCoreError, ClientError) as exc:
+        with suppress(Exception):  # a partly written file (a disk that filled up mid-write) must not stay
+            default_storage.delete(intended)
+        logger.error("Could not store image %s: %s", image.pk, exc)
+        raise StorageUnavailable(
+            f"The image could not be stored ({getattr(exc, 'strerror', None) or exc}); nothing was kept. "
+            "Try again later."
+        ) from exc
     image.file.name = name
     try:
         yield
