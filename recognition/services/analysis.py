@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from contextlib import suppress
 from functools import partial
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -48,9 +49,23 @@ def image_analyse(*, image_id: uuid.UUID | str) -> Image | None:
     Returns the finished image, or None when the image was not pending (already
     claimed by another delivery of the same message, done, or deleted): a
     second run never happens. Raises ``AnalysisRetry`` after putting the image
-    back to ``pending`` when the engine failed in a way a retry can fix.
+    back to ``pending`` when the engine or the database failed in a way a retry can fix.
     """
     token = uuid.uuid4()
+    try:
+        return _analyse(image_id, token)
+    except DatabaseError as exc:
+        # The database went away (restarted, failed over, the connection cut): let go of the claim on a new
+        # connection, if there is one yet (else the sweeper takes it back), and try again shortly.
+        close_old_connections()
+        with suppress(DatabaseError):
+            Image.objects.filter(pk=image_id, claim_token=token).update(
+                status=Image.Status.PENDING, claim_token=None, updated_at=timezone.now()
+            )
+        raise AnalysisRetry(f"The database was unavailable: {exc}") from exc
+
+
+def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
     now = timezone.now()
     claimed = Image.objects.filter(pk=image_id, status=Image.Status.PENDING).update(
         status=Image.Status.PROCESSING,
@@ -92,16 +107,16 @@ def image_analyse(*, image_id: uuid.UUID | str) -> Image | None:
     except FileNotFoundError:
         _fail(image, token, "The stored image file is missing.")
         return None
+    except DatabaseError:
+        raise  # passing: image_analyse retries
     except Exception as exc:
         logger.exception("Analysis of image %s crashed", image_id)
         _fail(image, token, f"Internal error during analysis ({type(exc).__name__}: {exc}).")
         return None
     try:
         return _store_results(image, token, engine, results, matches)
-    except DatabaseError as exc:
-        logger.exception("Storing the results of image %s failed", image_id)
-        _release(image, token, error=f"Temporary database failure, will retry: {exc}")
-        raise AnalysisRetry(str(exc)) from exc
+    except DatabaseError:
+        raise  # passing: image_analyse retries
     except Exception as exc:
         logger.exception("Storing the results of image %s failed", image_id)
         _fail(image, token, f"Internal error while storing results ({type(exc).__name__}: {exc}).")
