@@ -47,16 +47,15 @@ def child_env(*, media_root: Path, engine_options: dict | None = None, **extra: 
     return env
 
 
-class WorkerProcess:
-    """``celery worker`` with a prefork pool, in its own process group."""
+class CeleryProcess:
+    """A ``celery`` command of this project, in its own process group, its output in ``log_path``."""
 
-    def __init__(self, *, env: dict[str, str], log_path: Path):
+    def __init__(self, arguments: list[str], *, env: dict[str, str], log_path: Path):
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "facesite", "worker", "--pool", "prefork", "--concurrency", "1",
-             "--loglevel", "INFO", "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [sys.executable, "-m", "celery", "-A", "facesite", *arguments], cwd=ROOT, env=env, stdout=self._log,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
     def kill_hard(self) -> None:
@@ -76,3 +75,22 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+
+class WorkerProcess(CeleryProcess):
+    """``celery worker`` with a prefork pool, consuming every queue."""
+
+    def __init__(self, *, env: dict[str, str], log_path: Path, concurrency: int = 1):
+        super().__init__(
+            ["worker", "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO",
+             "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
+            env=env, log_path=log_path,
+        )  # fmt: skip
+
+
+class BeatProcess(CeleryProcess):
+    """``celery beat``: the sweepers on their schedule."""
+
+    def __init__(self, *, env: dict[str, str], log_path: Path):
+        schedule = log_path.with_suffix(".schedule")
+        super().__init__(["beat", "--loglevel", "INFO", "--schedule", str(schedule)], env=env, log_path=log_path)

@@ -63,8 +63,8 @@ def deliveries_sweep() -> DeliverySweepReport:
     expired += Delivery.objects.filter(status__in=waiting, give_up_at__lt=now).update(
         status=Delivery.Status.DEAD, last_error="Gave up: the maximum age was reached while waiting.", updated_at=now
     )
-    # A due delivery whose message would have run by now (give it a minute) lost its message.
-    overdue = now - timedelta(seconds=60)
+    # A due delivery whose message would have run by now lost its message (a Redis restarted without saving).
+    overdue = now - timedelta(seconds=settings.FACESITE_DELIVERY_LOST_AFTER)
     due = Delivery.objects.filter(status__in=waiting, next_attempt_at__lte=overdue).filter(
         Q(queued_at__isnull=True) | Q(queued_at__lt=overdue)
     )

@@ -1,0 +1,262 @@
+"""Fault drills: a batch goes through the real system (worker and beat processes, Redis, the database, a
+receiving endpoint) while something breaks, and nothing is lost.
+
+Each drill uploads a batch, injects its fault, lets the system recover on its own (the sweepers run every
+second here, as beat would run them every minute), and asserts on counts: every image done with exactly
+one set of results, and the endpoint saw every delivery's idempotency key (the raw number of POSTs, which
+retries may raise, is printed beside).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from facesite.devredis import free_port, start_private_redis
+from integrations.models import Delivery, Endpoint
+from recognition.models import Face, Image
+from recognition.services.ingest import image_ingest
+from tests import images
+from tests.helpers import wait_for
+from tests.receiver import Receiver
+from tests.workers import ROOT, BeatProcess, WorkerProcess, child_env
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+BATCH = 6
+# The sweepers every second, and everything they wait for short: recovery in seconds, not minutes.
+QUICK = {
+    "FACESITE_SWEEP_INTERVAL": "1",
+    "FACESITE_PENDING_RETRY_AFTER": "3",
+    "CELERY_TASK_TIME_LIMIT": "10",
+    "FACESITE_PROCESSING_STALE_AFTER": "11",
+    "CELERY_VISIBILITY_TIMEOUT": "60",
+    "FACESITE_DELIVERY_LOST_AFTER": "2",
+    "FACESITE_DELIVERY_BACKOFF_BASE": "0.5",
+    "FACESITE_DELIVERY_BACKOFF_MIN": "0.2",
+    "FACESITE_DELIVERY_BACKOFF_MAX": "2",
+}
+
+
+class System:
+    """Worker and beat processes for one drill, stopped at the end."""
+
+    def __init__(self, media_root: Path, logs: Path, **env: str):
+        self.env = child_env(media_root=media_root, engine_options={"delay": 0.4}, **QUICK, **env)
+        self.logs = logs
+        self.workers: list[WorkerProcess] = []
+        self.beat = BeatProcess(env=self.env, log_path=logs / "beat.log")
+        self.start_worker()
+
+    def start_worker(self) -> WorkerProcess:
+        worker = WorkerProcess(env=self.env, log_path=self.logs / f"worker-{len(self.workers)}.log")
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.beat]:
+            process.stop()
+
+
+@pytest.fixture
+def system(media_root, tmp_path):
+    running: list[System] = []
+
+    def start(**env: str) -> System:
+        running.append(System(media_root, tmp_path, **env))
+        return running[-1]
+
+    yield start
+    for each in running:
+        each.stop()
+
+
+@pytest.fixture
+def endpoint_at(db, settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+
+    def make(port: int) -> Endpoint:
+        return Endpoint.objects.create(
+            name="ERP", url=f"http://127.0.0.1:{port}/events", secret="s3cret-shared", timeout_seconds=3,
+            events=["image.analysed"],
+        )  # fmt: skip
+
+    return make
+
+
+@pytest.fixture
+def receiver_up():
+    started: list[Receiver] = []
+
+    def start(port: int = 0) -> Receiver:
+        started.append(Receiver(port).start())
+        return started[-1]
+
+    yield start
+    for receiver in started:
+        receiver.stop()
+
+
+def upload(count: int, seed: int) -> list:
+    return [image_ingest(data=images.jpeg((120, 90), seed=seed + i)).pk for i in range(count)]
+
+
+def done(ids: list) -> int:
+    return Image.objects.filter(pk__in=ids, status=Image.Status.DONE).count()
+
+
+def settle(ids: list, timeout: float = 50) -> None:
+    wait_for(
+        lambda: (
+            done(ids) == len(ids)
+            and Delivery.objects.filter(image_id__in=ids, status=Delivery.Status.DELIVERED).count() == len(ids)
+        ),
+        timeout=timeout,
+    )
+
+
+def assert_nothing_lost(drill: str, injected: str, ids: list, receivers: list[Receiver]) -> None:
+    results = Counter(str(pk) for pk in Face.objects.filter(image_id__in=ids).values_list("image_id", flat=True))
+    deliveries = Delivery.objects.filter(image_id__in=ids)
+    delivered = deliveries.filter(status=Delivery.Status.DELIVERED).count()
+    posts = [r for receiver in receivers for r in receiver.received]
+    keys = Counter(r.headers.get("Facesite-Idempotency-Key") for r in posts)
+    print(
+        f"\n[{drill}] injected: {injected}. {len(ids)} images uploaded, {done(ids)} done, "
+        f"{sum(results.values())} result sets; {delivered} of {deliveries.count()} deliveries delivered; "
+        f"the endpoint saw {len(posts)} POSTs carrying {len(keys)} distinct idempotency keys."
+    )
+    assert done(ids) == len(ids)
+    assert all(results[str(pk)] == 1 for pk in ids), "each image has exactly one set of results"
+    assert delivered == deliveries.count() == len(ids), "one delivery per image, every one delivered"
+    assert set(keys) == {d.idempotency_key for d in deliveries}, "the endpoint heard of every image"
+
+
+def test_a_worker_killed_mid_batch(system, endpoint_at, receiver_up):
+    receiver = receiver_up()
+    endpoint_at(receiver.server.server_address[1])
+    drill = system()
+    ids = upload(BATCH, seed=100)
+    wait_for(lambda: done(ids) >= 2, timeout=30)
+    drill.workers[0].kill_hard()
+    drill.start_worker()
+    settle(ids)
+    assert_nothing_lost("worker killed", "SIGKILL to a worker and its pool after 2 images", ids, [receiver])
+
+
+def test_redis_restarted_mid_batch(system, endpoint_at, receiver_up, tmp_path, media_root):
+    receiver = receiver_up()
+    endpoint_at(receiver.server.server_address[1])
+    port = free_port()
+    redis = start_private_redis(port, tmp_path / "redis")
+    broker = f"redis://127.0.0.1:{port}/0"
+    drill = system(REDIS_URL=broker)
+    # The uploads go to that Redis too: from a process configured like the web.
+    script = (
+        "from recognition.services.ingest import image_ingest; from tests import images; "
+        f"print('IDS', *(image_ingest(data=images.jpeg((120, 90), seed=200 + i)).pk for i in range({BATCH})))"
+    )
+    uploaded = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=drill.env,
+                              capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    [line] = [line for line in uploaded.stdout.splitlines() if line.startswith("IDS ")]
+    ids = line.split()[1:]
+    assert len(ids) == BATCH
+    wait_for(lambda: done(ids) >= 2, timeout=30)
+    redis.kill()  # everything it held (queued messages, unacknowledged ones) is gone: it keeps nothing on disk
+    redis.wait(10)
+    time.sleep(1)
+    redis = start_private_redis(port, tmp_path / "redis")
+    try:
+        settle(ids)
+    finally:
+        redis.terminate()
+        redis.wait(10)
+    assert_nothing_lost("Redis restarted", "Redis killed after 2 images and started again empty", ids, [receiver])
+
+
+def test_the_endpoint_down_for_the_first_part_of_a_batch(system, endpoint_at, receiver_up):
+    port = free_port()
+    endpoint_at(port)  # nothing listens there yet: connection refused
+    drill = system()
+    ids = upload(BATCH, seed=300)
+    wait_for(lambda: done(ids) >= 3, timeout=30)
+    failed = Delivery.objects.filter(image_id__in=ids, attempts__gte=1).exclude(status=Delivery.Status.DELIVERED)
+    wait_for(lambda: failed.exists(), timeout=20)
+    receiver = receiver_up(port)
+    settle(ids)
+    assert drill.workers[0].process.poll() is None
+    assert_nothing_lost("endpoint down", "the endpoint refused connections until 3 images were done", ids, [receiver])
+
+
+def test_database_connections_dropped_mid_task(system, endpoint_at, receiver_up):
+    if connection.vendor != "postgresql":
+        pytest.skip("drops connections with PostgreSQL's pg_terminate_backend (CI runs this on PostgreSQL)")
+    receiver = receiver_up()
+    endpoint_at(receiver.server.server_address[1])
+    system()
+    ids = upload(BATCH, seed=400)
+    terminated = 0
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline and done(ids) < len(ids):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            terminated += cursor.fetchone()[0]
+        time.sleep(0.5)
+    settle(ids)
+    assert terminated, "the drill cut some connection"
+    assert_nothing_lost(
+        "database connections dropped", f"{terminated} connections terminated while the batch ran", ids, [receiver]
+    )
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 64 KiB file system (tmpfs) to store media on; needs root, as CI has."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True,
+                          text=True, check=False)  # fmt: skip
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here ({made.stderr.strip() or 'not root'})")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.parametrize("fault", ["full", "read-only"])
+def test_storage_failing_on_upload(fault, small_disk, settings, api_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(small_disk)}},
+    }
+    photo = images.jpeg((640, 480), seed=500)
+    if fault == "full":
+        (small_disk / "filler").write_bytes(os.urandom(64 * 1024 - len(photo) // 2))  # room for half the photo
+    else:
+        subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    files_before = stored_files(small_disk)
+
+    response = api_client.post("/api/images/", {"file": SimpleUploadedFile("p.jpg", photo)})
+    body = response.json()
+    print(f"\n[storage {fault}] upload answered {response.status_code}: {body}")
+    assert response.status_code == 503 and response["Retry-After"]
+    assert body["code"] == "storage_unavailable"
+    reason = "No space left on device" if fault == "full" else "Read-only file system"
+    assert reason in body["detail"] and "nothing was kept" in body["detail"]
+    assert not Image.objects.exists(), "no row without its file"
+    assert stored_files(small_disk) == files_before, "no partly written file left behind"
+
+
+def stored_files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
