@@ -1,9 +1,20 @@
 import os
 
 from celery import Celery
+from celery.signals import celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
 
 app = Celery("facesite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _lower_priority(**kwargs) -> None:
+    """Analysis takes every core it is given; at a lower priority it leaves the web (uploads, door checks)
+    answering at once on a machine it shares, and still has the cores whenever the web is idle."""
+    from django.conf import settings
+
+    if settings.FACESITE_WORKER_NICE:
+        os.nice(settings.FACESITE_WORKER_NICE)  # the pool processes are forked after this, and inherit it

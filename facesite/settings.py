@@ -133,7 +133,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The worker and the web process write concurrently; wait for the lock
     # instead of failing at once, and keep the test database in a file so a
     # worker in another process can reach it.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    # Write-ahead logging: readers never wait for the writer, and a commit costs one sync, not two.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-facesite.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
@@ -286,6 +291,9 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Workers run this much nicer than the web (0: not at all), so uploads and door checks answer at once while
+# analysis keeps the cores busy (facesite/celery.py).
+FACESITE_WORKER_NICE = env_int("FACESITE_WORKER_NICE", 10, minimum=0, maximum=19)
 # Queues by kind of work (recognition/services/queue.py names them); a worker started without -Q consumes
 # them all, round robin, so a backlog in one never starves another.
 CELERY_TASK_QUEUES = [Queue(name) for name in ("analysis", "text", "deliveries", "maintenance")]

@@ -46,3 +46,23 @@ def test_an_analysis_and_its_delivery_overtake_a_backlog_of_text_reading(media_r
     assert finished[plain.pk] < text_done[2], "analysed while most of the text backlog still waited"
     delivered = Delivery.objects.get(image=plain).delivered_at
     assert delivered < text_done[-1], "and told the endpoint before the backlog was through"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_workers_run_nicer_than_the_web_so_uploads_answer_while_they_work(media_root, tmp_path):
+    import os
+
+    import psutil
+
+    worker = WorkerProcess(env=child_env(media_root=media_root), log_path=tmp_path / "w.log")
+    try:
+        wait_for(lambda: "ready." in worker.log(), timeout=60)
+        main = psutil.Process(worker.process.pid)
+        pool = main.children()
+        assert pool, "the prefork pool is up"
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert main.nice() == min(19, ours + django_settings.FACESITE_WORKER_NICE)
+        assert all(child.nice() == main.nice() for child in pool)
+    finally:
+        worker.stop()
