@@ -246,6 +246,7 @@ class Analysis:
     text: list[TextDetection] = field(default_factory=list)
     moderation: list[ModerationLabel] = field(default_factory=list)
     properties: ImageProperties | None = None
+    timings: dict[str, float] = field(default_factory=dict)  # milliseconds per stage, where the engine says
 
 
 class FaceStore(Protocol):

@@ -8,9 +8,11 @@ claim still holds. ``sweeper`` takes back claims of dead workers.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from contextlib import suppress
 from functools import partial
+from itertools import pairwise
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -161,7 +163,9 @@ def _fetch_into(image: Image) -> None:
 
 
 def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[UserMatch | None]]:
+    clock = [time.perf_counter()]
     data = image.read_bytes()
+    clock.append(time.perf_counter())
     analysis = engine.analyse(
         data,
         features=image.features,
@@ -169,6 +173,7 @@ def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[UserMa
         min_moderation_confidence=settings.FACESITE_MODERATION_MIN_CONFIDENCE,
         location=s3_location(image=image),
     )
+    clock.append(time.perf_counter())
     matches: list[UserMatch | None] = [None] * len(analysis.faces)
     if analysis.faces and Face.objects.references().filter(collection=image.collection).exists():
         for i, face in enumerate(analysis.faces):
@@ -185,12 +190,18 @@ def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[UserMa
                 ),
             )
             matches[i] = found[0] if found else None
+    clock.append(time.perf_counter())
+    read, analysed, identified = (round((b - a) * 1000, 1) for a, b in pairwise(clock))
+    analysis.timings = {"read": read, "engine": analysed, "identify": identified} | {
+        f"engine.{name}": ms for name, ms in analysis.timings.items()
+    }
     return analysis, matches
 
 
 def _store_results(
     image: Image, token: uuid.UUID, engine: BaseEngine, results: Analysis, matches: list[UserMatch | None]
 ) -> Image | None:
+    started = time.perf_counter()
     candidates = people_of(matches)
     with transaction.atomic():
         locked = Image.objects.select_for_update().filter(
@@ -240,12 +251,14 @@ def _store_results(
         )
         image.refresh_from_db()
         image_analysed.send(sender=Image, image=image)
+    timings = results.timings | {"store": round((time.perf_counter() - started) * 1000, 1)}
     logger.info(
-        "Image %s analysed: %d labels, %d faces, %d identified.",
+        "Image %s analysed: %d labels, %d faces, %d identified; ms: %s",
         image.pk,
         len(results.labels),
         len(results.faces),
         sum(1 for m in matches if m and m.similarity >= settings.FACESITE_MATCH_THRESHOLD),
+        " ".join(f"{stage}={ms:g}" for stage, ms in timings.items()),
     )
     return image
 

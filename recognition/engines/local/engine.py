@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import cv2
@@ -67,21 +69,27 @@ class LocalEngine(EmbeddingEngine):
         min_moderation_confidence: float = 50.0,
         location: S3Location | None = None,
     ) -> Analysis:
-        rgb = self._decode(image)
-        bgr = _bgr(rgb)
         result = Analysis()
+        with stage(result, "decode"):
+            rgb = self._decode(image)
+            bgr = _bgr(rgb)
         faces: list[FaceDetail] | None = None
         if "faces" in features:
-            faces = result.faces = self.faces.detect(bgr, attributes=True)
+            with stage(result, "faces"):
+                faces = result.faces = self.faces.detect(bgr, attributes=True)
         if "labels" in features:
-            # People labels only from faces asked for: a detector that was not asked to run adds nothing.
-            result.labels = self._labels(rgb, faces or [], min_confidence=min_label_confidence, max_labels=50)
+            with stage(result, "labels"):
+                # People labels only from faces asked for: a detector that was not asked to run adds nothing.
+                result.labels = self._labels(rgb, faces or [], min_confidence=min_label_confidence, max_labels=50)
         if "text" in features:
-            result.text = self._text(bgr)
+            with stage(result, "text"):
+                result.text = self._text(bgr)
         if "moderation" in features:
-            result.moderation = self._moderation(rgb, min_confidence=min_moderation_confidence)
+            with stage(result, "moderation"):
+                result.moderation = self._moderation(rgb, min_confidence=min_moderation_confidence)
         if "properties" in features:
-            result.properties = image_properties(rgb)
+            with stage(result, "properties"):
+                result.properties = image_properties(rgb)
         return result
 
     def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:
@@ -166,6 +174,13 @@ def _text_detection(
         parent_id=parent,
         polygon=tuple((float(x) / width, float(y) / height) for x, y in polygon),
     )
+
+
+@contextmanager
+def stage(analysis: Analysis, name: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    analysis.timings[name] = round((time.perf_counter() - start) * 1000, 1)
 
 
 def _bgr(rgb: Image.Image) -> np.ndarray:

@@ -1,0 +1,262 @@
+"""Throughput of the whole pipeline beside the engine alone, on the same photos, in the same run.
+
+    .venv/bin/python bench/pipeline.py [--images 200] [--workers 1 2] [--clients 4] [--database-url URL]
+
+For each number of worker processes: the web (gunicorn, as `make run` starts it), a Celery worker with that
+many pool processes consuming every queue, and a loopback receiver as the endpoint, on a throw-away
+database (SQLite unless --database-url) and the Redis at REDIS_URL (database 12, emptied). Clients upload
+distinct 640×480 photos (crops, flips and exposures of the test photos) as fast as the web answers; the
+figures are images per second from the first upload to the last analysis and to the last delivery,
+upload latency, upload-to-done latency, and where a task's time goes (from the worker's log). Then the
+engine alone analyses the same photos on as many processes, for the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FIXTURES = ROOT / "tests" / "fixtures"
+PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
+DEFAULT = ("labels", "faces", "moderation")
+TIMINGS = re.compile(r"analysed: .*; ms: (.*)$")
+
+
+def photos(count: int, seed: int) -> list[bytes]:
+    """``count`` distinct 640×480 JPEGs: each a crop, maybe mirrored, at its own exposure, of a test photo."""
+    import random
+
+    from PIL import Image, ImageEnhance, ImageOps
+
+    rng = random.Random(seed)
+    out = []
+    for i in range(count):
+        picture = Image.open(FIXTURES / PHOTOS[i % len(PHOTOS)]).convert("RGB")
+        width, height = picture.size
+        keep = rng.uniform(0.85, 1.0)
+        left, top = rng.uniform(0, 1 - keep) * width, rng.uniform(0, 1 - keep) * height
+        picture = picture.crop((int(left), int(top), int(left + keep * width), int(top + keep * height)))
+        picture = ImageOps.mirror(picture) if rng.random() < 0.5 else picture
+        picture = ImageEnhance.Brightness(picture).enhance(rng.uniform(0.85, 1.15))
+        buffer = io.BytesIO()
+        picture.resize((640, 480), Image.Resampling.BILINEAR).save(buffer, "JPEG", quality=90)
+        out.append(buffer.getvalue())
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    var = Path(tempfile.mkdtemp(prefix="facesite-bench-pipeline-"))
+    env = environment(var, args.database_url)
+    token = prepare(env)
+    print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores")
+    print(
+        f"{'processes':>9} {'engine alone':>13} {'to done':>13} {'to delivered':>13} {'ratio':>6} "
+        f"{'upload p50/p95':>15} {'upload→done p50/p95':>20}"
+    )
+    for workers in args.workers:
+        images = photos(args.images, seed=workers)  # new photos each run: none is a duplicate of the last run's
+        engine_rate = engine_only(images, workers)
+        run = pipeline(images, workers, args.clients, env, token)
+        print(
+            f"{workers:>9} {engine_rate:>9.1f} /s {run['done']:>9.1f} /s {run['delivered']:>9.1f} /s "
+            f"{run['done'] / engine_rate:>6.0%} {run['upload'][0]:>6.0f}/{run['upload'][1]:.0f} ms "
+            f"{run['latency'][0]:>9.0f}/{run['latency'][1]:.0f} ms",
+            flush=True,
+        )
+        print("   where a task's time goes (median ms): " + run["stages"], flush=True)
+
+
+def environment(var: Path, database_url: str | None) -> dict[str, str]:
+    import redis
+
+    broker = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0").rsplit("/", 1)[0] + "/12"
+    redis.Redis.from_url(broker).flushdb()
+    env = {
+        **os.environ,
+        "FACESITE_VAR_DIR": str(var),
+        "DATABASE_URL": database_url or f"sqlite:///{var}/facesite.sqlite3",
+        "REDIS_URL": broker,
+        "RECOGNITION_ENGINE": "local",
+        "RECOGNITION_ENGINE_OPTIONS": '{"preload": true}',
+        "FACESITE_URL_FETCH_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "FACESITE_UPLOAD_RATE": "100000/min",
+        "FACESITE_HTTPS": "false",
+        "DJANGO_SETTINGS_MODULE": "facesite.settings",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update({key: env[key] for key in ("FACESITE_VAR_DIR", "DATABASE_URL", "DJANGO_SETTINGS_MODULE")})
+    return env
+
+
+def prepare(env: dict[str, str]) -> str:
+    """A migrated database with an operator's token; the token."""
+    import django
+
+    django.setup()
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from backoffice import roles
+
+    call_command("migrate", verbosity=0)
+    user = get_user_model().objects.create_user("bench")
+    user.groups.add(Group.objects.get(name=roles.OPERATOR))
+    return Token.objects.create(user=user).key
+
+
+def pipeline(images: list[bytes], workers: int, clients: int, env: dict[str, str], token: str) -> dict:
+    import redis
+    import requests
+
+    from facesite.devredis import free_port
+    from integrations.models import Endpoint
+    from tests.receiver import Receiver
+
+    redis.Redis.from_url(env["REDIS_URL"]).flushdb()
+    receiver = Receiver().start()
+    Endpoint.objects.update(enabled=False)  # only this run's receiver is told
+    Endpoint.objects.create(name=f"bench-{workers}", url=receiver.url, secret="bench-secret",
+                            events=["image.analysed"])  # fmt: skip
+    port = free_port()
+    log_path = Path(env["FACESITE_VAR_DIR"]) / f"worker-{workers}.log"
+    log = log_path.open("w")
+    worker_env = {**env, "LOG_LEVEL": "INFO"}
+    processes = [
+        subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "facesite.wsgi", "--bind",
+                          f"127.0.0.1:{port}", "--workers", "2"],
+                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        subprocess.Popen([sys.executable, "-m", "celery", "-A", "facesite", "worker", "--concurrency", str(workers),
+                          "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+                         cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT),
+    ]  # fmt: skip
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/api/", log_path)
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+
+        def upload(data: bytes) -> tuple[float, str]:
+            start = time.perf_counter()
+            answer = session.post(f"http://127.0.0.1:{port}/api/images/", files={"file": ("p.jpg", data)})
+            if answer.status_code != 202:
+                raise SystemExit(f"upload answered {answer.status_code}: {answer.text[:300]}")
+            return (time.perf_counter() - start) * 1000, answer.json()["id"]
+
+        started = time.time()
+        with ThreadPoolExecutor(clients) as pool:
+            answers = list(pool.map(upload, images))
+        last_done, last_delivered, latencies = wait_for_done([image_id for _, image_id in answers])
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
+        receiver.stop()
+        log.close()
+    uploads = sorted(ms for ms, _ in answers)
+    return {
+        "done": len(images) / (last_done - started),
+        "delivered": len(images) / (last_delivered - started),
+        "upload": (statistics.median(uploads), uploads[int(0.95 * len(uploads))]),
+        "latency": (statistics.median(latencies), latencies[int(0.95 * len(latencies))]),
+        "stages": stages(log_path),
+    }
+
+
+def wait_until_ready(url: str, worker_log: Path, timeout: float = 120) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code in (200, 401, 403) and "ready." in worker_log.read_text():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the web or the worker did not start")
+
+
+def wait_for_done(ids: list[str], timeout: float = 900) -> tuple[float, float, list[float]]:
+    """When the last of these images was analysed and the last delivery made (epoch seconds), and each
+    image's upload-to-done latency in ms."""
+    from django.db import connection
+    from django.db.models import Max
+
+    from integrations.models import Delivery
+    from recognition.models import Image
+
+    images = Image.objects.filter(pk__in=ids)
+    deliveries = Delivery.objects.filter(image_id__in=ids)
+    deadline = time.monotonic() + timeout
+    while images.filter(status__in=["done", "failed"]).count() < len(ids) or (
+        deliveries.filter(status="delivered").count() < len(ids)
+    ):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {images.filter(status='done').count()} of {len(ids)} images were analysed")
+        connection.close()
+        time.sleep(0.2)
+    if failed := images.filter(status="failed").first():
+        raise SystemExit(f"an image failed: {failed.error}")
+    latencies = sorted(
+        (analysed - created).total_seconds() * 1000
+        for created, analysed in images.values_list("created_at", "analysed_at")
+    )
+    return (
+        images.aggregate(last=Max("analysed_at"))["last"].timestamp(),
+        deliveries.aggregate(last=Max("delivered_at"))["last"].timestamp(),
+        latencies,
+    )
+
+
+def stages(worker_log: Path) -> str:
+    values: dict[str, list[float]] = defaultdict(list)
+    for line in worker_log.read_text(errors="replace").splitlines():
+        if match := TIMINGS.search(line):
+            for pair in match.group(1).split():
+                name, ms = pair.split("=")
+                values[name].append(float(ms))
+    return ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in values.items())
+
+
+def _engine_share(share: list[bytes]) -> tuple[float, float]:
+    from recognition.engines.local import LocalEngine
+
+    engine = LocalEngine(preload=True)
+    engine.analyse(share[0], features=DEFAULT)  # warm
+    start = time.perf_counter()
+    for data in share:
+        engine.analyse(data, features=DEFAULT)
+    return start, time.perf_counter()
+
+
+def engine_only(images: list[bytes], processes: int) -> float:
+    """Images per second the engine alone analyses on ``processes`` processes (each its share)."""
+    shares = [images[i::processes] for i in range(processes)]
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        spans = pool.map(_engine_share, shares)
+    return sum(len(share) / (end - start) for share, (start, end) in zip(shares, spans, strict=True))
+
+
+if __name__ == "__main__":
+    main()
