@@ -60,11 +60,10 @@ def image_analyse(*, image_id: uuid.UUID | str) -> Image | None:
         # The database went away (restarted, failed over, the connection cut): let go of the claim on a new
         # connection, if there is one yet (else the sweeper takes it back), and try again shortly.
         close_old_connections()
+        message = f"The database was unavailable, will retry: {exc}"
         with suppress(DatabaseError):
-            Image.objects.filter(pk=image_id, claim_token=token).update(
-                status=Image.Status.PENDING, claim_token=None, updated_at=timezone.now()
-            )
-        raise AnalysisRetry(f"The database was unavailable: {exc}") from exc
+            _release(image_id, token, error=message)
+        raise AnalysisRetry(message) from exc
 
 
 def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
@@ -87,7 +86,7 @@ def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
         except FetchRefused as exc:
             message = f"Could not fetch the image from {image.source_url}: {exc.message}"
             if exc.retryable:
-                _release(image, token, error=message)
+                _release(image.pk, token, error=message)
                 raise AnalysisRetry(message) from exc
             logger.warning("Image %s: %s", image_id, message)
             _fail(image, token, message)
@@ -98,7 +97,7 @@ def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
         results, matches = _run_engine(engine, image)
     except EngineError as exc:
         if exc.retryable:
-            _release(image, token, error=f"Temporary engine failure, will retry: {exc.message}")
+            _release(image.pk, token, error=f"Temporary engine failure, will retry: {exc.message}")
             raise AnalysisRetry(exc.message) from exc
         logger.warning("Analysis of image %s failed: %s", image_id, exc.message)
         _fail(image, token, exc.message)
@@ -263,8 +262,9 @@ def _store_results(
     return image
 
 
-def _release(image: Image, token: uuid.UUID, *, error: str) -> None:
-    Image.objects.filter(pk=image.pk, claim_token=token).update(
+def _release(image_id: uuid.UUID | str, token: uuid.UUID, *, error: str) -> None:
+    """Give the image back to the queue, if this claim still holds it."""
+    Image.objects.filter(pk=image_id, claim_token=token).update(
         status=Image.Status.PENDING, claim_token=None, error=error, updated_at=timezone.now()
     )
 
