@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import numpy as np
@@ -75,8 +76,13 @@ def _rows(faces: QuerySet[Face]) -> tuple[list[str], list[str], np.ndarray]:
     ):
         assert blob is not None  # filtered out by the callers
         ids.append(face_id)
-        users.append(str(person_id) if person_id else "")  # Person.engine_user_id; "" for no one's
+        users.append(engine_user_id(person_id))
         vectors.append(np.frombuffer(bytes(blob), dtype="<f4"))
     if not vectors:
         return [], [], np.zeros((0, 0), dtype=np.float32)
     return ids, users, np.vstack(vectors)
+
+
+def engine_user_id(person_id: uuid.UUID | str | None) -> str:
+    """``Person.engine_user_id`` from a face row's person id, without loading the person; "" for no one's."""
+    return str(person_id) if person_id else ""

@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from recognition.engines.base import FaceSearch, Neighbour
+from recognition.face_store import engine_user_id
 
 TABLE = "recognition_face"
 COLUMN = "embedding_vector"
@@ -91,16 +92,13 @@ def sync(touched: Iterable[tuple[int, str]]) -> None:
     pairs = sorted(set(touched))
     if not pairs or not installed():
         return
+    these = "AND (collection_id, engine_face_id) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))"
+    params: list[Any] = [[collection for collection, _ in pairs], [face for _, face in pairs]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""UPDATE {TABLE} SET {COLUMN} = NULL WHERE {COLUMN} IS NOT NULL AND NOT ({ENROLLED})
-            AND (collection_id, engine_face_id) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))""",
-            [[c for c, _ in pairs], [f for _, f in pairs]],
+            f"UPDATE {TABLE} SET {COLUMN} = NULL WHERE {COLUMN} IS NOT NULL AND NOT ({ENROLLED}) {these}", params
         )
-    _write_vectors(
-        "AND (collection_id, engine_face_id) IN (SELECT * FROM unnest(%s::bigint[], %s::text[]))",
-        [[c for c, _ in pairs], [f for _, f in pairs]],
-    )
+    _write_vectors(these, params)
 
 
 def _write_vectors(where: str = "", params: Sequence = (), *, progress: Callable[[int], None] | None = None) -> int:
@@ -123,7 +121,7 @@ def _write_vectors(where: str = "", params: Sequence = (), *, progress: Callable
             with cursor.cursor.copy(f"COPY face_vector_batch (id, {COLUMN}) FROM STDIN") as copy:
                 for face_id, blob in rows:
                     copy.write_row((face_id, vector_literal(np.frombuffer(bytes(blob), dtype="<f4"))))
-            cursor.execute(f"UPDATE {TABLE} f SET {COLUMN} = b.{COLUMN} FROM face_vector_batch b WHERE f.id = b.id; ")
+            cursor.execute(f"UPDATE {TABLE} f SET {COLUMN} = b.{COLUMN} FROM face_vector_batch b WHERE f.id = b.id")
             cursor.execute("TRUNCATE face_vector_batch")
         written += len(rows)
         after = rows[-1][0]
@@ -172,12 +170,8 @@ class PgvectorFaceSearch(FaceSearch):
                 [literal, collection_id, engine, model_version, literal, k],
             )
             rows = cursor.fetchall()
-        neighbours = [Neighbour(face_id, _user_id(person), float(cos)) for face_id, person, cos in rows]
+        neighbours = [Neighbour(face_id, engine_user_id(person), float(cos)) for face_id, person, cos in rows]
         return sorted(neighbours, key=lambda n: -n.cosine)
-
-
-def _user_id(person: uuid.UUID | str | None) -> str:
-    return str(person) if person else ""  # Person.engine_user_id is the person's id
 
 
 def face_search() -> FaceSearch | None:
@@ -185,9 +179,11 @@ def face_search() -> FaceSearch | None:
     engines' own in-process index."""
     config: dict[str, Any] = settings.FACESITE_FACE_SEARCH
     backend = config["BACKEND"]
-    if backend == "memory" or (backend == "auto" and not installed()):
+    if backend == "memory":
         return None
     if not installed():
+        if backend == "auto":
+            return None
         raise ImproperlyConfigured(
             "FACESITE_FACE_SEARCH is 'pgvector', but the database has no face vector column: it needs "
             "PostgreSQL with the vector extension (pgvector), then `manage.py face_vectors --install`."
