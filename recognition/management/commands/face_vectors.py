@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError, connection
 
@@ -56,7 +57,10 @@ class Command(BaseCommand):
 
     def _status(self) -> None:
         configured = settings.FACESITE_FACE_SEARCH["BACKEND"]
-        used = "pgvector" if face_vectors.face_search() is not None else "memory"
+        try:
+            used = "pgvector" if face_vectors.face_search() is not None else "memory"
+        except ImproperlyConfigured as exc:  # what this command is for: say so, then show the state
+            used = self.style.ERROR(f"none, the engines will not start: {exc}")
         self.stdout.write(f"Face search: {used} (FACESITE_FACE_SEARCH={configured}).")
         if not face_vectors.installed():
             hint = "" if not face_vectors.extension_available() else " Run with --install to create it."
