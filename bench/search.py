@@ -3,7 +3,8 @@ worker process spends, search latency, identity recall@1 against exact search, t
 one enrolment, and a 1:1 badge check.
 
     .venv/bin/python bench/search.py --backend memory [--faces 10000 100000 1000000]
-    .venv/bin/python bench/search.py --backend pgvector [--faces ...] [--ef 40 100 200] [--build-memory 2GB]
+    .venv/bin/python bench/search.py --backend pgvector [--faces ...] [--ef 40 100 200]
+        [--build-memory 4GB] [--shared-buffers 4GB]
     .venv/bin/python bench/search.py --calibrate
 
 ``memory`` runs on a throw-away SQLite file, ``pgvector`` on a private PostgreSQL with pgvector
@@ -78,7 +79,10 @@ def main() -> None:
     parser.add_argument("--backend", choices=("memory", "pgvector"), default="memory")
     parser.add_argument("--faces", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200], help="pgvector's hnsw.ef_search")
-    parser.add_argument("--build-memory", default="2GB", help="maintenance_work_mem for building HNSW")
+    parser.add_argument("--build-memory", default="4GB", help="maintenance_work_mem for building HNSW")
+    parser.add_argument(
+        "--shared-buffers", default="4GB", help="the private PostgreSQL's shared_buffers: it should hold the index"
+    )
     parser.add_argument("--database-url")
     parser.add_argument("--calibrate", action="store_true", help="compare with SFace on the test photos")
     args = parser.parse_args()
@@ -111,7 +115,7 @@ def database(args: argparse.Namespace) -> Iterator[str]:
     elif args.backend == "pgvector":
         from tests.pgvector_server import running
 
-        with running() as url:
+        with running({"shared_buffers": args.shared_buffers}) as url:
             yield url
     else:
         with tempfile.TemporaryDirectory(prefix="facesite-bench-search-") as var:

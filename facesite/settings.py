@@ -253,7 +253,7 @@ RECOGNITION_ENGINE = {
 FACESITE_FACE_SEARCH = {
     "BACKEND": env_choice("FACESITE_FACE_SEARCH", "auto", ("auto", "memory", "pgvector")),
     # Candidates HNSW keeps while searching: higher finds the true nearest more often, a little slower.
-    "EF_SEARCH": env_int("FACESITE_FACE_SEARCH_EF", 100, minimum=1, maximum=1000),
+    "EF_SEARCH": env_int("FACESITE_FACE_SEARCH_EF", 200, minimum=1, maximum=1000),
     # Compare with every enrolled face instead of walking the HNSW graph (exact; fine for small collections).
     "EXACT": env_bool("FACESITE_FACE_SEARCH_EXACT", False),
 }

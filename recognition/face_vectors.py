@@ -140,7 +140,7 @@ class PgvectorFaceSearch(FaceSearch):
 
     full_loads = 0  # nothing is ever loaded into the process
 
-    def __init__(self, *, ef_search: int = 100, exact: bool = False):
+    def __init__(self, *, ef_search: int = 200, exact: bool = False):
         self.ef_search = ef_search
         self.exact = exact
 

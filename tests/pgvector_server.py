@@ -21,9 +21,10 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def running() -> Iterator[str]:
+def running(settings: dict[str, str] | None = None) -> Iterator[str]:
     """A server with its data in a new temporary directory, for as long as the block runs: its URL for
-    DATABASE_URL. The server stops and the directory is deleted afterwards."""
+    DATABASE_URL. ``settings`` are PostgreSQL settings (e.g. shared_buffers) applied before it is used.
+    The server stops and the directory is deleted afterwards."""
     # pgserver asks platformdirs for a runtime directory it does not need; quiet where there is none.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pgserver
@@ -36,10 +37,21 @@ def running() -> Iterator[str]:
                 path.chmod(path.stat().st_mode | 0o001)
         server = pgserver.get_server(directory, cleanup_mode="delete")
         try:
+            if settings:
+                configure(server, settings)
             server.psql("CREATE DATABASE facesite;")
             yield f"postgres://postgres@/facesite?host={directory}"
         finally:
             server.cleanup()
+
+
+def configure(server, settings: dict[str, str]) -> None:
+    """Apply PostgreSQL settings and restart, since some (shared_buffers) take effect only at start."""
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import, one per program
+
+    for name, value in settings.items():
+        server.psql(f"ALTER SYSTEM SET {name} = '{value}';")
+    pg_ctl(["-w", "-l", str(server.log), "restart"], pgdata=server.pgdata, user=server.system_user)
 
 
 def main(command: list[str]) -> int:
