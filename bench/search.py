@@ -4,7 +4,7 @@ one enrolment, and a 1:1 badge check.
 
     .venv/bin/python bench/search.py --backend memory [--faces 10000 100000 1000000]
     .venv/bin/python bench/search.py --backend pgvector [--faces ...] [--ef 40 100 200]
-        [--build-memory 4GB] [--shared-buffers 4GB]
+        [--build-memory 4GB] [--shared-buffers 4GB] [--ef-construction 64] [--probes 200]
     .venv/bin/python bench/search.py --calibrate
 
 ``memory`` runs on a throw-away SQLite file, ``pgvector`` on a private PostgreSQL with pgvector
@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=("memory", "pgvector"), default="memory")
     parser.add_argument("--faces", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200], help="pgvector's hnsw.ef_search")
+    parser.add_argument("--probes", type=int, default=PROBES, help="searches per setting, for recall and latency")
+    parser.add_argument("--ef-construction", type=int, default=64, help="pgvector's HNSW build parameter")
     parser.add_argument("--build-memory", default="4GB", help="maintenance_work_mem for building HNSW")
     parser.add_argument(
         "--shared-buffers", default="4GB", help="the private PostgreSQL's shared_buffers: it should hold the index"
@@ -143,11 +145,11 @@ def run(n: int, args: argparse.Namespace) -> Iterator[str]:
         search = CollectionIndexes(DatabaseFaceStore())
         search.get(name, engine="bench", model_version="1")
     else:
-        face_vectors.install(build_memory=args.build_memory)
+        face_vectors.install(build_memory=args.build_memory, ef_construction=args.ef_construction)
         search = face_vectors.PgvectorFaceSearch()
     build = time.perf_counter() - start
     settings = [None] if args.backend == "memory" else args.ef
-    queries, truth = faces.probes(PROBES)
+    queries, truth = faces.probes(args.probes)
 
     def best_person(query: np.ndarray) -> str:
         nearest = search.nearest(name, query, k=K, engine="bench", model_version="1")
