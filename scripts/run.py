@@ -1,4 +1,5 @@
-"""Start the whole system: web, Celery worker, beat, Flower, and Redis when none is reachable.
+"""Start the whole system: web, Celery workers (analysis; deliveries and sweepers), beat, Flower, and Redis
+when none is reachable.
 
 Called by ``make run`` after migrations. Processes run under honcho, so Ctrl-C
 stops every one of them.
@@ -22,7 +23,7 @@ def main() -> None:
     env = dict(os.environ)
     web_port = env.get("PORT", "8000")
     flower_port = env.get("FLOWER_PORT", "5555")
-    processes = ["web", "worker", "beat", "flower"]
+    processes = ["web", "worker", "worker-io", "beat", "flower"]
 
     redis_url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     if redis_reachable(redis_url):

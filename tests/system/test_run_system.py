@@ -1,4 +1,5 @@
-"""`make run`'s launcher starts the whole system, which analyses an upload over real HTTP, and Ctrl-C stops it all."""
+"""`make run`'s launcher starts the whole system, which analyses an upload over real HTTP and tells an endpoint,
+and Ctrl-C stops it all."""
 
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from backoffice import roles
 from facesite.devredis import free_port, redis_reachable
+from integrations.models import Endpoint
 from tests import images
 from tests.factories import UserFactory
 from tests.helpers import wait_for
@@ -27,8 +29,9 @@ def get(url, **kwargs):
         return None
 
 
-def test_launcher_runs_web_worker_beat_flower_and_a_private_redis(media_root, tmp_path):
+def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, tmp_path, receiver):
     token = Token.objects.create(user=UserFactory(role=roles.OPERATOR)).key
+    Endpoint.objects.create(name="Door", url=receiver.url, secret="s", events=["image.analysed"])
     web_port, flower_port, redis_port = free_port(), free_port(), free_port()
     env = child_env(
         media_root=media_root,
@@ -55,6 +58,9 @@ def test_launcher_runs_web_worker_beat_flower_and_a_private_redis(media_root, tm
         image_url = f"{api}images/{response.json()['id']}/"
         wait_for(lambda: get(image_url, headers=auth).json()["status"] == "done", timeout=60)
         assert get(image_url, headers=auth).json()["faces"]
+        # Sent by the second worker, whose threads send deliveries.
+        wait_for(lambda: receiver.received, timeout=30)
+        assert response.json()["id"].encode() in receiver.received[0].body
 
         flower = wait_for(lambda: get(f"http://127.0.0.1:{flower_port}/"), timeout=60)
         assert flower.status_code == 200
