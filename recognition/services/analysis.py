@@ -210,13 +210,7 @@ def _store_results(
             # The claim went stale and the sweeper handed the image to someone else.
             logger.warning("Image %s was reclaimed while being analysed; discarding these results.", image.pk)
             return None
-        decisions = list(image.faces.sightings().filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED]))
-        replaced = image.faces.sightings()
-        delete_files_after_commit(names=thumbnails.cached_names(face_ids=list(replaced.values_list("pk", flat=True))))
-        replaced.delete()
-        image.labels.all().delete()
-        image.text_detections.all().delete()
-        image.moderation_labels.all().delete()
+        decisions = _replace_earlier_results(image) if image.analysed_at else []  # else there are none
         Label.objects.bulk_create(rows.label_row(image=image, label=label) for label in results.labels)
         Face.objects.bulk_create(
             rows.keep_decision(
@@ -238,17 +232,19 @@ def _store_results(
             rows.moderation_row(image=image, label=label) for label in results.moderation
         )
         now = timezone.now()
-        locked.update(
-            status=Image.Status.DONE,
-            error="",
-            claim_token=None,
-            engine=engine.name,
-            model_version=engine.model_version,
-            properties=results.properties.as_dict() if results.properties else None,
-            analysed_at=now,
-            updated_at=now,
-        )
-        image.refresh_from_db()
+        done = {
+            "status": Image.Status.DONE,
+            "error": "",
+            "claim_token": None,
+            "engine": engine.name,
+            "model_version": engine.model_version,
+            "properties": results.properties.as_dict() if results.properties else None,
+            "analysed_at": now,
+            "updated_at": now,
+        }
+        locked.update(**done)
+        for field, value in done.items():
+            setattr(image, field, value)
         image_analysed.send(sender=Image, image=image)
     timings = results.timings | {"store": round((time.perf_counter() - started) * 1000, 1)}
     logger.info(
@@ -260,6 +256,19 @@ def _store_results(
         " ".join(f"{stage}={ms:g}" for stage, ms in timings.items()),
     )
     return image
+
+
+def _replace_earlier_results(image: Image) -> list[Face]:
+    """Delete what an earlier analysis of ``image`` stored; the review decisions on its faces, which the
+    new faces keep where they are the same faces."""
+    replaced = image.faces.sightings()
+    decisions = list(replaced.filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED]))
+    delete_files_after_commit(names=thumbnails.cached_names(face_ids=list(replaced.values_list("pk", flat=True))))
+    replaced.delete()
+    image.labels.all().delete()
+    image.text_detections.all().delete()
+    image.moderation_labels.all().delete()
+    return decisions
 
 
 def _release(image_id: uuid.UUID | str, token: uuid.UUID, *, error: str) -> None:
