@@ -1,8 +1,8 @@
 """Images and their analysis results."""
 
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -24,6 +24,12 @@ from recognition.models import AuditEvent, Face, Image
 from recognition.services.collections import collection_named
 from recognition.services.erasure import image_delete
 from recognition.services.ingest import image_ingest_url, image_upload
+
+#: What ImageSerializer reads of an image's results, as a new image has them: empty, and read from nowhere.
+NO_RESULTS_YET = [
+    Prefetch(name, queryset=cast(type[Model], Image._meta.get_field(name).related_model)._default_manager.none())
+    for name in ("labels", "text_detections", "moderation_labels", "faces", "deliveries")
+]
 
 
 class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
@@ -94,7 +100,12 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
                 allow_duplicate=params["allow_duplicate"],
                 **common,
             )
-        body = s.ImageSerializer(self.get_queryset().get(pk=upload.image.pk)).data
+        if upload.created:  # nothing found in it yet: no need to ask the database for its results
+            image = upload.image
+            prefetch_related_objects([image], *NO_RESULTS_YET)
+        else:
+            image = self.get_queryset().get(pk=upload.image.pk)
+        body = s.ImageSerializer(image).data
         return Response(body, status=status.HTTP_202_ACCEPTED if upload.queued else status.HTTP_200_OK)
 
     def perform_destroy(self, instance: Image) -> None:
