@@ -2,18 +2,21 @@
 
     .venv/bin/python bench/pipeline.py [--images 200] [--workers 1 2] [--clients 4] [--database-url URL]
 
-For each number of worker processes: the web (gunicorn, as `make run` starts it), a Celery worker with that
-many pool processes consuming every queue, and a loopback receiver as the endpoint, on a throw-away
-database (SQLite unless --database-url) and the Redis at REDIS_URL (database 12, emptied). Clients upload
-distinct 640×480 photos (crops, flips and exposures of the test photos) as fast as the web answers; the
+For each number of worker processes, the system as `make run` starts it: the web (gunicorn), an analysis
+worker with that many pool processes, a worker for deliveries and sweepers (threads), and a loopback
+receiver as the endpoint, on a throw-away database (SQLite unless --database-url) and the Redis at
+REDIS_URL (database 12, emptied). Clients upload distinct 640×480 photos (crops, flips and exposures of
+the test photos) as fast as the web answers; the
 figures are images per second from the first upload to the last analysis and to the last delivery,
-upload latency, upload-to-done latency, and where a task's time goes (from the worker's log). Then the
+upload latency (in the burst of uploads, and of a few uploads one at a time while the workers are busy
+with the burst), upload-to-done latency, and where a task's time goes (from the worker's log). Then the
 engine alone analyses the same photos on as many processes, for the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import multiprocessing
 import os
@@ -33,6 +36,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("labels", "faces", "moderation")
 TIMINGS = re.compile(r"analysed: .*; ms: (.*)$")
+PACED, PACE = 40, 0.1  # the last photos are uploaded one at a time, this many seconds apart
 
 
 def photos(count: int, seed: int) -> list[bytes]:
@@ -70,7 +74,7 @@ def main() -> None:
     print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores")
     print(
         f"{'processes':>9} {'engine alone':>13} {'to done':>13} {'to delivered':>13} {'ratio':>6} "
-        f"{'upload p50/p95':>15} {'upload→done p50/p95':>20}"
+        f"{'upload p50/p95':>15} {'while busy':>12} {'upload→done p50/p95':>20}"
     )
     for workers in args.workers:
         images = photos(args.images, seed=workers)  # new photos each run: none is a duplicate of the last run's
@@ -79,10 +83,12 @@ def main() -> None:
         print(
             f"{workers:>9} {engine_rate:>9.1f} /s {run['done']:>9.1f} /s {run['delivered']:>9.1f} /s "
             f"{run['done'] / engine_rate:>6.0%} {run['upload'][0]:>6.0f}/{run['upload'][1]:.0f} ms "
+            f"{run['upload_busy'][0]:>6.0f}/{run['upload_busy'][1]:.0f} ms "
             f"{run['latency'][0]:>9.0f}/{run['latency'][1]:.0f} ms",
             flush=True,
         )
         print("   where a task's time goes (median ms): " + run["stages"], flush=True)
+        print("   CPU per image, by process (ms): " + run["cpu"], flush=True)
 
 
 def environment(var: Path, database_url: str | None) -> dict[str, str]:
@@ -139,19 +145,23 @@ def pipeline(images: list[bytes], workers: int, clients: int, env: dict[str, str
     Endpoint.objects.create(name=f"bench-{workers}", url=receiver.url, secret="bench-secret",
                             events=["image.analysed"])  # fmt: skip
     port = free_port()
-    log_path = Path(env["FACESITE_VAR_DIR"]) / f"worker-{workers}.log"
-    log = log_path.open("w")
+    var = Path(env["FACESITE_VAR_DIR"])
+    log_path, io_log_path = var / f"worker-{workers}.log", var / f"worker-io-{workers}.log"
+    log, io_log = log_path.open("w"), io_log_path.open("w")
     worker_env = {**env, "LOG_LEVEL": "INFO"}
-    processes = [
+    celery = [sys.executable, "-m", "celery", "-A", "facesite", "worker", "--loglevel", "INFO", "--without-gossip",
+              "--without-mingle"]  # fmt: skip
+    processes = [  # as the Procfile (`make run`) starts them
         subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "facesite.wsgi", "--bind",
                           f"127.0.0.1:{port}", "--workers", "2"],
                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([sys.executable, "-m", "celery", "-A", "facesite", "worker", "--concurrency", str(workers),
-                          "--loglevel", "INFO", "--without-gossip", "--without-mingle"],
+        subprocess.Popen([*celery, "-Q", "analysis,text", "--concurrency", str(workers), "-n", "analysis@%h"],
                          cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT),
+        subprocess.Popen([*celery, "-Q", "deliveries,maintenance", "--pool", "threads", "--concurrency", "4",
+                          "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT),
     ]  # fmt: skip
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/api/", log_path)
+        wait_until_ready(f"http://127.0.0.1:{port}/api/", [log_path, io_log_path])
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
 
@@ -162,10 +172,23 @@ def pipeline(images: list[bytes], workers: int, clients: int, env: dict[str, str
                 raise SystemExit(f"upload answered {answer.status_code}: {answer.text[:300]}")
             return (time.perf_counter() - start) * 1000, answer.json()["id"]
 
+        burst, paced = images[: len(images) - PACED], images[len(images) - PACED :]
+        groups = {"web": processes[0], "analysis worker": processes[1], "io worker": processes[2],
+                  **local_servers(env["REDIS_URL"])}  # fmt: skip
+        cpu_before = {name: cpu_seconds(pid) for name, pid in groups.items()}
+        cpu_before["clients and receiver"] = cpu_seconds(os.getpid(), children=False)
         started = time.time()
         with ThreadPoolExecutor(clients) as pool:
-            answers = list(pool.map(upload, images))
+            answers = list(pool.map(upload, burst))
+        # A few more, one at a time, while the workers are busy with the burst's backlog: how long someone
+        # uploading waits when the site is busy but not flooded by uploads.
+        for data in paced:
+            answers.append(upload(data))
+            time.sleep(PACE)
         last_done, last_delivered, latencies = wait_for_done([image_id for _, image_id in answers])
+        cpu_after = {name: cpu_seconds(pid) for name, pid in groups.items()}
+        cpu_after["clients and receiver"] = cpu_seconds(os.getpid(), children=False)
+        cpu = {name: (cpu_after[name] - cpu_before[name]) / len(images) * 1000 for name in cpu_after}
     finally:
         for process in processes:
             process.terminate()
@@ -173,23 +196,67 @@ def pipeline(images: list[bytes], workers: int, clients: int, env: dict[str, str
             process.wait(30)
         receiver.stop()
         log.close()
-    uploads = sorted(ms for ms, _ in answers)
+        io_log.close()
     return {
         "done": len(images) / (last_done - started),
         "delivered": len(images) / (last_delivered - started),
-        "upload": (statistics.median(uploads), uploads[int(0.95 * len(uploads))]),
-        "latency": (statistics.median(latencies), latencies[int(0.95 * len(latencies))]),
+        "upload": percentiles([ms for ms, _ in answers[: len(burst)]]),
+        "upload_busy": percentiles([ms for ms, _ in answers[len(burst) :]]),
+        "latency": percentiles(latencies),
         "stages": stages(log_path),
+        "cpu": ", ".join(f"{name} {ms:.0f}" for name, ms in cpu.items()),
     }
 
 
-def wait_until_ready(url: str, worker_log: Path, timeout: float = 120) -> None:
+def cpu_seconds(process: subprocess.Popen | int | None, *, children: bool = True) -> float:
+    """CPU time (user and system) used so far by a process and, unless told not, its children, living
+    or ended; 0 for no process."""
+    import psutil
+
+    if process is None:
+        return 0.0
+    root = psutil.Process(process if isinstance(process, int) else process.pid)
+    times = root.cpu_times()
+    total = times.user + times.system
+    if children:
+        total += times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = child.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+def local_servers(redis_url: str) -> dict[str, int | None]:
+    """The pids of the Redis server and of the PostgreSQL server (with its backends), when they run on
+    this machine: they take their share of its cores too."""
+    import psutil
+    import redis
+    from django.db import connection
+
+    servers: dict[str, int | None] = {"Redis": int(redis.Redis.from_url(redis_url).info("server")["process_id"])}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = psutil.Process(cursor.fetchone()[0])
+        servers["PostgreSQL"] = backend.ppid()
+    return {name: pid if pid and psutil.pid_exists(pid) else None for name, pid in servers.items()}
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    """Median and 95th percentile."""
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[int(0.95 * len(ordered))]
+
+
+def wait_until_ready(url: str, worker_logs: list[Path], timeout: float = 120) -> None:
     import requests
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=1).status_code in (200, 401, 403) and "ready." in worker_log.read_text():
+            up = requests.get(url, timeout=1).status_code in (200, 401, 403)
+            if up and all("ready." in log.read_text() for log in worker_logs):
                 return
         except requests.RequestException:
             pass
