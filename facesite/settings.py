@@ -8,6 +8,7 @@ recognition engine, and Redis on 127.0.0.1:6379.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -58,6 +59,7 @@ SESSION_COOKIE_AGE = env_int("FACESITE_SESSION_SECONDS", 8 * 3600, minimum=300) 
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SECURE_HSTS_SECONDS = env_int("FACESITE_HSTS_SECONDS", 365 * 24 * 3600 if FACESITE_HTTPS else 0, minimum=0)
 SECURE_SSL_REDIRECT = env_bool("FACESITE_SSL_REDIRECT", False)  # usually the proxy's job
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers call over plain http
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("FACESITE_BEHIND_PROXY", False) else None
 SECURE_REFERRER_POLICY = "same-origin"
@@ -203,6 +205,15 @@ FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "T
 # be fetched from although private (e.g. an internal camera server), CIDR, comma-separated.
 FACESITE_URL_FETCH_TIMEOUT = env_float("FACESITE_URL_FETCH_TIMEOUT", 30.0, minimum=1)
 FACESITE_URL_FETCH_ALLOWED_NETWORKS = env_list("FACESITE_URL_FETCH_ALLOWED_NETWORKS", [])
+# Who may read /metrics: clients in these networks (CIDR, comma-separated; empty: none), or anyone with
+# "Authorization: Bearer <FACESITE_METRICS_TOKEN>" when a token is set.
+FACESITE_METRICS_ALLOWED_NETWORKS = env_list("FACESITE_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])
+FACESITE_METRICS_TOKEN = env_str("FACESITE_METRICS_TOKEN", "")
+for _network in FACESITE_METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(f"FACESITE_METRICS_ALLOWED_NETWORKS: {_exc}") from _exc
 # Django's own cap on bodies read into memory, behind facesite.middleware's 413: base64 in JSON is
 # about 4/3 of the file; leave room for it and a few fields.
 DATA_UPLOAD_MAX_MEMORY_SIZE = FACESITE_MAX_UPLOAD_BYTES * 4 // 3 + 64 * 1024

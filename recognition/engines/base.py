@@ -320,6 +320,10 @@ class BaseEngine:
     def _unsupported(self, what: str) -> NotImplementedError:
         return NotImplementedError(f"The {self.name!r} recognition engine does not support {what}.")
 
+    def ready(self) -> None:
+        """Raise ``EngineError`` unless the engine can answer a face check now: its models loaded (loading
+        them if need be) or its service configured. Cheap once it has passed."""
+
     # Image analysis ----------------------------------------------------------
 
     def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:

@@ -13,6 +13,7 @@ from PIL import Image
 
 from recognition.engines.base import (
     Analysis,
+    EngineError,
     FaceDetail,
     FaceStore,
     ImageProperties,
@@ -59,6 +60,14 @@ class LocalEngine(EmbeddingEngine):
             self.models.load_all()
 
     similarity_from_cosine = staticmethod(similarity_from_cosine)
+
+    def ready(self) -> None:
+        # What a face check (verify, search, compare) needs; the rest loads with the first analysis.
+        try:
+            self.models.face_detector  # noqa: B018 (loading is the point)
+            self.models.face_recogniser  # noqa: B018
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise EngineError(f"The face models could not be loaded: {exc}") from exc
 
     def analyse(
         self,

@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import boto3
+
 from recognition.engines.base import (
     Analysis,
     BaseEngine,
@@ -106,6 +108,13 @@ class RekognitionEngine(BaseEngine):
     @property
     def client(self) -> Any:
         return self.clients.get()
+
+    def ready(self) -> None:
+        # Without a call to AWS (probes run often; calls cost): credentials to sign with, and a region.
+        if boto3.session.Session().get_credentials() is None:
+            raise EngineError("No AWS credentials were found for Rekognition (boto3's credential chain).")
+        if not self.region:
+            raise EngineError("No AWS region is set for Rekognition (FACESITE_REKOGNITION_REGION or AWS_REGION).")
 
     @property
     def region(self) -> str | None:
