@@ -181,6 +181,17 @@ if STORAGE_BACKEND == "s3":
     }
     if not _default_storage["OPTIONS"]["bucket_name"]:
         raise ImproperlyConfigured("FACESITE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    # Server-side encryption of every object written: none (the bucket's default applies), SSE-S3
+    # ("AES256") or SSE-KMS ("aws:kms", with AWS_S3_SSE_KMS_KEY_ID or the account's default key).
+    _sse = {"none": "", "aes256": "AES256", "aws:kms": "aws:kms"}[
+        env_choice("AWS_S3_SSE", "none", ("none", "aes256", "aws:kms"))
+    ]
+    _kms_key = env_str("AWS_S3_SSE_KMS_KEY_ID", "")
+    if _kms_key and _sse != "aws:kms":
+        raise ImproperlyConfigured("AWS_S3_SSE_KMS_KEY_ID is set but AWS_S3_SSE is not aws:kms.")
+    _default_storage["OPTIONS"]["object_parameters"] = ({"ServerSideEncryption": _sse} if _sse else {}) | (
+        {"SSEKMSKeyId": _kms_key} if _kms_key else {}
+    )
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

@@ -1,10 +1,13 @@
-"""Raw TCP servers on loopback that misbehave on purpose: they trickle, or only count who connects."""
+"""Servers on loopback for tests: raw TCP ones that misbehave on purpose (they trickle, or only count who
+connects), and an S3-compatible one."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 
 class TrickleServer:
@@ -61,3 +64,17 @@ def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[str]:
+    """moto's standalone S3-compatible server, for real HTTP on a loopback port; its URL."""
+    from moto.server import ThreadedMotoServer
+
+    port = closed_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

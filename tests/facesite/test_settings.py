@@ -70,6 +70,14 @@ def test_database_url_switches_to_postgresql(tmp_path):
         ({"RECOGNITION_ENGINE": "magic"}, "RECOGNITION_ENGINE='magic' is not one of"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL='localhost:6379' must be a URL"),
         ({"FACESITE_STORAGE": "s3"}, "FACESITE_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME"),
+        (
+            {"FACESITE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "faces", "AWS_S3_SSE": "des"},
+            "AWS_S3_SSE='des' is not one of: none, aes256, aws:kms",
+        ),
+        (
+            {"FACESITE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "faces", "AWS_S3_SSE_KMS_KEY_ID": "k"},
+            "AWS_S3_SSE_KMS_KEY_ID is set but AWS_S3_SSE is not aws:kms",
+        ),
         ({"CELERY_VISIBILITY_TIMEOUT": "120"}, "CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT"),
     ],
 )
@@ -84,6 +92,14 @@ def test_s3_storage_is_selected_by_setting(tmp_path):
     code += "print(type(s).__name__, s.bucket_name, s.default_acl)"
     result = load_settings(code, FACESITE_VAR_DIR=str(tmp_path), FACESITE_STORAGE="s3", AWS_STORAGE_BUCKET_NAME="faces")
     assert result.stdout.split() == ["S3Storage", "faces", "private"], result.stderr
+
+
+def test_s3_objects_are_encrypted_as_the_settings_say(tmp_path):
+    code = "from django.core.files.storage import storages; print(storages['default'].object_parameters)"
+    s3 = {"FACESITE_VAR_DIR": str(tmp_path), "FACESITE_STORAGE": "s3", "AWS_STORAGE_BUCKET_NAME": "faces"}
+    assert load_settings(code, **s3).stdout.strip() == "{}", "the bucket's own default"
+    sse_kms = load_settings(code, **s3, AWS_S3_SSE="aws:kms", AWS_S3_SSE_KMS_KEY_ID="alias/faces").stdout.strip()
+    assert sse_kms == "{'ServerSideEncryption': 'aws:kms', 'SSEKMSKeyId': 'alias/faces'}"
 
 
 def test_the_embedded_data_and_keys_are_owner_only_from_the_start(tmp_path):

@@ -7,29 +7,23 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backoffice import roles
+from tests import servers
 from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.rekognition_api.clients import client_for
-from tests.servers import closed_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def s3_server(settings, monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    port = closed_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "s3-key")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3-secret")
-    settings.REKOGNITION_API_S3 = {"endpoint_url": url, "region_name": "us-east-1"}
-    s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1")
-    s3.create_bucket(Bucket="photos")
-    yield s3
-    server.stop()
+    with servers.s3_server() as url:
+        settings.REKOGNITION_API_S3 = {"endpoint_url": url, "region_name": "us-east-1"}
+        s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1")
+        s3.create_bucket(Bucket="photos")
+        yield s3
 
 
 def test_images_are_read_from_s3(live_server, settings, s3_server):

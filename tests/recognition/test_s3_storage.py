@@ -1,0 +1,66 @@
+"""FACESITE_STORAGE=s3 for real: images and crops kept in an S3-compatible server on loopback (moto's
+standalone server), encrypted on the server side, read back by analysis, deleted by erasure."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from recognition import thumbnails
+from recognition.models import Image
+from recognition.services.analysis import image_analyse
+from tests import images
+from tests.servers import s3_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BUCKET = "facesite-media"
+
+
+@pytest.fixture
+def s3_media(settings, monkeypatch):
+    """The default storage in a bucket of a real S3 server, each object encrypted with SSE-S3 (AES256)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "media-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "media-secret")
+    with s3_server() as url:
+        s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="eu-west-1")
+        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": BUCKET, "region_name": "eu-west-1", "endpoint_url": url, "location": "facesite",
+                    "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
+                    "object_parameters": {"ServerSideEncryption": "AES256"},
+                },
+            },
+        }  # fmt: skip
+        yield s3
+
+
+def keys(s3) -> list[str]:
+    return sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def test_an_upload_is_stored_encrypted_analysed_from_s3_and_erased_with_its_crops(
+    s3_media, admin_client_api, django_capture_on_commit_callbacks
+):
+    data = images.jpeg((96, 72), seed=8)
+    answer = admin_client_api.post("/api/images/", {"file": images.upload_file(data)}, format="multipart")
+    assert answer.status_code == 202, answer.content
+    image = Image.objects.get(pk=answer.json()["id"])
+    [original] = keys(s3_media)
+    assert original.startswith("facesite/") and original == f"facesite/{image.file.name}"
+    stored = s3_media.get_object(Bucket=BUCKET, Key=original)
+    assert stored["ServerSideEncryption"] == "AES256" and stored["Body"].read() == data
+
+    analysed = image_analyse(image_id=image.pk)  # reads the object back from the server
+    assert analysed.status == Image.Status.DONE and analysed.faces.exists()
+    crop = thumbnails.face_crop(analysed.faces.get())
+    assert crop and len(keys(s3_media)) == 2, "the face's crop is kept beside the original"
+    assert all(s3_media.head_object(Bucket=BUCKET, Key=k)["ServerSideEncryption"] == "AES256" for k in keys(s3_media))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client_api.delete(f"/api/images/{image.pk}/").status_code == 204
+    assert keys(s3_media) == [], "erasure removes the original and its crops from the bucket"
