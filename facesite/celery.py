@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import celeryd_init
+from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
 
@@ -18,3 +18,11 @@ def _lower_priority(**kwargs) -> None:
 
     if settings.FACESITE_WORKER_NICE:
         os.nice(settings.FACESITE_WORKER_NICE)  # the pool processes are forked after this, and inherit it
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _json_logs(logger, **kwargs) -> None:
+    from facesite.logs import json_worker_logs
+
+    json_worker_logs(logger)

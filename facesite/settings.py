@@ -92,6 +92,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "facesite.logs.RequestIdMiddleware",  # first: everything logged while answering carries the request's id
     "django.middleware.security.SecurityMiddleware",
     # Before anything can read a body: 413 for one larger than any request may be.
     "facesite.middleware.BodySizeLimitMiddleware",
@@ -421,10 +422,19 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Logging ----------------------------------------------------------------------------
+# Plain lines, or one JSON object a line for a log shipper; either way records carry the request's id
+# (X-Request-ID) and the Celery task's id (facesite/logs.py).
+FACESITE_LOG_FORMAT = env_choice("FACESITE_LOG_FORMAT", "plain", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "facesite.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "facesite.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": FACESITE_LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
