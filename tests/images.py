@@ -22,6 +22,15 @@ def jpeg(size: tuple[int, int] = (64, 48), *, seed: int = 0, quality: int = 90) 
     return encode(picture, "JPEG", quality=quality)
 
 
+def group_photo(names: tuple[str, ...] = ("obama.jpg", "biden.jpg", "astronaut.png")) -> bytes:
+    """Real photos of several people side by side, 400 px each: a picture with one face per photo."""
+    tiles = [Image.open(FIXTURES / name).convert("RGB").resize((400, 500)) for name in names]
+    picture = Image.new("RGB", (400 * len(tiles), 500), "white")
+    for i, tile in enumerate(tiles):
+        picture.paste(tile, (400 * i, 0))
+    return encode(picture, "JPEG", quality=92)
+
+
 def solid(colour: tuple[int, int, int], size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:
     return encode(Image.new("RGB", size, colour), fmt)
 

