@@ -1,9 +1,13 @@
-"""Enrolling people in bulk: from a folder tree (``<external id>/<photos>``) or a CSV file
-(``external_id,name,photo`` with a path or an http(s) URL per line).
+"""Imports in bulk, each item through the service the API uses, one photo in memory at a time.
 
-Each photo goes through ``person_enroll``, as an upload through the API would, one photo in memory at a
-time. A re-run continues where an interrupted one stopped: people are found by external id, and a photo
-whose bytes are already one of that person's reference photos in the collection is skipped.
+People: from a folder tree (``<external id>/<photos>``) or a CSV file (``external_id,name,photo`` with a
+path or an http(s) URL per line), each photo enrolled with ``person_enroll``. A re-run continues where an
+interrupted one stopped: people are found by external id, and a photo whose bytes are already one of that
+person's reference photos in the collection is skipped.
+
+Images: from a folder tree, or a text file with a path or URL per line, each uploaded with
+``image_upload`` (or ``image_ingest_url``, the worker fetching it) and queued for analysis. Bytes already
+uploaded to the collection, and URLs already imported into it, are skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from django.db import IntegrityError, transaction
 from recognition.audit import Actor
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
-from recognition.models import Collection, Face, Person
+from recognition.models import Collection, Face, Image, Person
+from recognition.services.ingest import image_find_duplicate, image_ingest_url, image_upload
 from recognition.services.people import person_enroll, person_save
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
@@ -34,17 +39,21 @@ class PhotoToImport:
 
     @property
     def is_url(self) -> bool:
-        return self.photo.startswith(("http://", "https://"))
+        return _is_url(self.photo)
+
+    def __str__(self) -> str:
+        return f"{self.external_id}: {self.photo}"
 
 
 @dataclass(frozen=True)
 class Outcome:
-    item: PhotoToImport
-    result: str  # ENROLLED, SKIPPED, REFUSED or WOULD_ENROL
+    item: str  # what it was about: a person's photo, an image's path or URL
+    result: str  # ENROLLED, QUEUED, SKIPPED, REFUSED, WOULD_ENROL or WOULD_QUEUE
     reason: str = ""
 
 
-ENROLLED, SKIPPED, REFUSED, WOULD_ENROL = "enrolled", "skipped", "refused", "would enrol"
+ENROLLED, QUEUED, SKIPPED, REFUSED = "enrolled", "queued", "skipped", "refused"
+WOULD_ENROL, WOULD_QUEUE = "would enrol", "would queue"
 
 
 class ImportSourceError(FacesiteError):
@@ -60,8 +69,7 @@ def photos_in(source: Path) -> Iterator[PhotoToImport]:
 
 def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
     """``root/<external id>/<photo>``: each sub-folder is a person, named by it until renamed."""
-    if not root.is_dir():
-        raise ImportSourceError(f"{root} is not a folder.")
+    _check_folder(root)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         for photo in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES):
             yield PhotoToImport(external_id=folder.name, name=folder.name, photo=str(photo))
@@ -81,7 +89,7 @@ def photos_in_csv(path: Path) -> Iterator[PhotoToImport]:
             external_id, name, photo = (str(row.get(c) or "").strip() for c in CSV_COLUMNS)
             if not (external_id and name and photo):
                 raise ImportSourceError(f"{path}, line {line}: external_id, name and photo are all needed.")
-            if not photo.startswith(("http://", "https://")):
+            if not _is_url(photo):
                 photo = str((path.parent / photo).resolve())
             yield PhotoToImport(external_id=external_id, name=name, photo=photo)
 
@@ -91,21 +99,21 @@ def import_photo(item: PhotoToImport, *, collection: Collection, actor: Actor = 
     try:
         data = fetch_image_bytes(item.photo) if item.is_url else Path(item.photo).read_bytes()
     except FetchRefused as exc:
-        return Outcome(item, REFUSED, exc.message)
+        return Outcome(str(item), REFUSED, exc.message)
     except OSError as exc:
-        return Outcome(item, REFUSED, f"cannot be read: {exc.strerror}")
+        return Outcome(str(item), REFUSED, f"cannot be read: {exc.strerror}")
     person = Person.objects.filter(external_id=item.external_id).first()
     if person is not None and _already_enrolled(person, data, collection):
-        return Outcome(item, SKIPPED, "already enrolled")
+        return Outcome(str(item), SKIPPED, "already enrolled")
     if dry_run:
-        return Outcome(item, WOULD_ENROL)
+        return Outcome(str(item), WOULD_ENROL)
     try:
         person = person or _person(item, actor)
         person_enroll(person=person, data=data, collection=collection, uploaded_by=actor,
                       filename=Path(item.photo).name, via="import")  # fmt: skip
     except FacesiteError as exc:  # no single face, not an image, too large, the engine busy: as the API says
-        return Outcome(item, REFUSED, exc.message)
-    return Outcome(item, ENROLLED)
+        return Outcome(str(item), REFUSED, exc.message)
+    return Outcome(str(item), ENROLLED)
 
 
 def _already_enrolled(person: Person, data: bytes, collection: Collection) -> bool:
@@ -121,3 +129,59 @@ def _person(item: PhotoToImport, actor: Actor) -> Person:
                                actor=actor, via="import")  # fmt: skip
     except IntegrityError:
         return Person.objects.get(external_id=item.external_id)
+
+
+def images_in(source: Path) -> Iterator[str]:
+    """The photos of a folder tree, or the paths and URLs a text file lists (one a line; blank lines and
+    lines starting with # are skipped; relative paths are read beside the file)."""
+    if source.is_dir():
+        yield from (str(p) for p in sorted(source.rglob("*")) if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+        return
+    try:
+        lines = source.open(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ImportSourceError(f"{source} cannot be read: {exc.strerror}.") from exc
+    with lines:
+        for line in (raw.strip() for raw in lines):
+            if line and not line.startswith("#"):
+                yield line if _is_url(line) else str((source.parent / line).resolve())
+
+
+def import_image(
+    item: str, *, collection: Collection, features: list[str] | None = None, actor: Actor = None,
+    dry_run: bool = False,
+) -> Outcome:  # fmt: skip
+    """Upload one image (a path) or commit it for the worker to fetch (a URL), queued for analysis."""
+    if _is_url(item):
+        if Image.objects.filter(source=Image.Source.URL, source_url=item, collection=collection).exists():
+            return Outcome(item, SKIPPED, "already imported")
+        if dry_run:
+            return Outcome(item, WOULD_QUEUE)
+        try:
+            image_ingest_url(url=item, uploaded_by=actor, features=features, collection=collection)
+        except FacesiteError as exc:
+            return Outcome(item, REFUSED, exc.message)
+        return Outcome(item, QUEUED)
+    try:
+        data = Path(item).read_bytes()
+    except OSError as exc:
+        return Outcome(item, REFUSED, f"cannot be read: {exc.strerror}")
+    if image_find_duplicate(sha256=hashlib.sha256(data).hexdigest(), collection=collection):
+        return Outcome(item, SKIPPED, "already uploaded")
+    if dry_run:
+        return Outcome(item, WOULD_QUEUE)
+    try:
+        image_upload(data=data, source=Image.Source.IMPORT, filename=Path(item).name, uploaded_by=actor,
+                     features=features, collection=collection)  # fmt: skip
+    except FacesiteError as exc:
+        return Outcome(item, REFUSED, exc.message)
+    return Outcome(item, QUEUED)
+
+
+def _check_folder(root: Path) -> None:
+    if not root.is_dir():
+        raise ImportSourceError(f"{root} is not a folder.")
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("http://", "https://"))

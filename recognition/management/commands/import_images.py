@@ -1,0 +1,51 @@
+"""``manage.py import_images``: upload images in bulk and queue their analysis (recognition/services/bulk.py)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import CommandError, CommandParser
+
+from recognition.exceptions import FacesiteError
+from recognition.management.importing import ImportCommand
+from recognition.services import bulk
+from recognition.services.ingest import clean_features
+
+
+class Command(ImportCommand):
+    help = (
+        "Upload the photos of a folder tree, or the paths and URLs a text file lists (one a line), and queue "
+        "their analysis as uploads through the API are. Photos already uploaded to the collection and URLs "
+        "already imported are skipped, so an interrupted run is simply started again."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("source", type=Path, help="A folder, or a text file of paths and URLs.")
+        parser.add_argument(
+            "--features", help="Comma-separated analyses (labels, faces, text, moderation, properties); "
+            "default: the API's default."
+        )  # fmt: skip
+        super().add_arguments(parser)
+
+    def handle(
+        self, *args: Any, source: Path, collection: str | None, features: str | None, dry_run: bool, workers: int,
+        **options: Any,
+    ) -> None:  # fmt: skip
+        target = self.collection(collection)
+        try:
+            wanted = clean_features(features=[f.strip() for f in features.split(",")] if features else None)
+            items = list(bulk.images_in(source))
+        except FacesiteError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(
+            f"{'Checking' if dry_run else 'Queuing'} {len(items)} images for {target.name!r}"
+            f"{' (dry run: nothing is changed)' if dry_run else ''}."
+        )
+        self.import_all(
+            items,
+            partial(bulk.import_image, collection=target, features=wanted, dry_run=dry_run),
+            workers=workers,
+            results=(bulk.WOULD_QUEUE if dry_run else bulk.QUEUED, bulk.SKIPPED, bulk.REFUSED),
+        )

@@ -1,0 +1,67 @@
+"""What the bulk import commands share: items done one by one or by threads, progress, a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from recognition.management.progress import ProgressBar
+from recognition.models import Collection
+from recognition.services.bulk import REFUSED, Outcome
+
+
+class ImportCommand(BaseCommand):
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--collection", help="Into this collection (default: the default collection).")
+        parser.add_argument("--dry-run", action="store_true", help="Read everything and say what would happen.")
+        parser.add_argument("--workers", type=int, default=1, help="Items done at the same time (threads).")
+
+    def collection(self, name: str | None) -> Collection:
+        if not name:
+            return Collection.get_default()
+        found = Collection.objects.filter(name=name).first()
+        if found is None:
+            raise CommandError(f"No collection is named {name!r}.")
+        return found
+
+    def import_all(
+        self, items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int, results: Sequence[str]
+    ) -> None:
+        """Do ``one`` for each item, showing progress; then count each of ``results`` and list the refusals."""
+        if workers < 1:
+            raise CommandError("--workers must be 1 or more.")
+        progress = ProgressBar(self.stdout, total=len(items))
+        outcomes = []
+        for outcome in _each(items, one, workers=workers):
+            outcomes.append(outcome)  # small: no photo is kept
+            progress.advance()
+        progress.finish()
+        counts = Counter(o.result for o in outcomes)
+        self.stdout.write("")
+        for result in results:
+            self.stdout.write(f"  {result:<12} {counts[result]:>7}")
+        refused = [o for o in outcomes if o.result == REFUSED]
+        if refused:
+            self.stdout.write("\nRefused:")
+            for outcome in refused:
+                self.stdout.write(f"  {outcome.item}: {outcome.reason}")
+
+
+def _each(items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int) -> Iterator[Outcome]:
+    if workers == 1:
+        yield from map(one, items)
+        return
+
+    def in_thread(item: Any) -> Outcome:
+        try:
+            return one(item)
+        finally:
+            connection.close()  # the thread's own connection, not left open after its item
+
+    with ThreadPoolExecutor(workers) as pool:
+        yield from pool.map(in_thread, items)
