@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -289,6 +290,15 @@ FACESITE_ENROL_MIN_FACE_PIXELS = env_int("FACESITE_ENROL_MIN_FACE_PIXELS", 60, m
 FACESITE_ENROL_MIN_SHARPNESS = env_float("FACESITE_ENROL_MIN_SHARPNESS", 20.0, minimum=0, maximum=100)
 # Erasing a person also deletes the analysed images in which they are the only face.
 FACESITE_ERASE_SOLE_SUBJECT_IMAGES = env_bool("FACESITE_ERASE_SOLE_SUBJECT_IMAGES", False)
+# How many days each kind of data is kept (0: until someone deletes it); a daily purge removes the rest
+# (recognition/services/retention.py). People unseen for three years are erased, as Illinois' BIPA requires.
+FACESITE_RETENTION = {
+    "images": env_int("FACESITE_RETAIN_IMAGES_DAYS", 0, minimum=0),
+    "unmatched_faces": env_int("FACESITE_RETAIN_UNMATCHED_FACES_DAYS", 0, minimum=0),
+    "verifications": env_int("FACESITE_RETAIN_VERIFICATIONS_DAYS", 0, minimum=0),
+    "people_unseen": env_int("FACESITE_RETAIN_PEOPLE_UNSEEN_DAYS", 3 * 365, minimum=0),
+}
+FACESITE_PURGE_HOUR = env_int("FACESITE_PURGE_HOUR", 3, minimum=0, maximum=23)  # daily, in TIME_ZONE
 FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:
@@ -325,6 +335,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.send_delivery": {"queue": "deliveries"},
     "recognition.tasks.sweep_stuck_images": {"queue": "maintenance"},
     "integrations.tasks.sweep_deliveries": {"queue": "maintenance"},
+    "recognition.tasks.purge_expired": {"queue": "maintenance"},
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else CELERY_TASK_TIME_LIMIT - 5
@@ -356,6 +367,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {
         "task": "integrations.tasks.sweep_deliveries",
         "schedule": timedelta(seconds=FACESITE_SWEEP_INTERVAL),
+    },
+    "retention-purge": {
+        "task": "recognition.tasks.purge_expired",
+        "schedule": crontab(hour=FACESITE_PURGE_HOUR, minute=17),
     },
 }
 

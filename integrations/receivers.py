@@ -1,7 +1,12 @@
 from django.dispatch import receiver
 
-from integrations.services.outbox import deliveries_for_image, deliveries_for_verification, deliveries_redact
-from recognition.signals import image_analysed, person_erased, verification_done
+from integrations.services.outbox import (
+    deliveries_for_image,
+    deliveries_for_verification,
+    deliveries_forget,
+    deliveries_redact,
+)
+from recognition.signals import image_analysed, person_erased, verification_done, verifications_purged
 
 
 @receiver(image_analysed, dispatch_uid="integrations.image_analysed")
@@ -20,3 +25,8 @@ def queue_verification_deliveries(*, verification, **kwargs) -> None:
 def redact_deliveries(*, image_ids, verification_ids, **kwargs) -> None:
     # Inside the erasure's transaction: the documents are redacted together with the data, or not at all.
     deliveries_redact(image_ids=image_ids, verification_ids=verification_ids)
+
+
+@receiver(verifications_purged, dispatch_uid="integrations.verifications_purged")
+def forget_verification_deliveries(*, verification_ids, **kwargs) -> None:
+    deliveries_forget(verification_ids=verification_ids)

@@ -378,6 +378,7 @@ class AuditEvent(models.Model):
         PERSON_ENROL = "person.enrol", "Reference face enrolled"
         PERSON_ENROL_REFUSED = "person.enrol.refused", "Reference photo refused"
         PERSON_ERASE = "person.erase", "Person erased"
+        RETENTION_PURGE = "retention.purge", "Expired data purged"
         PERSON_VERIFY = "person.verify", "Badge holder verified"
         FACE_LIST = "face.list", "Faces listed"
         FACE_VIEW = "face.view", "Face viewed"

@@ -12,3 +12,7 @@ verification_done = Signal()
 #: there) and ``verification_ids`` (checks of their badge, now carrying the pseudonym). Receivers that
 #: keep copies of the person's data (outgoing documents) redact them in the same transaction.
 person_erased = Signal()
+
+#: Sent inside the retention purge's transaction, before the rows go, with ``verification_ids``: checks
+#: old enough to be forgotten. Receivers that keep copies of them (outgoing documents) drop those too.
+verifications_purged = Signal()

@@ -6,6 +6,7 @@ from celery import Task, shared_task
 
 from recognition.services.analysis import AnalysisRetry, image_analyse, image_fail
 from recognition.services.collections import reference_changes_prune
+from recognition.services.retention import retention_purge
 from recognition.services.sweeper import images_sweep_stuck
 
 ANALYSIS_MAX_RETRIES = 5
@@ -35,3 +36,8 @@ def analyse_image(self: Task, image_id: str) -> None:
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def sweep_stuck_images() -> dict[str, int]:
     return {**images_sweep_stuck().__dict__, "reference_changes_pruned": reference_changes_prune()}
+
+
+@shared_task
+def purge_expired() -> dict[str, int]:
+    return retention_purge()

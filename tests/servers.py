@@ -7,6 +7,7 @@ import contextlib
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 
 
@@ -74,7 +75,10 @@ def s3_server() -> Iterator[str]:
     port = closed_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    url = f"http://127.0.0.1:{port}"
+    # moto keeps its buckets in the process, from one server to the next: each test starts empty.
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         server.stop()

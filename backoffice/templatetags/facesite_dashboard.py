@@ -11,6 +11,7 @@ from integrations.models import Delivery
 from recognition.admin.activity import sentences
 from recognition.admin.common import thumbnail_url
 from recognition.models import AuditEvent, Face, Image
+from recognition.services.retention import purge_plan
 
 register = template.Library()
 
@@ -38,7 +39,16 @@ def facesite_dashboard(context):
         else [],
         "flower_url": settings.FLOWER_URL,
         "can_review": user.has_perm("recognition.change_faceforreview"),
+        "next_purge": _next_purge() if user.has_perm("recognition.view_image") else None,
     }
+
+
+def _next_purge() -> dict:
+    """When the daily purge runs next, and what it will remove then if nothing changes before."""
+    now = timezone.localtime()
+    at = now.replace(hour=settings.FACESITE_PURGE_HOUR, minute=17, second=0, microsecond=0)
+    at += timedelta(days=1) if at <= now else timedelta(0)
+    return {"at": at, **purge_plan(now=at).counts()}
 
 
 def _recent_activity() -> list[tuple[AuditEvent, str]]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.utils import timezone
@@ -14,6 +15,7 @@ from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
 from recognition.models import Image, Verification
 from recognition.services.queue import enqueue_after_commit
 
+T = TypeVar("T")
 KEY_NAMESPACE = uuid.UUID("6f1d2b9e-4a53-4c1e-9a3e-0f4f7c9d2a10")
 SEND_DELIVERY = "integrations.tasks.send_delivery"
 
@@ -69,18 +71,28 @@ def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Itera
         delivery.payload = xml.image_event(delivery.image, event=delivery.event, key=delivery.idempotency_key).decode()
         _save_redacted(delivery)
         rebuilt += 1
-    checks = Verification.objects.in_bulk(list(verification_ids))
-    endpoints = list(Endpoint.objects.values_list("pk", flat=True))
-    by_key = {
-        idempotency_key(event=Event.VERIFICATION_RESULT, subject_id=str(pk), endpoint_id=endpoint): check
-        for pk, check in checks.items()
-        for endpoint in endpoints
-    }
+    by_key = _verification_keys(Verification.objects.in_bulk(list(verification_ids)))
     for delivery in Delivery.objects.filter(idempotency_key__in=list(by_key)):
         delivery.payload = _verification_document(by_key[delivery.idempotency_key], delivery.idempotency_key)
         _save_redacted(delivery)
         rebuilt += 1
     return rebuilt
+
+
+def deliveries_forget(*, verification_ids: Iterable[uuid.UUID]) -> int:
+    """Delete the deliveries, sent or not, about these checks (which are being purged); how many."""
+    keys = _verification_keys(dict.fromkeys(verification_ids))
+    return Delivery.objects.filter(idempotency_key__in=list(keys)).delete()[1].get("integrations.Delivery", 0)
+
+
+def _verification_keys(checks: Mapping[Any, T]) -> dict[str, T]:
+    """Each verification.result idempotency key, for every endpoint, of these checks (by primary key)."""
+    endpoints = list(Endpoint.objects.values_list("pk", flat=True))
+    return {
+        idempotency_key(event=Event.VERIFICATION_RESULT, subject_id=str(pk), endpoint_id=endpoint): check
+        for pk, check in checks.items()
+        for endpoint in endpoints
+    }
 
 
 def _save_redacted(delivery: Delivery) -> None:

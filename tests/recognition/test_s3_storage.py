@@ -1,14 +1,20 @@
 """FACESITE_STORAGE=s3 for real: images and crops kept in an S3-compatible server on loopback (moto's
-standalone server), encrypted on the server side, read back by analysis, deleted by erasure."""
+standalone server), encrypted on the server side, read back by analysis, deleted by erasure and by the
+retention purge."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import boto3
 import pytest
+from django.utils import timezone
 
 from recognition import thumbnails
 from recognition.models import Image
 from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
+from recognition.services.retention import retention_purge
 from tests import images
 from tests.servers import s3_server
 
@@ -64,3 +70,16 @@ def test_an_upload_is_stored_encrypted_analysed_from_s3_and_erased_with_its_crop
     with django_capture_on_commit_callbacks(execute=True):
         assert admin_client_api.delete(f"/api/images/{image.pk}/").status_code == 204
     assert keys(s3_media) == [], "erasure removes the original and its crops from the bucket"
+
+
+def test_the_retention_purge_removes_an_expired_image_from_the_bucket(
+    s3_media, settings, django_capture_on_commit_callbacks
+):
+    settings.FACESITE_RETENTION = {**settings.FACESITE_RETENTION, "images": 30}
+    image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=9)).pk)
+    thumbnails.face_crop(image.faces.get())
+    assert len(keys(s3_media)) == 2
+    Image.objects.filter(pk=image.pk).update(created_at=timezone.now() - timedelta(days=31))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert retention_purge()["images"] == 1
+    assert keys(s3_media) == []

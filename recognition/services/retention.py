@@ -1,0 +1,106 @@
+"""Retention: what is kept for how long, and the purge that removes what has outlived it.
+
+Four limits, in days (0: kept until someone deletes it), from ``FACESITE_RETENTION``:
+
+- ``images``: analysed images (uploads, URLs, imports; not enrolment photos, which stay as long as their
+  reference faces), counted from their upload;
+- ``unmatched_faces``: faces found in images but matched to no one (their embedding and crop are
+  biometric data of someone who never enrolled), counted from their detection;
+- ``verifications``: records of badge checks, counted from the check;
+- ``people_unseen``: people whose face has not been seen (no sighting matched to them, no badge check)
+  for this long are erased with all their biometric data, as Illinois' BIPA requires within three years
+  of the last interaction (the default, 1 095 days).
+
+Everything goes through the erasure service (files, crops, engine collections, deliveries' documents);
+the purge is audited as one ``retention.purge`` event with its counts, and each erased person as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Q, QuerySet
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
+
+from recognition import thumbnails
+from recognition.audit import audit_record
+from recognition.models import AuditEvent, Face, Image, Person, Verification
+from recognition.services.erasure import KEPT_FOR_FACES, image_delete, person_erase
+from recognition.services.files import delete_files_after_commit
+from recognition.signals import verifications_purged
+
+logger = logging.getLogger(__name__)
+LIMITS = ("images", "unmatched_faces", "verifications", "people_unseen")
+
+
+@dataclass(frozen=True)
+class PurgePlan:
+    """What a purge now would remove, as querysets evaluated when counted or purged."""
+
+    images: QuerySet[Image]
+    unmatched_faces: QuerySet[Face]
+    verifications: QuerySet[Verification]
+    people: QuerySet[Person]
+
+    def counts(self) -> dict[str, int]:
+        return {name: getattr(self, name).count() for name in ("images", "unmatched_faces", "verifications", "people")}
+
+
+def _cutoff(limit: str, now: datetime) -> datetime | None:
+    days = settings.FACESITE_RETENTION[limit]
+    return now - timedelta(days=days) if days else None
+
+
+def purge_plan(*, now: datetime | None = None) -> PurgePlan:
+    now = now or timezone.now()
+    images, faces, checks, people = (
+        Image.objects.none(), Face.objects.none(), Verification.objects.none(), Person.objects.none()
+    )  # fmt: skip
+    if cutoff := _cutoff("images", now):
+        images = (
+            Image.objects.filter(created_at__lt=cutoff)
+            .exclude(source__in=KEPT_FOR_FACES)
+            .exclude(status__in=[Image.Status.PENDING, Image.Status.PROCESSING])
+        )
+    if cutoff := _cutoff("unmatched_faces", now):
+        faces = Face.objects.sightings().filter(person__isnull=True, created_at__lt=cutoff)
+    if cutoff := _cutoff("verifications", now):
+        checks = Verification.objects.filter(created_at__lt=cutoff)
+    if cutoff := _cutoff("people_unseen", now):
+        people = Person.objects.annotate(
+            last_seen=Greatest(
+                "created_at",
+                Coalesce(Max("faces__created_at", filter=Q(faces__is_reference=False)), "created_at"),
+                Coalesce(Max("verifications__created_at"), "created_at"),
+            )
+        ).filter(last_seen__lt=cutoff)
+    return PurgePlan(images=images, unmatched_faces=faces, verifications=checks, people=people)
+
+
+def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
+    """Remove what has outlived its limit; the counts removed. Safe to run at any time, and again."""
+    plan = purge_plan(now=now)
+    removed = dict.fromkeys(("images", "unmatched_faces", "verifications", "people"), 0)
+    for person in list(plan.people):
+        person_erase(person=person)
+        removed["people"] += 1
+    for pk in list(plan.images.values_list("pk", flat=True)):
+        if image := Image.objects.filter(pk=pk).first():  # an erasure above may have taken it already
+            image_delete(image=image)
+            removed["images"] += 1
+    with transaction.atomic():
+        face_ids = list(plan.unmatched_faces.values_list("pk", flat=True))
+        delete_files_after_commit(names=thumbnails.cached_names(face_ids=face_ids))
+        removed["unmatched_faces"] = Face.objects.filter(pk__in=face_ids).delete()[1].get("recognition.Face", 0)
+        check_ids = list(plan.verifications.values_list("pk", flat=True))
+        verifications_purged.send(sender=Verification, verification_ids=check_ids)
+        removed["verifications"] = Verification.objects.filter(pk__in=check_ids).delete()[0]
+        audit_record(actor=None, action=AuditEvent.Action.RETENTION_PURGE, removed=removed,
+                     limits={k: settings.FACESITE_RETENTION[k] for k in LIMITS})  # fmt: skip
+    logger.info("Retention purge removed %s", ", ".join(f"{n} {what}" for what, n in removed.items()))
+    return removed
