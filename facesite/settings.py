@@ -299,6 +299,22 @@ FACESITE_RETENTION = {
     "people_unseen": env_int("FACESITE_RETAIN_PEOPLE_UNSEEN_DAYS", 3 * 365, minimum=0),
 }
 FACESITE_PURGE_HOUR = env_int("FACESITE_PURGE_HOUR", 3, minimum=0, maximum=23)  # daily, in TIME_ZONE
+
+# --- Watch list and e-mail --------------------------------------------------------------
+# Who is e-mailed when a watched person is identified or an unknown face appears in a watched collection
+# (comma-separated addresses; none: no e-mail, the person.watched event still goes to endpoints).
+FACESITE_WATCH_EMAILS = env_list("FACESITE_WATCH_EMAILS", [])
+FACESITE_WATCH_REPEAT_SECONDS = env_int("FACESITE_WATCH_REPEAT_SECONDS", 600, minimum=0)
+# Where people reach this site, for links in e-mails.
+FACESITE_PUBLIC_URL = env_url("FACESITE_PUBLIC_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "facesite@localhost")
 FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:
@@ -336,6 +352,7 @@ CELERY_TASK_ROUTES = {
     "recognition.tasks.sweep_stuck_images": {"queue": "maintenance"},
     "integrations.tasks.sweep_deliveries": {"queue": "maintenance"},
     "recognition.tasks.purge_expired": {"queue": "maintenance"},
+    "recognition.tasks.send_watch_alert": {"queue": "deliveries"},
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else CELERY_TASK_TIME_LIMIT - 5

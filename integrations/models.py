@@ -16,6 +16,7 @@ class Event(models.TextChoices):
     IMAGE_ANALYSED = "image.analysed", "Image analysed"
     PERSON_IDENTIFIED = "person.identified", "Person identified"
     VERIFICATION_RESULT = "verification.result", "Verification result"
+    PERSON_WATCHED = "person.watched", "Watched person or unknown face (watch list)"
 
 
 def default_events() -> list[str]:

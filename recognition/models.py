@@ -29,6 +29,9 @@ class Collection(models.Model):
     changes_pruned_through = models.PositiveBigIntegerField(
         default=0, help_text="Reference changes up to this one were pruned: an index older than that reloads."
     )
+    watched = models.BooleanField(
+        default=False, help_text="Alert when a face no one is enrolled for appears in an image of this collection."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -61,6 +64,7 @@ class Person(models.Model):
     consent_given_at = models.DateTimeField(
         null=True, blank=True, help_text="When the person consented to biometric processing."
     )
+    watched = models.BooleanField(default=False, help_text="Alert whenever this person is identified in an image.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -461,3 +465,28 @@ class FaceForReview(Face):
         proxy = True
         verbose_name = "face to review"
         verbose_name_plural = "faces to review"
+
+
+class WatchAlert(models.Model):
+    """A watched person identified, or an unknown face in a watched collection: e-mailed and sent to
+    endpoints (``person.watched``). Repeats of the same person (or of unknown faces) in the same collection
+    within ``FACESITE_WATCH_REPEAT_SECONDS`` raise none."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", "Watched person identified"
+        UNKNOWN = "unknown", "Unknown face in a watched collection"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="watch_alerts")
+    face = models.ForeignKey(Face, on_delete=models.SET_NULL, null=True, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} in {self.collection_id}, {self.created_at:%Y-%m-%d %H:%M}"

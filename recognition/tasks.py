@@ -8,6 +8,7 @@ from recognition.services.analysis import AnalysisRetry, image_analyse, image_fa
 from recognition.services.collections import reference_changes_prune
 from recognition.services.retention import retention_purge
 from recognition.services.sweeper import images_sweep_stuck
+from recognition.services.watch import watch_alert_email
 
 ANALYSIS_MAX_RETRIES = 5
 
@@ -41,3 +42,8 @@ def sweep_stuck_images() -> dict[str, int]:
 @shared_task
 def purge_expired() -> dict[str, int]:
     return retention_purge()
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=1800, max_retries=10)
+def send_watch_alert(alert_id: str) -> bool:
+    return watch_alert_email(alert_id=alert_id)  # a mail server that is down (OSError) is tried again later

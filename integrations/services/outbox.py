@@ -33,6 +33,8 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
     (same idempotency keys) with the new document and sends them again.
     """
     identified = image.faces.filter(person__isnull=False).exists()
+    # Alerts raised by this analysis (the watch list records them just before, in the same transaction).
+    watched = image.watch_alerts.filter(created_at__gte=image.analysed_at).exists()
     created = []
     for endpoint in Endpoint.objects.filter(enabled=True):
         if endpoint.collection_id and endpoint.collection_id != image.collection_id:
@@ -40,7 +42,11 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
         if endpoint.only_identified and not identified:
             continue
         for event in endpoint.events:
-            if event == Event.IMAGE_ANALYSED or (event == Event.PERSON_IDENTIFIED and identified):
+            if (
+                event == Event.IMAGE_ANALYSED
+                or (event == Event.PERSON_IDENTIFIED and identified)
+                or (event == Event.PERSON_WATCHED and watched)
+            ):
                 key = idempotency_key(event=event, subject_id=str(image.pk), endpoint_id=endpoint.pk)
                 payload = xml.image_event(image, event=event, key=key).decode()
                 created.append(_outbox(endpoint=endpoint, event=event, key=key, payload=payload, image=image))

@@ -34,7 +34,7 @@ class PersonForm(forms.ModelForm):
 
     class Meta:
         model = Person
-        fields = ["name", "external_id", "notes", "consent_given_at"]
+        fields = ["name", "external_id", "notes", "consent_given_at", "watched"]
 
     def clean_enrol_photo(self) -> Any:
         upload = self.cleaned_data.get("enrol_photo")
@@ -52,11 +52,12 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
     list_action = AuditEvent.Action.PERSON_LIST
     form = PersonForm
     list_display = ["reference_thumb", "name", "external_id", "reference_count", "sighting_count", "consent"]
+    list_filter = ["watched"]
     search_fields = ["name", "external_id"]
     list_per_page = 50
     readonly_fields = ["gallery", "recent_sightings", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "external_id", "notes", "consent_given_at"]}),
+        (None, {"fields": ["name", "external_id", "notes", "consent_given_at", "watched"]}),
         ("Reference faces", {"fields": ["gallery", "enrol_photo"]}),
         ("Seen in", {"fields": ["recent_sightings"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
@@ -211,7 +212,7 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
 
 @admin.register(Collection)
 class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "reference_faces", "version", "created_at"]
+    list_display = ["name", "description", "reference_faces", "watched", "version", "created_at"]
     readonly_fields = ["version"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:

@@ -111,6 +111,7 @@ class PersonSerializer(serializers.ModelSerializer):
             "external_id",
             "notes",
             "consent_given_at",
+            "watched",
             "reference_faces",
             "created_at",
             "updated_at",

@@ -32,6 +32,7 @@ from recognition.services.collections import people_of
 from recognition.services.files import delete_files_after_commit, s3_location, stored_file
 from recognition.services.ingest import image_enqueue_analysis
 from recognition.services.reindex import restoring
+from recognition.services.watch import watch_alerts_record
 from recognition.signals import image_analysed
 from recognition.validation import ImageRejected, inspect_image
 
@@ -245,6 +246,7 @@ def _store_results(
         locked.update(**done)
         for field, value in done.items():
             setattr(image, field, value)
+        watch_alerts_record(image=image)
         image_analysed.send(sender=Image, image=image)
     timings = results.timings | {"store": round((time.perf_counter() - started) * 1000, 1)}
     logger.info(
