@@ -15,7 +15,10 @@ WORKDIR /app
 COPY . .
 RUN python -c "from recognition.engines.local import LocalEngine; LocalEngine(preload=True)" \
     && DJANGO_SECRET_KEY=build python manage.py collectstatic --noinput --verbosity 0 \
-    && useradd --create-home facesite && mkdir -p /app/var && chown facesite /app/var
+    && useradd --create-home facesite && mkdir -p /app/var /tmp/prometheus \
+    && chown facesite /app/var /tmp/prometheus
+# gunicorn's processes add up their face-check timings here for /metrics.
+ENV PROMETHEUS_MULTIPROC_DIR=/tmp/prometheus
 USER facesite
 EXPOSE 8000
 CMD ["gunicorn", "facesite.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

@@ -1,10 +1,10 @@
 """Prometheus metrics at ``/metrics``, read from the database and Redis when scraped.
 
-Every figure comes from shared state (rows, queues), not from counters in one process, so any web
-process answers for the whole site: gunicorn's workers and the Celery workers need no shared metrics
-directory. The analysis latency histogram counts every analysed image still stored, by how long its
-last analysis took (claim to results); purging old images lowers its counts, which Prometheus reads as
-a counter reset.
+Figures come from shared state (rows, queues), so any web process answers for the whole site; the one
+kept by processes themselves, the face checks' latency, is added up across gunicorn's processes through
+PROMETHEUS_MULTIPROC_DIR (recognition/services/check_timing.py). The analysis latency histogram counts
+every analysed image still stored, by how long its last analysis took (claim to results); purging old
+images lowers its counts, which Prometheus reads as a counter reset.
 
 Who may read: clients in ``FACESITE_METRICS_ALLOWED_NETWORKS`` (loopback by default), or anyone sending
 ``Authorization: Bearer <FACESITE_METRICS_TOKEN>`` when that is set. Others get 403.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -23,12 +24,13 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from integrations.models import Delivery
 from recognition.models import Collection, Image
+from recognition.services.check_timing import CHECK_SECONDS
 from recognition.services.queue import QUEUES
 
 #: Upper bounds (seconds) of the analysis latency buckets.
@@ -126,6 +128,17 @@ def metrics(request: HttpRequest) -> HttpResponse:
             status=403,
             content_type="text/plain; charset=utf-8",
         )
-    registry = CollectorRegistry()
+    registry = process_metrics()
     registry.register(FacesiteCollector())
     return HttpResponse(generate_latest(registry), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+def process_metrics() -> CollectorRegistry:
+    """The metrics processes keep themselves (the checks' histogram): every web process's, added up from
+    PROMETHEUS_MULTIPROC_DIR when it is set, else this process's."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry.register(CHECK_SECONDS)
+    return registry

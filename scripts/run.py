@@ -8,6 +8,7 @@ stops every one of them.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +46,11 @@ def main() -> None:
         FACESITE_HTTPS=env.get("FACESITE_HTTPS", "false"),
     )
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    # The web's processes add up their face-check timings here for /metrics; each start begins afresh.
+    metrics_dir = Path(env.get("FACESITE_VAR_DIR") or ROOT / "var") / "prometheus"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env["FACESITE_WEB_METRICS_DIR"] = str(metrics_dir)
     py = ROOT / ".venv" / "bin" / "python"
     print(
         f"""

@@ -17,6 +17,7 @@ from recognition.engines import base as engine_types
 from recognition.engines.base import BoundingBox
 from recognition.exceptions import engine_call
 from recognition.models import AuditEvent, Collection, Face, Person, Verification
+from recognition.services.check_timing import timed_check
 from recognition.services.collections import people_of
 from recognition.services.reindex import restoring
 from recognition.signals import verification_done
@@ -60,6 +61,7 @@ class Comparison:
     threshold: float
 
 
+@timed_check("search")
 def faces_search(
     *, data: bytes | CheckedImage, collection: Collection, threshold: float, max_matches: int, actor: Actor = None,
     client_ip: str | None = None,
@@ -106,6 +108,7 @@ def _people_for(matches: list[engine_types.UserMatch], collection: Collection) -
     ]
 
 
+@timed_check("verify")
 def person_verify(
     *, external_id: str, data: bytes | CheckedImage, threshold: float, actor: Actor = None,
     client_ip: str | None = None,
@@ -175,6 +178,7 @@ def _verify_face(
     return outcome, similarity, faces[0].bounding_box
 
 
+@timed_check("compare")
 def faces_compare(
     *, source: bytes | CheckedImage, target: bytes | CheckedImage, threshold: float, actor: Actor = None,
     client_ip: str | None = None,

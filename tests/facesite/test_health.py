@@ -146,3 +146,17 @@ def test_probes_and_scrapers_are_not_redirected_to_https(client, settings, media
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").status_code == 200
     assert client.get("/metrics").status_code == 200
+
+
+def test_metrics_time_the_face_checks(client, admin_client_api, media_root):
+    def compares() -> float:
+        values = metric_values(client.get("/metrics").content.decode())
+        return values.get(("facesite_check_seconds_count", (("check", "compare"),)), 0.0)
+
+    before = compares()
+    photo = images.jpeg((96, 72), seed=12)
+    answer = admin_client_api.post(
+        "/api/compare/", {"source": images.upload_file(photo), "target": images.upload_file(photo)}, format="multipart"
+    )
+    assert answer.status_code == 200, answer.content
+    assert compares() == before + 1

@@ -62,6 +62,16 @@ def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, t
         wait_for(lambda: receiver.received, timeout=30)
         assert response.json()["id"].encode() in receiver.received[0].body
 
+        # Face checks answered by either of gunicorn's processes are counted together in /metrics.
+        photo = images.jpeg((200, 150), seed=42)
+        for _ in range(4):
+            compared = requests.post(f"{api}compare/", headers=auth, timeout=10,
+                                     files={"source": ("a.jpg", photo), "target": ("b.jpg", photo)})  # fmt: skip
+            assert compared.status_code == 200, compared.text
+        metrics = get(f"http://127.0.0.1:{web_port}/metrics").text
+        assert 'facesite_check_seconds_count{check="compare"} 4.0' in metrics
+        assert 'facesite_images{status="done"} 1.0' in metrics
+
         flower = wait_for(lambda: get(f"http://127.0.0.1:{flower_port}/"), timeout=60)
         assert flower.status_code == 200
         processes = psutil.Process(launcher.pid).children(recursive=True)
