@@ -25,10 +25,6 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
 
 
-def current_request_id() -> str:
-    return _request_id.get()
-
-
 class RequestIdMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

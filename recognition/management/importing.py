@@ -10,9 +10,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from recognition.exceptions import InvalidInput
 from recognition.management.progress import ProgressBar
 from recognition.models import Collection
 from recognition.services.bulk import REFUSED, Outcome
+from recognition.services.collections import collection_named
 
 
 class ImportCommand(BaseCommand):
@@ -22,12 +24,10 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--workers", type=int, default=1, help="Items done at the same time (threads).")
 
     def collection(self, name: str | None) -> Collection:
-        if not name:
-            return Collection.get_default()
-        found = Collection.objects.filter(name=name).first()
-        if found is None:
-            raise CommandError(f"No collection is named {name!r}.")
-        return found
+        try:
+            return collection_named(name=name)
+        except InvalidInput as exc:
+            raise CommandError(exc.message) from exc
 
     def import_all(
         self, items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int, results: Sequence[str]

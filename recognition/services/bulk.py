@@ -69,7 +69,8 @@ def photos_in(source: Path) -> Iterator[PhotoToImport]:
 
 def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
     """``root/<external id>/<photo>``: each sub-folder is a person, named by it until renamed."""
-    _check_folder(root)
+    if not root.is_dir():
+        raise ImportSourceError(f"{root} is not a folder.")
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         for photo in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES):
             yield PhotoToImport(external_id=folder.name, name=folder.name, photo=str(photo))
@@ -176,11 +177,6 @@ def import_image(
     except FacesiteError as exc:
         return Outcome(item, REFUSED, exc.message)
     return Outcome(item, QUEUED)
-
-
-def _check_folder(root: Path) -> None:
-    if not root.is_dir():
-        raise ImportSourceError(f"{root} is not a folder.")
 
 
 def _is_url(text: str) -> bool:
