@@ -20,7 +20,6 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from recognition import thumbnails
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines.base import Analysis, BaseEngine, EngineError, UserMatch
@@ -29,7 +28,8 @@ from recognition.fetch import FetchRefused, fetch_image_bytes
 from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, TextDetection
 from recognition.services import results as rows
 from recognition.services.collections import people_of
-from recognition.services.files import delete_files_after_commit, s3_location, stored_file
+from recognition.services.erasure import faces_delete
+from recognition.services.files import s3_location, stored_file
 from recognition.services.ingest import image_enqueue_analysis
 from recognition.services.reindex import restoring
 from recognition.services.watch import watch_alerts_record
@@ -265,8 +265,7 @@ def _replace_earlier_results(image: Image) -> list[Face]:
     new faces keep where they are the same faces."""
     replaced = image.faces.sightings()
     decisions = list(replaced.filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED]))
-    delete_files_after_commit(names=thumbnails.cached_names(face_ids=list(replaced.values_list("pk", flat=True))))
-    replaced.delete()
+    faces_delete(faces=replaced)
     image.labels.all().delete()
     image.text_detections.all().delete()
     image.moderation_labels.all().delete()

@@ -49,6 +49,13 @@ def reference_face_remove(*, face: Face, actor: Actor = None, client_ip: str | N
     engine_forget(references=[face])
 
 
+def faces_delete(*, faces: QuerySet[Face]) -> int:
+    """Delete these faces; their cached crops go once the deletion commits. How many faces went."""
+    face_ids = list(faces.values_list("pk", flat=True))
+    delete_files_after_commit(names=thumbnails.cached_names(face_ids=face_ids))
+    return Face.objects.filter(pk__in=face_ids).delete()[1].get("recognition.Face", 0)
+
+
 @dataclass(frozen=True)
 class ErasureReport:
     reference_faces: int

@@ -27,15 +27,13 @@ from django.db.models import Max, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from recognition import thumbnails
 from recognition.audit import audit_record
 from recognition.models import AuditEvent, Face, Image, Person, Verification
-from recognition.services.erasure import KEPT_FOR_FACES, image_delete, person_erase
-from recognition.services.files import delete_files_after_commit
+from recognition.services.erasure import KEPT_FOR_FACES, faces_delete, image_delete, person_erase
 from recognition.signals import verifications_purged
 
 logger = logging.getLogger(__name__)
-LIMITS = ("images", "unmatched_faces", "verifications", "people_unseen")
+PARTS = ("images", "unmatched_faces", "verifications", "people")  # what a purge removes, as PurgePlan names them
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class PurgePlan:
     people: QuerySet[Person]
 
     def counts(self) -> dict[str, int]:
-        return {name: getattr(self, name).count() for name in ("images", "unmatched_faces", "verifications", "people")}
+        return {name: getattr(self, name).count() for name in PARTS}
 
 
 def _cutoff(limit: str, now: datetime) -> datetime | None:
@@ -85,7 +83,7 @@ def purge_plan(*, now: datetime | None = None) -> PurgePlan:
 def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
     """Remove what has outlived its limit; the counts removed. Safe to run at any time, and again."""
     plan = purge_plan(now=now)
-    removed = dict.fromkeys(("images", "unmatched_faces", "verifications", "people"), 0)
+    removed = dict.fromkeys(PARTS, 0)
     for person in list(plan.people):
         person_erase(person=person)
         removed["people"] += 1
@@ -94,13 +92,11 @@ def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
             image_delete(image=image)
             removed["images"] += 1
     with transaction.atomic():
-        face_ids = list(plan.unmatched_faces.values_list("pk", flat=True))
-        delete_files_after_commit(names=thumbnails.cached_names(face_ids=face_ids))
-        removed["unmatched_faces"] = Face.objects.filter(pk__in=face_ids).delete()[1].get("recognition.Face", 0)
+        removed["unmatched_faces"] = faces_delete(faces=plan.unmatched_faces)
         check_ids = list(plan.verifications.values_list("pk", flat=True))
         verifications_purged.send(sender=Verification, verification_ids=check_ids)
         removed["verifications"] = Verification.objects.filter(pk__in=check_ids).delete()[0]
         audit_record(actor=None, action=AuditEvent.Action.RETENTION_PURGE, removed=removed,
-                     limits={k: settings.FACESITE_RETENTION[k] for k in LIMITS})  # fmt: skip
+                     limits=settings.FACESITE_RETENTION)  # fmt: skip
     logger.info("Retention purge removed %s", ", ".join(f"{n} {what}" for what, n in removed.items()))
     return removed
