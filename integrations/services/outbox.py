@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -33,8 +34,12 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
     (same idempotency keys) with the new document and sends them again.
     """
     identified = image.faces.filter(person__isnull=False).exists()
-    # Alerts raised by this analysis (the watch list records them just before, in the same transaction).
-    watched = image.watch_alerts.filter(created_at__gte=image.analysed_at).exists()
+
+    @cache
+    def watched() -> bool:  # asked only if an endpoint wants person.watched
+        # Alerts raised by this analysis (the watch list records them just before, in the same transaction).
+        return image.watch_alerts.filter(created_at__gte=image.analysed_at).exists()
+
     created = []
     for endpoint in Endpoint.objects.filter(enabled=True):
         if endpoint.collection_id and endpoint.collection_id != image.collection_id:
@@ -45,7 +50,7 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
             if (
                 event == Event.IMAGE_ANALYSED
                 or (event == Event.PERSON_IDENTIFIED and identified)
-                or (event == Event.PERSON_WATCHED and watched)
+                or (event == Event.PERSON_WATCHED and watched())
             ):
                 key = idempotency_key(event=event, subject_id=str(image.pk), endpoint_id=endpoint.pk)
                 payload = xml.image_event(image, event=event, key=key).decode()

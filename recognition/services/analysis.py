@@ -213,7 +213,7 @@ def _store_results(
             return None
         decisions = _replace_earlier_results(image) if image.analysed_at else []  # else there are none
         Label.objects.bulk_create(rows.label_row(image=image, label=label) for label in results.labels)
-        Face.objects.bulk_create(
+        faces = Face.objects.bulk_create(
             rows.keep_decision(
                 row=rows.face_row(
                     image=image,
@@ -246,7 +246,7 @@ def _store_results(
         locked.update(**done)
         for field, value in done.items():
             setattr(image, field, value)
-        watch_alerts_record(image=image)
+        watch_alerts_record(image=image, faces=faces)
         image_analysed.send(sender=Image, image=image)
     timings = results.timings | {"store": round((time.perf_counter() - started) * 1000, 1)}
     logger.info(

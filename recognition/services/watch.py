@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recognition import thumbnails
-from recognition.models import Face, Image, WatchAlert
+from recognition.models import Face, Image, Person, WatchAlert
 from recognition.services.queue import DELIVERIES, enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -32,21 +32,27 @@ class RelatedParts(EmailMultiAlternatives):
     mixed_subtype = "related"
 
 
-def watch_alerts_record(*, image: Image) -> list[WatchAlert]:
-    """Alerts for what this freshly analysed image shows; call in the transaction that stores its results.
-    Each one's e-mail is queued once that commits."""
-    faces = list(image.faces.sightings().select_related("person"))
-    wanted: list[tuple[str, Face]] = [(WatchAlert.Kind.PERSON, f) for f in faces if f.person and f.person.watched]
+def watch_alerts_record(*, image: Image, faces: list[Face]) -> list[WatchAlert]:
+    """Alerts for the ``faces`` just found in ``image``; call in the transaction that stores them. Each
+    alert's e-mail is queued once that commits. Asks the database nothing unless someone was identified
+    or the collection is watched."""
+    identified = {face.person_id for face in faces if face.person_id}
+    watched = (
+        set(Person.objects.filter(pk__in=identified, watched=True).values_list("pk", flat=True))
+        if identified
+        else set()
+    )
+    wanted = [(WatchAlert.Kind.PERSON, face) for face in faces if face.person_id in watched]
     if image.collection.watched:
-        wanted += [(WatchAlert.Kind.UNKNOWN, f) for f in faces if f.person is None][:1]  # one per image
+        wanted += [(WatchAlert.Kind.UNKNOWN, face) for face in faces if face.person_id is None][:1]  # one per image
     since = timezone.now() - timedelta(seconds=settings.FACESITE_WATCH_REPEAT_SECONDS)
     alerts = []
     for kind, face in wanted:
-        recent = WatchAlert.objects.filter(kind=kind, collection=image.collection, person=face.person,
+        recent = WatchAlert.objects.filter(kind=kind, collection=image.collection, person=face.person_id,
                                            created_at__gte=since)  # fmt: skip
         if recent.exists():
             continue
-        alert = WatchAlert.objects.create(kind=kind, image=image, face=face, person=face.person,
+        alert = WatchAlert.objects.create(kind=kind, image=image, face=face, person_id=face.person_id,
                                           collection=image.collection)  # fmt: skip
         alerts.append(alert)
         if settings.FACESITE_WATCH_EMAILS:
@@ -61,9 +67,8 @@ def watch_alert_email(*, alert_id: str) -> bool:
     if alert is None or alert.emailed_at is not None:
         return False
     link = settings.FACESITE_PUBLIC_URL.rstrip("/") + reverse("admin:recognition_image_change", args=[alert.image_id])
-    context = {"alert": alert, "link": link, "has_crop": False}
     crop = thumbnails.face_crop(alert.face) if alert.face else None
-    context["has_crop"] = bool(crop)
+    context = {"alert": alert, "link": link, "has_crop": bool(crop)}
     subject = (
         f"Facesite: {alert.person.name} seen in {alert.collection.name}"
         if alert.person
