@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 #: Real photos (credits in fixtures/CREDITS.md).
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -28,6 +28,19 @@ def group_photo(names: tuple[str, ...] = ("obama.jpg", "biden.jpg", "astronaut.p
     picture = Image.new("RGB", (400 * len(tiles), 500), "white")
     for i, tile in enumerate(tiles):
         picture.paste(tile, (400 * i, 0))
+    return encode(picture, "JPEG", quality=92)
+
+
+def behind_a_fence(data: bytes) -> bytes:
+    """The picture with a white picket fence drawn across its lower half, as in a family photo at a fence."""
+    picture = Image.open(io.BytesIO(data)).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    width, height = picture.size
+    top = int(height * 0.55)
+    for x in range(0, width, 40):
+        draw.rectangle([x, top, x + 22, height], fill=(235, 235, 225))
+    for rail in (top + 30, height - 60):
+        draw.rectangle([0, rail, width, rail + 18], fill=(235, 235, 225))
     return encode(picture, "JPEG", quality=92)
 
 

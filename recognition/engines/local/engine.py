@@ -25,7 +25,7 @@ from recognition.engines.base import (
 from recognition.engines.embedding import EmbeddingEngine
 from recognition.engines.imaging import DEFAULT_MAX_PIXELS, decode_rgb
 from recognition.engines.local.faces import FaceAnalyser, similarity_from_cosine
-from recognition.engines.local.labels import LabelTaxonomy, people_labels, ratio_box
+from recognition.engines.local.labels import LabelTaxonomy, faces_share, people_labels, ratio_box
 from recognition.engines.local.models import ModelSet
 from recognition.engines.properties import image_properties
 
@@ -118,6 +118,20 @@ class LocalEngine(EmbeddingEngine):
     def detect_image_properties(self, image: bytes) -> ImageProperties:
         return image_properties(self._decode(image))
 
+    @property
+    def taxonomy(self) -> LabelTaxonomy:
+        if self._taxonomy is None:
+            self._taxonomy = LabelTaxonomy(self.models.taxonomy)
+        return self._taxonomy
+
+    def class_probabilities(self, image: bytes) -> np.ndarray:
+        """The label network's 1000 ImageNet class probabilities (what ``detect_labels`` rolls up)."""
+        return self._class_probabilities(self._decode(image))
+
+    def moderation_score(self, image: bytes) -> float:
+        """The raw open_nsfw score, 0–100 (what ``detect_moderation_labels`` thresholds)."""
+        return round(float(self.models.nsfw.classify(self._decode(image)).nsfw) * 100.0, 3)
+
     # Internals ------------------------------------------------------------------------------
 
     def _decode(self, image: bytes) -> Image.Image:
@@ -126,15 +140,10 @@ class LocalEngine(EmbeddingEngine):
     def _labels(
         self, rgb: Image.Image, faces: list[FaceDetail], *, min_confidence: float, max_labels: int
     ) -> list[Label]:
-        if self._taxonomy is None:
-            self._taxonomy = LabelTaxonomy(self.models.taxonomy)
-        # EfficientNet-Lite's training scaled pixels as (x - 127) / 128.
-        small = rgb.resize((LABEL_INPUT, LABEL_INPUT), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        batch = ((np.asarray(small, dtype=np.float32) - 127.0) / 128.0).transpose(2, 0, 1)[None]
-        logits = self.models.labels.run(None, {"input": np.ascontiguousarray(batch)})[0][0].astype(np.float64)
-        probabilities = np.exp(logits - logits.max())
-        probabilities /= probabilities.sum()
-        labels = self._taxonomy.labels(probabilities, min_confidence=min_confidence, max_labels=max_labels)
+        probabilities = self._class_probabilities(rgb)
+        labels = self.taxonomy.labels(
+            probabilities, min_confidence=min_confidence, max_labels=max_labels, people_share=faces_share(faces)
+        )
         labels = people_labels(faces, min_confidence=min_confidence) + labels
         labels.sort(key=lambda label: -label.confidence)
         return labels[:max_labels]
@@ -146,9 +155,14 @@ class LocalEngine(EmbeddingEngine):
             return []
         return [ModerationLabel(name="Explicit", confidence=round(score, 3))]
 
-    def moderation_score(self, image: bytes) -> float:
-        """The raw open_nsfw score, 0–100 (what ``detect_moderation_labels`` thresholds)."""
-        return round(float(self.models.nsfw.classify(self._decode(image)).nsfw) * 100.0, 3)
+    def _class_probabilities(self, rgb: Image.Image) -> np.ndarray:
+        # EfficientNet-Lite's training scaled pixels as (x - 127) / 128.
+        small = rgb.resize((LABEL_INPUT, LABEL_INPUT), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        batch = ((np.asarray(small, dtype=np.float32) - 127.0) / 128.0).transpose(2, 0, 1)[None]
+        logits = self.models.labels.run(None, {"input": np.ascontiguousarray(batch)})[0][0]
+        probabilities: np.ndarray = np.exp(logits.astype(np.float64) - logits.max())
+        probabilities /= probabilities.sum()
+        return probabilities
 
     def _text(self, bgr: np.ndarray) -> list[TextDetection]:
         height, width = bgr.shape[:2]

@@ -1,8 +1,18 @@
 """ImageNet classes rolled up into Rekognition-style labels with parents.
 
 A fine class keeps the network's probability as its confidence. A parent
-(Dog, Animal, Vehicle, ...) gets the summed probability of every class under
-it: "some dog" is more certain than any one breed, as it should be.
+(Dog, Animal, Vehicle, ...) counts only the classes under it that carry evidence:
+those at five times or more the share every class would get by chance
+(``EVIDENCE_FLOOR``). Summing every class would let hundreds of weak classes add
+up: a group of people, which ImageNet has no class for, spreads its probability
+thinly over 398 animal classes, and the plain sum called that "Animal 79".
+Counting evidence keeps "some dog" more certain than any one breed when the
+breeds are strong (dog.jpg: Dog 82, German shepherd 44).
+
+Where faces take up a fair share of the picture, classifier labels from the
+animal tree that no class supports strongly are dropped: the picture shows
+people, and an unsure animal guess is what this network says of people.
+docs/MODELS.md has the measurements behind both numbers.
 """
 
 from __future__ import annotations
@@ -12,6 +22,15 @@ from typing import Any
 import numpy as np
 
 from recognition.engines.base import BoundingBox, FaceDetail, Label, LabelInstance
+
+IMAGENET_CLASSES = 1000
+# A class counts as evidence for its parents from 5x the chance share (0.1 %).
+EVIDENCE_FLOOR = 5.0 / IMAGENET_CLASSES
+# Faces covering this share of the picture mean people are a subject of it, not a detail.
+PEOPLE_SHARE = 0.01
+# An animal label whose best class is below this (0–100) is unsure, and gives way to the faces seen.
+SURE_ANIMAL = 20.0
+ANIMAL = "Animal"
 
 
 class LabelTaxonomy:
@@ -34,7 +53,11 @@ class LabelTaxonomy:
             self.parent_parents[name] = tuple(sorted(shared, key=lambda p: (counts[index[p]], p)))
             self.parent_categories[name] = tuple(sorted(set.intersection(*(set(c["categories"]) for c in members))))
 
-    def labels(self, probabilities: np.ndarray, *, min_confidence: float, max_labels: int) -> list[Label]:
+    def labels(
+        self, probabilities: np.ndarray, *, min_confidence: float, max_labels: int, people_share: float = 0.0
+    ) -> list[Label]:
+        """Labels from the network's class probabilities; ``people_share`` is the part of the picture
+        that detected faces cover (0–1)."""
         result = []
         for j in np.flatnonzero(probabilities * 100.0 >= min_confidence):
             c = self.classes[int(j)]
@@ -46,7 +69,8 @@ class LabelTaxonomy:
                     categories=tuple(c["categories"]),
                 )
             )
-        parent_scores = np.minimum(self.membership @ probabilities, 1.0) * 100.0
+        evidence = np.where(probabilities >= EVIDENCE_FLOOR, probabilities, 0.0)
+        parent_scores = np.minimum(self.membership @ evidence, 1.0) * 100.0
         for i in np.flatnonzero(parent_scores >= min_confidence):
             name = self.parent_names[int(i)]
             result.append(
@@ -57,8 +81,27 @@ class LabelTaxonomy:
                     categories=self.parent_categories[name],
                 )
             )
+        if people_share >= PEOPLE_SHARE:
+            result = [label for label in result if not self._unsure_animal(label, probabilities)]
         result.sort(key=lambda label: -label.confidence)
         return result[:max_labels]
+
+    def best_class(self, name: str, probabilities: np.ndarray) -> float:
+        """The probability (0–100) of the strongest class under the parent ``name``."""
+        row = self.membership[self.parent_names.index(name)]
+        return float((row * probabilities).max()) * 100.0
+
+    def _unsure_animal(self, label: Label, probabilities: np.ndarray) -> bool:
+        if label.name != ANIMAL and ANIMAL not in label.parents:
+            return False
+        if label.name in self.parent_names:
+            return self.best_class(label.name, probabilities) < SURE_ANIMAL
+        return label.confidence < SURE_ANIMAL
+
+
+def faces_share(faces: list[FaceDetail]) -> float:
+    """The part of the picture that the faces' boxes cover: their areas added up, at most 1."""
+    return min(1.0, sum(f.bounding_box.area for f in faces))
 
 
 def people_labels(faces: list[FaceDetail], *, min_confidence: float) -> list[Label]:
