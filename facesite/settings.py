@@ -319,6 +319,8 @@ FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:
     raise ImproperlyConfigured("FACESITE_REVIEW_THRESHOLD must not be above FACESITE_MATCH_THRESHOLD.")
+# The false-match rate a suggested threshold keeps to (calibration); 0.001 is 0.1 %.
+FACESITE_CALIBRATION_TARGET_FMR = env_float("FACESITE_CALIBRATION_TARGET_FMR", 0.001, minimum=1e-6, maximum=0.5)
 
 # --- Celery -------------------------------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))

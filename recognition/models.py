@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from recognition.engines.base import BoundingBox
@@ -32,10 +33,18 @@ class Collection(models.Model):
     watched = models.BooleanField(
         default=False, help_text="Alert when a face no one is enrolled for appears in an image of this collection."
     )
+    match_threshold = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Similarity (0–100) from which a face in this collection's images is identified; empty: "
+        "FACESITE_MATCH_THRESHOLD. Set from the calibration page, where its error rates are shown.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        permissions = [("calibrate_collection", "Can calibrate and set a collection's match threshold")]
 
     def __str__(self) -> str:
         return self.name
@@ -44,6 +53,16 @@ class Collection(models.Model):
     def get_default(cls) -> Collection:
         collection, _ = cls.objects.get_or_create(name=settings.FACESITE_DEFAULT_COLLECTION)
         return collection
+
+    @property
+    def identify_threshold(self) -> float:
+        """The similarity from which a face is identified as the person it resembles most."""
+        return settings.FACESITE_MATCH_THRESHOLD if self.match_threshold is None else self.match_threshold
+
+    @property
+    def review_threshold(self) -> float:
+        """The similarity from which a face not identified goes to the review queue (never above the match)."""
+        return min(settings.FACESITE_REVIEW_THRESHOLD, self.identify_threshold)
 
     def bump_version(self) -> None:
         type(self).objects.filter(pk=self.pk).update(version=models.F("version") + 1)
@@ -383,6 +402,9 @@ class AuditEvent(models.Model):
         PERSON_ENROL_REFUSED = "person.enrol.refused", "Reference photo refused"
         PERSON_ERASE = "person.erase", "Person erased"
         RETENTION_PURGE = "retention.purge", "Expired data purged"
+        CALIBRATION_PAIRS_ADD = "calibration.pairs.add", "Labelled photos scored for calibration"
+        CALIBRATION_PAIRS_CLEAR = "calibration.pairs.clear", "Labelled calibration pairs removed"
+        COLLECTION_THRESHOLD = "collection.threshold", "Match threshold set"
         PERSON_VERIFY = "person.verify", "Badge holder verified"
         FACE_LIST = "face.list", "Faces listed"
         FACE_VIEW = "face.view", "Face viewed"
@@ -456,6 +478,26 @@ class ReferenceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection_id}/{self.engine_face_id} #{self.id}"
+
+
+class CalibrationPair(models.Model):
+    """The similarity of two faces whose identities someone labelled (a folder of photos per person, scored
+    by ``manage.py calibrate --add-folder``). Only the score is kept: no photo, face or embedding."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="calibration_pairs")
+    genuine = models.BooleanField(help_text="Two faces of one person (else of two people).")
+    score = models.FloatField(help_text="Similarity, 0–100.")
+    group = models.CharField(max_length=100, blank=True, help_text="The labelled group of the people, if any.")
+    source = models.CharField(max_length=255, blank=True, help_text="The folder the photos came from.")
+    engine = models.CharField(max_length=100)
+    model_version = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["collection", "engine", "model_version"])]
+
+    def __str__(self) -> str:
+        return f"{'genuine' if self.genuine else 'impostor'} {self.score:.1f} in {self.collection_id}"
 
 
 class FaceForReview(Face):

@@ -1,4 +1,4 @@
-"""People in the back office: reference-face galleries, sightings, enrolment by photo, erasure; collections."""
+"""People in the back office: reference-face galleries, sightings, enrolment by photo, erasure."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from recognition.admin.common import AuditedViews, face_img
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError, ImageRejected
-from recognition.models import AuditEvent, Collection, Face, Person
+from recognition.models import AuditEvent, Face, Person
 from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
 from recognition.services.people import person_enroll, person_save
 from recognition.validation import checked
@@ -208,19 +208,6 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
         for person in queryset:
             self.delete_model(request, person)
-
-
-@admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
-    list_display = ["name", "description", "reference_faces", "watched", "version", "created_at"]
-    readonly_fields = ["version"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
-        return super().get_queryset(request).annotate(faces_count=Count("reference_faces"))
-
-    @admin.display(description="Reference faces", ordering="faces_count")
-    def reference_faces(self, collection: Any) -> int:
-        return collection.faces_count
 
 
 def _drop_success_messages(request: HttpRequest) -> None:

@@ -130,9 +130,16 @@ class PersonSerializer(serializers.ModelSerializer):
 
 
 class CollectionSerializer(serializers.ModelSerializer):
+    match_threshold = serializers.FloatField(
+        source="identify_threshold",
+        read_only=True,
+        help_text="Similarity from which faces in this collection's images are identified: the collection's own, "
+        "set by an administrator from its calibration, or FACESITE_MATCH_THRESHOLD.",
+    )
+
     class Meta:
         model = Collection
-        fields = ["id", "name", "description", "created_at"]
+        fields = ["id", "name", "description", "match_threshold", "created_at"]
         read_only_fields = ["id", "created_at"]
 
 

@@ -185,7 +185,7 @@ def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[UserMa
                     image.collection.name,
                     data,
                     face,
-                    threshold=settings.FACESITE_REVIEW_THRESHOLD,
+                    threshold=image.collection.review_threshold,
                     max_users=1,
                 ),
             )
@@ -222,7 +222,7 @@ def _store_results(
                     model_version=engine.model_version,
                     candidate_id=candidates.get(match.user_id) if match else None,
                     similarity=match.similarity if match else None,
-                    match_threshold=settings.FACESITE_MATCH_THRESHOLD,
+                    match_threshold=image.collection.identify_threshold,
                 ),
                 decisions=decisions,
             )
@@ -254,7 +254,7 @@ def _store_results(
         image.pk,
         len(results.labels),
         len(results.faces),
-        sum(1 for m in matches if m and m.similarity >= settings.FACESITE_MATCH_THRESHOLD),
+        sum(1 for m in matches if m and m.similarity >= image.collection.identify_threshold),
         " ".join(f"{stage}={ms:g}" for stage, ms in timings.items()),
     )
     return image

@@ -1,0 +1,116 @@
+"""Collections in the back office, with their threshold calibration: error rates of every threshold on the
+operator's own labelled pairs, the picture, and the audited action that sets a collection's threshold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from recognition.audit import request_ip
+from recognition.exceptions import FacesiteError
+from recognition.models import Collection
+from recognition.services.calibration import (
+    CALIBRATE,
+    SOURCES,
+    calibration_picture,
+    calibration_report,
+    collection_threshold_set,
+)
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "description", "reference_faces", "threshold", "watched", "version", "created_at"]
+    # Set through the calibration page, which shows what a threshold costs and audits the change.
+    readonly_fields = ["version", "match_threshold"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
+        return super().get_queryset(request).annotate(faces_count=Count("reference_faces"))
+
+    @admin.display(description="Reference faces", ordering="faces_count")
+    def reference_faces(self, collection: Any) -> int:
+        return collection.faces_count
+
+    @admin.display(description="Match threshold", ordering="match_threshold")
+    def threshold(self, collection: Collection) -> SafeString:
+        url = reverse("admin:recognition_collection_calibration") + f"?collection={collection.pk}"
+        source = "set here" if collection.match_threshold is not None else "setting"
+        return format_html('<a href="{}">{:g}</a> ({})', url, collection.identify_threshold, source)
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("calibration/", view(self.calibration_view), name="recognition_collection_calibration"),
+            path("calibration/picture.svg", view(self.picture_view), name="recognition_collection_calibration_svg"),
+            path("<int:pk>/threshold/", view(self.threshold_view), name="recognition_collection_threshold"),
+            *super().get_urls(),
+        ]
+
+    def calibration_view(self, request: HttpRequest) -> TemplateResponse:
+        collection, target = self._calibration_request(request)
+        report = calibration_report(collection=collection, target_fmr=target)
+        picture = reverse("admin:recognition_collection_calibration_svg") + "?" + request.GET.urlencode()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Threshold calibration: {report.title}",
+            "opts": self.model._meta,
+            "report": report,
+            "calibration": report.calibration,
+            "sources": [(s, len(report.scores.genuine[s]), len(report.scores.impostor[s])) for s in SOURCES],
+            "collections": Collection.objects.all(),
+            "chosen": collection,
+            "target_percent": report.calibration.target_fmr * 100,
+            "picture_url": picture,
+            "setting_threshold": settings.FACESITE_MATCH_THRESHOLD,
+        }
+        return TemplateResponse(request, "recognition/admin/calibration.html", context)
+
+    def picture_view(self, request: HttpRequest) -> HttpResponse:
+        collection, target = self._calibration_request(request)
+        svg = calibration_picture(calibration_report(collection=collection, target_fmr=target))
+        return HttpResponse(svg, content_type="image/svg+xml")
+
+    def threshold_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        collection = get_object_or_404(Collection, pk=pk)
+        if request.method != "POST" or not request.user.has_perm(CALIBRATE):
+            raise PermissionDenied
+        raw = request.POST.get("threshold", "").strip()
+        try:
+            threshold = None if request.POST.get("reset") else float(raw)
+            collection_threshold_set(
+                collection=collection, threshold=threshold, actor=request.user, client_ip=request_ip(request)
+            )
+        except ValueError:
+            self.message_user(request, f"{raw!r} is not a number: give a similarity from 0 to 100.", messages.ERROR)
+        except FacesiteError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"Faces in {collection.name}'s images are identified from {collection.identify_threshold:g} on, in "
+                "analyses from now on; faces already identified keep their result.",
+                messages.SUCCESS,
+            )
+        return redirect(reverse("admin:recognition_collection_calibration") + f"?collection={collection.pk}")
+
+    def _calibration_request(self, request: HttpRequest) -> tuple[Collection | None, float | None]:
+        if not request.user.has_perm(CALIBRATE):
+            raise PermissionDenied
+        chosen = request.GET.get("collection")
+        collection = get_object_or_404(Collection, pk=chosen) if chosen and chosen.isdigit() else None
+        try:
+            percent = float(request.GET["target"]) if request.GET.get("target") else None
+        except ValueError:
+            percent = None
+        target = percent / 100 if percent is not None and 0 < percent < 50 else None
+        return collection, target
