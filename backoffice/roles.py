@@ -3,6 +3,7 @@
 REVIEWER = "Reviewer"
 OPERATOR = "Operator"
 ADMINISTRATOR = "Administrator"
+KIOSK = "Kiosk"
 
 _READ = [
     "recognition.view_image",
@@ -33,11 +34,14 @@ ROLE_PERMISSIONS = {
         "integrations.view_endpoint",
         "integrations.resend_delivery",
     ],
+    # A door kiosk's account: badge checks, nothing to read (kiosk.views shows only the accepted person).
+    KIOSK: ["recognition.verify_person"],
     # Administrators get every permission of the apps except editing the audit trail.
     ADMINISTRATOR: [
         "recognition.*",
         "integrations.*",
         "rekognition_api.*",
+        "kiosk.*",
         "-recognition.change_auditevent",
         "-recognition.delete_auditevent",
         "-recognition.add_auditevent",

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "recognition",
     "integrations",
     "rekognition_api",
+    "kiosk",
 ]
 
 MIDDLEWARE = [

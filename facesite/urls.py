@@ -11,6 +11,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("kiosk/", include("kiosk.urls")),
     path("api/", include("recognition.api.urls")),
     path("api/", include("integrations.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -129,6 +129,8 @@ def verification_event(verification: Verification, *, key: str) -> bytes:
         similarity=None if verification.similarity is None else _score(verification.similarity),
         threshold=_score(verification.threshold),
         verifiedAt=_time(verification.created_at),
+        device=verification.device or None,
+        liveness=verification.liveness or None,
     )
     person = verification.person
     if person is not None:

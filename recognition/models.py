@@ -358,6 +358,7 @@ class Verification(models.Model):
         NO_REFERENCE = "no_reference", "Badge holder has no reference face"
         NO_FACE = "no_face", "No face in the photo"
         SEVERAL_FACES = "several_faces", "Several faces in the photo"
+        NOT_LIVE = "not_live", "Head-turn challenge not passed"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     external_id = models.CharField(max_length=128)
@@ -373,6 +374,10 @@ class Verification(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     client_ip = models.GenericIPAddressField(null=True, blank=True)
+    device = models.CharField(max_length=100, blank=True, help_text="The door kiosk the check was made at, if any.")
+    liveness = models.CharField(
+        max_length=20, blank=True, help_text="The head-turn challenge's result (passed, failed), if one was asked."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

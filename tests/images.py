@@ -8,7 +8,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageOps
 
 #: Real photos (credits in fixtures/CREDITS.md).
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -42,6 +42,21 @@ def behind_a_fence(data: bytes) -> bytes:
     for rail in (top + 30, height - 60):
         draw.rectangle([0, rail, width, rail + 18], fill=(235, 235, 225))
     return encode(picture, "JPEG", quality=92)
+
+
+def y4m(pictures: list[bytes], *, size: tuple[int, int] = (640, 480), repeat: int = 5) -> bytes:
+    """A raw YUV 4:2:0 video (YUV4MPEG2), each picture shown for ``repeat`` frames at 10 frames/s: what
+    Chromium's fake camera (``--use-file-for-fake-video-capture``) plays, looping."""
+    out = [f"YUV4MPEG2 W{size[0]} H{size[1]} F10:1 Ip A1:1 C420jpeg\n".encode()]
+    for data in pictures:
+        picture = Image.open(io.BytesIO(data)).convert("RGB")
+        picture = ImageOps.pad(picture, size, color=(40, 40, 40)).convert("YCbCr")
+        y, cb, cr = picture.split()
+        half = (size[0] // 2, size[1] // 2)
+        planes = y.tobytes() + cb.resize(half, Image.Resampling.BILINEAR).tobytes()
+        planes += cr.resize(half, Image.Resampling.BILINEAR).tobytes()
+        out += [b"FRAME\n" + planes] * repeat
+    return b"".join(out)
 
 
 def solid(colour: tuple[int, int, int], size: tuple[int, int] = (64, 48), fmt: str = "PNG") -> bytes:

@@ -111,9 +111,11 @@ def _people_for(matches: list[engine_types.UserMatch], collection: Collection) -
 @timed_check("verify")
 def person_verify(
     *, external_id: str, data: bytes | CheckedImage, threshold: float, actor: Actor = None,
-    client_ip: str | None = None,
+    client_ip: str | None = None, device: str = "", liveness: bool | None = None,
 ) -> Verification:  # fmt: skip
-    """Two-factor check: is the face in the photo the badge holder's? Every call is recorded."""
+    """Two-factor check: is the face in the photo the badge holder's? Every call is recorded, with the kiosk
+    (``device``) it was made at and, where a liveness challenge was asked, whether it was passed: a failed
+    one is recorded as ``not_live`` whatever the face."""
     image = checked(data).data
     person = Person.objects.filter(external_id=external_id).first()
     similarity, box = None, None
@@ -122,6 +124,8 @@ def person_verify(
     else:
         with engine_call():
             outcome, similarity, box = _verify_face(person, image, threshold)
+        if liveness is False and outcome == Verification.Outcome.MATCH:
+            outcome = Verification.Outcome.NOT_LIVE
     with transaction.atomic():
         verification = Verification.objects.create(
             external_id=external_id,
@@ -133,6 +137,8 @@ def person_verify(
             bounding_box=box.as_dict() if box else None,
             requested_by=authenticated_user(actor),
             client_ip=client_ip,
+            device=device,
+            liveness="" if liveness is None else ("passed" if liveness else "failed"),
         )
         audit_record(
             actor=actor,
@@ -142,6 +148,7 @@ def person_verify(
             external_id=external_id,
             outcome=outcome,
             similarity=similarity,
+            device=device,
         )
         verification_done.send(sender=Verification, verification=verification)
     return verification

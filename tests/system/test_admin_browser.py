@@ -6,7 +6,6 @@ var/screenshots/ for a person to look at.
 """
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,13 @@ from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
 from tests import images
+from tests.browser import CHROMIUM, launch
 from tests.factories import PersonFactory, UserFactory
 from tests.helpers import status_of, wait_for
 from tests.workers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 PASSWORD = "correct horse battery staple"
 
@@ -38,11 +37,7 @@ def browser(monkeypatch):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update"],
-        )  # fmt: skip
+        browser = launch(playwright)
         yield browser
         browser.close()
 

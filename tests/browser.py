@@ -1,0 +1,21 @@
+"""Debian's Chromium, headless, driven by Playwright: for the browser tests and the kiosk benchmark."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# As root in a sandbox with a closed network: no sandbox of its own, and no calls home.
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+
+
+def launch(playwright: Any, *, camera: Path | None = None) -> Any:
+    """Chromium; with ``camera`` (a .y4m or .mjpeg file), a fake camera that plays it, allowed without asking."""
+    args = list(ARGS)
+    if camera is not None:
+        args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                 f"--use-file-for-fake-video-capture={camera}"]  # fmt: skip
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=args)

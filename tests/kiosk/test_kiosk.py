@@ -1,0 +1,211 @@
+"""The door kiosk's server side: the Kiosk role, the check it posts, what the screen may show, the records it
+leaves, and the head-turn challenge on frames built from real photos, with the real local engine."""
+
+import io
+
+import pytest
+from django.contrib.auth.models import Group
+from django.test import Client
+from django.urls import reverse
+from lxml import etree
+from PIL import Image, ImageOps
+
+from backoffice import roles
+from integrations.models import Delivery, Endpoint
+from integrations.xml import schema
+from kiosk.models import Kiosk
+from recognition.models import AuditEvent, Verification
+from recognition.services.liveness import head_turn_check
+from recognition.services.people import person_enroll
+from tests.conftest import client_for
+from tests.factories import PersonFactory, UserFactory
+from tests.images import FIXTURES, encode
+
+pytestmark = pytest.mark.django_db
+
+LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+
+
+def photo(name: str, *, mirrored: bool = False) -> bytes:
+    picture = Image.open(FIXTURES / name).convert("RGB")
+    return encode(ImageOps.mirror(picture) if mirrored else picture, "JPEG", quality=92)
+
+
+# obama2.jpg shows Obama turned to his right (yaw -34); mirrored, the same head is turned to his left (+41).
+FACING = photo("obama.jpg")
+LEFT = photo("obama2.jpg", mirrored=True)
+RIGHT = photo("obama2.jpg")
+
+
+@pytest.fixture
+def local_engine(settings):
+    settings.RECOGNITION_ENGINE = LOCAL
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 40
+
+
+@pytest.fixture
+def kiosk(db):
+    user = UserFactory(username="kiosk-front", role=roles.KIOSK)
+    return Kiosk.objects.create(name="front-door", location="Front door", user=user)
+
+
+@pytest.fixture
+def screen(kiosk) -> Client:
+    client = Client()
+    client.force_login(kiosk.user)
+    return client
+
+
+@pytest.fixture
+def enrolled(local_engine):
+    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
+    person_enroll(person=obama, data=photo("obama3.jpg"))
+    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
+    person_enroll(person=biden, data=photo("biden.jpg"))
+    return obama, biden
+
+
+def check(screen: Client, badge: str, face: bytes, frames: list[bytes] = ()) -> dict:
+    files = {"badge": badge, "photo": io.BytesIO(face)}
+    if frames:
+        files["frames"] = [io.BytesIO(f) for f in frames]
+    response = screen.post(reverse("kiosk:verify"), files)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+# The head-turn challenge -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sequence", [[FACING, LEFT, FACING, RIGHT], [LEFT, LEFT, FACING, RIGHT, RIGHT]])
+def test_a_head_turning_left_then_right_passes(local_engine, sequence):
+    result = head_turn_check(sequence)
+    assert result.passed, result
+    assert max(result.yaws) >= 15 and min(result.yaws) <= -15
+
+
+@pytest.mark.parametrize(
+    ("frames", "reason"),
+    [
+        ([FACING] * 6, "did not turn"),  # a printed photo or a still on a phone
+        ([LEFT] * 6, "did not turn"),  # a still of a turned head
+        ([FACING, RIGHT, FACING, LEFT], "did not turn left, then right"),  # the wrong order
+        ([FACING, LEFT, FACING, photo("biden.jpg")], "changed"),  # someone else finishes the turn
+        ([FACING, photo("dog.jpg"), photo("dog.jpg")], "not seen long enough"),
+    ],
+    ids=["same still", "turned still", "right then left", "another face", "no face"],
+)
+def test_sequences_that_are_not_a_turn_of_one_head_fail(local_engine, frames, reason):
+    result = head_turn_check(frames)
+    assert not result.passed and reason in result.reason
+
+
+# Checks at the kiosk -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_badge_holders_face_is_accepted_and_others_are_refused_with_a_neutral_reason(screen, kiosk, enrolled):
+    accepted = check(screen, "OBAMA-44", FACING)
+    assert accepted["accepted"] and accepted["name"] == "Barack Obama"
+    assert accepted["thumbnail"].startswith("data:image/jpeg;base64,")
+
+    wrong_face = check(screen, "BIDEN-46", FACING)
+    assert wrong_face == {**wrong_face, "accepted": False, "reason": "Face does not match", "name": "", "thumbnail": ""}
+    assert check(screen, "NOBODY-1", FACING)["reason"] == "Unknown badge"
+    assert check(screen, "OBAMA-44", photo("dog.jpg"))["reason"] == "No face seen"
+
+    records = Verification.objects.order_by("created_at")
+    assert [(v.outcome, v.device) for v in records] == [
+        ("match", "front-door"), ("no_match", "front-door"), ("unknown_badge", "front-door"), ("no_face", "front-door"),
+    ]  # fmt: skip
+    assert all(v.requested_by == kiosk.user and v.threshold == 80.0 for v in records)
+    audited = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_VERIFY, actor=kiosk.user)
+    assert audited.count() == 4 and {e.details["device"] for e in audited} == {"front-door"}
+
+
+@pytest.mark.django_db
+def test_every_attempt_is_sent_to_endpoints_with_the_kiosk_named(screen, enrolled, receiver):
+    Endpoint.objects.create(name="Doors", url=receiver.url, secret="s" * 20, events=["verification.result"])
+    check(screen, "OBAMA-44", FACING)
+    delivery = Delivery.objects.get(event="verification.result")
+    assert 'device="front-door"' in delivery.payload and 'outcome="match"' in delivery.payload
+    schema().assertValid(etree.fromstring(delivery.payload.encode()))
+
+
+@pytest.mark.django_db
+def test_with_the_challenge_on_a_still_face_is_refused_even_when_it_matches(screen, kiosk, enrolled):
+    kiosk.liveness = True
+    kiosk.save()
+    refused = check(screen, "OBAMA-44", FACING, frames=[FACING] * 6)
+    assert not refused["accepted"] and refused["reason"] == "Please turn your head as asked"
+    accepted = check(screen, "OBAMA-44", FACING, frames=[FACING, LEFT, FACING, RIGHT])
+    assert accepted["accepted"]
+    assert list(Verification.objects.order_by("created_at").values_list("outcome", "liveness")) == [
+        ("not_live", "failed"),
+        ("match", "passed"),
+    ]
+
+
+@pytest.mark.django_db
+def test_a_bad_photo_gets_a_clear_error_and_no_record(screen, enrolled):
+    response = screen.post(reverse("kiosk:verify"), {"badge": "OBAMA-44", "photo": io.BytesIO(FACING[:2000])})
+    assert response.status_code == 400 and "truncated" in response.json()["error"].lower()
+    assert not Verification.objects.exists()
+
+
+# The Kiosk role ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_kiosk_account_can_only_verify(kiosk):
+    api = client_for(kiosk.user)
+    assert api.get("/api/people/").status_code == 403
+    assert api.get("/api/images/").status_code == 403
+    screen = Client()
+    screen.force_login(kiosk.user)
+    assert screen.get("/admin/").status_code == 302  # not staff: sent to the admin's sign-in
+    assert screen.get(reverse("admin:recognition_person_changelist")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_only_an_active_kiosk_account_opens_the_page(kiosk):
+    other = Client()
+    other.force_login(UserFactory(role=roles.OPERATOR))
+    assert other.get(reverse("kiosk:page")).status_code == 302
+    assert other.post(reverse("kiosk:verify"), {"badge": "X"}).status_code == 403
+
+    screen = Client()
+    assert (
+        screen.post(
+            reverse("kiosk:sign_in"), {"username": "kiosk-front", "password": "correct horse battery staple"}
+        ).status_code
+        == 302
+    )
+    page = screen.get(reverse("kiosk:page"))
+    assert page.status_code == 200 and b'id="kiosk"' in page.content and b"Front door" in page.content
+    assert b'<script src="/static/kiosk/kiosk.js">' in page.content and b"https://" not in page.content
+
+    kiosk.active = False
+    kiosk.save()
+    assert screen.get(reverse("kiosk:page")).status_code == 302
+    refused = Client().post(
+        reverse("kiosk:sign_in"), {"username": "kiosk-front", "password": "correct horse battery staple"}
+    )
+    assert b"not an active kiosk" in refused.content
+
+
+@pytest.mark.django_db
+def test_an_administrator_adds_a_kiosk_and_sees_its_password_once():
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.ADMINISTRATOR))
+    response = admin.post(
+        reverse("admin:kiosk_kiosk_add"),
+        {"name": "side-door", "location": "Side door", "threshold": "85", "active": "on"},
+        follow=True,
+    )
+    kiosk = Kiosk.objects.get(name="side-door")
+    assert kiosk.user.username == "kiosk-side-door"
+    assert list(kiosk.user.groups.all()) == [Group.objects.get(name=roles.KIOSK)]
+    message = next(str(m) for m in response.context["messages"] if "shown only now" in str(m))
+    password = message.split("with the password ")[1].split(" ")[0]
+    assert Client().login(username="kiosk-side-door", password=password)

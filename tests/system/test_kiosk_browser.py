@@ -1,0 +1,81 @@
+"""The door kiosk in a real browser: headless Chromium with a fake camera playing a photo of Obama.
+
+Chromium comes from Debian's package (`make test` installs it where it can); when it cannot be had, these
+tests are skipped with the reason. Screenshots go to var/screenshots/.
+"""
+
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from backoffice import roles
+from kiosk.models import Kiosk
+from recognition.models import Verification
+from recognition.services.people import person_enroll
+from tests import images
+from tests.browser import CHROMIUM, launch
+from tests.factories import PersonFactory, UserFactory
+from tests.images import FIXTURES
+from tests.workers import ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+SCREENSHOTS = ROOT / "var" / "screenshots"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def camera_browser(monkeypatch, tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed and could not be installed here (Debian package `chromium`).")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    video = tmp_path / "camera.y4m"
+    video.write_bytes(images.y4m([(FIXTURES / "obama.jpg").read_bytes()]))
+    with sync_playwright() as playwright:
+        browser = launch(playwright, camera=video)
+        yield browser
+        browser.close()
+
+
+def test_badge_and_face_at_the_door(live_server, camera_browser, settings):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 40
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks plain http
+    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
+    person_enroll(person=biden, data=(FIXTURES / "biden.jpg").read_bytes())
+    kiosk = Kiosk.objects.create(name="front-door", location="Front door",
+                                 user=UserFactory(username="kiosk-front", role=roles.KIOSK))  # fmt: skip
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    page = camera_browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(live_server.url + reverse("kiosk:page"))
+    page.fill("#id_username", kiosk.user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#kiosk[data-state=ready]", timeout=15_000)
+    assert page.evaluate("document.getElementById('video').videoWidth") == 640
+    page.screenshot(path=str(SCREENSHOTS / "kiosk-ready.png"))
+
+    def present(badge: str) -> tuple[str, str]:
+        page.wait_for_selector("#kiosk[data-state=ready]", timeout=15_000)
+        page.locator("body").click(position={"x": 5, "y": 5})  # focus anywhere: a badge reader types into the page
+        page.keyboard.type(badge)
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#kiosk[data-state=accepted], #kiosk[data-state=rejected]", timeout=15_000)
+        page.screenshot(path=str(SCREENSHOTS / f"kiosk-{badge.lower()}.png"))
+        return page.inner_text("#result-word"), page.inner_text("#result-detail")
+
+    assert present("OBAMA-44") == ("ACCEPTED", "Barack Obama")
+    assert page.locator("#result-photo").get_attribute("src").startswith("data:image/jpeg")
+    assert present("BIDEN-46") == ("REJECTED", "Face does not match")
+    assert present("NOBODY-7") == ("REJECTED", "Unknown badge")
+    outcomes = list(Verification.objects.order_by("created_at").values_list("external_id", "outcome", "device"))
+    assert outcomes == [
+        ("OBAMA-44", "match", "front-door"), ("BIDEN-46", "no_match", "front-door"),
+        ("NOBODY-7", "unknown_badge", "front-door"),
+    ]  # fmt: skip
