@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,3 +21,21 @@ def launch(playwright: Any, *, camera: Path | None = None) -> Any:
         args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                  f"--use-file-for-fake-video-capture={camera}"]  # fmt: skip
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
+@contextmanager
+def chromium(*, camera: Path | None = None) -> Iterator[Any]:
+    """Chromium for one test. Playwright's sync API runs the test inside its own greenlet, where Django keeps
+    other connections than the test's fixtures: they are closed before and after, so none outlives a test
+    (one left open was cut by the database drill, and the next browser test found it dead)."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        connections.close_all()
+        browser = launch(playwright, camera=camera)
+        try:
+            yield browser
+        finally:
+            browser.close()
+            connections.close_all()

@@ -17,7 +17,7 @@ from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
 from tests import images
-from tests.browser import CHROMIUM, launch
+from tests.browser import CHROMIUM, chromium
 from tests.factories import PersonFactory, UserFactory
 from tests.helpers import status_of, wait_for
 from tests.workers import ROOT
@@ -34,12 +34,8 @@ def browser(monkeypatch):
         pytest.skip("Chromium is not installed and could not be installed here (Debian package `chromium`).")
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 def sign_in(page, live_server, user) -> None:

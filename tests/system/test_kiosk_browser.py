@@ -14,7 +14,7 @@ from kiosk.models import Kiosk
 from recognition.models import Verification
 from recognition.services.people import person_enroll
 from tests import images
-from tests.browser import CHROMIUM, launch
+from tests.browser import CHROMIUM, chromium
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
 from tests.workers import ROOT
@@ -30,14 +30,10 @@ def camera_browser(monkeypatch, tmp_path):
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed and could not be installed here (Debian package `chromium`).")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
     video = tmp_path / "camera.y4m"
     video.write_bytes(images.y4m([(FIXTURES / "obama.jpg").read_bytes()]))
-    with sync_playwright() as playwright:
-        browser = launch(playwright, camera=video)
+    with chromium(camera=video) as browser:
         yield browser
-        browser.close()
 
 
 def test_badge_and_face_at_the_door(live_server, camera_browser, settings):
