@@ -97,6 +97,13 @@ def fake_engine(settings):
     settings.FACESITE_ENROL_MIN_FACE_PIXELS = 16  # the fake engine's synthetic test images are small
 
 
+@pytest.fixture
+def local_engine(settings):
+    """The real local engine (real models) instead of the fake one, for real photos."""
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 40
+
+
 @pytest.fixture(params=SEARCH_BACKENDS)
 def face_search(request, settings) -> str:
     """Each kind of face search this database offers: "memory", and "pgvector" on PostgreSQL with pgvector."""

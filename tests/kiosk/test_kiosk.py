@@ -23,8 +23,6 @@ from tests.images import FIXTURES, encode
 
 pytestmark = pytest.mark.django_db
 
-LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
-
 
 def photo(name: str, *, mirrored: bool = False) -> bytes:
     picture = Image.open(FIXTURES / name).convert("RGB")
@@ -35,12 +33,6 @@ def photo(name: str, *, mirrored: bool = False) -> bytes:
 FACING = photo("obama.jpg")
 LEFT = photo("obama2.jpg", mirrored=True)
 RIGHT = photo("obama2.jpg")
-
-
-@pytest.fixture
-def local_engine(settings):
-    settings.RECOGNITION_ENGINE = LOCAL
-    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 40
 
 
 @pytest.fixture

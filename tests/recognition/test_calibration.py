@@ -23,14 +23,7 @@ from tests.images import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
-LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
 PEOPLE = {"obama": ["obama.jpg", "obama2.jpg", "obama3.jpg"], "biden": ["biden.jpg"], "collins": ["astronaut.png"]}
-
-
-@pytest.fixture
-def local_engine(settings):
-    settings.RECOGNITION_ENGINE = LOCAL
-    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 40
 
 
 def staff(role: str) -> Client:

@@ -36,9 +36,7 @@ def camera_browser(monkeypatch, tmp_path):
         yield browser
 
 
-def test_badge_and_face_at_the_door(live_server, camera_browser, settings):
-    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
-    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 40
+def test_badge_and_face_at_the_door(live_server, camera_browser, settings, local_engine):
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks plain http
     obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
     person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
