@@ -16,6 +16,8 @@ _READ = [
     "recognition.view_verification",
     "integrations.view_delivery",
     "integrations.view_deliveryattempt",
+    "videos.view_video",
+    "videos.view_sighting",
 ]
 
 ROLE_PERMISSIONS = {
@@ -26,6 +28,7 @@ ROLE_PERMISSIONS = {
         "recognition.view_faceforreview",
         "recognition.change_faceforreview",
         "recognition.add_image",
+        "videos.add_video",
         "recognition.add_person",
         "recognition.change_person",
         "recognition.enroll_person",
@@ -42,6 +45,7 @@ ROLE_PERMISSIONS = {
         "integrations.*",
         "rekognition_api.*",
         "kiosk.*",
+        "videos.*",
         "-recognition.change_auditevent",
         "-recognition.delete_auditevent",
         "-recognition.add_auditevent",

@@ -155,7 +155,7 @@ def pipeline(images: list[bytes], workers: int, clients: int, env: dict[str, str
         subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "facesite.wsgi", "--bind",
                           f"127.0.0.1:{port}", "--workers", "2"],
                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([*celery, "-Q", "analysis,text", "--concurrency", str(workers), "-n", "analysis@%h"],
+        subprocess.Popen([*celery, "-Q", "analysis,text,video", "--concurrency", str(workers), "-n", "analysis@%h"],
                          cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT),
         subprocess.Popen([*celery, "-Q", "deliveries,maintenance", "--pool", "threads", "--concurrency", "4",
                           "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT),

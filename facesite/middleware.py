@@ -17,8 +17,15 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 FIELDS_ALLOWANCE = 64 * 1024
 
 
-def body_limit() -> int:
-    """The largest request body accepted: the largest image as base64 in JSON (4/3 larger), and a few fields."""
+#: Where videos are uploaded (multipart only), with their own, larger limit.
+VIDEO_PATHS = ("/api/videos/", "/admin/videos/")
+
+
+def body_limit(path: str = "") -> int:
+    """The largest request body accepted: the largest image as base64 in JSON (4/3 larger), and a few fields;
+    where videos are uploaded, the largest video and a few fields."""
+    if path.startswith(VIDEO_PATHS):
+        return settings.FACESITE_VIDEO_MAX_BYTES + FIELDS_ALLOWANCE
     return math.ceil(settings.FACESITE_MAX_UPLOAD_BYTES * 4 / 3) + FIELDS_ALLOWANCE
 
 
@@ -28,17 +35,19 @@ class BodySizeLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         declared = str(request.META.get("CONTENT_LENGTH") or "")
-        limit = body_limit()
+        limit = body_limit(request.path)
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             return self.too_large(request, int(declared), limit)
         return self.get_response(request)
 
     @staticmethod
     def too_large(request: HttpRequest, size: int, limit: int) -> HttpResponse:
-        message = (
-            f"The request body is {size:,} bytes; the limit is {limit:,} bytes "
-            f"(images up to {settings.FACESITE_MAX_UPLOAD_BYTES:,} bytes)."
+        kind, largest = (
+            ("videos", settings.FACESITE_VIDEO_MAX_BYTES)
+            if request.path.startswith(VIDEO_PATHS)
+            else ("images", settings.FACESITE_MAX_UPLOAD_BYTES)
         )
+        message = f"The request body is {size:,} bytes; the limit is {limit:,} bytes ({kind} up to {largest:,} bytes)."
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": message, "code": "too_large"}, status=413)
         return HttpResponse(message, content_type="text/plain; charset=utf-8", status=413)

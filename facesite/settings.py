@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "integrations",
     "rekognition_api",
     "kiosk",
+    "videos",
 ]
 
 MIDDLEWARE = [
@@ -320,6 +321,12 @@ FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:
     raise ImproperlyConfigured("FACESITE_REVIEW_THRESHOLD must not be above FACESITE_MATCH_THRESHOLD.")
+# Videos (videos/): limits, and how densely and in what parts they are analysed.
+FACESITE_VIDEO_MAX_BYTES = env_int("FACESITE_VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1)
+FACESITE_VIDEO_MAX_SECONDS = env_float("FACESITE_VIDEO_MAX_SECONDS", 3 * 3600, minimum=1)
+FACESITE_VIDEO_SAMPLE_RATE = env_float("FACESITE_VIDEO_SAMPLE_RATE", 2.0, minimum=0.1, maximum=30)
+FACESITE_VIDEO_CHUNK_SECONDS = env_float("FACESITE_VIDEO_CHUNK_SECONDS", 60.0, minimum=1)
+FACESITE_VIDEO_FETCH_TIMEOUT = env_float("FACESITE_VIDEO_FETCH_TIMEOUT", 600.0, minimum=1)
 # The false-match rate a suggested threshold keeps to (calibration); 0.001 is 0.1 %.
 FACESITE_CALIBRATION_TARGET_FMR = env_float("FACESITE_CALIBRATION_TARGET_FMR", 0.001, minimum=1e-6, maximum=0.5)
 
@@ -348,7 +355,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 FACESITE_WORKER_NICE = env_int("FACESITE_WORKER_NICE", 10, minimum=0, maximum=19)
 # Queues by kind of work (recognition/services/queue.py names them); a worker started without -Q consumes
 # them all, round robin, so a backlog in one never starves another.
-CELERY_TASK_QUEUES = [Queue(name) for name in ("analysis", "text", "deliveries", "maintenance")]
+CELERY_TASK_QUEUES = [Queue(name) for name in ("analysis", "text", "deliveries", "maintenance", "video")]
 CELERY_TASK_DEFAULT_QUEUE = "analysis"
 CELERY_TASK_ROUTES = {
     "integrations.tasks.send_delivery": {"queue": "deliveries"},
@@ -356,6 +363,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.sweep_deliveries": {"queue": "maintenance"},
     "recognition.tasks.purge_expired": {"queue": "maintenance"},
     "recognition.tasks.send_watch_alert": {"queue": "deliveries"},
+    "videos.tasks.sweep_stuck_videos": {"queue": "maintenance"},
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30 if CELERY_TASK_TIME_LIMIT > 60 else CELERY_TASK_TIME_LIMIT - 5
@@ -386,6 +394,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "sweep-deliveries": {
         "task": "integrations.tasks.sweep_deliveries",
+        "schedule": timedelta(seconds=FACESITE_SWEEP_INTERVAL),
+    },
+    "sweep-stuck-videos": {
+        "task": "videos.tasks.sweep_stuck_videos",
         "schedule": timedelta(seconds=FACESITE_SWEEP_INTERVAL),
     },
     "retention-purge": {

@@ -14,6 +14,7 @@ urlpatterns = [
     path("kiosk/", include("kiosk.urls")),
     path("api/", include("recognition.api.urls")),
     path("api/", include("integrations.api")),
+    path("api/", include("videos.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("rekognition_api.urls")),

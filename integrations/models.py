@@ -17,6 +17,7 @@ class Event(models.TextChoices):
     PERSON_IDENTIFIED = "person.identified", "Person identified"
     VERIFICATION_RESULT = "verification.result", "Verification result"
     PERSON_WATCHED = "person.watched", "Watched person or unknown face (watch list)"
+    VIDEO_ANALYSED = "video.analysed", "Video analysed (sightings)"
 
 
 def default_events() -> list[str]:
@@ -118,6 +119,7 @@ class Delivery(models.Model):
     image = models.ForeignKey(
         "recognition.Image", on_delete=models.CASCADE, null=True, blank=True, related_name="deliveries"
     )
+    video = models.ForeignKey("videos.Video", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     idempotency_key = models.CharField(
         max_length=64, unique=True, help_text="Stable per image, endpoint and event; receivers de-duplicate on it."
     )

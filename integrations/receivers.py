@@ -3,10 +3,12 @@ from django.dispatch import receiver
 from integrations.services.outbox import (
     deliveries_for_image,
     deliveries_for_verification,
+    deliveries_for_video,
     deliveries_forget,
     deliveries_redact,
 )
 from recognition.signals import image_analysed, person_erased, verification_done, verifications_purged
+from videos.signals import video_analysed
 
 
 @receiver(image_analysed, dispatch_uid="integrations.image_analysed")
@@ -14,6 +16,11 @@ def queue_deliveries(*, image, **kwargs) -> None:
     # Runs inside the transaction that marks the image done: the outbox rows
     # commit with the results or not at all.
     deliveries_for_image(image=image)
+
+
+@receiver(video_analysed, dispatch_uid="integrations.video_analysed")
+def queue_video_deliveries(*, video, **kwargs) -> None:
+    deliveries_for_video(video=video)
 
 
 @receiver(verification_done, dispatch_uid="integrations.verification_done")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from lxml import etree
 
 from recognition.models import Image, Verification
+from videos.models import Video
 
 NAMESPACE = "urn:facesite:event:1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facesite-event-1.xsd"
@@ -94,6 +95,29 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
         )
     if image.properties:
         _properties(node, image.properties)
+    return _serialise(root)
+
+
+def video_event(video: Video, *, key: str) -> bytes:
+    """The document for ``video.analysed``: the video, and each sighting with its times and person."""
+    root = _root("video.analysed", key)
+    node = _sub(
+        root, "video", id=str(video.pk), sha256=video.sha256 or None, container=video.container,
+        codec=video.codec, width=video.width, height=video.height, duration=f"{video.duration or 0:.3f}",
+        collection=video.collection.name, createdAt=_time(video.created_at), analysedAt=_time(video.analysed_at),
+    )  # fmt: skip
+    _sub(node, "engine", name=video.engine, modelVersion=video.model_version)
+    sightings = _sub(node, "sightings")
+    for sighting in video.sightings.select_related("person").order_by("first_at"):
+        element = _sub(
+            sightings, "sighting", id=str(sighting.pk), firstAt=f"{sighting.first_at:.3f}",
+            lastAt=f"{sighting.last_at:.3f}", bestAt=f"{sighting.best_at:.3f}",
+            faceId=str(sighting.face_id) if sighting.face_id else None,
+        )  # fmt: skip
+        if sighting.person is not None:
+            _sub(element, "person", id=str(sighting.person.pk), externalId=sighting.person.external_id,
+                 name=sighting.person.name, similarity=_score(sighting.similarity or 100.0),
+                 watched="true" if sighting.person.watched else None)  # fmt: skip
     return _serialise(root)
 
 

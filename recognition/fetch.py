@@ -51,8 +51,14 @@ def check_url(url: str) -> None:
 
 def fetch_image_bytes(url: str) -> bytes:
     """The body at ``url``, or ``FetchRefused`` saying why not."""
-    limit = settings.FACESITE_MAX_UPLOAD_BYTES
-    timeout = settings.FACESITE_URL_FETCH_TIMEOUT
+    return fetch_bytes(
+        url, limit=settings.FACESITE_MAX_UPLOAD_BYTES, timeout=settings.FACESITE_URL_FETCH_TIMEOUT, accept="image/*"
+    )
+
+
+def fetch_bytes(url: str, *, limit: int, timeout: float, accept: str) -> bytes:
+    """The body at ``url``, at most ``limit`` bytes within ``timeout`` seconds, through the same guards as
+    every fetch (no private networks unless allowed, redirects checked); ``FetchRefused`` saying why not."""
     with guarded_session(deadline=timeout, allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS) as (
         session,
         guard,
@@ -62,7 +68,7 @@ def fetch_image_bytes(url: str) -> bytes:
             try:
                 response = session.get(
                     url, stream=True, allow_redirects=False, timeout=min(timeout, 10.0),
-                    headers={"User-Agent": USER_AGENT, "Accept": "image/*"},
+                    headers={"User-Agent": USER_AGENT, "Accept": accept},
                 )  # fmt: skip
             except requests.RequestException as exc:
                 raise _failure(exc, url, guard, timeout) from exc

@@ -126,6 +126,7 @@ class Image(models.Model):
         IMPORT = "import", "Bulk import"
         ENROLMENT = "enrolment", "Enrolment"
         REKOGNITION_API = "rekognition_api", "Rekognition-compatible API (IndexFaces)"
+        VIDEO = "video", "Frame of a video (a sighting's best)"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     file = models.FileField(upload_to="images/%Y/%m/", max_length=255, blank=True)
@@ -431,6 +432,9 @@ class AuditEvent(models.Model):
         ACCESS_KEY_CREATE = "access_key.create", "API access key created"
         ACCESS_KEY_REVOKE = "access_key.revoke", "API access key revoked"
         VERIFICATION_LIST = "verification.list", "Verifications listed"
+        VIDEO_UPLOAD = "video.upload", "Video uploaded"
+        VIDEO_VIEW = "video.view", "Video viewed"
+        VIDEO_DELETE = "video.delete", "Video deleted"
         # The audit trail is shared: integrations records what it does to endpoints and deliveries here too.
         ENDPOINT_CREATE = "endpoint.create", "Endpoint created"
         ENDPOINT_UPDATE = "endpoint.update", "Endpoint changed"

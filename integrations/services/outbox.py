@@ -15,6 +15,7 @@ from integrations import xml
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
 from recognition.models import Image, Verification
 from recognition.services.queue import enqueue_after_commit
+from videos.models import Video
 
 T = TypeVar("T")
 KEY_NAMESPACE = uuid.UUID("6f1d2b9e-4a53-4c1e-9a3e-0f4f7c9d2a10")
@@ -58,6 +59,22 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
     return created
 
 
+def deliveries_for_video(*, video: Video) -> list[Delivery]:
+    """Write ``video.analysed`` deliveries; call inside the transaction that marks the video done."""
+    created = []
+    for endpoint in Endpoint.objects.filter(enabled=True):
+        if endpoint.collection_id and endpoint.collection_id != video.collection_id:
+            continue
+        if Event.VIDEO_ANALYSED not in endpoint.events:
+            continue
+        if endpoint.only_identified and not video.sightings.filter(person__isnull=False).exists():
+            continue
+        key = idempotency_key(event=Event.VIDEO_ANALYSED, subject_id=str(video.pk), endpoint_id=endpoint.pk)
+        payload = xml.video_event(video, key=key).decode()
+        created.append(_outbox(endpoint=endpoint, event=Event.VIDEO_ANALYSED, key=key, payload=payload, video=video))
+    return created
+
+
 def deliveries_for_verification(*, verification: Verification) -> list[Delivery]:
     """Write ``verification.result`` deliveries; call inside the transaction that records the check."""
     created = []
@@ -77,9 +94,16 @@ def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Itera
     forget what receivers answered about them (an answer may echo a name back). Keys stay the same:
     receivers see a newer version of the same event. Returns how many were rebuilt."""
     rebuilt = 0
-    for delivery in Delivery.objects.filter(image_id__in=list(image_ids)).select_related("image__collection"):
+    image_ids = list(image_ids)
+    for delivery in Delivery.objects.filter(image_id__in=image_ids).select_related("image__collection"):
         assert delivery.image is not None
         delivery.payload = xml.image_event(delivery.image, event=delivery.event, key=delivery.idempotency_key).decode()
+        _save_redacted(delivery)
+        rebuilt += 1
+    videos = Delivery.objects.filter(video__sightings__frame_id__in=image_ids).distinct().select_related("video")
+    for delivery in videos:
+        assert delivery.video is not None
+        delivery.payload = xml.video_event(delivery.video, key=delivery.idempotency_key).decode()
         _save_redacted(delivery)
         rebuilt += 1
     by_key = _verification_keys(Verification.objects.in_bulk(list(verification_ids)))
@@ -116,7 +140,9 @@ def _verification_document(verification: Verification, key: str) -> str:
     return xml.verification_event(verification, key=key).decode()
 
 
-def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Image | None = None) -> Delivery:
+def _outbox(
+    *, endpoint: Endpoint, event: str, key: str, payload: str, image: Image | None = None, video: Video | None = None
+) -> Delivery:
     now = timezone.now()
     sending = Delivery.objects.select_for_update().filter(idempotency_key=key, status=Delivery.Status.DELIVERING)
     if sending.update(payload=payload, document_changed=True, updated_at=now):
@@ -128,6 +154,7 @@ def _outbox(*, endpoint: Endpoint, event: str, key: str, payload: str, image: Im
             "endpoint": endpoint,
             "event": event,
             "image": image,
+            "video": video,
             "payload": payload,
             "status": Delivery.Status.PENDING,
             "next_attempt_at": now,

@@ -74,4 +74,4 @@ def upload_view(model_admin: Any, request: HttpRequest) -> HttpResponse:
         "form": form,
         "opts": Image._meta,
     }
-    return TemplateResponse(request, "recognition/admin/image_upload.html", context)
+    return TemplateResponse(request, "admin/facesite_upload.html", context)

@@ -29,6 +29,10 @@ SUMMARIES = {
     ("/api/deliveries/", "get"): "List deliveries to endpoints",
     ("/api/deliveries/{id}/", "get"): "Get a delivery with its attempts",
     ("/api/deliveries/{id}/resend/", "post"): "Send a delivery again",
+    ("/api/videos/", "get"): "List videos",
+    ("/api/videos/", "post"): "Upload a video to find people in",
+    ("/api/videos/{id}/", "get"): "Get a video with its progress and sightings",
+    ("/api/videos/{id}/", "delete"): "Delete a video, its sightings and their frames",
 }
 
 

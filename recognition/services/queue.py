@@ -17,7 +17,8 @@ ANALYSIS = "analysis"  # the default analyses, which people and door checks wait
 TEXT = "text"  # analyses that read text: OCR takes seconds an image
 DELIVERIES = "deliveries"  # XML to third-party endpoints
 MAINTENANCE = "maintenance"  # the sweepers
-QUEUES = (ANALYSIS, TEXT, DELIVERIES, MAINTENANCE)
+VIDEO = "video"  # chunks of videos: minutes of work each video, never ahead of a door check's analysis
+QUEUES = (ANALYSIS, TEXT, DELIVERIES, MAINTENANCE, VIDEO)
 
 
 def analysis_queue(features: list[str]) -> str:

@@ -1,0 +1,61 @@
+"""Videos made in the test with PyAV: real H.264 (or VP9) files from the fixture photos."""
+
+from __future__ import annotations
+
+import io
+from fractions import Fraction
+
+import av
+import numpy as np
+from PIL import Image, ImageOps
+
+from tests.images import FIXTURES
+
+GREY = (90, 90, 90)
+
+
+def video(
+    segments: list[tuple[str | None, float]], *, fps: int = 10, size: tuple[int, int] = (640, 480),
+    container: str = "mp4", codec: str = "libx264", noise: float = 0.0,
+) -> bytes:  # fmt: skip
+    """One fixture photo (or a grey picture for None) after another, each for its seconds; with ``noise``, new
+    sensor-like noise of that standard deviation in every frame, so each frame costs what camera footage does."""
+    rng = np.random.default_rng(0)
+    out = io.BytesIO()
+    with av.open(out, mode="w", format=container) as file:
+        stream = file.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for name, seconds in segments:
+            picture = (
+                ImageOps.pad(Image.open(FIXTURES / name).convert("RGB"), size, color=GREY)
+                if name
+                else Image.new("RGB", size, GREY)
+            )
+            pixels = np.asarray(picture)
+            for _ in range(round(seconds * fps)):
+                shown = pixels
+                if noise:
+                    grain = rng.normal(0.0, noise, (*pixels.shape[:2], 1))
+                    shown = np.clip(pixels + grain, 0, 255).astype(np.uint8)
+                for packet in stream.encode(av.VideoFrame.from_ndarray(shown, format="rgb24")):
+                    file.mux(packet)
+        for packet in stream.encode():
+            file.mux(packet)
+    return out.getvalue()
+
+
+def sound_only(seconds: float = 1.0) -> bytes:
+    """An MP4 with an AAC sound track and no picture."""
+    out = io.BytesIO()
+    rate = 16_000
+    with av.open(out, mode="w", format="mp4") as file:
+        stream = file.add_stream("aac", rate=rate)
+        samples = (np.sin(np.arange(int(rate * seconds)) * 0.05) * 0.3).astype(np.float32)
+        for start in range(0, samples.size, 1024):
+            frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="fltp", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+            for packet in stream.encode(frame):
+                file.mux(packet)
+        for packet in stream.encode():
+            file.mux(packet)
+    return out.getvalue()

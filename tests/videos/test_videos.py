@@ -1,0 +1,201 @@
+"""Videos with the real local engine on videos made from the test photos: what is refused at upload, the
+sightings and their times (in one chunk and in many), a broken file, a lost worker, the API and the admin."""
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from backoffice import roles
+from recognition.models import AuditEvent, Face, Image, WatchAlert
+from recognition.services.people import person_enroll
+from tests.clips import sound_only, video
+from tests.conftest import client_for
+from tests.factories import PersonFactory, UserFactory
+from tests.images import FIXTURES
+from videos.analysis import video_chunk_analyse, video_finish, video_start
+from videos.models import Sighting, Video, VideoChunk
+from videos.services import VideoRefused, video_upload
+from videos.sweeper import MAX_CHUNK_ATTEMPTS, videos_sweep_stuck
+
+pytestmark = pytest.mark.django_db
+
+EVERY = 0.5  # the default sampling: 2 frames a second
+# Obama for 3 s, then Biden for 3 s, then nobody for 3 s.
+SCENES = [("obama.jpg", 3.0), ("biden.jpg", 3.0), (None, 3.0)]
+
+
+@pytest.fixture
+def enrolled(local_engine):
+    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
+    person_enroll(person=biden, data=(FIXTURES / "biden.jpg").read_bytes())
+    return obama, biden
+
+
+def analyse(video_obj: Video) -> Video:
+    """What the tasks do, in this process: start, every chunk, finish."""
+    video_start(video_id=str(video_obj.pk))
+    for chunk in VideoChunk.objects.filter(video=video_obj):
+        video_chunk_analyse(chunk_id=chunk.pk)
+    video_finish(video_id=str(video_obj.pk))
+    video_obj.refresh_from_db()
+    return video_obj
+
+
+def upload(data: bytes, name: str = "door.mp4") -> Video:
+    return video_upload(file=io.BytesIO(data), filename=name)
+
+
+@pytest.mark.parametrize("chunk_seconds", [60.0, 1.0], ids=["one chunk", "nine chunks"])
+def test_each_enrolled_person_is_one_sighting_at_the_right_times(enrolled, settings, chunk_seconds):
+    settings.FACESITE_VIDEO_CHUNK_SECONDS = chunk_seconds
+    obama, biden = enrolled
+    done = analyse(upload(video(SCENES)))
+    assert done.status == Video.Status.DONE and done.progress == 100, done.error
+    assert done.chunks.count() == (1 if chunk_seconds == 60 else 9)
+    sightings = list(done.sightings.order_by("first_at"))
+    assert [s.person for s in sightings] == [obama, biden]
+    truth = [(0.0, 3.0 - EVERY), (3.0, 6.0 - EVERY)]
+    for sighting, (first, last) in zip(sightings, truth, strict=True):
+        assert abs(sighting.first_at - first) <= EVERY and abs(sighting.last_at - last) <= EVERY
+        assert sighting.similarity >= 80 and len(sighting.boxes) >= 5
+    assert all(s.last_at < 6.0 for s in sightings), "nobody is seen in the empty part"
+    # Each sighting's best frame is kept as an image with its face: reviewed and enrolled like any other.
+    frame = sightings[0].frame
+    assert frame.source == Image.Source.VIDEO and frame.status == Image.Status.DONE
+    assert sightings[0].face.image == frame and sightings[0].face.person == obama
+
+
+def test_an_unknown_face_is_a_sighting_for_the_review_queue(local_engine, settings):
+    person_enroll(person=PersonFactory(name="Joe Biden"), data=(FIXTURES / "biden.jpg").read_bytes())
+    settings.FACESITE_REVIEW_THRESHOLD = 0.0  # anyone resembling someone goes to review
+    done = analyse(upload(video([("astronaut.png", 2.0)])))
+    sighting = done.sightings.get()
+    assert sighting.person is None and sighting.face.review_state == Face.Review.NEEDS_REVIEW
+    assert Face.objects.to_review().filter(pk=sighting.face_id).exists()
+
+
+def test_a_watched_person_raises_an_alert(enrolled):
+    obama, _ = enrolled
+    obama.watched = True
+    obama.save()
+    analyse(upload(video([("obama.jpg", 2.0)])))
+    assert WatchAlert.objects.filter(person=obama, kind=WatchAlert.Kind.PERSON).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "words"),
+    [
+        (sound_only(), "no_video_stream", "no video stream"),
+        (video([("obama.jpg", 1.0)])[:3000], "invalid_video", "truncated"),
+        ((FIXTURES / "obama.jpg").read_bytes(), "unsupported_container", "not a video we take"),
+        (b"", "empty", "empty"),
+    ],
+    ids=["sound only", "truncated", "a photo", "empty"],
+)
+def test_what_is_not_a_usable_video_is_refused_at_upload_with_its_reason(media_root, data, code, words):
+    with pytest.raises(VideoRefused) as refused:
+        upload(data)
+    assert refused.value.code == code and words in refused.value.message
+    assert not Video.objects.exists() and not list(media_root.rglob("*.mp4"))
+
+
+def test_size_and_duration_limits(media_root, settings):
+    data = video([(None, 2.0)])
+    settings.FACESITE_VIDEO_MAX_BYTES = len(data) - 1
+    with pytest.raises(VideoRefused, match="limit is"):
+        upload(data)
+    settings.FACESITE_VIDEO_MAX_BYTES = len(data)
+    settings.FACESITE_VIDEO_MAX_SECONDS = 1.5
+    with pytest.raises(VideoRefused, match="lasts 2 s; the limit is 2 s") as refused:
+        upload(data)
+    assert refused.value.code == "too_long"
+    assert not Video.objects.exists()
+
+
+def test_webm_is_taken_too(local_engine):
+    done = analyse(upload(video([("obama.jpg", 1.0)], container="webm", codec="libvpx-vp9"), "door.webm"))
+    assert done.status == Video.Status.DONE and done.container == "mkv/webm" and done.sightings.count() == 1
+
+
+def test_a_file_damaged_after_upload_fails_the_video_with_a_clear_message(local_engine):
+    uploaded = upload(video([("obama.jpg", 2.0)]))
+    whole = default_storage.open(uploaded.file.name).read()
+    with open(default_storage.path(uploaded.file.name), "wb") as damaged:
+        damaged.write(whole[: len(whole) // 3])
+    failed = analyse(uploaded)
+    assert failed.status == Video.Status.FAILED
+    assert failed.error.startswith("The video could not be decoded between 0 s and ")
+
+
+def test_a_lost_worker_loses_only_its_chunk(local_engine, settings):
+    settings.FACESITE_VIDEO_CHUNK_SECONDS = 1.0
+    uploaded = upload(video([("obama.jpg", 3.0)]))
+    video_start(video_id=str(uploaded.pk))
+    chunks = list(VideoChunk.objects.filter(video=uploaded))
+    for chunk in chunks[1:]:
+        video_chunk_analyse(chunk_id=chunk.pk)
+    # The first chunk's worker was killed mid-way: claimed long ago, never finished.
+    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_PROCESSING_STALE_AFTER + 1)
+    VideoChunk.objects.filter(pk=chunks[0].pk).update(status="processing", claimed_at=long_ago, attempts=1)
+    assert videos_sweep_stuck()["chunks_retaken"] == 1
+    assert VideoChunk.objects.get(pk=chunks[0].pk).status == VideoChunk.Status.PENDING
+    assert list(VideoChunk.objects.filter(video=uploaded, status="done").values_list("index", flat=True)) == [1, 2]
+    video_chunk_analyse(chunk_id=chunks[0].pk)
+    video_finish(video_id=str(uploaded.pk))
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.DONE and uploaded.sightings.count() == 1
+    assert uploaded.sightings.get().first_at == 0.0
+
+
+def test_a_chunk_that_keeps_killing_its_worker_fails_the_video(local_engine, settings):
+    uploaded = upload(video([("obama.jpg", 1.0)]))
+    video_start(video_id=str(uploaded.pk))
+    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_PROCESSING_STALE_AFTER + 1)
+    VideoChunk.objects.filter(video=uploaded).update(
+        status="processing", claimed_at=long_ago, attempts=MAX_CHUNK_ATTEMPTS
+    )
+    assert videos_sweep_stuck()["videos_failed"] == 1
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.FAILED and "after 3 attempts" in uploaded.error
+
+
+def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(enrolled):
+    operator = client_for(UserFactory(role=roles.OPERATOR))
+    response = operator.post("/api/videos/", {"file": io.BytesIO(video([("obama.jpg", 2.0)]))}, format="multipart")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "pending" and body["duration"] == 2.0 and body["container"] == "mp4/mov"
+    analyse(Video.objects.get(pk=body["id"]))
+    detail = operator.get(f"/api/videos/{body['id']}/").json()
+    assert detail["status"] == "done" and detail["progress"] == 100
+    assert [s["person"]["name"] for s in detail["sightings"]] == ["Barack Obama"]
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=body["id"]).exists()
+    refused = operator.post("/api/videos/", {"file": io.BytesIO(sound_only())}, format="multipart")
+    assert refused.status_code == 400 and refused.json()["code"] == "no_video_stream"
+    reviewer = client_for(UserFactory(role=roles.REVIEWER))
+    assert reviewer.get(f"/api/videos/{body['id']}/").status_code == 200
+    assert reviewer.post("/api/videos/", {"url": "https://example.org/a.mp4"}, format="json").status_code == 403
+
+
+def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_timeline(enrolled):
+    done = analyse(upload(video(SCENES)))
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
+    page = admin.get(reverse("admin:videos_video_change", args=[done.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and '<video id="video-player"' in html
+    assert html.count('class="sighting') == 2 and 'data-seek="3.0"' in html and "Barack Obama" in html
+    size = done.size_bytes
+    part = admin.get(reverse("admin:videos_video_file", args=[done.pk]), HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 100-199/{size}"
+    assert b"".join(part.streaming_content) == default_storage.open(done.file.name).read()[100:200]
+    outside = admin.get(reverse("admin:videos_video_file", args=[done.pk]), HTTP_RANGE=f"bytes={size}-")
+    assert outside.status_code == 416
+    assert Sighting.objects.filter(video=done).count() == 2

@@ -1,0 +1,214 @@
+"""Analysing a video: planned as chunks, each analysed by its own task (sampled frames, faces, tracks), then
+merged once the last chunk is in: one search per track against enrolled people, and sightings.
+
+The chunks' results meet in the database, not in a Celery chord: Facesite keeps no task results, and a
+chunk whose worker died is simply retaken by the sweeper (``videos.sweeper``) while the others stand.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import uuid
+
+import av
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from recognition.engine_handler import get_engine
+from recognition.engines.base import BaseEngine, UserMatch
+from recognition.fetch import FetchRefused, fetch_bytes
+from recognition.models import Face, Image
+from recognition.services import results as rows
+from recognition.services.collections import people_of
+from recognition.services.files import delete_files_after_commit, stored_file
+from recognition.services.ingest import new_image
+from recognition.services.queue import VIDEO, enqueue_after_commit
+from recognition.services.reindex import restoring
+from recognition.services.watch import watch_alerts_record
+from recognition.validation import checked
+from videos.media import frames
+from videos.models import Sighting, Video, VideoChunk
+from videos.services import VideoRefused, file_sha256, video_check, video_describe, video_store
+from videos.signals import video_analysed
+from videos.tracking import Track, Tracker, merge, track_from_json, track_to_json
+
+logger = logging.getLogger(__name__)
+ANALYSE_VIDEO = "videos.tasks.analyse_video"
+ANALYSE_CHUNK = "videos.tasks.analyse_video_chunk"
+FINISH_VIDEO = "videos.tasks.finish_video"
+GAP_FRAMES = 3  # a face unseen for this many sampled frames starts a new track
+
+
+def video_start(*, video_id: str) -> None:
+    """Fetch the video if it came as a URL, then plan its chunks and queue them."""
+    video = Video.objects.filter(pk=video_id, status=Video.Status.PENDING).first()
+    if video is None:
+        return  # already started (a redelivered message), or deleted
+    if video.source_url and not video.file:
+        try:
+            _fetch(video)
+        except (FetchRefused, VideoRefused) as exc:
+            video_fail(video_id=video_id, error=f"The video at the URL could not be taken: {exc.message}")
+            return
+    every = 1.0 / video.sample_rate
+    # Chunks start on sampling times, so the frames a video is sampled at do not depend on how it was cut.
+    length = max(every, round(video.chunk_seconds / every) * every)
+    count = max(1, math.ceil((video.duration or 0.0) / length))
+    with transaction.atomic():
+        if not Video.objects.filter(pk=video.pk, status=Video.Status.PENDING).update(
+            status=Video.Status.PROCESSING, progress=0, updated_at=timezone.now()
+        ):
+            return
+        chunks = VideoChunk.objects.bulk_create(
+            VideoChunk(video=video, index=i, start=round(i * length, 3), end=round((i + 1) * length, 3))
+            for i in range(count)
+        )
+        for chunk in chunks:
+            enqueue_after_commit(task=ANALYSE_CHUNK, args=[str(chunk.pk)], queue=VIDEO)
+
+
+def video_chunk_analyse(*, chunk_id: int) -> None:
+    """Analyse one chunk (claimed, so a redelivered message does nothing) and, if it was the last, finish."""
+    token = uuid.uuid4()
+    claimed = VideoChunk.objects.filter(pk=chunk_id, status=VideoChunk.Status.PENDING).update(
+        status=VideoChunk.Status.PROCESSING, claim_token=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    if not claimed:
+        return
+    chunk = VideoChunk.objects.select_related("video", "video__collection").get(pk=chunk_id)
+    video = chunk.video
+    try:
+        tracks, count = _track_chunk(video, chunk)
+    except (av.FFmpegError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        error = f"The video could not be decoded between {chunk.start:g} s and {chunk.end:g} s: {reason}"
+        video_fail(video_id=str(video.pk), error=error)
+        return
+    with transaction.atomic():
+        done = VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
+            status=VideoChunk.Status.DONE, tracks=[track_to_json(t) for t in tracks], frames=count,
+            claim_token=None, updated_at=timezone.now(),
+        )  # fmt: skip
+        if not done:
+            logger.warning("Chunk %s was retaken while analysed; its results are dropped.", chunk)
+            return
+        total = video.chunks.count()
+        finished = video.chunks.filter(status=VideoChunk.Status.DONE).count()
+        Video.objects.filter(pk=video.pk, status=Video.Status.PROCESSING).update(
+            progress=min(99, 100 * finished // total), updated_at=timezone.now()
+        )
+        if finished == total:
+            enqueue_after_commit(task=FINISH_VIDEO, args=[str(video.pk)], queue=VIDEO)
+
+
+def video_finish(*, video_id: str) -> Video | None:
+    """Merge the chunks' tracks, identify each track once, and store the sightings; the video is done."""
+    engine = get_engine()
+    with transaction.atomic():
+        video = Video.objects.select_for_update().select_related("collection").filter(
+            pk=video_id, status=Video.Status.PROCESSING
+        ).first()  # fmt: skip
+        if video is None or video.chunks.exclude(status=VideoChunk.Status.DONE).exists():
+            return None
+        chunks = list(video.chunks.all())
+        every = 1.0 / video.sample_rate
+        tracks = merge([track_from_json(t) for c in chunks for t in c.tracks], max_gap=GAP_FRAMES * every)
+        kept = {t.frame_key for t in tracks}
+        unused = [t["frame_key"] for c in chunks for t in c.tracks if t["frame_key"] not in kept]
+        for track in tracks:
+            _sighting(video, track, engine)
+        now = timezone.now()
+        Video.objects.filter(pk=video.pk).update(
+            status=Video.Status.DONE, progress=100, error="", engine=engine.name,
+            model_version=engine.model_version, analysed_at=now, updated_at=now,
+        )  # fmt: skip
+        video.refresh_from_db()
+        video.chunks.update(tracks=[])
+        delete_files_after_commit(names=[*kept, *unused])
+        video_analysed.send(sender=Video, video=video)
+    logger.info("Video %s analysed: %d sightings from %d chunks.", video.pk, len(tracks), len(chunks))
+    return video
+
+
+def video_fail(*, video_id: str, error: str) -> None:
+    Video.objects.filter(pk=video_id).exclude(status=Video.Status.DONE).update(
+        status=Video.Status.FAILED, error=error, updated_at=timezone.now()
+    )
+    logger.warning("Video %s failed: %s", video_id, error)
+
+
+def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
+    engine = get_engine()
+    every = 1.0 / video.sample_rate
+    tracker = Tracker(max_gap=GAP_FRAMES * every)
+    best_frames: dict[int, bytes] = {}
+    count = 0
+    with video.file.open("rb") as source:
+        for frame in frames(source, start=chunk.start, end=chunk.end, every=every):
+            count += 1
+            jpeg = _jpeg(frame.rgb)
+            for track, best in tracker.add(frame.at, engine.detect_faces(jpeg, attributes=False)):
+                if best:
+                    best_frames[id(track)] = jpeg
+    for n, track in enumerate(tracker.tracks):
+        name = f"videos/frames/{video.pk}/{chunk.index}-{n}.jpg"
+        track.frame_key = default_storage.save(name, ContentFile(best_frames[id(track)]))
+    return tracker.tracks, count
+
+
+def _sighting(video: Video, track: Track, engine: BaseEngine) -> Sighting:
+    """The track's best frame kept as an image with its face (identified like any face), and the sighting."""
+    best = track.best
+    assert best is not None
+    with default_storage.open(track.frame_key, "rb") as stored:
+        data = stored.read()
+    collection = video.collection
+    match: UserMatch | None = None
+    if Face.objects.references().filter(collection=collection).exists():
+        found = restoring(collection=collection, engine=engine, call=lambda: engine.search_users(
+            collection.name, data, best, threshold=collection.review_threshold, max_users=1))  # fmt: skip
+        match = found[0] if found else None
+    frame = new_image(
+        info=checked(data).info, uploaded_by=video.uploaded_by, collection=collection, source=Image.Source.VIDEO,
+        original_filename=f"{video} at {track.best_at:.1f} s"[:255], features=["faces"], status=Image.Status.DONE,
+        engine=engine.name, model_version=engine.model_version, analysed_at=timezone.now(),
+    )  # fmt: skip
+    with stored_file(image=frame, data=data, extension="jpg"):
+        frame.save()
+    candidates = people_of([match])
+    face = rows.face_row(
+        image=frame, face=best, engine=engine.name, model_version=engine.model_version,
+        candidate_id=candidates.get(match.user_id) if match else None,
+        similarity=match.similarity if match else None, match_threshold=collection.identify_threshold,
+    )  # fmt: skip
+    face.save()
+    watch_alerts_record(image=frame, faces=[face])
+    return Sighting.objects.create(
+        video=video, face=face, frame=frame, person_id=face.person_id, candidate_id=face.candidate_id,
+        similarity=face.similarity, first_at=track.first_at, last_at=track.last_at, best_at=track.best_at,
+        boxes=[[at, round(b.left, 4), round(b.top, 4), round(b.width, 4), round(b.height, 4)]
+               for at, b, _ in track.observations],
+    )  # fmt: skip
+
+
+def _fetch(video: Video) -> None:
+    data = fetch_bytes(video.source_url, limit=settings.FACESITE_VIDEO_MAX_BYTES,
+                       timeout=settings.FACESITE_VIDEO_FETCH_TIMEOUT, accept="video/*")  # fmt: skip
+    file = io.BytesIO(data)
+    info = video_check(file, size=len(data))
+    video_describe(video, info, size=len(data), sha256=file_sha256(file))
+    video_store(video, file)
+    video.save()
+
+
+def _jpeg(rgb) -> bytes:  # type: ignore[no-untyped-def]
+    out = io.BytesIO()
+    PILImage.fromarray(rgb).save(out, "JPEG", quality=92)
+    return out.getvalue()

@@ -1,0 +1,126 @@
+"""``/api/videos/``: upload a video (multipart ``file`` or JSON ``url``; 202), follow its progress, read its
+sightings, delete it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.throttling import BaseThrottle
+
+from recognition.api.common import VALIDATION_ERROR, throttled_as
+from recognition.api.permissions import ModelPermissions
+from recognition.audit import audit_request, request_ip
+from recognition.models import AuditEvent
+from recognition.services.collections import collection_named
+from videos.models import Sighting, Video
+from videos.services import video_delete, video_upload, video_upload_url
+
+
+class SightingSerializer(serializers.ModelSerializer):
+    person = serializers.SerializerMethodField(help_text="Who it is, if identified: id, name and badge.")
+    face_id = serializers.UUIDField(read_only=True, allow_null=True, help_text="The face in the frame kept.")
+    frame_id = serializers.UUIDField(read_only=True, allow_null=True, help_text="That frame, an image.")
+
+    class Meta:
+        model = Sighting
+        fields = ["id", "person", "similarity", "first_at", "last_at", "best_at", "face_id", "frame_id", "boxes"]
+
+    def get_person(self, sighting: Sighting) -> dict[str, Any] | None:
+        person = sighting.person
+        if person is None:
+            return None
+        return {"id": str(person.pk), "name": person.name, "external_id": person.external_id}
+
+
+class VideoSerializer(serializers.ModelSerializer):
+    collection = serializers.CharField(source="collection.name", read_only=True)
+    sightings = SightingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Video
+        fields = [
+            "id", "status", "progress", "error", "original_filename", "source_url", "container", "codec", "width",
+            "height", "duration", "frame_rate", "size_bytes", "sha256", "collection", "sample_rate",
+            "chunk_seconds", "engine", "model_version", "created_at", "analysed_at", "sightings",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class VideoSummarySerializer(VideoSerializer):
+    class Meta(VideoSerializer.Meta):
+        fields = [f for f in VideoSerializer.Meta.fields if f != "sightings"]
+        read_only_fields = fields
+
+
+class VideoCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(required=False, help_text="The video (MP4, MOV, MKV or WebM), multipart.")
+    url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
+    collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (attrs.get("file") is None) == (attrs.get("url") is None):
+            raise serializers.ValidationError("Send exactly one of file or url.", code="video_required")
+        return attrs
+
+
+class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    """Videos and the people seen in them."""
+
+    permission_classes = [ModelPermissions]
+    parser_classes = [MultiPartParser, JSONParser]
+    filterset_fields = ["status", "collection"]
+    queryset = Video.objects.all()
+
+    def get_queryset(self) -> QuerySet[Video]:
+        videos = Video.objects.select_related("collection").order_by("-created_at")
+        return videos if self.action == "list" else videos.prefetch_related("sightings__person")
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return throttled_as("upload") if self.action == "create" else super().get_throttles()
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        return VideoSummarySerializer if self.action == "list" else VideoSerializer
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        video = self.get_object()
+        audit_request(request, AuditEvent.Action.VIDEO_VIEW, video)
+        return Response(self.get_serializer(video).data)
+
+    @extend_schema(
+        request={"multipart/form-data": VideoCreateSerializer, "application/json": VideoCreateSerializer},
+        responses={
+            202: OpenApiResponse(VideoSerializer, description="Accepted: analysis runs in the background."),
+            400: VALIDATION_ERROR,
+        },
+    )
+    def create(self, request: Request) -> Response:
+        """Upload a video; poll it until done (with its sightings) or failed. `progress` is percent done."""
+        data = VideoCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        params = data.validated_data
+        common: dict[str, Any] = {
+            "collection": collection_named(name=params.get("collection")),
+            "uploaded_by": request.user,
+            "client_ip": request_ip(request),
+        }
+        if params.get("url"):
+            video = video_upload_url(url=params["url"], **common)
+        else:
+            upload = params["file"]
+            video = video_upload(file=upload, filename=upload.name or "", **common)
+        return Response(VideoSerializer(video).data, status=status.HTTP_202_ACCEPTED)
+
+    def perform_destroy(self, instance: Video) -> None:
+        video_delete(video=instance, actor=self.request.user, client_ip=request_ip(self.request))
+
+
+router = SimpleRouter()
+router.register("videos", VideoViewSet, basename="video")
+urlpatterns = router.urls

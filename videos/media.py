@@ -1,0 +1,103 @@
+"""Video files through PyAV (FFmpeg's libraries, inside the ``av`` wheel): what a file holds, judged from
+its bytes, and its frames at a sampling rate. No Django models here."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import IO, Any
+
+import av
+import numpy as np
+
+# FFmpeg's demuxer names for the containers taken: MP4 and MOV share one, as do Matroska and WebM.
+CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4/mov", "matroska,webm": "mkv/webm"}
+
+
+class VideoRejected(Exception):
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    container: str
+    codec: str
+    width: int
+    height: int
+    duration: float  # seconds
+    frame_rate: float
+
+
+@dataclass(frozen=True)
+class Frame:
+    at: float  # seconds from the start
+    rgb: np.ndarray  # height × width × 3, uint8
+
+
+def probe(source: bytes | IO[bytes]) -> VideoInfo:
+    """What the file is, from its bytes: ``VideoRejected`` unless a container we take holds a video stream
+    that decodes. The first frame is decoded, so a file cut before its first picture is refused here."""
+    try:
+        with av.open(io.BytesIO(source) if isinstance(source, bytes) else source, mode="r") as container:
+            kind = CONTAINERS.get(container.format.name)
+            if kind is None:
+                raise VideoRejected(
+                    f"This is {container.format.long_name or container.format.name}, not a video we take "
+                    "(MP4, MOV, MKV or WebM).", code="unsupported_container",
+                )  # fmt: skip
+            if not container.streams.video:
+                raise VideoRejected("The file has no video stream (sound only?).", code="no_video_stream")
+            stream = container.streams.video[0]
+            duration = _duration(container, stream)
+            if next(container.decode(stream), None) is None:
+                raise VideoRejected("No frame of the video could be decoded.", code="undecodable")
+            rate = float(stream.average_rate or stream.guessed_rate or 0)
+            return VideoInfo(kind, stream.codec_context.name, stream.codec_context.width,
+                             stream.codec_context.height, duration, rate)  # fmt: skip
+    except VideoRejected:
+        raise
+    except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise VideoRejected(
+            f"This is not a video that can be read ({reason}): a damaged or truncated file, or no video at all.",
+            code="invalid_video",
+        ) from exc
+
+
+def frames(source: IO[bytes], *, start: float, end: float, every: float) -> Iterator[Frame]:
+    """Frames from ``start`` to before ``end`` (seconds), one per ``every`` seconds: the first decoded at or
+    after each sampling time. Seeks to the keyframe before ``start``, so a chunk decodes only its part."""
+    with av.open(source, mode="r") as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        time_base = stream.time_base or Fraction(1, av.time_base)
+        if start > 0:
+            container.seek(int(start / time_base), stream=stream, backward=True, any_frame=False)
+        wanted = start
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                continue
+            at = float(frame.pts * time_base) - _start_time(stream)
+            if at >= end:
+                break
+            if at + 1e-6 < wanted:
+                continue
+            yield Frame(at=round(at, 3), rgb=frame.to_ndarray(format="rgb24"))
+            while wanted <= at + 1e-6:
+                wanted += every
+
+
+def _start_time(stream: Any) -> float:
+    return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+
+
+def _duration(container: Any, stream: Any) -> float:
+    if stream.duration is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration / av.time_base)
+    return float(Fraction(stream.frames or 0, 1) / (stream.average_rate or 1))

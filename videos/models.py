@@ -1,0 +1,103 @@
+"""Videos, the chunks they are analysed in, and the sightings found in them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+from recognition.models import Collection, Face, Image, Person
+
+
+class Video(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    file = models.FileField(upload_to="videos/%Y/%m/", max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64, db_index=True, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    original_filename = models.CharField(max_length=255, blank=True)
+    source_url = models.URLField(max_length=2000, blank=True)
+    container = models.CharField(max_length=20, blank=True, help_text="As probed from the bytes.")
+    codec = models.CharField(max_length=50, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    frame_rate = models.FloatField(null=True, blank=True)
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="videos")
+    sample_rate = models.FloatField(help_text="Frames analysed per second of video.")
+    chunk_seconds = models.FloatField(help_text="Length of the parts analysed in parallel.")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the chunks analysed.")
+    error = models.TextField(blank=True)
+    engine = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    analysed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.original_filename or str(self.pk)
+
+
+class VideoChunk(models.Model):
+    """A stretch of a video analysed by one task; a worker lost loses only its chunk (the sweeper retakes it)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    start = models.FloatField()
+    end = models.FloatField()
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim_token = models.UUIDField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    frames = models.PositiveIntegerField(default=0, help_text="Frames analysed.")
+    tracks = models.JSONField(default=list, blank=True, help_text="Faces followed in this chunk, until merged.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["video", "index"]
+        constraints = [models.UniqueConstraint(fields=["video", "index"], name="unique_chunk_per_video")]
+
+    def __str__(self) -> str:
+        return f"{self.video_id} #{self.index} ({self.start:g}–{self.end:g} s)"
+
+
+class Sighting(models.Model):
+    """One face followed through a video: who (or nobody enrolled), from when to when, and its best frame,
+    kept as an image with the face, so a sighting is reviewed and enrolled like a face in any image."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="sightings")
+    face = models.OneToOneField(Face, on_delete=models.SET_NULL, null=True, related_name="sighting")
+    frame = models.ForeignKey(Image, on_delete=models.SET_NULL, null=True, related_name="+")
+    person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    candidate = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    similarity = models.FloatField(null=True, blank=True)
+    first_at = models.FloatField(help_text="Seconds from the start.")
+    last_at = models.FloatField()
+    best_at = models.FloatField(help_text="When the frame shown was taken.")
+    boxes = models.JSONField(default=list, help_text="[seconds, left, top, width, height] of each sighting.")
+
+    class Meta:
+        ordering = ["video", "first_at"]
+
+    def __str__(self) -> str:
+        who = self.person or "unknown"
+        return f"{who} at {self.first_at:.1f}–{self.last_at:.1f} s"

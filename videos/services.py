@@ -1,0 +1,157 @@
+"""Videos coming in: checked from their bytes, stored, committed as ``pending`` and queued; and deleted."""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import suppress
+from typing import IO
+
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from recognition.audit import Actor, audit_record, authenticated_user
+from recognition.exceptions import InvalidInput, StorageUnavailable
+from recognition.fetch import FetchRefused, check_url
+from recognition.models import AuditEvent, Collection
+from recognition.services.files import delete_files_after_commit
+from recognition.services.queue import VIDEO, enqueue_after_commit
+from videos.media import VideoInfo, VideoRejected, probe
+from videos.models import Video
+
+
+class VideoRefused(InvalidInput):
+    """The bytes cannot be accepted as a video; nothing was stored."""
+
+    code = "invalid_video"
+
+
+def video_upload(
+    *, file: IO[bytes], filename: str = "", collection: Collection | None = None, uploaded_by: Actor = None,
+    client_ip: str | None = None,
+) -> Video:  # fmt: skip
+    """Check a video file from its bytes (container, a video stream that decodes, size and duration), store it
+    and queue its analysis. ``VideoRefused`` (nothing stored) when it cannot be taken."""
+    size = _size(file)
+    info = video_check(file, size=size)
+    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename)
+    video_describe(video, info, size=size, sha256=file_sha256(file))
+    name = video_store(video, file)
+    try:
+        with transaction.atomic():
+            video.save()
+            audit_record(actor=uploaded_by, action=AuditEvent.Action.VIDEO_UPLOAD, target=video,
+                         client_ip=client_ip, duration=info.duration, size=size)  # fmt: skip
+            video_enqueue(video=video)
+    except BaseException:
+        default_storage.delete(name)
+        raise
+    return video
+
+
+def video_upload_url(
+    *, url: str, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None
+) -> Video:
+    """Commit a video to be fetched from ``url`` by the worker (checked, stored and analysed there)."""
+    try:
+        check_url(url)
+    except FetchRefused as exc:
+        raise InvalidInput(exc.message, code="url_refused", field="url") from exc
+    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=url.rsplit("/", 1)[-1][:255])
+    video.source_url = url
+    with transaction.atomic():
+        video.save()
+        audit_record(actor=uploaded_by, action=AuditEvent.Action.VIDEO_UPLOAD, target=video, client_ip=client_ip,
+                     url=url)  # fmt: skip
+        video_enqueue(video=video)
+    return video
+
+
+def video_check(file: IO[bytes], *, size: int) -> VideoInfo:
+    limit = settings.FACESITE_VIDEO_MAX_BYTES
+    if size > limit:
+        raise VideoRefused(f"The file is {size:,} bytes; the limit is {limit:,} bytes.", code="too_large")
+    if size == 0:
+        raise VideoRefused("The file is empty.", code="empty")
+    try:
+        info = probe(file)
+    except VideoRejected as exc:
+        raise VideoRefused(exc.message, code=exc.code) from exc
+    finally:
+        file.seek(0)
+    longest = settings.FACESITE_VIDEO_MAX_SECONDS
+    if info.duration > longest:
+        raise VideoRefused(f"The video lasts {info.duration:,.0f} s; the limit is {longest:,.0f} s.", code="too_long")
+    return info
+
+
+def video_enqueue(*, video: Video) -> None:
+    enqueue_after_commit(task="videos.tasks.analyse_video", args=[str(video.pk)], queue=VIDEO)
+
+
+def video_delete(*, video: Video, actor: Actor = None, client_ip: str | None = None) -> None:
+    """Delete a video, its sightings and the frames kept for them (with their faces), and its file."""
+    from recognition.services.erasure import image_delete
+
+    frames = [s.frame for s in video.sightings.select_related("frame") if s.frame is not None]
+    with transaction.atomic():
+        audit_record(actor=actor, action=AuditEvent.Action.VIDEO_DELETE, target=video, client_ip=client_ip)
+        names = [video.file.name] if video.file.name else []
+        video.delete()
+        delete_files_after_commit(names=names)
+    for frame in frames:
+        image_delete(image=frame, actor=actor, client_ip=client_ip)
+
+
+def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: str) -> Video:
+    return Video(
+        collection=collection or Collection.get_default(),
+        uploaded_by=authenticated_user(uploaded_by),
+        original_filename=filename[:255],
+        sample_rate=settings.FACESITE_VIDEO_SAMPLE_RATE,
+        chunk_seconds=settings.FACESITE_VIDEO_CHUNK_SECONDS,
+    )
+
+
+def video_describe(video: Video, info: VideoInfo, *, size: int, sha256: str) -> None:
+    video.container, video.codec = info.container, info.codec
+    video.width, video.height = info.width, info.height
+    video.duration, video.frame_rate = info.duration, info.frame_rate
+    video.size_bytes, video.sha256 = size, sha256
+
+
+def video_store(video: Video, file: IO[bytes]) -> str:
+    extension = "mp4" if video.container == "mp4/mov" else "mkv"
+    intended = f"videos/{timezone.now():%Y/%m}/{video.pk}.{extension}"
+    try:
+        name = default_storage.save(intended, File(file))
+    except (OSError, BotoCoreError, ClientError) as exc:
+        with suppress(Exception):
+            default_storage.delete(intended)
+        raise StorageUnavailable(
+            f"The video could not be stored ({getattr(exc, 'strerror', None) or exc}); nothing was kept. "
+            "Try again later."
+        ) from exc
+    video.file.name = name
+    return name
+
+
+def _size(file: IO[bytes]) -> int:
+    size = getattr(file, "size", None)
+    if size is None:
+        file.seek(0, 2)
+        size = file.tell()
+        file.seek(0)
+    return int(size)
+
+
+def file_sha256(file: IO[bytes]) -> str:
+    digest = hashlib.sha256()
+    file.seek(0)
+    for block in iter(lambda: file.read(1024 * 1024), b""):
+        digest.update(block)
+    file.seek(0)
+    return digest.hexdigest()
