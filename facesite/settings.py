@@ -256,6 +256,8 @@ REKOGNITION_OPTIONS = {
     "connect_timeout": env_float("FACESITE_REKOGNITION_CONNECT_TIMEOUT", 5.0, minimum=0.1),
     "read_timeout": env_float("FACESITE_REKOGNITION_READ_TIMEOUT", 30.0, minimum=0.1),
     "max_attempts": env_int("FACESITE_REKOGNITION_MAX_ATTEMPTS", 4, minimum=1, maximum=20),
+    # Stored-video face search (videos in S3): how often to ask whether it is done.
+    "video_poll_seconds": env_float("FACESITE_REKOGNITION_VIDEO_POLL_SECONDS", 10.0, minimum=0.1),
 }
 if not re.fullmatch(r"[a-zA-Z0-9_.\-]*", _REKOGNITION_PREFIX):
     raise ImproperlyConfigured(

@@ -1,4 +1,4 @@
-"""Videos made in the test with PyAV: real H.264 (or VP9) files from the fixture photos."""
+"""Videos made in the test with PyAV (real H.264 or VP9 files from the fixture photos), and analysed here."""
 
 from __future__ import annotations
 
@@ -59,3 +59,16 @@ def sound_only(seconds: float = 1.0) -> bytes:
         for packet in stream.encode():
             file.mux(packet)
     return out.getvalue()
+
+
+def analysed_here(uploaded):
+    """What the video tasks do, in this process: start, every chunk, finish; the video reloaded."""
+    from videos.analysis import video_chunk_analyse, video_finish, video_start
+    from videos.models import VideoChunk
+
+    video_start(video_id=str(uploaded.pk))
+    for chunk in VideoChunk.objects.filter(video=uploaded):
+        video_chunk_analyse(chunk_id=chunk.pk)
+    video_finish(video_id=str(uploaded.pk))
+    uploaded.refresh_from_db()
+    return uploaded

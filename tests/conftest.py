@@ -111,6 +111,36 @@ def face_search(request, settings) -> str:
     return request.param
 
 
+S3_MEDIA_BUCKET = "facesite-media"
+
+
+@pytest.fixture
+def s3_media(settings, monkeypatch):
+    """The default storage in a bucket of a real S3 server, each object encrypted with SSE-S3 (AES256)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "media-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "media-secret")
+    import boto3
+
+    from tests.servers import s3_server
+
+    with s3_server() as url:
+        s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="eu-west-1")
+        s3.create_bucket(Bucket=S3_MEDIA_BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": S3_MEDIA_BUCKET, "region_name": "eu-west-1", "endpoint_url": url,
+                    "location": "facesite",
+                    "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
+                    "object_parameters": {"ServerSideEncryption": "AES256"},
+                },
+            },
+        }  # fmt: skip
+        yield s3
+
+
 @pytest.fixture
 def rekognition(settings, monkeypatch):
     """The Rekognition engine, its boto3 client answered by botocore's Stubber (see tests.aws)."""

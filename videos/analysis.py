@@ -22,12 +22,12 @@ from django.utils import timezone
 from PIL import Image as PILImage
 
 from recognition.engine_handler import get_engine
-from recognition.engines.base import BaseEngine, UserMatch
+from recognition.engines.base import BaseEngine, EngineError, S3Location, UserMatch
 from recognition.fetch import FetchRefused, fetch_bytes
 from recognition.models import Face, Image
 from recognition.services import results as rows
 from recognition.services.collections import people_of
-from recognition.services.files import delete_files_after_commit, stored_file
+from recognition.services.files import delete_files_after_commit, file_s3_location, stored_file
 from recognition.services.ingest import new_image
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from recognition.services.reindex import restoring
@@ -61,6 +61,8 @@ def video_start(*, video_id: str) -> None:
     # Chunks start on sampling times, so the frames a video is sampled at do not depend on how it was cut.
     length = max(every, round(video.chunk_seconds / every) * every)
     count = max(1, math.ceil((video.duration or 0.0) / length))
+    if stored_video_location(video, get_engine()) is not None:
+        length, count = max(video.duration or 0.0, every), 1  # the engine follows faces through the whole video
     with transaction.atomic():
         if not Video.objects.filter(pk=video.pk, status=Video.Status.PENDING).update(
             status=Video.Status.PROCESSING, progress=0, updated_at=timezone.now()
@@ -91,6 +93,9 @@ def video_chunk_analyse(*, chunk_id: int) -> None:
         error = f"The video could not be decoded between {chunk.start:g} s and {chunk.end:g} s: {reason}"
         video_fail(video_id=str(video.pk), error=error)
         return
+    except EngineError as exc:
+        video_fail(video_id=str(video.pk), error=str(exc))
+        return
     with transaction.atomic():
         done = VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
             status=VideoChunk.Status.DONE, tracks=[track_to_json(t) for t in tracks], frames=count,
@@ -119,7 +124,7 @@ def video_finish(*, video_id: str) -> Video | None:
             return None
         chunks = list(video.chunks.all())
         every = 1.0 / video.sample_rate
-        tracks = merge([track_from_json(t) for c in chunks for t in c.tracks], max_gap=GAP_FRAMES * every)
+        tracks = merge([[track_from_json(t) for t in c.tracks] for c in chunks], max_gap=GAP_FRAMES * every)
         kept = {t.frame_key for t in tracks}
         unused = [t["frame_key"] for c in chunks for t in c.tracks if t["frame_key"] not in kept]
         for track in tracks:
@@ -144,8 +149,19 @@ def video_fail(*, video_id: str, error: str) -> None:
     logger.warning("Video %s failed: %s", video_id, error)
 
 
+def stored_video_location(video: Video, engine: BaseEngine) -> S3Location | None:
+    """Where the engine can read the video itself (Rekognition: in S3, in its region), if it can."""
+    if not engine.stored_video:
+        return None
+    location = file_s3_location(video.file)
+    return location if location is not None and location.region == getattr(engine, "region", None) else None
+
+
 def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
     engine = get_engine()
+    location = stored_video_location(video, engine)
+    if location is not None:
+        return _track_stored(video, engine, location)
     every = 1.0 / video.sample_rate
     tracker = Tracker(max_gap=GAP_FRAMES * every)
     best_frames: dict[int, bytes] = {}
@@ -161,6 +177,23 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
         name = f"videos/frames/{video.pk}/{chunk.index}-{n}.jpg"
         track.frame_key = default_storage.save(name, ContentFile(best_frames[id(track)]))
     return tracker.tracks, count
+
+
+def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tuple[list[Track], int]:
+    """The engine's own tracks of the whole video, each with its best frame decoded here."""
+    hits = engine.track_faces_in_video(video.collection.name, location)
+    tracks: dict[int, Track] = {}
+    for hit in sorted(hits, key=lambda h: (h.track, h.at)):
+        tracks.setdefault(hit.track, Track()).add(hit.at, hit.face)
+    with video.file.open("rb") as source:
+        for n, track in enumerate(tracks.values()):
+            frame = next(frames(source, start=track.best_at, end=track.best_at + 1.0, every=1.0), None)
+            if frame is None:
+                raise OSError(f"no frame could be decoded at {track.best_at:g} s")
+            name = f"videos/frames/{video.pk}/0-{n}.jpg"
+            track.frame_key = default_storage.save(name, ContentFile(_jpeg(frame.rgb)))
+            source.seek(0)
+    return list(tracks.values()), len(hits)
 
 
 def _sighting(video: Video, track: Track, engine: BaseEngine) -> Sighting:

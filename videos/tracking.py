@@ -96,23 +96,33 @@ def likeness(track: Track, face: FaceDetail) -> float:
     return overlap if overlap >= MIN_OVERLAP else 0.0
 
 
-def merge(tracks: list[Track], *, max_gap: float) -> list[Track]:
-    """Join tracks that continue one another (chunk boundaries, a face lost for a frame or two)."""
+def merge(chunks: list[list[Track]], *, max_gap: float) -> list[Track]:
+    """Join the tracks of earlier chunks with those of later ones that continue them across a boundary.
+    Tracks of one chunk stay apart: whoever made them (the tracker, or the engine) told them apart."""
     merged: list[Track] = []
-    for track in sorted(tracks, key=lambda t: t.first_at):
-        into = next(
-            (m for m in reversed(merged) if 0 <= track.first_at - m.last_at <= max_gap and _alike(m, track)), None
-        )
-        if into is None:
-            merged.append(track)
-            continue
-        into.observations += track.observations
-        into.embeddings += track.embeddings
-        if track.best_score > into.best_score:
-            into.best, into.best_at, into.best_score, into.frame_key = (
-                track.best, track.best_at, track.best_score, track.frame_key,
+    for chunk in chunks:
+        earlier, taken = list(merged), set()
+        for track in sorted(chunk, key=lambda t: t.first_at):
+            into = next(
+                (m for m in reversed(earlier)
+                 if id(m) not in taken and 0 <= track.first_at - m.last_at <= max_gap and _alike(m, track)),
+                None,
             )  # fmt: skip
+            if into is None:
+                merged.append(track)
+            else:
+                taken.add(id(into))
+                _join(into, track)
     return merged
+
+
+def _join(into: Track, track: Track) -> None:
+    into.observations += track.observations
+    into.embeddings += track.embeddings
+    if track.best_score > into.best_score:
+        into.best, into.best_at, into.best_score, into.frame_key = (
+            track.best, track.best_at, track.best_score, track.frame_key,
+        )  # fmt: skip
 
 
 def _alike(a: Track, b: Track) -> bool:

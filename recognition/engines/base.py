@@ -237,6 +237,16 @@ class CompareResult:
     unmatched: tuple[ComparedFace, ...]  # below it
 
 
+@dataclass(frozen=True)
+class VideoFace:
+    """A face an engine found in a stored video: when (seconds from the start), which of the people it
+    follows through the video (``track``, the engine's own index), and the face."""
+
+    at: float
+    track: int
+    face: FaceDetail
+
+
 @dataclass
 class Analysis:
     """Everything one image yields, for the features asked for."""
@@ -311,6 +321,8 @@ class BaseEngine:
 
     name = "base"
     model_version = "0"
+    #: Whether ``track_faces_in_video`` works: the engine finds and follows faces in a video in its own storage.
+    stored_video = False
 
     def __init__(self, *, face_store: FaceStore | None = None, face_search: FaceSearch | None = None, **options: Any):
         self.face_store = face_store
@@ -323,6 +335,10 @@ class BaseEngine:
     def ready(self) -> None:
         """Raise ``EngineError`` unless the engine can answer a face check now: its models loaded (loading
         them if need be) or its service configured. Cheap once it has passed."""
+
+    def track_faces_in_video(self, collection_id: str, location: S3Location) -> list[VideoFace]:
+        """Every face in the stored video at ``location``, followed through it (engines with ``stored_video``)."""
+        raise self._unsupported("track_faces_in_video")
 
     # Image analysis ----------------------------------------------------------
 

@@ -10,6 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from recognition.engines.base import S3Location
@@ -54,14 +55,17 @@ def delete_files_after_commit(*, names: list[str]) -> None:
 
 def s3_location(*, image: Image) -> S3Location | None:
     """Where the image's file is in S3, when it is stored there (django-storages' S3 backend)."""
+    return file_s3_location(image.file)
+
+
+def file_s3_location(file: FieldFile) -> S3Location | None:
+    """Where a stored file is in S3, when it is stored there (django-storages' S3 backend)."""
     from storages.backends.s3 import S3Storage
     from storages.utils import clean_name
 
-    storage = image.file.storage
-    if not image.file or not isinstance(storage, S3Storage):
+    storage = file.storage
+    if not file or not isinstance(storage, S3Storage):
         return None
     region = storage.region_name or storage.connection.meta.client.meta.region_name
     # The object key as django-storages writes it (with the storage's location prefix).
-    return S3Location(
-        bucket=storage.bucket_name, key=storage._normalize_name(clean_name(image.file.name)), region=region
-    )
+    return S3Location(bucket=storage.bucket_name, key=storage._normalize_name(clean_name(file.name)), region=region)

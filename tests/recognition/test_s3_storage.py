@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import boto3
 import pytest
 from django.utils import timezone
 
@@ -16,33 +15,11 @@ from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.retention import retention_purge
 from tests import images
-from tests.servers import s3_server
+from tests.conftest import S3_MEDIA_BUCKET
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BUCKET = "facesite-media"
-
-
-@pytest.fixture
-def s3_media(settings, monkeypatch):
-    """The default storage in a bucket of a real S3 server, each object encrypted with SSE-S3 (AES256)."""
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "media-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "media-secret")
-    with s3_server() as url:
-        s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="eu-west-1")
-        s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
-        settings.STORAGES = {
-            **settings.STORAGES,
-            "default": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": BUCKET, "region_name": "eu-west-1", "endpoint_url": url, "location": "facesite",
-                    "default_acl": "private", "querystring_auth": True, "file_overwrite": False,
-                    "object_parameters": {"ServerSideEncryption": "AES256"},
-                },
-            },
-        }  # fmt: skip
-        yield s3
+BUCKET = S3_MEDIA_BUCKET
 
 
 def keys(s3) -> list[str]:

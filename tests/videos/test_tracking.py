@@ -52,6 +52,6 @@ def test_tracks_cut_by_a_chunk_boundary_are_merged_and_survive_json():
         first.add(at, [face(0.3, identity=1)])
     for at in (2.0, 2.5):
         second.add(at, [face(0.3, identity=1), face(0.7, identity=2)])
-    stored = [track_from_json(track_to_json(t)) for t in first.tracks + second.tracks]
+    stored = [[track_from_json(track_to_json(t)) for t in tracker.tracks] for tracker in (first, second)]
     merged = merge(stored, max_gap=1.5)
     assert sorted((t.first_at, t.last_at, len(t.observations)) for t in merged) == [(0.0, 2.5, 6), (2.0, 2.5, 2)]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from backoffice import roles
 from recognition.models import AuditEvent, Face, Image, WatchAlert
 from recognition.services.people import person_enroll
-from tests.clips import sound_only, video
+from tests.clips import analysed_here, sound_only, video
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
@@ -38,16 +38,6 @@ def enrolled(local_engine):
     return obama, biden
 
 
-def analyse(video_obj: Video) -> Video:
-    """What the tasks do, in this process: start, every chunk, finish."""
-    video_start(video_id=str(video_obj.pk))
-    for chunk in VideoChunk.objects.filter(video=video_obj):
-        video_chunk_analyse(chunk_id=chunk.pk)
-    video_finish(video_id=str(video_obj.pk))
-    video_obj.refresh_from_db()
-    return video_obj
-
-
 def upload(data: bytes, name: str = "door.mp4") -> Video:
     return video_upload(file=io.BytesIO(data), filename=name)
 
@@ -56,7 +46,7 @@ def upload(data: bytes, name: str = "door.mp4") -> Video:
 def test_each_enrolled_person_is_one_sighting_at_the_right_times(enrolled, settings, chunk_seconds):
     settings.FACESITE_VIDEO_CHUNK_SECONDS = chunk_seconds
     obama, biden = enrolled
-    done = analyse(upload(video(SCENES)))
+    done = analysed_here(upload(video(SCENES)))
     assert done.status == Video.Status.DONE and done.progress == 100, done.error
     assert done.chunks.count() == (1 if chunk_seconds == 60 else 9)
     sightings = list(done.sightings.order_by("first_at"))
@@ -75,7 +65,7 @@ def test_each_enrolled_person_is_one_sighting_at_the_right_times(enrolled, setti
 def test_an_unknown_face_is_a_sighting_for_the_review_queue(local_engine, settings):
     person_enroll(person=PersonFactory(name="Joe Biden"), data=(FIXTURES / "biden.jpg").read_bytes())
     settings.FACESITE_REVIEW_THRESHOLD = 0.0  # anyone resembling someone goes to review
-    done = analyse(upload(video([("astronaut.png", 2.0)])))
+    done = analysed_here(upload(video([("astronaut.png", 2.0)])))
     sighting = done.sightings.get()
     assert sighting.person is None and sighting.face.review_state == Face.Review.NEEDS_REVIEW
     assert Face.objects.to_review().filter(pk=sighting.face_id).exists()
@@ -85,7 +75,7 @@ def test_a_watched_person_raises_an_alert(enrolled):
     obama, _ = enrolled
     obama.watched = True
     obama.save()
-    analyse(upload(video([("obama.jpg", 2.0)])))
+    analysed_here(upload(video([("obama.jpg", 2.0)])))
     assert WatchAlert.objects.filter(person=obama, kind=WatchAlert.Kind.PERSON).count() == 1
 
 
@@ -120,7 +110,7 @@ def test_size_and_duration_limits(media_root, settings):
 
 
 def test_webm_is_taken_too(local_engine):
-    done = analyse(upload(video([("obama.jpg", 1.0)], container="webm", codec="libvpx-vp9"), "door.webm"))
+    done = analysed_here(upload(video([("obama.jpg", 1.0)], container="webm", codec="libvpx-vp9"), "door.webm"))
     assert done.status == Video.Status.DONE and done.container == "mkv/webm" and done.sightings.count() == 1
 
 
@@ -129,7 +119,7 @@ def test_a_file_damaged_after_upload_fails_the_video_with_a_clear_message(local_
     whole = default_storage.open(uploaded.file.name).read()
     with open(default_storage.path(uploaded.file.name), "wb") as damaged:
         damaged.write(whole[: len(whole) // 3])
-    failed = analyse(uploaded)
+    failed = analysed_here(uploaded)
     assert failed.status == Video.Status.FAILED
     assert failed.error.startswith("The video could not be decoded between 0 s and ")
 
@@ -172,7 +162,7 @@ def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(enrolled):
     assert response.status_code == 202, response.content
     body = response.json()
     assert body["status"] == "pending" and body["duration"] == 2.0 and body["container"] == "mp4/mov"
-    analyse(Video.objects.get(pk=body["id"]))
+    analysed_here(Video.objects.get(pk=body["id"]))
     detail = operator.get(f"/api/videos/{body['id']}/").json()
     assert detail["status"] == "done" and detail["progress"] == 100
     assert [s["person"]["name"] for s in detail["sightings"]] == ["Barack Obama"]
@@ -185,7 +175,7 @@ def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(enrolled):
 
 
 def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_timeline(enrolled):
-    done = analyse(upload(video(SCENES)))
+    done = analysed_here(upload(video(SCENES)))
     admin = Client()
     admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
     page = admin.get(reverse("admin:videos_video_change", args=[done.pk]))
@@ -199,3 +189,15 @@ def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_tim
     outside = admin.get(reverse("admin:videos_video_file", args=[done.pk]), HTTP_RANGE=f"bytes={size}-")
     assert outside.status_code == 416
     assert Sighting.objects.filter(video=done).count() == 2
+
+
+def test_erasing_a_person_takes_them_out_of_every_sighting(enrolled):
+    from recognition.services.erasure import person_erase
+
+    obama, _ = enrolled
+    done = analysed_here(upload(video([("obama.jpg", 1.5)])))
+    sighting = done.sightings.get()
+    assert sighting.person == obama
+    person_erase(person=obama)
+    sighting.refresh_from_db()
+    assert sighting.person is None and sighting.candidate is None

@@ -9,6 +9,7 @@ See docs/REKOGNITION.md for the IAM policy, costs and differences from the local
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ from recognition.engines.base import (
     S3Location,
     TextDetection,
     UserMatch,
+    VideoFace,
 )
 from recognition.engines.rekognition import parse
 from recognition.engines.rekognition.client import ClientPerThread, ClientSettings, aws_errors, error_code
@@ -61,6 +63,7 @@ class RekognitionEngine(BaseEngine):
 
     name = "rekognition"
     model_version = "7.0"  # Rekognition's face model: every collection created since 2021 uses it
+    stored_video = True
 
     def __init__(
         self,
@@ -77,6 +80,8 @@ class RekognitionEngine(BaseEngine):
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         max_attempts: int = 4,
+        video_poll_seconds: float = 10.0,
+        video_timeout: float = 3 * 3600.0,
         **options: Any,
     ) -> None:
         super().__init__(face_store=face_store, **options)
@@ -89,6 +94,8 @@ class RekognitionEngine(BaseEngine):
             )
         )
         self.collection_prefix = collection_prefix
+        self.video_poll_seconds = video_poll_seconds
+        self.video_timeout = video_timeout
         self.quality_filter = quality_filter
         self.max_labels = max_labels
         self.dominant_colours = dominant_colours
@@ -132,6 +139,42 @@ class RekognitionEngine(BaseEngine):
             self._collections.discard(str(collection))
             raise
         return response
+
+    # Stored video ----------------------------------------------------------------------------
+
+    def track_faces_in_video(self, collection_id: str, location: S3Location) -> list[VideoFace]:
+        """Rekognition's stored-video face search (StartFaceSearch), polled with GetFaceSearch until it ends:
+        no SNS topic or IAM role for notifications to set up. The video must be in S3 in this region.
+        Matches are not taken from it: each followed face is identified like any face, once, by the caller."""
+        if location.region != self.region:
+            raise EngineError(f"Rekognition in {self.region} cannot read a video in {location.region}.")
+        job = self._call(
+            "start_face_search", collection=collection_id, CollectionId=self.collection_id(collection_id),
+            Video={"S3Object": {"Bucket": location.bucket, "Name": location.key}},
+        )["JobId"]  # fmt: skip
+        found: list[VideoFace] = []
+        token: str | None = None
+        deadline = time.monotonic() + self.video_timeout
+        while True:
+            page = self._call("get_face_search", JobId=job, MaxResults=1000, SortBy="INDEX",
+                              **({"NextToken": token} if token else {}))  # fmt: skip
+            status = page["JobStatus"]
+            if status == "IN_PROGRESS":
+                if time.monotonic() > deadline:
+                    raise EngineError(f"Rekognition's video face search {job} ran past {self.video_timeout:g} s.")
+                time.sleep(self.video_poll_seconds)
+                continue
+            if status != "SUCCEEDED":
+                reason = str(page.get("StatusMessage") or status).rstrip(".")
+                raise EngineError(f"Rekognition could not search the video: {reason}.")
+            found += [
+                VideoFace(at=hit["Timestamp"] / 1000.0, track=int(hit["Person"]["Index"]),
+                          face=parse.face(hit["Person"].get("Face") or {"BoundingBox": hit["Person"]["BoundingBox"]}))
+                for hit in page.get("Persons", [])
+            ]  # fmt: skip
+            token = page.get("NextToken")
+            if not token:
+                return found
 
     def _image(self, data: bytes, location: S3Location | None = None) -> dict[str, Any]:
         return image_param(data, location=location, region=self.region)
