@@ -18,6 +18,7 @@ _READ = [
     "integrations.view_deliveryattempt",
     "videos.view_video",
     "videos.view_sighting",
+    "videos.view_camera",
 ]
 
 ROLE_PERMISSIONS = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,7 +20,7 @@ from django.urls import URLPattern, path, reverse
 from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Collection
-from videos.models import Video
+from videos.models import Camera, Video
 from videos.services import video_delete, video_upload, video_upload_url
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -38,6 +39,42 @@ class VideoUploadForm(forms.Form):
         if bool(data.get("file")) == bool(data.get("url")):
             raise forms.ValidationError("Choose a file or give a URL (one of the two).")
         return data
+
+
+class CameraForm(forms.ModelForm):
+    stream = forms.CharField(
+        required=False, max_length=2000, label="Stream URL",
+        help_text="rtsp://user:password@host/path or http(s)://… It is stored encrypted and never shown again; "
+        "leave empty to keep the current one.",
+    )  # fmt: skip
+
+    class Meta:
+        model = Camera
+        fields = ["name", "location", "collection", "sample_rate", "active"]
+
+    def clean_stream(self) -> str:
+        url = self.cleaned_data.get("stream", "").strip()
+        if not url and not self.instance.stream_url_sealed:
+            raise forms.ValidationError("A new camera needs its stream's URL.")
+        if url and urlsplit(url).scheme not in ("rtsp", "rtsps", "http", "https"):
+            raise forms.ValidationError("Give an rtsp://, rtsps://, http:// or https:// URL.")
+        return url
+
+    def save(self, commit: bool = True) -> Camera:
+        if self.cleaned_data.get("stream"):
+            self.instance.stream_url = self.cleaned_data["stream"]
+        return super().save(commit=commit)
+
+
+@admin.register(Camera)
+class CameraAdmin(admin.ModelAdmin):
+    form = CameraForm
+    list_display = ["name", "location", "collection", "active", "connected_at", "error", "stream"]
+    list_filter = ["active"]
+
+    @admin.display(description="Stream")
+    def stream(self, camera: Camera) -> str:
+        return camera.shown_url
 
 
 @admin.register(Video)

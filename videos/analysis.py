@@ -19,23 +19,16 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from PIL import Image as PILImage
 
 from recognition.engine_handler import get_engine
-from recognition.engines.base import BaseEngine, EngineError, S3Location, UserMatch
+from recognition.engines.base import BaseEngine, EngineError, S3Location
 from recognition.fetch import FetchRefused, fetch_bytes
-from recognition.models import Face, Image
-from recognition.services import results as rows
-from recognition.services.collections import people_of
-from recognition.services.files import delete_files_after_commit, file_s3_location, stored_file
-from recognition.services.ingest import new_image
+from recognition.services.files import delete_files_after_commit, file_s3_location
 from recognition.services.queue import VIDEO, enqueue_after_commit
-from recognition.services.reindex import restoring
-from recognition.services.watch import watch_alerts_record
-from recognition.validation import checked
 from videos.media import frames
-from videos.models import Sighting, Video, VideoChunk
+from videos.models import Video, VideoChunk
 from videos.services import VideoRefused, file_sha256, video_check, video_describe, video_store
+from videos.sightings import jpeg, sighting_record
 from videos.signals import video_analysed
 from videos.tracking import Track, Tracker, merge, track_from_json, track_to_json
 
@@ -128,7 +121,9 @@ def video_finish(*, video_id: str) -> Video | None:
         kept = {t.frame_key for t in tracks}
         unused = [t["frame_key"] for c in chunks for t in c.tracks if t["frame_key"] not in kept]
         for track in tracks:
-            _sighting(video, track, engine)
+            with default_storage.open(track.frame_key, "rb") as stored:
+                frame_jpeg = stored.read()
+            sighting_record(track=track, frame_jpeg=frame_jpeg, collection=video.collection, engine=engine, video=video)
         now = timezone.now()
         Video.objects.filter(pk=video.pk).update(
             status=Video.Status.DONE, progress=100, error="", engine=engine.name,
@@ -169,10 +164,10 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
     with video.file.open("rb") as source:
         for frame in frames(source, start=chunk.start, end=chunk.end, every=every):
             count += 1
-            jpeg = _jpeg(frame.rgb)
-            for track, best in tracker.add(frame.at, engine.detect_faces(jpeg, attributes=False)):
+            data = jpeg(frame.rgb)
+            for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=False)):
                 if best:
-                    best_frames[id(track)] = jpeg
+                    best_frames[id(track)] = data
     for n, track in enumerate(tracker.tracks):
         name = f"videos/frames/{video.pk}/{chunk.index}-{n}.jpg"
         track.frame_key = default_storage.save(name, ContentFile(best_frames[id(track)]))
@@ -191,44 +186,9 @@ def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tup
             if frame is None:
                 raise OSError(f"no frame could be decoded at {track.best_at:g} s")
             name = f"videos/frames/{video.pk}/0-{n}.jpg"
-            track.frame_key = default_storage.save(name, ContentFile(_jpeg(frame.rgb)))
+            track.frame_key = default_storage.save(name, ContentFile(jpeg(frame.rgb)))
             source.seek(0)
     return list(tracks.values()), len(hits)
-
-
-def _sighting(video: Video, track: Track, engine: BaseEngine) -> Sighting:
-    """The track's best frame kept as an image with its face (identified like any face), and the sighting."""
-    best = track.best
-    assert best is not None
-    with default_storage.open(track.frame_key, "rb") as stored:
-        data = stored.read()
-    collection = video.collection
-    match: UserMatch | None = None
-    if Face.objects.references().filter(collection=collection).exists():
-        found = restoring(collection=collection, engine=engine, call=lambda: engine.search_users(
-            collection.name, data, best, threshold=collection.review_threshold, max_users=1))  # fmt: skip
-        match = found[0] if found else None
-    frame = new_image(
-        info=checked(data).info, uploaded_by=video.uploaded_by, collection=collection, source=Image.Source.VIDEO,
-        original_filename=f"{video} at {track.best_at:.1f} s"[:255], features=["faces"], status=Image.Status.DONE,
-        engine=engine.name, model_version=engine.model_version, analysed_at=timezone.now(),
-    )  # fmt: skip
-    with stored_file(image=frame, data=data, extension="jpg"):
-        frame.save()
-    candidates = people_of([match])
-    face = rows.face_row(
-        image=frame, face=best, engine=engine.name, model_version=engine.model_version,
-        candidate_id=candidates.get(match.user_id) if match else None,
-        similarity=match.similarity if match else None, match_threshold=collection.identify_threshold,
-    )  # fmt: skip
-    face.save()
-    watch_alerts_record(image=frame, faces=[face])
-    return Sighting.objects.create(
-        video=video, face=face, frame=frame, person_id=face.person_id, candidate_id=face.candidate_id,
-        similarity=face.similarity, first_at=track.first_at, last_at=track.last_at, best_at=track.best_at,
-        boxes=[[at, round(b.left, 4), round(b.top, 4), round(b.width, 4), round(b.height, 4)]
-               for at, b, _ in track.observations],
-    )  # fmt: skip
 
 
 def _fetch(video: Video) -> None:
@@ -239,9 +199,3 @@ def _fetch(video: Video) -> None:
     video_describe(video, info, size=len(data), sha256=file_sha256(file))
     video_store(video, file)
     video.save()
-
-
-def _jpeg(rgb) -> bytes:  # type: ignore[no-untyped-def]
-    out = io.BytesIO()
-    PILImage.fromarray(rgb).save(out, "JPEG", quality=92)
-    return out.getvalue()

@@ -80,11 +80,59 @@ class VideoChunk(models.Model):
         return f"{self.video_id} #{self.index} ({self.start:g}–{self.end:g} s)"
 
 
-class Sighting(models.Model):
-    """One face followed through a video: who (or nobody enrolled), from when to when, and its best frame,
-    kept as an image with the face, so a sighting is reviewed and enrolled like a face in any image."""
+class Camera(models.Model):
+    """A live stream watched by its own worker (``manage.py watch_camera NAME``): RTSP or HTTP(S)."""
 
-    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="sightings")
+    STREAM_PURPOSE = b"facesite camera stream url"
+
+    name = models.SlugField(max_length=100, unique=True)
+    location = models.CharField(max_length=200, blank=True)
+    stream_url_sealed = models.TextField(
+        editable=False, help_text="The stream's URL, credentials included, encrypted (facesite.secrets)."
+    )
+    collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="cameras")
+    sample_rate = models.FloatField(default=2.0, help_text="Frames analysed per second; the others are dropped.")
+    active = models.BooleanField(default=True)
+    connected_at = models.DateTimeField(null=True, blank=True, help_text="When its worker last connected.")
+    error = models.TextField(blank=True, help_text="Why the stream could not be read, the last time it could not.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.location})" if self.location else self.name
+
+    @property
+    def stream_url(self) -> str:
+        from facesite.secrets import unseal
+
+        return unseal(self.stream_url_sealed, purpose=self.STREAM_PURPOSE)
+
+    @stream_url.setter
+    def stream_url(self, url: str) -> None:
+        from facesite.secrets import seal
+
+        self.stream_url_sealed = seal(url, purpose=self.STREAM_PURPOSE)
+
+    @property
+    def shown_url(self) -> str:
+        """The URL without its credentials, for pages and logs."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(self.stream_url)
+        host = parts.hostname or ""
+        return urlunsplit(parts._replace(netloc=f"{host}:{parts.port}" if parts.port else host))
+
+
+class Sighting(models.Model):
+    """One face followed through a video or a camera's stream: who (or nobody enrolled), from when to when,
+    and its best frame, kept as an image with the face, so a sighting is reviewed and enrolled like a face in
+    any image. For a camera, times count from ``seen_at``."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, null=True, blank=True, related_name="sightings")
+    camera = models.ForeignKey(Camera, on_delete=models.CASCADE, null=True, blank=True, related_name="sightings")
+    seen_at = models.DateTimeField(null=True, blank=True, help_text="When a camera first saw the face.")
     face = models.OneToOneField(Face, on_delete=models.SET_NULL, null=True, related_name="sighting")
     frame = models.ForeignKey(Image, on_delete=models.SET_NULL, null=True, related_name="+")
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -97,6 +145,11 @@ class Sighting(models.Model):
 
     class Meta:
         ordering = ["video", "first_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(video__isnull=False) | models.Q(camera__isnull=False), name="sighting_has_a_source"
+            )
+        ]
 
     def __str__(self) -> str:
         who = self.person or "unknown"

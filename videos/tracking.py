@@ -85,6 +85,12 @@ class Tracker:
             placed.append((self.tracks[index], self.tracks[index].add(at, face)))
         return placed
 
+    def finished(self, now: float) -> list[Track]:
+        """Take out the tracks last seen longer than ``max_gap`` before ``now``: their face has gone."""
+        done = [t for t in self.tracks if now - t.last_at > self.max_gap]
+        self.tracks = [t for t in self.tracks if now - t.last_at <= self.max_gap]
+        return done
+
 
 def likeness(track: Track, face: FaceDetail) -> float:
     """How well ``face`` continues ``track``: above 0 when it may, higher when more alike."""

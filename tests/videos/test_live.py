@@ -1,0 +1,141 @@
+"""Live cameras: the one-frame buffer that drops instead of queuing, an HTTP camera (MJPEG) served by a real
+server on loopback at its own pace and watched with the real local engine, a camera that cannot be reached, and the
+camera's credentials kept encrypted."""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from socketserver import ThreadingTCPServer
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.test import Client
+from django.urls import reverse
+from PIL import Image, ImageOps
+
+from backoffice import roles
+from recognition.models import Collection
+from recognition.services.people import person_enroll
+from tests.factories import PersonFactory, UserFactory
+from tests.images import FIXTURES, encode
+from videos.live import CameraWatch, LatestFrame
+from videos.models import Camera
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class MjpegCamera:
+    """An HTTP camera as many IP cameras are: an endless multipart/x-mixed-replace stream of JPEG frames, sent
+    as they are taken (here: the scenes given, at ``fps``), to one viewer; later requests get 404."""
+
+    def __init__(self, scenes: list[tuple[str | None, float]], *, fps: int = 10):
+        frames = [picture(name) for name, seconds in scenes for _ in range(round(seconds * fps))]
+        served = threading.Event()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if served.is_set():
+                    self.send_error(404)
+                    return
+                served.set()
+                self.send_response(200)
+                self.send_header("Content-Type", "multipart/x-mixed-replace;boundary=frame")
+                self.end_headers()
+                for frame in frames:
+                    head = b"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(frame)
+                    self.wfile.write(head + frame + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(1 / fps)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/video.mjpg"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def picture(name: str | None) -> bytes:
+    size = (640, 480)
+    shown = ImageOps.pad(Image.open(FIXTURES / name).convert("RGB"), size) if name else Image.new("RGB", size, "grey")
+    return encode(shown, "JPEG", quality=90)
+
+
+def camera(url: str, **fields) -> Camera:
+    cam = Camera(name=fields.pop("name", "lobby"), location="Lobby", collection=Collection.get_default(), **fields)
+    cam.stream_url = url
+    cam.save()
+    return cam
+
+
+def test_the_buffer_holds_one_frame_and_counts_what_it_drops():
+    slot = LatestFrame()
+    taken = []
+    for n in range(100):
+        slot.put(n * 0.04, n)
+        if n % 25 == 0:
+            taken.append(slot.take(timeout=0))
+        assert slot.held <= 1
+    assert [t[1] for t in taken] == [0, 25, 50, 75]
+    assert slot.take(timeout=0) == (99 * 0.04, 99), "the newest frame is the one kept"
+    assert slot.received == 100 and slot.dropped == 100 - 5
+    assert slot.take(timeout=0.01) is None
+
+
+def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting(local_engine):
+    obama = PersonFactory(name="Barack Obama")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    stream = MjpegCamera([("obama.jpg", 2.5), (None, 2.5)])
+    lines = []
+    try:
+        watched = camera(stream.url)
+        report = CameraWatch(watched, say=lines.append).run(threading.Event(), seconds=7.0)
+    finally:
+        stream.close()
+    (sighting,) = report.sightings
+    assert sighting.person == obama and sighting.camera == watched and sighting.video is None
+    assert sighting.seen_at is not None and sighting.last_at - sighting.first_at >= 1.0
+    assert sighting.frame.source == "video" and sighting.face.person == obama
+    assert report.analysed >= 8 and report.received > report.analysed, "frames beyond the sampling rate are dropped"
+    assert report.dropped >= report.received - report.analysed - 1
+    watched.refresh_from_db()
+    assert watched.connected_at is not None
+    assert "Connected." in lines and "Seen: Barack Obama" in " ".join(lines)
+
+
+def test_a_camera_that_cannot_be_reached_is_retried_and_says_why(local_engine):
+    unreachable = camera("http://127.0.0.1:9/camera.ts")
+    report = CameraWatch(unreachable, say=lambda line: None).run(threading.Event(), seconds=1.5)
+    assert report.analysed == 0 and report.sightings == []
+    unreachable.refresh_from_db()
+    assert unreachable.error.startswith("The stream could not be read:") and unreachable.connected_at is None
+
+
+def test_the_worker_command_names_the_cameras_it_knows():
+    camera("rtsp://192.0.2.1/stream", name="gate")
+    with pytest.raises(CommandError, match="No camera is named 'door' \\(cameras: gate\\)"):
+        call_command("watch_camera", "door")
+
+
+def test_a_cameras_credentials_are_stored_encrypted_and_never_shown():
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.ADMINISTRATOR))
+    response = admin.post(reverse("admin:videos_camera_add"), {
+        "name": "gate", "location": "Gate", "collection": Collection.get_default().pk, "sample_rate": "2",
+        "active": "on", "stream": "rtsp://viewer:s3cret-pass@192.0.2.7:554/stream1",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content
+    gate = Camera.objects.get(name="gate")
+    assert "s3cret-pass" not in gate.stream_url_sealed and gate.stream_url.endswith("@192.0.2.7:554/stream1")
+    listing = admin.get(reverse("admin:videos_camera_changelist")).content.decode()
+    assert "rtsp://192.0.2.7:554/stream1" in listing and "s3cret-pass" not in listing
+    refused = admin.post(reverse("admin:videos_camera_add"), {
+        "name": "yard", "collection": Collection.get_default().pk, "sample_rate": "2", "stream": "file:///etc/passwd",
+    })  # fmt: skip
+    assert "Give an rtsp://" in refused.content.decode()

@@ -1,0 +1,66 @@
+"""A followed face becomes a sighting: its best frame kept as an image with its face, identified once like
+any face (so the review queue, enrolment and the watch list work on it), for a video or a camera."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import numpy as np
+from django.utils import timezone
+from PIL import Image as PILImage
+
+from recognition.engines.base import BaseEngine, UserMatch
+from recognition.models import Collection, Face, Image
+from recognition.services import results as rows
+from recognition.services.collections import people_of
+from recognition.services.files import stored_file
+from recognition.services.ingest import new_image
+from recognition.services.reindex import restoring
+from recognition.services.watch import watch_alerts_record
+from recognition.validation import checked
+from videos.models import Camera, Sighting, Video
+from videos.tracking import Track
+
+
+def sighting_record(
+    *, track: Track, frame_jpeg: bytes, collection: Collection, engine: BaseEngine, video: Video | None = None,
+    camera: Camera | None = None, seen_at: datetime | None = None,
+) -> Sighting:  # fmt: skip
+    """Call inside a transaction: the frame image, its face (identified), watch alerts, and the sighting."""
+    best = track.best
+    assert best is not None
+    match: UserMatch | None = None
+    if Face.objects.references().filter(collection=collection).exists():
+        found = restoring(collection=collection, engine=engine, call=lambda: engine.search_users(
+            collection.name, frame_jpeg, best, threshold=collection.review_threshold, max_users=1))  # fmt: skip
+        match = found[0] if found else None
+    where = f"{video} at {track.best_at:.1f} s" if video else f"{camera} at {timezone.localtime():%Y-%m-%d %H:%M:%S}"
+    frame = new_image(
+        info=checked(frame_jpeg).info, uploaded_by=video.uploaded_by if video else None, collection=collection,
+        source=Image.Source.VIDEO, original_filename=where[:255], features=["faces"], status=Image.Status.DONE,
+        engine=engine.name, model_version=engine.model_version, analysed_at=timezone.now(),
+    )  # fmt: skip
+    with stored_file(image=frame, data=frame_jpeg, extension="jpg"):
+        frame.save()
+    candidates = people_of([match])
+    face = rows.face_row(
+        image=frame, face=best, engine=engine.name, model_version=engine.model_version,
+        candidate_id=candidates.get(match.user_id) if match else None,
+        similarity=match.similarity if match else None, match_threshold=collection.identify_threshold,
+    )  # fmt: skip
+    face.save()
+    watch_alerts_record(image=frame, faces=[face])
+    return Sighting.objects.create(
+        video=video, camera=camera, seen_at=seen_at, face=face, frame=frame, person_id=face.person_id,
+        candidate_id=face.candidate_id, similarity=face.similarity, first_at=track.first_at,
+        last_at=track.last_at, best_at=track.best_at,
+        boxes=[[at, round(b.left, 4), round(b.top, 4), round(b.width, 4), round(b.height, 4)]
+               for at, b, _ in track.observations],
+    )  # fmt: skip
+
+
+def jpeg(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    PILImage.fromarray(rgb).save(out, "JPEG", quality=92)
+    return out.getvalue()
