@@ -28,7 +28,7 @@ PEOPLE = ["obama.jpg", "biden.jpg", None, "astronaut.png", "obama2.jpg", None]
 _engine = None
 
 
-def make_video(path: Path, seconds: float, noise: float) -> None:
+def make_video(path: Path, seconds: float, noise: float, keyframe_every: int | None = None) -> None:
     from tests.clips import video
 
     scenes: list[tuple[str | None, float]] = []
@@ -40,7 +40,7 @@ def make_video(path: Path, seconds: float, noise: float) -> None:
             break
         trimmed.append((name, min(length, seconds - total)))
         total += trimmed[-1][1]
-    path.write_bytes(video(trimmed, fps=25, size=(1280, 720), noise=noise))
+    path.write_bytes(video(trimmed, fps=25, size=(1280, 720), noise=noise, keyframe_every=keyframe_every))
 
 
 def _init() -> None:
@@ -52,7 +52,7 @@ def _init() -> None:
     _engine.models.load_all()
 
 
-def analyse_chunk(job: tuple[str, float, float, float]) -> tuple[int, int]:
+def analyse_chunk(job: tuple[str, float, float, float, bool]) -> tuple[int, int]:
     import io
 
     from PIL import Image
@@ -60,11 +60,11 @@ def analyse_chunk(job: tuple[str, float, float, float]) -> tuple[int, int]:
     from videos.media import frames
     from videos.tracking import Tracker
 
-    path, start, end, every = job
+    path, start, end, every, keyframes_only = job
     tracker = Tracker(max_gap=3 * every)
     count = 0
     with open(path, "rb") as source:
-        for frame in frames(source, start=start, end=end, every=every):
+        for frame in frames(source, start=start, end=end, every=every, keyframes_only=keyframes_only):
             out = io.BytesIO()
             Image.fromarray(frame.rgb).save(out, "JPEG", quality=92)
             tracker.add(frame.at, _engine.detect_faces(out.getvalue(), attributes=False))
@@ -72,8 +72,10 @@ def analyse_chunk(job: tuple[str, float, float, float]) -> tuple[int, int]:
     return count, len(tracker.tracks)
 
 
-def run(path: Path, *, seconds: float, every: float, chunk: float, processes: int) -> tuple[float, int, int]:
-    jobs = [(str(path), t, min(t + chunk, seconds), every) for t in frange(0.0, seconds, chunk)]
+def run(
+    path: Path, *, seconds: float, every: float, chunk: float, processes: int, keyframes_only: bool
+) -> tuple[float, int, int]:
+    jobs = [(str(path), t, min(t + chunk, seconds), every, keyframes_only) for t in frange(0.0, seconds, chunk)]
     with multiprocessing.get_context("spawn").Pool(processes, initializer=_init) as pool:
         pool.map(analyse_chunk, jobs[:processes])  # warm-up: models loaded in every process
         started = time.perf_counter()
@@ -95,6 +97,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--sample-rate", type=float, default=2.0)
     parser.add_argument("--chunk", type=float, default=10.0, help="seconds per chunk (the setting's default is 60)")
+    parser.add_argument("--keyframes-only", action="store_true",
+                        help="a keyframe every 12 frames (0.48 s), and decode only those")  # fmt: skip
     parser.add_argument("--noise", type=float, default=6.0,
                         help="grain in every frame (0: still pictures, which decode almost for free)")  # fmt: skip
     args = parser.parse_args()
@@ -102,12 +106,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.mp4"
         started = time.perf_counter()
-        make_video(path, args.seconds, args.noise)
+        make_video(path, args.seconds, args.noise, keyframe_every=12 if args.keyframes_only else None)
         print(f"{args.seconds:g} s of 1280×720 H.264 at 25 frames/s ({path.stat().st_size / 1e6:.1f} MB, made in "
               f"{time.perf_counter() - started:.1f} s); sampled at {args.sample_rate:g} frames/s, chunks of "
               f"{args.chunk:g} s")  # fmt: skip
         for processes in (1, 2):
-            elapsed, count, tracks = run(path, seconds=args.seconds, every=every, chunk=args.chunk, processes=processes)
+            elapsed, count, tracks = run(path, seconds=args.seconds, every=every, chunk=args.chunk, processes=processes,
+                                         keyframes_only=args.keyframes_only)  # fmt: skip
             print(f"{processes} process(es): {count} frames in {elapsed:.1f} s = {count / elapsed:.1f} frames/s, "
                   f"real-time factor {args.seconds / elapsed:.1f}× ({tracks} tracks before merging)")  # fmt: skip
 

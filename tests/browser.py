@@ -14,17 +14,18 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-background-networking", "--disable-component-update"]  # fmt: skip
 
 
-def launch(playwright: Any, *, camera: Path | None = None) -> Any:
-    """Chromium; with ``camera`` (a .y4m or .mjpeg file), a fake camera that plays it, allowed without asking."""
+def launch(playwright: Any, *, camera: Path | None = None, camera_allowed: bool = True) -> Any:
+    """Chromium; with ``camera`` (a .y4m or .mjpeg file), a fake camera that plays it, allowed without asking
+    (or, with ``camera_allowed`` false, refused as a person who says no would)."""
     args = list(ARGS)
     if camera is not None:
-        args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 f"--use-file-for-fake-video-capture={camera}"]  # fmt: skip
+        args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}",
+                 "--use-fake-ui-for-media-stream" if camera_allowed else "--deny-permission-prompts"]  # fmt: skip
     return playwright.chromium.launch(executable_path=CHROMIUM, args=args)
 
 
 @contextmanager
-def chromium(*, camera: Path | None = None) -> Iterator[Any]:
+def chromium(*, camera: Path | None = None, camera_allowed: bool = True) -> Iterator[Any]:
     """Chromium for one test. Playwright's sync API runs the test inside its own greenlet, where Django keeps
     other connections than the test's fixtures: they are closed before and after, so none outlives a test
     (one left open was cut by the database drill, and the next browser test found it dead)."""
@@ -33,7 +34,7 @@ def chromium(*, camera: Path | None = None) -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         connections.close_all()
-        browser = launch(playwright, camera=camera)
+        browser = launch(playwright, camera=camera, camera_allowed=camera_allowed)
         try:
             yield browser
         finally:

@@ -16,7 +16,7 @@ GREY = (90, 90, 90)
 
 def video(
     segments: list[tuple[str | None, float]], *, fps: int = 10, size: tuple[int, int] = (640, 480),
-    container: str = "mp4", codec: str = "libx264", noise: float = 0.0,
+    container: str = "mp4", codec: str = "libx264", noise: float = 0.0, keyframe_every: int | None = None,
 ) -> bytes:  # fmt: skip
     """One fixture photo (or a grey picture for None) after another, each for its seconds; with ``noise``, new
     sensor-like noise of that standard deviation in every frame, so each frame costs what camera footage does."""
@@ -25,6 +25,9 @@ def video(
     with av.open(out, mode="w", format=container) as file:
         stream = file.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        if keyframe_every:
+            stream.codec_context.gop_size = keyframe_every
+            stream.options = {"keyint_min": str(keyframe_every), "sc_threshold": "0"}
         for name, seconds in segments:
             picture = (
                 ImageOps.pad(Image.open(FIXTURES / name).convert("RGB"), size, color=GREY)

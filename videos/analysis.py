@@ -162,7 +162,7 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
     best_frames: dict[int, bytes] = {}
     count = 0
     with video.file.open("rb") as source:
-        for frame in frames(source, start=chunk.start, end=chunk.end, every=every):
+        for frame in frames(source, start=chunk.start, end=chunk.end, every=every, keyframes_only=video.keyframes_only):
             count += 1
             data = jpeg(frame.rgb)
             for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=False)):

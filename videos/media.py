@@ -68,12 +68,18 @@ def probe(source: bytes | IO[bytes]) -> VideoInfo:
         ) from exc
 
 
-def frames(source: IO[bytes], *, start: float, end: float, every: float) -> Iterator[Frame]:
+def frames(
+    source: IO[bytes], *, start: float, end: float, every: float, keyframes_only: bool = False
+) -> Iterator[Frame]:
     """Frames from ``start`` to before ``end`` (seconds), one per ``every`` seconds: the first decoded at or
-    after each sampling time. Seeks to the keyframe before ``start``, so a chunk decodes only its part."""
+    after each sampling time. Seeks to the keyframe before ``start``, so a chunk decodes only its part. With
+    ``keyframes_only`` the decoder skips every other frame, which is several times faster, and each sampling
+    time gets the next keyframe: as dense as the sampling only where keyframes are."""
     with av.open(source, mode="r") as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        if keyframes_only:
+            stream.codec_context.skip_frame = "NONKEY"
         time_base = stream.time_base or Fraction(1, av.time_base)
         if start > 0:
             container.seek(int(start / time_base), stream=stream, backward=True, any_frame=False)

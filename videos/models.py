@@ -31,6 +31,9 @@ class Video(models.Model):
     frame_rate = models.FloatField(null=True, blank=True)
     collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="videos")
     sample_rate = models.FloatField(help_text="Frames analysed per second of video.")
+    keyframes_only = models.BooleanField(
+        default=False, help_text="Only keyframes were decoded (faster; as dense as the sampling only where they are)."
+    )
     chunk_seconds = models.FloatField(help_text="Length of the parts analysed in parallel.")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

@@ -112,6 +112,7 @@ def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: s
         uploaded_by=authenticated_user(uploaded_by),
         original_filename=filename[:255],
         sample_rate=settings.FACESITE_VIDEO_SAMPLE_RATE,
+        keyframes_only=settings.FACESITE_VIDEO_KEYFRAMES_ONLY,
         chunk_seconds=settings.FACESITE_VIDEO_CHUNK_SECONDS,
     )
 

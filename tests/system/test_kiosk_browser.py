@@ -26,31 +26,40 @@ PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def camera_browser(monkeypatch, tmp_path):
+def camera_video(monkeypatch, tmp_path) -> Path:
     if not Path(CHROMIUM).exists():
         pytest.skip("Chromium is not installed and could not be installed here (Debian package `chromium`).")
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     video = tmp_path / "camera.y4m"
     video.write_bytes(images.y4m([(FIXTURES / "obama.jpg").read_bytes()]))
-    with chromium(camera=video) as browser:
+    return video
+
+
+@pytest.fixture
+def camera_browser(camera_video):
+    with chromium(camera=camera_video) as browser:
         yield browser
 
 
-def test_badge_and_face_at_the_door(live_server, camera_browser, settings, local_engine):
+def kiosk_signed_in(browser, live_server, settings):
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks plain http
-    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
-    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
-    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
-    person_enroll(person=biden, data=(FIXTURES / "biden.jpg").read_bytes())
     kiosk = Kiosk.objects.create(name="front-door", location="Front door",
                                  user=UserFactory(username="kiosk-front", role=roles.KIOSK))  # fmt: skip
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
-    page = camera_browser.new_page(viewport={"width": 1280, "height": 800})
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(live_server.url + reverse("kiosk:page"))
     page.fill("#id_username", kiosk.user.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
+    return page
+
+
+def test_badge_and_face_at_the_door(live_server, camera_browser, settings, local_engine):
+    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
+    person_enroll(person=biden, data=(FIXTURES / "biden.jpg").read_bytes())
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = kiosk_signed_in(camera_browser, live_server, settings)
     page.wait_for_selector("#kiosk[data-state=ready]", timeout=15_000)
     assert page.evaluate("document.getElementById('video').videoWidth") == 640
     page.screenshot(path=str(SCREENSHOTS / "kiosk-ready.png"))
@@ -73,3 +82,12 @@ def test_badge_and_face_at_the_door(live_server, camera_browser, settings, local
         ("OBAMA-44", "match", "front-door"), ("BIDEN-46", "no_match", "front-door"),
         ("NOBODY-7", "unknown_badge", "front-door"),
     ]  # fmt: skip
+
+
+def test_a_refused_camera_is_said_plainly(live_server, camera_video, settings):
+    with chromium(camera=camera_video, camera_allowed=False) as browser:
+        page = kiosk_signed_in(browser, live_server, settings)
+        page.wait_for_selector("#kiosk[data-state=error]", timeout=15_000)
+        assert "Camera access was denied" in page.inner_text("#message")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-camera-denied.png"))

@@ -201,3 +201,13 @@ def test_erasing_a_person_takes_them_out_of_every_sighting(enrolled):
     person_erase(person=obama)
     sighting.refresh_from_db()
     assert sighting.person is None and sighting.candidate is None
+
+
+def test_keyframes_only_finds_the_same_people_where_keyframes_are_as_dense_as_the_sampling(enrolled, settings):
+    settings.FACESITE_VIDEO_KEYFRAMES_ONLY = True
+    obama, biden = enrolled
+    done = analysed_here(upload(video(SCENES, keyframe_every=5)))  # a keyframe every 0.5 s at 10 frames/s
+    assert done.keyframes_only and done.status == Video.Status.DONE
+    sightings = list(done.sightings.order_by("first_at"))
+    assert [(s.person, s.first_at) for s in sightings] == [(obama, 0.0), (biden, 3.0)]
+    assert abs(sightings[1].last_at - (6.0 - EVERY)) <= EVERY
