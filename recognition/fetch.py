@@ -14,7 +14,9 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import ipaddress
+from typing import IO
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -59,6 +61,14 @@ def fetch_image_bytes(url: str) -> bytes:
 def fetch_bytes(url: str, *, limit: int, timeout: float, accept: str) -> bytes:
     """The body at ``url``, at most ``limit`` bytes within ``timeout`` seconds, through the same guards as
     every fetch (no private networks unless allowed, redirects checked); ``FetchRefused`` saying why not."""
+    body = io.BytesIO()
+    fetch_to_file(url, body, limit=limit, timeout=timeout, accept=accept)
+    return body.getvalue()
+
+
+def fetch_to_file(url: str, sink: IO[bytes], *, limit: int, timeout: float, accept: str) -> int:
+    """As ``fetch_bytes``, written to ``sink`` as it arrives (a large body never sits in memory whole);
+    how many bytes were written."""
     with guarded_session(deadline=timeout, allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS) as (
         session,
         guard,
@@ -84,12 +94,12 @@ def fetch_bytes(url: str, *, limit: int, timeout: float, accept: str) -> bytes:
                 if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
                     raise FetchRefused(f"The file is {int(declared):,} bytes; the limit is {limit:,} bytes.")
                 try:
-                    body = _read_limited(response, limit)
+                    size = _copy_limited(response, sink, limit)
                 except requests.RequestException as exc:
                     raise _failure(exc, url, guard, timeout) from exc
                 if guard.expired:  # a body read until the connection closes ends quietly when cut off
                     raise FetchRefused(f"Fetching the URL took longer than {timeout:g} s.", retryable=True)
-                return body
+                return size
         raise FetchRefused(f"More than {MAX_REDIRECTS} redirects.")
 
 
@@ -105,11 +115,11 @@ def _failure(exc: requests.RequestException, url: str, guard: Guard, timeout: fl
     return FetchRefused(f"The URL could not be fetched: {exc}")
 
 
-def _read_limited(response: requests.Response, limit: int) -> bytes:
-    chunks, size = [], 0
+def _copy_limited(response: requests.Response, sink: IO[bytes], limit: int) -> int:
+    size = 0
     for chunk in response.iter_content(64 * 1024):
         size += len(chunk)
         if size > limit:
             raise FetchRefused(f"The file is larger than the limit of {limit:,} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        sink.write(chunk)
+    return size

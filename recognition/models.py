@@ -433,8 +433,10 @@ class AuditEvent(models.Model):
         ACCESS_KEY_REVOKE = "access_key.revoke", "API access key revoked"
         VERIFICATION_LIST = "verification.list", "Verifications listed"
         VIDEO_UPLOAD = "video.upload", "Video uploaded"
+        VIDEO_LIST = "video.list", "Videos listed"
         VIDEO_VIEW = "video.view", "Video viewed"
         VIDEO_DELETE = "video.delete", "Video deleted"
+        CAMERA_VIEW = "camera.view", "Camera and its sightings viewed"
         # The audit trail is shared: integrations records what it does to endpoints and deliveries here too.
         ENDPOINT_CREATE = "endpoint.create", "Endpoint created"
         ENDPOINT_UPDATE = "endpoint.update", "Endpoint changed"

@@ -7,9 +7,9 @@ chunk whose worker died is simply retaken by the sweeper (``videos.sweeper``) wh
 
 from __future__ import annotations
 
-import io
 import logging
 import math
+import tempfile
 import uuid
 
 import av
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from recognition.engine_handler import get_engine
 from recognition.engines.base import BaseEngine, EngineError, S3Location
-from recognition.fetch import FetchRefused, fetch_bytes
+from recognition.fetch import FetchRefused, fetch_to_file
 from recognition.services.files import delete_files_after_commit, file_s3_location
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from videos.media import frames
@@ -192,10 +192,12 @@ def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tup
 
 
 def _fetch(video: Video) -> None:
-    data = fetch_bytes(video.source_url, limit=settings.FACESITE_VIDEO_MAX_BYTES,
-                       timeout=settings.FACESITE_VIDEO_FETCH_TIMEOUT, accept="video/*")  # fmt: skip
-    file = io.BytesIO(data)
-    info = video_check(file, size=len(data))
-    video_describe(video, info, size=len(data), sha256=file_sha256(file))
-    video_store(video, file)
+    """Fetch the video at its URL into a temporary file (on disk past a few MB), check it, store it."""
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
+        size = fetch_to_file(video.source_url, file, limit=settings.FACESITE_VIDEO_MAX_BYTES,
+                             timeout=settings.FACESITE_VIDEO_FETCH_TIMEOUT, accept="video/*")  # fmt: skip
+        file.seek(0)
+        info = video_check(file, size=size)
+        video_describe(video, info, size=size, sha256=file_sha256(file))
+        video_store(video, file)
     video.save()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -16,11 +16,13 @@ from rest_framework.throttling import BaseThrottle
 
 from recognition.api.common import VALIDATION_ERROR, throttled_as
 from recognition.api.permissions import ModelPermissions
-from recognition.audit import audit_request, request_ip
+from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 from recognition.services.collections import collection_named
-from videos.models import Sighting, Video
+from videos.models import Camera, Sighting, Video
 from videos.services import video_delete, video_upload, video_upload_url
+
+RECENT_SIGHTINGS = 50
 
 
 class SightingSerializer(serializers.ModelSerializer):
@@ -30,7 +32,9 @@ class SightingSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Sighting
-        fields = ["id", "person", "similarity", "first_at", "last_at", "best_at", "face_id", "frame_id", "boxes"]
+        fields = [
+            "id", "person", "similarity", "first_at", "last_at", "best_at", "seen_at", "face_id", "frame_id", "boxes",
+        ]  # fmt: skip
 
     def get_person(self, sighting: Sighting) -> dict[str, Any] | None:
         person = sighting.person
@@ -88,6 +92,11 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return VideoSummarySerializer if self.action == "list" else VideoSerializer
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit_list(request, AuditEvent.Action.VIDEO_LIST)
+        return response
+
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         video = self.get_object()
         audit_request(request, AuditEvent.Action.VIDEO_VIEW, video)
@@ -121,6 +130,37 @@ class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Dest
         video_delete(video=instance, actor=self.request.user, client_ip=request_ip(self.request))
 
 
+class CameraSerializer(serializers.ModelSerializer):
+    collection = serializers.CharField(source="collection.name", read_only=True)
+    stream = serializers.CharField(source="shown_url", read_only=True, help_text="The URL without its credentials.")
+    sightings = serializers.SerializerMethodField(help_text=f"The latest {RECENT_SIGHTINGS} sightings, newest first.")
+
+    class Meta:
+        model = Camera
+        fields = ["id", "name", "location", "stream", "collection", "sample_rate", "active", "connected_at", "error",
+                  "sightings"]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(SightingSerializer(many=True))
+    def get_sightings(self, camera: Camera) -> list[dict[str, Any]]:
+        latest = camera.sightings.select_related("person").order_by("-seen_at")[:RECENT_SIGHTINGS]
+        return list(SightingSerializer(latest, many=True).data)
+
+
+class CameraViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Live cameras, each watched by its own worker, with their latest sightings."""
+
+    permission_classes = [ModelPermissions]
+    serializer_class = CameraSerializer
+    queryset = Camera.objects.select_related("collection")
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        camera = self.get_object()
+        audit_request(request, AuditEvent.Action.CAMERA_VIEW, camera)
+        return Response(self.get_serializer(camera).data)
+
+
 router = SimpleRouter()
 router.register("videos", VideoViewSet, basename="video")
+router.register("cameras", CameraViewSet, basename="camera")
 urlpatterns = router.urls

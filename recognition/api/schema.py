@@ -33,6 +33,8 @@ SUMMARIES = {
     ("/api/videos/", "post"): "Upload a video to find people in",
     ("/api/videos/{id}/", "get"): "Get a video with its progress and sightings",
     ("/api/videos/{id}/", "delete"): "Delete a video, its sightings and their frames",
+    ("/api/cameras/", "get"): "List live cameras",
+    ("/api/cameras/{id}/", "get"): "Get a live camera with its latest sightings",
 }
 
 

@@ -139,3 +139,23 @@ def test_a_cameras_credentials_are_stored_encrypted_and_never_shown():
         "name": "yard", "collection": Collection.get_default().pk, "sample_rate": "2", "stream": "file:///etc/passwd",
     })  # fmt: skip
     assert "Give an rtsp://" in refused.content.decode()
+
+
+def test_the_api_lists_cameras_with_their_latest_sightings_and_no_credentials(local_engine):
+    from tests.conftest import client_for
+
+    obama = PersonFactory(name="Barack Obama")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    stream = MjpegCamera([("obama.jpg", 2.0), (None, 1.5)])
+    try:
+        lobby = camera(stream.url.replace("http://", "http://viewer:s3cret@"))
+        CameraWatch(lobby, say=lambda line: None).run(threading.Event(), seconds=5.0)
+    finally:
+        stream.close()
+    api = client_for(UserFactory(role=roles.REVIEWER))
+    listing = api.get("/api/cameras/")
+    assert listing.status_code == 200 and "s3cret" not in listing.content.decode()
+    detail = api.get(f"/api/cameras/{lobby.pk}/").json()
+    assert detail["stream"].startswith("http://127.0.0.1:") and detail["connected_at"]
+    assert [s["person"]["name"] for s in detail["sightings"]] == ["Barack Obama"] and detail["sightings"][0]["seen_at"]
+    assert client_for(UserFactory()).get("/api/cameras/").status_code == 403

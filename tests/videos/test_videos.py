@@ -3,6 +3,7 @@ sightings and their times (in one chunk and in many), a broken file, a lost work
 
 import io
 from datetime import timedelta
+from ipaddress import ip_network
 
 import pytest
 from django.core.files.storage import default_storage
@@ -11,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice import roles
+from recognition.exceptions import InvalidInput
 from recognition.models import AuditEvent, Face, Image, WatchAlert
 from recognition.services.people import person_enroll
 from tests.clips import analysed_here, sound_only, video
@@ -19,7 +21,7 @@ from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
 from videos.analysis import video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
-from videos.services import VideoRefused, video_upload
+from videos.services import VideoRefused, video_upload, video_upload_url
 from videos.sweeper import MAX_CHUNK_ATTEMPTS, videos_sweep_stuck
 
 pytestmark = pytest.mark.django_db
@@ -211,3 +213,18 @@ def test_keyframes_only_finds_the_same_people_where_keyframes_are_as_dense_as_th
     sightings = list(done.sightings.order_by("first_at"))
     assert [(s.person, s.first_at) for s in sightings] == [(obama, 0.0), (biden, 3.0)]
     assert abs(sightings[1].last_at - (6.0 - EVERY)) <= EVERY
+
+
+def test_a_video_url_is_fetched_by_the_worker_checked_and_analysed(enrolled, image_server, settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = [ip_network("127.0.0.0/8")]
+    obama, _ = enrolled
+    image_server.body = video([("obama.jpg", 1.5)])
+    done = analysed_here(video_upload_url(url=image_server.url_for("door.jpg")))
+    assert done.status == Video.Status.DONE and done.size_bytes == len(image_server.body)
+    assert done.sightings.get().person == obama
+    page = analysed_here(video_upload_url(url=image_server.url_for("index.html")))
+    assert page.status == Video.Status.FAILED
+    assert page.error.startswith("The video at the URL could not be taken: This is ")
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = []
+    with pytest.raises(InvalidInput, match="Refusing to fetch"):
+        video_upload_url(url=image_server.url_for("door.jpg"))
