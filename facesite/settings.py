@@ -331,6 +331,10 @@ FACESITE_VIDEO_CHUNK_SECONDS = env_float("FACESITE_VIDEO_CHUNK_SECONDS", 60.0, m
 # Decode keyframes only: several times faster, for footage whose keyframes come at least as often as the sampling.
 FACESITE_VIDEO_KEYFRAMES_ONLY = env_bool("FACESITE_VIDEO_KEYFRAMES_ONLY", False)
 FACESITE_VIDEO_FETCH_TIMEOUT = env_float("FACESITE_VIDEO_FETCH_TIMEOUT", 600.0, minimum=1)
+# Video tasks run longer than image analysis (a URL fetched, a chunk, Rekognition's job on a whole video):
+# their own hard time limit, and the age past which the sweeper takes a claimed chunk for a dead worker's.
+FACESITE_VIDEO_TASK_TIME_LIMIT = env_int("FACESITE_VIDEO_TASK_TIME_LIMIT", 3 * 3600, minimum=60)
+FACESITE_VIDEO_STALE_AFTER = FACESITE_VIDEO_TASK_TIME_LIMIT + 60
 # The false-match rate a suggested threshold keeps to (calibration); 0.001 is 0.1 %.
 FACESITE_CALIBRATION_TARGET_FMR = env_float("FACESITE_CALIBRATION_TARGET_FMR", 0.001, minimum=1e-6, maximum=0.5)
 

@@ -40,10 +40,13 @@ GAP_FRAMES = 3  # a face unseen for this many sampled frames starts a new track
 
 
 def video_start(*, video_id: str) -> None:
-    """Fetch the video if it came as a URL, then plan its chunks and queue them."""
-    video = Video.objects.filter(pk=video_id, status=Video.Status.PENDING).first()
-    if video is None:
+    """Claim the video, fetch it if it came as a URL, then plan its chunks and queue them."""
+    claimed = Video.objects.filter(pk=video_id, status=Video.Status.PENDING).update(
+        status=Video.Status.PROCESSING, progress=0, updated_at=timezone.now()
+    )
+    if not claimed:
         return  # already started (a redelivered message), or deleted
+    video = Video.objects.select_related("collection").get(pk=video_id)
     if video.source_url and not video.file:
         try:
             _fetch(video)
@@ -57,10 +60,6 @@ def video_start(*, video_id: str) -> None:
     if stored_video_location(video, get_engine()) is not None:
         length, count = max(video.duration or 0.0, every), 1  # the engine follows faces through the whole video
     with transaction.atomic():
-        if not Video.objects.filter(pk=video.pk, status=Video.Status.PENDING).update(
-            status=Video.Status.PROCESSING, progress=0, updated_at=timezone.now()
-        ):
-            return
         chunks = VideoChunk.objects.bulk_create(
             VideoChunk(video=video, index=i, start=round(i * length, 3), end=round((i + 1) * length, 3))
             for i in range(count)

@@ -18,13 +18,20 @@ MAX_CHUNK_ATTEMPTS = 3
 
 
 def videos_sweep_stuck() -> dict[str, int]:
-    """Chunks claimed longer than ``FACESITE_PROCESSING_STALE_AFTER`` ago belonged to a worker that died: back
-    to the queue, or the video fails after ``MAX_CHUNK_ATTEMPTS``. Chunks, starts and finishes waiting longer
+    """Chunks claimed longer than ``FACESITE_VIDEO_STALE_AFTER`` ago belonged to a worker that died: back
+    to the queue, or the video fails after ``MAX_CHUNK_ATTEMPTS``. A video whose start (a URL being fetched)
+    died before it was planned goes back to pending. Chunks, starts and finishes waiting longer
     than ``FACESITE_PENDING_RETRY_AFTER`` may have lost their message: queued again (claims make it harmless)."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.FACESITE_PROCESSING_STALE_AFTER)
+    stale = now - timedelta(seconds=settings.FACESITE_VIDEO_STALE_AFTER)
     waiting = now - timedelta(seconds=settings.FACESITE_PENDING_RETRY_AFTER)
-    counts = {"chunks_retaken": 0, "chunks_requeued": 0, "videos_failed": 0, "videos_requeued": 0}
+    counts = {
+        "chunks_retaken": 0,
+        "chunks_requeued": 0,
+        "videos_failed": 0,
+        "videos_requeued": 0,
+        "videos_restarted": 0,
+    }
     running = VideoChunk.objects.filter(video__status=Video.Status.PROCESSING)
     for chunk in running.filter(status=VideoChunk.Status.PROCESSING, claimed_at__lt=stale):
         if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
@@ -44,6 +51,14 @@ def videos_sweep_stuck() -> dict[str, int]:
         VideoChunk.objects.filter(pk=pk).update(updated_at=now)
         enqueue_after_commit(task=ANALYSE_CHUNK, args=[str(pk)], queue=VIDEO)
         counts["chunks_requeued"] += 1
+    unplanned = Video.objects.filter(status=Video.Status.PROCESSING, updated_at__lt=stale, chunks__isnull=True)
+    for video_id in unplanned.values_list("pk", flat=True):
+        with transaction.atomic():
+            if Video.objects.filter(pk=video_id, status=Video.Status.PROCESSING).update(
+                status=Video.Status.PENDING, updated_at=now
+            ):
+                enqueue_after_commit(task=ANALYSE_VIDEO, args=[str(video_id)], queue=VIDEO)
+                counts["videos_restarted"] += 1
     lost = Video.objects.filter(status__in=[Video.Status.PENDING, Video.Status.PROCESSING], updated_at__lt=waiting)
     for video in lost:
         if video.status == Video.Status.PENDING:

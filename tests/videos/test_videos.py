@@ -134,7 +134,7 @@ def test_a_lost_worker_loses_only_its_chunk(local_engine, settings):
     for chunk in chunks[1:]:
         video_chunk_analyse(chunk_id=chunk.pk)
     # The first chunk's worker was killed mid-way: claimed long ago, never finished.
-    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_PROCESSING_STALE_AFTER + 1)
+    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_VIDEO_STALE_AFTER + 1)
     VideoChunk.objects.filter(pk=chunks[0].pk).update(status="processing", claimed_at=long_ago, attempts=1)
     assert videos_sweep_stuck()["chunks_retaken"] == 1
     assert VideoChunk.objects.get(pk=chunks[0].pk).status == VideoChunk.Status.PENDING
@@ -149,7 +149,7 @@ def test_a_lost_worker_loses_only_its_chunk(local_engine, settings):
 def test_a_chunk_that_keeps_killing_its_worker_fails_the_video(local_engine, settings):
     uploaded = upload(video([("obama.jpg", 1.0)]))
     video_start(video_id=str(uploaded.pk))
-    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_PROCESSING_STALE_AFTER + 1)
+    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_VIDEO_STALE_AFTER + 1)
     VideoChunk.objects.filter(video=uploaded).update(
         status="processing", claimed_at=long_ago, attempts=MAX_CHUNK_ATTEMPTS
     )
@@ -228,3 +228,11 @@ def test_a_video_url_is_fetched_by_the_worker_checked_and_analysed(enrolled, ima
     settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = []
     with pytest.raises(InvalidInput, match="Refusing to fetch"):
         video_upload_url(url=image_server.url_for("door.jpg"))
+
+
+def test_a_start_that_died_before_planning_is_started_again(local_engine, settings):
+    uploaded = upload(video([("obama.jpg", 1.0)]))
+    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_VIDEO_STALE_AFTER + 1)
+    Video.objects.filter(pk=uploaded.pk).update(status=Video.Status.PROCESSING, updated_at=long_ago)  # no chunks
+    assert videos_sweep_stuck()["videos_restarted"] == 1
+    assert analysed_here(uploaded).status == Video.Status.DONE
