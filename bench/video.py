@@ -61,7 +61,7 @@ def analyse_chunk(job: tuple[str, float, float, float, bool]) -> tuple[int, int]
     from videos.tracking import Tracker
 
     path, start, end, every, keyframes_only = job
-    tracker = Tracker(max_gap=3 * every)
+    tracker = Tracker.sampling(every)
     count = 0
     with open(path, "rb") as source:
         for frame in frames(source, start=start, end=end, every=every, keyframes_only=keyframes_only):

@@ -27,16 +27,15 @@ from recognition.services.files import delete_files_after_commit, file_s3_locati
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from videos.media import frames
 from videos.models import Video, VideoChunk
-from videos.services import VideoRefused, file_sha256, video_check, video_describe, video_store
+from videos.services import VideoRefused, file_sha256, stored_video, video_check, video_describe
 from videos.sightings import jpeg, sighting_record
 from videos.signals import video_analysed
-from videos.tracking import Track, Tracker, merge, track_from_json, track_to_json
+from videos.tracking import GAP_FRAMES, Track, Tracker, merge, track_from_json, track_to_json
 
 logger = logging.getLogger(__name__)
 ANALYSE_VIDEO = "videos.tasks.analyse_video"
 ANALYSE_CHUNK = "videos.tasks.analyse_video_chunk"
 FINISH_VIDEO = "videos.tasks.finish_video"
-GAP_FRAMES = 3  # a face unseen for this many sampled frames starts a new track
 
 
 def video_start(*, video_id: str) -> None:
@@ -157,7 +156,7 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
     if location is not None:
         return _track_stored(video, engine, location)
     every = 1.0 / video.sample_rate
-    tracker = Tracker(max_gap=GAP_FRAMES * every)
+    tracker = Tracker.sampling(every)
     best_frames: dict[int, bytes] = {}
     count = 0
     with video.file.open("rb") as source:
@@ -198,5 +197,5 @@ def _fetch(video: Video) -> None:
         file.seek(0)
         info = video_check(file, size=size)
         video_describe(video, info, size=size, sha256=file_sha256(file))
-        video_store(video, file)
-    video.save()
+        with stored_video(video, file):
+            video.save()

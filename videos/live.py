@@ -24,7 +24,6 @@ from videos.sightings import jpeg, sighting_record
 from videos.tracking import Track, Tracker
 
 logger = logging.getLogger(__name__)
-GAP_FRAMES = 3  # a face unseen for this many sampling intervals has gone
 OPEN_TIMEOUT = 10.0  # seconds to connect, and to wait for data once connected
 RETRY_MAX = 30.0  # seconds between reconnections at most
 
@@ -119,7 +118,7 @@ class CameraWatch:
         slot, state, report = LatestFrame(), StreamState(), WatchReport()
         started, started_at = time.monotonic(), timezone.now()
         every = 1.0 / self.camera.sample_rate
-        tracker = Tracker(max_gap=GAP_FRAMES * every)
+        tracker = Tracker.sampling(every)
         best_frames: dict[int, bytes] = {}
         reading = threading.Event()
         reader = threading.Thread(

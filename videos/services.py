@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO
 
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from recognition.audit import Actor, audit_record, authenticated_user
-from recognition.exceptions import InvalidInput, StorageUnavailable
+from recognition.exceptions import InvalidInput
 from recognition.fetch import FetchRefused, check_url
 from recognition.models import AuditEvent, Collection
-from recognition.services.files import delete_files_after_commit
+from recognition.services.files import delete_files_after_commit, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from videos.media import VideoInfo, VideoRejected, probe
 from videos.models import Video
@@ -39,16 +38,11 @@ def video_upload(
     info = video_check(file, size=size)
     video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename)
     video_describe(video, info, size=size, sha256=file_sha256(file))
-    name = video_store(video, file)
-    try:
-        with transaction.atomic():
-            video.save()
-            audit_record(actor=uploaded_by, action=AuditEvent.Action.VIDEO_UPLOAD, target=video,
-                         client_ip=client_ip, duration=info.duration, size=size)  # fmt: skip
-            video_enqueue(video=video)
-    except BaseException:
-        default_storage.delete(name)
-        raise
+    with stored_video(video, file), transaction.atomic():
+        video.save()
+        audit_record(actor=uploaded_by, action=AuditEvent.Action.VIDEO_UPLOAD, target=video,
+                     client_ip=client_ip, duration=info.duration, size=size)  # fmt: skip
+        video_enqueue(video=video)
     return video
 
 
@@ -124,20 +118,14 @@ def video_describe(video: Video, info: VideoInfo, *, size: int, sha256: str) -> 
     video.size_bytes, video.sha256 = size, sha256
 
 
-def video_store(video: Video, file: IO[bytes]) -> str:
+@contextmanager
+def stored_video(video: Video, file: IO[bytes]) -> Iterator[None]:
+    """Store the video's file; it is deleted again if the block fails (as an image's, ``stored_file``)."""
     extension = "mp4" if video.container == "mp4/mov" else "mkv"
     intended = f"videos/{timezone.now():%Y/%m}/{video.pk}.{extension}"
-    try:
-        name = default_storage.save(intended, File(file))
-    except (OSError, BotoCoreError, ClientError) as exc:
-        with suppress(Exception):
-            default_storage.delete(intended)
-        raise StorageUnavailable(
-            f"The video could not be stored ({getattr(exc, 'strerror', None) or exc}); nothing was kept. "
-            "Try again later."
-        ) from exc
-    video.file.name = name
-    return name
+    with stored_as(intended, File(file), kind="video", key=video.pk) as name:
+        video.file.name = name
+        yield
 
 
 def _size(file: IO[bytes]) -> int:

@@ -10,13 +10,13 @@ import numpy as np
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from recognition.engines.base import BaseEngine, UserMatch
-from recognition.models import Collection, Face, Image
+from recognition.engines.base import BaseEngine
+from recognition.models import Collection, Image
 from recognition.services import results as rows
+from recognition.services.analysis import faces_identify
 from recognition.services.collections import people_of
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
-from recognition.services.reindex import restoring
 from recognition.services.watch import watch_alerts_record
 from recognition.validation import checked
 from videos.models import Camera, Sighting, Video
@@ -30,11 +30,7 @@ def sighting_record(
     """Call inside a transaction: the frame image, its face (identified), watch alerts, and the sighting."""
     best = track.best
     assert best is not None
-    match: UserMatch | None = None
-    if Face.objects.references().filter(collection=collection).exists():
-        found = restoring(collection=collection, engine=engine, call=lambda: engine.search_users(
-            collection.name, frame_jpeg, best, threshold=collection.review_threshold, max_users=1))  # fmt: skip
-        match = found[0] if found else None
+    [match] = faces_identify(collection=collection, engine=engine, data=frame_jpeg, faces=[best])
     where = f"{video} at {track.best_at:.1f} s" if video else f"{camera} at {timezone.localtime():%Y-%m-%d %H:%M:%S}"
     frame = new_image(
         info=checked(frame_jpeg).info, uploaded_by=video.uploaded_by if video else None, collection=collection,

@@ -15,6 +15,7 @@ import numpy as np
 
 from recognition.engines.base import BoundingBox, FaceDetail, Landmark
 
+GAP_FRAMES = 3  # a face unseen for this many sampling intervals has gone: its track ends
 SAME_FACE_COSINE = 0.30  # below SFace's own match point (0.363): frames of one face vary more than photos
 MIN_OVERLAP = 0.3  # box overlap (intersection over union) for engines without embeddings
 
@@ -66,6 +67,11 @@ class Tracker:
     def __init__(self, *, max_gap: float):
         self.max_gap = max_gap
         self.tracks: list[Track] = []
+
+    @classmethod
+    def sampling(cls, every: float) -> Tracker:
+        """A tracker for frames sampled ``every`` seconds: a track ends after ``GAP_FRAMES`` of them unseen."""
+        return cls(max_gap=GAP_FRAMES * every)
 
     def add(self, at: float, faces: list[FaceDetail]) -> list[tuple[Track, bool]]:
         """Place each face of the frame at ``at`` on a track; (track, whether this is its best sighting)."""

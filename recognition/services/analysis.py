@@ -22,10 +22,10 @@ from django.utils import timezone
 
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
-from recognition.engines.base import Analysis, BaseEngine, EngineError, UserMatch
+from recognition.engines.base import Analysis, BaseEngine, EngineError, FaceDetail, UserMatch
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
-from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, TextDetection
+from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, TextDetection
 from recognition.services import results as rows
 from recognition.services.collections import people_of
 from recognition.services.erasure import faces_delete
@@ -162,6 +162,26 @@ def _fetch_into(image: Image) -> None:
         )
 
 
+def faces_identify(
+    *, collection: Collection, engine: BaseEngine, data: bytes, faces: list[FaceDetail]
+) -> list[UserMatch | None]:
+    """Each face's most similar enrolled person in ``collection``, from its review threshold on (None below
+    it, or when no one is enrolled there: then the engine is not asked at all)."""
+    matches: list[UserMatch | None] = [None] * len(faces)
+    if faces and Face.objects.references().filter(collection=collection).exists():
+        for i, face in enumerate(faces):
+            found = restoring(
+                collection=collection,
+                engine=engine,
+                call=partial(
+                    engine.search_users, collection.name, data, face, threshold=collection.review_threshold,
+                    max_users=1,
+                ),
+            )  # fmt: skip
+            matches[i] = found[0] if found else None
+    return matches
+
+
 def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[UserMatch | None]]:
     clock = [time.perf_counter()]
     data = image.read_bytes()
@@ -174,22 +194,7 @@ def _run_engine(engine: BaseEngine, image: Image) -> tuple[Analysis, list[UserMa
         location=s3_location(image=image),
     )
     clock.append(time.perf_counter())
-    matches: list[UserMatch | None] = [None] * len(analysis.faces)
-    if analysis.faces and Face.objects.references().filter(collection=image.collection).exists():
-        for i, face in enumerate(analysis.faces):
-            found = restoring(
-                collection=image.collection,
-                engine=engine,
-                call=partial(
-                    engine.search_users,
-                    image.collection.name,
-                    data,
-                    face,
-                    threshold=image.collection.review_threshold,
-                    max_users=1,
-                ),
-            )
-            matches[i] = found[0] if found else None
+    matches = faces_identify(collection=image.collection, engine=engine, data=data, faces=analysis.faces)
     clock.append(time.perf_counter())
     read, analysed, identified = (round((b - a) * 1000, 1) for a, b in pairwise(clock))
     analysis.timings = {"read": read, "engine": analysed, "identify": identified} | {

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from botocore.exceptions import BotoCoreError, ClientError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.fields.files import FieldFile
@@ -25,19 +25,27 @@ def stored_file(*, image: Image, data: bytes, extension: str) -> Iterator[None]:
     """Save the bytes for ``image``; delete them again if the block fails, so no file outlives its row.
     ``StorageUnavailable`` when the storage refuses them (a full or read-only disk, S3 unreachable)."""
     intended = f"images/{timezone.now():%Y/%m}/{image.pk}.{extension}"
+    with stored_as(intended, ContentFile(data), kind="image", key=image.pk) as name:
+        image.file.name = name
+        yield
+
+
+@contextmanager
+def stored_as(intended: str, content: File[bytes], *, kind: str, key: object) -> Iterator[str]:
+    """Save ``content`` under (about) ``intended`` and give the name it got; delete it again if the block
+    fails. ``StorageUnavailable``, naming the ``kind`` of file, when the storage refuses it."""
     try:
-        name = default_storage.save(intended, ContentFile(data))
+        name = default_storage.save(intended, content)
     except (OSError, BotoCoreError, ClientError) as exc:
         with suppress(Exception):  # a partly written file (a disk that filled up mid-write) must not stay
             default_storage.delete(intended)
-        logger.error("Could not store image %s: %s", image.pk, exc)
+        logger.error("Could not store %s %s: %s", kind, key, exc)
         raise StorageUnavailable(
-            f"The image could not be stored ({getattr(exc, 'strerror', None) or exc}); nothing was kept. "
+            f"The {kind} could not be stored ({getattr(exc, 'strerror', None) or exc}); nothing was kept. "
             "Try again later."
         ) from exc
-    image.file.name = name
     try:
-        yield
+        yield name
     except BaseException:
         default_storage.delete(name)
         raise
