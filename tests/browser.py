@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"  # every test user's (tests.factories.UserFactory)
 # As root in a sandbox with a closed network: no sandbox of its own, and no calls home.
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
         "--disable-background-networking", "--disable-component-update"]  # fmt: skip
@@ -40,3 +41,12 @@ def chromium(*, camera: Path | None = None, camera_allowed: bool = True) -> Iter
         finally:
             browser.close()
             connections.close_all()
+
+
+def sign_in(page: Any, live_server: Any, user: Any) -> None:
+    """Sign ``user`` in to the back office and wait for its dashboard."""
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+    page.wait_for_selector("#facesite-dashboard")

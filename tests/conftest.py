@@ -104,6 +104,19 @@ def local_engine(settings):
     settings.FACESITE_ENROL_MIN_FACE_PIXELS = 40
 
 
+@pytest.fixture
+def obama_and_biden(local_engine):
+    """Barack Obama (badge OBAMA-44, from obama3.jpg) and Joe Biden (BIDEN-46) enrolled with the local engine."""
+    from recognition.services.people import person_enroll
+    from tests.images import FIXTURES
+
+    obama = factories.PersonFactory(name="Barack Obama", external_id="OBAMA-44")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    biden = factories.PersonFactory(name="Joe Biden", external_id="BIDEN-46")
+    person_enroll(person=biden, data=(FIXTURES / "biden.jpg").read_bytes())
+    return obama, biden
+
+
 @pytest.fixture(params=SEARCH_BACKENDS)
 def face_search(request, settings) -> str:
     """Each kind of face search this database offers: "memory", and "pgvector" on PostgreSQL with pgvector."""

@@ -16,9 +16,8 @@ from integrations.xml import schema
 from kiosk.models import Kiosk
 from recognition.models import AuditEvent, Verification
 from recognition.services.liveness import head_turn_check
-from recognition.services.people import person_enroll
 from tests.conftest import client_for
-from tests.factories import PersonFactory, UserFactory
+from tests.factories import UserFactory
 from tests.images import FIXTURES, encode
 
 pytestmark = pytest.mark.django_db
@@ -46,15 +45,6 @@ def screen(kiosk) -> Client:
     client = Client()
     client.force_login(kiosk.user)
     return client
-
-
-@pytest.fixture
-def enrolled(local_engine):
-    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
-    person_enroll(person=obama, data=photo("obama3.jpg"))
-    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
-    person_enroll(person=biden, data=photo("biden.jpg"))
-    return obama, biden
 
 
 def check(screen: Client, badge: str, face: bytes, frames: list[bytes] = ()) -> dict:
@@ -96,7 +86,9 @@ def test_sequences_that_are_not_a_turn_of_one_head_fail(local_engine, frames, re
 
 
 @pytest.mark.django_db
-def test_the_badge_holders_face_is_accepted_and_others_are_refused_with_a_neutral_reason(screen, kiosk, enrolled):
+def test_the_badge_holders_face_is_accepted_and_others_are_refused_with_a_neutral_reason(
+    screen, kiosk, obama_and_biden
+):
     accepted = check(screen, "OBAMA-44", FACING)
     assert accepted["accepted"] and accepted["name"] == "Barack Obama"
     assert accepted["thumbnail"].startswith("data:image/jpeg;base64,")
@@ -116,7 +108,7 @@ def test_the_badge_holders_face_is_accepted_and_others_are_refused_with_a_neutra
 
 
 @pytest.mark.django_db
-def test_every_attempt_is_sent_to_endpoints_with_the_kiosk_named(screen, enrolled, receiver):
+def test_every_attempt_is_sent_to_endpoints_with_the_kiosk_named(screen, obama_and_biden, receiver):
     Endpoint.objects.create(name="Doors", url=receiver.url, secret="s" * 20, events=["verification.result"])
     check(screen, "OBAMA-44", FACING)
     delivery = Delivery.objects.get(event="verification.result")
@@ -125,7 +117,7 @@ def test_every_attempt_is_sent_to_endpoints_with_the_kiosk_named(screen, enrolle
 
 
 @pytest.mark.django_db
-def test_with_the_challenge_on_a_still_face_is_refused_even_when_it_matches(screen, kiosk, enrolled):
+def test_with_the_challenge_on_a_still_face_is_refused_even_when_it_matches(screen, kiosk, obama_and_biden):
     kiosk.liveness = True
     kiosk.save()
     refused = check(screen, "OBAMA-44", FACING, frames=[FACING] * 6)
@@ -139,7 +131,7 @@ def test_with_the_challenge_on_a_still_face_is_refused_even_when_it_matches(scre
 
 
 @pytest.mark.django_db
-def test_a_bad_photo_gets_a_clear_error_and_no_record(screen, enrolled):
+def test_a_bad_photo_gets_a_clear_error_and_no_record(screen, obama_and_biden):
     response = screen.post(reverse("kiosk:verify"), {"badge": "OBAMA-44", "photo": io.BytesIO(FACING[:2000])})
     assert response.status_code == 400 and "truncated" in response.json()["error"].lower()
     assert not Verification.objects.exists()

@@ -17,7 +17,7 @@ from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
 from tests import images
-from tests.browser import CHROMIUM, chromium
+from tests.browser import CHROMIUM, chromium, sign_in
 from tests.factories import PersonFactory, UserFactory
 from tests.helpers import status_of, wait_for
 from tests.workers import ROOT
@@ -25,7 +25,6 @@ from tests.workers import ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -36,14 +35,6 @@ def browser(monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with chromium() as browser:
         yield browser
-
-
-def sign_in(page, live_server, user) -> None:
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
-    page.wait_for_selector("#facesite-dashboard")
 
 
 def no_horizontal_overflow(page) -> bool:

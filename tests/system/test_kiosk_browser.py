@@ -12,17 +12,15 @@ from django.urls import reverse
 from backoffice import roles
 from kiosk.models import Kiosk
 from recognition.models import Verification
-from recognition.services.people import person_enroll
 from tests import images
-from tests.browser import CHROMIUM, chromium
-from tests.factories import PersonFactory, UserFactory
+from tests.browser import CHROMIUM, PASSWORD, chromium
+from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.workers import ROOT
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -53,11 +51,7 @@ def kiosk_signed_in(browser, live_server, settings):
     return page
 
 
-def test_badge_and_face_at_the_door(live_server, camera_browser, settings, local_engine):
-    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
-    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
-    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
-    person_enroll(person=biden, data=(FIXTURES / "biden.jpg").read_bytes())
+def test_badge_and_face_at_the_door(live_server, camera_browser, settings, obama_and_biden):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = kiosk_signed_in(camera_browser, live_server, settings)
     page.wait_for_selector("#kiosk[data-state=ready]", timeout=15_000)

@@ -9,14 +9,13 @@ from django.urls import reverse
 
 from backoffice import roles
 from recognition.services.people import person_enroll
-from tests.browser import CHROMIUM, chromium
+from tests.browser import CHROMIUM, chromium, sign_in
 from tests.clips import analysed_here, video
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
 from videos.services import video_upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-PASSWORD = "correct horse battery staple"
 
 
 def test_a_click_on_a_sighting_seeks_the_player(live_server, settings, local_engine, monkeypatch):
@@ -33,10 +32,7 @@ def test_a_click_on_a_sighting_seeks_the_player(live_server, settings, local_eng
 
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.goto(f"{live_server.url}/admin/login/")
-        page.fill("#id_username", operator.username)
-        page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        sign_in(page, live_server, operator)
         page.goto(live_server.url + reverse("admin:videos_video_change", args=[done.pk]))
         page.wait_for_function("document.getElementById('video-player').readyState >= 1", timeout=15_000)
         assert page.evaluate("document.getElementById('video-player').duration") == pytest.approx(4.0, abs=0.2)

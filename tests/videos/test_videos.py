@@ -31,23 +31,14 @@ EVERY = 0.5  # the default sampling: 2 frames a second
 SCENES = [("obama.jpg", 3.0), ("biden.jpg", 3.0), (None, 3.0)]
 
 
-@pytest.fixture
-def enrolled(local_engine):
-    obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
-    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
-    biden = PersonFactory(name="Joe Biden", external_id="BIDEN-46")
-    person_enroll(person=biden, data=(FIXTURES / "biden.jpg").read_bytes())
-    return obama, biden
-
-
 def upload(data: bytes, name: str = "door.mp4") -> Video:
     return video_upload(file=io.BytesIO(data), filename=name)
 
 
 @pytest.mark.parametrize("chunk_seconds", [60.0, 1.0], ids=["one chunk", "nine chunks"])
-def test_each_enrolled_person_is_one_sighting_at_the_right_times(enrolled, settings, chunk_seconds):
+def test_each_enrolled_person_is_one_sighting_at_the_right_times(obama_and_biden, settings, chunk_seconds):
     settings.FACESITE_VIDEO_CHUNK_SECONDS = chunk_seconds
-    obama, biden = enrolled
+    obama, biden = obama_and_biden
     done = analysed_here(upload(video(SCENES)))
     assert done.status == Video.Status.DONE and done.progress == 100, done.error
     assert done.chunks.count() == (1 if chunk_seconds == 60 else 9)
@@ -73,8 +64,8 @@ def test_an_unknown_face_is_a_sighting_for_the_review_queue(local_engine, settin
     assert Face.objects.to_review().filter(pk=sighting.face_id).exists()
 
 
-def test_a_watched_person_raises_an_alert(enrolled):
-    obama, _ = enrolled
+def test_a_watched_person_raises_an_alert(obama_and_biden):
+    obama, _ = obama_and_biden
     obama.watched = True
     obama.save()
     analysed_here(upload(video([("obama.jpg", 2.0)])))
@@ -158,7 +149,7 @@ def test_a_chunk_that_keeps_killing_its_worker_fails_the_video(local_engine, set
     assert uploaded.status == Video.Status.FAILED and "after 3 attempts" in uploaded.error
 
 
-def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(enrolled):
+def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(obama_and_biden):
     operator = client_for(UserFactory(role=roles.OPERATOR))
     response = operator.post("/api/videos/", {"file": io.BytesIO(video([("obama.jpg", 2.0)]))}, format="multipart")
     assert response.status_code == 202, response.content
@@ -176,7 +167,7 @@ def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(enrolled):
     assert reviewer.post("/api/videos/", {"url": "https://example.org/a.mp4"}, format="json").status_code == 403
 
 
-def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_timeline(enrolled):
+def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_timeline(obama_and_biden):
     done = analysed_here(upload(video(SCENES)))
     admin = Client()
     admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
@@ -193,10 +184,10 @@ def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_tim
     assert Sighting.objects.filter(video=done).count() == 2
 
 
-def test_erasing_a_person_takes_them_out_of_every_sighting(enrolled):
+def test_erasing_a_person_takes_them_out_of_every_sighting(obama_and_biden):
     from recognition.services.erasure import person_erase
 
-    obama, _ = enrolled
+    obama, _ = obama_and_biden
     done = analysed_here(upload(video([("obama.jpg", 1.5)])))
     sighting = done.sightings.get()
     assert sighting.person == obama
@@ -205,9 +196,9 @@ def test_erasing_a_person_takes_them_out_of_every_sighting(enrolled):
     assert sighting.person is None and sighting.candidate is None
 
 
-def test_keyframes_only_finds_the_same_people_where_keyframes_are_as_dense_as_the_sampling(enrolled, settings):
+def test_keyframes_only_finds_the_same_people_where_keyframes_are_as_dense_as_the_sampling(obama_and_biden, settings):
     settings.FACESITE_VIDEO_KEYFRAMES_ONLY = True
-    obama, biden = enrolled
+    obama, biden = obama_and_biden
     done = analysed_here(upload(video(SCENES, keyframe_every=5)))  # a keyframe every 0.5 s at 10 frames/s
     assert done.keyframes_only and done.status == Video.Status.DONE
     sightings = list(done.sightings.order_by("first_at"))
@@ -215,9 +206,9 @@ def test_keyframes_only_finds_the_same_people_where_keyframes_are_as_dense_as_th
     assert abs(sightings[1].last_at - (6.0 - EVERY)) <= EVERY
 
 
-def test_a_video_url_is_fetched_by_the_worker_checked_and_analysed(enrolled, image_server, settings):
+def test_a_video_url_is_fetched_by_the_worker_checked_and_analysed(obama_and_biden, image_server, settings):
     settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = [ip_network("127.0.0.0/8")]
-    obama, _ = enrolled
+    obama, _ = obama_and_biden
     image_server.body = video([("obama.jpg", 1.5)])
     done = analysed_here(video_upload_url(url=image_server.url_for("door.jpg")))
     assert done.status == Video.Status.DONE and done.size_bytes == len(image_server.body)
