@@ -99,5 +99,6 @@ def test_the_image_is_built_in_two_stages_runs_unprivileged_and_checks_its_model
     assert len(stages) == 2 and all(s.startswith("python:3.11-slim") for s in stages)
     assert "COPY --from=build /venv /venv" in DOCKERFILE
     assert "pip install -r requirements.txt" in DOCKERFILE and "--no-deps -r requirements-nodeps.txt" in DOCKERFILE
-    assert "LocalEngine(preload=True)" in DOCKERFILE, "the build fails if a model is missing"
+    assert "LocalEngine(preload=True, int8=True)" in DOCKERFILE, "the build fails if a model is missing"
+    assert re.search(r"^ENV XDG_CACHE_HOME=/opt/", DOCKERFILE, re.M), "the int8 model is built where users can read"
     assert re.search(r"^USER facesite$", DOCKERFILE, re.M)

