@@ -1,6 +1,6 @@
 """Benchmark of the local engine at 640×480: per-stage median ms, throughput on 1 and 2 processes, worker RSS.
 
-    .venv/bin/python bench/engine.py [--rounds N]
+    .venv/bin/python bench/engine.py [--rounds N] [--int8 auto|on|off]
 
 Every model runs with one thread, as in a Celery prefork worker. The photos are
 the test fixtures, resized to 640×480 and re-encoded as JPEG.
@@ -28,10 +28,12 @@ from PIL import Image  # noqa: E402
 from recognition.engines.imaging import decode_rgb  # noqa: E402
 from recognition.engines.local import LocalEngine  # noqa: E402
 from recognition.engines.local.faces import SFACE_TEMPLATE, _similarity  # noqa: E402
+from recognition.engines.local.models import fast_int8_cpu  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("faces", "labels", "moderation")
+INT8_CHOICES = {"auto": None, "on": True, "off": False}
 
 
 def images_640x480() -> list[bytes]:
@@ -73,8 +75,8 @@ def stages(engine: LocalEngine, images: list[bytes], rounds: int) -> dict[str, l
 
 
 def _worker(args) -> tuple[int, float]:
-    images, seconds = args
-    engine = LocalEngine(preload=True)
+    images, seconds, int8 = args
+    engine = LocalEngine(preload=True, int8=int8)
     for data in images:  # warm up
         engine.analyse(data, features=DEFAULT)
     done, deadline = 0, time.perf_counter() + seconds
@@ -85,9 +87,9 @@ def _worker(args) -> tuple[int, float]:
     return done, time.perf_counter() - start
 
 
-def throughput(images: list[bytes], processes: int, seconds: float) -> float:
+def throughput(images: list[bytes], processes: int, seconds: float, int8: bool | None) -> float:
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        results = pool.map(_worker, [(images, seconds)] * processes)
+        results = pool.map(_worker, [(images, seconds, int8)] * processes)
     return sum(done / elapsed for done, elapsed in results)
 
 
@@ -95,20 +97,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
+    parser.add_argument("--int8", choices=INT8_CHOICES, default="auto", help="int8 moderation (auto: as the engine)")
     args = parser.parse_args()
+    int8 = INT8_CHOICES[args.int8]
     images = images_640x480()
 
     process = psutil.Process()
     rss_before = process.memory_info().rss
     start = time.perf_counter()
-    engine = LocalEngine(preload=True)
+    engine = LocalEngine(preload=True, int8=int8)
     load_s = time.perf_counter() - start
     for data in images:
         engine.analyse(data, features=(*DEFAULT, "text"))
     rss = process.memory_info().rss
 
     print(f"Local engine benchmark: {len(images)} photos at 640×480, {args.rounds} rounds, 1 thread per model")
-    print(f"CPU: {os.cpu_count()} cores; model load {load_s:.2f} s")
+    print(f"CPU: {os.cpu_count()} cores, int8 dot products: {'yes' if fast_int8_cpu() else 'no'}; "
+          f"moderation {'int8' if engine.models.int8 else 'float'}; model load {load_s:.2f} s")  # fmt: skip
     print(f"\n{'stage':32} {'median ms':>10} {'p95 ms':>8} {'n':>5}")
     for stage, values in stages(engine, images, args.rounds).items():
         values = sorted(values)
@@ -116,7 +121,7 @@ def main() -> None:
         print(f"{stage:32} {statistics.median(values):10.1f} {p95:8.1f} {len(values):5d}")
     print(f"\nworker RSS, all models loaded and warm: {rss / 2**20:.0f} MiB (before: {rss_before / 2**20:.0f} MiB)")
     for processes in (1, 2):
-        rate = throughput(images, processes, args.seconds)
+        rate = throughput(images, processes, args.seconds, int8)
         print(f"whole default analysis, {processes} process(es): {rate:.1f} images/s")
 
 
