@@ -5,7 +5,10 @@ import socket
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from recognition.api.images import RESULTS
 from recognition.models import Image
 from tests import images
 
@@ -36,6 +39,19 @@ def test_upload_returns_202_with_a_pending_image(api_client, media_root, django_
     assert image.file.read() == data
     assert image.sha256 == __import__("hashlib").sha256(data).hexdigest()
     assert len(callbacks) == 1, "analysis is queued once, after commit"
+
+
+def test_a_new_image_answers_with_empty_results_without_reading_them(api_client):
+    with CaptureQueriesContext(connection) as queries:
+        body = upload(api_client, images.jpeg((320, 240), seed=2)).json()
+
+    assert [body[name] for name in RESULTS] == [[]] * len(RESULTS)
+    result_tables = [Image._meta.get_field(name).related_model._meta.db_table for name in RESULTS]
+    assert not [q["sql"] for q in queries if any(f'"{table}"' in q["sql"] for table in result_tables)]
+    # The same image read back afterwards does read them.
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.get(f"{URL}{body['id']}/").json()["labels"] == []
+    assert any('"recognition_label"' in q["sql"] for q in queries)
 
 
 def test_format_comes_from_the_bytes_not_the_name_or_header(api_client):
