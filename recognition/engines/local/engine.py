@@ -31,6 +31,7 @@ from recognition.engines.local.models import ModelSet, default_cache_dir
 from recognition.engines.properties import image_properties
 
 LABEL_INPUT = 224
+LABEL_INPUT_NAME = "input"
 MODERATION_INPUT_NAME = "input:0"
 
 
@@ -171,10 +172,7 @@ class LocalEngine(EmbeddingEngine):
         return float(sfw_nsfw[1]) * 100.0
 
     def _class_probabilities(self, rgb: Image.Image) -> np.ndarray:
-        logits = self.models.labels.run(None, {"input": label_input(rgb)})[0][0]
-        probabilities: np.ndarray = np.exp(logits.astype(np.float64) - logits.max())
-        probabilities /= probabilities.sum()
-        return probabilities
+        return softmax(self.models.labels.run(None, {LABEL_INPUT_NAME: label_input(rgb)})[0][0])
 
     def _text(self, bgr: np.ndarray) -> list[TextDetection]:
         height, width = bgr.shape[:2]
@@ -243,6 +241,12 @@ def _split_words(text: str, polygon: np.ndarray) -> Iterator[tuple[str, np.ndarr
                 ),
             )
         position += len(word) + 1
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    probabilities: np.ndarray = np.exp(logits.astype(np.float64) - logits.max())
+    probabilities /= probabilities.sum()
+    return probabilities
 
 
 def label_input(rgb: Image.Image) -> np.ndarray:

@@ -5,11 +5,13 @@ open_nsfw about three times faster on a CPU with int8 dot-product instructions (
 product), while its score moves by at most a fifth of a point on photos it was not calibrated on
 (``bench/int8.py`` measures both). A CPU without them (AVX2 alone) gains nothing, and its 16-bit
 intermediate sums can saturate (onnxruntime's quantisation guide says so), which moved the score by up to
-0.7 points in the same comparison; ``models.fast_int8_cpu`` tells the two apart, and the engine uses the int8
-model only where it pays. It needs the range of every activation; those
-were measured once on the test fixtures by ``bench/int8.py --measure`` and are kept beside this module
-(``data/int8/moderation.json``, onnxruntime's calibration-cache format), so every machine builds the same
-int8 model from the same float weights and no photo ships with the project.
+0.7 points in the same comparison; ``models.fast_int8_cpu`` tells the two apart, and the engine uses the
+int8 model only where it pays.
+
+Quantisation needs the range of every activation; those were measured once on the test fixtures by
+``bench/int8.py --measure`` and are kept beside this module (``data/int8/moderation.json``, onnxruntime's
+calibration-cache format), so every machine builds the same int8 model from the same float weights and
+no photo ships with the project.
 
 The label classifier (EfficientNet-Lite0) stays float: quantised the same way, its top ImageNet class
 changed on a quarter of the held-out photos, which would change the labels operators see.
@@ -74,7 +76,8 @@ def build(model: onnx.ModelProto, ranges: Path, reader: CalibrationDataReader | 
         output = Path(tmp) / "model.onnx"
         try:
             quantize_static(
-                with_opset(model),
+                # A copy: quantize_static rewrites the model it is given (its weights become external data).
+                onnx.ModelProto.FromString(with_opset(model).SerializeToString()),
                 output,
                 calibration_data_reader=reader,
                 calibration_cache_path=ranges,

