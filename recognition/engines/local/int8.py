@@ -16,15 +16,13 @@ no photo ships with the project.
 The label classifier (EfficientNet-Lite0) stays float: quantised the same way, its top ImageNet class
 changed on a quarter of the held-out photos, which would change the labels operators see.
 
-Building takes about a second; the result is kept in ``cache_dir`` (when it is writable) under a name that
+Building takes about a second; the result is kept in ``cache_dir`` (model_cache.py) under a name that
 changes with the float weights, the ranges and onnxruntime's version.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import tempfile
 from pathlib import Path
 
@@ -33,13 +31,12 @@ import onnxruntime
 from onnx import version_converter
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
+from recognition.engines.local.model_cache import kept
 from recognition.engines.local.models import DATA_DIR
 
 RANGES_DIR = DATA_DIR / "int8"
 # Per-channel QDQ needs DequantizeLinear's axis attribute, which arrived in opset 13.
 MIN_OPSET = 13
-
-logger = logging.getLogger(__name__)
 
 
 def ranges_path(name: str) -> Path:
@@ -55,15 +52,12 @@ def quantized(model: onnx.ModelProto, name: str, *, cache_dir: Path | None) -> b
     """The int8 model of ``name`` (its ranges in ``data/int8/<name>.json``), from the cache or built now."""
     ranges = ranges_path(name)
     source = with_opset(model)
-    key = hashlib.sha256(
-        source.SerializeToString() + ranges.read_bytes() + onnxruntime.__version__.encode()
-    ).hexdigest()[:16]
-    cached = cache_dir / f"{name}-int8-{key}.onnx" if cache_dir else None
-    if cached is not None and cached.is_file():
-        return cached.read_bytes()
-    data = build(source, ranges)
-    if cached is not None:
-        _keep(cached, data)
+    data, _ = kept(
+        cache_dir,
+        f"{name}-int8",
+        source.SerializeToString() + ranges.read_bytes() + onnxruntime.__version__.encode(),
+        lambda: build(source, ranges),
+    )
     return data
 
 
@@ -95,18 +89,3 @@ def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
     """onnxruntime advises its shape-inference pre-processing on every build; the ranges were measured on
     the model as it is, so it is quantised as it is."""
     return not record.getMessage().startswith("Please consider")
-
-
-def _keep(path: Path, data: bytes) -> None:
-    """Write the built model for the next process; a read-only or full disk only costs the next one a rebuild."""
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        if temporary is not None:
-            Path(temporary).unlink(missing_ok=True)
-        logger.warning("Could not keep the int8 model in %s (%s); it will be built again next time.", path, exc)
