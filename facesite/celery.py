@@ -1,13 +1,16 @@
+import logging
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init
+from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
 
 app = Celery("facesite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+logger = logging.getLogger(__name__)
 
 
 @celeryd_init.connect
@@ -18,6 +21,22 @@ def _lower_priority(**kwargs) -> None:
 
     if settings.FACESITE_WORKER_NICE:
         os.nice(settings.FACESITE_WORKER_NICE)  # the pool processes are forked after this, and inherit it
+
+
+@worker_process_init.connect
+def _preload_engine(**kwargs) -> None:
+    """A pool process loads the engine's models before it takes a task (``FACESITE_WORKER_PRELOAD``), so the
+    first image after a worker starts, or after a pool process is replaced, does not wait for them."""
+    from django.conf import settings
+
+    if not settings.FACESITE_WORKER_PRELOAD:
+        return
+    from recognition.engine_handler import get_engine
+
+    try:
+        get_engine().preload()
+    except Exception:  # a broken engine must not kill the pool in a loop: its tasks will say what is wrong
+        logger.exception("The recognition engine could not load its models; analyses will fail until it can.")
 
 
 @after_setup_logger.connect

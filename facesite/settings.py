@@ -358,6 +358,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each worker pool process loads the engine's models before it takes a task (facesite/celery.py), so the
+# first image after a start does not wait for them; the loading may take longer than Celery's default 4 s
+# wait for a new pool process (a first start on a slow machine also builds the models model_cache.py keeps).
+FACESITE_WORKER_PRELOAD = env_bool("FACESITE_WORKER_PRELOAD", True)
+CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 # Workers run this much nicer than the web (0: not at all), so uploads and door checks answer at once while
 # analysis keeps the cores busy (facesite/celery.py).
 FACESITE_WORKER_NICE = env_int("FACESITE_WORKER_NICE", 10, minimum=0, maximum=19)

@@ -336,6 +336,10 @@ class BaseEngine:
         """Raise ``EngineError`` unless the engine can answer a face check now: its models loaded (loading
         them if need be) or its service configured. Cheap once it has passed."""
 
+    def preload(self) -> None:
+        """Load now whatever any analysis may need (worker processes call this before their first task, so
+        that image does not wait for models); nothing for engines that load nothing."""
+
     def track_faces_in_video(self, collection_id: str, location: S3Location) -> list[VideoFace]:
         """Every face in the stored video at ``location``, followed through it (engines with ``stored_video``)."""
         raise self._unsupported("track_faces_in_video")

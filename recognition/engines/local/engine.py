@@ -69,7 +69,7 @@ class LocalEngine(EmbeddingEngine):
         self.max_pixels = max_pixels
         self._taxonomy: LabelTaxonomy | None = None
         if preload:
-            self.models.load_all()
+            self.preload()
 
     similarity_from_cosine = staticmethod(similarity_from_cosine)
 
@@ -80,6 +80,9 @@ class LocalEngine(EmbeddingEngine):
             self.models.face_recogniser  # noqa: B018
         except (OSError, RuntimeError, ValueError) as exc:
             raise EngineError(f"The face models could not be loaded: {exc}") from exc
+
+    def preload(self) -> None:
+        self.models.load_all()
 
     def analyse(
         self,
