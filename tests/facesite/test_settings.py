@@ -62,6 +62,26 @@ def test_database_url_switches_to_postgresql(tmp_path):
     assert result.stdout.strip() == "django.db.backends.postgresql"
 
 
+@pytest.mark.parametrize(("max_age", "kept"), [(None, True), ("0", False)])
+def test_an_sqlite_connection_outlives_a_request_unless_told_not_to(tmp_path, max_age, kept):
+    # A table of one connection only: it is still there after a request (or task) ends only if the
+    # connection is, instead of a new one that opens, sets its pragmas and checkpoints again on every request.
+    code = """
+from django.db import DatabaseError, close_old_connections, connection
+connection.cursor().execute("CREATE TEMP TABLE marker (x)")
+close_old_connections()  # what Django does after each request, and Celery after each task
+try:
+    connection.cursor().execute("SELECT * FROM marker")
+    print("kept")
+except DatabaseError:
+    print("reopened")
+"""
+    variables = {"FACESITE_VAR_DIR": str(tmp_path)} | ({"DATABASE_CONN_MAX_AGE": max_age} if max_age else {})
+    result = load_settings(code, **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("kept" if kept else "reopened")
+
+
 @pytest.mark.parametrize(
     ("variables", "message"),
     [
