@@ -7,19 +7,29 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils import timezone
 from lxml import etree
 
-from recognition.models import Image, Verification
+from recognition.models import Face, Image, Verification
 from videos.models import Video
 
 NAMESPACE = "urn:facesite:event:1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facesite-event-1.xsd"
 _NS = f"{{{NAMESPACE}}}"
+# What an image's document reads. Fetched once per Image instance (prefetch_related_objects skips what an
+# instance holds already), so the documents of one analysis for several endpoints and events read it once.
+IMAGE_RESULTS = (
+    "labels",
+    Prefetch("faces", queryset=Face.objects.select_related("person")),
+    "text_detections",
+    "moderation_labels",
+)
 
 
 def image_event(image: Image, *, event: str, key: str) -> bytes:
     """The document for an image event (``image.analysed`` or ``person.identified``)."""
+    prefetch_related_objects([image], *IMAGE_RESULTS)
     root = _root(event, key)
     node = _sub(
         root,
@@ -51,7 +61,7 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
             _box(_sub(element, "instance", confidence=_score(instance["Confidence"])), box)
 
     faces = _sub(node, "faces")
-    for face in image.faces.select_related("person").order_by("-width"):
+    for face in sorted(image.faces.all(), key=lambda face: -face.width):
         element = _sub(
             faces, "face", id=str(face.pk), confidence=_score(face.confidence), reviewState=face.review_state
         )

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from lxml import etree
 
@@ -311,6 +312,27 @@ def test_endpoint_filters_choose_who_is_told(receiver):
         ("Both", "person.identified"),
     }
     assert everyone and identified_only and both
+
+
+@pytest.mark.django_db
+def test_the_documents_for_several_endpoints_read_the_results_once(receiver):
+    for name in ("One", "Two", "Three"):
+        Endpoint.objects.create(name=name, url=receiver.url, secret="k", events=["image.analysed"])
+    image = Image.objects.get(pk=image_ingest(data=images.jpeg((96, 72), seed=3)).pk)
+    image_analyse(image_id=image.pk)
+    image = Image.objects.select_related("collection").get(pk=image.pk)  # as the analysis holds it
+
+    with CaptureQueriesContext(connection) as queries:
+        deliveries = outbox.deliveries_for_image(image=image)
+
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    for table in ("recognition_label", "recognition_textdetection", "recognition_moderationlabel"):
+        assert sum(f'FROM "{table}"' in sql for sql in reads) == 1, table
+    labels = list(image.labels.values_list("name", flat=True))
+    assert len(deliveries) == 3 and labels
+    assert all(f'name="{labels[0]}"' in delivery.payload for delivery in deliveries)
+    image_parts = {delivery.payload[delivery.payload.index("<image ") :] for delivery in deliveries}
+    assert len(image_parts) == 1, "each says the same about the image"
 
 
 @pytest.mark.django_db
