@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.utils import timezone
 from lxml import etree
 
@@ -17,8 +17,8 @@ from videos.models import Video
 NAMESPACE = "urn:facesite:event:1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facesite-event-1.xsd"
 _NS = f"{{{NAMESPACE}}}"
-# What an image's document reads. Fetched once per Image instance (prefetch_related_objects skips what an
-# instance holds already), so the documents of one analysis for several endpoints and events read it once.
+# What an image's document reads: a caller building several documents of one image prefetches it, and
+# they read it once.
 IMAGE_RESULTS = (
     "labels",
     Prefetch("faces", queryset=Face.objects.select_related("person")),
@@ -29,7 +29,6 @@ IMAGE_RESULTS = (
 
 def image_event(image: Image, *, event: str, key: str) -> bytes:
     """The document for an image event (``image.analysed`` or ``person.identified``)."""
-    prefetch_related_objects([image], *IMAGE_RESULTS)
     root = _root(event, key)
     node = _sub(
         root,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -9,6 +10,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from integrations import xml
@@ -41,22 +43,32 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
         # Alerts raised by this analysis (the watch list records them just before, in the same transaction).
         return image.watch_alerts.filter(created_at__gte=image.analysed_at).exists()
 
+    wanted = [
+        (endpoint, event)
+        for endpoint in Endpoint.objects.filter(enabled=True)
+        if not (endpoint.collection_id and endpoint.collection_id != image.collection_id)
+        and not (endpoint.only_identified and not identified)
+        for event in endpoint.events
+        if event == Event.IMAGE_ANALYSED
+        or (event == Event.PERSON_IDENTIFIED and identified)
+        or (event == Event.PERSON_WATCHED and watched())
+    ]
+    documented = _with_results(image) if len(wanted) > 1 else image  # several documents read the results once
     created = []
-    for endpoint in Endpoint.objects.filter(enabled=True):
-        if endpoint.collection_id and endpoint.collection_id != image.collection_id:
-            continue
-        if endpoint.only_identified and not identified:
-            continue
-        for event in endpoint.events:
-            if (
-                event == Event.IMAGE_ANALYSED
-                or (event == Event.PERSON_IDENTIFIED and identified)
-                or (event == Event.PERSON_WATCHED and watched())
-            ):
-                key = idempotency_key(event=event, subject_id=str(image.pk), endpoint_id=endpoint.pk)
-                payload = xml.image_event(image, event=event, key=key).decode()
-                created.append(_outbox(endpoint=endpoint, event=event, key=key, payload=payload, image=image))
+    for endpoint, event in wanted:
+        key = idempotency_key(event=event, subject_id=str(image.pk), endpoint_id=endpoint.pk)
+        payload = xml.image_event(documented, event=event, key=key).decode()
+        created.append(_outbox(endpoint=endpoint, event=event, key=key, payload=payload, image=image))
     return created
+
+
+def _with_results(image: Image) -> Image:
+    """A copy of ``image`` holding the results its documents read. A copy: the caller's instance must not keep
+    results that a later change (an erasure, a re-analysis) would make stale."""
+    own = copy.copy(image)
+    own.__dict__.pop("_prefetched_objects_cache", None)  # a copy shares the original's cache otherwise
+    prefetch_related_objects([own], *xml.IMAGE_RESULTS)
+    return own
 
 
 def deliveries_for_video(*, video: Video) -> list[Delivery]:
