@@ -3,6 +3,7 @@ operator's own labelled pairs, the picture, and the audited action that sets a c
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from django.conf import settings
@@ -59,7 +60,10 @@ class CollectionAdmin(admin.ModelAdmin):
     def calibration_view(self, request: HttpRequest) -> TemplateResponse:
         collection, target = self._calibration_request(request)
         report = calibration_report(collection=collection, target_fmr=target)
-        picture = reverse("admin:recognition_collection_calibration_svg") + "?" + request.GET.urlencode()
+        download = reverse("admin:recognition_collection_calibration_svg") + "?" + request.GET.urlencode()
+        # The picture comes in the page, drawn from this report: a separate request would compute it again.
+        svg = calibration_picture(report) if report.calibration.genuine and report.calibration.impostor else ""
+        picture = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() if svg else ""
         context = {
             **self.admin_site.each_context(request),
             "title": f"Threshold calibration: {report.title}",
@@ -70,7 +74,8 @@ class CollectionAdmin(admin.ModelAdmin):
             "collections": Collection.objects.all(),
             "chosen": collection,
             "target_percent": report.calibration.target_fmr * 100,
-            "picture_url": picture,
+            "picture_data": picture,
+            "picture_url": download,
             "setting_threshold": settings.FACESITE_MATCH_THRESHOLD,
         }
         return TemplateResponse(request, "recognition/admin/calibration.html", context)

@@ -1,6 +1,8 @@
 """Threshold calibration from labelled pairs: enrolled people and labelled folders scored by the real local
 engine on real photos, review decisions, the audited threshold change, and the admin page."""
 
+import base64
+import re
 import shutil
 
 import pytest
@@ -168,6 +170,8 @@ def test_calibration_page_shows_the_picture_to_administrators_and_applies_a_thre
     html = page.content.decode()
     assert 'id="calibration-picture"' in html and 'id="calibration-table"' in html
     assert "rule of three" in html
+    inline = re.search(r'id="calibration-picture" src="data:image/svg\+xml;base64,([^"]+)"', html)
+    assert inline and b"<svg" in base64.b64decode(inline.group(1)), "the picture comes in the page, not computed twice"
     picture = administrator.get(
         reverse("admin:recognition_collection_calibration_svg") + f"?collection={collection.pk}"
     )
