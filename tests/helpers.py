@@ -3,15 +3,16 @@ import time
 from recognition.models import Image
 
 
-def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1):
-    """Poll until ``predicate()`` is truthy and return its value; fail after ``timeout`` seconds."""
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message=None):
+    """Poll until ``predicate()`` is truthy and return its value; fail after ``timeout`` seconds, saying
+    ``message()`` too when given (what the failure needs to be understood: a log, a figure)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    raise AssertionError(f"condition not met within {timeout} s" + (f"\n{message()}" if message else ""))
 
 
 def status_of(image_id) -> str:

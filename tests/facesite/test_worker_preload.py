@@ -7,6 +7,7 @@ import uuid
 import psutil
 import pytest
 
+from tests.helpers import wait_for
 from tests.workers import CeleryProcess, child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,15 +24,6 @@ def worker(tmp_path, **env: str) -> CeleryProcess:
     )  # fmt: skip
 
 
-def wait_for(condition, *, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    return None
-
-
 def pool_process(process: CeleryProcess) -> psutil.Process | None:
     children = psutil.Process(process.process.pid).children()
     return children[0] if children else None
@@ -44,13 +36,14 @@ def mib(process: psutil.Process) -> float:
 def test_a_pool_process_loads_the_models_before_it_is_given_a_task(tmp_path):
     process = worker(tmp_path, RECOGNITION_ENGINE="local")
     try:
-        child = wait_for(lambda: pool_process(process))
-        assert child is not None, process.log()
+        child = wait_for(lambda: pool_process(process), timeout=90, message=process.log)
         main = psutil.Process(process.process.pid)
 
-        loaded = wait_for(lambda: mib(child) > mib(main) + MODELS_MIB)
-
-        assert loaded, f"pool process {mib(child):.0f} MiB, main {mib(main):.0f} MiB\n{process.log()}"
+        wait_for(
+            lambda: mib(child) > mib(main) + MODELS_MIB,
+            timeout=90,
+            message=lambda: f"pool process {mib(child):.0f} MiB, main {mib(main):.0f} MiB\n{process.log()}",
+        )
     finally:
         process.stop()
 
@@ -59,9 +52,8 @@ def test_an_engine_that_cannot_load_is_logged_and_the_pool_process_stays(tmp_pat
     options = json.dumps({"threads": "many"})  # the local engine refuses it when it loads
     process = worker(tmp_path, RECOGNITION_ENGINE="local", RECOGNITION_ENGINE_OPTIONS=options)
     try:
-        assert wait_for(lambda: "could not load its models" in process.log()), process.log()
-        child = wait_for(lambda: pool_process(process))
-        assert child is not None
+        wait_for(lambda: "could not load its models" in process.log(), timeout=90, message=process.log)
+        child = wait_for(lambda: pool_process(process), timeout=90, message=process.log)
         time.sleep(1)  # a pool process that died of it would have been replaced by now
 
         assert pool_process(process).pid == child.pid

