@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from recognition.engines.local import LocalEngine
+from recognition.engines.local import LocalEngine, onnx_rewrites
 from recognition.engines.local.faces import SFACE_TEMPLATE, _similarity
 from recognition.engines.local.models import ModelSet, package_file
 from recognition.engines.local.onnx_rewrites import (
@@ -156,13 +156,19 @@ def test_the_ocr_models_are_kept_without_subnormal_weights_and_read_the_same_tex
     assert [path.stat().st_mtime_ns for path in sorted(cache.iterdir())] == written, "read, not built again"
 
 
-def test_an_unwritable_model_cache_leaves_ocr_on_the_packaged_models(tmp_path, caplog):
+def test_an_unwritable_model_cache_leaves_ocr_on_the_packaged_models_without_building_copies(
+    tmp_path, caplog, monkeypatch
+):
     blocked = tmp_path / "a file"
     blocked.write_text("not a directory")
     picture = cv2.imread(str(FIXTURES / "scenetext01.jpg"), cv2.IMREAD_COLOR)
+    built = []
+    rewrite = onnx_rewrites.without_subnormal_weights
+    monkeypatch.setattr(onnx_rewrites, "without_subnormal_weights", lambda model: built.append(1) or rewrite(model))
 
     with caplog.at_level(logging.WARNING, logger="recognition.engines.local.model_cache"):
         found = ModelSet(cache_dir=blocked / "models").ocr(picture)
 
     assert "PARKING" in found.txts
     assert "Could not keep the model" in caplog.text
+    assert built == [], "copies no one can load are not built"

@@ -52,13 +52,12 @@ def quantized(model: onnx.ModelProto, name: str, *, cache_dir: Path | None) -> b
     """The int8 model of ``name`` (its ranges in ``data/int8/<name>.json``), from the cache or built now."""
     ranges = ranges_path(name)
     source = with_opset(model)
-    data, _ = kept(
+    return kept(
         cache_dir,
         f"{name}-int8",
         source.SerializeToString() + ranges.read_bytes() + onnxruntime.__version__.encode(),
         lambda: build(source, ranges),
     )
-    return data
 
 
 def build(model: onnx.ModelProto, ranges: Path, reader: CalibrationDataReader | None = None) -> bytes:

@@ -239,11 +239,11 @@ class ModelSet:
         on Intel, the same text), kept in the model cache; the packaged file where it cannot be kept."""
         import onnx
 
-        from recognition.engines.local.model_cache import kept
+        from recognition.engines.local.model_cache import kept_file
         from recognition.engines.local.onnx_rewrites import without_subnormal_weights
 
         packaged = package_file("rapidocr", "models", filename)  # fails clearly if the wheel lacks its models
-        _, path = kept(
+        path = kept_file(
             self.cache_dir,
             f"{packaged.stem}-normal",
             packaged.read_bytes() + b"without_subnormal_weights",
