@@ -155,28 +155,40 @@ def _verification_document(verification: Verification, key: str) -> str:
 def _outbox(
     *, endpoint: Endpoint, event: str, key: str, payload: str, image: Image | None = None, video: Video | None = None
 ) -> Delivery:
+    """Write the delivery of ``key`` (new, or an earlier one brought up to date) and queue its sending after
+    commit. Its row is read locked, so a sender's claim waits for this transaction and then sends this
+    document: two statements a delivery."""
     now = timezone.now()
-    sending = Delivery.objects.select_for_update().filter(idempotency_key=key, status=Delivery.Status.DELIVERING)
-    if sending.update(payload=payload, document_changed=True, updated_at=now):
+    try:
+        delivery: Delivery | None = Delivery.objects.select_for_update().get(idempotency_key=key)
+    except Delivery.DoesNotExist:
+        delivery = None
+    if delivery is not None and delivery.status == Delivery.Status.DELIVERING:
         # Being sent right now: the sender sends this newer document once its attempt ends, never alongside it.
-        return Delivery.objects.get(idempotency_key=key)
-    delivery, _ = Delivery.objects.update_or_create(
-        idempotency_key=key,
-        defaults={
-            "endpoint": endpoint,
-            "event": event,
-            "image": image,
-            "video": video,
-            "payload": payload,
-            "status": Delivery.Status.PENDING,
-            "next_attempt_at": now,
-            "give_up_at": now + timedelta(seconds=settings.FACESITE_DELIVERY_MAX_AGE),
-            "last_error": "",
-            "document_changed": False,
-        },
-    )
+        _update(delivery, payload=payload, document_changed=True, updated_at=now)
+        return delivery
+    due = {
+        "payload": payload,
+        "status": Delivery.Status.PENDING,
+        "next_attempt_at": now,
+        "give_up_at": now + timedelta(seconds=settings.FACESITE_DELIVERY_MAX_AGE),
+        "last_error": "",
+        "document_changed": False,
+    }
+    if delivery is None:
+        delivery = Delivery.objects.create(
+            idempotency_key=key, endpoint=endpoint, event=event, image=image, video=video, **due
+        )
+    else:
+        _update(delivery, **due, updated_at=now)
     enqueue(delivery.pk)
     return delivery
+
+
+def _update(delivery: Delivery, **fields: Any) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(**fields)
+    for field, value in fields.items():
+        setattr(delivery, field, value)
 
 
 def enqueue(delivery_id: uuid.UUID, *, countdown: float = 0) -> None:

@@ -356,6 +356,28 @@ def test_reanalysis_resends_under_the_same_key(endpoint):
 
 
 @pytest.mark.django_db
+def test_a_delivery_is_written_in_two_statements_the_first_locking_its_row(endpoint):
+    image = analysed_image()
+    image = Image.objects.select_related("collection").get(pk=image.pk)  # as the analysis holds it
+    Delivery.objects.all().delete()
+    locks = connection.features.has_select_for_update  # SQLite locks the whole database instead
+
+    def statements() -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            outbox.deliveries_for_image(image=image)
+        sql = [query["sql"] for query in queries.captured_queries]
+        assert not [statement for statement in sql if "SAVEPOINT" in statement]
+        writes = [statement for statement in sql if '"integrations_delivery"' in statement]
+        assert not locks or "FOR UPDATE" in writes[0], "a sender's claim waits for the new document"
+        return [statement.split()[0] for statement in writes]
+
+    assert statements() == ["SELECT", "INSERT"]
+    Delivery.objects.filter(image=image).update(status=Delivery.Status.DELIVERED)
+    assert statements() == ["SELECT", "UPDATE"]
+    assert delivery_of(image).status == Delivery.Status.PENDING
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("url", ["ftp://erp.example/in", "file:///etc/passwd", "http://user:pw@erp.example/in"])
 def test_endpoint_urls_must_be_plain_http_or_https(url):
     with pytest.raises(ValidationError):
