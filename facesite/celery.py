@@ -2,7 +2,14 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, celeryd_init, worker_process_init
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    celeryd_init,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
 
@@ -37,6 +44,18 @@ def _preload_engine(**kwargs) -> None:
         get_engine().preload()
     except Exception:  # a broken engine must not kill the pool in a loop: its tasks will say what is wrong
         logger.exception("The recognition engine could not load its models; analyses will fail until it can.")
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _database_connections(sender=None, **kwargs) -> None:
+    """Around each task what Django does around each request: a connection past ``DATABASE_CONN_MAX_AGE``,
+    broken or left in a transaction is closed, and the one kept is checked before its next use. (Celery's
+    own rule, a new connection for every task, is off: ``CELERY_DB_REUSE_MAX`` in settings.py.)"""
+    if sender is not None and not sender.request.is_eager:
+        from django.db import close_old_connections
+
+        close_old_connections()
 
 
 @after_setup_logger.connect

@@ -359,6 +359,10 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes every database connection before and after each task (on PostgreSQL, a new server process
+# for every task) unless this is set, and then only every this many tasks: facesite/celery.py keeps tasks'
+# connections for DATABASE_CONN_MAX_AGE instead, as Django keeps requests'.
+CELERY_DB_REUSE_MAX = 1000
 # Each worker pool process loads the engine's models before it takes a task (facesite/celery.py), so the
 # first image after a start does not wait for them; the loading may take longer than Celery's default 4 s
 # wait for a new pool process (a first start on a slow machine also builds the models model_cache.py keeps).
