@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 
 from integrations.models import Delivery
 from recognition.models import Collection, Image
+from recognition.net import plain_address
 from recognition.services.check_timing import CHECK_SECONDS
 from recognition.services.queue import QUEUES
 
@@ -112,7 +113,7 @@ def allowed(request: HttpRequest) -> bool:
     if token and hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
         return True
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = plain_address(request.META.get("REMOTE_ADDR", ""))  # gunicorn on [::] sees ::ffff:127.0.0.1
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(n) for n in settings.FACESITE_METRICS_ALLOWED_NETWORKS)

@@ -39,10 +39,17 @@ class AddressRefused(OSError):
         super().__init__(f"Refusing to connect to {REFUSED}.")
 
 
-def address_allowed(address: str, *, allowed_networks: Iterable[str] = ()) -> bool:
+def plain_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """``address`` without an IPv6 zone, and an IPv4 address mapped into IPv6 (as a dual-stack socket shows
+    IPv4 peers) as the IPv4 address it is; ``ValueError`` when it is not an address."""
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def address_allowed(address: str, *, allowed_networks: Iterable[str] = ()) -> bool:
+    ip = plain_address(address)
     if any(ip in ipaddress.ip_network(network) for network in allowed_networks):
         return True
     return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)

@@ -140,6 +140,11 @@ def test_metrics_are_refused_outside_the_allowed_networks_without_the_token(clie
     assert client.get("/metrics").status_code == 403, "loopback too, once no network is allowed"
 
 
+@pytest.mark.parametrize(("address", "status"), [("::ffff:127.0.0.1", 200), ("::1", 200), ("::ffff:203.0.113.9", 403)])
+def test_metrics_see_ipv4_clients_of_a_dual_stack_server_as_ipv4(client, address, status):
+    assert client.get("/metrics", REMOTE_ADDR=address).status_code == status
+
+
 def test_probes_and_scrapers_are_not_redirected_to_https(client, settings, media_root):
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/api/").status_code == 301, "the rest of the site is"
