@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from integrations import xml
@@ -45,9 +45,7 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
 
     wanted = [
         (endpoint, event)
-        for endpoint in Endpoint.objects.filter(enabled=True)
-        if not (endpoint.collection_id and endpoint.collection_id != image.collection_id)
-        and not (endpoint.only_identified and not identified)
+        for endpoint in _subscribed(collection_id=image.collection_id, identified=lambda: identified)
         for event in endpoint.events
         if event == Event.IMAGE_ANALYSED
         or (event == Event.PERSON_IDENTIFIED and identified)
@@ -62,6 +60,13 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
     return created
 
 
+def _subscribed(*, collection_id: int | None, identified: Callable[[], bool]) -> list[Endpoint]:
+    """The enabled endpoints that hear of a subject of this collection: the collection's own and those of every
+    collection, less those that want only identified people when ``identified()`` is false."""
+    endpoints = Endpoint.objects.filter(Q(collection__isnull=True) | Q(collection_id=collection_id), enabled=True)
+    return [endpoint for endpoint in endpoints if not endpoint.only_identified or identified()]
+
+
 def _with_results(image: Image) -> Image:
     """A copy of ``image`` holding the results its documents read. A copy: the caller's instance must not keep
     results that a later change (an erasure, a re-analysis) would make stale."""
@@ -74,12 +79,9 @@ def _with_results(image: Image) -> Image:
 def deliveries_for_video(*, video: Video) -> list[Delivery]:
     """Write ``video.analysed`` deliveries; call inside the transaction that marks the video done."""
     created = []
-    for endpoint in Endpoint.objects.filter(enabled=True):
-        if endpoint.collection_id and endpoint.collection_id != video.collection_id:
-            continue
+    identified = cache(video.sightings.filter(person__isnull=False).exists)
+    for endpoint in _subscribed(collection_id=video.collection_id, identified=identified):
         if Event.VIDEO_ANALYSED not in endpoint.events:
-            continue
-        if endpoint.only_identified and not video.sightings.filter(person__isnull=False).exists():
             continue
         key = idempotency_key(event=Event.VIDEO_ANALYSED, subject_id=str(video.pk), endpoint_id=endpoint.pk)
         payload = xml.video_event(video, key=key).decode()

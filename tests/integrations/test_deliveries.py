@@ -18,7 +18,7 @@ from integrations import xml
 from integrations.models import Delivery, Endpoint
 from integrations.services import outbox, sending, upkeep
 from integrations.tasks import send_delivery
-from recognition.models import Image
+from recognition.models import Collection, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
@@ -26,6 +26,7 @@ from tests import images
 from tests.factories import PersonFactory
 from tests.helpers import wait_for
 from tests.receiver import Receiver, Reply
+from videos.models import Sighting, Video
 
 
 def analysed_image(seed: int = 1) -> Image:
@@ -312,6 +313,37 @@ def test_endpoint_filters_choose_who_is_told(receiver):
         ("Both", "person.identified"),
     }
     assert everyone and identified_only and both
+
+
+@pytest.mark.django_db
+def test_an_endpoint_of_one_collection_hears_only_of_that_collections_images_and_videos(receiver):
+    lobby, garage = Collection.objects.create(name="lobby"), Collection.objects.create(name="garage")
+    events = ["image.analysed", "video.analysed"]
+    Endpoint.objects.create(name="All", url=receiver.url, secret="k", events=events)
+    Endpoint.objects.create(name="Lobby", url=receiver.url, secret="k", events=events, collection=lobby)
+    Endpoint.objects.create(name="Lobby, known", url=receiver.url, secret="k", events=events, collection=lobby,
+                            only_identified=True)  # fmt: skip
+
+    def told(**subject) -> set[str]:
+        return set(Delivery.objects.filter(**subject).values_list("endpoint__name", flat=True))
+
+    garage_image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=3), collection=garage).pk)
+    lobby_image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=4), collection=lobby).pk)
+    assert told(image=garage_image) == {"All"}
+    assert told(image=lobby_image) == {"All", "Lobby"}
+
+    def video(collection: Collection, *, seen: Person | None) -> Video:
+        made = Video.objects.create(collection=collection, sample_rate=2, chunk_seconds=10, status="done")
+        Sighting.objects.create(video=made, person=seen, first_at=0, last_at=1, best_at=0.5)
+        return made
+
+    garage_video, lobby_video = video(garage, seen=PersonFactory()), video(lobby, seen=None)
+    known_video = video(lobby, seen=PersonFactory())
+    for each in (garage_video, lobby_video, known_video):
+        outbox.deliveries_for_video(video=each)
+    assert told(video=garage_video) == {"All"}
+    assert told(video=lobby_video) == {"All", "Lobby"}
+    assert told(video=known_video) == {"All", "Lobby", "Lobby, known"}
 
 
 @pytest.mark.django_db
