@@ -3,7 +3,8 @@
 Every request gets an id: the caller's ``X-Request-ID`` when it is a sane token (a proxy's or a client's),
 otherwise a new one; the answer carries it back in ``X-Request-ID``, and each log record written while
 the request runs carries it as ``request_id``. Records written inside a Celery task carry the task's id
-as ``task_id``. With JSON logs, each record is one line of JSON for a log shipper to parse.
+as ``task_id``. Every answered request is logged once on ``facesite.access``. With JSON logs, each record
+is one line of JSON for a log shipper to parse.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -41,6 +43,41 @@ class RequestIdMiddleware:
         return response
 
 
+access_logger = logging.getLogger("facesite.access")
+# Probes and scrapers call every few seconds: their answers are logged at DEBUG, unless they fail.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class AccessLogMiddleware:
+    """One record for each answered request: method, path (never its query, which may hold a badge number or
+    a token), status, milliseconds, who was signed in and from where; with JSON logs, fields of their own
+    under ``http``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        start = time.perf_counter()
+        response = self.get_response(request)
+        user = getattr(request, "user", None)  # a token's user too: DRF sets it on this request
+        fields = {
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": round((time.perf_counter() - start) * 1000, 1),
+            "user": user.get_username() if user is not None and user.is_authenticated else "",
+            "client_ip": request.META.get("REMOTE_ADDR", ""),
+        }
+        quiet = request.path in QUIET_PATHS and response.status_code < 400
+        access_logger.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "%(method)s %(path)s %(status)s %(duration_ms)s ms (%(user)s from %(client_ip)s)",
+            fields | {"user": fields["user"] or "anonymous"},
+            extra={"http": fields},
+        )
+        return response
+
+
 class ContextFilter(logging.Filter):
     """Adds ``request_id`` and ``task_id`` (empty outside a request or a task) to every record."""
 
@@ -65,6 +102,8 @@ class JsonFormatter(logging.Formatter):
             "task_id": getattr(record, "task_id", ""),
             "process": record.process,
         }
+        if http := getattr(record, "http", None):
+            entry["http"] = http
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -96,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "facesite.logs.RequestIdMiddleware",  # first: everything logged while answering carries the request's id
+    "facesite.logs.AccessLogMiddleware",  # the access log: every answer, refused ones (413, 403) too
     "django.middleware.security.SecurityMiddleware",
     # Before anything can read a body: 413 for one larger than any request may be.
     "facesite.middleware.BodySizeLimitMiddleware",

@@ -16,18 +16,30 @@ from tests.helpers import wait_for
 from tests.workers import WorkerProcess, child_env
 
 
-@pytest.fixture
-def json_log():
-    """What the "facesite.test" logger writes, one JSON object a line, as FACESITE_LOG_FORMAT=json does."""
+def json_lines_of(name: str, level: int):
+    """What logger ``name`` writes at ``level`` and above, one JSON object a line, as FACESITE_LOG_FORMAT=json
+    does."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(ContextFilter())
-    logger = logging.getLogger("facesite.test")
+    logger = logging.getLogger(name)
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    before = logger.level
+    logger.setLevel(level)
     yield logger, stream
     logger.removeHandler(handler)
+    logger.setLevel(before)
+
+
+@pytest.fixture
+def json_log():
+    yield from json_lines_of("facesite.test", logging.INFO)
+
+
+@pytest.fixture
+def access_log():
+    yield from json_lines_of("facesite.access", logging.DEBUG)
 
 
 def lines(stream: io.StringIO) -> list[dict]:
@@ -70,6 +82,31 @@ def test_a_json_record_carries_its_exception(json_log):
 
 def test_the_api_answers_with_a_request_id(client):
     assert len(client.get("/healthz")["X-Request-ID"]) == 32
+
+
+def test_each_answer_is_logged_once_with_who_asked_but_not_the_query(api_client, user, access_log):
+    _, stream = access_log
+    response = api_client.get("/api/people/?external_id=BADGE-0042")
+    [record] = lines(stream)
+    assert record["logger"] == "facesite.access" and record["level"] == "INFO"
+    assert record["request_id"] == response["X-Request-ID"]
+    http = record["http"]
+    assert (http["method"], http["path"], http["status"]) == ("GET", "/api/people/", 200)
+    assert http["user"] == user.username and http["client_ip"] == "127.0.0.1" and http["duration_ms"] > 0
+    assert "BADGE-0042" not in stream.getvalue(), "a badge number in the query stays out of the log"
+    assert record["message"].startswith("GET /api/people/ 200 ") and f"({user.username} from " in record["message"]
+
+
+def test_refused_answers_are_logged_too_and_probes_only_quietly(client, access_log, settings):
+    _, stream = access_log
+    client.get("/api/people/")
+    client.get("/healthz")
+    settings.FACESITE_METRICS_ALLOWED_NETWORKS = []
+    client.get("/metrics")
+    refused, probe, scraper = lines(stream)
+    assert (refused["http"]["status"], refused["http"]["user"], refused["level"]) == (401, "", "INFO")
+    assert (probe["http"]["path"], probe["level"]) == ("/healthz", "DEBUG"), "below the default INFO level"
+    assert (scraper["http"]["status"], scraper["level"]) == (403, "INFO"), "a refused scraper is worth a line"
 
 
 @pytest.mark.slow
