@@ -298,8 +298,10 @@ FACESITE_ENROL_MIN_SHARPNESS = env_float("FACESITE_ENROL_MIN_SHARPNESS", 20.0, m
 FACESITE_ERASE_SOLE_SUBJECT_IMAGES = env_bool("FACESITE_ERASE_SOLE_SUBJECT_IMAGES", False)
 # How many days each kind of data is kept (0: until someone deletes it); a daily purge removes the rest
 # (recognition/services/retention.py). People unseen for three years are erased, as Illinois' BIPA requires.
+_images_days = env_int("FACESITE_RETAIN_IMAGES_DAYS", 0, minimum=0)
 FACESITE_RETENTION = {
-    "images": env_int("FACESITE_RETAIN_IMAGES_DAYS", 0, minimum=0),
+    "images": _images_days,
+    "videos": env_int("FACESITE_RETAIN_VIDEOS_DAYS", _images_days, minimum=0),  # frames are images: as long
     "unmatched_faces": env_int("FACESITE_RETAIN_UNMATCHED_FACES_DAYS", 0, minimum=0),
     "verifications": env_int("FACESITE_RETAIN_VERIFICATIONS_DAYS", 0, minimum=0),
     "people_unseen": env_int("FACESITE_RETAIN_PEOPLE_UNSEEN_DAYS", 3 * 365, minimum=0),

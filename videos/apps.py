@@ -7,3 +7,9 @@ class VideosConfig(AppConfig):
     name = "videos"
     verbose_name = "Videos"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from recognition.services.retention import Retained, retention_register
+        from videos.services import video_delete, videos_due
+
+        retention_register("videos", Retained(label="videos", due=videos_due, remove=lambda v: video_delete(video=v)))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import IO
 
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from recognition.audit import Actor, audit_record, authenticated_user
@@ -98,6 +100,13 @@ def video_delete(*, video: Video, actor: Actor = None, client_ip: str | None = N
         delete_files_after_commit(names=names)
     for frame in frames:
         image_delete(image=frame, actor=actor, client_ip=client_ip)
+
+
+def videos_due(cutoff: datetime) -> QuerySet[Video]:
+    """Videos uploaded before ``cutoff`` that no analysis holds: what the retention purge removes."""
+    return Video.objects.filter(created_at__lt=cutoff).exclude(
+        status__in=[Video.Status.PENDING, Video.Status.PROCESSING]
+    )
 
 
 def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: str) -> Video:

@@ -11,7 +11,7 @@ from integrations.models import Delivery
 from recognition.admin.activity import sentences
 from recognition.admin.common import thumbnail_url
 from recognition.models import AuditEvent, Face, Image
-from recognition.services.retention import purge_plan
+from recognition.services.retention import labels, purge_plan
 
 register = template.Library()
 
@@ -48,7 +48,8 @@ def _next_purge() -> dict:
     now = timezone.localtime()
     at = now.replace(hour=settings.FACESITE_PURGE_HOUR, minute=17, second=0, microsecond=0)
     at += timedelta(days=1) if at <= now else timedelta(0)
-    return {"at": at, **purge_plan(now=at).counts()}
+    counts = purge_plan(now=at).counts()
+    return {"at": at, "parts": [(counts[part], label) for part, label in labels().items()]}
 
 
 def _recent_activity() -> list[tuple[AuditEvent, str]]:

@@ -1,6 +1,6 @@
 """Retention: what is kept for how long, and the purge that removes what has outlived it.
 
-Four limits, in days (0: kept until someone deletes it), from ``FACESITE_RETENTION``:
+Limits in days (0: kept until someone deletes it), from ``FACESITE_RETENTION``:
 
 - ``images``: analysed images (uploads, URLs, imports; not enrolment photos, which stay as long as their
   reference faces), counted from their upload;
@@ -9,7 +9,9 @@ Four limits, in days (0: kept until someone deletes it), from ``FACESITE_RETENTI
 - ``verifications``: records of badge checks, counted from the check;
 - ``people_unseen``: people whose face has not been seen (no sighting matched to them, no badge check)
   for this long are erased with all their biometric data, as Illinois' BIPA requires within three years
-  of the last interaction (the default, 1 095 days).
+  of the last interaction (the default, 1 095 days);
+- and those of what other apps keep and register here (``retention_register``): ``videos``, counted from
+  their upload, removed with the frames kept for their sightings.
 
 Everything goes through the erasure service (files, crops, engine collections, deliveries' documents);
 the purge is audited as one ``retention.purge`` event with its counts, and each erased person as usual.
@@ -18,8 +20,10 @@ the purge is audited as one ``retention.purge`` event with its counts, and each 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +38,35 @@ from recognition.signals import verifications_purged
 
 logger = logging.getLogger(__name__)
 PARTS = ("images", "unmatched_faces", "verifications", "people")  # what a purge removes, as PurgePlan names them
+LABELS = {
+    "images": "analysed images",
+    "unmatched_faces": "faces matched to no one",
+    "verifications": "badge checks",
+    "people": "people not seen (erased)",
+}
+
+
+@dataclass(frozen=True)
+class Retained:
+    """What another app keeps under a retention limit of its own: ``due(cutoff)``, what is older than the
+    cutoff; ``remove(one)``, through that app's own service (and so with its audit)."""
+
+    label: str
+    due: Callable[[datetime], QuerySet[Any]]
+    remove: Callable[[Any], None]
+
+
+_registered: dict[str, Retained] = {}
+
+
+def retention_register(part: str, retained: Retained) -> None:
+    """Purge ``part`` with the rest; its limit is ``FACESITE_RETENTION[part]``. For an app's ``ready()``."""
+    _registered[part] = retained
+
+
+def labels() -> dict[str, str]:
+    """Every part a purge removes, with what to call it, in the order it is reported."""
+    return LABELS | {part: retained.label for part, retained in _registered.items()}
 
 
 @dataclass(frozen=True)
@@ -44,9 +77,11 @@ class PurgePlan:
     unmatched_faces: QuerySet[Face]
     verifications: QuerySet[Verification]
     people: QuerySet[Person]
+    registered: dict[str, QuerySet[Any]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        return {name: getattr(self, name).count() for name in PARTS}
+        own = {name: getattr(self, name).count() for name in PARTS}
+        return own | {part: due.count() for part, due in self.registered.items()}
 
 
 def _cutoff(limit: str, now: datetime) -> datetime | None:
@@ -77,16 +112,24 @@ def purge_plan(*, now: datetime | None = None) -> PurgePlan:
                 Coalesce(Max("verifications__created_at"), "created_at"),
             )
         ).filter(last_seen__lt=cutoff)
-    return PurgePlan(images=images, unmatched_faces=faces, verifications=checks, people=people)
+    registered = {}
+    for part, retained in _registered.items():
+        cutoff = _cutoff(part, now)
+        registered[part] = retained.due(cutoff) if cutoff else retained.due(now).none()
+    return PurgePlan(images=images, unmatched_faces=faces, verifications=checks, people=people, registered=registered)
 
 
 def retention_purge(*, now: datetime | None = None) -> dict[str, int]:
     """Remove what has outlived its limit; the counts removed. Safe to run at any time, and again."""
     plan = purge_plan(now=now)
-    removed = dict.fromkeys(PARTS, 0)
+    removed = dict.fromkeys(labels(), 0)
     for person in list(plan.people):
         person_erase(person=person)
         removed["people"] += 1
+    for part, due in plan.registered.items():  # before images: a video takes the frames kept for it
+        for one in list(due):
+            _registered[part].remove(one)
+            removed[part] += 1
     for pk in list(plan.images.values_list("pk", flat=True)):
         if image := Image.objects.filter(pk=pk).first():  # an erasure above may have taken it already
             image_delete(image=image)

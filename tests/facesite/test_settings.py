@@ -50,6 +50,20 @@ def load_settings(code: str = "print(settings.DATABASES['default']['ENGINE'])", 
     )
 
 
+@pytest.mark.parametrize(
+    ("variables", "days"),
+    [
+        ({}, 0),
+        ({"FACESITE_RETAIN_IMAGES_DAYS": "90"}, 90),
+        ({"FACESITE_RETAIN_IMAGES_DAYS": "90", "FACESITE_RETAIN_VIDEOS_DAYS": "7"}, 7),
+    ],
+)
+def test_videos_are_kept_as_long_as_images_unless_told_otherwise(tmp_path, variables, days):
+    result = load_settings("print(settings.FACESITE_RETENTION['videos'])", FACESITE_VAR_DIR=str(tmp_path), **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(days)
+
+
 def test_defaults_are_embedded(tmp_path):
     result = load_settings(FACESITE_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr

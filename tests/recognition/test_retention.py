@@ -30,7 +30,8 @@ def days_ago(days: int):
 
 @pytest.fixture
 def limits(settings):
-    settings.FACESITE_RETENTION = {"images": 30, "unmatched_faces": 30, "verifications": 30, "people_unseen": 1095}
+    settings.FACESITE_RETENTION = {"images": 30, "videos": 30, "unmatched_faces": 30, "verifications": 30,
+                                  "people_unseen": 1095}  # fmt: skip
     return settings.FACESITE_RETENTION
 
 
@@ -72,7 +73,7 @@ def test_the_purge_removes_what_outlived_its_limit_with_its_files_and_keeps_the_
     assert Delivery.objects.filter(event="verification.result").count() == 2
 
     plan = purge_plan().counts()
-    assert plan == {"images": 1, "unmatched_faces": 1, "verifications": 1, "people": 1}
+    assert plan == {"images": 1, "unmatched_faces": 1, "verifications": 1, "people": 1, "videos": 0}
     with django_capture_on_commit_callbacks(execute=True):  # files go once the rows' deletion commits
         removed = retention_purge()
 
@@ -97,7 +98,7 @@ def test_the_purge_removes_what_outlived_its_limit_with_its_files_and_keeps_the_
 
 def test_limits_of_zero_keep_everything(site, settings):
     settings.FACESITE_RETENTION = dict.fromkeys(settings.FACESITE_RETENTION, 0)
-    assert retention_purge() == {"images": 0, "unmatched_faces": 0, "verifications": 0, "people": 0}
+    assert retention_purge() == {"images": 0, "unmatched_faces": 0, "verifications": 0, "people": 0, "videos": 0}
     assert Person.objects.count() == 2 and Image.objects.filter(pk=site["old"].pk).exists()
 
 
@@ -105,7 +106,7 @@ def test_the_command_s_dry_run_counts_and_removes_nothing(site):
     out = io.StringIO()
     call_command("purge", dry_run=True, stdout=out)
     assert "Would remove:" in out.getvalue() and "      1 analysed images" in out.getvalue()
-    assert "      1 people not seen, erased" in out.getvalue()
+    assert "      1 people not seen (erased)" in out.getvalue() and "      0 videos" in out.getvalue()
     assert Person.objects.count() == 2 and not AuditEvent.objects.filter(action="retention.purge").exists()
     call_command("purge", stdout=(out := io.StringIO()))
     assert "Removed:" in out.getvalue() and Person.objects.count() == 1
@@ -114,7 +115,8 @@ def test_the_command_s_dry_run_counts_and_removes_nothing(site):
 def test_the_dashboard_says_what_the_next_purge_removes(site, admin_client):
     page = admin_client.get("/admin/").content.decode()
     assert "Next retention purge" in page
-    assert "<strong>1</strong> image(s)" in page and "<strong>1</strong> person(s) not seen" in page
+    assert "<strong>1</strong> analysed images" in page and "<strong>1</strong> people not seen (erased)" in page
+    assert "<strong>0</strong> videos" in page
 
 
 def test_the_purge_runs_daily_on_the_maintenance_queue():

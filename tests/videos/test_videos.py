@@ -15,6 +15,7 @@ from backoffice import roles
 from recognition.exceptions import InvalidInput
 from recognition.models import AuditEvent, Face, Image, WatchAlert
 from recognition.services.people import person_enroll
+from recognition.services.retention import purge_plan, retention_purge
 from tests.clips import analysed_here, sound_only, video
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
@@ -53,6 +54,27 @@ def test_each_enrolled_person_is_one_sighting_at_the_right_times(obama_and_biden
     frame = sightings[0].frame
     assert frame.source == Image.Source.VIDEO and frame.status == Image.Status.DONE
     assert sightings[0].face.image == frame and sightings[0].face.person == obama
+
+
+def test_the_retention_purge_removes_old_videos_with_their_frames_and_files(
+    obama_and_biden, settings, django_capture_on_commit_callbacks
+):
+    settings.FACESITE_RETENTION = {**settings.FACESITE_RETENTION, "images": 0, "videos": 30}
+    old = analysed_here(upload(video([("obama.jpg", 1.0)])))
+    recent = analysed_here(upload(video([("biden.jpg", 1.0)])))
+    queued = upload(video([(None, 1.0)]))
+    Video.objects.filter(pk__in=[old.pk, queued.pk]).update(created_at=timezone.now() - timedelta(days=31))
+    frame = old.sightings.get().frame
+    assert default_storage.exists(old.file.name) and purge_plan().counts()["videos"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the rows' deletion commits
+        removed = retention_purge()
+
+    assert removed["videos"] == 1 and removed["images"] == 0
+    assert not Video.objects.filter(pk=old.pk).exists() and not default_storage.exists(old.file.name)
+    assert not Image.objects.filter(pk=frame.pk).exists(), "the frame kept for its sighting goes with it"
+    assert set(Video.objects.values_list("pk", flat=True)) == {recent.pk, queued.pk}, "recent, or not yet analysed"
+    assert AuditEvent.objects.filter(action="video.delete", actor=None).count() == 1
 
 
 def test_an_unknown_face_is_a_sighting_for_the_review_queue(local_engine, settings):

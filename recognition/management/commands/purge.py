@@ -7,19 +7,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from recognition.services.retention import purge_plan, retention_purge
-
-WHAT = {
-    "images": "analysed images",
-    "unmatched_faces": "faces matched to no one",
-    "verifications": "badge checks",
-    "people": "people not seen, erased",
-}
+from recognition.services.retention import labels, purge_plan, retention_purge
 
 
 class Command(BaseCommand):
     help = (
-        "Remove analysed images, unmatched faces and badge checks older than their retention limits, and "
+        "Remove analysed images, videos, unmatched faces and badge checks older than their retention limits, and "
         "erase people not seen for longer than FACESITE_RETAIN_PEOPLE_UNSEEN_DAYS. --dry-run only counts."
     )
 
@@ -31,5 +24,5 @@ class Command(BaseCommand):
         self.stdout.write("Limits (days, 0: kept): " + ", ".join(f"{name} {days}" for name, days in limits.items()))
         counts = purge_plan().counts() if dry_run else retention_purge()
         self.stdout.write("Would remove:" if dry_run else "Removed:")
-        for name, label in WHAT.items():
+        for name, label in labels().items():
             self.stdout.write(f"  {counts[name]:>7} {label}")
