@@ -12,7 +12,7 @@ from django.utils import timezone
 from lxml import etree
 
 from recognition.models import Face, Image, Verification
-from videos.models import Video
+from videos.models import Sighting, Video
 
 NAMESPACE = "urn:facesite:event:1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facesite-event-1.xsd"
@@ -104,7 +104,20 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
         )
     if image.properties:
         _properties(node, image.properties)
+    if image.source == Image.Source.VIDEO:
+        _camera(node, image)
     return _serialise(root)
+
+
+def _camera(node: etree._Element, frame: Image) -> None:
+    """Where and when a live camera's frame, kept for a sighting, was seen (a recorded video's frames are
+    told of in its ``video.analysed``)."""
+    sighting = Sighting.objects.filter(frame=frame, camera__isnull=False).select_related("camera").first()
+    if sighting is not None and sighting.camera is not None:
+        _sub(
+            node, "camera", name=sighting.camera.name, location=sighting.camera.location,
+            seenAt=_time(sighting.seen_at), seconds=f"{sighting.last_at - sighting.first_at:.3f}",
+        )  # fmt: skip
 
 
 def video_event(video: Video, *, key: str) -> bytes:

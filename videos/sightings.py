@@ -18,6 +18,7 @@ from recognition.services.collections import people_of
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
 from recognition.services.watch import watch_alerts_record
+from recognition.signals import image_analysed
 from recognition.validation import checked
 from videos.models import Camera, Sighting, Video
 from videos.tracking import Track
@@ -27,7 +28,9 @@ def sighting_record(
     *, track: Track, frame_jpeg: bytes, collection: Collection, engine: BaseEngine, video: Video | None = None,
     camera: Camera | None = None, seen_at: datetime | None = None,
 ) -> Sighting:  # fmt: skip
-    """Call inside a transaction: the frame image, its face (identified), watch alerts, and the sighting."""
+    """Call inside a transaction: the frame image, its face (identified), watch alerts, and the sighting. A
+    live camera's sighting is also announced as its frame's analysis (``image_analysed``), so endpoints hear
+    of it at once; a recorded video's are told of together when the video is done."""
     best = track.best
     assert best is not None
     [match] = faces_identify(collection=collection, engine=engine, data=frame_jpeg, faces=[best])
@@ -47,13 +50,16 @@ def sighting_record(
     )  # fmt: skip
     face.save()
     watch_alerts_record(image=frame, faces=[face])
-    return Sighting.objects.create(
+    sighting = Sighting.objects.create(
         video=video, camera=camera, seen_at=seen_at, face=face, frame=frame, person_id=face.person_id,
         candidate_id=face.candidate_id, similarity=face.similarity, first_at=track.first_at,
         last_at=track.last_at, best_at=track.best_at,
         boxes=[[at, round(b.left, 4), round(b.top, 4), round(b.width, 4), round(b.height, 4)]
                for at, b, _ in track.observations],
     )  # fmt: skip
+    if camera is not None:
+        image_analysed.send(sender=Image, image=frame)
+    return sighting
 
 
 def jpeg(rgb: np.ndarray) -> bytes:

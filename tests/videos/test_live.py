@@ -12,9 +12,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from lxml import etree
 from PIL import Image, ImageOps
 
 from backoffice import roles
+from integrations.models import Delivery, Endpoint
+from integrations.xml import schema
 from recognition.models import Collection
 from recognition.services.people import person_enroll
 from tests.factories import PersonFactory, UserFactory
@@ -23,6 +26,7 @@ from videos.live import CameraWatch, LatestFrame
 from videos.models import Camera
 
 pytestmark = pytest.mark.django_db(transaction=True)
+NS = "{urn:facesite:event:1}"
 
 
 class MjpegCamera:
@@ -88,9 +92,11 @@ def test_the_buffer_holds_one_frame_and_counts_what_it_drops():
     assert slot.take(timeout=0.01) is None
 
 
-def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting(local_engine):
+def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting_told_to_endpoints(local_engine, receiver):
     obama = PersonFactory(name="Barack Obama")
     person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    Endpoint.objects.create(name="Guard desk", url=receiver.url, secret="k",
+                            events=["image.analysed", "person.identified", "video.analysed"])  # fmt: skip
     stream = MjpegCamera([("obama.jpg", 2.5), (None, 2.5)])
     lines = []
     try:
@@ -107,6 +113,15 @@ def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting(local_en
     watched.refresh_from_db()
     assert watched.connected_at is not None
     assert "Connected." in lines and "Seen: Barack Obama" in " ".join(lines)
+
+    told = {delivery.event: delivery for delivery in Delivery.objects.filter(image=sighting.frame)}
+    assert set(told) == {"image.analysed", "person.identified"}, "at once, not when the camera stops"
+    document = etree.fromstring(told["person.identified"].payload.encode())
+    schema().assertValid(document)
+    (person,) = document.iter(f"{NS}person")
+    (where,) = document.iter(f"{NS}camera")
+    assert person.get("name") == "Barack Obama"
+    assert where.get("name") == "lobby" and where.get("location") == "Lobby" and float(where.get("seconds")) >= 1.0
 
 
 def test_a_camera_that_cannot_be_reached_is_retried_and_says_why(local_engine):

@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from lxml import etree
 
 from backoffice import roles
-from integrations.models import Endpoint
+from integrations.models import Delivery, Endpoint
 from integrations.xml import schema
 from recognition.services.people import person_enroll
 from tests.clips import video
@@ -25,7 +25,8 @@ def test_a_video_is_analysed_in_chunks_by_a_worker_and_reported(settings, local_
     settings.FACESITE_VIDEO_CHUNK_SECONDS = 1.5
     obama = PersonFactory(name="Barack Obama", external_id="OBAMA-44")
     person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
-    Endpoint.objects.create(name="Archive", url=receiver.url, secret="s" * 20, events=["video.analysed"])
+    Endpoint.objects.create(name="Archive", url=receiver.url, secret="s" * 20,
+                            events=["video.analysed", "image.analysed", "person.identified"])  # fmt: skip
     operator = client_for(UserFactory(role=roles.OPERATOR))
 
     clip = video([(None, 1.0), ("obama.jpg", 2.0), (None, 1.5)])
@@ -39,6 +40,7 @@ def test_a_video_is_analysed_in_chunks_by_a_worker_and_reported(settings, local_
     assert sighting.person == obama and 0.5 <= sighting.first_at <= 1.5 and 2.0 <= sighting.last_at <= 3.0
 
     posted = wait_for(lambda: receiver.received, timeout=30)
+    assert Delivery.objects.filter(image=sighting.frame).count() == 0, "a video's frames are told of with the video"
     document = etree.fromstring(posted[0].body)
     schema().assertValid(document)
     assert document.get("type") == "video.analysed"
