@@ -1,13 +1,16 @@
 """``/api/videos/``: upload a video (multipart ``file`` or JSON ``url``; 202), follow its progress, read its
-sightings, delete it."""
+sightings, delete it. ``/api/cameras/``: the live cameras, and each one's sightings by time and person."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +18,7 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import BaseThrottle
 
 from recognition.api.common import VALIDATION_ERROR, throttled_as
+from recognition.api.filters import UtcDateTimeFilter
 from recognition.api.permissions import ModelPermissions
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
@@ -147,17 +151,45 @@ class CameraSerializer(serializers.ModelSerializer):
         return list(SightingSerializer(latest, many=True).data)
 
 
+class SightingFilter(django_filters.FilterSet):
+    seen_after = UtcDateTimeFilter(field_name="seen_at", lookup_expr="gte", help_text="First seen at or after.")
+    seen_before = UtcDateTimeFilter(field_name="seen_at", lookup_expr="lt", help_text="First seen before.")
+    person = django_filters.UUIDFilter(field_name="person", help_text="Sightings of this person.")
+    identified = django_filters.BooleanFilter(
+        field_name="person", lookup_expr="isnull", exclude=True, help_text="Only (or never) enrolled people."
+    )
+
+    class Meta:
+        model = Sighting
+        fields: list[str] = []
+
+
 class CameraViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Live cameras, each watched by its own worker, with their latest sightings."""
 
     permission_classes = [ModelPermissions]
     serializer_class = CameraSerializer
-    queryset = Camera.objects.select_related("collection")
+    filterset_class: type[django_filters.FilterSet] | None = None  # the sightings' own, on that action
+    lookup_value_regex = "[0-9]+"
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if self.action == "sightings":
+            sightings = Sighting.objects.filter(camera_id=self.kwargs.get("pk", 0))
+            return sightings.select_related("person").order_by("-seen_at", "-pk")
+        return Camera.objects.select_related("collection")
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         camera = self.get_object()
         audit_request(request, AuditEvent.Action.CAMERA_VIEW, camera)
         return Response(self.get_serializer(camera).data)
+
+    @extend_schema(summary="A camera's sightings, newest first", responses=SightingSerializer(many=True))
+    @action(detail=True, serializer_class=SightingSerializer, filterset_class=SightingFilter)
+    def sightings(self, request: Request, pk: str | None = None) -> Response:
+        camera = get_object_or_404(Camera, pk=pk)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        audit_request(request, AuditEvent.Action.CAMERA_VIEW, camera, query=request.query_params.urlencode())
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 router = SimpleRouter()

@@ -17,6 +17,8 @@ ENDPOINTS = {
     "verify": "verify",
     "compare": "compare",
     "deliveries": "delivery-list",
+    "videos": "video-list",
+    "cameras": "camera-list",
     "schema": "schema",
     "docs": "docs",
     "rekognition": "rekognition",

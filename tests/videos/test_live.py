@@ -4,6 +4,7 @@ camera's credentials kept encrypted."""
 
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler
 from socketserver import ThreadingTCPServer
 
@@ -12,18 +13,21 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from lxml import etree
 from PIL import Image, ImageOps
 
 from backoffice import roles
 from integrations.models import Delivery, Endpoint
 from integrations.xml import schema
-from recognition.models import Collection
+from recognition.models import AuditEvent, Collection
 from recognition.services.people import person_enroll
+from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES, encode
 from videos.live import CameraWatch, LatestFrame
-from videos.models import Camera
+from videos.models import Camera, Sighting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NS = "{urn:facesite:event:1}"
@@ -122,6 +126,42 @@ def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting_told_to_
     (where,) = document.iter(f"{NS}camera")
     assert person.get("name") == "Barack Obama"
     assert where.get("name") == "lobby" and where.get("location") == "Lobby" and float(where.get("seconds")) >= 1.0
+
+
+def test_a_cameras_sightings_are_listed_newest_first_by_time_and_person_and_the_reading_audited():
+    gate = camera("rtsp://192.0.2.1/stream", name="gate")
+    other = camera("rtsp://192.0.2.2/stream", name="yard")
+    ada = PersonFactory(name="Ada Lovelace")
+    start = timezone.now() - timedelta(hours=3)
+    for hours, who, where in [(0, ada, gate), (1, None, gate), (2, ada, gate), (2, ada, other)]:
+        Sighting.objects.create(camera=where, person=who, seen_at=start + timedelta(hours=hours), first_at=0,
+                                last_at=2, best_at=1)  # fmt: skip
+    viewer = client_for(UserFactory(role=roles.REVIEWER))
+    url = f"/api/cameras/{gate.pk}/sightings/"
+
+    def seen(**query) -> list[tuple[float, str | None]]:
+        answer = viewer.get(url, query)
+        assert answer.status_code == 200, answer.content
+        return [(round((parse_datetime(s["seen_at"]) - start).total_seconds() / 3600), (s["person"] or {}).get("name"))
+                for s in answer.json()["results"]]  # fmt: skip
+
+    assert seen() == [(2, "Ada Lovelace"), (1, None), (0, "Ada Lovelace")], "this camera's, newest first"
+    assert seen(person=str(ada.pk)) == [(2, "Ada Lovelace"), (0, "Ada Lovelace")]
+    assert seen(identified="false") == [(1, None)]
+    window = {
+        "seen_after": (start + timedelta(minutes=30)).isoformat(),
+        "seen_before": (start + timedelta(hours=2)).isoformat(),
+    }
+    assert seen(**window) == [(1, None)]
+    first_page = viewer.get(url, {"page_size": 2}).json()
+    assert first_page["count"] == 3 and len(first_page["results"]) == 2 and first_page["next"]
+
+    assert viewer.get(url, {"seen_after": "yesterday"}).status_code == 400
+    assert viewer.get("/api/cameras/999999/sightings/").status_code == 404
+    assert viewer.get("/api/cameras/gate/sightings/").status_code == 404
+    assert client_for(UserFactory()).get(url).status_code == 403, "no role, no sightings"
+    audited = AuditEvent.objects.filter(action="camera.view", object_id=str(gate.pk))
+    assert audited.filter(details__query="identified=false").exists(), "who looked for whom is recorded"
 
 
 def test_a_camera_that_cannot_be_reached_is_retried_and_says_why(local_engine):
