@@ -54,3 +54,28 @@ def test_a_worker_keeps_its_database_connection_between_tasks_for_its_max_age(me
     else:
         assert after_first, "the connection outlives its task"
         assert after_second == after_first, "and the next task uses it"
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_the_server_dropped_is_replaced_before_the_next_task_uses_it(media_root, tmp_path):
+    if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("host"):
+        pytest.skip("needs PostgreSQL on TCP, whose sessions can be ended from here")
+    worker = WorkerProcess(
+        env=child_env(media_root=media_root, DATABASE_CONN_MAX_AGE="600"), log_path=tmp_path / "w.log"
+    )
+    try:
+        analyse_one(worker, seed=83)
+        kept = database_handles(worker)
+        with connection.cursor() as cursor:  # as a server restart or a failover would
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        analyse_one(worker, seed=84)
+        replaced = database_handles(worker)
+    finally:
+        worker.stop()
+
+    assert kept and replaced and replaced != kept, "a new connection, and the image analysed at the first try"
+    assert "Traceback" not in worker.log() and "will retry" not in worker.log()
