@@ -32,9 +32,8 @@ from onnx import version_converter
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
 from recognition.engines.local.model_cache import kept
-from recognition.engines.local.models import DATA_DIR
 
-RANGES_DIR = DATA_DIR / "int8"
+RANGES_DIR = Path(__file__).resolve().parent / "data" / "int8"  # not models.DATA_DIR: models imports this
 # Per-channel QDQ needs DequantizeLinear's axis attribute, which arrived in opset 13.
 MIN_OPSET = 13
 
