@@ -154,6 +154,7 @@ class CameraWatch:
         return report
 
     def _record(self, track: Track, frame_jpeg: bytes, started_at: Any) -> Sighting:
+        close_old_connections()  # what a request or a task starts with: a connection the server dropped is replaced
         with transaction.atomic():
             sighting = sighting_record(
                 track=track, frame_jpeg=frame_jpeg, collection=self.camera.collection, engine=self.engine,
@@ -167,6 +168,7 @@ class CameraWatch:
         if not state.changed.is_set():
             return
         state.changed.clear()
+        close_old_connections()
         if state.connected:
             Camera.objects.filter(pk=self.camera.pk).update(connected_at=timezone.now(), error="")
             self.say("Connected.")

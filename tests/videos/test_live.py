@@ -11,6 +11,7 @@ from socketserver import ThreadingTCPServer
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from recognition.models import AuditEvent, Collection
 from recognition.services.people import person_enroll
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
+from tests.helpers import wait_for
 from tests.images import FIXTURES, encode
 from videos.live import CameraWatch, LatestFrame
 from videos.models import Camera, Sighting
@@ -126,6 +128,34 @@ def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting_told_to_
     (where,) = document.iter(f"{NS}camera")
     assert person.get("name") == "Barack Obama"
     assert where.get("name") == "lobby" and where.get("location") == "Lobby" and float(where.get("seconds")) >= 1.0
+
+
+def test_a_database_connection_dropped_while_watching_is_replaced_and_no_sighting_is_lost(local_engine):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL, whose sessions can be ended from here")
+    obama = PersonFactory(name="Barack Obama")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    stream = MjpegCamera([("obama.jpg", 2.5), (None, 2.5)])
+    watched = camera(stream.url)
+
+    def restart_the_database_connections():  # as a server restart or a failover would, while the face is in view
+        wait_for(lambda: Camera.objects.filter(pk=watched.pk, connected_at__isnull=False).exists(), timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connection.close()
+
+    meanwhile = threading.Thread(target=restart_the_database_connections)
+    try:
+        meanwhile.start()
+        report = CameraWatch(watched, say=lambda line: None).run(threading.Event(), seconds=7.0)
+    finally:
+        meanwhile.join()
+        stream.close()
+    (sighting,) = report.sightings
+    assert Sighting.objects.get(pk=sighting.pk).person == obama
 
 
 def test_a_cameras_sightings_are_listed_newest_first_by_time_and_person_and_the_reading_audited():
