@@ -37,7 +37,7 @@ from recognition.services.erasure import KEPT_FOR_FACES, faces_delete, image_del
 from recognition.signals import verifications_purged
 
 logger = logging.getLogger(__name__)
-PARTS = ("images", "unmatched_faces", "verifications", "people")  # what a purge removes, as PurgePlan names them
+# What a purge removes of its own, as PurgePlan names them, and what to call each.
 LABELS = {
     "images": "analysed images",
     "unmatched_faces": "faces matched to no one",
@@ -80,7 +80,7 @@ class PurgePlan:
     registered: dict[str, QuerySet[Any]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
-        own = {name: getattr(self, name).count() for name in PARTS}
+        own = {name: getattr(self, name).count() for name in LABELS}
         return own | {part: due.count() for part, due in self.registered.items()}
 
 
