@@ -25,6 +25,7 @@ from backoffice import roles
 from facesite.celery import app as celery_app
 from facesite.devredis import free_port, redis_reachable, start_private_redis
 from tests import factories
+from tests.helpers import end_other_database_sessions
 
 TEST_REDIS_DB = 15
 
@@ -304,8 +305,5 @@ def _end_leftover_test_database_sessions(django_db_setup, django_db_blocker):
     # Only when a test asked for the database was it set up (pytest-django sets up what the tests use).
     if connection.vendor != "postgresql" or not connection.settings_dict["NAME"].startswith("test_"):
         return
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        end_other_database_sessions()

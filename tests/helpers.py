@@ -1,5 +1,7 @@
 import time
 
+from django.db import connection
+
 from recognition.models import Image
 
 
@@ -17,3 +19,14 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message
 
 def status_of(image_id) -> str:
     return Image.objects.values_list("status", flat=True).get(pk=image_id)
+
+
+def end_other_database_sessions() -> int:
+    """End every other client session on the test database (PostgreSQL), as a server restart or a failover
+    would; how many were ended."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        return int(cursor.fetchone()[0])

@@ -24,7 +24,7 @@ from integrations.models import Delivery, Endpoint
 from recognition.models import Face, Image
 from recognition.services.ingest import image_ingest
 from tests import images
-from tests.helpers import wait_for
+from tests.helpers import end_other_database_sessions, wait_for
 from tests.receiver import Receiver
 from tests.workers import ROOT, BeatProcess, WorkerProcess, child_env
 
@@ -205,12 +205,7 @@ def test_database_connections_dropped_mid_task(system, endpoint_at, receiver_up)
     terminated = 0
     deadline = time.monotonic() + 6
     while time.monotonic() < deadline and done(ids) < len(ids):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            )
-            terminated += cursor.fetchone()[0]
+        terminated += end_other_database_sessions()
         time.sleep(0.5)
     settle(ids)
     assert terminated, "the drill cut some connection"

@@ -8,7 +8,7 @@ from django.db import connection
 from recognition.models import Image
 from recognition.services.ingest import image_ingest
 from tests import images
-from tests.helpers import status_of, wait_for
+from tests.helpers import end_other_database_sessions, status_of, wait_for
 from tests.workers import WorkerProcess, child_env
 
 
@@ -67,11 +67,7 @@ def test_a_kept_connection_the_server_dropped_is_replaced_before_the_next_task_u
     try:
         analyse_one(worker, seed=83)
         kept = database_handles(worker)
-        with connection.cursor() as cursor:  # as a server restart or a failover would
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        end_other_database_sessions()
         analyse_one(worker, seed=84)
         replaced = database_handles(worker)
     finally:

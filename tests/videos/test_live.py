@@ -26,7 +26,7 @@ from recognition.models import AuditEvent, Collection
 from recognition.services.people import person_enroll
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
-from tests.helpers import wait_for
+from tests.helpers import end_other_database_sessions, wait_for
 from tests.images import FIXTURES, encode
 from videos.live import CameraWatch, LatestFrame
 from videos.models import Camera, Sighting
@@ -140,11 +140,7 @@ def test_a_database_connection_dropped_while_watching_is_replaced_and_no_sightin
 
     def restart_the_database_connections():  # as a server restart or a failover would, while the face is in view
         wait_for(lambda: Camera.objects.filter(pk=watched.pk, connected_at__isnull=False).exists(), timeout=10)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        end_other_database_sessions()
         connection.close()
 
     meanwhile = threading.Thread(target=restart_the_database_connections)
