@@ -4,9 +4,10 @@
 
 For each number of worker processes, the system as `make run` starts it: the web (gunicorn), an analysis
 worker with that many pool processes, a worker for deliveries and sweepers (threads), and a loopback
-receiver as the endpoint, on a throw-away database (SQLite unless --database-url) and the Redis at
-REDIS_URL (database 12, emptied). Clients upload distinct 640×480 photos (crops, flips and exposures of
-the test photos) as fast as the web answers; the
+receiver as the endpoint, on a throw-away database and the Redis at REDIS_URL (database 12, emptied). The
+database is SQLite in a temporary folder, or with --database-url postgres://… a database the benchmark
+creates on that server and drops at the end (so it needs the right to create one). Clients upload
+distinct 640×480 photos (crops, flips and exposures of the test photos) as fast as the web answers; the
 figures are images per second from the first upload to the last analysis and to the last delivery,
 upload latency (in the burst of uploads, and of a few uploads one at a time while the workers are busy
 with the burst), upload-to-done latency, and where a task's time goes (from the worker's log). Then the
@@ -27,8 +28,10 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -66,10 +69,14 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--database-url")
+    parser.add_argument("--database-url", help="a PostgreSQL server to create the throw-away database on")
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="facesite-bench-pipeline-"))
-    env = environment(var, args.database_url)
+    with throwaway_database(args.database_url) as database_url:
+        measure(args, environment(var, database_url))
+
+
+def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     token = prepare(env)
     print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores")
     print(
@@ -91,6 +98,36 @@ def main() -> None:
         print("   CPU per image, by process (ms): " + run["cpu"], flush=True)
         if run["sessions"] is not None:
             print(f"   new database sessions per image: {run['sessions']:.2f}", flush=True)
+
+
+@contextlib.contextmanager
+def throwaway_database(server_url: str | None) -> Iterator[str | None]:
+    """The URL of a new, empty database on the PostgreSQL server of ``server_url``, dropped afterwards (as
+    Django's test runner does, from the server's ``postgres`` database); None (SQLite) as it came."""
+    if server_url is None:
+        yield None
+        return
+    import psycopg
+
+    parts = urlsplit(server_url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise SystemExit(f"--database-url must be a postgres:// URL, not {parts.scheme}://")
+    name = f"facesite_bench_{os.getpid()}"
+    server = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    try:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        raise SystemExit(f"could not create a database for the benchmark on {parts.hostname}: {exc}") from exc
+    print(f"database {name} on {parts.hostname}:{parts.port or 5432}, dropped at the end", flush=True)
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def environment(var: Path, database_url: str | None) -> dict[str, str]:
