@@ -12,10 +12,10 @@ from videos.signals import video_analysed
 
 
 @receiver(image_analysed, dispatch_uid="integrations.image_analysed")
-def queue_deliveries(*, image, **kwargs) -> None:
+def queue_deliveries(*, image, results=None, **kwargs) -> None:
     # Runs inside the transaction that marks the image done: the outbox rows
     # commit with the results or not at all.
-    deliveries_for_image(image=image)
+    deliveries_for_image(image=image, results=results)
 
 
 @receiver(video_analysed, dispatch_uid="integrations.video_analysed")

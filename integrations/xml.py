@@ -7,28 +7,20 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from django.db.models import Prefetch
 from django.utils import timezone
 from lxml import etree
 
-from recognition.models import Face, Image, Verification
+from recognition.models import Image, Verification
+from recognition.services.stored import StoredResults
 from videos.models import Sighting, Video
 
 NAMESPACE = "urn:facesite:event:1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schema" / "facesite-event-1.xsd"
 _NS = f"{{{NAMESPACE}}}"
-# What an image's document reads: a caller building several documents of one image prefetches it, and
-# they read it once.
-IMAGE_RESULTS = (
-    "labels",
-    Prefetch("faces", queryset=Face.objects.select_related("person")),
-    "text_detections",
-    "moderation_labels",
-)
 
 
-def image_event(image: Image, *, event: str, key: str) -> bytes:
-    """The document for an image event (``image.analysed`` or ``person.identified``)."""
+def image_event(image: Image, results: StoredResults, *, event: str, key: str) -> bytes:
+    """The document for an image event (``image.analysed``, ``person.identified``, ``person.watched``)."""
     root = _root(event, key)
     node = _sub(
         root,
@@ -47,7 +39,7 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
     _sub(node, "engine", name=image.engine, modelVersion=image.model_version)
 
     labels = _sub(node, "labels")
-    for label in image.labels.all():
+    for label in results.labels:
         element = _sub(labels, "label", name=label.name, confidence=_score(label.confidence))
         for parent in label.parents:
             _sub(element, "parent", name=parent)
@@ -60,7 +52,7 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
             _box(_sub(element, "instance", confidence=_score(instance["Confidence"])), box)
 
     faces = _sub(node, "faces")
-    for face in sorted(image.faces.all(), key=lambda face: -face.width):
+    for face in results.faces:
         element = _sub(
             faces, "face", id=str(face.pk), confidence=_score(face.confidence), reviewState=face.review_state
         )
@@ -80,7 +72,7 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
             )
 
     texts = _sub(node, "textDetections")
-    for text in image.text_detections.all():
+    for text in results.text:
         element = _sub(
             texts,
             "text",
@@ -93,7 +85,7 @@ def image_event(image: Image, *, event: str, key: str) -> bytes:
         _box(element, text.geometry.get("BoundingBox", {}))
 
     moderation = _sub(node, "moderationLabels")
-    for flagged in image.moderation_labels.all():
+    for flagged in results.moderation:
         _sub(
             moderation,
             "moderationLabel",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
@@ -10,13 +9,14 @@ from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations import xml
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
 from recognition.models import Image, Verification
 from recognition.services.queue import enqueue_after_commit
+from recognition.services.stored import StoredResults
 from videos.models import Video
 
 T = TypeVar("T")
@@ -29,14 +29,16 @@ def idempotency_key(*, event: str, subject_id: str, endpoint_id: int) -> str:
     return str(uuid.uuid5(KEY_NAMESPACE, f"{event}:{subject_id}:{endpoint_id}"))
 
 
-def deliveries_for_image(*, image: Image) -> list[Delivery]:
+def deliveries_for_image(*, image: Image, results: StoredResults | None = None) -> list[Delivery]:
     """Write one delivery per matching endpoint and event; call inside the transaction that marks the image done.
 
     The rows commit or roll back with the results, and their sending is queued
     only after commit. A re-analysed image updates its existing deliveries
     (same idempotency keys) with the new document and sends them again.
+    ``results`` are what the image holds (from the analysis that wrote them);
+    without them they are read once, if any endpoint is to be told.
     """
-    identified = image.faces.filter(person__isnull=False).exists()
+    stored = cache(lambda: results or StoredResults.read(image))
 
     @cache
     def watched() -> bool:  # asked only if an endpoint wants person.watched
@@ -45,17 +47,16 @@ def deliveries_for_image(*, image: Image) -> list[Delivery]:
 
     wanted = [
         (endpoint, event)
-        for endpoint in _subscribed(collection_id=image.collection_id, identified=lambda: identified)
+        for endpoint in _subscribed(collection_id=image.collection_id, identified=lambda: stored().identified)
         for event in endpoint.events
         if event == Event.IMAGE_ANALYSED
-        or (event == Event.PERSON_IDENTIFIED and identified)
+        or (event == Event.PERSON_IDENTIFIED and stored().identified)
         or (event == Event.PERSON_WATCHED and watched())
     ]
-    documented = _with_results(image) if len(wanted) > 1 else image  # several documents read the results once
     created = []
     for endpoint, event in wanted:
         key = idempotency_key(event=event, subject_id=str(image.pk), endpoint_id=endpoint.pk)
-        payload = xml.image_event(documented, event=event, key=key).decode()
+        payload = xml.image_event(image, stored(), event=event, key=key).decode()
         created.append(_outbox(endpoint=endpoint, event=event, key=key, payload=payload, image=image))
     return created
 
@@ -65,15 +66,6 @@ def _subscribed(*, collection_id: int | None, identified: Callable[[], bool]) ->
     collection, less those that want only identified people when ``identified()`` is false."""
     endpoints = Endpoint.objects.filter(Q(collection__isnull=True) | Q(collection_id=collection_id), enabled=True)
     return [endpoint for endpoint in endpoints if not endpoint.only_identified or identified()]
-
-
-def _with_results(image: Image) -> Image:
-    """A copy of ``image`` holding the results its documents read. A copy: the caller's instance must not keep
-    results that a later change (an erasure, a re-analysis) would make stale."""
-    own = copy.copy(image)
-    own.__dict__.pop("_prefetched_objects_cache", None)  # a copy shares the original's cache otherwise
-    prefetch_related_objects([own], *xml.IMAGE_RESULTS)
-    return own
 
 
 def deliveries_for_video(*, video: Video) -> list[Delivery]:
@@ -111,7 +103,10 @@ def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Itera
     image_ids = list(image_ids)
     for delivery in Delivery.objects.filter(image_id__in=image_ids).select_related("image__collection"):
         assert delivery.image is not None
-        delivery.payload = xml.image_event(delivery.image, event=delivery.event, key=delivery.idempotency_key).decode()
+        results = StoredResults.read(delivery.image)
+        delivery.payload = xml.image_event(
+            delivery.image, results, event=delivery.event, key=delivery.idempotency_key
+        ).decode()
         _save_redacted(delivery)
         rebuilt += 1
     videos = Delivery.objects.filter(video__sightings__frame_id__in=image_ids).distinct().select_related("video")

@@ -25,13 +25,14 @@ from recognition.engine_handler import get_engine
 from recognition.engines.base import Analysis, BaseEngine, EngineError, FaceDetail, UserMatch
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
-from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, TextDetection
+from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, Person, TextDetection
 from recognition.services import results as rows
 from recognition.services.collections import people_of
 from recognition.services.erasure import faces_delete
 from recognition.services.files import s3_location, stored_file
 from recognition.services.ingest import image_enqueue_analysis
 from recognition.services.reindex import restoring
+from recognition.services.stored import StoredResults
 from recognition.services.watch import watch_alerts_record
 from recognition.signals import image_analysed
 from recognition.validation import ImageRejected, inspect_image
@@ -216,8 +217,8 @@ def _store_results(
             # The claim went stale and the sweeper handed the image to someone else.
             logger.warning("Image %s was reclaimed while being analysed; discarding these results.", image.pk)
             return None
-        decisions = _replace_earlier_results(image) if image.analysed_at else []  # else there are none
-        Label.objects.bulk_create(rows.label_row(image=image, label=label) for label in results.labels)
+        decisions, references = _replace_earlier_results(image) if image.analysed_at else ([], [])  # else none
+        labels = Label.objects.bulk_create(rows.label_row(image=image, label=label) for label in results.labels)
         faces = Face.objects.bulk_create(
             rows.keep_decision(
                 row=rows.face_row(
@@ -233,8 +234,9 @@ def _store_results(
             )
             for face, match in zip(results.faces, matches, strict=True)
         )
-        TextDetection.objects.bulk_create(rows.text_row(image=image, text=text) for text in results.text)
-        ModerationLabel.objects.bulk_create(
+        _load_people(faces)
+        text = TextDetection.objects.bulk_create(rows.text_row(image=image, text=text) for text in results.text)
+        moderation = ModerationLabel.objects.bulk_create(
             rows.moderation_row(image=image, label=label) for label in results.moderation
         )
         now = timezone.now()
@@ -252,7 +254,8 @@ def _store_results(
         for field, value in done.items():
             setattr(image, field, value)
         watch_alerts_record(image=image, faces=faces)
-        image_analysed.send(sender=Image, image=image)
+        stored = StoredResults.of(labels=labels, faces=[*references, *faces], text=text, moderation=moderation)
+        image_analysed.send(sender=Image, image=image, results=stored)
     timings = results.timings | {"store": round((time.perf_counter() - started) * 1000, 1)}
     logger.info(
         "Image %s analysed: %d labels, %d faces, %d identified; ms: %s",
@@ -265,16 +268,24 @@ def _store_results(
     return image
 
 
-def _replace_earlier_results(image: Image) -> list[Face]:
-    """Delete what an earlier analysis of ``image`` stored; the review decisions on its faces, which the
-    new faces keep where they are the same faces."""
+def _replace_earlier_results(image: Image) -> tuple[list[Face], list[Face]]:
+    """Delete what an earlier analysis of ``image`` stored. Returns the review decisions on its faces, which
+    the new faces keep where they are the same faces, and the reference faces enrolled from it, which stay."""
     replaced = image.faces.sightings()
     decisions = list(replaced.filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED]))
     faces_delete(faces=replaced)
     image.labels.all().delete()
     image.text_detections.all().delete()
     image.moderation_labels.all().delete()
-    return decisions
+    return decisions, list(image.faces.references().select_related("person"))
+
+
+def _load_people(faces: list[Face]) -> None:
+    """Give each identified face its person (one query), as what is told of the image names them."""
+    people = Person.objects.in_bulk({face.person_id for face in faces if face.person_id is not None})
+    for face in faces:
+        if face.person_id is not None:
+            face.person = people.get(face.person_id)
 
 
 def _release(image_id: uuid.UUID | str, token: uuid.UUID, *, error: str) -> None:

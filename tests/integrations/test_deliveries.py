@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import threading
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from recognition.models import Collection, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
+from recognition.services.stored import StoredResults
 from tests import images
 from tests.factories import PersonFactory
 from tests.helpers import wait_for
@@ -368,6 +370,41 @@ def test_the_documents_for_several_endpoints_read_the_results_once(receiver):
 
 
 @pytest.mark.django_db
+def test_an_analysis_tells_what_it_stored_without_reading_it_back(obama_and_biden, receiver):
+    obama, _ = obama_and_biden
+    Endpoint.objects.create(name="ERP", url=receiver.url, secret="k", events=["image.analysed", "person.identified"])
+    features = ["labels", "faces", "text", "moderation", "properties"]
+    photo = image_ingest(data=(images.FIXTURES / "obama.jpg").read_bytes(), features=features)
+    enrolment = obama.faces.references().get().image  # analysed again, its reference face stays in the document
+    image_reanalyse(image=enrolment)
+
+    def analysed_and_told(image: Image) -> StoredResults:
+        """Analyse ``image``; what it now holds, after checking that its documents say just that."""
+        with CaptureQueriesContext(connection) as queries:
+            image_analyse(image_id=image.pk)
+        reads = " ".join(query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT"))
+        for table in ("recognition_label", "recognition_textdetection", "recognition_moderationlabel"):
+            assert f'FROM "{table}"' not in reads, table
+
+        image = Image.objects.select_related("collection").get(pk=image.pk)
+        results = StoredResults.read(image)
+        deliveries = Delivery.objects.filter(image=image)
+        assert {delivery.event for delivery in deliveries} == {"image.analysed", "person.identified"}
+        for delivery in deliveries:
+            rebuilt = xml.image_event(image, results, event=delivery.event, key=delivery.idempotency_key).decode()
+            assert without_creation_time(delivery.payload) == without_creation_time(rebuilt)
+        return results
+
+    assert len(analysed_and_told(photo).labels) > 1
+    assert sorted(face.is_reference for face in analysed_and_told(enrolment).faces) == [False, True]
+
+
+def without_creation_time(document: str) -> str:
+    """A document less the time it was made, which is all that differs between two builds of it."""
+    return re.sub(r'<event ([^>]*)createdAt="[^"]*"', r"<event \1", document, count=1)
+
+
+@pytest.mark.django_db
 def test_failed_analysis_tells_no_one(endpoint, settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.UnreadableEngine", "OPTIONS": {}}
     image = image_ingest(data=images.jpeg(seed=4))
@@ -467,7 +504,7 @@ def test_upload_to_delivery_end_to_end(celery_worker, receiver, endpoint, api_cl
 def test_a_face_box_reads_the_same_in_the_api_and_in_the_xml(api_client):
     image = analysed_image(seed=3)
     [face] = api_client.get(f"/api/images/{image.pk}/").json()["faces"]
-    document = etree.fromstring(xml.image_event(image, event="image.analysed", key="k"))
+    document = etree.fromstring(xml.image_event(image, StoredResults.read(image), event="image.analysed", key="k"))
     [box] = document.findall(f".//{{{xml.NAMESPACE}}}face/{{{xml.NAMESPACE}}}boundingBox")
     assert {k: float(box.get(k)) for k in ("left", "top", "width", "height")} == pytest.approx(
         face["bounding_box"], abs=1e-6

@@ -12,6 +12,7 @@ from integrations import xml
 from recognition.engines.properties import image_properties
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
+from recognition.services.stored import StoredResults
 from tests import images
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_properties_are_stored_served_and_delivered(api_client):
     served = api_client.get(f"/api/images/{image.pk}/").json()
     assert served["properties"]["dominant_colors"][0]["simplified_color"] == "red"  # snake_case, as all the API
 
-    document = etree.fromstring(xml.image_event(image, event="image.analysed", key="k"))
+    document = etree.fromstring(xml.image_event(image, StoredResults.read(image), event="image.analysed", key="k"))
     xml.schema().assertValid(document)
     node = document.find(f".//{{{xml.NAMESPACE}}}properties")
     assert node.get("brightness") and node[0].get("simplified") == "red"
