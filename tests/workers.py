@@ -78,12 +78,16 @@ class CeleryProcess:
 
 
 class WorkerProcess(CeleryProcess):
-    """``celery worker`` with a prefork pool, consuming every queue."""
+    """``celery worker`` with a prefork pool, consuming every queue, or only the ``queues`` given (so that no
+    message an earlier test left, a sweep say, runs in the middle of what a test watches)."""
 
-    def __init__(self, *, env: dict[str, str], log_path: Path, concurrency: int = 1):
+    def __init__(
+        self, *, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(
             ["worker", "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:8]}@%h"],
+             "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
+             *(["-Q", ",".join(queues)] if queues else [])],
             env=env, log_path=log_path,
         )  # fmt: skip
 

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from recognition.models import Image
+from recognition.services import queue
 from recognition.services.ingest import image_ingest
 from tests import images
 from tests.helpers import end_other_database_sessions, status_of, wait_for
@@ -40,7 +41,7 @@ def test_a_worker_keeps_its_database_connection_between_tasks_for_its_max_age(me
     if connection.vendor == "postgresql" and connection.settings_dict["OPTIONS"].get("host"):
         pytest.skip("the server listens on a Unix socket here")
     env = child_env(media_root=media_root, DATABASE_CONN_MAX_AGE=max_age)
-    worker = WorkerProcess(env=env, log_path=tmp_path / "w.log")
+    worker = WorkerProcess(env=env, log_path=tmp_path / "w.log", queues=(queue.ANALYSIS,))
     try:
         analyse_one(worker, seed=81)
         after_first = database_handles(worker)
@@ -62,8 +63,9 @@ def test_a_kept_connection_the_server_dropped_is_replaced_before_the_next_task_u
     if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("host"):
         pytest.skip("needs PostgreSQL on TCP, whose sessions can be ended from here")
     worker = WorkerProcess(
-        env=child_env(media_root=media_root, DATABASE_CONN_MAX_AGE="600"), log_path=tmp_path / "w.log"
-    )
+        env=child_env(media_root=media_root, DATABASE_CONN_MAX_AGE="600"), log_path=tmp_path / "w.log",
+        queues=(queue.ANALYSIS,),
+    )  # fmt: skip
     try:
         analyse_one(worker, seed=83)
         kept = database_handles(worker)
