@@ -12,7 +12,7 @@ export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/facesite
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 endif
 
-.PHONY: run test demo lint typecheck format migrate superuser clean browser
+.PHONY: run test demo lint typecheck format migrate superuser clean browser rtsp
 
 run: $(VENV)/.runtime
 	@$(PY) manage.py migrate --noinput --verbosity 0
@@ -21,7 +21,7 @@ run: $(VENV)/.runtime
 
 # The suite, then its face-search tests again on the other databases: PostgreSQL with pgvector (a
 # private server, tests/pgvector_server.py) and, when the suite ran on PostgreSQL, SQLite.
-test: $(VENV)/.dev $(VENV)/.pgvector browser
+test: $(VENV)/.dev $(VENV)/.pgvector browser rtsp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -82,6 +82,17 @@ browser:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 	      || echo "Could not install Chromium; the browser test will be skipped."; \
 	  else echo "Chromium is not installed and cannot be installed here; the browser test will be skipped."; fi; }
+
+# The RTSP camera test watches a stream from GStreamer's RTSP server, run by the system's Python
+# (tests/rtsp_server.py). Installed like Chromium: when we can; otherwise that test is skipped and says why.
+RTSP_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good
+rtsp:
+	@dpkg-query -W $(RTSP_PACKAGES) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing GStreamer's RTSP server for the RTSP camera test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RTSP_PACKAGES) >/dev/null) \
+	      || echo "Could not install GStreamer's RTSP server; the RTSP camera test will be skipped."; \
+	  else echo "GStreamer's RTSP server is not installed and cannot be installed here; the RTSP camera test will be skipped."; fi; }
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -79,8 +79,9 @@ def read_stream(url: str, slot: LatestFrame, state: StreamState, stop: threading
             options = {
                 "rtsp_transport": "tcp",
                 "timeout": str(int(OPEN_TIMEOUT * 1e6)),
-                # Live, not a file: start from little data and hand each frame over as it comes.
-                "fflags": "nobuffer",
+                # Live, not a file: start from little data. Not "fflags nobuffer": it throws away the packets
+                # read while probing, and with them H.264's first keyframe, so nothing decodes until the next
+                # one (seconds on many cameras; never, on a stream that sends one keyframe).
                 "probesize": "65536",
                 "analyzeduration": "500000",
             }

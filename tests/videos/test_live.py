@@ -1,6 +1,6 @@
-"""Live cameras: the one-frame buffer that drops instead of queuing, an HTTP camera (MJPEG) served by a real
-server on loopback at its own pace and watched with the real local engine, a camera that cannot be reached, and the
-camera's credentials kept encrypted."""
+"""Live cameras: the one-frame buffer that drops instead of queuing, an HTTP camera (MJPEG) and an RTSP camera
+(H.264, with credentials) served by real servers on loopback at their own pace and watched with the real local
+engine, a camera that cannot be reached or refuses the password, and the camera's credentials kept encrypted."""
 
 import threading
 import time
@@ -24,6 +24,7 @@ from integrations.models import Delivery, Endpoint
 from integrations.xml import schema
 from recognition.models import AuditEvent, Collection
 from recognition.services.people import person_enroll
+from tests import clips, rtsp_server
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.helpers import end_other_database_sessions, wait_for
@@ -128,6 +129,45 @@ def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting_told_to_
     (where,) = document.iter(f"{NS}camera")
     assert person.get("name") == "Barack Obama"
     assert where.get("name") == "lobby" and where.get("location") == "Lobby" and float(where.get("seconds")) >= 1.0
+
+
+@pytest.fixture
+def rtsp_camera(tmp_path):
+    """Starts an RTSP camera (tests/rtsp_server.py) showing the scenes given, 10 frames a second."""
+    if not rtsp_server.available():
+        pytest.skip(f"no RTSP server to watch here: it needs {rtsp_server.NEEDS} (make test installs them as root)")
+    started = []
+
+    def start(scenes: list[tuple[str | None, float]], *, credentials: str | None = None) -> rtsp_server.RtspCamera:
+        started.append(rtsp_server.RtspCamera(clips.video(scenes, fps=10), tmp_path, credentials=credentials))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.close()
+
+
+def test_an_rtsp_camera_is_watched_with_its_credentials(local_engine, rtsp_camera):
+    obama = PersonFactory(name="Barack Obama")
+    person_enroll(person=obama, data=(FIXTURES / "obama3.jpg").read_bytes())
+    stream = rtsp_camera([("obama.jpg", 2.5), (None, 5.0)], credentials="viewer:s3cret")
+    gate = camera(stream.url, name="gate")
+    lines = []
+    report = CameraWatch(gate, say=lines.append).run(threading.Event(), seconds=6.0)  # before the stream ends
+    (sighting,) = report.sightings
+    assert sighting.person == obama and sighting.camera == gate and sighting.last_at - sighting.first_at >= 1.0
+    assert report.analysed >= 8 and report.received >= 40, "H.264 over RTSP, at the camera's pace"
+    gate.refresh_from_db()
+    assert gate.connected_at is not None and "Connected." in lines
+
+
+def test_an_rtsp_camera_refusing_the_password_says_so(local_engine, rtsp_camera):
+    stream = rtsp_camera([("obama.jpg", 5.0)], credentials="viewer:s3cret")
+    gate = camera(stream.url.replace("s3cret", "wrong"), name="gate")
+    report = CameraWatch(gate, say=lambda line: None).run(threading.Event(), seconds=2.0)
+    assert report.received == 0 and report.sightings == []
+    gate.refresh_from_db()
+    assert gate.connected_at is None and "401 Unauthorized" in gate.error, gate.error
 
 
 def test_a_database_connection_dropped_while_watching_is_replaced_and_no_sighting_is_lost(local_engine):
