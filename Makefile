@@ -87,7 +87,8 @@ browser:
 # (tests/rtsp_server.py). Installed like Chromium: when we can; otherwise that test is skipped and says why.
 RTSP_PACKAGES := python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good
 rtsp:
-	@dpkg-query -W $(RTSP_PACKAGES) >/dev/null 2>&1 || { \
+	@[ "$$(dpkg-query -W -f='$${db:Status-Status}\n' $(RTSP_PACKAGES) 2>/dev/null | grep -cx installed)" = \
+	   "$(words $(RTSP_PACKAGES))" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "Installing GStreamer's RTSP server for the RTSP camera test"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(RTSP_PACKAGES) >/dev/null) \
