@@ -17,6 +17,7 @@ from recognition.services.analysis import faces_identify
 from recognition.services.collections import people_of
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
+from recognition.services.stored import StoredResults
 from recognition.services.watch import watch_alerts_record
 from recognition.signals import image_analysed
 from recognition.validation import checked
@@ -58,7 +59,8 @@ def sighting_record(
                for at, b, _ in track.observations],
     )  # fmt: skip
     if camera is not None:
-        image_analysed.send(sender=Image, image=frame)
+        results = StoredResults.of(labels=[], faces=[face], text=[], moderation=[])
+        image_analysed.send(sender=Image, image=frame, results=results)
     return sighting
 
 

@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import re
 import threading
 from datetime import timedelta
 
@@ -26,7 +25,7 @@ from recognition.services.people import person_enroll
 from recognition.services.stored import StoredResults
 from tests import images
 from tests.factories import PersonFactory
-from tests.helpers import wait_for
+from tests.helpers import wait_for, without_creation_time
 from tests.receiver import Receiver, Reply
 from videos.models import Sighting, Video
 
@@ -397,11 +396,6 @@ def test_an_analysis_tells_what_it_stored_without_reading_it_back(obama_and_bide
 
     assert len(analysed_and_told(photo).labels) > 1
     assert sorted(face.is_reference for face in analysed_and_told(enrolment).faces) == [False, True]
-
-
-def without_creation_time(document: str) -> str:
-    """A document less the time it was made, which is all that differs between two builds of it."""
-    return re.sub(r'<event ([^>]*)createdAt="[^"]*"', r"<event \1", document, count=1)
 
 
 @pytest.mark.django_db

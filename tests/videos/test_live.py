@@ -21,13 +21,14 @@ from PIL import Image, ImageOps
 
 from backoffice import roles
 from integrations.models import Delivery, Endpoint
-from integrations.xml import schema
+from integrations.xml import image_event, schema
 from recognition.models import AuditEvent, Collection
 from recognition.services.people import person_enroll
+from recognition.services.stored import StoredResults
 from tests import clips, rtsp_server
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
-from tests.helpers import end_other_database_sessions, wait_for
+from tests.helpers import end_other_database_sessions, wait_for, without_creation_time
 from tests.images import FIXTURES, encode
 from videos.live import CameraWatch, LatestFrame
 from videos.models import Camera, Sighting
@@ -129,6 +130,9 @@ def test_a_live_stream_is_watched_and_a_person_who_leaves_is_a_sighting_told_to_
     (where,) = document.iter(f"{NS}camera")
     assert person.get("name") == "Barack Obama"
     assert where.get("name") == "lobby" and where.get("location") == "Lobby" and float(where.get("seconds")) >= 1.0
+    frame, told_of = sighting.frame, told["person.identified"]
+    rebuilt = image_event(frame, StoredResults.read(frame), event=told_of.event, key=told_of.idempotency_key).decode()
+    assert without_creation_time(rebuilt) == without_creation_time(told_of.payload), "what was told is what is kept"
 
 
 @pytest.fixture
