@@ -16,7 +16,7 @@ from recognition.models import Face, Image, Label, ModerationLabel, TextDetectio
 @dataclass(frozen=True)
 class StoredResults:
     labels: list[Label]  # most confident first
-    faces: list[Face]  # largest first, each with its person loaded
+    faces: list[Face]  # largest first (the analysis loads their people; others are read when asked for)
     text: list[TextDetection]  # in the engine's order (detection id)
     moderation: list[ModerationLabel]  # most confident first
 
