@@ -47,6 +47,14 @@ def child_env(*, media_root: Path, engine_options: dict | None = None, **extra: 
     return env
 
 
+def empty_queues() -> int:
+    """Drop the messages earlier tests left in the broker (tests that queue work with no worker running),
+    so that a test watching the order of its own work sees only its own; how many there were."""
+    from celery import current_app
+
+    return current_app.control.purge()
+
+
 class CeleryProcess:
     """A ``celery`` command of this project, in its own process group, its output in ``log_path``."""
 
