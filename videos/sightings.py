@@ -46,7 +46,7 @@ def sighting_record(
     candidates = people_of([match])
     face = rows.face_row(
         image=frame, face=best, engine=engine.name, model_version=engine.model_version,
-        candidate_id=candidates.get(match.user_id) if match else None,
+        candidate=candidates.get(match.user_id) if match else None,
         similarity=match.similarity if match else None, match_threshold=collection.identify_threshold,
     )  # fmt: skip
     face.save()

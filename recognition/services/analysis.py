@@ -25,7 +25,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines.base import Analysis, BaseEngine, EngineError, FaceDetail, UserMatch
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
-from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, Person, TextDetection
+from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, TextDetection
 from recognition.services import results as rows
 from recognition.services.collections import people_of
 from recognition.services.erasure import faces_delete
@@ -226,7 +226,7 @@ def _store_results(
                     face=face,
                     engine=engine.name,
                     model_version=engine.model_version,
-                    candidate_id=candidates.get(match.user_id) if match else None,
+                    candidate=candidates.get(match.user_id) if match else None,
                     similarity=match.similarity if match else None,
                     match_threshold=image.collection.identify_threshold,
                 ),
@@ -234,7 +234,6 @@ def _store_results(
             )
             for face, match in zip(results.faces, matches, strict=True)
         )
-        _load_people(faces)
         text = TextDetection.objects.bulk_create(rows.text_row(image=image, text=text) for text in results.text)
         moderation = ModerationLabel.objects.bulk_create(
             rows.moderation_row(image=image, label=label) for label in results.moderation
@@ -272,20 +271,13 @@ def _replace_earlier_results(image: Image) -> tuple[list[Face], list[Face]]:
     """Delete what an earlier analysis of ``image`` stored. Returns the review decisions on its faces, which
     the new faces keep where they are the same faces, and the reference faces enrolled from it, which stay."""
     replaced = image.faces.sightings()
-    decisions = list(replaced.filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED]))
+    decided = replaced.filter(review_state__in=[Face.Review.CONFIRMED, Face.Review.REJECTED])
+    decisions = list(decided.select_related("person"))
     faces_delete(faces=replaced)
     image.labels.all().delete()
     image.text_detections.all().delete()
     image.moderation_labels.all().delete()
     return decisions, list(image.faces.references().select_related("person"))
-
-
-def _load_people(faces: list[Face]) -> None:
-    """Give each identified face its person (one query), as what is told of the image names them."""
-    people = Person.objects.in_bulk({face.person_id for face in faces if face.person_id is not None})
-    for face in faces:
-        if face.person_id is not None:
-            face.person = people.get(face.person_id)
 
 
 def _release(image_id: uuid.UUID | str, token: uuid.UUID, *, error: str) -> None:

@@ -75,8 +75,8 @@ def reference_changes_prune(*, older_than: timedelta = timedelta(days=1)) -> int
     return removed
 
 
-def people_of(matches: Sequence[UserMatch | None]) -> dict[str, uuid.UUID]:
-    """The people behind matched engine users (``Person.engine_user_id``), for those who still exist."""
+def people_of(matches: Sequence[UserMatch | None]) -> dict[str, Person]:
+    """The people behind matched engine users (``Person.engine_user_id``), for those who still exist: one query."""
     ids: dict[str, uuid.UUID] = {}
     for match in matches:
         if match is None:
@@ -85,8 +85,8 @@ def people_of(matches: Sequence[UserMatch | None]) -> dict[str, uuid.UUID]:
             ids[match.user_id] = uuid.UUID(match.user_id)
         except ValueError:
             continue  # a user Facesite did not create
-    existing = set(Person.objects.filter(pk__in=ids.values()).values_list("pk", flat=True))
-    return {user: pk for user, pk in ids.items() if pk in existing}
+    people = Person.objects.in_bulk(set(ids.values()))
+    return {user: people[pk] for user, pk in ids.items() if pk in people}
 
 
 def engine_forget(*, references: Iterable[Face], people_gone: bool = False) -> None:

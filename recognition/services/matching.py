@@ -93,8 +93,7 @@ def faces_search(
 
 
 def _people_for(matches: list[engine_types.UserMatch], collection: Collection) -> list[PersonMatch]:
-    owners = people_of(matches)
-    people = Person.objects.in_bulk(list(owners.values()))
+    people = people_of(matches)
     faces = {
         face.engine_face_id: face
         for face in Face.objects.references().filter(
@@ -102,9 +101,9 @@ def _people_for(matches: list[engine_types.UserMatch], collection: Collection) -
         )
     }
     return [
-        PersonMatch(person=people[owners[m.user_id]], similarity=m.similarity, face=faces.get(m.face_id))
+        PersonMatch(person=people[m.user_id], similarity=m.similarity, face=faces.get(m.face_id))
         for m in matches
-        if m.user_id in owners and owners[m.user_id] in people
+        if m.user_id in people
     ]
 
 

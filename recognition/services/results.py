@@ -5,11 +5,10 @@ Pure: no queries, no saving. ``analysis`` saves what these build.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 
 from recognition.engines import base as engine_types
-from recognition.models import Face, Image, Label, ModerationLabel, TextDetection
+from recognition.models import Face, Image, Label, ModerationLabel, Person, TextDetection
 
 #: How much two boxes must overlap (intersection over union) to be the same face.
 SAME_FACE_OVERLAP = 0.5
@@ -21,11 +20,12 @@ def face_row(
     face: engine_types.FaceDetail,
     engine: str,
     model_version: str,
-    candidate_id: uuid.UUID | None = None,
+    candidate: Person | None = None,
     similarity: float | None = None,
     match_threshold: float = 100.0,
 ) -> Face:
-    """A face row; with a candidate, identified at ``match_threshold`` or above, otherwise sent to review."""
+    """A face row; with a candidate, identified at ``match_threshold`` or above, otherwise sent to review.
+    The row holds the person itself, so that what is told of the face names them without another query."""
     box = face.bounding_box
     row = Face(
         image=image,
@@ -42,11 +42,11 @@ def face_row(
         model_version=model_version,
     )
     row.set_embedding(face.embedding)
-    if similarity is not None and candidate_id is not None:
-        row.candidate_id = candidate_id
+    if similarity is not None and candidate is not None:
+        row.candidate = candidate
         row.similarity = similarity
         if similarity >= match_threshold:
-            row.person_id = candidate_id
+            row.person = candidate
         else:
             row.review_state = Face.Review.NEEDS_REVIEW
     return row
@@ -91,7 +91,8 @@ def moderation_row(*, image: Image, label: engine_types.ModerationLabel) -> Mode
 
 def keep_decision(*, row: Face, decisions: Iterable[Face]) -> Face:
     """A reviewer's decision about a face survives re-analysis: the same face (boxes overlapping
-    by half or more) keeps a confirmed person, and a rejected person is not assigned again."""
+    by half or more) keeps a confirmed person, and a rejected person is not assigned again. ``decisions``
+    come with their people loaded."""
     overlap, best = max(
         ((d.bounding_box.overlap(row.bounding_box), d) for d in decisions),
         key=lambda pair: pair[0],
@@ -100,9 +101,9 @@ def keep_decision(*, row: Face, decisions: Iterable[Face]) -> Face:
     if best is None or overlap < SAME_FACE_OVERLAP:
         return row
     if best.review_state == Face.Review.CONFIRMED:
-        row.person_id = best.person_id
+        row.person = best.person  # loaded with the decisions
     elif row.person_id is not None and row.person_id == best.candidate_id:
-        row.person_id = None
+        row.person = None
     row.review_state = best.review_state
     row.reviewed_by_id, row.reviewed_at = best.reviewed_by_id, best.reviewed_at
     return row

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recognition import thumbnails
-from recognition.models import Face, Image, Person, WatchAlert
+from recognition.models import Face, Image, WatchAlert
 from recognition.services.queue import DELIVERIES, enqueue_after_commit
 
 logger = logging.getLogger(__name__)
@@ -34,15 +34,10 @@ class RelatedParts(EmailMultiAlternatives):
 
 def watch_alerts_record(*, image: Image, faces: list[Face]) -> list[WatchAlert]:
     """Alerts for the ``faces`` just found in ``image``; call in the transaction that stores them. Each
-    alert's e-mail is queued once that commits. Asks the database nothing unless someone was identified
-    or the collection is watched."""
-    identified = {face.person_id for face in faces if face.person_id}
-    watched = (
-        set(Person.objects.filter(pk__in=identified, watched=True).values_list("pk", flat=True))
-        if identified
-        else set()
-    )
-    wanted = [(WatchAlert.Kind.PERSON, face) for face in faces if face.person_id in watched]
+    alert's e-mail is queued once that commits. The faces come with their people, as ``results.face_row``
+    builds them; the database is asked nothing unless a watched person was identified or the collection
+    is watched."""
+    wanted = [(WatchAlert.Kind.PERSON, face) for face in faces if face.person is not None and face.person.watched]
     if image.collection.watched:
         wanted += [(WatchAlert.Kind.UNKNOWN, face) for face in faces if face.person_id is None][:1]  # one per image
     since = timezone.now() - timedelta(seconds=settings.FACESITE_WATCH_REPEAT_SECONDS)

@@ -177,11 +177,10 @@ def _users_like(
             call=partial(engine.search_users, found.name, data, face,
                          threshold=params.get("UserMatchThreshold", 80.0), max_users=limit + 1),
         )  # fmt: skip
-    owners = people_of(matches)
-    people = Person.objects.in_bulk(list(owners.values()))
+    people = people_of(matches)
     answer = []
     for match in matches:
-        person = people.get(owners.get(match.user_id))  # type: ignore[arg-type]
+        person = people.get(match.user_id)
         if person is None or person == exclude:
             continue
         answer.append({"Similarity": match.similarity,

@@ -384,6 +384,7 @@ def test_an_analysis_tells_what_it_stored_without_reading_it_back(obama_and_bide
         reads = " ".join(query["sql"] for query in queries.captured_queries if query["sql"].startswith("SELECT"))
         for table in ("recognition_label", "recognition_textdetection", "recognition_moderationlabel"):
             assert f'FROM "{table}"' not in reads, table
+        assert reads.count('FROM "recognition_person"') == 1, "the people matched are read once, and named"
 
         image = Image.objects.select_related("collection").get(pk=image.pk)
         results = StoredResults.read(image)
