@@ -101,11 +101,14 @@ def deliveries_redact(*, image_ids: Iterable[uuid.UUID], verification_ids: Itera
     receivers see a newer version of the same event. Returns how many were rebuilt."""
     rebuilt = 0
     image_ids = list(image_ids)
+    results: dict[uuid.UUID, StoredResults] = {}  # read once for all of an image's deliveries
     for delivery in Delivery.objects.filter(image_id__in=image_ids).select_related("image__collection"):
-        assert delivery.image is not None
-        results = StoredResults.read(delivery.image)
+        image = delivery.image
+        assert image is not None
+        if image.pk not in results:
+            results[image.pk] = StoredResults.read(image)
         delivery.payload = xml.image_event(
-            delivery.image, results, event=delivery.event, key=delivery.idempotency_key
+            image, results[image.pk], event=delivery.event, key=delivery.idempotency_key
         ).decode()
         _save_redacted(delivery)
         rebuilt += 1

@@ -347,25 +347,47 @@ def test_an_endpoint_of_one_collection_hears_only_of_that_collections_images_and
     assert told(video=known_video) == {"All", "Lobby", "Lobby, known"}
 
 
-@pytest.mark.django_db
-def test_the_documents_for_several_endpoints_read_the_results_once(receiver):
+@pytest.fixture
+def told_three_endpoints(receiver) -> Image:
+    """An image analysed with three endpoints to tell, as the analysis holds it."""
     for name in ("One", "Two", "Three"):
         Endpoint.objects.create(name=name, url=receiver.url, secret="k", events=["image.analysed"])
     image = Image.objects.get(pk=image_ingest(data=images.jpeg((96, 72), seed=3)).pk)
     image_analyse(image_id=image.pk)
-    image = Image.objects.select_related("collection").get(pk=image.pk)  # as the analysis holds it
+    return Image.objects.select_related("collection").get(pk=image.pk)
 
-    with CaptureQueriesContext(connection) as queries:
-        deliveries = outbox.deliveries_for_image(image=image)
 
+def assert_results_read_once(queries: CaptureQueriesContext) -> None:
     reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
     for table in ("recognition_label", "recognition_textdetection", "recognition_moderationlabel"):
         assert sum(f'FROM "{table}"' in sql for sql in reads) == 1, table
+
+
+@pytest.mark.django_db
+def test_the_documents_for_several_endpoints_read_the_results_once(told_three_endpoints):
+    image = told_three_endpoints
+    with CaptureQueriesContext(connection) as queries:
+        deliveries = outbox.deliveries_for_image(image=image)
+
+    assert_results_read_once(queries)
     labels = list(image.labels.values_list("name", flat=True))
     assert len(deliveries) == 3 and labels
     assert all(f'name="{labels[0]}"' in delivery.payload for delivery in deliveries)
     image_parts = {delivery.payload[delivery.payload.index("<image ") :] for delivery in deliveries}
     assert len(image_parts) == 1, "each says the same about the image"
+
+
+@pytest.mark.django_db
+def test_a_redaction_rebuilds_each_document_of_an_image_from_one_read(told_three_endpoints):
+    image = told_three_endpoints
+    image.labels.update(name="Changed since")  # an erasure changes faces; this image has labels to change
+    with CaptureQueriesContext(connection) as queries:
+        rebuilt = outbox.deliveries_redact(image_ids=[image.pk], verification_ids=[])
+
+    assert_results_read_once(queries)
+    payloads = list(Delivery.objects.filter(image=image).values_list("payload", flat=True))
+    assert rebuilt == len(payloads) == 3
+    assert all('name="Changed since"' in payload for payload in payloads)
 
 
 @pytest.mark.django_db
