@@ -10,6 +10,7 @@ them where it can); ``available()`` says whether this machine can run it.
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +24,9 @@ CHECK = (
 )
 
 
+@functools.cache
 def available() -> bool:
-    """Whether the system's Python can run this server."""
+    """Whether the system's Python can run this server (asked once: it takes a second)."""
     if not Path(SYSTEM_PYTHON).exists():
         return False
     return subprocess.run([SYSTEM_PYTHON, "-c", CHECK], capture_output=True, timeout=60).returncode == 0
