@@ -5,6 +5,9 @@ import stat
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -64,6 +67,24 @@ def test_tokens_expire(settings):
     Token.objects.filter(pk=token.pk).update(created=timezone.now() - timedelta(hours=2))
     expired = client.get("/api/images/")
     assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+
+
+def test_a_users_permissions_are_their_own_and_their_groups_read_in_one_query(django_assert_num_queries):
+    user = UserFactory(role=roles.REVIEWER)
+    user.user_permissions.add(Permission.objects.get(codename="download_original_image"))
+    superuser = UserFactory(is_superuser=True)
+
+    def fresh(user):  # a user as each request loads it, nothing cached
+        return get_user_model().objects.get(pk=user.pk)
+
+    loaded = fresh(user)
+    with django_assert_num_queries(1):
+        held = loaded.get_all_permissions()
+    assert {"recognition.download_original_image", "recognition.change_faceforreview"} <= held, "own and group's"
+    assert held == ModelBackend().get_all_permissions(fresh(user)), "what Django's own backend finds"
+    assert fresh(superuser).get_all_permissions() == ModelBackend().get_all_permissions(fresh(superuser))
+    user.is_active = False
+    assert user.get_all_permissions() == set() and not user.has_perm("recognition.change_face")
 
 
 def test_the_schema_and_its_ui_are_for_signed_in_users_only(api_client):
