@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,16 @@ FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "T
 # be fetched from although private (e.g. an internal camera server), CIDR, comma-separated.
 FACESITE_URL_FETCH_TIMEOUT = env_float("FACESITE_URL_FETCH_TIMEOUT", 30.0, minimum=1)
 FACESITE_URL_FETCH_ALLOWED_NETWORKS = env_list("FACESITE_URL_FETCH_ALLOWED_NETWORKS", [])
+# A PEM file of certificate authorities that outgoing HTTPS (endpoints, image URLs) trusts beside the public
+# ones certifi ships: for receivers and servers whose certificates your own authority signs.
+FACESITE_CA_BUNDLE = env_str("FACESITE_CA_BUNDLE", "")
+if FACESITE_CA_BUNDLE:
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=FACESITE_CA_BUNDLE)
+    except (OSError, ssl.SSLError) as _exc:
+        raise ImproperlyConfigured(
+            f"FACESITE_CA_BUNDLE: {FACESITE_CA_BUNDLE} is not a readable PEM file of certificates ({_exc})."
+        ) from _exc
 # Who may read /metrics: clients in these networks (CIDR, comma-separated; empty: none), or anyone with
 # "Authorization: Bearer <FACESITE_METRICS_TOKEN>" when a token is set.
 FACESITE_METRICS_ALLOWED_NETWORKS = env_list("FACESITE_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"])

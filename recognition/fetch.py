@@ -22,7 +22,15 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
-from recognition.net import REFUSED, Guard, address_allowed, guarded_session, refusal_in
+from recognition.net import (
+    CA_BUNDLE_HINT,
+    REFUSED,
+    Guard,
+    address_allowed,
+    certificate_rejection,
+    guarded_session,
+    refusal_in,
+)
 
 MAX_REDIRECTS = 3
 USER_AGENT = "Facesite-Fetch/1"
@@ -69,10 +77,11 @@ def fetch_bytes(url: str, *, limit: int, timeout: float, accept: str) -> bytes:
 def fetch_to_file(url: str, sink: IO[bytes], *, limit: int, timeout: float, accept: str) -> int:
     """As ``fetch_bytes``, written to ``sink`` as it arrives (a large body never sits in memory whole);
     how many bytes were written."""
-    with guarded_session(deadline=timeout, allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS) as (
-        session,
-        guard,
-    ):
+    with guarded_session(
+        deadline=timeout,
+        allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS,
+        extra_ca_file=settings.FACESITE_CA_BUNDLE,
+    ) as (session, guard):
         for _ in range(MAX_REDIRECTS + 1):
             check_url(url)
             try:
@@ -110,6 +119,9 @@ def _failure(exc: requests.RequestException, url: str, guard: Guard, timeout: fl
         return FetchRefused(f"Fetching the URL took longer than {timeout:g} s.", retryable=True)
     if isinstance(exc, requests.Timeout):
         return FetchRefused("The server did not answer in time.", retryable=True)
+    if why := certificate_rejection(exc):
+        host = urlsplit(url).hostname
+        return FetchRefused(f"The certificate of {host} was not accepted ({why}). {CA_BUNDLE_HINT}", retryable=True)
     if isinstance(exc, requests.ConnectionError):
         return FetchRefused(f"Could not connect to {urlsplit(url).hostname}.", retryable=True)
     return FetchRefused(f"The URL could not be fetched: {exc}")

@@ -13,23 +13,32 @@ Both the URL fetcher (uploads by URL) and the delivery sender (POSTs to endpoint
   server sending a byte every few seconds would never trip them; when the deadline passes,
   a timer shuts the session's sockets down, which ends any read in progress.
 * No proxies from the environment: the checks must see the real peer.
+* **Certificates are checked against one context a process**: certifi's public authorities, and those of
+  ``FACESITE_CA_BUNDLE``. Loading them takes tens of milliseconds, which urllib3 would spend again on
+  every new connection.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import socket
+import ssl
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
+import certifi
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.ssl_ import create_urllib3_context
 
 REFUSED = "a private, loopback, link-local or reserved address"
+E = TypeVar("E", bound=BaseException)
+CA_BUNDLE_HINT = "If your own certificate authority signs it, name that authority's PEM file in FACESITE_CA_BUNDLE."
 
 
 class AddressRefused(OSError):
@@ -112,7 +121,25 @@ class Guard:
                     sock.shutdown(socket.SHUT_RDWR)
 
 
-def _adapter(guard: Guard) -> HTTPAdapter:
+@functools.cache
+def tls_context(extra_ca_file: str = "") -> ssl.SSLContext:
+    """The context every guarded session checks servers' certificates with, made once a process: urllib3's
+    defaults (TLS 1.2 or later, certificate and host name required), certifi's public authorities, and
+    ``extra_ca_file``'s."""
+    context = create_urllib3_context()
+    context.load_verify_locations(cafile=certifi.where())
+    if extra_ca_file:
+        context.load_verify_locations(cafile=extra_ca_file)
+    return context
+
+
+def certificate_rejection(exc: BaseException | None) -> str:
+    """Why the server's certificate was not accepted (OpenSSL's words), if that is why ``exc`` happened."""
+    found = _wrapped(exc, ssl.SSLCertVerificationError)
+    return str(found.verify_message or found.reason) if found else ""
+
+
+def _adapter(guard: Guard, context: ssl.SSLContext) -> HTTPAdapter:
     class Connection(HTTPConnection):
         def _new_conn(self) -> socket.socket:
             return guard.connect(self._dns_host, self.port, self.timeout, self.source_address)
@@ -129,21 +156,28 @@ def _adapter(guard: Guard) -> HTTPAdapter:
 
     class Adapter(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
+            super().init_poolmanager(*args, ssl_context=context, **kwargs)
             self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
+
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            if verify is not True:  # urllib3 would set the shared context's verify mode from it
+                raise ValueError("A guarded session always checks certificates, against its own context.")
+            super().cert_verify(conn, url, verify, cert)
+            conn.ca_certs = conn.ca_cert_dir = None  # in the context already; named, urllib3 loads them again
 
     return Adapter(max_retries=0)
 
 
 @contextlib.contextmanager
 def guarded_session(
-    *, deadline: float, check_addresses: bool = True, allowed_networks: Iterable[str] = ()
+    *, deadline: float, check_addresses: bool = True, allowed_networks: Iterable[str] = (), extra_ca_file: str = ""
 ) -> Iterator[tuple[requests.Session, Guard]]:
-    """A requests session whose connections are checked and whose whole use ends by ``deadline`` seconds."""
+    """A requests session whose connections are checked and whose whole use ends by ``deadline`` seconds;
+    servers' certificates are checked against the public authorities and ``extra_ca_file``'s."""
     guard = Guard(deadline=deadline, check_addresses=check_addresses, allowed_networks=allowed_networks)
     session = requests.Session()
     session.trust_env = False
-    adapter = _adapter(guard)
+    adapter = _adapter(guard, tls_context(extra_ca_file))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     guard._timer.start()
@@ -156,15 +190,20 @@ def guarded_session(
 
 def refusal_in(exc: BaseException | None) -> AddressRefused | None:
     """The ``AddressRefused`` that requests and urllib3 wrapped, however deep, if any."""
+    return _wrapped(exc, AddressRefused)
+
+
+def _wrapped(exc: BaseException | None, kind: type[E]) -> E | None:
+    """The exception of ``kind`` that requests and urllib3 wrapped, however deep, if any."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, AddressRefused):
+        if isinstance(exc, kind):
             return exc
         for arg in getattr(exc, "args", ()):
             for inner in (arg, getattr(arg, "reason", None)):
                 if isinstance(inner, BaseException):
-                    found = refusal_in(inner)
+                    found = _wrapped(inner, kind)
                     if found:
                         return found
         exc = exc.__cause__ or exc.__context__

@@ -241,6 +241,24 @@ def receiver(settings):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def private_ca(tmp_path_factory):
+    from tests.servers import PrivateAuthority
+
+    return PrivateAuthority(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture
+def tls_receiver(settings, private_ca):
+    """A receiving endpoint on loopback over HTTPS, its certificate signed by ``private_ca``."""
+    from tests.receiver import Receiver
+
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    server = Receiver(tls=private_ca.server_context()).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def endpoint(db, receiver):
     from integrations.models import Endpoint
@@ -257,8 +275,9 @@ def quick_retries(settings):
 
 
 @pytest.fixture
-def image_server():
-    """A loopback HTTP server with an image, a web page and a redirect to the cloud metadata address."""
+def image_server(request):
+    """A loopback HTTP server with an image, a web page and a redirect to the cloud metadata address; over
+    HTTPS, with a certificate ``private_ca`` signed, when parametrized (indirectly) with ``"https"``."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -287,9 +306,14 @@ def image_server():
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    scheme = getattr(request, "param", "http")
+    if scheme == "https":
+        server.socket = (
+            request.getfixturevalue("private_ca").server_context().wrap_socket(server.socket, server_side=True)
+        )
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    State.url_for = staticmethod(lambda name: f"http://127.0.0.1:{server.server_address[1]}/{name}")
+    State.url_for = staticmethod(lambda name: f"{scheme}://127.0.0.1:{server.server_address[1]}/{name}")
     yield State
     server.shutdown()
     server.server_close()

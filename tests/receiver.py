@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import deque
@@ -28,7 +29,7 @@ class Received:
 class Receiver:
     """Answers POSTs from a script of replies (then ``default``), recording every request."""
 
-    def __init__(self, port: int = 0):
+    def __init__(self, port: int = 0, *, tls: ssl.SSLContext | None = None):
         self.script: deque[Reply] = deque()
         self.default = Reply()
         self.received: list[Received] = []
@@ -57,12 +58,15 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls is not None:  # HTTPS, with the server certificate the context holds
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls else "http"
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        return f"{self.scheme}://127.0.0.1:{self.server.server_address[1]}/events"
 
     def start(self) -> Receiver:
         self._thread.start()

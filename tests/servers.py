@@ -1,14 +1,16 @@
 """Servers on loopback for tests: raw TCP ones that misbehave on purpose (they trickle, or only count who
-connects), and an S3-compatible one."""
+connects), an S3-compatible one, and a private certificate authority for HTTPS ones."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 
 class TrickleServer:
@@ -82,3 +84,20 @@ def s3_server() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+class PrivateAuthority:
+    """A certificate authority of the test's own, as a site's IT runs one; ``pem`` is its certificate's file."""
+
+    def __init__(self, folder: Path):
+        import trustme
+
+        self.ca = trustme.CA()
+        self.pem = folder / "private-ca.pem"
+        self.ca.cert_pem.write_to_path(str(self.pem))
+
+    def server_context(self, name: str = "127.0.0.1") -> ssl.SSLContext:
+        """A server's TLS context with a certificate for ``name`` that this authority signed."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ca.issue_cert(name).configure_cert(context)
+        return context

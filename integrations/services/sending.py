@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from integrations.models import Delivery, DeliveryAttempt, validate_endpoint_url
 from integrations.services.outbox import enqueue
-from recognition.net import REFUSED, guarded_session, refusal_in
+from recognition.net import CA_BUNDLE_HINT, REFUSED, certificate_rejection, guarded_session, refusal_in
 
 logger = logging.getLogger(__name__)
 
@@ -106,10 +106,11 @@ def _post(delivery: Delivery) -> Outcome:
     limit = settings.FACESITE_DELIVERY_RESPONSE_EXCERPT
     # The endpoint's timeout bounds the whole exchange, however slowly the receiver answers.
     deadline = endpoint.timeout_seconds
-    with guarded_session(deadline=deadline, allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS) as (
-        session,
-        guard,
-    ):
+    with guarded_session(
+        deadline=deadline,
+        allowed_networks=settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS,
+        extra_ca_file=settings.FACESITE_CA_BUNDLE,
+    ) as (session, guard):
         try:
             with session.post(
                 endpoint.url, data=body, headers=headers, timeout=deadline, allow_redirects=False, stream=True
@@ -123,6 +124,9 @@ def _post(delivery: Delivery) -> Outcome:
                 return Outcome(Delivery.Status.DEAD, error=ADDRESS_REFUSED)
             if guard.expired or isinstance(exc, requests.Timeout):
                 return Outcome(Delivery.Status.RETRYING, error=f"No answer within {deadline:g} s (timed out).")
+            if why := certificate_rejection(exc):  # retried: its authority may be trusted after a restart
+                error = f"The endpoint's certificate was not accepted ({why}). {CA_BUNDLE_HINT}"
+                return Outcome(Delivery.Status.RETRYING, error=error)
             if isinstance(exc, requests.ConnectionError):
                 return Outcome(Delivery.Status.RETRYING, error=f"Could not connect: {_reason(exc)}")
             return Outcome(Delivery.Status.DEAD, error=f"The request could not be made: {_reason(exc)}")

@@ -113,6 +113,8 @@ except DatabaseError:
             "AWS_S3_SSE_KMS_KEY_ID is set but AWS_S3_SSE is not aws:kms",
         ),
         ({"CELERY_VISIBILITY_TIMEOUT": "120"}, "CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT"),
+        ({"FACESITE_CA_BUNDLE": "/etc/our-ca.pem"}, "/etc/our-ca.pem is not a readable PEM file of certificates"),
+        ({"FACESITE_CA_BUNDLE": "/etc/passwd"}, "/etc/passwd is not a readable PEM file of certificates"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_clear_message(tmp_path, variables, message):

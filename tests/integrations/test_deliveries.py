@@ -137,6 +137,47 @@ def test_receiver_down_then_up_gets_the_delivery_once_it_is_up(celery_worker, qu
     assert len(late.received) == 1
 
 
+def send_now(delivery: Delivery) -> Delivery:
+    """Send ``delivery`` in this process at once, whatever its backoff says."""
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+    sending.delivery_send(delivery_id=str(delivery.pk))
+    return Delivery.objects.get(pk=delivery.pk)
+
+
+@pytest.mark.django_db
+def test_an_endpoint_whose_certificate_a_private_authority_signed_is_sent_to_once_that_authority_is_trusted(
+    tls_receiver, private_ca, settings
+):
+    Endpoint.objects.create(name="ERP", url=tls_receiver.url, secret="k", events=["image.analysed"])
+    delivery = delivery_of(analysed_image())
+
+    refused = send_now(delivery)
+    assert refused.status == Delivery.Status.RETRYING and tls_receiver.received == []
+    assert refused.last_error == (
+        "The endpoint's certificate was not accepted (unable to get local issuer certificate). If your own "
+        "certificate authority signs it, name that authority's PEM file in FACESITE_CA_BUNDLE."
+    )
+
+    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
+    assert send_now(delivery).status == Delivery.Status.DELIVERED
+    [request] = tls_receiver.received
+    assert verify_signature("k", request.headers, request.body)
+
+
+@pytest.mark.django_db
+def test_a_certificate_for_another_name_is_refused_though_a_trusted_authority_signed_it(private_ca, settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
+    impostor = Receiver(tls=private_ca.server_context("erp.example.com")).start()
+    try:
+        Endpoint.objects.create(name="ERP", url=impostor.url, secret="k", events=["image.analysed"])
+        delivery = send_now(delivery_of(analysed_image()))
+    finally:
+        impostor.stop()
+    assert delivery.status == Delivery.Status.RETRYING and impostor.received == []
+    assert "certificate was not accepted (IP address mismatch" in delivery.last_error
+
+
 @pytest.mark.django_db(transaction=True)
 def test_slow_receiver_counts_as_a_failed_attempt(celery_worker, receiver, quick_retries):
     Endpoint.objects.create(name="Slow", url=receiver.url, secret="k", timeout_seconds=0.5, events=["image.analysed"])

@@ -17,6 +17,20 @@ def test_a_host_name_that_lands_on_loopback_is_refused_before_anything_is_sent(i
     assert image_server.requests == 0, "refused at connect time, before the request (or the TLS handshake)"
 
 
+@pytest.mark.parametrize("image_server", ["https"], indirect=True)
+def test_an_image_whose_servers_certificate_a_private_authority_signed_is_fetched_once_it_is_trusted(
+    image_server, private_ca, settings
+):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    url = image_server.url_for("cam.jpg")
+    untrusted = r"The certificate of 127.0.0.1 was not accepted \(unable to get local issuer certificate\)\. .*"
+    with pytest.raises(FetchRefused, match=untrusted + "FACESITE_CA_BUNDLE") as refused:
+        fetch_image_bytes(url)
+    assert refused.value.retryable and image_server.requests == 0
+    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
+    assert fetch_image_bytes(url) == image_server.body
+
+
 def test_a_server_that_trickles_its_body_is_cut_off_at_the_deadline(settings):
     settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
     settings.FACESITE_URL_FETCH_TIMEOUT = 2
