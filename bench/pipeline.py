@@ -1,10 +1,11 @@
 """Throughput of the whole pipeline beside the engine alone, on the same photos, in the same run.
 
-    .venv/bin/python bench/pipeline.py [--images 200] [--workers 1 2] [--clients 4] [--database-url URL]
+    .venv/bin/python bench/pipeline.py [--images 200] [--workers 1 2] [--clients 4] [--database-url URL] [--https]
 
 For each number of worker processes, the system as `make run` starts it: the web (gunicorn), an analysis
 worker with that many pool processes, a worker for deliveries and sweepers (threads), and a loopback
-receiver as the endpoint, on a throw-away database and the Redis at REDIS_URL (database 12, emptied). The
+receiver as the endpoint (with --https, its certificate signed by an authority of the benchmark's own, which
+FACESITE_CA_BUNDLE trusts), on a throw-away database and the Redis at REDIS_URL (database 12, emptied). The
 database is SQLite in a temporary folder, or with --database-url postgres://… a database the benchmark
 creates on that server and drops at the end (so it needs the right to create one). Clients upload
 distinct 640×480 photos (crops, flips and exposures of the test photos) as fast as the web answers; the
@@ -22,6 +23,7 @@ import io
 import multiprocessing
 import os
 import re
+import ssl
 import statistics
 import subprocess
 import sys
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--database-url", help="a PostgreSQL server to create the throw-away database on")
+    parser.add_argument("--https", action="store_true", help="the receiver over HTTPS, its authority trusted")
     args = parser.parse_args()
     var = Path(tempfile.mkdtemp(prefix="facesite-bench-pipeline-"))
     with throwaway_database(args.database_url) as database_url:
@@ -77,8 +80,16 @@ def main() -> None:
 
 
 def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
+    tls = None
+    if args.https:  # as a site's own receiver: a certificate its own authority signed, that authority trusted
+        from tests.servers import PrivateAuthority
+
+        authority = PrivateAuthority(Path(env["FACESITE_VAR_DIR"]))
+        env["FACESITE_CA_BUNDLE"] = str(authority.pem)
+        tls = authority.server_context()
     token = prepare(env)
-    print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores")
+    endpoint = "HTTPS" if tls else "HTTP"
+    print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores, {endpoint}")
     print(
         f"{'processes':>9} {'engine alone':>13} {'to done':>13} {'to delivered':>13} {'ratio':>6} "
         f"{'upload p50/p95':>15} {'while busy':>12} {'upload→done p50/p95':>20}"
@@ -86,7 +97,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     for workers in args.workers:
         images = photos(args.images, seed=workers)  # new photos each run: none is a duplicate of the last run's
         engine_rate = engine_only(images, workers)
-        run = pipeline(images, workers, args.clients, env, token)
+        run = pipeline(images, workers, args.clients, env, token, tls)
         print(
             f"{workers:>9} {engine_rate:>9.1f} /s {run['done']:>9.1f} /s {run['delivered']:>9.1f} /s "
             f"{run['done'] / engine_rate:>6.0%} {run['upload'][0]:>6.0f}/{run['upload'][1]:.0f} ms "
@@ -170,7 +181,9 @@ def prepare(env: dict[str, str]) -> str:
     return Token.objects.create(user=user).key
 
 
-def pipeline(images: list[bytes], workers: int, clients: int, env: dict[str, str], token: str) -> dict:
+def pipeline(
+    images: list[bytes], workers: int, clients: int, env: dict[str, str], token: str, tls: ssl.SSLContext | None
+) -> dict:
     import redis
     import requests
 
@@ -179,7 +192,7 @@ def pipeline(images: list[bytes], workers: int, clients: int, env: dict[str, str
     from tests.receiver import Receiver
 
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    receiver = Receiver().start()
+    receiver = Receiver(tls=tls).start()
     Endpoint.objects.update(enabled=False)  # only this run's receiver is told
     Endpoint.objects.create(name=f"bench-{workers}", url=receiver.url, secret="bench-secret",
                             events=["image.analysed"])  # fmt: skip
