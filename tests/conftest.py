@@ -308,9 +308,8 @@ def image_server(request):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     scheme = getattr(request, "param", "http")
     if scheme == "https":
-        server.socket = (
-            request.getfixturevalue("private_ca").server_context().wrap_socket(server.socket, server_side=True)
-        )
+        tls = request.getfixturevalue("private_ca").server_context()
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     State.url_for = staticmethod(lambda name: f"{scheme}://127.0.0.1:{server.server_address[1]}/{name}")
