@@ -77,13 +77,17 @@ def resolve_checked(host: str, port: int, *, allowed_networks: Iterable[str] = (
 
 
 class Guard:
-    """The sockets of one session, its allow-list, and its deadline."""
+    """The sockets of one session, its allow-list, and its deadline.
+
+    It holds a duplicate of each socket's descriptor, not the socket: TLS takes a socket's descriptor over
+    into a new socket object and leaves the first one empty, so shutting that one down at the deadline
+    would end nothing. A duplicate refers to the same connection, whatever object reads from it."""
 
     def __init__(self, *, deadline: float, check_addresses: bool, allowed_networks: Iterable[str]) -> None:
         self.check_addresses = check_addresses
         self.allowed_networks = list(allowed_networks)
         self.expired = False
-        self._sockets: list[socket.socket] = []
+        self._sockets: list[socket.socket] = []  # the duplicates
         self._lock = threading.Lock()
         self._timer = threading.Timer(deadline, self._expire)
         self._timer.daemon = True
@@ -96,11 +100,13 @@ class Guard:
         error: OSError = OSError(f"Could not connect to {host}.")
         for family, kind, proto, _, address in candidates:
             sock = socket.socket(family, kind, proto)
+            watched = sock.dup()
             with self._lock:
                 if self.expired:
                     sock.close()
+                    watched.close()
                     raise TimeoutError("The time allowed ran out.")
-                self._sockets.append(sock)
+                self._sockets.append(watched)
             try:
                 if isinstance(timeout, int | float):
                     sock.settimeout(timeout)
@@ -111,13 +117,24 @@ class Guard:
             except OSError as exc:
                 error = exc
                 sock.close()
+                with self._lock:
+                    self._sockets.remove(watched)
+                watched.close()
         raise error
+
+    def close(self) -> None:
+        """Stop the timer and let go of the duplicates (the session closes its own sockets)."""
+        self._timer.cancel()
+        with self._lock:
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
             for sock in self._sockets:
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError):  # one not connected yet, or already closed by its peer
                     sock.shutdown(socket.SHUT_RDWR)
 
 
@@ -184,7 +201,7 @@ def guarded_session(
     try:
         yield session, guard
     finally:
-        guard._timer.cancel()
+        guard.close()
         session.close()
 
 

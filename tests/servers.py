@@ -17,8 +17,11 @@ class TrickleServer:
     """Accepts connections and sends ``head`` then ``body`` one byte every ``interval`` seconds, for
     ``seconds`` at most, so that no single read ever waits long enough to time out."""
 
-    def __init__(self, *, head: bytes, body: bytes = b"", interval: float = 0.3, seconds: float = 30.0):
-        self.head, self.body, self.interval, self.seconds = head, body, interval, seconds
+    def __init__(
+        self, *, head: bytes, body: bytes = b"", interval: float = 0.3, seconds: float = 30.0,
+        tls: ssl.SSLContext | None = None,
+    ):  # fmt: skip
+        self.head, self.body, self.interval, self.seconds, self.tls = head, body, interval, seconds, tls
         self.connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(0.2)
@@ -51,6 +54,8 @@ class TrickleServer:
         end = time.monotonic() + self.seconds
         with conn:
             try:
+                if self.tls is not None:  # over HTTPS: the handshake at the usual pace, then the trickle
+                    conn = self.tls.wrap_socket(conn, server_side=True)
                 conn.recv(65536)  # the request
                 for data in (self.head, self.body):
                     for i in range(len(data)):

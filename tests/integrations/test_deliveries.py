@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -27,6 +28,7 @@ from tests import images
 from tests.factories import PersonFactory
 from tests.helpers import wait_for, without_creation_time
 from tests.receiver import Receiver, Reply
+from tests.servers import TrickleServer
 from videos.models import Sighting, Video
 
 
@@ -176,6 +178,21 @@ def test_a_certificate_for_another_name_is_refused_though_a_trusted_authority_si
         impostor.stop()
     assert delivery.status == Delivery.Status.RETRYING and impostor.received == []
     assert "certificate was not accepted (IP address mismatch" in delivery.last_error
+
+
+@pytest.mark.django_db
+def test_an_https_receiver_trickling_its_answer_is_cut_off_at_the_endpoints_timeout(private_ca, settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
+    head = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"a" * 4000 + b"\r\n\r\n"  # a byte every few ms: 25 s
+    with TrickleServer(head=head, interval=0.05, tls=private_ca.server_context()) as server:
+        url = f"https://127.0.0.1:{server.port}/events"
+        Endpoint.objects.create(name="ERP", url=url, secret="k", timeout_seconds=1, events=["image.analysed"])
+        delivery = delivery_of(analysed_image())
+        started = time.monotonic()
+        delivery = send_now(delivery)
+    assert time.monotonic() - started < 5, "ended by the endpoint's timeout, not by the receiver"
+    assert delivery.status == Delivery.Status.RETRYING and delivery.last_error == "No answer within 1 s (timed out)."
 
 
 @pytest.mark.django_db(transaction=True)

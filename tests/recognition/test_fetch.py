@@ -1,5 +1,6 @@
-"""The URL fetcher's address check, over plain HTTP and HTTPS."""
+"""The URL fetcher's address check and deadline, over plain HTTP and HTTPS."""
 
+import contextlib
 import time
 
 import pytest
@@ -31,24 +32,39 @@ def test_an_image_whose_servers_certificate_a_private_authority_signed_is_fetche
     assert fetch_image_bytes(url) == image_server.body
 
 
-def test_a_server_that_trickles_its_body_is_cut_off_at_the_deadline(settings):
+@pytest.fixture(params=["http", "https"])
+def trickling(request, settings, private_ca):
+    """Starts a ``TrickleServer`` over HTTP or HTTPS (a certificate of ``private_ca``, trusted); its URL."""
     settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
+    tls = private_ca.server_context() if request.param == "https" else None
+    with contextlib.ExitStack() as servers:
+
+        def start(**options) -> str:
+            server = servers.enter_context(TrickleServer(tls=tls, **options))
+            return f"{request.param}://127.0.0.1:{server.port}/slow.jpg"
+
+        yield start
+
+
+def test_a_server_that_trickles_its_body_is_cut_off_at_the_deadline(settings, trickling):
     settings.FACESITE_URL_FETCH_TIMEOUT = 2
     head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 1000\r\n\r\n"
-    with TrickleServer(head=head, body=b"x" * 1000, interval=0.2) as server:  # would take 200 s
-        started = time.monotonic()
-        with pytest.raises(FetchRefused, match="took longer than 2 s") as refused:
-            fetch_image_bytes(f"http://127.0.0.1:{server.port}/slow.jpg")
+    url = trickling(head=head, body=b"x" * 1000, interval=0.2)  # would take 200 s
+    started = time.monotonic()
+    with pytest.raises(FetchRefused, match="took longer than 2 s") as refused:
+        fetch_image_bytes(url)
     assert refused.value.retryable
     assert time.monotonic() - started < 8, "ended by the deadline, not by the server"
 
 
-def test_a_server_that_trickles_its_headers_is_cut_off_at_the_deadline(settings):
-    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+def test_a_server_that_trickles_its_headers_is_cut_off_at_the_deadline(settings, trickling):
     settings.FACESITE_URL_FETCH_TIMEOUT = 2
-    head = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"a" * 4000 + b"\r\n\r\n"
-    with TrickleServer(head=head, interval=0.05) as server, pytest.raises(FetchRefused, match="took longer than 2 s"):
-        fetch_image_bytes(f"http://127.0.0.1:{server.port}/slow.jpg")
+    url = trickling(head=b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"a" * 4000 + b"\r\n\r\n", interval=0.05)
+    started = time.monotonic()
+    with pytest.raises(FetchRefused, match="took longer than 2 s"):
+        fetch_image_bytes(url)
+    assert time.monotonic() - started < 8, "ended by the deadline, not by the server"
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
