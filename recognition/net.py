@@ -122,6 +122,10 @@ class Guard:
                 watched.close()
         raise error
 
+    def start(self) -> None:
+        """Start counting down to the deadline."""
+        self._timer.start()
+
     def close(self) -> None:
         """Stop the timer and let go of the duplicates (the session closes its own sockets)."""
         self._timer.cancel()
@@ -197,7 +201,7 @@ def guarded_session(
     adapter = _adapter(guard, tls_context(extra_ca_file))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    guard._timer.start()
+    guard.start()
     try:
         yield session, guard
     finally:
