@@ -249,6 +249,14 @@ def private_ca(tmp_path_factory):
 
 
 @pytest.fixture
+def trusted_ca(settings, private_ca):
+    """``private_ca``, trusted as a site trusts its own (``FACESITE_CA_BUNDLE``), its servers on loopback allowed."""
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
+    return private_ca
+
+
+@pytest.fixture
 def tls_receiver(settings, private_ca):
     """A receiving endpoint on loopback over HTTPS, its certificate signed by ``private_ca``."""
     from tests.receiver import Receiver

@@ -167,10 +167,8 @@ def test_an_endpoint_whose_certificate_a_private_authority_signed_is_sent_to_onc
 
 
 @pytest.mark.django_db
-def test_a_certificate_for_another_name_is_refused_though_a_trusted_authority_signed_it(private_ca, settings):
-    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
-    impostor = Receiver(tls=private_ca.server_context("erp.example.com")).start()
+def test_a_certificate_for_another_name_is_refused_though_a_trusted_authority_signed_it(trusted_ca):
+    impostor = Receiver(tls=trusted_ca.server_context("erp.example.com")).start()
     try:
         Endpoint.objects.create(name="ERP", url=impostor.url, secret="k", events=["image.analysed"])
         delivery = send_now(delivery_of(analysed_image()))
@@ -181,11 +179,9 @@ def test_a_certificate_for_another_name_is_refused_though_a_trusted_authority_si
 
 
 @pytest.mark.django_db
-def test_an_https_receiver_trickling_its_answer_is_cut_off_at_the_endpoints_timeout(private_ca, settings):
-    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
+def test_an_https_receiver_trickling_its_answer_is_cut_off_at_the_endpoints_timeout(trusted_ca):
     head = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: " + b"a" * 4000 + b"\r\n\r\n"  # a byte every few ms: 25 s
-    with TrickleServer(head=head, interval=0.05, tls=private_ca.server_context()) as server:
+    with TrickleServer(head=head, interval=0.05, tls=trusted_ca.server_context()) as server:
         url = f"https://127.0.0.1:{server.port}/events"
         Endpoint.objects.create(name="ERP", url=url, secret="k", timeout_seconds=1, events=["image.analysed"])
         delivery = delivery_of(analysed_image())

@@ -33,11 +33,9 @@ def test_an_image_whose_servers_certificate_a_private_authority_signed_is_fetche
 
 
 @pytest.fixture(params=["http", "https"])
-def trickling(request, settings, private_ca):
-    """Starts a ``TrickleServer`` over HTTP or HTTPS (a certificate of ``private_ca``, trusted); its URL."""
-    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
-    settings.FACESITE_CA_BUNDLE = str(private_ca.pem)
-    tls = private_ca.server_context() if request.param == "https" else None
+def trickling(request, trusted_ca):
+    """Starts a ``TrickleServer`` over HTTP or HTTPS (a certificate of ``trusted_ca``); its URL."""
+    tls = trusted_ca.server_context() if request.param == "https" else None
     with contextlib.ExitStack() as servers:
 
         def start(**options) -> str:
