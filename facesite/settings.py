@@ -452,6 +452,9 @@ FACESITE_DELIVERY_MAX_ATTEMPTS = env_int("FACESITE_DELIVERY_MAX_ATTEMPTS", 50, m
 FACESITE_DELIVERY_QUEUE_AHEAD = min(600, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] // 2)
 # A due delivery still waiting this long after its time lost its message: the sweeper queues it again.
 FACESITE_DELIVERY_LOST_AFTER = env_int("FACESITE_DELIVERY_LOST_AFTER", 60, minimum=1)
+# A connection to an endpoint stays open this many seconds after a delivery, for the next one (0: one
+# connection a delivery).
+FACESITE_DELIVERY_KEEP_ALIVE = env_float("FACESITE_DELIVERY_KEEP_ALIVE", 30.0, minimum=0)
 FACESITE_DELIVERY_RESPONSE_EXCERPT = env_int("FACESITE_DELIVERY_RESPONSE_EXCERPT", 2000, minimum=0, maximum=100_000)
 
 FLOWER_URL = env_str("FLOWER_URL", f"http://127.0.0.1:{env_int('FLOWER_PORT', 5555, minimum=1, maximum=65535)}/")

@@ -12,6 +12,11 @@ Both the URL fetcher (uploads by URL) and the delivery sender (POSTs to endpoint
 * **A hard deadline bounds the whole exchange.** Socket timeouts bound each read, so a
   server sending a byte every few seconds would never trip them; when the deadline passes,
   a timer shuts the session's sockets down, which ends any read in progress.
+* **Connections can be kept** (``kept_session``, for deliveries, which go to the same few endpoints):
+  a thread keeps its session between uses, each use with its own deadline. A connection is checked
+  once, when it is opened; a session whose deadline passed is never used again. A request that
+  fails on a kept connection (the server closed it as it was being used) is sent once more, on a
+  new connection.
 * No proxies from the environment: the checks must see the real peer.
 * **Certificates are checked against one context a process**: certifi's public authorities, and those of
   ``FACESITE_CA_BUNDLE``. Loading them takes tens of milliseconds, which urllib3 would spend again on
@@ -23,9 +28,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
+import os
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -77,22 +84,27 @@ def resolve_checked(host: str, port: int, *, allowed_networks: Iterable[str] = (
 
 
 class Guard:
-    """The sockets of one session, its allow-list, and its deadline.
+    """The sockets of one session, its allow-list, and the deadline of its current use.
 
     It holds a duplicate of each socket's descriptor, not the socket: TLS takes a socket's descriptor over
     into a new socket object and leaves the first one empty, so shutting that one down at the deadline
-    would end nothing. A duplicate refers to the same connection, whatever object reads from it."""
+    would end nothing. A duplicate refers to the same connection, whatever object reads from it; it is
+    closed with its connection (``release``), or the connection would stay open for as long as the guard."""
 
-    def __init__(self, *, deadline: float, check_addresses: bool, allowed_networks: Iterable[str]) -> None:
+    def __init__(self, *, check_addresses: bool, allowed_networks: Iterable[str]) -> None:
         self.check_addresses = check_addresses
         self.allowed_networks = list(allowed_networks)
         self.expired = False
-        self._sockets: list[socket.socket] = []  # the duplicates
+        self.connects = 0  # connections attempted, so a failure can tell whether it was on a new one
+        self._sockets: dict[object, socket.socket] = {}  # each connection's duplicate
         self._lock = threading.Lock()
-        self._timer = threading.Timer(deadline, self._expire)
-        self._timer.daemon = True
 
-    def connect(self, host: str, port: int, timeout: Any, source_address: Any) -> socket.socket:
+    def connect(
+        self, owner: object, host: str, port: int, timeout: Any, source_address: Any, options: Iterable[Any] = ()
+    ) -> socket.socket:
+        """A socket connected for ``owner`` (a connection object) to an allowed address of ``host``, with
+        the socket ``options`` urllib3 would have set (``TCP_NODELAY``)."""
+        self.connects += 1
         if self.check_addresses:
             candidates = resolve_checked(host, port, allowed_networks=self.allowed_networks)
         else:
@@ -100,14 +112,15 @@ class Guard:
         error: OSError = OSError(f"Could not connect to {host}.")
         for family, kind, proto, _, address in candidates:
             sock = socket.socket(family, kind, proto)
-            watched = sock.dup()
+            self.release(owner)  # its previous socket, if it reconnects
             with self._lock:
                 if self.expired:
                     sock.close()
-                    watched.close()
                     raise TimeoutError("The time allowed ran out.")
-                self._sockets.append(watched)
+                self._sockets[owner] = sock.dup()
             try:
+                for option in options:
+                    sock.setsockopt(*option)
                 if isinstance(timeout, int | float):
                     sock.settimeout(timeout)
                 if source_address:
@@ -117,27 +130,39 @@ class Guard:
             except OSError as exc:
                 error = exc
                 sock.close()
-                with self._lock:
-                    self._sockets.remove(watched)
-                watched.close()
+                self.release(owner)
         raise error
 
-    def start(self) -> None:
-        """Start counting down to the deadline."""
-        self._timer.start()
+    def release(self, owner: object) -> None:
+        """Let go of ``owner``'s duplicate: its connection closed."""
+        with self._lock:
+            watched = self._sockets.pop(owner, None)
+        if watched is not None:
+            watched.close()
+
+    @contextlib.contextmanager
+    def limit(self, deadline: float) -> Iterator[None]:
+        """Shut every socket down if ``deadline`` seconds pass before the block ends; the guard then stays
+        expired, and connects no more."""
+        timer = threading.Timer(deadline, self._expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
 
     def close(self) -> None:
-        """Stop the timer and let go of the duplicates (the session closes its own sockets)."""
-        self._timer.cancel()
+        """Let go of every duplicate (the session closes its own sockets)."""
         with self._lock:
-            for sock in self._sockets:
-                sock.close()
-            self._sockets.clear()
+            watched, self._sockets = list(self._sockets.values()), {}
+        for sock in watched:
+            sock.close()
 
     def _expire(self) -> None:
         with self._lock:
             self.expired = True
-            for sock in self._sockets:
+            for sock in self._sockets.values():
                 with contextlib.suppress(OSError):  # one not connected yet, or already closed by its peer
                     sock.shutdown(socket.SHUT_RDWR)
 
@@ -161,13 +186,31 @@ def certificate_rejection(exc: BaseException | None) -> str:
 
 
 def _adapter(guard: Guard, context: ssl.SSLContext) -> HTTPAdapter:
-    class Connection(HTTPConnection):
-        def _new_conn(self) -> socket.socket:
-            return guard.connect(self._dns_host, self.port, self.timeout, self.source_address)
+    class Guarded:
+        """Connects through the guard, and tells it when the connection closes."""
 
-    class SecureConnection(HTTPSConnection):
+        _dns_host: str
+        port: int
+        timeout: Any
+        source_address: Any
+        socket_options: Any
+
         def _new_conn(self) -> socket.socket:
-            return guard.connect(self._dns_host, self.port, self.timeout, self.source_address)
+            return guard.connect(
+                self, self._dns_host, self.port, self.timeout, self.source_address, self.socket_options or ()
+            )
+
+        def close(self) -> None:
+            try:
+                super().close()  # type: ignore[misc]
+            finally:
+                guard.release(self)
+
+    class Connection(Guarded, HTTPConnection):
+        pass
+
+    class SecureConnection(Guarded, HTTPSConnection):
+        pass
 
     class Pool(HTTPConnectionPool):
         ConnectionCls = Connection
@@ -186,7 +229,27 @@ def _adapter(guard: Guard, context: ssl.SSLContext) -> HTTPAdapter:
             super().cert_verify(conn, url, verify, cert)
             conn.ca_certs = conn.ca_cert_dir = None  # in the context already; named, urllib3 loads them again
 
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+            connects = guard.connects
+            try:
+                return super().send(request, *args, **kwargs)
+            except requests.ConnectionError as exc:
+                if guard.connects != connects or guard.expired or isinstance(exc, requests.Timeout):
+                    raise  # a new connection failed, or time ran out: the caller hears why
+                # The request went out on a kept connection, which the server closed as it arrived
+                # (servers close idle connections when they choose): once more, on a new one.
+                return super().send(request, *args, **kwargs)
+
     return Adapter(max_retries=0)
+
+
+def _new_session(guard: Guard, extra_ca_file: str) -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    adapter = _adapter(guard, tls_context(extra_ca_file))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 @contextlib.contextmanager
@@ -195,18 +258,77 @@ def guarded_session(
 ) -> Iterator[tuple[requests.Session, Guard]]:
     """A requests session whose connections are checked and whose whole use ends by ``deadline`` seconds;
     servers' certificates are checked against the public authorities and ``extra_ca_file``'s."""
-    guard = Guard(deadline=deadline, check_addresses=check_addresses, allowed_networks=allowed_networks)
-    session = requests.Session()
-    session.trust_env = False
-    adapter = _adapter(guard, tls_context(extra_ca_file))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    guard.start()
+    guard = Guard(check_addresses=check_addresses, allowed_networks=allowed_networks)
+    session = _new_session(guard, extra_ca_file)
     try:
-        yield session, guard
+        with guard.limit(deadline):
+            yield session, guard
     finally:
-        guard.close()
         session.close()
+        guard.close()
+
+
+class _Kept:
+    """A thread's kept session: what it was made for, and when it was last used."""
+
+    def __init__(self, options: tuple[Any, ...]) -> None:
+        check_addresses, allowed_networks, extra_ca_file = options
+        self.options = options
+        self.pid = os.getpid()
+        self.guard = Guard(check_addresses=check_addresses, allowed_networks=allowed_networks)
+        self.session = _new_session(self.guard, extra_ca_file)
+        self.last_used = time.monotonic()
+
+    def usable(self, options: tuple[Any, ...], keep_for: float) -> bool:
+        fresh = time.monotonic() - self.last_used <= keep_for
+        return fresh and options == self.options and self.pid == os.getpid() and not self.guard.expired
+
+    def close(self) -> None:
+        self.session.close()
+        self.guard.close()
+
+
+_kept = threading.local()
+
+
+@contextlib.contextmanager
+def kept_session(
+    *,
+    deadline: float,
+    keep_for: float,
+    check_addresses: bool = True,
+    allowed_networks: Iterable[str] = (),
+    extra_ca_file: str = "",
+) -> Iterator[tuple[requests.Session, Guard]]:
+    """As ``guarded_session``, but the session and its open connections are kept for this thread's next use
+    with the same checks, if it comes within ``keep_for`` seconds (0: never kept)."""
+    if keep_for <= 0:
+        with guarded_session(
+            deadline=deadline,
+            check_addresses=check_addresses,
+            allowed_networks=allowed_networks,
+            extra_ca_file=extra_ca_file,
+        ) as used:
+            yield used
+        return
+    options = (check_addresses, tuple(allowed_networks), extra_ca_file)
+    kept: _Kept | None = getattr(_kept, "session", None)
+    if kept is None or not kept.usable(options, keep_for):
+        if kept is not None and kept.pid == os.getpid():  # a forked child leaves its parent's alone
+            kept.close()
+        kept = _kept.session = _Kept(options)
+    finished = False
+    try:
+        with kept.guard.limit(deadline):
+            yield kept.session, kept.guard
+        finished = True
+    finally:
+        kept.last_used = time.monotonic()
+        # Cut off at the deadline, its sockets are shut down; interrupted (a worker's time limit), it may
+        # hold a connection in the middle of an exchange: either way, not kept.
+        if kept.guard.expired or not finished:
+            kept.close()
+            _kept.session = None
 
 
 def refusal_in(exc: BaseException | None) -> AddressRefused | None:
