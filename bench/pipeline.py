@@ -192,7 +192,7 @@ def pipeline(
     from tests.receiver import Receiver
 
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
-    receiver = Receiver(tls=tls).start()
+    receiver = Receiver(tls=tls, keep_alive=True).start()  # as most web servers: HTTP/1.1, connections kept
     Endpoint.objects.update(enabled=False)  # only this run's receiver is told
     Endpoint.objects.create(name=f"bench-{workers}", url=receiver.url, secret="bench-secret",
                             events=["image.analysed"])  # fmt: skip
