@@ -213,7 +213,7 @@ def pipeline(
                           "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT),
     ]  # fmt: skip
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/api/", [log_path, io_log_path])
+        wait_until_ready(f"http://127.0.0.1:{port}/api/", [log_path, io_log_path], workers)
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
 
@@ -316,14 +316,18 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(0.95 * len(ordered))]
 
 
-def wait_until_ready(url: str, worker_logs: list[Path], timeout: float = 120) -> None:
+def wait_until_ready(url: str, worker_logs: list[Path], pool_processes: int, timeout: float = 120) -> None:
+    """Until the web answers, the workers take tasks, and the analysis worker's (first) log says that each of
+    its pool processes has loaded the models: a running system, as the engine alone is measured loaded."""
     import requests
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             up = requests.get(url, timeout=1).status_code in (200, 401, 403)
-            if up and all("ready." in log.read_text() for log in worker_logs):
+            logs = [log.read_text() for log in worker_logs]
+            loaded = logs[0].count("ready: the engine's models loaded")
+            if up and all("ready." in log for log in logs) and loaded >= pool_processes:
                 return
         except requests.RequestException:
             pass

@@ -1,5 +1,6 @@
 import logging
 import os
+import time
 
 from celery import Celery
 from celery.signals import (
@@ -40,10 +41,13 @@ def _preload_engine(**kwargs) -> None:
         return
     from recognition.engine_handler import get_engine
 
+    started = time.monotonic()
     try:
         get_engine().preload()
     except Exception:  # a broken engine must not kill the pool in a loop: its tasks will say what is wrong
         logger.exception("The recognition engine could not load its models; analyses will fail until it can.")
+        return
+    logger.info("Pool process %d ready: the engine's models loaded in %.1f s.", os.getpid(), time.monotonic() - started)
 
 
 @task_prerun.connect

@@ -38,12 +38,10 @@ def test_a_pool_process_loads_the_models_before_it_is_given_a_task(tmp_path):
     try:
         child = wait_for(lambda: pool_process(process), timeout=90, message=process.log)
         main = psutil.Process(process.process.pid)
+        ready = f"Pool process {child.pid} ready: the engine's models loaded in "
+        wait_for(lambda: ready in process.log(), timeout=90, message=process.log)
 
-        wait_for(
-            lambda: mib(child) > mib(main) + MODELS_MIB,
-            timeout=90,
-            message=lambda: f"pool process {mib(child):.0f} MiB, main {mib(main):.0f} MiB\n{process.log()}",
-        )
+        assert mib(child) > mib(main) + MODELS_MIB, "the models are in memory when the log says so"
     finally:
         process.stop()
 
@@ -58,5 +56,6 @@ def test_an_engine_that_cannot_load_is_logged_and_the_pool_process_stays(tmp_pat
 
         assert pool_process(process).pid == child.pid
         assert process.log().count("could not load its models") == 1
+        assert "ready: the engine's models loaded" not in process.log()
     finally:
         process.stop()
