@@ -41,6 +41,10 @@ FIXTURES = ROOT / "tests" / "fixtures"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("labels", "faces", "moderation")
 TIMINGS = re.compile(r"analysed: .*; ms: (.*)$")
+# Celery's line as a pool process finishes a task: when, which process, how long it ran.
+SUCCEEDED = re.compile(
+    r"^\[(\S+ \S+): INFO/(ForkPoolWorker-\d+)\] Task recognition\.tasks\.analyse_image\[\S+\] succeeded in ([0-9.]+)s"
+)
 PACED, PACE = 40, 0.1  # the last photos are uploaded one at a time, this many seconds apart
 
 
@@ -107,6 +111,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
         )
         print("   where a task's time goes (median ms): " + run["stages"], flush=True)
         print("   CPU per image, by process (ms): " + run["cpu"], flush=True)
+        print("   pool processes: " + run["occupancy"], flush=True)
         if run["sessions"] is not None:
             print(f"   new database sessions per image: {run['sessions']:.2f}", flush=True)
 
@@ -258,6 +263,7 @@ def pipeline(
         "upload_busy": percentiles([ms for ms, _ in answers[len(burst) :]]),
         "latency": percentiles(latencies),
         "stages": stages(log_path),
+        "occupancy": occupancy(log_path, workers),
         "cpu": ", ".join(f"{name} {ms:.0f}" for name, ms in cpu.items()),
         "sessions": None if sessions_before is None else (sessions_after - sessions_before) / len(images),
     }
@@ -373,6 +379,29 @@ def stages(worker_log: Path) -> str:
                 name, ms = pair.split("=")
                 values[name].append(float(ms))
     return ", ".join(f"{name} {statistics.median(ms):.1f}" for name, ms in values.items())
+
+
+def occupancy(worker_log: Path, workers: int) -> str:
+    """How busy the pool processes were from the first task's start to the last one's end, and how long one
+    waited between two of its tasks (median): the time the pipeline leaves the engine idle."""
+    from datetime import datetime
+
+    runs: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    for line in worker_log.read_text(errors="replace").splitlines():
+        if match := SUCCEEDED.search(line):
+            end = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            runs[match.group(2)].append((end - float(match.group(3)), end))
+    if not runs:
+        return "no task lines in the worker's log"
+    spans = [span for process in runs.values() for span in process]
+    window = max(end for _, end in spans) - min(start for start, _ in spans)
+    busy = sum(end - start for start, end in spans) / (window * workers)
+    waits = [
+        (later[0] - earlier[1]) * 1000
+        for process in runs.values()
+        for earlier, later in zip(sorted(process), sorted(process)[1:], strict=False)
+    ]
+    return f"busy {busy:.0%} of {window:.1f} s, waiting {statistics.median(waits):.1f} ms between tasks (median)"
 
 
 def _engine_share(share: list[bytes]) -> tuple[float, float]:
