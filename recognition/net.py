@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import ipaddress
+import logging
 import os
 import socket
 import ssl
@@ -35,6 +36,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import certifi
 import requests
@@ -43,6 +45,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.ssl_ import create_urllib3_context
 
+logger = logging.getLogger(__name__)
 REFUSED = "a private, loopback, link-local or reserved address"
 E = TypeVar("E", bound=BaseException)
 CA_BUNDLE_HINT = "If your own certificate authority signs it, name that authority's PEM file in FACESITE_CA_BUNDLE."
@@ -238,6 +241,9 @@ def _adapter(guard: Guard, context: ssl.SSLContext) -> HTTPAdapter:
                     raise  # a new connection failed, or time ran out: the caller hears why
                 # The request went out on a kept connection, which the server closed as it arrived
                 # (servers close idle connections when they choose): once more, on a new one.
+                where = urlsplit(request.url or "")  # host and port only: a URL's query may hold a secret
+                logger.info("%s to %s:%s: the kept connection failed (%s); sent again on a new one.",
+                            request.method, where.hostname, where.port, type(exc).__name__)  # fmt: skip
                 return super().send(request, *args, **kwargs)
 
     return Adapter(max_retries=0)

@@ -82,9 +82,9 @@ def test_a_connection_the_receiver_closed_while_idle_is_replaced_before_sending(
     assert connections_used(kept_receiver) == 2
 
 
-def test_a_request_the_receiver_drops_on_a_kept_connection_is_sent_again_on_a_new_one(kept_receiver):
+def test_a_request_the_receiver_drops_on_a_kept_connection_is_sent_again_on_a_new_one(kept_receiver, caplog):
     """A server may close an idle connection just as a request arrives on it; the delivery does not fail."""
-    endpoint_at(kept_receiver.url)
+    endpoint_at(kept_receiver.url + "?token=in-the-query")
     kept_receiver.reply(Reply(), Reply(drop=True))
     deliver(1)
     second = deliver(2)
@@ -94,6 +94,10 @@ def test_a_request_the_receiver_drops_on_a_kept_connection_is_sent_again_on_a_ne
     assert dropped.peer == first_post.peer and sent_again.peer != first_post.peer
     key = "Facesite-Idempotency-Key"
     assert dropped.headers[key] == sent_again.headers[key] == second.idempotency_key
+    port = kept_receiver.server.server_address[1]
+    logged = [record.getMessage() for record in caplog.records if "sent again" in record.getMessage()]
+    expected = f"POST to 127.0.0.1:{port}: the kept connection failed (ConnectionError); sent again on a new one."
+    assert logged == [expected], "once, and without the URL's query"
 
 
 def test_a_request_dropped_on_a_new_connection_is_not_sent_again(kept_receiver):
