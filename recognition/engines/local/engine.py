@@ -38,8 +38,9 @@ MODERATION_INPUT_NAME = "input:0"
 class LocalEngine(EmbeddingEngine):
     """Options: ``threads`` per model (1), ``detect_max_side`` (1024 px), ``detection_threshold`` (0.6),
     ``max_pixels`` accepted (50 M), ``preload`` all models at construction (False), ``int8`` moderation
-    classifier (None: where the CPU has int8 dot products; see int8.py), ``model_cache`` where models built
-    on this machine are kept (``~/.cache/facesite/models``; model_cache.py)."""
+    classifier (None: where the CPU has int8 dot products, or where it measures faster when it loads; see
+    int8.py), ``model_cache`` where models built on this machine are kept (``~/.cache/facesite/models``;
+    model_cache.py)."""
 
     name = "local"
     # Identity vectors come from SFace; stored embeddings are comparable only within this version.

@@ -3,10 +3,12 @@
 Static quantisation (onnxruntime's QDQ format: int8 weights per output channel, uint8 activations) makes
 open_nsfw about three times faster on a CPU with int8 dot-product instructions (x86 VNNI, Arm's dot
 product), while its score moves by at most a fifth of a point on photos it was not calibrated on
-(``bench/int8.py`` measures both). A CPU without them (AVX2 alone) gains nothing, and its 16-bit
-intermediate sums can saturate (onnxruntime's quantisation guide says so), which moved the score by up to
-0.7 points in the same comparison; ``models.fast_int8_cpu`` tells the two apart, and the engine uses the
-int8 model only where it pays.
+(``bench/int8.py`` measures both). On a CPU with AVX2 alone it depends on the CPU: no faster on an AMD Zen 2
+(29.0 ms in both), 42 % faster on a Zen 3 (13.9 against 24.0 ms); there its 16-bit intermediate sums can
+saturate (onnxruntime's quantisation guide says so), which moved the score by up to 0.7 points in the same
+comparison. So the engine uses the int8 model where the CPU has int8 dot products
+(``models.fast_int8_cpu``), and elsewhere only where ``median_ms`` finds it takes at most ``WORTH`` of the
+float model's time.
 
 Quantisation needs the range of every activation; those were measured once on the test fixtures by
 ``bench/int8.py --measure`` and are kept beside this module (``data/int8/moderation.json``, onnxruntime's
@@ -23,9 +25,12 @@ changes with the float weights, the ranges and onnxruntime's version.
 from __future__ import annotations
 
 import logging
+import statistics
 import tempfile
+import time
 from pathlib import Path
 
+import numpy as np
 import onnx
 import onnxruntime
 from onnx import version_converter
@@ -33,6 +38,8 @@ from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantTy
 
 from recognition.engines.local.model_cache import kept
 
+#: Without int8 dot products, the int8 model runs only if it takes at most this share of the float model's time.
+WORTH = 0.8
 RANGES_DIR = Path(__file__).resolve().parent / "data" / "int8"  # not models.DATA_DIR: models imports this
 # Per-channel QDQ needs DequantizeLinear's axis attribute, which arrived in opset 13.
 MIN_OPSET = 13
@@ -83,7 +90,23 @@ def build(model: onnx.ModelProto, ranges: Path, reader: CalibrationDataReader | 
         return output.read_bytes()
 
 
+def median_ms(sessions: list[onnxruntime.InferenceSession], rounds: int = 5) -> list[float]:
+    """Each session's median time, in ms, on the same made-up input for their (shared) first input; the runs
+    interleaved after a warm-up run each, so that a busy moment slows them alike."""
+    spec = sessions[0].get_inputs()[0]
+    shape = [dim if isinstance(dim, int) else 1 for dim in spec.shape]
+    feed = {spec.name: np.random.default_rng(0).uniform(-128, 128, shape).astype(np.float32)}
+    times: list[list[float]] = [[] for _ in sessions]
+    for round_ in range(rounds + 1):
+        for session, measured in zip(sessions, times, strict=True):
+            started = time.perf_counter()
+            session.run(None, feed)
+            if round_:
+                measured.append((time.perf_counter() - started) * 1000)
+    return [statistics.median(measured) for measured in times]
+
+
 def _no_preprocessing_advice(record: logging.LogRecord) -> bool:
-    """onnxruntime advises its shape-inference pre-processing on every build; the ranges were measured on
-    the model as it is, so it is quantised as it is."""
-    return not record.getMessage().startswith("Please consider")
+    """onnxruntime advises its shape-inference pre-processing on every build (the ranges were measured on
+    the model as it is, so it is quantised as it is), and tells of every bias scale it widens."""
+    return not record.getMessage().startswith(("Please consider", "Increased scale"))
