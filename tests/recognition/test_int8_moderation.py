@@ -113,6 +113,28 @@ def test_without_int8_dot_products_the_int8_model_runs_only_where_measured_faste
     assert "DequantizeLinear" in operators(quantised) and "DequantizeLinear" not in operators(exact)
 
 
+@pytest.fixture
+def unbuildable_int8(monkeypatch):
+    def broken(*args, **kwargs):
+        raise MemoryError("quantising ran out of memory")
+
+    monkeypatch.setattr(int8, "quantized", broken)
+
+
+def test_an_int8_model_that_cannot_be_built_leaves_moderation_in_float(tmp_path, unbuildable_int8, caplog):
+    chosen = ModelSet(cache_dir=tmp_path)
+    with caplog.at_level(logging.WARNING, logger="recognition.engines.local.models"):
+        session = chosen.nsfw
+
+    assert chosen.int8 is False and "DequantizeLinear" not in operators(session)
+    assert "The int8 moderation model could not be built; moderation runs in float." in caplog.text
+
+
+def test_an_int8_model_asked_for_that_cannot_be_built_says_why(tmp_path, unbuildable_int8):
+    with pytest.raises(MemoryError, match="quantising ran out of memory"):
+        ModelSet(int8=True, cache_dir=tmp_path).nsfw  # noqa: B018
+
+
 def operators(session) -> set[str]:
     """The operators of the model ``session`` runs, as onnxruntime was given it."""
     return {node.op_type for node in onnx.load_from_string(session._model_bytes).graph.node}

@@ -219,7 +219,15 @@ class ModelSet:
             model = onnx.load(str(path))
             if self.int8 is False:
                 return self.onnx_session(model.SerializeToString())
-            quantised = self.onnx_session(int8.quantized(model, "moderation", cache_dir=self.cache_dir))
+            try:
+                quantised = self.onnx_session(int8.quantized(model, "moderation", cache_dir=self.cache_dir))
+            except Exception:
+                if self.int8:  # asked for by name: its failure is the answer
+                    raise
+                logger.warning("The int8 moderation model could not be built; moderation runs in float.",
+                               exc_info=True)  # fmt: skip
+                self.int8 = False
+                return self.onnx_session(model.SerializeToString())
             if self.int8 is None and not fast_int8_cpu():
                 exact = self.onnx_session(model.SerializeToString())
                 int8_ms, float_ms = int8.median_ms([quantised, exact])
