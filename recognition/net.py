@@ -249,49 +249,46 @@ def _adapter(guard: Guard, context: ssl.SSLContext) -> HTTPAdapter:
     return Adapter(max_retries=0)
 
 
-def _new_session(guard: Guard, extra_ca_file: str) -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    adapter = _adapter(guard, tls_context(extra_ca_file))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+class _Session:
+    """A requests session through a guard of its own, made for one set of checks (``options``: whether to check
+    addresses, the allowed networks, the extra authorities' file); and when it was last used."""
 
-
-@contextlib.contextmanager
-def guarded_session(
-    *, deadline: float, check_addresses: bool = True, allowed_networks: Iterable[str] = (), extra_ca_file: str = ""
-) -> Iterator[tuple[requests.Session, Guard]]:
-    """A requests session whose connections are checked and whose whole use ends by ``deadline`` seconds;
-    servers' certificates are checked against the public authorities and ``extra_ca_file``'s."""
-    guard = Guard(check_addresses=check_addresses, allowed_networks=allowed_networks)
-    session = _new_session(guard, extra_ca_file)
-    try:
-        with guard.limit(deadline):
-            yield session, guard
-    finally:
-        session.close()
-        guard.close()
-
-
-class _Kept:
-    """A thread's kept session: what it was made for, and when it was last used."""
-
-    def __init__(self, options: tuple[Any, ...]) -> None:
-        check_addresses, allowed_networks, extra_ca_file = options
-        self.options = options
+    def __init__(self, options: tuple[bool, tuple[str, ...], str]) -> None:
+        check_addresses, allowed_networks, extra_ca_file = self.options = options
         self.pid = os.getpid()
         self.guard = Guard(check_addresses=check_addresses, allowed_networks=allowed_networks)
-        self.session = _new_session(self.guard, extra_ca_file)
+        self.session = requests.Session()
+        self.session.trust_env = False
+        adapter = _adapter(self.guard, tls_context(extra_ca_file))
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.last_used = time.monotonic()
 
-    def usable(self, options: tuple[Any, ...], keep_for: float) -> bool:
+    def usable(self, options: tuple[bool, tuple[str, ...], str], keep_for: float) -> bool:
         fresh = time.monotonic() - self.last_used <= keep_for
         return fresh and options == self.options and self.pid == os.getpid() and not self.guard.expired
 
     def close(self) -> None:
         self.session.close()
         self.guard.close()
+
+
+@contextlib.contextmanager
+def _used_once(options: tuple[bool, tuple[str, ...], str], deadline: float) -> Iterator[tuple[requests.Session, Guard]]:
+    used = _Session(options)
+    try:
+        with used.guard.limit(deadline):
+            yield used.session, used.guard
+    finally:
+        used.close()
+
+
+def guarded_session(
+    *, deadline: float, check_addresses: bool = True, allowed_networks: Iterable[str] = (), extra_ca_file: str = ""
+) -> contextlib.AbstractContextManager[tuple[requests.Session, Guard]]:
+    """A requests session whose connections are checked and whose whole use ends by ``deadline`` seconds;
+    servers' certificates are checked against the public authorities and ``extra_ca_file``'s."""
+    return _used_once((check_addresses, tuple(allowed_networks), extra_ca_file), deadline)
 
 
 _kept = threading.local()
@@ -308,21 +305,16 @@ def kept_session(
 ) -> Iterator[tuple[requests.Session, Guard]]:
     """As ``guarded_session``, but the session and its open connections are kept for this thread's next use
     with the same checks, if it comes within ``keep_for`` seconds (0: never kept)."""
+    options = (check_addresses, tuple(allowed_networks), extra_ca_file)
     if keep_for <= 0:
-        with guarded_session(
-            deadline=deadline,
-            check_addresses=check_addresses,
-            allowed_networks=allowed_networks,
-            extra_ca_file=extra_ca_file,
-        ) as used:
+        with _used_once(options, deadline) as used:
             yield used
         return
-    options = (check_addresses, tuple(allowed_networks), extra_ca_file)
-    kept: _Kept | None = getattr(_kept, "session", None)
+    kept: _Session | None = getattr(_kept, "session", None)
     if kept is None or not kept.usable(options, keep_for):
         if kept is not None and kept.pid == os.getpid():  # a forked child leaves its parent's alone
             kept.close()
-        kept = _kept.session = _Kept(options)
+        kept = _kept.session = _Session(options)
     finished = False
     try:
         with kept.guard.limit(deadline):
