@@ -217,8 +217,12 @@ class ModelSet:
         verify_checksum(path)
         with self._lock:
             model = onnx.load(str(path))
-            if self.int8 is False:
+
+            def in_float() -> Any:
                 return self.onnx_session(model.SerializeToString())
+
+            if self.int8 is False:
+                return in_float()
             try:
                 quantised = self.onnx_session(int8.quantized(model, "moderation", cache_dir=self.cache_dir))
             except Exception:
@@ -227,9 +231,9 @@ class ModelSet:
                 logger.warning("The int8 moderation model could not be built; moderation runs in float.",
                                exc_info=True)  # fmt: skip
                 self.int8 = False
-                return self.onnx_session(model.SerializeToString())
+                return in_float()
             if self.int8 is None and not fast_int8_cpu():
-                exact = self.onnx_session(model.SerializeToString())
+                exact = in_float()
                 int8_ms, float_ms = int8.median_ms([quantised, exact])
                 self.int8 = int8_ms <= int8.WORTH * float_ms
                 logger.info("Moderation runs in %s on this CPU: %.1f ms in int8, %.1f ms in float.",
