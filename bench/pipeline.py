@@ -11,8 +11,10 @@ creates on that server and drops at the end (so it needs the right to create one
 distinct 640×480 photos (crops, flips and exposures of the test photos) as fast as the web answers; the
 figures are images per second from the first upload to the last analysis and to the last delivery,
 upload latency (in the burst of uploads, and of a few uploads one at a time while the workers are busy
-with the burst), upload-to-done latency, and where a task's time goes (from the worker's log). Then the
-engine alone analyses the same photos on as many processes, for the ratio.
+with the burst), upload-to-done latency, and where a task's time goes (from the worker's log). The engine
+alone analyses the same photos on as many processes before and after the pipeline runs; the ratio is to the
+mean of the two, and a change of more than a tenth between them is reported, since the machine's speed then
+moved under the measurement.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ SUCCEEDED = re.compile(
     r"^\[(\S+ \S+): INFO/(ForkPoolWorker-\d+)\] Task recognition\.tasks\.analyse_image\[\S+\] succeeded in ([0-9.]+)s"
 )
 PACED, PACE = 40, 0.1  # the last photos are uploaded one at a time, this many seconds apart
+# Engine-alone rates before and after the pipeline further apart than this: the machine changed speed.
+DRIFT = 0.10
 
 
 def photos(count: int, seed: int) -> list[bytes]:
@@ -100,8 +104,10 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     )
     for workers in args.workers:
         images = photos(args.images, seed=workers)  # new photos each run: none is a duplicate of the last run's
-        engine_rate = engine_only(images, workers)
+        engine_before = engine_only(images, workers)
         run = pipeline(images, workers, args.clients, env, token, tls)
+        engine_after = engine_only(images, workers)
+        engine_rate = (engine_before + engine_after) / 2
         print(
             f"{workers:>9} {engine_rate:>9.1f} /s {run['done']:>9.1f} /s {run['delivered']:>9.1f} /s "
             f"{run['done'] / engine_rate:>6.0%} {run['upload'][0]:>6.0f}/{run['upload'][1]:.0f} ms "
@@ -109,6 +115,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
             f"{run['latency'][0]:>9.0f}/{run['latency'][1]:.0f} ms",
             flush=True,
         )
+        print("   " + drift(engine_before, engine_after), flush=True)
         print("   where a task's time goes (median ms): " + run["stages"], flush=True)
         print("   CPU per image, by process (ms): " + run["cpu"], flush=True)
         print("   pool processes: " + run["occupancy"], flush=True)
@@ -413,6 +420,14 @@ def _engine_share(share: list[bytes]) -> tuple[float, float]:
     for data in share:
         engine.analyse(data, features=DEFAULT)
     return start, time.perf_counter()
+
+
+def drift(before: float, after: float) -> str:
+    """The engine alone before and after the pipeline, and whether the machine's speed held between them (on a
+    shared cloud host it can move by a fifth within minutes, and the ratio with it)."""
+    change = abs(after - before) / min(before, after)
+    verdict = "steady" if change <= DRIFT else f"the machine's speed changed by {change:.0%}: the ratio is uncertain"
+    return f"engine alone before and after the pipeline: {before:.1f} and {after:.1f} /s ({verdict})"
 
 
 def engine_only(images: list[bytes], processes: int) -> float:
