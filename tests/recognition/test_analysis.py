@@ -1,5 +1,9 @@
 """The analysis service on a real database with the deterministic fake engine."""
 
+import logging
+import re
+import time
+
 import pytest
 
 from integrations.models import Delivery
@@ -67,6 +71,25 @@ def test_image_analysed_signal_writes_the_outbox_row_in_the_same_transaction(end
     assert second.error == "Internal error while storing results (RuntimeError: disk full)."
     assert not Delivery.objects.filter(image=second).exists()
     assert not second.labels.exists()
+
+
+def test_the_log_line_says_where_the_task_spent_its_time_listeners_and_commit_apart(caplog):
+    from recognition import signals
+
+    def slow_listener(**kwargs):
+        time.sleep(0.05)
+
+    signals.image_analysed.connect(slow_listener, dispatch_uid="test-slow")
+    try:
+        with caplog.at_level(logging.INFO, logger="recognition.services.analysis"):
+            image_analyse(image_id=ingest().pk)
+    finally:
+        signals.image_analysed.disconnect(dispatch_uid="test-slow")
+    line = next(r.getMessage() for r in caplog.records if " analysed: " in r.getMessage())
+    ms = {stage: float(value) for stage, value in re.findall(r"(\S+)=([0-9.]+)", line.partition("; ms: ")[2])}
+    assert {"read", "engine", "identify", "store", "store.announce", "store.commit"} <= ms.keys()
+    assert 50 <= ms["store.announce"] < ms["store"]  # the listener's time, counted once, inside the store's
+    assert ms["store.commit"] < 50
 
 
 def test_second_run_of_the_same_image_does_nothing(endpoint):
