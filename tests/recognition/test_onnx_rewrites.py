@@ -59,7 +59,7 @@ def prelu_model(slope: np.ndarray) -> onnx.ModelProto:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
-def test_a_per_channel_prelu_becomes_relus_and_gives_the_same_values():
+def test_a_per_channel_prelu_becomes_relus_and_gives_the_same_values_to_float_rounding():
     slope = np.array([0.25, -0.388, 1.121, 0.0], dtype=np.float32).reshape(4, 1, 1)  # SFace has all of these kinds
     x = np.random.default_rng(3).normal(size=(1, 4, 5, 6)).astype(np.float32)
     expected = session(prelu_model(slope)).run(None, {"x": x})[0]
@@ -68,8 +68,10 @@ def test_a_per_channel_prelu_becomes_relus_and_gives_the_same_values():
     rewritten = prelu_as_relus(prelu_model(slope))
 
     assert "PRelu" not in {node.op_type for node in rewritten.graph.node}
+    assert [node.op_type for node in rewritten.graph.node].count("Relu") == 1, "one Relu, fused into a scaling"
     assert "slope" not in {tensor.name for tensor in rewritten.graph.initializer}, "the old slope is dropped"
-    np.testing.assert_array_equal(session(rewritten).run(None, {"x": x})[0], expected)
+    # Where the input is negative, x + (1 - slope) × (-x) rounds twice where slope × x rounds once.
+    np.testing.assert_allclose(session(rewritten).run(None, {"x": x})[0], expected, rtol=1e-6, atol=1e-6)
 
 
 def test_a_prelu_whose_slope_is_not_one_per_channel_is_left_alone():
