@@ -206,6 +206,39 @@ def test_identity_vectors_are_the_ones_opencv_computes_from_the_same_model_file(
             assert float(engine.faces._embed(aligned) @ (expected / np.linalg.norm(expected))) > 0.99999
 
 
+def test_faces_embedded_a_batch_at_a_time_get_what_each_gets_alone(engine, monkeypatch):
+    import cv2
+
+    from recognition.engines.local import faces as faces_module
+
+    aligned = []
+    for name in [*OBAMAS, *OTHERS]:
+        bgr = cv2.imdecode(np.frombuffer(photo(name), np.uint8), cv2.IMREAD_COLOR)
+        for row in engine.faces._detect_raw(bgr):
+            aligned.append(cv2.warpAffine(bgr, _similarity(row[4:14].reshape(5, 2), SFACE_TEMPLATE), (112, 112)))
+    assert len(aligned) == 5
+    alone = [engine.faces._embed(face) for face in aligned]
+
+    class CountingSession:  # SFace's session, counting its runs and the faces in each
+        def __init__(self, session):
+            self.session, self.batches = session, []
+
+        def run(self, outputs, feed):
+            self.batches.append(len(feed["data"]))
+            return self.session.run(outputs, feed)
+
+    counting = CountingSession(engine.models.face_recogniser)
+    monkeypatch.setattr(faces_module, "EMBEDDING_BATCH", 2)
+    monkeypatch.setattr(engine.models, "face_recogniser", counting)
+    together = engine.faces._embed_all(aligned)
+
+    assert counting.batches == [2, 2, 1]
+    assert len(together) == len(alone)
+    for vector, expected in zip(together, alone, strict=True):
+        np.testing.assert_allclose(vector, expected, rtol=0, atol=1e-6)
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-6
+
+
 @pytest.mark.parametrize("name", ["obama.jpg", "messi5.jpg", "astronaut.png", "dog.jpg", "scenetext01.jpg", "collage"])
 def test_face_detection_finds_what_opencvs_own_yunet_finds(engine, name):
     import cv2

