@@ -259,7 +259,7 @@ def _store_results(
         announced = time.perf_counter()
     committed = time.perf_counter()
     # The store's share of a task, and within it what the listeners did (the event document and its
-    # deliveries, in integrations) and the commit.
+    # deliveries, in integrations) and the commit with what runs once it is made (queuing those deliveries).
     timings = results.timings | {
         "store": _ms(started, committed),
         "store.announce": _ms(announcing, announced),
