@@ -16,6 +16,8 @@
   becomes a convolution onnxruntime fuses and keeps blocked (25 → 13 ms per face on the same core; written
   first as ``Relu(x) - slope × Relu(-x)``, whose first Relu stayed outside, 0.8 ms a face more on an
   Emerald Rapids core).
+- ``any_batch``: SFace's file declares one face a run. Opened, a picture's faces share runs (faces.py), and
+  its final layer's weights are read once a run instead of once a face.
 """
 
 from __future__ import annotations
