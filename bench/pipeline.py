@@ -34,6 +34,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -404,9 +405,7 @@ def occupancy(worker_log: Path, workers: int) -> str:
     window = max(end for _, end in spans) - min(start for start, _ in spans)
     busy = sum(end - start for start, end in spans) / (window * workers)
     waits = [
-        (later[0] - earlier[1]) * 1000
-        for process in runs.values()
-        for earlier, later in zip(sorted(process), sorted(process)[1:], strict=False)
+        (later[0] - earlier[1]) * 1000 for process in map(sorted, runs.values()) for earlier, later in pairwise(process)
     ]
     return f"busy {busy:.0%} of {window:.1f} s, waiting {statistics.median(waits):.1f} ms between tasks (median)"
 
