@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -72,6 +72,7 @@ def test_tokens_expire(settings):
 def test_a_users_permissions_are_their_own_and_their_groups_read_in_one_query(django_assert_num_queries):
     user = UserFactory(role=roles.REVIEWER)
     user.user_permissions.add(Permission.objects.get(codename="download_original_image"))
+    user.groups.add(Group.objects.get(name=roles.OPERATOR))  # a second group, granting some of the same
     superuser = UserFactory(is_superuser=True)
 
     def fresh(user):  # a user as each request loads it, nothing cached
@@ -83,6 +84,7 @@ def test_a_users_permissions_are_their_own_and_their_groups_read_in_one_query(dj
     assert {"recognition.download_original_image", "recognition.change_faceforreview"} <= held, "own and group's"
     assert held == ModelBackend().get_all_permissions(fresh(user)), "what Django's own backend finds"
     assert fresh(superuser).get_all_permissions() == ModelBackend().get_all_permissions(fresh(superuser))
+    assert fresh(UserFactory()).get_all_permissions() == set(), "no group, no permission"
     user.is_active = False
     assert user.get_all_permissions() == set() and not user.has_perm("recognition.change_face")
 
