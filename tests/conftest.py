@@ -93,6 +93,14 @@ def empty_cache(broker_url):
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Passwords hashed with a fast hasher, as Django's testing docs advise: the default (PBKDF2, a million
+    rounds) takes 0.6 s a user on a slow core, and the tests make hundreds of users. Signing in still checks
+    the password; the hashing itself is Django's, not under test here."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def fake_engine(settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.fake.FakeEngine", "OPTIONS": {}}
     settings.FACESITE_ENROL_MIN_FACE_PIXELS = 16  # the fake engine's synthetic test images are small
