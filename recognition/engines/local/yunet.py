@@ -46,8 +46,10 @@ class YuNet:
     def detect(self, bgr: np.ndarray) -> np.ndarray:
         height, width = bgr.shape[:2]
         padded_height, padded_width = -(-height // DIVISOR) * DIVISOR, -(-width // DIVISOR) * DIVISOR
-        blob = np.zeros((1, 3, padded_height, padded_width), dtype=np.float32)
-        blob[0, :, :height, :width] = bgr.transpose(2, 0, 1)
+        padded = (padded_height, padded_width) != (height, width)  # only a padding needs zeroing
+        blob = (np.zeros if padded else np.empty)((1, 3, padded_height, padded_width), dtype=np.float32)
+        for channel, plane in enumerate(cv2.split(bgr)):  # planes first: twice as fast as a strided transpose
+            blob[0, channel, :height, :width] = plane
         results = dict(zip(self.outputs, self.session.run(self.outputs, {"input": blob}), strict=True))
         candidates = [self._decode(results, stride, columns=padded_width // stride) for stride in STRIDES]
         faces = np.concatenate(candidates) if candidates else np.zeros((0, 15), dtype=np.float32)
