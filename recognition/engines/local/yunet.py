@@ -44,6 +44,8 @@ class YuNet:
         self.outputs = [f"{kind}_{stride}" for kind in ("cls", "obj", "bbox", "kps") for stride in STRIDES]
 
     def detect(self, bgr: np.ndarray) -> np.ndarray:
+        if bgr.ndim != 3 or bgr.shape[2] != 3:
+            raise ValueError(f"YuNet takes a BGR image of three channels, not an array of shape {bgr.shape}.")
         height, width = bgr.shape[:2]
         padded_height, padded_width = -(-height // DIVISOR) * DIVISOR, -(-width // DIVISOR) * DIVISOR
         padded = (padded_height, padded_width) != (height, width)  # only a padding needs zeroing
