@@ -120,6 +120,10 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
         print("   where a task's time goes (median ms): " + run["stages"], flush=True)
         print("   CPU per image, by process (ms): " + run["cpu"], flush=True)
         print("   pool processes: " + run["occupancy"], flush=True)
+        if run["scheduled"] is not None:
+            on_core, waiting = run["scheduled"]
+            print(f"   pool processes, per image: {on_core:.1f} ms on a core, {waiting:.1f} ms ready but waiting for "
+                  "one", flush=True)  # fmt: skip
         if run["sessions"] is not None:
             print(f"   new database sessions per image: {run['sessions']:.2f}", flush=True)
 
@@ -242,6 +246,7 @@ def pipeline(
                   **local_servers(env["REDIS_URL"])}  # fmt: skip
         cpu_before = {name: cpu_seconds(pid) for name, pid in groups.items()}
         cpu_before["clients and receiver"] = cpu_seconds(os.getpid(), children=False)
+        scheduled_before = scheduled(processes[1])
         sessions_before = database_sessions()
         started = time.time()
         with ThreadPoolExecutor(clients) as pool:
@@ -254,6 +259,7 @@ def pipeline(
         last_done, last_delivered, latencies = wait_for_done([image_id for _, image_id in answers])
         cpu_after = {name: cpu_seconds(pid) for name, pid in groups.items()}
         cpu_after["clients and receiver"] = cpu_seconds(os.getpid(), children=False)
+        scheduled_after = scheduled(processes[1])
         cpu = {name: (cpu_after[name] - cpu_before[name]) / len(images) * 1000 for name in cpu_after}
         sessions_after = database_sessions()
     finally:
@@ -273,6 +279,7 @@ def pipeline(
         "stages": stages(log_path),
         "occupancy": occupancy(log_path, workers),
         "cpu": ", ".join(f"{name} {ms:.0f}" for name, ms in cpu.items()),
+        "scheduled": per_image(scheduled_before, scheduled_after, len(images)),
         "sessions": None if sessions_before is None else (sessions_after - sessions_before) / len(images),
     }
 
@@ -306,6 +313,28 @@ def cpu_seconds(process: subprocess.Popen | int | None, *, children: bool = True
                 times = child.cpu_times()
                 total += times.user + times.system
     return total
+
+
+def scheduled(worker: subprocess.Popen) -> tuple[float, float] | None:
+    """Milliseconds the worker's pool processes have so far spent on a core, and ready to run but waiting for
+    one (Linux's /proc/<pid>/schedstat); None where the kernel does not keep them. The second is what the
+    rest of the system takes from the engine, which CPU time alone does not show."""
+    import psutil
+
+    on_core = waiting = 0.0
+    try:
+        for child in psutil.Process(worker.pid).children():
+            fields = Path(f"/proc/{child.pid}/schedstat").read_text().split()
+            on_core, waiting = on_core + int(fields[0]) / 1e6, waiting + int(fields[1]) / 1e6
+    except (OSError, psutil.NoSuchProcess):
+        return None
+    return on_core, waiting
+
+
+def per_image(before: tuple[float, ...] | None, after: tuple[float, ...] | None, images: int) -> tuple | None:
+    if before is None or after is None:
+        return None
+    return tuple((end - start) / images for start, end in zip(before, after, strict=True))
 
 
 def local_servers(redis_url: str) -> dict[str, int | None]:
