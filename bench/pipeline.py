@@ -118,12 +118,14 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
         )
         print("   " + drift(engine_before, engine_after), flush=True)
         print("   where a task's time goes (median ms): " + run["stages"], flush=True)
-        print("   CPU per image, by process (ms): " + run["cpu"], flush=True)
+        cpu = ", ".join(f"{name} {ms:.0f}" for name, ms in run["cpu"].items())
+        print("   CPU per image, by process (ms): " + cpu, flush=True)
         print("   pool processes: " + run["occupancy"], flush=True)
         if run["scheduled"] is not None:
             on_core, waiting = run["scheduled"]
             print(f"   pool processes, per image: {on_core:.1f} ms on a core, {waiting:.1f} ms ready but waiting for "
                   "one", flush=True)  # fmt: skip
+            print("   " + bounds(engine_rate, workers, on_core, sum(run["cpu"].values())), flush=True)
         if run["sessions"] is not None:
             print(f"   new database sessions per image: {run['sessions']:.2f}", flush=True)
 
@@ -278,7 +280,7 @@ def pipeline(
         "latency": percentiles(latencies),
         "stages": stages(log_path),
         "occupancy": occupancy(log_path, workers),
-        "cpu": ", ".join(f"{name} {ms:.0f}" for name, ms in cpu.items()),
+        "cpu": cpu,
         "scheduled": per_image(scheduled_before, scheduled_after, len(images)),
         "sessions": None if sessions_before is None else (sessions_after - sessions_before) / len(images),
     }
@@ -329,6 +331,18 @@ def scheduled(worker: subprocess.Popen) -> tuple[float, float] | None:
     except (OSError, psutil.NoSuchProcess):
         return None
     return on_core, waiting
+
+
+def bounds(engine_rate: float, workers: int, on_core_ms: float, cpu_ms: float) -> str:
+    """The highest ratio the pipeline could reach with no waiting at all, two ways: if its pool processes did
+    nothing but their own work on a core, and if the machine's cores were busy every moment (CPU an image
+    of every process measured, the benchmark's clients included)."""
+    cores = os.cpu_count() or 1
+    pool_rate, machine_rate = workers * 1000 / on_core_ms, cores * 1000 / cpu_ms
+    return (
+        f"the ratio could at most reach {pool_rate / engine_rate:.0%} (the pool processes' own work on a core) "
+        f"and {machine_rate / engine_rate:.0%} ({cores} cores, {cpu_ms:.0f} ms of CPU an image)"
+    )
 
 
 def per_image(before: tuple[float, ...] | None, after: tuple[float, ...] | None, images: int) -> tuple | None:
