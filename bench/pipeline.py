@@ -319,18 +319,20 @@ def cpu_seconds(process: subprocess.Popen | int | None, *, children: bool = True
 
 def scheduled(worker: subprocess.Popen) -> tuple[float, float] | None:
     """Milliseconds the worker's pool processes have so far spent on a core, and ready to run but waiting for
-    one (Linux's /proc/<pid>/schedstat); None where the kernel does not keep them. The second is what the
-    rest of the system takes from the engine, which CPU time alone does not show."""
+    one (Linux's /proc/<pid>/schedstat); None where the kernel does not keep them, or the worker has no pool
+    processes to read. The second is what the rest of the system takes from the engine, which CPU time alone
+    does not show."""
     import psutil
 
     on_core = waiting = 0.0
     try:
-        for child in psutil.Process(worker.pid).children():
+        children = psutil.Process(worker.pid).children()
+        for child in children:
             fields = Path(f"/proc/{child.pid}/schedstat").read_text().split()
             on_core, waiting = on_core + int(fields[0]) / 1e6, waiting + int(fields[1]) / 1e6
     except (OSError, psutil.NoSuchProcess):
         return None
-    return on_core, waiting
+    return (on_core, waiting) if children else None
 
 
 def bounds(engine_rate: float, workers: int, on_core_ms: float, cpu_ms: float) -> str:
