@@ -50,19 +50,21 @@ class TrickleServer:
             self.connections += 1
             threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
 
-    def _trickle(self, conn: socket.socket) -> None:
+    def _trickle(self, raw: socket.socket) -> None:
         end = time.monotonic() + self.seconds
-        with conn:
+        with raw:
             try:
-                if self.tls is not None:  # over HTTPS: the handshake at the usual pace, then the trickle
-                    conn = self.tls.wrap_socket(conn, server_side=True)
-                conn.recv(65536)  # the request
-                for data in (self.head, self.body):
-                    for i in range(len(data)):
-                        if self._stop.is_set() or time.monotonic() > end:
-                            return
-                        conn.sendall(data[i : i + 1])
-                        time.sleep(self.interval if data is self.body or i % 8 == 7 else 0)
+                # Over HTTPS: the handshake at the usual pace, then the trickle. The wrapped socket is closed
+                # on its own: closing the one it was made from does not close it.
+                conn = self.tls.wrap_socket(raw, server_side=True) if self.tls is not None else raw
+                with conn:
+                    conn.recv(65536)  # the request
+                    for data in (self.head, self.body):
+                        for i in range(len(data)):
+                            if self._stop.is_set() or time.monotonic() > end:
+                                return
+                            conn.sendall(data[i : i + 1])
+                            time.sleep(self.interval if data is self.body or i % 8 == 7 else 0)
             except OSError:
                 return
 

@@ -342,7 +342,7 @@ def test_url_upload_is_fetched_by_the_worker(celery_worker, api_client, settings
     wait_for(lambda: status_of(image_id) in ("done", "failed"))
     image = Image.objects.get(pk=image_id)
     assert image.status == "done", image.error
-    assert image.file.read() == image_server.body and image.width == 96
+    assert image.read_bytes() == image_server.body and image.width == 96
 
 
 @pytest.mark.django_db(transaction=True)

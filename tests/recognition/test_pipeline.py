@@ -39,7 +39,7 @@ def test_upload_is_analysed_by_a_worker_and_the_follow_up_runs(celery_worker, ap
     assert delivery.event == "image.analysed" and len(receiver.received) == 1
 
     # Kept as uploaded; served as a clean rendition of the same picture (see test_renditions).
-    assert Image.objects.get(pk=image_id).file.read() == photo
+    assert Image.objects.get(pk=image_id).read_bytes() == photo
     file_response = api_client.get(f"/api/images/{image_id}/file/")
     assert file_response.status_code == 200 and file_response["Content-Type"] == "image/jpeg"
     assert PILImage.open(io.BytesIO(file_response.content)).size == PILImage.open(io.BytesIO(photo)).size

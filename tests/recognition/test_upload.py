@@ -36,7 +36,7 @@ def test_upload_returns_202_with_a_pending_image(api_client, media_root, django_
     assert (body["width"], body["height"], body["content_type"]) == (320, 240, "image/jpeg")
     assert body["features"] == ["labels", "faces", "moderation"]
     image = Image.objects.get(pk=body["id"])
-    assert image.file.read() == data
+    assert image.read_bytes() == data
     assert image.sha256 == __import__("hashlib").sha256(data).hexdigest()
     assert len(callbacks) == 1, "analysis is queued once, after commit"
 

@@ -75,6 +75,7 @@ def other_facesite(tmp_path):
     yield url, key_id, secret, tmp_path / "server.log"
     server.terminate()
     server.wait(10)
+    log.close()
 
 
 def test_the_rekognition_engine_runs_against_a_facesite(other_facesite, settings, monkeypatch):

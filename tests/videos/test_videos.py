@@ -32,6 +32,11 @@ EVERY = 0.5  # the default sampling: 2 frames a second
 SCENES = [("obama.jpg", 3.0), ("biden.jpg", 3.0), (None, 3.0)]
 
 
+def stored(name: str) -> bytes:
+    with default_storage.open(name) as file:
+        return file.read()
+
+
 def upload(data: bytes, name: str = "door.mp4") -> Video:
     return video_upload(file=io.BytesIO(data), filename=name)
 
@@ -131,7 +136,7 @@ def test_webm_is_taken_too(local_engine):
 
 def test_a_file_damaged_after_upload_fails_the_video_with_a_clear_message(local_engine):
     uploaded = upload(video([("obama.jpg", 2.0)]))
-    whole = default_storage.open(uploaded.file.name).read()
+    whole = stored(uploaded.file.name)
     with open(default_storage.path(uploaded.file.name), "wb") as damaged:
         damaged.write(whole[: len(whole) // 3])
     failed = analysed_here(uploaded)
@@ -200,7 +205,7 @@ def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_tim
     size = done.size_bytes
     part = admin.get(reverse("admin:videos_video_file", args=[done.pk]), HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206 and part["Content-Range"] == f"bytes 100-199/{size}"
-    assert b"".join(part.streaming_content) == default_storage.open(done.file.name).read()[100:200]
+    assert b"".join(part.streaming_content) == stored(done.file.name)[100:200]
     outside = admin.get(reverse("admin:videos_video_file", args=[done.pk]), HTTP_RANGE=f"bytes={size}-")
     assert outside.status_code == 416
     assert Sighting.objects.filter(video=done).count() == 2
