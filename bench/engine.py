@@ -3,7 +3,9 @@
     .venv/bin/python bench/engine.py [--rounds N] [--int8 auto|on|off]
 
 Every model runs with one thread, as in a Celery prefork worker. The photos are
-the test fixtures, resized to 640×480 and re-encoded as JPEG.
+the test fixtures, resized to 640×480 and re-encoded as JPEG. The whole analysis is
+timed before the stages as well as after them, and the run says whether the machine's
+speed held between the two.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("faces", "labels", "moderation")
 INT8_CHOICES = {"auto": None, "on": True, "off": False}
+DRIFT = 0.10  # a change of the machine's speed over the run that makes its figures uncertain
 
 
 def images_640x480() -> list[bytes]:
@@ -72,10 +75,21 @@ def stages(engine: LocalEngine, images: list[bytes], rounds: int) -> dict[str, l
             times["text (not in default)"].append(timed(engine._text, bgr))
     # The whole analysis in its own pass, back to back as a worker runs them: timed right after OCR's
     # quarter-second run in each round, it found the caches cold and took 1.4-2.1 ms more.
-    for _ in range(rounds):
-        for data in images:
-            times["whole default analysis"].append(timed(engine.analyse, data, features=DEFAULT))
+    times["whole default analysis"] = whole_analyses(engine, images, rounds)
     return times
+
+
+def whole_analyses(engine: LocalEngine, images: list[bytes], rounds: int) -> list[float]:
+    return [timed(engine.analyse, data, features=DEFAULT) for _ in range(rounds) for data in images]
+
+
+def drift(before: list[float], after: list[float]) -> str:
+    """Whether the machine's speed held over the run: on a shared cloud host it can move by a fifth within
+    minutes, every stage with it, so figures compare only within one steady run."""
+    first, last = statistics.median(before), statistics.median(after)
+    change = abs(last - first) / min(first, last)
+    verdict = "steady" if change <= DRIFT else f"the machine's speed changed by {change:.0%}: the figures are uncertain"
+    return f"whole default analysis before and after the stages: {first:.1f} and {last:.1f} ms ({verdict})"
 
 
 def _worker(args) -> tuple[int, float]:
@@ -118,11 +132,14 @@ def main() -> None:
     print(f"Local engine benchmark: {len(images)} photos at 640×480, {args.rounds} rounds, 1 thread per model")
     print(f"CPU: {os.cpu_count()} cores, int8 dot products: {'yes' if fast_int8_cpu() else 'no'}; "
           f"moderation {'int8' if engine.models.int8 else 'float'}; model load {load_s:.2f} s")  # fmt: skip
+    first = whole_analyses(engine, images, args.rounds)
+    times = stages(engine, images, args.rounds)
     print(f"\n{'stage':32} {'median ms':>10} {'p95 ms':>8} {'n':>5}")
-    for stage, values in stages(engine, images, args.rounds).items():
+    for stage, values in times.items():
         values = sorted(values)
         p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
         print(f"{stage:32} {statistics.median(values):10.1f} {p95:8.1f} {len(values):5d}")
+    print(drift(first, times["whole default analysis"]))
     print(f"\nworker RSS, all models loaded and warm: {rss / 2**20:.0f} MiB (before: {rss_before / 2**20:.0f} MiB)")
     for processes in (1, 2):
         rate = throughput(images, processes, args.seconds, int8)
