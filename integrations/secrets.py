@@ -1,4 +1,4 @@
-"""Endpoints' signing secrets, encrypted at rest (see ``facesite.secrets``): a database dump alone
+"""Endpoints' signing secrets, encrypted at rest (see ``recognition.secrets``): a database dump alone
 does not reveal the secrets that sign events sent to door systems."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import secrets
 
 from django.core.exceptions import ImproperlyConfigured
 
-from facesite.secrets import UnreadableSecret, seal, unseal
+from recognition.secrets import UnreadableSecret, seal, unseal
 
 PURPOSE = b"facesite endpoint secrets"  # the HKDF info: fixed, or stored secrets could not be read
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from facesite import secrets
+from recognition import secrets
 from recognition.models import Collection, Person
 
 SECRET_PURPOSE = b"facesite rekognition-api secret access keys"
@@ -13,7 +13,7 @@ SECRET_PURPOSE = b"facesite rekognition-api secret access keys"
 
 class AccessKey(models.Model):
     """An AWS-style key pair for one Facesite user. SigV4 signs with the secret itself, so the secret is
-    kept encrypted (``facesite.secrets``), not hashed: verifying a signature needs it back."""
+    kept encrypted (``recognition.secrets``), not hashed: verifying a signature needs it back."""
 
     access_key_id = models.CharField(max_length=32, unique=True)
     secret_encrypted = models.TextField(editable=False)

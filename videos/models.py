@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from recognition.models import Collection, Face, Image, Person
+from recognition.secrets import seal, unseal
 
 
 class Video(models.Model):
@@ -91,7 +92,7 @@ class Camera(models.Model):
     name = models.SlugField(max_length=100, unique=True)
     location = models.CharField(max_length=200, blank=True)
     stream_url_sealed = models.TextField(
-        editable=False, help_text="The stream's URL, credentials included, encrypted (facesite.secrets)."
+        editable=False, help_text="The stream's URL, credentials included, encrypted (recognition.secrets)."
     )
     collection = models.ForeignKey(Collection, on_delete=models.PROTECT, related_name="cameras")
     sample_rate = models.FloatField(default=2.0, help_text="Frames analysed per second; the others are dropped.")
@@ -108,14 +109,10 @@ class Camera(models.Model):
 
     @property
     def stream_url(self) -> str:
-        from facesite.secrets import unseal
-
         return unseal(self.stream_url_sealed, purpose=self.STREAM_PURPOSE)
 
     @stream_url.setter
     def stream_url(self, url: str) -> None:
-        from facesite.secrets import seal
-
         self.stream_url_sealed = seal(url, purpose=self.STREAM_PURPOSE)
 
     @property

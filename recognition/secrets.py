@@ -1,5 +1,6 @@
-"""Secrets Facesite must be able to read back (endpoints' signing secrets, API secret access keys),
-encrypted at rest.
+"""Secrets Facesite must be able to read back (endpoints' signing secrets, API secret access keys,
+cameras' stream URLs), encrypted at rest. Here, at the bottom with the other helpers every app may use,
+so that no app imports the project package (``facesite``), which imports the apps.
 
 Fernet (AES-128-CBC with HMAC-SHA256, from the ``cryptography`` package) under a key derived with HKDF
 from ``FACESITE_SECRETS_KEY`` (a setting separate from ``SECRET_KEY``) and the secret's purpose, so each
