@@ -209,15 +209,28 @@ def _store_results(
 ) -> Image | None:
     started = time.perf_counter()
     candidates = people_of(matches)
+    now = timezone.now()
+    done = {
+        "status": Image.Status.DONE,
+        "error": "",
+        "claim_token": None,
+        "engine": engine.name,
+        "model_version": engine.model_version,
+        "properties": results.properties.as_dict() if results.properties else None,
+        "analysed_at": now,
+        "updated_at": now,
+    }
     with transaction.atomic():
-        locked = Image.objects.select_for_update().filter(
-            pk=image.pk, status=Image.Status.PROCESSING, claim_token=token
-        )
-        if not locked.exists():
+        # One statement checks the claim, locks the row until commit and marks the image done; the rows
+        # below commit with it, or nothing does.
+        claimed = Image.objects.filter(pk=image.pk, status=Image.Status.PROCESSING, claim_token=token)
+        if not claimed.update(**done):
             # The claim went stale and the sweeper handed the image to someone else.
             logger.warning("Image %s was reclaimed while being analysed; discarding these results.", image.pk)
             return None
         decisions, references = _replace_earlier_results(image) if image.analysed_at else ([], [])  # else none
+        for field, value in done.items():
+            setattr(image, field, value)
         labels = Label.objects.bulk_create(rows.label_row(image=image, label=label) for label in results.labels)
         faces = Face.objects.bulk_create(
             rows.keep_decision(
@@ -238,20 +251,6 @@ def _store_results(
         moderation = ModerationLabel.objects.bulk_create(
             rows.moderation_row(image=image, label=label) for label in results.moderation
         )
-        now = timezone.now()
-        done = {
-            "status": Image.Status.DONE,
-            "error": "",
-            "claim_token": None,
-            "engine": engine.name,
-            "model_version": engine.model_version,
-            "properties": results.properties.as_dict() if results.properties else None,
-            "analysed_at": now,
-            "updated_at": now,
-        }
-        locked.update(**done)
-        for field, value in done.items():
-            setattr(image, field, value)
         watch_alerts_record(image=image, faces=faces)
         stored = StoredResults.of(labels=labels, faces=[*references, *faces], text=text, moderation=moderation)
         announcing = time.perf_counter()
