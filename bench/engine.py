@@ -26,6 +26,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 from PIL import Image  # noqa: E402
+from steadiness import steadiness  # noqa: E402  (beside this script)
 
 from recognition.engines.imaging import decode_rgb  # noqa: E402
 from recognition.engines.local import LocalEngine  # noqa: E402
@@ -36,7 +37,6 @@ FIXTURES = ROOT / "tests" / "fixtures"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("faces", "labels", "moderation")
 INT8_CHOICES = {"auto": None, "on": True, "off": False}
-DRIFT = 0.10  # a change of the machine's speed over the run that makes its figures uncertain
 
 
 def images_640x480() -> list[bytes]:
@@ -84,11 +84,9 @@ def whole_analyses(engine: LocalEngine, images: list[bytes], rounds: int) -> lis
 
 
 def drift(before: list[float], after: list[float]) -> str:
-    """Whether the machine's speed held over the run: on a shared cloud host it can move by a fifth within
-    minutes, every stage with it, so figures compare only within one steady run."""
+    """The whole analysis before and after the stages, and whether the machine's speed held between them."""
     first, last = statistics.median(before), statistics.median(after)
-    change = abs(last - first) / min(first, last)
-    verdict = "steady" if change <= DRIFT else f"the machine's speed changed by {change:.0%}: the figures are uncertain"
+    verdict = steadiness(first, last, consequence="the figures are uncertain")
     return f"whole default analysis before and after the stages: {first:.1f} and {last:.1f} ms ({verdict})"
 
 

@@ -40,6 +40,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from steadiness import steadiness  # noqa: E402  (beside this script)
+
 FIXTURES = ROOT / "tests" / "fixtures"
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("labels", "faces", "moderation")
@@ -49,8 +52,6 @@ SUCCEEDED = re.compile(
     r"^\[(\S+ \S+): INFO/(ForkPoolWorker-\d+)\] Task recognition\.tasks\.analyse_image\[\S+\] succeeded in ([0-9.]+)s"
 )
 PACED, PACE = 40, 0.1  # the last photos are uploaded one at a time, this many seconds apart
-# Engine-alone rates before and after the pipeline further apart than this: the machine changed speed.
-DRIFT = 0.10
 
 
 def photos(count: int, seed: int) -> list[bytes]:
@@ -467,10 +468,8 @@ def _engine_share(share: list[bytes]) -> tuple[float, float]:
 
 
 def drift(before: float, after: float) -> str:
-    """The engine alone before and after the pipeline, and whether the machine's speed held between them (on a
-    shared cloud host it can move by a fifth within minutes, and the ratio with it)."""
-    change = abs(after - before) / min(before, after)
-    verdict = "steady" if change <= DRIFT else f"the machine's speed changed by {change:.0%}: the ratio is uncertain"
+    """The engine alone before and after the pipeline, and whether the machine's speed held between them."""
+    verdict = steadiness(before, after, consequence="the ratio is uncertain")
     return f"engine alone before and after the pipeline: {before:.1f} and {after:.1f} /s ({verdict})"
 
 
