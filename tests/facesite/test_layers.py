@@ -34,11 +34,13 @@ def imports(package: str, root: Path = ROOT) -> Iterator[tuple[str, str]]:
         parts = list(path.relative_to(root).with_suffix("").parts)
         home = parts[:-1]  # the package the module sits in (for __init__.py, the package itself)
         for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            where = f"{path.relative_to(root)}:{getattr(node, 'lineno', 0)}"
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                continue
+            where = f"{path.relative_to(root)}:{node.lineno}"
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     yield where, alias.name
-            elif isinstance(node, ast.ImportFrom):
+            else:
                 base = home[: len(home) - node.level + 1] if node.level else []
                 module = ".".join([*base, *([node.module] if node.module else [])])
                 # `from package import name` may name a module: count both.
