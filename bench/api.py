@@ -34,17 +34,12 @@ django.setup()
 
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
-from PIL import Image  # noqa: E402
+from photos import FIXTURES, fixture, jpeg_640x480  # noqa: E402  (beside this script)
 from rest_framework.authtoken.models import Token  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def at_640x480(name: str) -> bytes:
-    picture = Image.open(FIXTURES / name).convert("RGB").resize((640, 480), Image.Resampling.BILINEAR)
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=90)
-    return out.getvalue()
+    return jpeg_640x480(fixture(name))
 
 
 def measure(client: Client, path: str, make_body, n: int, headers) -> list[float]:

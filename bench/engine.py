@@ -11,7 +11,6 @@ speed held between the two.
 from __future__ import annotations
 
 import argparse
-import io
 import multiprocessing
 import os
 import statistics
@@ -25,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
-from PIL import Image  # noqa: E402
+from photos import PHOTOS, fixture, jpeg_640x480  # noqa: E402  (beside this script)
 from steadiness import steadiness  # noqa: E402  (beside this script)
 
 from recognition.engines.imaging import decode_rgb  # noqa: E402
@@ -33,20 +32,12 @@ from recognition.engines.local import LocalEngine  # noqa: E402
 from recognition.engines.local.faces import SFACE_TEMPLATE, _similarity  # noqa: E402
 from recognition.engines.local.models import fast_int8_cpu  # noqa: E402
 
-FIXTURES = ROOT / "tests" / "fixtures"
-PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("faces", "labels", "moderation")
 INT8_CHOICES = {"auto": None, "on": True, "off": False}
 
 
 def images_640x480() -> list[bytes]:
-    out = []
-    for name in PHOTOS:
-        picture = Image.open(FIXTURES / name).convert("RGB").resize((640, 480), Image.Resampling.BILINEAR)
-        buffer = io.BytesIO()
-        picture.save(buffer, "JPEG", quality=90)
-        out.append(buffer.getvalue())
-    return out
+    return [jpeg_640x480(fixture(name)) for name in PHOTOS]
 
 
 def timed(fn, *args, **kwargs) -> float:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import multiprocessing
 import os
 import re
@@ -41,10 +40,9 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from photos import PHOTOS, fixture, jpeg_640x480  # noqa: E402  (beside this script)
 from steadiness import steadiness  # noqa: E402  (beside this script)
 
-FIXTURES = ROOT / "tests" / "fixtures"
-PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 DEFAULT = ("labels", "faces", "moderation")
 TIMINGS = re.compile(r"analysed: .*; ms: (.*)$")
 # Celery's line as a pool process finishes a task: when, which process, how long it ran.
@@ -58,32 +56,33 @@ def photos(count: int, seed: int) -> list[bytes]:
     """``count`` distinct 640×480 JPEGs: each a crop, maybe mirrored, at its own exposure, of a test photo."""
     import random
 
-    from PIL import Image, ImageEnhance, ImageOps
+    from PIL import ImageEnhance, ImageOps
 
     rng = random.Random(seed)
     out = []
     for i in range(count):
-        picture = Image.open(FIXTURES / PHOTOS[i % len(PHOTOS)]).convert("RGB")
+        picture = fixture(PHOTOS[i % len(PHOTOS)])
         width, height = picture.size
         keep = rng.uniform(0.85, 1.0)
         left, top = rng.uniform(0, 1 - keep) * width, rng.uniform(0, 1 - keep) * height
         picture = picture.crop((int(left), int(top), int(left + keep * width), int(top + keep * height)))
         picture = ImageOps.mirror(picture) if rng.random() < 0.5 else picture
         picture = ImageEnhance.Brightness(picture).enhance(rng.uniform(0.85, 1.15))
-        buffer = io.BytesIO()
-        picture.resize((640, 480), Image.Resampling.BILINEAR).save(buffer, "JPEG", quality=90)
-        out.append(buffer.getvalue())
+        out.append(jpeg_640x480(picture))
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=200)
+    parser.add_argument("--images", type=int, default=200, help=f"photos per run, more than {PACED}")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--database-url", help="a PostgreSQL server to create the throw-away database on")
     parser.add_argument("--https", action="store_true", help="the receiver over HTTPS, its authority trusted")
     args = parser.parse_args()
+    if args.images <= PACED:
+        parser.error(f"--images must be more than {PACED}: the last {PACED} photos are uploaded one at a time "
+                     "while the workers are busy with the others, so fewer leave no burst to measure")  # fmt: skip
     var = Path(tempfile.mkdtemp(prefix="facesite-bench-pipeline-"))
     with throwaway_database(args.database_url) as database_url:
         measure(args, environment(var, database_url))
