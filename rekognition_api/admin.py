@@ -22,10 +22,10 @@ class AccessKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["access_key_id", "created_at", "last_used_at"]
     actions = ["revoke"]
 
-    def get_fields(self, request: HttpRequest, obj: AccessKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: AccessKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["user", "description"]
-        return ["access_key_id", "user", "description", "is_active", "created_at", "last_used_at"]
+            return ("user", "description")
+        return ("access_key_id", "user", "description", "is_active", "created_at", "last_used_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: AccessKey | None = None) -> list[str]:
         return [*self.readonly_fields, "user"] if obj else []

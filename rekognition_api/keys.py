@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
@@ -10,11 +11,14 @@ from recognition.audit import Actor, audit_record
 from recognition.models import AuditEvent
 from rekognition_api.models import AccessKey
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 KEY_PREFIX = "FSKA"  # Facesite's own, as AWS keys start AKIA
 
 
-def access_key_create(*, user: object, description: str = "", actor: Actor = None,
+def access_key_create(*, user: User, description: str = "", actor: Actor = None,
                       client_ip: str | None = None) -> tuple[AccessKey, str]:  # fmt: skip
     """A new key pair for ``user``; the secret is returned this once and kept only encrypted."""
     secret = secrets.token_urlsafe(30)  # 40 characters, as AWS secrets are
