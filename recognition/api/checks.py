@@ -15,6 +15,7 @@ from recognition.api import serializers as s
 from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR
 from recognition.api.permissions import require
 from recognition.audit import request_ip
+from recognition.services.access import SEARCH
 from recognition.services.collections import collection_named
 from recognition.services.matching import faces_compare, faces_search, person_verify
 
@@ -33,7 +34,7 @@ class CheckView(APIView):
 
 
 class SearchView(CheckView):
-    permission_classes = [require("recognition.search_faces")]
+    permission_classes = [require(SEARCH)]
 
     @extend_schema(
         request={"multipart/form-data": s.SearchSerializer, "application/json": s.SearchSerializer},
@@ -76,7 +77,7 @@ class VerifyView(CheckView):
 
 
 class CompareView(CheckView):
-    permission_classes = [require("recognition.search_faces")]
+    permission_classes = [require(SEARCH)]
 
     @extend_schema(
         request={"multipart/form-data": s.CompareSerializer, "application/json": s.CompareSerializer},

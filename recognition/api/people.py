@@ -18,6 +18,7 @@ from recognition.api.filters import PersonFilter
 from recognition.api.permissions import ModelPermissions
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Collection, Face, Person
+from recognition.services.access import ENROL
 from recognition.services.collections import collection_named
 from recognition.services.erasure import person_erase, reference_face_remove
 from recognition.services.people import person_enroll, person_save
@@ -89,7 +90,7 @@ class PersonViewSet(viewsets.ModelViewSet):
             faces = person.faces.references().select_related("person", "candidate")
             audit_list(request, AuditEvent.Action.FACE_LIST, person=str(person.pk), references=True)
             return Response(s.FaceSerializer(faces, many=True).data)
-        if not request.user.has_perm("recognition.enroll_person"):
+        if not request.user.has_perm(ENROL):
             self.permission_denied(request, message="You need the permission to enrol reference faces.")
         data = s.EnrolSerializer(data=request.data)
         data.is_valid(raise_exception=True)

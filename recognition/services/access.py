@@ -6,6 +6,7 @@ from recognition.audit import Actor
 from recognition.exceptions import NotAllowed
 
 ENROL = "recognition.enroll_person"
+SEARCH = "recognition.search_faces"
 
 
 def require_permission(actor: Actor, permission: str, *, to: str) -> None:

@@ -9,6 +9,7 @@ from django.db import transaction
 from recognition.engine_handler import get_engine
 from recognition.exceptions import engine_call
 from recognition.models import Face
+from recognition.services.access import ENROL, SEARCH
 from recognition.services.erasure import reference_face_remove
 from recognition.services.indexing import faces_index, faces_like, stored_face
 from rekognition_api.operations.common import (
@@ -27,9 +28,6 @@ from rekognition_api.operations.common import (
     wants_all_attributes,
 )
 from rekognition_api.protocol import invalid_parameter
-
-ENROL = "recognition.enroll_person"
-SEARCH = "recognition.search_faces"
 
 
 def index_faces(call: Call, params: dict[str, Any]) -> dict[str, Any]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from recognition.engines.base import Label, TextDetection
+from recognition.services.access import SEARCH
 from recognition.services.detection import image_detect
 from recognition.services.matching import faces_compare
 from rekognition_api.operations.common import Call, box, face_detail, image, model_version, wants_all_attributes
 
 ANALYSE = "recognition.add_image"
-SEARCH = "recognition.search_faces"
 
 
 def detect_labels(call: Call, params: dict[str, Any]) -> dict[str, Any]:

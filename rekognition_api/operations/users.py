@@ -14,6 +14,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines.base import FaceDetail
 from recognition.exceptions import engine_call
 from recognition.models import Collection, Face, Person
+from recognition.services.access import ENROL, SEARCH
 from recognition.services.collections import people_of
 from recognition.services.indexing import faces_associate, faces_disassociate, stored_face
 from recognition.services.people import person_save
@@ -33,9 +34,6 @@ from rekognition_api.operations.common import (
     user_id_of,
 )
 from rekognition_api.protocol import AwsError, invalid_parameter
-
-ENROL = "recognition.enroll_person"
-SEARCH = "recognition.search_faces"
 
 
 def create_user(call: Call, params: dict[str, Any]) -> dict[str, Any]:
