@@ -31,6 +31,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from arguments import positive_int  # noqa: E402  (beside this script)
+
 VAR = Path(tempfile.mkdtemp(prefix="facesite-bench-deliveries-"))
 os.environ.update(
     {
@@ -139,7 +142,7 @@ def send_all(deliveries: list, url: str, keep_for: float) -> tuple[list[float], 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--deliveries", type=int, default=200)
+    parser.add_argument("--deliveries", type=positive_int, default=200)
     parser.add_argument("--rtt", type=float, nargs="+", default=[0.0, 20.0, 80.0], help="round trips, in ms")
     args = parser.parse_args()
     deliveries = prepare(args.deliveries)

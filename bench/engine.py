@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
+from arguments import positive_float, positive_int  # noqa: E402  (beside this script)
 from photos import PHOTOS, fixture, jpeg_640x480  # noqa: E402  (beside this script)
 from steadiness import steadiness  # noqa: E402  (beside this script)
 
@@ -102,8 +103,8 @@ def throughput(images: list[bytes], processes: int, seconds: float, int8: bool |
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=10.0, help="per throughput run")
+    parser.add_argument("--rounds", type=positive_int, default=5)
+    parser.add_argument("--seconds", type=positive_float, default=10.0, help="per throughput run")
     parser.add_argument("--int8", choices=INT8_CHOICES, default="auto", help="int8 moderation (auto: as the engine)")
     args = parser.parse_args()
     int8 = INT8_CHOICES[args.int8]

@@ -23,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from arguments import positive_int  # noqa: E402  (beside this script)
+
 os.environ["FACESITE_VAR_DIR"] = tempfile.mkdtemp(prefix="facesite-bench-")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
 os.environ["RECOGNITION_ENGINE"] = "local"
@@ -84,7 +87,7 @@ def serve() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=positive_int, default=10)
     args = parser.parse_args()
     from tests.browser import CHROMIUM
 

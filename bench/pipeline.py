@@ -40,6 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from arguments import positive_int  # noqa: E402  (beside this script)
 from photos import PHOTOS, fixture, jpeg_640x480  # noqa: E402  (beside this script)
 from steadiness import steadiness  # noqa: E402  (beside this script)
 
@@ -74,9 +75,9 @@ def photos(count: int, seed: int) -> list[bytes]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--images", type=int, default=200, help=f"photos per run, more than {PACED}")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--images", type=positive_int, default=200, help=f"photos per run, more than {PACED}")
+    parser.add_argument("--workers", type=positive_int, nargs="+", default=[1, 2])
+    parser.add_argument("--clients", type=positive_int, default=4)
     parser.add_argument("--database-url", help="a PostgreSQL server to create the throw-away database on")
     parser.add_argument("--https", action="store_true", help="the receiver over HTTPS, its authority trusted")
     args = parser.parse_args()

@@ -36,6 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from arguments import positive_int  # noqa: E402  (beside this script)
+
 DIMENSIONS, LATENT, SAMPLES = 128, 16, 3
 SHARED, STRUCTURED = 0.07, 0.35  # shares of a face's energy: common to all faces, and from the latent space
 NOISE = 0.059  # per dimension: two photos of one person at cosine 1 / (1 + 128 * NOISE**2) ≈ 0.69
@@ -77,10 +79,12 @@ def unit(rows: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("memory", "pgvector"), default="memory")
-    parser.add_argument("--faces", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200], help="pgvector's hnsw.ef_search")
-    parser.add_argument("--probes", type=int, default=PROBES, help="searches per setting, for recall and latency")
-    parser.add_argument("--ef-construction", type=int, default=64, help="pgvector's HNSW build parameter")
+    parser.add_argument("--faces", type=positive_int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--ef", type=positive_int, nargs="+", default=[40, 100, 200], help="pgvector's hnsw.ef_search")
+    parser.add_argument(
+        "--probes", type=positive_int, default=PROBES, help="searches per setting, for recall and latency"
+    )
+    parser.add_argument("--ef-construction", type=positive_int, default=64, help="pgvector's HNSW build parameter")
     parser.add_argument("--build-memory", default="4GB", help="maintenance_work_mem for building HNSW")
     parser.add_argument(
         "--shared-buffers", default="4GB", help="the private PostgreSQL's shared_buffers: it should hold the index"

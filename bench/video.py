@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from arguments import positive_float  # noqa: E402  (beside this script)
+
 PEOPLE = ["obama.jpg", "biden.jpg", None, "astronaut.png", "obama2.jpg", None]
 _engine = None
 
@@ -94,9 +96,11 @@ def frange(start: float, stop: float, step: float) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--sample-rate", type=float, default=2.0)
-    parser.add_argument("--chunk", type=float, default=10.0, help="seconds per chunk (the setting's default is 60)")
+    parser.add_argument("--seconds", type=positive_float, default=60.0)
+    parser.add_argument("--sample-rate", type=positive_float, default=2.0)
+    parser.add_argument(
+        "--chunk", type=positive_float, default=10.0, help="seconds per chunk (the setting's default is 60)"
+    )
     parser.add_argument("--keyframes-only", action="store_true",
                         help="a keyframe every 12 frames (0.48 s), and decode only those")  # fmt: skip
     parser.add_argument("--noise", type=float, default=6.0,
