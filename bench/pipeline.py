@@ -1,6 +1,7 @@
 """Throughput of the whole pipeline beside the engine alone, on the same photos, in the same run.
 
     .venv/bin/python bench/pipeline.py [--images 200] [--workers 1 2] [--clients 4] [--database-url URL] [--https]
+                                       [--own-cores]
 
 For each number of worker processes, the system as `make run` starts it: the web (gunicorn), an analysis
 worker with that many pool processes, a worker for deliveries and sweepers (threads), and a loopback
@@ -14,7 +15,10 @@ upload latency (in the burst of uploads, and of a few uploads one at a time whil
 with the burst), upload-to-done latency, and where a task's time goes (from the worker's log). The engine
 alone analyses the same photos on as many processes before and after the pipeline runs; the ratio is to the
 mean of the two, and a change of more than a tenth between them is reported, since the machine's speed then
-moved under the measurement.
+moved under the measurement. With --own-cores, the analysis worker (its main process and its pool processes)
+runs on a core per pool process and the rest of the system (the web, the io worker, Redis, PostgreSQL, the
+clients and the receiver) on the other cores, as if the analysis had a host of its own; it needs more cores
+than pool processes.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arguments import positive_int  # noqa: E402  (beside this script)
+from cores import analysis_apart  # noqa: E402  (beside this script)
 from photos import PHOTOS, fixture, jpeg_640x480  # noqa: E402  (beside this script)
 from steadiness import steadiness  # noqa: E402  (beside this script)
 
@@ -80,10 +85,15 @@ def main() -> None:
     parser.add_argument("--clients", type=positive_int, default=4)
     parser.add_argument("--database-url", help="a PostgreSQL server to create the throw-away database on")
     parser.add_argument("--https", action="store_true", help="the receiver over HTTPS, its authority trusted")
+    parser.add_argument("--own-cores", action="store_true", help="a core per pool process, the rest on the others")
     args = parser.parse_args()
     if args.images <= PACED:
         parser.error(f"--images must be more than {PACED}: the last {PACED} photos are uploaded one at a time "
                      "while the workers are busy with the others, so fewer leave no burst to measure")  # fmt: skip
+    cpus = len(os.sched_getaffinity(0))
+    if args.own_cores and max(args.workers) >= cpus:
+        parser.error(f"--own-cores gives each pool process a core and the rest of the system at least one: on "
+                     f"this machine's {cpus} cores, --workers {cpus - 1} at most")  # fmt: skip
     var = Path(tempfile.mkdtemp(prefix="facesite-bench-pipeline-"))
     with throwaway_database(args.database_url) as database_url:
         measure(args, environment(var, database_url))
@@ -107,7 +117,7 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     for workers in args.workers:
         images = photos(args.images, seed=workers)  # new photos each run: none is a duplicate of the last run's
         engine_before = engine_only(images, workers)
-        run = pipeline(images, workers, args.clients, env, token, tls)
+        run = pipeline(images, workers, args.clients, env, token, tls, own_cores=args.own_cores)
         engine_after = engine_only(images, workers)
         engine_rate = (engine_before + engine_after) / 2
         print(
@@ -118,6 +128,8 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
             flush=True,
         )
         print("   " + drift(engine_before, engine_after), flush=True)
+        if run["cores"]:
+            print("   " + run["cores"], flush=True)
         print("   where a task's time goes (median ms): " + run["stages"], flush=True)
         cpu = ", ".join(f"{name} {ms:.0f}" for name, ms in run["cpu"].items())
         print("   CPU per image, by process (ms): " + cpu, flush=True)
@@ -202,8 +214,9 @@ def prepare(env: dict[str, str]) -> str:
 
 
 def pipeline(
-    images: list[bytes], workers: int, clients: int, env: dict[str, str], token: str, tls: ssl.SSLContext | None
-) -> dict:
+    images: list[bytes], workers: int, clients: int, env: dict[str, str], token: str, tls: ssl.SSLContext | None,
+    *, own_cores: bool = False,
+) -> dict:  # fmt: skip
     import redis
     import requests
 
@@ -232,6 +245,7 @@ def pipeline(
         subprocess.Popen([*celery, "-Q", "deliveries,maintenance", "--pool", "threads", "--concurrency", "4",
                           "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT),
     ]  # fmt: skip
+    cores = contextlib.ExitStack()
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/api/", [log_path, io_log_path], workers)
         session = requests.Session()
@@ -245,8 +259,12 @@ def pipeline(
             return (time.perf_counter() - start) * 1000, answer.json()["id"]
 
         burst, paced = images[: len(images) - PACED], images[len(images) - PACED :]
-        groups = {"web": processes[0], "analysis worker": processes[1], "io worker": processes[2],
-                  **local_servers(env["REDIS_URL"])}  # fmt: skip
+        servers = local_servers(env["REDIS_URL"])
+        groups = {"web": processes[0], "analysis worker": processes[1], "io worker": processes[2], **servers}
+        placed = None
+        if own_cores:  # as on a host of its own; every affinity restored in `finally`
+            rest = [os.getpid(), processes[0].pid, processes[2].pid, *(pid for pid in servers.values() if pid)]
+            placed = cores.enter_context(analysis_apart(processes[1].pid, rest, workers))
         cpu_before = {name: cpu_seconds(pid) for name, pid in groups.items()}
         cpu_before["clients and receiver"] = cpu_seconds(os.getpid(), children=False)
         scheduled_before = scheduled(processes[1])
@@ -266,6 +284,7 @@ def pipeline(
         cpu = {name: (cpu_after[name] - cpu_before[name]) / len(images) * 1000 for name in cpu_after}
         sessions_after = database_sessions()
     finally:
+        cores.close()
         for process in processes:
             process.terminate()
         for process in processes:
@@ -284,6 +303,7 @@ def pipeline(
         "cpu": cpu,
         "scheduled": per_image(scheduled_before, scheduled_after, len(images)),
         "sessions": None if sessions_before is None else (sessions_after - sessions_before) / len(images),
+        "cores": placed,
     }
 
 

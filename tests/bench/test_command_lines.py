@@ -4,6 +4,7 @@ starts any server or loads any model."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent.parent / "bench"
-HELPERS = {"arguments.py", "photos.py", "steadiness.py"}
+HELPERS = {"arguments.py", "cores.py", "photos.py", "steadiness.py"}
 SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if p.name not in HELPERS)
 # For each script, one count or duration it must refuse when zero.
 ZERO = {
@@ -49,3 +50,10 @@ def test_pipeline_needs_more_photos_than_it_uploads_one_at_a_time():
     answer = run("pipeline.py", "--images", "40")
     assert answer.returncode == 2
     assert "--images must be more than 40" in answer.stderr
+
+
+def test_pipeline_leaves_a_core_for_the_rest_of_the_system_when_asked_for_cores_apart():
+    cpus = len(os.sched_getaffinity(0))
+    answer = run("pipeline.py", "--own-cores", "--workers", str(cpus))
+    assert answer.returncode == 2
+    assert f"on this machine's {cpus} cores, --workers {cpus - 1} at most" in answer.stderr
