@@ -24,7 +24,6 @@ import queue
 import socket
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -33,8 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arguments import positive_int  # noqa: E402  (beside this script)
+from scratch import scratch_folder  # noqa: E402  (beside this script)
 
-VAR = Path(tempfile.mkdtemp(prefix="facesite-bench-deliveries-"))
+VAR = scratch_folder("facesite-bench-deliveries-")
 os.environ.update(
     {
         "FACESITE_VAR_DIR": str(VAR),

@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,8 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arguments import positive_int  # noqa: E402  (beside this script)
+from scratch import scratch_folder  # noqa: E402  (beside this script)
 
-os.environ["FACESITE_VAR_DIR"] = tempfile.mkdtemp(prefix="facesite-bench-")
+os.environ["FACESITE_VAR_DIR"] = str(scratch_folder("facesite-bench-kiosk-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
 os.environ["RECOGNITION_ENGINE"] = "local"
 os.environ["FACESITE_HTTPS"] = "off"  # the loopback server speaks plain http

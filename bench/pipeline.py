@@ -28,6 +28,7 @@ import contextlib
 import multiprocessing
 import os
 import re
+import shutil
 import ssl
 import statistics
 import subprocess
@@ -90,13 +91,25 @@ def main() -> None:
     if args.images <= PACED:
         parser.error(f"--images must be more than {PACED}: the last {PACED} photos are uploaded one at a time "
                      "while the workers are busy with the others, so fewer leave no burst to measure")  # fmt: skip
+    if args.database_url and urlsplit(args.database_url).scheme not in ("postgres", "postgresql"):
+        parser.error(f"--database-url must be a postgres:// URL, not {urlsplit(args.database_url).scheme}://")
     cpus = len(os.sched_getaffinity(0))
     if args.own_cores and max(args.workers) >= cpus:
         parser.error(f"--own-cores gives each pool process a core and the rest of the system at least one: on "
                      f"this machine's {cpus} cores, --workers {cpus - 1} at most")  # fmt: skip
     var = Path(tempfile.mkdtemp(prefix="facesite-bench-pipeline-"))
-    with throwaway_database(args.database_url) as database_url:
-        measure(args, environment(var, database_url))
+    try:
+        with throwaway_database(args.database_url) as database_url:
+            measure(args, environment(var, database_url))
+    except BaseException as exc:
+        if any(var.iterdir()):  # the workers' logs say what went wrong
+            print(f"The run's files (worker logs, database, media) are kept in {var}", file=sys.stderr)
+        else:
+            var.rmdir()
+        if isinstance(exc, KeyboardInterrupt):
+            raise SystemExit("Interrupted.") from None
+        raise
+    shutil.rmtree(var, ignore_errors=True)  # 30 MB or so a run
 
 
 def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
@@ -153,8 +166,6 @@ def throwaway_database(server_url: str | None) -> Iterator[str | None]:
     import psycopg
 
     parts = urlsplit(server_url)
-    if parts.scheme not in ("postgres", "postgresql"):
-        raise SystemExit(f"--database-url must be a postgres:// URL, not {parts.scheme}://")
     name = f"facesite_bench_{os.getpid()}"
     server = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
     try:
@@ -285,10 +296,7 @@ def pipeline(
         sessions_after = database_sessions()
     finally:
         cores.close()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(30)
+        stop(processes)
         receiver.stop()
         log.close()
         io_log.close()
@@ -317,6 +325,20 @@ def database_sessions() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
         return int(cursor.fetchone()[0])
+
+
+def stop(processes: list[subprocess.Popen], *, grace: float = 30) -> None:
+    """Ask each process to stop, wait ``grace`` seconds for them all, then kill those still running (a
+    worker interrupted in the middle of a task, by Ctrl-C as well as by us, may not finish its shutdown)."""
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def cpu_seconds(process: subprocess.Popen | int | None, *, children: bool = True) -> float:

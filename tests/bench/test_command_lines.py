@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent.parent / "bench"
-HELPERS = {"arguments.py", "cores.py", "photos.py", "steadiness.py"}
+HELPERS = {"arguments.py", "cores.py", "photos.py", "scratch.py", "steadiness.py"}
 SCRIPTS = sorted(p.name for p in BENCH.glob("*.py") if p.name not in HELPERS)
 # For each script, one count or duration it must refuse when zero.
 ZERO = {
@@ -50,6 +50,12 @@ def test_pipeline_needs_more_photos_than_it_uploads_one_at_a_time():
     answer = run("pipeline.py", "--images", "40")
     assert answer.returncode == 2
     assert "--images must be more than 40" in answer.stderr
+
+
+def test_pipeline_wants_a_postgresql_server_or_none():
+    answer = run("pipeline.py", "--database-url", "mysql://somewhere/db")
+    assert answer.returncode == 2
+    assert "--database-url must be a postgres:// URL, not mysql://" in answer.stderr
 
 
 def test_pipeline_leaves_a_core_for_the_rest_of_the_system_when_asked_for_cores_apart():
