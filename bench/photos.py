@@ -1,13 +1,12 @@
-"""The test photos as the benchmarks feed them to Facesite: 640×480 JPEGs, the size issue 15's figures are for."""
+"""The test photos as the benchmarks feed them to Facesite: 640×480 JPEGs, the size issue 15's figures are for.
+The scripts put the project's root on ``sys.path`` before importing this."""
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 from PIL import Image
 
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
+from tests.images import FIXTURES, encode
+
 #: The fixtures with faces (none, one, several) and without, in a fixed order so runs compare.
 PHOTOS = ["obama.jpg", "obama2.jpg", "obama3.jpg", "biden.jpg", "astronaut.png", "dog.jpg", "messi5.jpg", "kite.jpg"]
 SIZE = (640, 480)
@@ -19,6 +18,4 @@ def fixture(name: str) -> Image.Image:
 
 def jpeg_640x480(picture: Image.Image) -> bytes:
     """``picture`` resized to 640×480 (bilinear) and saved as a quality-90 JPEG."""
-    out = io.BytesIO()
-    picture.resize(SIZE, Image.Resampling.BILINEAR).save(out, "JPEG", quality=90)
-    return out.getvalue()
+    return encode(picture.resize(SIZE, Image.Resampling.BILINEAR), "JPEG", quality=90)
