@@ -91,8 +91,9 @@ def main() -> None:
     if args.images <= PACED:
         parser.error(f"--images must be more than {PACED}: the last {PACED} photos are uploaded one at a time "
                      "while the workers are busy with the others, so fewer leave no burst to measure")  # fmt: skip
-    if args.database_url and urlsplit(args.database_url).scheme not in ("postgres", "postgresql"):
-        parser.error(f"--database-url must be a postgres:// URL, not {urlsplit(args.database_url).scheme}://")
+    scheme = urlsplit(args.database_url).scheme if args.database_url else "postgres"
+    if scheme not in ("postgres", "postgresql"):
+        parser.error(f"--database-url must be a postgres:// URL, not {scheme}://")
     cpus = len(os.sched_getaffinity(0))
     if args.own_cores and max(args.workers) >= cpus:
         parser.error(f"--own-cores gives each pool process a core and the rest of the system at least one: on "
@@ -234,6 +235,7 @@ def pipeline(
     from facesite.devredis import free_port
     from integrations.models import Endpoint
     from tests.receiver import Receiver
+    from tests.workers import stop_groups
 
     redis.Redis.from_url(env["REDIS_URL"]).flushdb()
     receiver = Receiver(tls=tls, keep_alive=True).start()  # as most web servers: HTTP/1.1, connections kept
@@ -247,14 +249,17 @@ def pipeline(
     worker_env = {**env, "LOG_LEVEL": "INFO"}
     celery = [sys.executable, "-m", "celery", "-A", "facesite", "worker", "--loglevel", "INFO", "--without-gossip",
               "--without-mingle"]  # fmt: skip
-    processes = [  # as the Procfile (`make run`) starts them
+    # As the Procfile (`make run`) starts them; each in a session of its own, so that Ctrl-C reaches only the
+    # benchmark, which then stops each with its children (stop_groups).
+    processes = [
         subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "facesite.wsgi", "--bind",
-                          f"127.0.0.1:{port}", "--workers", "2"],
-                         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+                          f"127.0.0.1:{port}", "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True),
         subprocess.Popen([*celery, "-Q", "analysis,text,video", "--concurrency", str(workers), "-n", "analysis@%h"],
-                         cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT),
+                         cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
         subprocess.Popen([*celery, "-Q", "deliveries,maintenance", "--pool", "threads", "--concurrency", "4",
-                          "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT),
+                          "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT,
+                         start_new_session=True),
     ]  # fmt: skip
     cores = contextlib.ExitStack()
     try:
@@ -296,7 +301,7 @@ def pipeline(
         sessions_after = database_sessions()
     finally:
         cores.close()
-        stop(processes)
+        stop_groups(processes, grace=30)
         receiver.stop()
         log.close()
         io_log.close()
@@ -325,20 +330,6 @@ def database_sessions() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
         return int(cursor.fetchone()[0])
-
-
-def stop(processes: list[subprocess.Popen], *, grace: float = 30) -> None:
-    """Ask each process to stop, wait ``grace`` seconds for them all, then kill those still running (a
-    worker interrupted in the middle of a task, by Ctrl-C as well as by us, may not finish its shutdown)."""
-    for process in processes:
-        process.terminate()
-    deadline = time.monotonic() + grace
-    for process in processes:
-        try:
-            process.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def cpu_seconds(process: subprocess.Popen | int | None, *, children: bool = True) -> float:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -55,6 +56,21 @@ def empty_queues() -> int:
     return current_app.control.purge()
 
 
+def stop_groups(processes: list[subprocess.Popen], *, grace: float) -> None:
+    """SIGTERM each process started in a session of its own, with its whole group (a worker's pool processes,
+    gunicorn's workers), all at once; SIGKILL the groups of those not ended within ``grace`` seconds."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in running:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+
+
 class CeleryProcess:
     """A ``celery`` command of this project, in its own process group, its output in ``log_path``."""
 
@@ -72,13 +88,7 @@ class CeleryProcess:
         self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(10)
+        stop_groups([self.process], grace=20)
         self._log.close()
 
     def log(self) -> str:
