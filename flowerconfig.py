@@ -3,7 +3,13 @@ top-level name here is taken as a Flower option, so the logging module goes by a
 
 import logging as _log
 
+from facesite.env import env_bool as _env_bool
+
 # At start Flower asks the workers for their details, usually before any is up, and warns for each
 # question; it asks again by itself. Keep its log for real trouble.
 _log.getLogger("flower").setLevel(_log.WARNING)
 _log.getLogger("flower.inspector").setLevel(_log.ERROR)
+
+# Flower turns the workers' task events on every few seconds unless told not to; with FACESITE_TASK_EVENTS
+# off (facesite/settings.py) it leaves them off, as asked.
+enable_events = _env_bool("FACESITE_TASK_EVENTS", True)

@@ -1,7 +1,7 @@
 """Throughput of the whole pipeline beside the engine alone, on the same photos, in the same run.
 
     .venv/bin/python bench/pipeline.py [--images 200] [--workers 1 2] [--clients 4] [--database-url URL] [--https]
-                                       [--own-cores]
+                                       [--own-cores] [--without-task-events]
 
 For each number of worker processes, the system as `make run` starts it: the web (gunicorn), an analysis
 worker with that many pool processes, a worker for deliveries and sweepers (threads), and a loopback
@@ -18,7 +18,8 @@ mean of the two, and a change of more than a tenth between them is reported, sin
 moved under the measurement. With --own-cores, the analysis worker (its main process and its pool processes)
 runs on a core per pool process and the rest of the system (the web, the io worker, Redis, PostgreSQL, the
 clients and the receiver) on the other cores, as if the analysis had a host of its own; it needs more cores
-than pool processes.
+than pool processes. With --without-task-events (or FACESITE_TASK_EVENTS=false), no process publishes the
+task events Flower shows tasks from.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument("--database-url", help="a PostgreSQL server to create the throw-away database on")
     parser.add_argument("--https", action="store_true", help="the receiver over HTTPS, its authority trusted")
     parser.add_argument("--own-cores", action="store_true", help="a core per pool process, the rest on the others")
+    parser.add_argument("--without-task-events", action="store_true", help="as FACESITE_TASK_EVENTS=false: none for "
+                        "Flower")  # fmt: skip
     args = parser.parse_args()
     if args.images <= PACED:
         parser.error(f"--images must be more than {PACED}: the last {PACED} photos are uploaded one at a time "
@@ -98,6 +101,8 @@ def main() -> None:
     if args.own_cores and max(args.workers) >= cpus:
         parser.error(f"--own-cores gives each pool process a core and the rest of the system at least one: on "
                      f"this machine's {cpus} cores, --workers {cpus - 1} at most")  # fmt: skip
+    if args.without_task_events:
+        os.environ["FACESITE_TASK_EVENTS"] = "false"  # the processes' environment is a copy of this one
     var = Path(tempfile.mkdtemp(prefix="facesite-bench-pipeline-"))
     try:
         with throwaway_database(args.database_url) as database_url:
@@ -122,8 +127,12 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
         env["FACESITE_CA_BUNDLE"] = str(authority.pem)
         tls = authority.server_context()
     token = prepare(env)
+    from django.conf import settings
+
     endpoint = "HTTPS" if tls else "HTTP"
-    print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores, {endpoint}")
+    events = "" if settings.FACESITE_TASK_EVENTS else ", no task events"
+    print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores, {endpoint}"
+          f"{events}")  # fmt: skip
     print(
         f"{'processes':>9} {'engine alone':>13} {'to done':>13} {'to delivered':>13} {'ratio':>6} "
         f"{'upload p50/p95':>15} {'while busy':>12} {'upload→done p50/p95':>20}"

@@ -102,9 +102,10 @@ class WorkerProcess(CeleryProcess):
     def __init__(
         self, *, env: dict[str, str], log_path: Path, concurrency: int = 1, queues: tuple[str, ...] = ()
     ) -> None:
+        self.name = f"test-{uuid.uuid4().hex[:8]}"  # its node name is this, "@" and the host's name
         super().__init__(
             ["worker", "--pool", "prefork", "--concurrency", str(concurrency), "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "-n", f"test-{uuid.uuid4().hex[:8]}@%h",
+             "--without-gossip", "--without-mingle", "-n", f"{self.name}@%h",
              *(["-Q", ",".join(queues)] if queues else [])],
             env=env, log_path=log_path,
         )  # fmt: skip

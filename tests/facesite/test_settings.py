@@ -96,6 +96,19 @@ except DatabaseError:
     assert result.stdout.strip() == ("kept" if kept else "reopened")
 
 
+@pytest.mark.parametrize(("variables", "on"), [({}, True), ({"FACESITE_TASK_EVENTS": "false"}, False)])
+def test_task_events_for_flower_follow_one_switch(tmp_path, variables, on):
+    # Sent when a task is queued, sent by workers as they run it, and asked for by Flower: all or none.
+    code = """
+import flowerconfig
+from facesite.celery import app
+print(app.conf.task_send_sent_event, app.conf.worker_send_task_events, flowerconfig.enable_events)
+"""
+    result = load_settings(code, FACESITE_VAR_DIR=str(tmp_path), **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(on)] * 3
+
+
 @pytest.mark.parametrize(
     ("variables", "message"),
     [

@@ -1,0 +1,80 @@
+"""Task events, which Flower shows tasks live from, follow FACESITE_TASK_EVENTS: off, a worker publishes none
+and Flower does not ask for them, though a monitor still can (a real worker and Flower, heard on the real
+broker as Flower hears it)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import requests
+
+from facesite.celery import app
+from facesite.devredis import free_port
+from tests.helpers import wait_for
+from tests.workers import CeleryProcess, WorkerProcess, child_env
+
+SWEEP = "recognition.tasks.sweep_stuck_images"  # quick, and alone on its queue
+
+
+class EventLog:
+    """Every event published on the broker while it listens."""
+
+    def __init__(self) -> None:
+        self.events: list[dict] = []
+        self._connection = app.connection_for_read()
+        self._receiver = app.events.Receiver(self._connection, handlers={"*": self.events.append})
+        self._thread = threading.Thread(target=self._receiver.capture, kwargs={"wakeup": False}, daemon=True)
+
+    def __enter__(self) -> EventLog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._receiver.should_stop = True
+        self._thread.join(10)
+        self._connection.release()
+
+    def heartbeats(self, worker: WorkerProcess) -> int:
+        return self.kinds(worker).count("worker-heartbeat")
+
+    def kinds(self, worker: WorkerProcess) -> list[str]:
+        """The kinds of event ``worker`` published, in order."""
+        return [e["type"] for e in list(self.events) if e.get("hostname", "").startswith(f"{worker.name}@")]
+
+
+def answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_with_task_events_off_neither_a_worker_nor_flower_turns_them_on(media_root, tmp_path):
+    env = child_env(media_root=media_root, FACESITE_TASK_EVENTS="false", FACESITE_WORKER_PRELOAD="false")
+    port = free_port()
+    with EventLog() as log:
+        worker = WorkerProcess(env=env, log_path=tmp_path / "worker.log", queues=("maintenance",))
+        flower = CeleryProcess(["flower", "--address=127.0.0.1", f"--port={port}"], env=env,
+                               log_path=tmp_path / "flower.log")  # fmt: skip
+        try:
+            wait_for(lambda: "worker-online" in log.kinds(worker), timeout=60, message=worker.log)
+            wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), timeout=60, message=flower.log)
+            app.send_task(SWEEP)
+            wait_for(lambda: worker.log().count(f"{SWEEP}[") >= 2, timeout=30, message=worker.log)  # received, done
+            # Flower, left to itself, would have asked for the events within 5 s; three heartbeats are 6 s.
+            heartbeats = log.heartbeats(worker)
+            wait_for(lambda: log.heartbeats(worker) >= heartbeats + 3, timeout=20)
+            assert "enabled by remote" not in worker.log()
+            assert not [kind for kind in log.kinds(worker) if kind.startswith("task-")]
+
+            app.control.enable_events()  # what a monitor asks; Flower does every 5 s when the switch is on
+            app.send_task(SWEEP)
+            wait_for(lambda: "task-succeeded" in log.kinds(worker), timeout=30, message=worker.log)
+        finally:
+            flower.stop()
+            worker.stop()
+    kinds = [kind for kind in log.kinds(worker) if kind.startswith("task-")]
+    assert kinds == ["task-received", "task-started", "task-succeeded"]
