@@ -38,6 +38,7 @@ def facesite_dashboard(context):
         if user.has_perm("recognition.view_image")
         else [],
         "flower_url": settings.FLOWER_URL,
+        "flower_shows_tasks": settings.FACESITE_TASK_EVENTS,  # off, it has no task events to show
         "can_review": user.has_perm("recognition.change_faceforreview"),
         "next_purge": _next_purge() if user.has_perm("recognition.view_image") else None,
     }

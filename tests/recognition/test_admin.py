@@ -256,7 +256,13 @@ def test_audit_trail_is_read_only_even_for_superusers(face_to_review):
 def test_dashboard_shows_what_needs_attention(face_to_review):
     page = admin_client(roles.ADMINISTRATOR).get(reverse("admin:index")).content.decode()
     assert re.search(r'class="review-count">1<', page)
-    assert "Flower" in page and "2</strong> done" in page, "the sighting and the enrolment photo"
+    assert "Workers and tasks in Flower" in page and "2</strong> done" in page, "the sighting and the enrolment photo"
+
+
+def test_the_dashboard_does_not_promise_tasks_flower_cannot_show(db, settings):
+    settings.FACESITE_TASK_EVENTS = False
+    page = admin_client(roles.ADMINISTRATOR).get(reverse("admin:index")).content.decode()
+    assert "Workers in Flower" in page and "tasks in Flower" not in page
 
 
 def test_reanalyse_action_queues_images(django_capture_on_commit_callbacks):
