@@ -60,13 +60,16 @@ def test_with_task_events_off_neither_a_worker_nor_flower_turns_them_on(media_ro
         flower = CeleryProcess(["flower", "--address=127.0.0.1", f"--port={port}"], env=env,
                                log_path=tmp_path / "flower.log")  # fmt: skip
         try:
-            wait_for(lambda: "worker-online" in log.kinds(worker), timeout=60, message=worker.log)
+            # Heard: its first word, or a heartbeat (every 2 s) should the listener have subscribed after it.
+            wait_for(lambda: {"worker-online", "worker-heartbeat"} & set(log.kinds(worker)), timeout=60,
+                     message=worker.log)  # fmt: skip
             wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), timeout=60, message=flower.log)
             app.send_task(SWEEP)
             wait_for(lambda: worker.log().count(f"{SWEEP}[") >= 2, timeout=30, message=worker.log)  # received, done
-            # Flower, left to itself, would have asked for the events within 5 s; three heartbeats are 6 s.
+            # Flower, left to itself, asks for the events 5 s after it starts, and every 5 s; four more
+            # heartbeats, 2 s apart, are more than 6 s after it answered.
             heartbeats = log.heartbeats(worker)
-            wait_for(lambda: log.heartbeats(worker) >= heartbeats + 3, timeout=20)
+            wait_for(lambda: log.heartbeats(worker) >= heartbeats + 4, timeout=20)
             assert "enabled by remote" not in worker.log()
             assert not [kind for kind in log.kinds(worker) if kind.startswith("task-")]
 
