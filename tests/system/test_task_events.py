@@ -12,9 +12,9 @@ import requests
 from facesite.celery import app
 from facesite.devredis import free_port
 from tests.helpers import wait_for
-from tests.workers import CeleryProcess, WorkerProcess, child_env
+from tests.workers import CeleryProcess, WorkerProcess, child_env, empty_queues
 
-SWEEP = "recognition.tasks.sweep_stuck_images"  # quick, and alone on its queue
+SWEEP = "recognition.tasks.sweep_stuck_images"  # quick, on the one queue the worker takes
 
 
 class EventLog:
@@ -36,6 +36,7 @@ class EventLog:
         self._connection.release()
 
     def heartbeats(self, worker: WorkerProcess) -> int:
+        """How many times ``worker`` has said it is alive (every 2 s)."""
         return self.kinds(worker).count("worker-heartbeat")
 
     def kinds(self, worker: WorkerProcess) -> list[str]:
@@ -55,6 +56,7 @@ def answers(url: str) -> bool:
 def test_with_task_events_off_neither_a_worker_nor_flower_turns_them_on(media_root, tmp_path):
     env = child_env(media_root=media_root, FACESITE_TASK_EVENTS="false", FACESITE_WORKER_PRELOAD="false")
     port = free_port()
+    empty_queues()  # a sweep another test left would run first, and count as ours
     with EventLog() as log:
         worker = WorkerProcess(env=env, log_path=tmp_path / "worker.log", queues=("maintenance",))
         flower = CeleryProcess(["flower", "--address=127.0.0.1", f"--port={port}"], env=env,
