@@ -1,7 +1,7 @@
 """Throughput of the whole pipeline beside the engine alone, on the same photos, in the same run.
 
     .venv/bin/python bench/pipeline.py [--images 200] [--workers 1 2] [--clients 4] [--database-url URL] [--https]
-                                       [--own-cores] [--without-task-events]
+                                       [--own-cores] [--without-task-events] [--with-flower]
 
 For each number of worker processes, the system as `make run` starts it: the web (gunicorn), an analysis
 worker with that many pool processes, a worker for deliveries and sweepers (threads), and a loopback
@@ -19,7 +19,8 @@ moved under the measurement. With --own-cores, the analysis worker (its main pro
 runs on a core per pool process and the rest of the system (the web, the io worker, Redis, PostgreSQL, the
 clients and the receiver) on the other cores, as if the analysis had a host of its own; it needs more cores
 than pool processes. With --without-task-events (or FACESITE_TASK_EVENTS=false), no process publishes the
-task events Flower shows tasks from.
+task events Flower shows tasks from; with --with-flower, Flower runs too, as `make run` has it, and its CPU
+is counted with the others'.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def main() -> None:
     parser.add_argument("--own-cores", action="store_true", help="a core per pool process, the rest on the others")
     parser.add_argument("--without-task-events", action="store_true", help="as FACESITE_TASK_EVENTS=false: none for "
                         "Flower")  # fmt: skip
+    parser.add_argument("--with-flower", action="store_true", help="Flower running too, as make run has it")
     args = parser.parse_args()
     if args.images <= PACED:
         parser.error(f"--images must be more than {PACED}: the last {PACED} photos are uploaded one at a time "
@@ -131,8 +133,9 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
 
     endpoint = "HTTPS" if tls else "HTTP"
     events = "" if settings.FACESITE_TASK_EVENTS else ", no task events"
+    flower = ", Flower listening" if args.with_flower else ""
     print(f"{args.images} photos at 640×480, {args.clients} uploading clients, {os.cpu_count()} cores, {endpoint}"
-          f"{events}")  # fmt: skip
+          f"{events}{flower}")  # fmt: skip
     print(
         f"{'processes':>9} {'engine alone':>13} {'to done':>13} {'to delivered':>13} {'ratio':>6} "
         f"{'upload p50/p95':>15} {'while busy':>12} {'upload→done p50/p95':>20}"
@@ -140,7 +143,8 @@ def measure(args: argparse.Namespace, env: dict[str, str]) -> None:
     for workers in args.workers:
         images = photos(args.images, seed=workers)  # new photos each run: none is a duplicate of the last run's
         engine_before, alone_before = engine_only(images, workers)
-        run = pipeline(images, workers, args.clients, env, token, tls, own_cores=args.own_cores)
+        run = pipeline(images, workers, args.clients, env, token, tls, own_cores=args.own_cores,
+                       with_flower=args.with_flower)  # fmt: skip
         engine_after, alone_after = engine_only(images, workers)
         engine_rate = (engine_before + engine_after) / 2
         print(
@@ -240,7 +244,7 @@ def prepare(env: dict[str, str]) -> str:
 
 def pipeline(
     images: list[bytes], workers: int, clients: int, env: dict[str, str], token: str, tls: ssl.SSLContext | None,
-    *, own_cores: bool = False,
+    *, own_cores: bool = False, with_flower: bool = False,
 ) -> dict:  # fmt: skip
     import redis
     import requests
@@ -274,9 +278,16 @@ def pipeline(
                           "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT,
                          start_new_session=True),
     ]  # fmt: skip
+    ready = [f"http://127.0.0.1:{port}/api/"]
+    if with_flower:  # it takes in every task event, and asks the workers for theirs every 5 s
+        ready.append(f"http://127.0.0.1:{free_port()}/")
+        processes.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "facesite", "flower",
+                                           "--address=127.0.0.1", f"--port={urlsplit(ready[-1]).port}"],
+                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                          start_new_session=True))  # fmt: skip
     cores = contextlib.ExitStack()
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/api/", [log_path, io_log_path], workers)
+        wait_until_ready(ready, [log_path, io_log_path], workers)
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
 
@@ -290,9 +301,12 @@ def pipeline(
         burst, paced = images[: len(images) - PACED], images[len(images) - PACED :]
         servers = local_servers(env["REDIS_URL"])
         groups = {"web": processes[0], "analysis worker": processes[1], "io worker": processes[2], **servers}
+        if with_flower:
+            groups["Flower"] = processes[3]
         placed = None
         if own_cores:  # as on a host of its own; every affinity restored in `finally`
-            rest = [os.getpid(), processes[0].pid, processes[2].pid, *(pid for pid in servers.values() if pid)]
+            rest = [os.getpid(), processes[0].pid, *(p.pid for p in processes[2:]),
+                    *(pid for pid in servers.values() if pid)]  # fmt: skip
             placed = cores.enter_context(analysis_apart(processes[1].pid, rest, workers))
         cpu_before = {name: cpu_seconds(pid) for name, pid in groups.items()}
         cpu_before["clients and receiver"] = cpu_seconds(os.getpid(), children=False)
@@ -422,15 +436,16 @@ def percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(ordered), ordered[int(0.95 * len(ordered))]
 
 
-def wait_until_ready(url: str, worker_logs: list[Path], pool_processes: int, timeout: float = 120) -> None:
-    """Until the web answers, the workers take tasks, and the analysis worker's (first) log says that each of
-    its pool processes has loaded the models: a running system, as the engine alone is measured loaded."""
+def wait_until_ready(urls: list[str], worker_logs: list[Path], pool_processes: int, timeout: float = 120) -> None:
+    """Until the web (and Flower) answer, the workers take tasks, and the analysis worker's (first) log says
+    that each of its pool processes has loaded the models: a running system, as the engine alone is measured
+    loaded."""
     import requests
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            up = requests.get(url, timeout=1).status_code in (200, 401, 403)
+            up = all(requests.get(url, timeout=1).status_code in (200, 401, 403) for url in urls)
             logs = [log.read_text() for log in worker_logs]
             loaded = logs[0].count("ready: the engine's models loaded")
             if up and all("ready." in log for log in logs) and loaded >= pool_processes:
@@ -438,7 +453,7 @@ def wait_until_ready(url: str, worker_logs: list[Path], pool_processes: int, tim
         except requests.RequestException:
             pass
         time.sleep(0.3)
-    raise SystemExit("the web or the worker did not start")
+    raise SystemExit(f"the system did not start within {timeout:.0f} s: the web, Flower or a worker")
 
 
 def wait_for_done(ids: list[str], timeout: float = 900) -> tuple[float, float, list[float]]:
