@@ -280,10 +280,11 @@ def pipeline(
     ]  # fmt: skip
     ready = [f"http://127.0.0.1:{port}/api/"]
     if with_flower:  # it takes in every task event, and asks the workers for theirs every 5 s
-        ready.append(f"http://127.0.0.1:{free_port()}/")
+        flower_port = free_port()
+        ready.append(f"http://127.0.0.1:{flower_port}/")
         processes.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "facesite", "flower",
-                                           "--address=127.0.0.1", f"--port={urlsplit(ready[-1]).port}"],
-                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                           "--address=127.0.0.1", f"--port={flower_port}"], cwd=ROOT, env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True))  # fmt: skip
     cores = contextlib.ExitStack()
     try:
