@@ -1,6 +1,7 @@
 import re
 import time
 
+import requests
 from django.db import connection
 
 from recognition.models import Image
@@ -16,6 +17,16 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, message
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s" + (f"\n{message()}" if message else ""))
+
+
+def http_get(url: str, **kwargs) -> requests.Response | None:
+    """``requests.get`` with a short timeout, or None while nothing answers at ``url`` (a server starting or
+    stopped). A response is truthy only when its status is below 400, so ``wait_for(lambda: http_get(url))``
+    waits for a good answer."""
+    try:
+        return requests.get(url, timeout=5, **kwargs)
+    except requests.RequestException:
+        return None
 
 
 def status_of(image_id) -> str:

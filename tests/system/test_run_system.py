@@ -16,17 +16,10 @@ from facesite.devredis import free_port, redis_reachable
 from integrations.models import Endpoint
 from tests import images
 from tests.factories import UserFactory
-from tests.helpers import wait_for
+from tests.helpers import http_get, wait_for
 from tests.workers import ROOT, child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def get(url, **kwargs):
-    try:
-        return requests.get(url, timeout=5, **kwargs)
-    except requests.RequestException:
-        return None
 
 
 def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, tmp_path, receiver):
@@ -48,7 +41,7 @@ def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, t
     auth = {"Authorization": f"Token {token}"}
     try:
         api = f"http://127.0.0.1:{web_port}/api/"
-        wait_for(lambda: (r := get(api, headers=auth)) is not None and r.status_code == 200, timeout=60)
+        wait_for(lambda: (r := http_get(api, headers=auth)) is not None and r.status_code == 200, timeout=60)
         assert redis_reachable(f"redis://127.0.0.1:{redis_port}/0"), "the launcher started a private Redis"
 
         response = requests.post(
@@ -56,8 +49,8 @@ def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, t
         )
         assert response.status_code == 202, response.text
         image_url = f"{api}images/{response.json()['id']}/"
-        wait_for(lambda: get(image_url, headers=auth).json()["status"] == "done", timeout=60)
-        assert get(image_url, headers=auth).json()["faces"]
+        wait_for(lambda: http_get(image_url, headers=auth).json()["status"] == "done", timeout=60)
+        assert http_get(image_url, headers=auth).json()["faces"]
         # Sent by the second worker, whose threads send deliveries.
         wait_for(lambda: receiver.received, timeout=30)
         assert response.json()["id"].encode() in receiver.received[0].body
@@ -68,11 +61,11 @@ def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, t
             compared = requests.post(f"{api}compare/", headers=auth, timeout=10,
                                      files={"source": ("a.jpg", photo), "target": ("b.jpg", photo)})  # fmt: skip
             assert compared.status_code == 200, compared.text
-        metrics = get(f"http://127.0.0.1:{web_port}/metrics").text
+        metrics = http_get(f"http://127.0.0.1:{web_port}/metrics").text
         assert 'facesite_check_seconds_count{check="compare"} 4.0' in metrics
         assert 'facesite_images{status="done"} 1.0' in metrics
 
-        flower = wait_for(lambda: get(f"http://127.0.0.1:{flower_port}/"), timeout=60)
+        flower = wait_for(lambda: http_get(f"http://127.0.0.1:{flower_port}/"), timeout=60)
         assert flower.status_code == 200
         processes = psutil.Process(launcher.pid).children(recursive=True)
         assert len(processes) >= 5
@@ -86,5 +79,5 @@ def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, t
     assert "Inspect method" not in output and "celery beat v" not in output, "start-up says only what matters"
     time.sleep(0.5)
     assert not [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], output[-3000:]
-    assert get(f"http://127.0.0.1:{web_port}/api/") is None
+    assert http_get(f"http://127.0.0.1:{web_port}/api/") is None
     assert not redis_reachable(f"redis://127.0.0.1:{redis_port}/0")

@@ -7,11 +7,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-import requests
 
 from facesite.celery import app
 from facesite.devredis import free_port
-from tests.helpers import wait_for
+from tests.helpers import http_get, wait_for
 from tests.workers import CeleryProcess, WorkerProcess, child_env, empty_queues
 
 SWEEP = "recognition.tasks.sweep_stuck_images"  # quick, on the one queue the worker takes
@@ -44,13 +43,6 @@ class EventLog:
         return [e["type"] for e in list(self.events) if e.get("hostname", "").startswith(f"{worker.name}@")]
 
 
-def answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=5).ok
-    except requests.RequestException:
-        return False
-
-
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_with_task_events_off_neither_a_worker_nor_flower_turns_them_on(media_root, tmp_path):
@@ -65,7 +57,7 @@ def test_with_task_events_off_neither_a_worker_nor_flower_turns_them_on(media_ro
             # Heard: its first word, or a heartbeat (every 2 s) should the listener have subscribed after it.
             wait_for(lambda: {"worker-online", "worker-heartbeat"} & set(log.kinds(worker)), timeout=60,
                      message=worker.log)  # fmt: skip
-            wait_for(lambda: answers(f"http://127.0.0.1:{port}/"), timeout=60, message=flower.log)
+            wait_for(lambda: http_get(f"http://127.0.0.1:{port}/"), timeout=60, message=flower.log)
             app.send_task(SWEEP)
             wait_for(lambda: worker.log().count(f"{SWEEP}[") >= 2, timeout=30, message=worker.log)  # received, done
             # Flower, left to itself, asks for the events 5 s after it starts, and every 5 s; four more
