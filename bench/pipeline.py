@@ -264,17 +264,17 @@ def pipeline(
     log_path, io_log_path = var / f"worker-{workers}.log", var / f"worker-io-{workers}.log"
     log, io_log = log_path.open("w"), io_log_path.open("w")
     worker_env = {**env, "LOG_LEVEL": "INFO"}
-    celery = [sys.executable, "-m", "celery", "-A", "facesite", "worker", "--loglevel", "INFO", "--without-gossip",
-              "--without-mingle"]  # fmt: skip
+    celery = [sys.executable, "-m", "celery", "-A", "facesite"]
+    worker = [*celery, "worker", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
     # As the Procfile (`make run`) starts them; each in a session of its own, so that Ctrl-C reaches only the
     # benchmark, which then stops each with its children (stop_groups).
     processes = [
         subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "facesite.wsgi", "--bind",
                           f"127.0.0.1:{port}", "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True),
-        subprocess.Popen([*celery, "-Q", "analysis,text,video", "--concurrency", str(workers), "-n", "analysis@%h"],
+        subprocess.Popen([*worker, "-Q", "analysis,text,video", "--concurrency", str(workers), "-n", "analysis@%h"],
                          cwd=ROOT, env=worker_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
-        subprocess.Popen([*celery, "-Q", "deliveries,maintenance", "--pool", "threads", "--concurrency", "4",
+        subprocess.Popen([*worker, "-Q", "deliveries,maintenance", "--pool", "threads", "--concurrency", "4",
                           "-n", "io@%h"], cwd=ROOT, env=worker_env, stdout=io_log, stderr=subprocess.STDOUT,
                          start_new_session=True),
     ]  # fmt: skip
@@ -282,9 +282,8 @@ def pipeline(
     if with_flower:  # it takes in every task event, and asks the workers for theirs every 5 s
         flower_port = free_port()
         ready.append(f"http://127.0.0.1:{flower_port}/")
-        processes.append(subprocess.Popen([sys.executable, "-m", "celery", "-A", "facesite", "flower",
-                                           "--address=127.0.0.1", f"--port={flower_port}"], cwd=ROOT, env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        processes.append(subprocess.Popen([*celery, "flower", "--address=127.0.0.1", f"--port={flower_port}"],
+                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                           start_new_session=True))  # fmt: skip
     cores = contextlib.ExitStack()
     try:
