@@ -46,7 +46,8 @@ class CollectionAdmin(admin.ModelAdmin):
     def threshold(self, collection: Collection) -> SafeString:
         url = reverse("admin:recognition_collection_calibration") + f"?collection={collection.pk}"
         source = "set here" if collection.match_threshold is not None else "setting"
-        return format_html('<a href="{}">{:g}</a> ({})', url, collection.identify_threshold, source)
+        # format_html escapes its arguments into strings first, so the number is formatted before it.
+        return format_html('<a href="{}">{}</a> ({})', url, f"{collection.identify_threshold:g}", source)
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

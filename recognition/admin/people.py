@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.timezone import localdate
 
 from recognition.admin.common import AuditedViews, face_img
 from recognition.audit import request_ip
@@ -81,10 +81,10 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
         return face_img(person.reference_faces[0].pk, size=40) if person.reference_faces else "–"
 
     @admin.display(description="Consent", ordering="consent_given_at")
-    def consent(self, person: Person) -> SafeString:
+    def consent(self, person: Person) -> str:
         if person.consent_given_at is None:
             return format_html('<span class="status-badge failed">{}</span>', "none recorded")
-        return format_html("{:%Y-%m-%d}", person.consent_given_at)
+        return localdate(person.consent_given_at).isoformat()
 
     @admin.display(description="Reference faces", ordering="references")
     def reference_count(self, person: Any) -> int:
