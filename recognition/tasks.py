@@ -26,7 +26,7 @@ def analyse_image(self: Task, image_id: str) -> None:
         image_analyse(image_id=image_id)
     except AnalysisRetry as exc:
         if self.request.retries >= ANALYSIS_MAX_RETRIES:
-            error = f"The engine kept failing after {ANALYSIS_MAX_RETRIES + 1} tries: {exc}"
+            error = f"Gave up after {ANALYSIS_MAX_RETRIES + 1} tries: {exc}"  # exc says what failed
             image_fail(image_id=image_id, error=error)
             return
         # Exponential backoff: 2, 4, 8, ... seconds, capped at 10 minutes.

@@ -41,7 +41,8 @@ logger = logging.getLogger(__name__)
 
 
 class AnalysisRetry(FacesiteError):
-    """Analysis hit a passing failure (a throttled or unreachable engine); try again later."""
+    """Analysis hit a passing failure (a throttled or unreachable engine, an unreachable URL or database); try
+    again later. The message says what failed."""
 
     code = "analysis_retry"
     retryable = True
@@ -62,10 +63,10 @@ def image_analyse(*, image_id: uuid.UUID | str) -> Image | None:
         # The database went away (restarted, failed over, the connection cut): let go of the claim on a new
         # connection, if there is one yet (else the sweeper takes it back), and try again shortly.
         close_old_connections()
-        message = f"The database was unavailable, will retry: {exc}"
+        reason = f"The database was unavailable: {exc}"
         with suppress(DatabaseError):
-            _release(image_id, token, error=message)
-        raise AnalysisRetry(message) from exc
+            _release(image_id, token, reason=reason)
+        raise AnalysisRetry(reason) from exc
 
 
 def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
@@ -88,7 +89,7 @@ def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
         except FetchRefused as exc:
             message = f"Could not fetch the image from {image.source_url}: {exc.message}"
             if exc.retryable:
-                _release(image.pk, token, error=message)
+                _release(image.pk, token, reason=message)
                 raise AnalysisRetry(message) from exc
             logger.warning("Image %s: %s", image_id, message)
             _fail(image, token, message)
@@ -99,8 +100,9 @@ def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
         results, matches = _run_engine(engine, image)
     except EngineError as exc:
         if exc.retryable:
-            _release(image.pk, token, error=f"Temporary engine failure, will retry: {exc.message}")
-            raise AnalysisRetry(exc.message) from exc
+            reason = f"The engine failed: {exc.message}"
+            _release(image.pk, token, reason=reason)
+            raise AnalysisRetry(reason) from exc
         logger.warning("Analysis of image %s failed: %s", image_id, exc.message)
         _fail(image, token, exc.message)
         return None
@@ -292,10 +294,10 @@ def _replace_earlier_results(image: Image) -> tuple[list[Face], list[Face]]:
     return decisions, list(image.faces.references().select_related("person"))
 
 
-def _release(image_id: uuid.UUID | str, token: uuid.UUID, *, error: str) -> None:
-    """Give the image back to the queue, if this claim still holds it."""
+def _release(image_id: uuid.UUID | str, token: uuid.UUID, *, reason: str) -> None:
+    """Give the image back to the queue, if this claim still holds it, saying why it waits."""
     Image.objects.filter(pk=image_id, claim_token=token).update(
-        status=Image.Status.PENDING, claim_token=None, error=error, updated_at=timezone.now()
+        status=Image.Status.PENDING, claim_token=None, error=f"Will try again: {reason}", updated_at=timezone.now()
     )
 
 

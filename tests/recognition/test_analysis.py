@@ -10,10 +10,12 @@ from integrations.models import Delivery
 from recognition.exceptions import EnrolmentError
 from recognition.models import Face, Image
 from recognition.services.analysis import AnalysisRetry, image_analyse, image_reanalyse
-from recognition.services.ingest import image_ingest
+from recognition.services.ingest import image_ingest, image_ingest_url
 from recognition.services.people import person_enroll
+from recognition.tasks import ANALYSIS_MAX_RETRIES, analyse_image
 from tests import images
 from tests.factories import PersonFactory
+from tests.servers import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -172,8 +174,35 @@ def test_retryable_engine_error_puts_the_image_back_in_the_queue(settings):
         image_analyse(image_id=image.pk)
     image.refresh_from_db()
     assert image.status == Image.Status.PENDING
-    assert "Rate exceeded" in image.error
+    assert image.error == "Will try again: The engine failed: Rate exceeded"
     assert image.claim_token is None
+
+
+@pytest.mark.django_db(transaction=True)  # the task closes its connections as it ends
+def test_the_last_try_fails_the_image_saying_what_kept_failing(settings):
+    use_engine(settings, "ThrottledEngine")
+    image = ingest()
+    analyse_image.apply(args=[str(image.pk)], retries=ANALYSIS_MAX_RETRIES)
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert image.error == "Gave up after 6 tries: The engine failed: Rate exceeded"
+
+
+@pytest.mark.django_db(transaction=True)  # the task closes its connections as it ends
+def test_an_unreachable_url_is_tried_again_then_failed_as_a_fetch_not_an_engine_failure(settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+    url = f"http://127.0.0.1:{closed_port()}/door.jpg"
+    cause = f"Could not fetch the image from {url}: Could not connect to 127.0.0.1."
+    image = image_ingest_url(url=url).image
+    with pytest.raises(AnalysisRetry):
+        image_analyse(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.PENDING
+    assert image.error == f"Will try again: {cause}"
+    analyse_image.apply(args=[str(image.pk)], retries=ANALYSIS_MAX_RETRIES)
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert image.error == f"Gave up after 6 tries: {cause}"
 
 
 def test_unexpected_crash_fails_the_image_with_a_readable_error(settings, caplog):
