@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +25,7 @@ def main() -> None:
     env = dict(os.environ)
     web_port = env.get("PORT", "8000")
     flower_port = env.get("FLOWER_PORT", "5555")
+    check_ports({"PORT": (web_port, "web and API"), "FLOWER_PORT": (flower_port, "Flower")})
     processes = ["web", "worker", "worker-io", "beat", "flower"]
 
     redis_url = env.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -73,6 +75,34 @@ Ctrl-C stops everything.
     honcho = str(ROOT / ".venv" / "bin" / "honcho")
     os.chdir(ROOT)
     sys.exit(supervise([honcho, "start", "-f", "Procfile", *processes], env))
+
+
+def check_ports(ports: dict[str, tuple[str, str]]) -> None:
+    """Stop before starting anything when a port is not a number or is taken: otherwise one process fails
+    among the others' start-up lines and takes the rest down with it."""
+    chosen: dict[int, str] = {}
+    for variable, (value, purpose) in ports.items():
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            raise SystemExit(f"{variable}={value!r} is not a port number (1-65535).")
+        port = int(value)
+        if port in chosen:
+            raise SystemExit(f"{chosen[port]} and {variable} are both {port}: give each its own port.")
+        if not _free(port):
+            raise SystemExit(
+                f"Port {port} ({purpose}) is already in use, perhaps by another Facesite. Stop what holds it, "
+                f"or choose another: {variable}=<port> make run"
+            )
+        chosen[port] = variable
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn and Flower bind
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def supervise(command: list[str], env: dict[str, str]) -> int:
