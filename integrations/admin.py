@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.utils.timezone import localtime
 
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
 from integrations.services.endpoints import SecretChange, endpoint_delete, endpoint_save
@@ -70,7 +71,7 @@ class EndpointAdmin(admin.ModelAdmin):
     def secret_status(self, endpoint: Endpoint) -> str:
         if not endpoint.secret_encrypted:
             return "Not set yet."
-        return f"Set {endpoint.secret_changed_at:%Y-%m-%d %H:%M}; stored encrypted, never shown again."
+        return f"Set {localtime(endpoint.secret_changed_at):%Y-%m-%d %H:%M}; stored encrypted, never shown again."
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         request._endpoint_secret = endpoint_save(  # type: ignore[attr-defined]

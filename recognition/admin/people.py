@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.timezone import localdate
+from django.utils.timezone import localdate, localtime
 
 from recognition.admin.common import AuditedViews, face_img
 from recognition.audit import request_ip
@@ -119,7 +119,7 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
                 (
                     reverse("admin:recognition_image_change", args=[f.image_id]),
                     face_img(f.pk, size=64),
-                    f"{f.created_at:%Y-%m-%d %H:%M}",
+                    f"{localtime(f.created_at):%Y-%m-%d %H:%M}",
                     "confirmed" if f.similarity is None else f"similarity {f.similarity:.0f}",
                 )
                 for f in faces

@@ -13,10 +13,10 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from integrations.models import Delivery
+from integrations.models import Delivery, Endpoint
 from integrations.services.sending import delivery_send
 from kiosk.models import Kiosk
-from recognition.models import Collection
+from recognition.models import Collection, Face, Person
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.matching import person_verify
@@ -78,3 +78,20 @@ def test_lists_show_recorded_consent_and_where_a_threshold_comes_from(one_of_eve
     assert "2026-12-01" in people and "none recorded" in people
     collections = client.get(reverse("admin:recognition_collection_changelist")).content.decode()
     assert "85.5</a> (set here)" in collections and "100.5</a> (setting)" in collections
+
+
+def test_dates_and_times_are_shown_in_the_sites_time_zone(one_of_everything, settings, endpoint):
+    settings.TIME_ZONE = "Pacific/Auckland"  # UTC+13 in December: 12:30 UTC is 01:30 the next day
+    at = datetime(2026, 12, 1, 12, 30, tzinfo=UTC)
+    ada = Person.objects.get(name="Ada")
+    Person.objects.filter(pk=ada.pk).update(consent_given_at=at)
+    Face.objects.filter(is_reference=False).update(person=ada, created_at=at)
+    Endpoint.objects.filter(pk=endpoint.pk).update(secret_changed_at=at)
+    client = Client()
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    people = client.get(reverse("admin:recognition_person_changelist")).content.decode()
+    assert "2026-12-02" in people and "2026-12-01" not in people
+    person = client.get(reverse("admin:recognition_person_change", args=[ada.pk])).content.decode()
+    assert "2026-12-02 01:30" in person
+    secret = client.get(reverse("admin:integrations_endpoint_change", args=[endpoint.pk])).content.decode()
+    assert "Set 2026-12-02 01:30; stored encrypted" in secret
