@@ -9,7 +9,7 @@ from django.utils.timezone import localtime
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
 from integrations.services.endpoints import SecretChange, endpoint_delete, endpoint_save
 from integrations.services.upkeep import deliveries_replay
-from recognition.admin.common import AuditedViews, ReadOnlyInline
+from recognition.admin.common import AuditedViews, DeletedOneByOne, ReadOnlyInline
 from recognition.admin.images import ImageAdmin
 from recognition.audit import request_ip
 from recognition.models import AuditEvent, Image
@@ -54,7 +54,7 @@ class EndpointForm(forms.ModelForm):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
     form = EndpointForm
     list_display = ["name", "url", "enabled", "events", "only_identified", "collection", "timeout_seconds"]
     list_filter = ["enabled", "only_identified"]
@@ -85,10 +85,6 @@ class EndpointAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         endpoint_delete(endpoint=obj, actor=request.user, client_ip=request_ip(request))
-
-    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        for endpoint in queryset:
-            self.delete_model(request, endpoint)
 
     def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue: str | None = None) -> Any:
         return self._show_secret_once(request, obj) or super().response_add(request, obj, post_url_continue)

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from recognition.admin.common import DeletedOneByOne
 from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Collection
@@ -78,7 +79,7 @@ class CameraAdmin(admin.ModelAdmin):
 
 
 @admin.register(Video)
-class VideoAdmin(admin.ModelAdmin):
+class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
     list_display = ["__str__", "status_progress", "duration_shown", "sighting_count", "collection", "created_at"]
     list_filter = ["status", "collection"]
     search_fields = ["original_filename", "source_url"]
@@ -162,10 +163,6 @@ class VideoAdmin(admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Video) -> None:
         video_delete(video=obj, actor=request.user, client_ip=request_ip(request))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Video]) -> None:
-        for video in queryset:
-            self.delete_model(request, video)
 
 
 def ranged_file(request: HttpRequest, video: Video) -> HttpResponseBase:

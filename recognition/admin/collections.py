@@ -17,6 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from recognition.admin.common import DeletedOneByOne
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import Collection
@@ -27,10 +28,11 @@ from recognition.services.calibration import (
     calibration_report,
     collection_threshold_set,
 )
+from recognition.services.erasure import collection_delete, collection_deletion_plan
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(DeletedOneByOne, admin.ModelAdmin):
     list_display = ["name", "description", "reference_faces", "threshold", "watched", "version", "created_at"]
     # Set through the calibration page, which shows what a threshold costs and audits the change.
     readonly_fields = ["version", "match_threshold"]
@@ -48,6 +50,32 @@ class CollectionAdmin(admin.ModelAdmin):
         source = "set here" if collection.match_threshold is not None else "setting"
         # format_html escapes its arguments into strings first, so the number is formatted before it.
         return format_html('<a href="{}">{}</a> ({})', url, f"{collection.identify_threshold:g}", source)
+
+    def get_deleted_objects(
+        self, objs: Any, request: HttpRequest
+    ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
+        """The confirmation page says what deleting removes, or what is filed under the collection and keeps
+        it, as ``collection_delete`` decides; not Django's raw cascade, which would list every image."""
+        lines: list[str] = []
+        counts = {"collections": 0, "reference faces": 0, "reference photos": 0}
+        in_use: list[str] = []
+        for collection in objs:
+            plan = collection_deletion_plan(collection=collection)
+            if plan.in_use:
+                in_use.append(f"{collection.name}: {', '.join(plan.in_use)} (delete those, or keep the collection)")
+                continue
+            lines.append(
+                f"{collection.name}: {plan.reference_faces} reference face(s) with their embeddings, the "
+                f"{plan.photos} photo(s) kept for them, and the collection in the recognition engine."
+            )
+            counts["collections"] += 1
+            counts["reference faces"] += plan.reference_faces
+            counts["reference photos"] += plan.photos
+        perms_needed = set() if in_use else super().get_deleted_objects(objs, request)[2]
+        return lines, {k: v for k, v in counts.items() if v}, perms_needed, in_use
+
+    def delete_model(self, request: HttpRequest, obj: Collection) -> None:
+        collection_delete(collection=obj, actor=request.user, client_ip=request_ip(request))
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

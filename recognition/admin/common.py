@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -60,6 +61,15 @@ class AuditedViews:
         if obj is not None and request.method == "GET" and self.view_action:
             audit_request(request, self.view_action, obj, via="admin")
         return super().render_change_form(request, context, add, change, form_url, obj)  # type: ignore[misc]
+
+
+class DeletedOneByOne:
+    """The list's delete action deletes each row with ``delete_model``, which calls the service that audits
+    the deletion and cleans up after it, not with one bulk query that would skip both."""
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)  # type: ignore[attr-defined]
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -16,7 +16,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from recognition import thumbnails
-from recognition.admin.common import AuditedViews, ReadOnlyInline, face_img, jpeg_response, thumbnail_url
+from recognition.admin.common import (
+    AuditedViews,
+    DeletedOneByOne,
+    ReadOnlyInline,
+    face_img,
+    jpeg_response,
+    thumbnail_url,
+)
 from recognition.admin.preview import image_preview
 from recognition.admin.upload import upload_view
 from recognition.audit import audit_request, request_ip
@@ -139,7 +146,7 @@ class PersonSeenFilter(admin.SimpleListFilter):
 
 
 @admin.register(Image)
-class ImageAdmin(AuditedViews, admin.ModelAdmin):
+class ImageAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
     view_action = AuditEvent.Action.IMAGE_VIEW
     list_action = AuditEvent.Action.IMAGE_LIST
     list_display = ["thumb", "name", "status_badge", "labels_summary", "face_count", "people", "created_at"]
@@ -326,7 +333,3 @@ class ImageAdmin(AuditedViews, admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Image) -> None:
         image_delete(image=obj, actor=request.user, client_ip=request_ip(request))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Image]) -> None:
-        for image in queryset:
-            self.delete_model(request, image)

@@ -16,7 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localdate, localtime
 
-from recognition.admin.common import AuditedViews, face_img
+from recognition.admin.common import AuditedViews, DeletedOneByOne, face_img
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError, ImageRejected
 from recognition.models import AuditEvent, Face, Person
@@ -47,7 +47,7 @@ class PersonForm(forms.ModelForm):
 
 
 @admin.register(Person)
-class PersonAdmin(AuditedViews, admin.ModelAdmin):
+class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
     view_action = AuditEvent.Action.PERSON_VIEW
     list_action = AuditEvent.Action.PERSON_LIST
     form = PersonForm
@@ -204,10 +204,6 @@ class PersonAdmin(AuditedViews, admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Person) -> None:
         person_erase(person=obj, actor=request.user, client_ip=request_ip(request))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> None:
-        for person in queryset:
-            self.delete_model(request, person)
 
 
 def _drop_success_messages(request: HttpRequest) -> None:

@@ -12,10 +12,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backoffice import roles
-from recognition.models import AuditEvent, Face, Image
+from recognition.models import AuditEvent, Collection, Face, Image
 from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.rekognition_api.clients import REGION, client_for
+from videos.models import Camera
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LOCAL = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
@@ -239,3 +240,16 @@ def test_parameters_are_checked_on_the_server_against_the_service_model(live_ser
     with pytest.raises(ClientError) as bad_name:
         unchecked.create_collection(CollectionId="no spaces allowed")
     assert bad_name.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_deleting_a_collection_a_camera_watches_with_is_refused_as_aws_refuses_one_in_use(admin_client):
+    rekognition = admin_client
+    rekognition.create_collection(CollectionId="gate-cameras")
+    gate = Camera(name="gate", collection=Collection.objects.get(name="gate-cameras"))
+    gate.stream_url = "rtsp://192.0.2.7:554/stream1"
+    gate.save()
+    with pytest.raises(ClientError) as in_use:
+        rekognition.delete_collection(CollectionId="gate-cameras")
+    error = in_use.value.response["Error"]
+    assert error["Code"] == "ResourceInUseException" and "1 camera" in error["Message"]
+    assert "gate-cameras" in rekognition.list_collections()["CollectionIds"]
