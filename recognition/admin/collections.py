@@ -28,14 +28,16 @@ from recognition.services.calibration import (
     calibration_report,
     collection_threshold_set,
 )
+from recognition.services.collections import collection_create
 from recognition.services.erasure import collection_delete, collection_deletion_plan
 
 
 @admin.register(Collection)
 class CollectionAdmin(DeletedOneByOne, admin.ModelAdmin):
     list_display = ["name", "description", "reference_faces", "threshold", "watched", "version", "created_at"]
-    # Set through the calibration page, which shows what a threshold costs and audits the change.
-    readonly_fields = ["version", "match_threshold"]
+    # The search indexes' bookkeeping, and the threshold, which is set through the calibration page (it shows
+    # what a threshold costs and audits the change).
+    readonly_fields = ["version", "changes_pruned_through", "match_threshold"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
         return super().get_queryset(request).annotate(faces_count=Count("reference_faces"))
@@ -73,6 +75,14 @@ class CollectionAdmin(DeletedOneByOne, admin.ModelAdmin):
             counts["reference photos"] += plan.photos
         perms_needed = set() if in_use else super().get_deleted_objects(objs, request)[2]
         return lines, {k: v for k, v in counts.items() if v}, perms_needed, in_use
+
+    def save_model(self, request: HttpRequest, obj: Collection, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created = collection_create(name=obj.name, description=obj.description, watched=obj.watched,
+                                    actor=request.user, client_ip=request_ip(request))  # fmt: skip
+        obj.pk, obj.created_at = created.pk, created.created_at
 
     def delete_model(self, request: HttpRequest, obj: Collection) -> None:
         collection_delete(collection=obj, actor=request.user, client_ip=request_ip(request))

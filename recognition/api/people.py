@@ -19,7 +19,7 @@ from recognition.api.permissions import ModelPermissions
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Collection, Face, Person
 from recognition.services.access import ENROL
-from recognition.services.collections import collection_named
+from recognition.services.collections import collection_create, collection_named
 from recognition.services.erasure import person_erase, reference_face_remove
 from recognition.services.people import person_enroll, person_save
 
@@ -125,3 +125,8 @@ class CollectionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.R
     permission_classes = [ModelPermissions]
     serializer_class = s.CollectionSerializer
     queryset = Collection.objects.order_by("name")
+
+    def perform_create(self, serializer: BaseSerializer) -> None:
+        serializer.instance = collection_create(
+            **serializer.validated_data, actor=self.request.user, client_ip=request_ip(self.request)
+        )

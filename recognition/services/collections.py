@@ -29,10 +29,14 @@ def collection_named(*, name: str | None) -> Collection:
     return collection
 
 
-def collection_create(*, name: str, actor: Actor = None, client_ip: str | None = None) -> Collection:
+def collection_create(
+    *, name: str, description: str = "", watched: bool = False, actor: Actor = None, client_ip: str | None = None
+) -> Collection:
     """A new, empty collection; ``Conflict`` if the name is taken."""
     with transaction.atomic():
-        collection, created = Collection.objects.get_or_create(name=name)
+        collection, created = Collection.objects.get_or_create(
+            name=name, defaults={"description": description, "watched": watched}
+        )
         if not created:
             raise Conflict(f"A collection is already named {name!r}.", code="collection_exists")
         audit_record(actor=actor, action=AuditEvent.Action.COLLECTION_CREATE, target=collection, client_ip=client_ip,

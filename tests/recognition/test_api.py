@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from backoffice import roles
 from integrations.models import Delivery, DeliveryAttempt, Endpoint
 from recognition.fetch import REFUSED_MESSAGE
 from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
@@ -542,7 +543,9 @@ def test_reading_needs_a_role(no_role_client, reviewer_client, path):
 def test_collections_are_created_by_administrators(api_client, admin_client_api):
     assert api_client.post("/api/collections/", {"name": "vip"}, format="json").status_code == 403
     created = admin_client_api.post("/api/collections/", {"name": "vip", "description": "VIP guests"}, format="json")
-    assert created.status_code == 201
+    assert created.status_code == 201 and created.json()["description"] == "VIP guests"
+    event = AuditEvent.objects.get(action=AuditEvent.Action.COLLECTION_CREATE)
+    assert event.object_id == str(created.json()["id"]) and event.actor.groups.get().name == roles.ADMINISTRATOR
     assert {c["name"] for c in api_client.get("/api/collections/").json()["results"]} == {"default", "vip"}
     assert admin_client_api.post("/api/collections/", {"name": "vip"}, format="json").status_code == 400
 

@@ -1,5 +1,6 @@
-"""Deleting a collection from the back office goes through the service: it says what goes, removes the
-reference faces and the photos kept for them, is audited, and is refused while anything is filed under it."""
+"""Collections in the back office go through the services. Creating one is audited. Deleting one says what
+goes, removes the reference faces and the photos kept for them, is audited, and is refused while anything
+is filed under the collection."""
 
 import pytest
 from django.test import Client
@@ -31,6 +32,15 @@ def lobby() -> Collection:
     lobby = Collection.objects.create(name="lobby")
     person_enroll(person=PersonFactory(name="Ada"), data=images.jpeg((160, 120), seed=5), collection=lobby)
     return lobby
+
+
+def test_a_collection_added_in_the_back_office_is_audited(admin):
+    response = admin.post(reverse("admin:recognition_collection_add"), {"name": "vip", "description": "VIP guests"})
+    assert response.status_code == 302
+    vip = Collection.objects.get(name="vip")
+    assert vip.description == "VIP guests" and not vip.watched
+    event = AuditEvent.objects.get(action=AuditEvent.Action.COLLECTION_CREATE)
+    assert (event.actor_name, event.object_id, event.details["name"]) == ("dana", str(vip.pk), "vip")
 
 
 def test_the_back_office_deletes_a_collection_with_its_reference_faces_and_audits_it(admin, lobby):
