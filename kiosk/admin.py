@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
-from backoffice.roles import KIOSK
+from kiosk.accounts import kiosk_create, kiosk_new_password
 from kiosk.models import Kiosk
+from recognition.audit import request_ip
 
 
 @admin.register(Kiosk)
@@ -29,20 +26,13 @@ class KioskAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        with transaction.atomic():
-            password = secrets.token_urlsafe(12)
-            user = get_user_model().objects.create_user(username=f"kiosk-{obj.name}", password=password)
-            user.groups.add(Group.objects.get(name=KIOSK))
-            obj.user = user
-            super().save_model(request, obj, form, change)
+        password = kiosk_create(kiosk=obj, actor=request.user, client_ip=request_ip(request))
         self._tell_password(request, obj, password)
 
     @admin.action(description="Give the selected kiosks new passwords (signs them out)")
     def new_password(self, request: HttpRequest, queryset: QuerySet[Kiosk]) -> None:
         for kiosk in queryset.select_related("user"):
-            password = secrets.token_urlsafe(12)
-            kiosk.user.set_password(password)  # a new password ends the sessions made with the old one
-            kiosk.user.save(update_fields=["password"])
+            password = kiosk_new_password(kiosk=kiosk, actor=request.user, client_ip=request_ip(request))
             self._tell_password(request, kiosk, password)
 
     def _tell_password(self, request: HttpRequest, kiosk: Kiosk, password: str) -> None:

@@ -181,7 +181,7 @@ def test_only_an_active_kiosk_account_opens_the_page(kiosk):
 @pytest.mark.django_db
 def test_an_administrator_adds_a_kiosk_and_sees_its_password_once():
     admin = Client()
-    admin.force_login(UserFactory(is_staff=True, role=roles.ADMINISTRATOR))
+    admin.force_login(UserFactory(username="dana", is_staff=True, role=roles.ADMINISTRATOR))
     response = admin.post(
         reverse("admin:kiosk_kiosk_add"),
         {"name": "side-door", "location": "Side door", "threshold": "85", "active": "on"},
@@ -193,3 +193,26 @@ def test_an_administrator_adds_a_kiosk_and_sees_its_password_once():
     message = next(str(m) for m in response.context["messages"] if "shown only now" in str(m))
     password = message.split("with the password ")[1].split(" ")[0]
     assert Client().login(username="kiosk-side-door", password=password)
+    created = AuditEvent.objects.get(action=AuditEvent.Action.KIOSK_CREATE)
+    assert (created.actor_name, created.object_id, created.details) == (
+        "dana", str(kiosk.pk), {"name": "side-door", "account": "kiosk-side-door"}
+    )
+
+
+@pytest.mark.django_db
+def test_a_new_password_signs_the_kiosk_out_and_is_audited(kiosk):
+    screen = Client()
+    screen.force_login(kiosk.user)
+    admin = Client()
+    admin.force_login(UserFactory(username="dana", is_staff=True, role=roles.ADMINISTRATOR))
+    response = admin.post(
+        reverse("admin:kiosk_kiosk_changelist"), {"action": "new_password", "_selected_action": [kiosk.pk]},
+        follow=True,
+    )  # fmt: skip
+    message = next(str(m) for m in response.context["messages"] if "shown only now" in str(m))
+    password = message.split("with the password ")[1].split(" ")[0]
+    assert screen.get(reverse("kiosk:page")).status_code == 302, "the old session is over"
+    assert Client().login(username="kiosk-front", password=password)
+    event = AuditEvent.objects.get(action=AuditEvent.Action.KIOSK_PASSWORD)
+    assert (event.actor_name, event.object_id, event.details["account"]) == ("dana", str(kiosk.pk), "kiosk-front")
+    assert password not in str(event.details)
