@@ -258,7 +258,12 @@ class ImageSummarySerializer(serializers.ModelSerializer):
     collection: serializers.SlugRelatedField[Collection] = serializers.SlugRelatedField(
         slug_field="name", read_only=True
     )
-    faces = serializers.IntegerField(source="face_count", read_only=True)
+    faces = serializers.IntegerField(
+        source="face_count",
+        read_only=True,
+        help_text="Faces the analysis found. Reference faces enrolled from the image are not counted (an enrolment "
+        "photo counts 0); the image's own page lists both, marked is_reference.",
+    )
     people = serializers.SerializerMethodField()
 
     class Meta:
