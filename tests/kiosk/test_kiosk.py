@@ -195,7 +195,9 @@ def test_an_administrator_adds_a_kiosk_and_sees_its_password_once():
     assert Client().login(username="kiosk-side-door", password=password)
     created = AuditEvent.objects.get(action=AuditEvent.Action.KIOSK_CREATE)
     assert (created.actor_name, created.object_id, created.details) == (
-        "dana", str(kiosk.pk), {"name": "side-door", "account": "kiosk-side-door"}
+        "dana",
+        str(kiosk.pk),
+        {"name": "side-door", "account": "kiosk-side-door"},
     )
 
 
