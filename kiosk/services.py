@@ -4,10 +4,11 @@ may show (only the accepted person's name and reference thumbnail; a neutral rea
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass
 
 from kiosk.models import Kiosk
-from recognition.exceptions import NotAllowed
+from recognition.exceptions import FileMissing, NotAllowed
 from recognition.models import Face, Verification
 from recognition.services.liveness import head_turn_check
 from recognition.services.matching import person_verify
@@ -23,6 +24,8 @@ REASONS: dict[str, str] = {
     Verification.Outcome.NOT_LIVE: "Please turn your head as asked",
 }
 THUMBNAIL_SIZE = 160
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,9 +54,19 @@ def kiosk_check(
     person = verification.person
     assert person is not None
     reference = Face.objects.references().filter(person=person).order_by("created_at").first()
-    thumbnail = (
-        "data:image/jpeg;base64," + base64.b64encode(face_crop(reference, size=THUMBNAIL_SIZE)).decode()
-        if reference
-        else ""
+    return KioskAnswer(
+        accepted=True, name=person.name, thumbnail=_thumbnail(reference), verification_id=str(verification.pk)
     )
-    return KioskAnswer(accepted=True, name=person.name, thumbnail=thumbnail, verification_id=str(verification.pk))
+
+
+def _thumbnail(reference: Face | None) -> str:
+    """The reference face as a data: URL; none when the person has no reference face left, or when its photo
+    is missing from storage: the check compared embeddings, so the door still opens, without the picture."""
+    if reference is None:
+        return ""
+    try:
+        crop = face_crop(reference, size=THUMBNAIL_SIZE)
+    except FileMissing as exc:
+        logger.warning("Kiosk check without the reference thumbnail: %s", exc.message)
+        return ""
+    return "data:image/jpeg;base64," + base64.b64encode(crop).decode()

@@ -70,6 +70,12 @@ class ReviewError(Conflict):
     """A review decision that does not apply to this face."""
 
 
+class FileMissing(FacesiteError):
+    """A row's stored file is not in storage (removed by hand, a volume or bucket lost or not restored) (404)."""
+
+    code = "file_missing"
+
+
 class StorageUnavailable(FacesiteError):
     """The file could not be written (a full or read-only disk, an unreachable S3): nothing was kept (503)."""
 

@@ -8,10 +8,12 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.core.files import File
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from recognition.engines.base import BoundingBox
+from recognition.exceptions import FileMissing
 from recognition.text import free_text, single_line
 
 
@@ -186,8 +188,15 @@ class Image(models.Model):
     def __str__(self) -> str:
         return self.original_filename or f"Image {str(self.id)[:8]}"
 
+    def open_stored(self) -> File:
+        """The stored file, open for reading; ``FileMissing`` when storage has nothing under its name."""
+        try:
+            return self.file.open("rb")
+        except FileNotFoundError as exc:
+            raise FileMissing(f"The stored file of this image ({self.file.name}) is missing from storage.") from exc
+
     def read_bytes(self) -> bytes:
-        with self.file.open("rb") as fh:
+        with self.open_stored() as fh:
             return fh.read()
 
 

@@ -5,6 +5,7 @@
 | ``InvalidInput`` naming a field         | 400    | ``{"<field>": ["message"]}`` (as DRF's)   |
 | other ``InvalidInput``                  | 400    | ``{"detail": "message", "code": "..."}``  |
 | ``NotAllowed``                          | 403    | ``{"detail", "code"}``                    |
+| ``FileMissing``                         | 404    | ``{"detail", "code"}``                    |
 | ``Conflict``                            | 409    | ``{"detail", "code"}``                    |
 | ``Unprocessable``; ``EngineFailed`` that a retry cannot fix | 422 | ``{"detail", "code"}`` |
 | anything ``retryable`` (a throttled or unreachable engine) | 503 | ``{"detail", "code"}`` and ``Retry-After`` |
@@ -20,7 +21,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from recognition.exceptions import Conflict, FacesiteError, InvalidInput, NotAllowed
+from recognition.exceptions import Conflict, FacesiteError, FileMissing, InvalidInput, NotAllowed
 
 #: Seconds a client should wait before trying again after a passing failure.
 RETRY_AFTER_SECONDS = 5
@@ -28,6 +29,7 @@ RETRY_AFTER_SECONDS = 5
 _STATUS_BY_KIND: list[tuple[type[FacesiteError], int]] = [
     (InvalidInput, status.HTTP_400_BAD_REQUEST),
     (NotAllowed, status.HTTP_403_FORBIDDEN),
+    (FileMissing, status.HTTP_404_NOT_FOUND),
     (Conflict, status.HTTP_409_CONFLICT),
     # Unprocessable, EngineFailed that a retry cannot fix, and any other refusal: 422.
 ]

@@ -141,9 +141,7 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
         audit_request(request, AuditEvent.Action.IMAGE_DOWNLOAD, image, original=original)
         response: HttpResponse | FileResponse
         if original:
-            response = FileResponse(
-                image.file.open("rb"), content_type=image.content_type or "application/octet-stream"
-            )
+            response = FileResponse(image.open_stored(), content_type=image.content_type or "application/octet-stream")
         else:
             data, content_type = thumbnails.clean_rendition(image)
             response = HttpResponse(data, content_type=content_type)

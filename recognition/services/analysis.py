@@ -23,7 +23,7 @@ from django.utils import timezone
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines.base import Analysis, BaseEngine, EngineError, FaceDetail, UserMatch
-from recognition.exceptions import FacesiteError
+from recognition.exceptions import FacesiteError, FileMissing
 from recognition.fetch import FetchRefused, fetch_image_bytes
 from recognition.models import AuditEvent, Collection, Face, Image, Label, ModerationLabel, TextDetection
 from recognition.services import results as rows
@@ -109,8 +109,8 @@ def _analyse(image_id: uuid.UUID | str, token: uuid.UUID) -> Image | None:
     except SoftTimeLimitExceeded:
         _fail(image, token, f"Analysis took longer than the {settings.CELERY_TASK_SOFT_TIME_LIMIT} s time limit.")
         return None
-    except FileNotFoundError:
-        _fail(image, token, "The stored image file is missing.")
+    except FileMissing as exc:
+        _fail(image, token, exc.message)
         return None
     except DatabaseError:
         raise  # passing: image_analyse retries

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from recognition.audit import Actor, audit_record
 from recognition.engines.base import BaseEngine, CollectionMissingError, EngineError
+from recognition.exceptions import FileMissing
 from recognition.models import AuditEvent, Collection, Face
 from recognition.services.collections import collections_changed
 from recognition.services.files import s3_location
@@ -50,9 +51,9 @@ def references_reindex(
 ) -> ReindexReport:
     """Index each reference face of the collection into ``engine`` and record its new id on the row.
 
-    A photo the engine refuses is reported and skipped; a passing failure (throttling, a network error)
-    stops the run, which can simply be started again. ``progress`` hears of every face, with the error
-    when it failed."""
+    A photo the engine refuses, or one missing from storage, is reported and skipped; a passing failure
+    (throttling, a network error) stops the run, which can simply be started again. ``progress`` hears of
+    every face, with the error when it failed."""
     todo = references_to_reindex(collection=collection, engine=engine, force=force)
     report = ReindexReport(skipped=Face.objects.references().filter(collection=collection).count() - len(todo))
     if todo:
@@ -62,7 +63,7 @@ def references_reindex(
         try:
             _reindex_one(face, collection=collection, engine=engine)
             report.indexed += 1
-        except EngineError as exc:
+        except (EngineError, FileMissing) as exc:  # a photo the engine refuses, or one missing from storage
             if exc.retryable:
                 raise
             error = exc.message

@@ -230,4 +230,4 @@ def test_missing_file_fails_the_image(media_root):
     image_analyse(image_id=image.pk)
     image.refresh_from_db()
     assert image.status == Image.Status.FAILED
-    assert image.error == "The stored image file is missing."
+    assert image.error == f"The stored file of this image ({image.file.name}) is missing from storage."
