@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -168,7 +168,10 @@ class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
 def ranged_file(request: HttpRequest, video: Video) -> HttpResponseBase:
     """The stored file, whole or the byte range asked for (what lets a <video> element seek)."""
     content_type = CONTENT_TYPES.get(video.container, "application/octet-stream")
-    size = video.file.size
+    try:
+        size = video.file.size
+    except FileNotFoundError as exc:
+        raise Http404(f"The stored file of this video ({video.file.name}) is missing from storage.") from exc
     match = RANGE.match(request.headers.get("Range", ""))
     if not match or not any(match.groups()):
         whole = FileResponse(video.file.open("rb"), content_type=content_type)

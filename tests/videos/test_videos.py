@@ -209,6 +209,8 @@ def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_tim
     outside = admin.get(reverse("admin:videos_video_file", args=[done.pk]), HTTP_RANGE=f"bytes={size}-")
     assert outside.status_code == 416
     assert Sighting.objects.filter(video=done).count() == 2
+    done.file.storage.delete(done.file.name)  # gone from storage: a 404, not a 500
+    assert admin.get(reverse("admin:videos_video_file", args=[done.pk])).status_code == 404
 
 
 def test_erasing_a_person_takes_them_out_of_every_sighting(obama_and_biden):
