@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from contextlib import suppress
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -10,7 +11,9 @@ from PIL import Image as PILImage
 from PIL import ImageOps
 
 from recognition.engines.imaging import decode_rgb, open_image, to_rgb
+from recognition.exceptions import StorageUnavailable
 from recognition.models import Face, Image
+from recognition.services.files import stored_as
 
 
 def image_thumbnail(image: Image, *, size: int) -> bytes:
@@ -46,17 +49,19 @@ def _cached(name: str, make) -> bytes:
         with default_storage.open(name, "rb") as fh:
             return fh.read()
     data = make()
-    store_once(name, data)
+    with suppress(StorageUnavailable):  # a full or read-only disk: served all the same, made again next time
+        store_once(name, data)
     return data
 
 
 def store_once(name: str, data: bytes) -> None:
-    """Keep ``data`` under exactly ``name``. Two requests making the same thumbnail at once would leave the
-    second copy under a name of the storage's choosing, which erasure, knowing only ``name``, cannot find:
-    that copy is removed at once."""
-    saved = default_storage.save(name, ContentFile(data))
-    if saved != name:
-        default_storage.delete(saved)
+    """Keep ``data`` under exactly ``name``, or nothing (``StorageUnavailable``; no partly written file
+    stays to be served later). Two requests making the same thumbnail at once would leave the second copy
+    under a name of the storage's choosing, which erasure, knowing only ``name``, cannot find: that copy
+    is removed at once."""
+    with stored_as(name, ContentFile(data), kind="thumbnail", key=name) as saved:
+        if saved != name:
+            default_storage.delete(saved)
 
 
 def _render(image: Image, *, size: int) -> bytes:

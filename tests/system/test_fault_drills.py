@@ -9,6 +9,7 @@ retries may raise, is printed beside).
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -255,3 +256,29 @@ def test_storage_failing_on_upload(fault, small_disk, settings, api_client):
 
 def stored_files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_full_disk_serves_thumbnails_uncached_and_keeps_no_partly_written_one(small_disk, settings):
+    from PIL import Image as PILImage
+
+    from recognition import thumbnails
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(small_disk)}},
+    }
+    image = image_ingest(data=images.jpeg((400, 300), seed=502))
+    filler = small_disk / "filler"
+    with filler.open("wb", buffering=0) as fh, pytest.raises(OSError, match="No space left"):
+        while True:  # every last block taken
+            fh.write(b"\0" * 1024)
+    files_before = stored_files(small_disk)
+
+    served = thumbnails.image_thumbnail(image, size=800)
+    print(f"\n[storage full] thumbnail served uncached: {len(served)} bytes")
+    assert PILImage.open(io.BytesIO(served)).size == (400, 300)
+    assert stored_files(small_disk) == files_before, "no thumbnail, whole or partly written, kept"
+
+    filler.unlink()  # room again: the next request keeps it
+    assert thumbnails.image_thumbnail(image, size=800) == served
+    assert f"thumbs/{image.pk}-800.jpg" in stored_files(small_disk)
