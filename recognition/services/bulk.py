@@ -29,6 +29,7 @@ from recognition.services.people import person_enroll, person_save
 
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 CSV_COLUMNS = ("external_id", "name", "photo")
+CSV_DELIMITERS = (",", ";", "\t")
 
 
 @dataclass(frozen=True)
@@ -77,15 +78,24 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
 
 
 def photos_in_csv(path: Path) -> Iterator[PhotoToImport]:
-    """A CSV with the header ``external_id,name,photo``; relative photo paths are read beside the file."""
+    """A CSV whose header names the columns ``external_id``, ``name`` and ``photo``, in any order (others are
+    ignored), separated by commas, semicolons or tabs as spreadsheets save them; relative photo paths are
+    read beside the file."""
     try:
         stream = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise ImportSourceError(f"{path} cannot be read: {exc.strerror}.") from exc
     with stream:
-        reader = csv.DictReader(stream)
-        if tuple(reader.fieldnames or ())[:3] != CSV_COLUMNS:
-            raise ImportSourceError(f"{path} must start with the header {','.join(CSV_COLUMNS)}.")
+        header = stream.readline()
+        stream.seek(0)
+        delimiter = max(CSV_DELIMITERS, key=header.count)  # the one the header is split by
+        reader = csv.DictReader(stream, delimiter=delimiter)
+        reader.fieldnames = [name.strip() for name in reader.fieldnames or ()]
+        if missing := [c for c in CSV_COLUMNS if c not in reader.fieldnames]:
+            raise ImportSourceError(
+                f"{path} needs a header naming the columns {', '.join(CSV_COLUMNS)}; it has no "
+                f"{', '.join(missing)} (its header: {header.strip() or 'empty'})."
+            )
         for line, row in enumerate(reader, start=2):
             external_id, name, photo = (str(row.get(c) or "").strip() for c in CSV_COLUMNS)
             if not (external_id and name and photo):

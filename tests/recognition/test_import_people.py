@@ -97,6 +97,23 @@ def test_a_csv_lists_paths_beside_it_and_urls_fetched_as_uploads_are(tmp_path, m
     assert "enrolled           1" in output and "skipped            1" in output
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        "\ufeffname;external_id;department;photo\r\nAda Lovelace;C-1;Analytical;a.jpg\r\n",  # a spreadsheet's
+        "photo\tname\texternal_id\na.jpg\tAda Lovelace\tC-1\n",
+        " external_id , name , photo \nC-1,Ada Lovelace,a.jpg\n",
+    ],
+    ids=["semicolons, BOM, another column", "tabs, another order", "spaces around names"],
+)
+def test_a_csv_as_spreadsheets_save_it_is_read_by_its_header(tmp_path, media_root, content):
+    (tmp_path / "a.jpg").write_bytes(images.jpeg((96, 72), seed=2))
+    (tmp_path / "people.csv").write_text(content, encoding="utf-8")
+    output = run(tmp_path / "people.csv")
+    assert "enrolled           1" in output
+    assert references("C-1") == 1 and Person.objects.get(external_id="C-1").name == "Ada Lovelace"
+
+
 @pytest.mark.django_db(transaction=True)
 def test_workers_enrol_in_parallel_without_making_anyone_twice(tmp_path, media_root):
     root = tmp_path / "people"
@@ -112,7 +129,12 @@ def test_workers_enrol_in_parallel_without_making_anyone_twice(tmp_path, media_r
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("badge,name,file\nX,Y,z.jpg\n", "must start with the header external_id,name,photo"),
+        (
+            "badge,name,file\nX,Y,z.jpg\n",
+            r"needs a header naming the columns external_id, name, photo; it has no "
+            r"external_id, photo \(its header: badge,name,file\)",
+        ),
+        ("", r"it has no external_id, name, photo \(its header: empty\)"),
         ("external_id,name,photo\nX,,z.jpg\n", "line 2: external_id, name and photo are all needed"),
     ],
 )
