@@ -71,9 +71,11 @@ class Endpoint(models.Model):
     only_identified = models.BooleanField(
         default=False, help_text="Only images in which at least one face was matched to a person."
     )
+    # PROTECT: were the collection deleted from under it, an endpoint scoped to it would be told of every
+    # collection's images (people's identities included) instead.
     collection = models.ForeignKey(
         "recognition.Collection",
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",

@@ -64,7 +64,7 @@ class CollectionAdmin(DeletedOneByOne, admin.ModelAdmin):
         for collection in objs:
             plan = collection_deletion_plan(collection=collection)
             if plan.in_use:
-                in_use.append(f"{collection.name}: {', '.join(plan.in_use)} (delete those, or keep the collection)")
+                in_use.append(f"{collection.name}: still used by {', '.join(plan.in_use)}")
                 continue
             lines.append(
                 f"{collection.name}: {plan.reference_faces} reference face(s) with their embeddings, the "

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
-from django.db.models import PROTECT, Q, QuerySet
+from django.db.models import PROTECT, ForeignObjectRel, Q, QuerySet
 from django.utils.crypto import salted_hmac
 
 from recognition import thumbnails
@@ -183,19 +183,21 @@ class CollectionDeletionPlan:
 
     reference_faces: int
     photos: int  # kept only for those faces
-    in_use: list[str]  # what is filed under it and must not lose it, e.g. "3 analysed images"; empty: deletable
+    in_use: list[str]  # what uses it and must not lose it, e.g. "3 analysed images"; empty: deletable
 
 
 def collection_deletion_plan(*, collection: Collection) -> CollectionDeletionPlan:
     analysed = collection.images.exclude(source__in=KEPT_FOR_FACES).count()
     in_use = [f"{analysed} analysed image{'s' if analysed != 1 else ''}"] if analysed else []
-    # Other apps' rows that keep their collection (videos, cameras), found as Django's deletion finds them.
-    for relation in Collection._meta.related_objects:
-        if relation.on_delete is PROTECT and relation.related_model is not Image:
-            filed = relation.related_model._default_manager.filter(**{relation.field.name: collection}).count()
-            meta = relation.related_model._meta
-            if filed:
-                in_use.append(f"{filed} {meta.verbose_name if filed == 1 else meta.verbose_name_plural}")
+    # Other apps' rows that keep their collection (videos, cameras, endpoints scoped to it), found as Django's
+    # deletion finds them.
+    for relation in Collection._meta.get_fields(include_hidden=True):  # hidden: related_name="+" too
+        if not isinstance(relation, ForeignObjectRel) or relation.on_delete is not PROTECT:
+            continue
+        model = relation.related_model
+        users = 0 if model is Image else model._default_manager.filter(**{relation.field.name: collection}).count()
+        if users:
+            in_use.append(f"{users} {model._meta.verbose_name if users == 1 else model._meta.verbose_name_plural}")
     return CollectionDeletionPlan(
         reference_faces=collection.reference_faces.count(),
         photos=collection.images.filter(source__in=KEPT_FOR_FACES).count(),
@@ -206,13 +208,14 @@ def collection_deletion_plan(*, collection: Collection) -> CollectionDeletionPla
 def collection_delete(*, collection: Collection, actor: Actor = None, client_ip: str | None = None) -> int:
     """Delete a collection with its reference faces and the photos kept for them; the number of faces.
 
-    Refused (``Conflict``) while analysed images, videos or cameras are filed under it: their results
-    would lose the collection they were identified against."""
+    Refused (``Conflict``) while anything uses it: analysed images and videos would lose the collection
+    they were identified against, cameras the one they identify against, and endpoints scoped to it would
+    be told of every collection."""
     in_use = collection_deletion_plan(collection=collection).in_use
     if in_use:
         raise Conflict(
-            f"The collection {collection.name!r} is in use: {', '.join(in_use)} filed under it. Delete those, "
-            "or keep the collection.",
+            f"The collection {collection.name!r} is still used by {', '.join(in_use)}. Delete those or point "
+            "them elsewhere, or keep the collection.",
             code="collection_in_use",
         )
     references = list(collection.reference_faces.all())

@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from backoffice import roles
+from integrations.models import Endpoint
 from recognition.exceptions import Conflict
 from recognition.models import AuditEvent, Collection, Face, Image, Person
 from recognition.services.erasure import collection_delete
@@ -64,16 +65,17 @@ def test_deleting_from_the_list_goes_through_the_same_service(admin, lobby):
     assert AuditEvent.objects.filter(action=AuditEvent.Action.COLLECTION_DELETE).count() == 1
 
 
-def test_a_collection_with_analysed_images_or_a_camera_is_kept_and_the_page_says_why(admin, lobby):
+def test_a_collection_still_used_is_kept_and_the_page_says_by_what(admin, lobby):
     image_ingest(data=images.jpeg((160, 120), seed=6), collection=lobby)
+    Endpoint.objects.create(name="Lobby desk", url="https://desk.example.org/in", secret="k", collection=lobby)
     gate = Camera(name="gate", collection=lobby)
     gate.stream_url = "rtsp://192.0.2.7:554/stream1"
     gate.save()
     url = reverse("admin:recognition_collection_delete", args=[lobby.pk])
     page = admin.get(url).content.decode()
-    assert "lobby: 1 analysed image, 1 camera (delete those, or keep the collection)" in page
+    assert "lobby: still used by 1 analysed image, 1 endpoint, 1 camera" in page
     admin.post(url, {"post": "yes"})
     assert Collection.objects.filter(name="lobby").exists() and Face.objects.filter(is_reference=True).exists()
-    with pytest.raises(Conflict, match=r"^The collection 'lobby' is in use: 1 analysed image, 1 camera filed"):
+    with pytest.raises(Conflict, match=r"^The collection 'lobby' is still used by 1 analysed image, 1 endpoint, 1 cam"):
         collection_delete(collection=lobby)
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.COLLECTION_DELETE).exists()
