@@ -38,8 +38,9 @@ ROLE_PERMISSIONS = {
         "integrations.view_endpoint",
         "integrations.resend_delivery",
     ],
-    # A door kiosk's account: badge checks, nothing to read (kiosk.views shows only the accepted person).
-    KIOSK: ["recognition.verify_person"],
+    # A door kiosk's account: badge checks at its page, nothing to read (kiosk.views shows only the accepted
+    # person), and no API: /api/verify/ names a badge's holder even when the face does not match.
+    KIOSK: ["kiosk.check_badges"],
     # Administrators get every permission of the apps except editing the audit trail.
     ADMINISTRATOR: [
         "recognition.*",

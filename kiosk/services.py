@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from kiosk.models import Kiosk
 from recognition.exceptions import FileMissing, NotAllowed
 from recognition.models import Face, Verification
+from recognition.services.access import require_permission
 from recognition.services.liveness import head_turn_check
 from recognition.services.matching import person_verify
 from recognition.thumbnails import face_crop
@@ -24,6 +25,7 @@ REASONS: dict[str, str] = {
     Verification.Outcome.NOT_LIVE: "Please turn your head as asked",
 }
 THUMBNAIL_SIZE = 160
+CHECK_BADGES = "kiosk.check_badges"
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ def kiosk_check(
     must show the head turning left, then right. Recorded as a verification with the kiosk's name."""
     if not kiosk.active:
         raise NotAllowed(f"The kiosk {kiosk.name} is switched off.")
+    require_permission(kiosk.user, CHECK_BADGES, to="check badges at a kiosk")
     liveness = head_turn_check(frames).passed if kiosk.liveness else None
     verification = person_verify(
         external_id=badge, data=photo, threshold=kiosk.threshold, actor=kiosk.user, client_ip=client_ip,

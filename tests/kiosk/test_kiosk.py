@@ -141,14 +141,25 @@ def test_a_bad_photo_gets_a_clear_error_and_no_record(screen, obama_and_biden):
 
 
 @pytest.mark.django_db
-def test_a_kiosk_account_can_only_verify(kiosk):
+def test_a_kiosk_account_checks_badges_at_its_page_only(kiosk):
     api = client_for(kiosk.user)
     assert api.get("/api/people/").status_code == 403
     assert api.get("/api/images/").status_code == 403
+    # /api/verify/ names the badge's holder even when the face does not match: not for a device at a door.
+    refused = api.post("/api/verify/", {"external_id": "OBAMA-44", "file": io.BytesIO(FACING)}, format="multipart")
+    assert refused.status_code == 403 and not Verification.objects.exists()
     screen = Client()
     screen.force_login(kiosk.user)
     assert screen.get("/admin/").status_code == 302  # not staff: sent to the admin's sign-in
     assert screen.get(reverse("admin:recognition_person_changelist")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_kiosk_account_taken_out_of_the_kiosk_role_checks_no_one(kiosk, screen):
+    kiosk.user.groups.clear()
+    response = screen.post(reverse("kiosk:verify"), {"badge": "OBAMA-44", "photo": io.BytesIO(FACING)})
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+    assert not Verification.objects.exists()
 
 
 @pytest.mark.django_db
