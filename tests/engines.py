@@ -15,6 +15,13 @@ class ThrottledEngine(FakeEngine):
         raise EngineError("Rate exceeded", retryable=True)
 
 
+class ThrottledFacesEngine(FakeEngine):
+    """Throttled where a video's frames go: face detection."""
+
+    def detect_faces(self, image, **kwargs):
+        raise EngineError("Rate exceeded", retryable=True)
+
+
 class CrashingEngine(FakeEngine):
     def detect_labels(self, image, **kwargs):
         raise ZeroDivisionError("division by zero")

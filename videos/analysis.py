@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from recognition.engine_handler import get_engine
 from recognition.engines.base import BaseEngine, EngineError, S3Location
+from recognition.exceptions import StorageUnavailable
 from recognition.fetch import FetchRefused, fetch_to_file
-from recognition.services.files import delete_files_after_commit, file_s3_location
+from recognition.services.files import delete_files_after_commit, file_s3_location, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from videos.media import frames
 from videos.models import Video, VideoChunk
@@ -36,6 +37,10 @@ logger = logging.getLogger(__name__)
 ANALYSE_VIDEO = "videos.tasks.analyse_video"
 ANALYSE_CHUNK = "videos.tasks.analyse_video_chunk"
 FINISH_VIDEO = "videos.tasks.finish_video"
+#: Tries a chunk gets, whatever stopped the earlier ones (a lost worker, a throttled engine, a full disk).
+MAX_CHUNK_ATTEMPTS = 3
+#: Seconds a chunk waits after a passing failure, times the tries it has had.
+CHUNK_RETRY_SECONDS = 30
 
 
 def video_start(*, video_id: str) -> None:
@@ -85,7 +90,13 @@ def video_chunk_analyse(*, chunk_id: int) -> None:
         video_fail(video_id=str(video.pk), error=error)
         return
     except EngineError as exc:
-        video_fail(video_id=str(video.pk), error=str(exc))
+        if exc.retryable:  # throttled or unreachable: many frames' worth of calls, the likeliest to meet it
+            _try_again_later(chunk, token, reason=f"The engine failed: {exc.message}")
+        else:
+            video_fail(video_id=str(video.pk), error=str(exc))
+        return
+    except StorageUnavailable as exc:  # a full or read-only disk for the frames
+        _try_again_later(chunk, token, reason=exc.message)
         return
     with transaction.atomic():
         done = VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
@@ -135,6 +146,22 @@ def video_finish(*, video_id: str) -> Video | None:
     return video
 
 
+def _try_again_later(chunk: VideoChunk, token: uuid.UUID, *, reason: str) -> None:
+    """A passing failure: the chunk goes back to the queue for a later try, or, once it has had
+    ``MAX_CHUNK_ATTEMPTS``, the video fails saying why. The other chunks stand either way."""
+    if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
+        error = f"Gave up on {chunk.start:g}–{chunk.end:g} s after {chunk.attempts} attempts: {reason}"
+        video_fail(video_id=str(chunk.video_id), error=error)
+        return
+    wait = CHUNK_RETRY_SECONDS * chunk.attempts
+    logger.warning("Video %s, %g–%g s: %s (trying again in %d s)", chunk.video_id, chunk.start, chunk.end, reason, wait)
+    with transaction.atomic():
+        if VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
+            status=VideoChunk.Status.PENDING, claim_token=None, updated_at=timezone.now()
+        ):
+            enqueue_after_commit(task=ANALYSE_CHUNK, args=[str(chunk.pk)], queue=VIDEO, countdown=wait)
+
+
 def video_fail(*, video_id: str, error: str) -> None:
     Video.objects.filter(pk=video_id).exclude(status=Video.Status.DONE).update(
         status=Video.Status.FAILED, error=error, updated_at=timezone.now()
@@ -168,7 +195,7 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
                     best_frames[id(track)] = data
     for n, track in enumerate(tracker.tracks):
         name = f"videos/frames/{video.pk}/{chunk.index}-{n}.jpg"
-        track.frame_key = default_storage.save(name, ContentFile(best_frames[id(track)]))
+        track.frame_key = _store_frame(name, best_frames[id(track)])
     return tracker.tracks, count
 
 
@@ -184,9 +211,15 @@ def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tup
             if frame is None:
                 raise OSError(f"no frame could be decoded at {track.best_at:g} s")
             name = f"videos/frames/{video.pk}/0-{n}.jpg"
-            track.frame_key = default_storage.save(name, ContentFile(jpeg(frame.rgb)))
+            track.frame_key = _store_frame(name, jpeg(frame.rgb))
             source.seek(0)
     return list(tracks.values()), len(hits)
+
+
+def _store_frame(name: str, data: bytes) -> str:
+    """Keep a track's best frame; ``StorageUnavailable``, with nothing partly written left, when it cannot."""
+    with stored_as(name, ContentFile(data), kind="frame", key=name) as saved:
+        return saved
 
 
 def _fetch(video: Video) -> None:

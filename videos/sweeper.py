@@ -10,11 +10,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from recognition.services.queue import VIDEO, enqueue_after_commit
-from videos.analysis import ANALYSE_CHUNK, ANALYSE_VIDEO, FINISH_VIDEO, video_fail
+from videos.analysis import ANALYSE_CHUNK, ANALYSE_VIDEO, FINISH_VIDEO, MAX_CHUNK_ATTEMPTS, video_fail
 from videos.models import Video, VideoChunk
 
 logger = logging.getLogger(__name__)
-MAX_CHUNK_ATTEMPTS = 3
 
 
 def videos_sweep_stuck() -> dict[str, int]:

@@ -282,3 +282,36 @@ def test_a_full_disk_serves_thumbnails_uncached_and_keeps_no_partly_written_one(
     filler.unlink()  # room again: the next request keeps it
     assert thumbnails.image_thumbnail(image, size=800) == served
     assert f"thumbs/{image.pk}-800.jpg" in stored_files(small_disk)
+
+
+def test_a_full_disk_puts_a_video_chunk_back_and_it_is_analysed_once_there_is_room(small_disk, settings, local_engine):
+    from tests.clips import video
+    from videos.analysis import video_chunk_analyse, video_finish, video_start
+    from videos.models import Video, VideoChunk
+    from videos.services import video_upload
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(small_disk)}},
+    }
+    uploaded = video_upload(file=io.BytesIO(video([("obama.jpg", 1.0)], size=(320, 240))), filename="door.mp4")
+    video_start(video_id=str(uploaded.pk))
+    [chunk] = VideoChunk.objects.filter(video=uploaded)
+    filler = small_disk / "filler"
+    with filler.open("wb", buffering=0) as fh, pytest.raises(OSError, match="No space left"):
+        while True:
+            fh.write(b"\0" * 1024)
+    files_before = stored_files(small_disk)
+
+    video_chunk_analyse(chunk_id=chunk.pk)  # a face found, its frame cannot be kept
+    chunk.refresh_from_db()
+    uploaded.refresh_from_db()
+    print(f"\n[storage full] video chunk after its first try: {chunk.status}, video {uploaded.status}")
+    assert chunk.status == VideoChunk.Status.PENDING and uploaded.status == Video.Status.PROCESSING
+    assert stored_files(small_disk) == files_before, "no frame, whole or partly written, kept"
+
+    filler.unlink()
+    video_chunk_analyse(chunk_id=chunk.pk)
+    video_finish(video_id=str(uploaded.pk))
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.DONE and uploaded.sightings.count() == 1

@@ -20,10 +20,10 @@ from tests.clips import analysed_here, sound_only, video
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
-from videos.analysis import video_chunk_analyse, video_finish, video_start
+from videos.analysis import MAX_CHUNK_ATTEMPTS, video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
 from videos.services import VideoRefused, video_upload, video_upload_url
-from videos.sweeper import MAX_CHUNK_ATTEMPTS, videos_sweep_stuck
+from videos.sweeper import videos_sweep_stuck
 
 pytestmark = pytest.mark.django_db
 
@@ -174,6 +174,38 @@ def test_a_chunk_that_keeps_killing_its_worker_fails_the_video(local_engine, set
     assert videos_sweep_stuck()["videos_failed"] == 1
     uploaded.refresh_from_db()
     assert uploaded.status == Video.Status.FAILED and "after 3 attempts" in uploaded.error
+
+
+def test_a_throttled_engine_puts_the_chunk_back_to_try_later_and_the_video_fails_only_after_its_attempts(
+    media_root, settings
+):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.ThrottledFacesEngine", "OPTIONS": {}}
+    uploaded = upload(video([("obama.jpg", 1.0)]))
+    video_start(video_id=str(uploaded.pk))
+    [chunk] = VideoChunk.objects.filter(video=uploaded)
+    for attempt in range(1, MAX_CHUNK_ATTEMPTS):
+        video_chunk_analyse(chunk_id=chunk.pk)
+        chunk.refresh_from_db()
+        uploaded.refresh_from_db()
+        assert (chunk.status, chunk.attempts, chunk.claim_token) == (VideoChunk.Status.PENDING, attempt, None)
+        assert uploaded.status == Video.Status.PROCESSING and uploaded.error == ""
+    video_chunk_analyse(chunk_id=chunk.pk)
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.FAILED
+    assert uploaded.error == "Gave up on 0–60 s after 3 attempts: The engine failed: Rate exceeded"
+
+
+def test_a_chunk_put_back_by_a_passing_failure_is_analysed_on_its_next_try(local_engine, settings):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.ThrottledFacesEngine", "OPTIONS": {}}
+    uploaded = upload(video([("obama.jpg", 1.0)]))
+    video_start(video_id=str(uploaded.pk))
+    [chunk] = VideoChunk.objects.filter(video=uploaded)
+    video_chunk_analyse(chunk_id=chunk.pk)
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}  # it passed
+    video_chunk_analyse(chunk_id=chunk.pk)
+    video_finish(video_id=str(uploaded.pk))
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.DONE and uploaded.sightings.count() == 1
 
 
 def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(obama_and_biden):
