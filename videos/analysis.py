@@ -193,9 +193,7 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
             for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=False)):
                 if best:
                     best_frames[id(track)] = data
-    for n, track in enumerate(tracker.tracks):
-        name = f"videos/frames/{video.pk}/{chunk.index}-{n}.jpg"
-        track.frame_key = _store_frame(name, best_frames[id(track)])
+    _keep_frames(video, chunk.index, [(track, best_frames[id(track)]) for track in tracker.tracks])
     return tracker.tracks, count
 
 
@@ -205,21 +203,32 @@ def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tup
     tracks: dict[int, Track] = {}
     for hit in sorted(hits, key=lambda h: (h.track, h.at)):
         tracks.setdefault(hit.track, Track()).add(hit.at, hit.face)
+    best_frames: list[tuple[Track, bytes]] = []
     with video.file.open("rb") as source:
-        for n, track in enumerate(tracks.values()):
+        for track in tracks.values():
             frame = next(frames(source, start=track.best_at, end=track.best_at + 1.0, every=1.0), None)
             if frame is None:
                 raise OSError(f"no frame could be decoded at {track.best_at:g} s")
-            name = f"videos/frames/{video.pk}/0-{n}.jpg"
-            track.frame_key = _store_frame(name, jpeg(frame.rgb))
+            best_frames.append((track, jpeg(frame.rgb)))
             source.seek(0)
+    _keep_frames(video, 0, best_frames)
     return list(tracks.values()), len(hits)
 
 
-def _store_frame(name: str, data: bytes) -> str:
-    """Keep a track's best frame; ``StorageUnavailable``, with nothing partly written left, when it cannot."""
-    with stored_as(name, ContentFile(data), kind="frame", key=name) as saved:
-        return saved
+def _keep_frames(video: Video, index: int, best_frames: list[tuple[Track, bytes]]) -> None:
+    """Store each track's best frame and set its ``frame_key``: all of them, or none (``StorageUnavailable``
+    on a full or read-only disk, the frames already stored removed again, nothing partly written left)."""
+    kept: list[str] = []
+    try:
+        for n, (track, data) in enumerate(best_frames):
+            name = f"videos/frames/{video.pk}/{index}-{n}.jpg"
+            with stored_as(name, ContentFile(data), kind="frame", key=name) as saved:
+                track.frame_key = saved
+                kept.append(saved)
+    except StorageUnavailable:
+        for name in kept:
+            default_storage.delete(name)
+        raise
 
 
 def _fetch(video: Video) -> None:

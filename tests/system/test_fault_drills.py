@@ -294,24 +294,26 @@ def test_a_full_disk_puts_a_video_chunk_back_and_it_is_analysed_once_there_is_ro
         **settings.STORAGES,
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(small_disk)}},
     }
-    uploaded = video_upload(file=io.BytesIO(video([("obama.jpg", 1.0)], size=(320, 240))), filename="door.mp4")
+    two_people = video([("obama.jpg", 1.0), ("biden.jpg", 1.0)], size=(160, 120))
+    uploaded = video_upload(file=io.BytesIO(two_people), filename="door.mp4")
     video_start(video_id=str(uploaded.pk))
     [chunk] = VideoChunk.objects.filter(video=uploaded)
     filler = small_disk / "filler"
     with filler.open("wb", buffering=0) as fh, pytest.raises(OSError, match="No space left"):
         while True:
             fh.write(b"\0" * 1024)
+    os.truncate(filler, filler.stat().st_size - 8 * 1024)  # room for the first best frame (6.3 KB), not both
     files_before = stored_files(small_disk)
 
-    video_chunk_analyse(chunk_id=chunk.pk)  # a face found, its frame cannot be kept
+    video_chunk_analyse(chunk_id=chunk.pk)  # two faces found: the first frame is kept, the second cannot be
     chunk.refresh_from_db()
     uploaded.refresh_from_db()
     print(f"\n[storage full] video chunk after its first try: {chunk.status}, video {uploaded.status}")
     assert chunk.status == VideoChunk.Status.PENDING and uploaded.status == Video.Status.PROCESSING
-    assert stored_files(small_disk) == files_before, "no frame, whole or partly written, kept"
+    assert stored_files(small_disk) == files_before, "no frame kept: not the first, nor part of the second"
 
     filler.unlink()
     video_chunk_analyse(chunk_id=chunk.pk)
     video_finish(video_id=str(uploaded.pk))
     uploaded.refresh_from_db()
-    assert uploaded.status == Video.Status.DONE and uploaded.sightings.count() == 1
+    assert uploaded.status == Video.Status.DONE and uploaded.sightings.count() == 2
