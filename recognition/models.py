@@ -446,6 +446,7 @@ class AuditEvent(models.Model):
         VIDEO_VIEW = "video.view", "Video viewed"
         VIDEO_DELETE = "video.delete", "Video deleted"
         CAMERA_VIEW = "camera.view", "Camera and its sightings viewed"
+        CAMERA_DELETE = "camera.delete", "Camera deleted, with its sightings"
         KIOSK_CREATE = "kiosk.create", "Door kiosk and its account created"
         KIOSK_PASSWORD = "kiosk.password", "Door kiosk given a new password"
         # The audit trail is shared: integrations records what it does to endpoints and deliveries here too.

@@ -22,7 +22,7 @@ from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Collection
 from videos.models import Camera, Video
-from videos.services import video_delete, video_upload, video_upload_url
+from videos.services import camera_delete, video_delete, video_upload, video_upload_url
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 CONTENT_TYPES = {"mp4/mov": "video/mp4", "mkv/webm": "video/webm"}
@@ -68,7 +68,7 @@ class CameraForm(forms.ModelForm):
 
 
 @admin.register(Camera)
-class CameraAdmin(admin.ModelAdmin):
+class CameraAdmin(DeletedOneByOne, admin.ModelAdmin):
     form = CameraForm
     list_display = ["name", "location", "collection", "active", "connected_at", "error", "stream"]
     list_filter = ["active"]
@@ -76,6 +76,9 @@ class CameraAdmin(admin.ModelAdmin):
     @admin.display(description="Stream")
     def stream(self, camera: Camera) -> str:
         return camera.shown_url
+
+    def delete_model(self, request: HttpRequest, obj: Camera) -> None:
+        camera_delete(camera=obj, actor=request.user, client_ip=request_ip(request))
 
 
 @admin.register(Video)

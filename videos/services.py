@@ -21,7 +21,7 @@ from recognition.models import AuditEvent, Collection
 from recognition.services.files import delete_files_after_commit, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from videos.media import VideoInfo, VideoRejected, probe
-from videos.models import Video
+from videos.models import Camera, Video
 
 
 class VideoRefused(InvalidInput):
@@ -90,14 +90,28 @@ def video_enqueue(*, video: Video) -> None:
 
 def video_delete(*, video: Video, actor: Actor = None, client_ip: str | None = None) -> None:
     """Delete a video, its sightings and the frames kept for them (with their faces), and its file."""
+    names = [video.file.name] if video.file.name else []
+    _delete_with_sightings(video, AuditEvent.Action.VIDEO_DELETE, actor=actor, client_ip=client_ip, files=names)
+
+
+def camera_delete(*, camera: Camera, actor: Actor = None, client_ip: str | None = None) -> None:
+    """Delete a camera (its stored stream credentials with it), its sightings and the frames kept for them
+    (with their faces)."""
+    _delete_with_sightings(camera, AuditEvent.Action.CAMERA_DELETE, actor=actor, client_ip=client_ip,
+                           name=camera.name, sightings=camera.sightings.count())  # fmt: skip
+
+
+def _delete_with_sightings(
+    owner: Video | Camera, action: AuditEvent.Action, *, actor: Actor, client_ip: str | None,
+    files: list[str] | None = None, **details: object,
+) -> None:  # fmt: skip
     from recognition.services.erasure import image_delete
 
-    frames = [s.frame for s in video.sightings.select_related("frame") if s.frame is not None]
+    frames = [s.frame for s in owner.sightings.select_related("frame") if s.frame is not None]
     with transaction.atomic():
-        audit_record(actor=actor, action=AuditEvent.Action.VIDEO_DELETE, target=video, client_ip=client_ip)
-        names = [video.file.name] if video.file.name else []
-        video.delete()
-        delete_files_after_commit(names=names)
+        audit_record(actor=actor, action=action, target=owner, client_ip=client_ip, **details)
+        owner.delete()
+        delete_files_after_commit(names=files or [])
     for frame in frames:
         image_delete(image=frame, actor=actor, client_ip=client_ip)
 

@@ -22,10 +22,13 @@ from PIL import Image, ImageOps
 from backoffice import roles
 from integrations.models import Delivery, Endpoint
 from integrations.xml import image_event, schema
-from recognition.models import AuditEvent, Collection
+from recognition.models import AuditEvent, Collection, Face
+from recognition.models import Image as ImageRow
+from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
 from recognition.services.stored import StoredResults
-from tests import clips, rtsp_server
+from tests import clips, images, rtsp_server
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.helpers import end_other_database_sessions, wait_for, without_creation_time
@@ -246,6 +249,22 @@ def test_the_worker_command_names_the_cameras_it_knows():
     camera("rtsp://192.0.2.1/stream", name="gate")
     with pytest.raises(CommandError, match="No camera is named 'door' \\(cameras: gate\\)"):
         call_command("watch_camera", "door")
+
+
+def test_deleting_a_camera_takes_its_sightings_and_their_frames_and_is_audited():
+    gate = camera("rtsp://viewer:s3cret-pass@192.0.2.7:554/stream1", name="gate")
+    frame = image_analyse(image_id=image_ingest(data=images.jpeg((160, 120), seed=5)).pk)
+    Sighting.objects.create(camera=gate, seen_at=timezone.now(), face=frame.faces.get(), frame=frame,
+                            first_at=0, last_at=1, best_at=0)  # fmt: skip
+    admin = Client()
+    admin.force_login(UserFactory(username="dana", is_staff=True, role=roles.ADMINISTRATOR))
+    response = admin.post(reverse("admin:videos_camera_delete", args=[gate.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not Camera.objects.exists() and not Sighting.objects.exists()
+    assert not ImageRow.objects.exists() and not Face.objects.exists(), "the frame and its face go too"
+    event = AuditEvent.objects.get(action=AuditEvent.Action.CAMERA_DELETE)
+    assert (event.actor_name, event.details) == ("dana", {"name": "gate", "sightings": 1})
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.IMAGE_DELETE, actor_name="dana").count() == 1
 
 
 def test_a_cameras_credentials_are_stored_encrypted_and_never_shown():
