@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from facesite import health, metrics
+from facesite.api_docs import SignInFirstSwaggerView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -16,6 +17,6 @@ urlpatterns = [
     path("api/", include("integrations.api")),
     path("api/", include("videos.api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/docs/", SignInFirstSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("rekognition_api.urls")),
 ]
