@@ -4,16 +4,15 @@ may show (only the accepted person's name and reference thumbnail; a neutral rea
 from __future__ import annotations
 
 import base64
-import logging
 from dataclasses import dataclass
 
 from kiosk.models import Kiosk
-from recognition.exceptions import FileMissing, NotAllowed
+from recognition.exceptions import NotAllowed
 from recognition.models import Face, Verification
 from recognition.services.access import require_permission
 from recognition.services.liveness import head_turn_check
 from recognition.services.matching import person_verify
-from recognition.thumbnails import face_crop
+from recognition.thumbnails import face_crop_if_stored
 
 #: What the screen says when it refuses: neutral, and no hint about who the badge belongs to.
 REASONS: dict[str, str] = {
@@ -26,8 +25,6 @@ REASONS: dict[str, str] = {
 }
 THUMBNAIL_SIZE = 160
 CHECK_BADGES = "kiosk.check_badges"
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,19 +54,8 @@ def kiosk_check(
     person = verification.person
     assert person is not None
     reference = Face.objects.references().filter(person=person).order_by("created_at").first()
-    return KioskAnswer(
-        accepted=True, name=person.name, thumbnail=_thumbnail(reference), verification_id=str(verification.pk)
-    )
-
-
-def _thumbnail(reference: Face | None) -> str:
-    """The reference face as a data: URL; none when the person has no reference face left, or when its photo
-    is missing from storage: the check compared embeddings, so the door still opens, without the picture."""
-    if reference is None:
-        return ""
-    try:
-        crop = face_crop(reference, size=THUMBNAIL_SIZE)
-    except FileMissing as exc:
-        logger.warning("Kiosk check without the reference thumbnail: %s", exc.message)
-        return ""
-    return "data:image/jpeg;base64," + base64.b64encode(crop).decode()
+    # None without a reference face left, or with its photo missing from storage: the check compared
+    # embeddings, so the door still opens, without the picture.
+    crop = face_crop_if_stored(reference, size=THUMBNAIL_SIZE) if reference else None
+    thumbnail = "data:image/jpeg;base64," + base64.b64encode(crop).decode() if crop else ""
+    return KioskAnswer(accepted=True, name=person.name, thumbnail=thumbnail, verification_id=str(verification.pk))

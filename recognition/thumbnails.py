@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from contextlib import suppress
 
 from django.core.files.base import ContentFile
@@ -11,9 +12,11 @@ from PIL import Image as PILImage
 from PIL import ImageOps
 
 from recognition.engines.imaging import decode_rgb, open_image, to_rgb
-from recognition.exceptions import StorageUnavailable
+from recognition.exceptions import FileMissing, StorageUnavailable
 from recognition.models import Face, Image
 from recognition.services.files import stored_as
+
+logger = logging.getLogger(__name__)
 
 
 def image_thumbnail(image: Image, *, size: int) -> bytes:
@@ -24,6 +27,16 @@ def image_thumbnail(image: Image, *, size: int) -> bytes:
 def face_crop(face: Face, *, size: int = 112) -> bytes:
     """JPEG of the face with a margin, ``size`` pixels square."""
     return _cached(f"thumbs/faces/{face.pk}-{size}.jpg", lambda: _crop(face, size=size))
+
+
+def face_crop_if_stored(face: Face, *, size: int = 112) -> bytes | None:
+    """``face_crop``, or None (logged) when the face's photo is missing from storage: for work that only
+    wants a picture of the face and goes on without one (a door check, an alert's e-mail)."""
+    try:
+        return face_crop(face, size=size)
+    except FileMissing as exc:
+        logger.warning("Going on without a picture of face %s: %s", face.pk, exc.message)
+        return None
 
 
 def clean_rendition(image: Image) -> tuple[bytes, str]:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from recognition.audit import audit_list, audit_request
+from recognition.exceptions import FileMissing
 from recognition.models import AuditEvent
 
 
@@ -33,7 +35,13 @@ def face_img(face_id: Any, *, size: int = 56, title: str = "") -> SafeString:
     )
 
 
-def jpeg_response(data: bytes) -> HttpResponse:
+def jpeg_response(make: Callable[[], bytes]) -> HttpResponse:
+    """The JPEG ``make`` renders from a stored file (a thumbnail, a face crop); 404 when that file is missing
+    from storage."""
+    try:
+        data = make()
+    except FileMissing as exc:
+        raise Http404(exc.message) from exc
     response = HttpResponse(data, content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=3600"
     return response

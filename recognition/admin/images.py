@@ -27,7 +27,6 @@ from recognition.admin.common import (
 from recognition.admin.preview import image_preview
 from recognition.admin.upload import upload_view
 from recognition.audit import audit_request, request_ip
-from recognition.exceptions import FileMissing
 from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, Person, TextDetection
 from recognition.services.analysis import image_reanalyse
 from recognition.services.erasure import image_delete
@@ -265,20 +264,14 @@ class ImageAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
         if not self.has_view_permission(request, image) or not image.file:
             raise PermissionDenied if image.file else Http404
         audit_request(request, AuditEvent.Action.IMAGE_THUMBNAIL, image, size=size)
-        try:
-            return jpeg_response(thumbnails.image_thumbnail(image, size=size))
-        except FileMissing as exc:
-            raise Http404(exc.message) from exc
+        return jpeg_response(lambda: thumbnails.image_thumbnail(image, size=size))
 
     def face_crop_view(self, request: HttpRequest, face_id: UUID) -> HttpResponse:
         face = get_object_or_404(Face.objects.select_related("image"), pk=face_id)
         if not request.user.has_perm("recognition.view_face"):
             raise PermissionDenied
         audit_request(request, AuditEvent.Action.FACE_CROP, face)
-        try:
-            return jpeg_response(thumbnails.face_crop(face))
-        except FileMissing as exc:
-            raise Http404(exc.message) from exc
+        return jpeg_response(lambda: thumbnails.face_crop(face))
 
     @admin.display(description="")
     def thumb(self, image: Image) -> str:

@@ -19,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from recognition import thumbnails
-from recognition.exceptions import FileMissing
 from recognition.models import Face, Image, WatchAlert
 from recognition.services.queue import DELIVERIES, enqueue_after_commit
 
@@ -63,11 +62,7 @@ def watch_alert_email(*, alert_id: str) -> bool:
     if alert is None or alert.emailed_at is not None:
         return False
     link = settings.FACESITE_PUBLIC_URL.rstrip("/") + reverse("admin:recognition_image_change", args=[alert.image_id])
-    try:
-        crop = thumbnails.face_crop(alert.face) if alert.face else None
-    except FileMissing as exc:  # the alert goes out without its picture rather than not at all
-        logger.warning("Watch alert %s e-mailed without the face's crop: %s", alert.pk, exc.message)
-        crop = None
+    crop = thumbnails.face_crop_if_stored(alert.face) if alert.face else None  # else e-mailed without it
     context = {"alert": alert, "link": link, "has_crop": bool(crop)}
     subject = (
         f"Facesite: {alert.person.name} seen in {alert.collection.name}"
