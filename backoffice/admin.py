@@ -1,1 +1,67 @@
-"""The admin site itself is ``backoffice.site.FacesiteAdminSite`` (see ``backoffice.apps``)."""
+"""The admin site itself is ``backoffice.site.FacesiteAdminSite`` (see ``backoffice.apps``).
+
+API tokens take the place of DRF's own admin for them, which listed every key and named each row by it
+(on confirmation pages and in the admin's log): here a token is issued and revoked through
+``backoffice.tokens`` (audited), and its key is shown once, when it is issued.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.timezone import localtime
+from rest_framework.authtoken import admin as drf_token_admin
+from rest_framework.authtoken.models import TokenProxy
+
+from backoffice.models import ApiToken
+from backoffice.tokens import api_token_expires, api_token_issue, api_token_revoke
+from recognition.audit import request_ip
+
+
+class IssueTokenForm(forms.ModelForm):
+    class Meta:
+        model = ApiToken
+        fields = ["user"]
+        help_texts = {"user": "Issuing replaces the token this user has, if any: the old one stops working at once."}
+
+    def validate_unique(self) -> None:
+        """A user who has a token may be given a new one: issuing replaces it."""
+
+
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(drf_token_admin.TokenAdmin):
+    """DRF's token admin (its rows are found by user), without keys."""
+
+    form = IssueTokenForm
+    list_display = ["user", "created", "expires"]
+    raw_id_fields = ["user"]
+
+    @admin.display(description="expires")
+    def expires(self, token: ApiToken) -> str:
+        expires = api_token_expires(token)
+        return f"{localtime(expires):%Y-%m-%d %H:%M}" if expires else "never"
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
+        return False  # a token has nothing to change; issue a new one instead
+
+    def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
+        obj.key = api_token_issue(user=obj.user, actor=request.user, client_ip=request_ip(request))
+
+    def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
+        self.message_user(
+            request,
+            f"API token for {obj.user.get_username()} (shown only now): {obj.key} — send it as "
+            f"'Authorization: Token {obj.key}'.",
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(reverse("admin:backoffice_apitoken_changelist"))
+
+    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
+        api_token_revoke(user=obj.user, actor=request.user, client_ip=request_ip(request))

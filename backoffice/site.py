@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from backoffice.auth import LockoutAuthenticationForm
 
 # Recognition first (where the day's work is), then deliveries, then the rest.
-APP_ORDER = ["recognition", "integrations", "rekognition_api", "auth", "authtoken"]
+APP_ORDER = ["recognition", "integrations", "rekognition_api", "auth", "backoffice"]
 
 
 class FacesiteAdminSite(admin.AdminSite):

@@ -440,6 +440,8 @@ class AuditEvent(models.Model):
         IMAGE_DETECT = "image.detect", "Image analysed without storing it"
         ACCESS_KEY_CREATE = "access_key.create", "API access key created"
         ACCESS_KEY_REVOKE = "access_key.revoke", "API access key revoked"
+        API_TOKEN_ISSUE = "api_token.issue", "API token issued"
+        API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
         VERIFICATION_LIST = "verification.list", "Verifications listed"
         VIDEO_UPLOAD = "video.upload", "Video uploaded"
         VIDEO_LIST = "video.list", "Videos listed"

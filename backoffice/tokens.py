@@ -1,0 +1,46 @@
+"""API tokens (DRF's ``Authorization: Token``), issued and revoked through here, audited.
+
+A token is shown once, when it is issued. The audit rows name the token's user, never its key: the key
+is the credential (DRF stores it as the row's primary key).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from recognition.audit import Actor, audit_record
+from recognition.models import AuditEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+def api_token_expires(token: Token) -> datetime | None:
+    """When ``token`` stops working (``FACESITE_TOKEN_MAX_AGE`` after it was made); None when it never does."""
+    max_age = settings.FACESITE_TOKEN_MAX_AGE
+    return token.created + timedelta(seconds=max_age) if max_age else None
+
+
+def api_token_issue(*, user: User, actor: Actor = None, client_ip: str | None = None) -> str:
+    """A new token for ``user``, replacing the one they had (which stops working at once); its key is
+    returned this once."""
+    with transaction.atomic():
+        replaced, _ = Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+        audit_record(actor=actor, action=AuditEvent.Action.API_TOKEN_ISSUE, target=user, client_ip=client_ip,
+                     replaced=bool(replaced))  # fmt: skip
+    return token.key
+
+
+def api_token_revoke(*, user: User, actor: Actor = None, client_ip: str | None = None) -> bool:
+    """Take ``user``'s token away; False when they had none (nothing is recorded then)."""
+    with transaction.atomic():
+        deleted, _ = Token.objects.filter(user=user).delete()
+        if deleted:
+            audit_record(actor=actor, action=AuditEvent.Action.API_TOKEN_REVOKE, target=user, client_ip=client_ip)
+    return bool(deleted)
