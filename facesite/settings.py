@@ -216,7 +216,8 @@ FACESITE_MAX_UPLOAD_BYTES = env_int("FACESITE_MAX_UPLOAD_BYTES", 15 * 1024 * 102
 # Faces are detected on at most 1024 px a side and labels on 224: a 24 Mpx photo (6000×4000, 72 MB
 # decoded) is already more than analysis uses. Larger pictures cost memory and time, and a tiny file
 # that declares many pixels is a decompression bomb.
-FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000)
+# At most twice Pillow's own limit (2 × 89,478,485), above which Pillow refuses to open a picture at all.
+FACESITE_MAX_IMAGE_PIXELS = env_int("FACESITE_MAX_IMAGE_PIXELS", 24_000_000, minimum=10_000, maximum=178_956_970)
 # MPO: multi-picture JPEG from phones and stereo cameras; its first picture is the photo.
 FACESITE_ALLOWED_IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "GIF", "BMP", "TIFF")
 # Fetching images from URLs (in the worker): overall time limit, and networks that may

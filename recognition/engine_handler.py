@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from recognition.engines.base import BaseEngine
+from recognition.validation import stored_pixel_limit
 
 _lock = threading.Lock()
 _engine: BaseEngine | None = None
@@ -53,11 +54,12 @@ def _build(config: dict) -> BaseEngine:
         engine_class = import_string(backend)
     except ImportError as exc:
         raise ImproperlyConfigured(f"RECOGNITION_ENGINE backend {backend!r} cannot be imported: {exc}") from exc
-    return engine_class(face_store=DatabaseFaceStore(), face_search=face_search(), **config.get("OPTIONS", {}))
+    options = {"max_pixels": stored_pixel_limit(), **config.get("OPTIONS", {})}
+    return engine_class(face_store=DatabaseFaceStore(), face_search=face_search(), **options)
 
 
 @receiver(setting_changed)
 def _reset_engine(*, setting: str, **kwargs) -> None:
     global _engine
-    if setting in ("RECOGNITION_ENGINE", "FACESITE_FACE_SEARCH"):
+    if setting in ("RECOGNITION_ENGINE", "FACESITE_FACE_SEARCH", "FACESITE_MAX_IMAGE_PIXELS"):
         _engine = None

@@ -15,6 +15,7 @@ from recognition.engines.imaging import decode_rgb, open_image, to_rgb
 from recognition.exceptions import FileMissing, StorageUnavailable
 from recognition.models import Face, Image
 from recognition.services.files import stored_as
+from recognition.validation import stored_pixel_limit
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +78,19 @@ def store_once(name: str, data: bytes) -> None:
             default_storage.delete(saved)
 
 
+def _decoded(data: bytes) -> PILImage.Image:
+    """A stored picture, upright RGB."""
+    return decode_rgb(data, max_pixels=stored_pixel_limit())
+
+
 def _render(image: Image, *, size: int) -> bytes:
-    picture = decode_rgb(image.read_bytes())
+    picture = _decoded(image.read_bytes())
     picture.thumbnail((size, size), PILImage.Resampling.LANCZOS)
     return _jpeg(picture)
 
 
 def _clean(image: Image, *, as_jpeg: bool) -> bytes:
-    picture = ImageOps.exif_transpose(open_image(image.read_bytes()))
+    picture = ImageOps.exif_transpose(open_image(image.read_bytes(), max_pixels=stored_pixel_limit()))
     out = io.BytesIO()
     if as_jpeg:
         to_rgb(picture).save(out, "JPEG", quality=95)
@@ -106,7 +112,7 @@ def _crop(face: Face, *, size: int) -> bytes:
 
 def _face_region(face: Face, *, margin: float) -> PILImage.Image:
     """A square around the face, ``margin`` times its longer side (padded with black past the image's edges)."""
-    picture = decode_rgb(face.image.read_bytes())
+    picture = _decoded(face.image.read_bytes())
     width, height = picture.size
     side = max(face.width * width, face.height * height) * margin
     cx, cy = (face.left + face.width / 2) * width, (face.top + face.height / 2) * height

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from PIL import Image as PILImage
 
-from recognition.engines.base import ImageTooLargeError, InvalidImageError
+from recognition.engines.base import DEFAULT_MAX_PIXELS, ImageTooLargeError, InvalidImageError
 from recognition.engines.imaging import display_size, open_image
 from recognition.exceptions import ImageRejected
 
@@ -46,6 +46,13 @@ def check_size(size: int) -> None:
         )
     if size == 0:
         raise ImageRejected("The file is empty.", code="empty")
+
+
+def stored_pixel_limit() -> int:
+    """The most pixels a picture already accepted is decoded with (analysis, thumbnails): the upload limit,
+    or the engines' own default when that is higher, so a picture accepted before the limit was lowered
+    still opens."""
+    return max(settings.FACESITE_MAX_IMAGE_PIXELS, DEFAULT_MAX_PIXELS)
 
 
 def inspect_image(data: bytes) -> ImageInfo:

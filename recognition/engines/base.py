@@ -22,6 +22,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
+#: The largest picture (width × height) an engine decodes unless told otherwise: Django passes
+#: FACESITE_MAX_IMAGE_PIXELS, the limit uploads are held to.
+DEFAULT_MAX_PIXELS = 50_000_000
+
 # "properties" is image quality (brightness, sharpness, contrast) and dominant colours: Rekognition's
 # IMAGE_PROPERTIES, asked for on its own because AWS bills it separately.
 FEATURES = ("labels", "faces", "text", "moderation", "properties")
@@ -324,9 +328,13 @@ class BaseEngine:
     #: Whether ``track_faces_in_video`` works: the engine finds and follows faces in a video in its own storage.
     stored_video = False
 
-    def __init__(self, *, face_store: FaceStore | None = None, face_search: FaceSearch | None = None, **options: Any):
+    def __init__(
+        self, *, face_store: FaceStore | None = None, face_search: FaceSearch | None = None,
+        max_pixels: int = DEFAULT_MAX_PIXELS, **options: Any,
+    ):  # fmt: skip
         self.face_store = face_store
         self.face_search = face_search  # used by engines that search embeddings themselves
+        self.max_pixels = max_pixels  # the largest picture (width × height) the engine decodes
         self.options = options
 
     def _unsupported(self, what: str) -> NotImplementedError:

@@ -8,14 +8,13 @@ picture a person would see.
 from __future__ import annotations
 
 import io
+import re
 import threading
 import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from recognition.engines.base import ImageTooLargeError, InvalidImageError
-
-DEFAULT_MAX_PIXELS = 50_000_000
+from recognition.engines.base import DEFAULT_MAX_PIXELS, ImageTooLargeError, InvalidImageError
 
 
 def decode_rgb(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
@@ -48,7 +47,9 @@ def forget_decoded(**kwargs: object) -> None:
 def _decode(data: bytes, max_pixels: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            # Pillow warns above a limit of its own (89 Mpx); ``max_pixels`` is checked instead, from the
+            # header, before any pixel is allocated.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > max_pixels:
                 raise ImageTooLargeError(
@@ -58,13 +59,20 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
             image.load()
     except InvalidImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"Image has too many pixels to process safely: {exc}") from exc
+    except Image.DecompressionBombError as exc:  # above twice Pillow's limit, refused while opening
+        raise ImageTooLargeError(_bomb_message(str(exc), max_pixels)) from exc
     except UnidentifiedImageError as exc:
         raise InvalidImageError("Not a readable image: the data is not in any known image format.") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImageError(f"Image data is corrupt or truncated: {exc}") from exc
     return image
+
+
+def _bomb_message(pillows: str, max_pixels: int) -> str:
+    """The same words as for any image above ``max_pixels``, with the count Pillow's refusal gives."""
+    count = re.search(r"\((\d+) pixels\)", pillows)
+    pixels = f"{int(count[1]):,}" if count else f"more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,}"
+    return f"Image has {pixels} pixels, above the limit of {max_pixels:,} pixels."
 
 
 def to_rgb(image: Image.Image) -> Image.Image:

@@ -3,6 +3,7 @@
 import base64
 import socket
 
+import PIL.Image
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -111,9 +112,20 @@ def test_decompression_bomb_is_rejected(api_client, media_root):
     assert len(bomb) < 100_000  # tiny file, 400 million pixels
     response = upload(api_client, bomb, name="bomb.png", content_type="image/png")
     assert response.status_code == 400
-    message = response.json()["file"][0]
-    assert "too many pixels" in message and "400000000 pixels" in message
+    assert response.json()["file"][0] == "Image has 400,000,000 pixels, above the limit of 24,000,000 pixels."
     assert_nothing_stored(media_root)
+
+
+def test_the_pixel_limit_is_the_settings_not_pillows(api_client, media_root, settings, monkeypatch):
+    """Pillow warns above a limit of its own and refuses above twice that; FACESITE_MAX_IMAGE_PIXELS is the
+    one that counts, set above Pillow's (Pillow's limit scaled down here to 1 Mpx, as 89 Mpx is by default)."""
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 1_000_000)
+    settings.FACESITE_MAX_IMAGE_PIXELS = 2_500_000
+    within = upload(api_client, images.png_bomb(1500, 1000), name="wide.png", content_type="image/png")
+    assert within.status_code == 202, within.content
+    beyond = upload(api_client, images.png_bomb(3000, 1000), name="wider.png", content_type="image/png")
+    assert beyond.status_code == 400
+    assert beyond.json()["file"][0] == "Image has 3,000,000 pixels, above the limit of 2,500,000 pixels."
 
 
 def test_empty_file_is_rejected(api_client, media_root):
@@ -238,3 +250,24 @@ def test_uploads_and_enrolments_are_rate_limited_per_user_across_processes(api_c
 
     keys = redis.Redis.from_url(settings.CACHES["default"]["LOCATION"]).keys(f"*throttle_{scope}*")
     assert keys, "the count is in Redis, where every web process sees it"
+
+
+@pytest.mark.parametrize("engine", ["local", "rekognition"])
+def test_engines_decode_what_uploads_let_in_and_what_was_let_in_before(settings, engine):
+    """Above their own default (50 Mpx) when the setting is: an upload it lets in must not fail in analysis.
+    Below it, pictures accepted before the limit was lowered are still analysed."""
+    from recognition.engine_handler import engine_named
+
+    settings.FACESITE_MAX_IMAGE_PIXELS = 60_000_000
+    assert engine_named(engine).max_pixels == 60_000_000
+    settings.FACESITE_MAX_IMAGE_PIXELS = 100_000
+    assert engine_named(engine).max_pixels == 50_000_000
+
+
+def test_a_picture_accepted_before_the_limit_was_lowered_is_still_analysed(settings, local_engine):
+    from recognition.services.analysis import image_analyse
+    from recognition.services.ingest import image_ingest
+
+    image = image_ingest(data=images.jpeg((400, 300), seed=3))
+    settings.FACESITE_MAX_IMAGE_PIXELS = 100_000
+    assert image_analyse(image_id=image.pk).status == Image.Status.DONE

@@ -25,7 +25,7 @@ from recognition.engines.base import (
     TextDetection,
 )
 from recognition.engines.embedding import EmbeddingEngine
-from recognition.engines.imaging import DEFAULT_MAX_PIXELS, decode_rgb
+from recognition.engines.imaging import decode_rgb
 from recognition.engines.local.faces import FaceAnalyser, similarity_from_cosine
 from recognition.engines.local.labels import LabelTaxonomy, faces_share, people_labels, ratio_box
 from recognition.engines.local.models import ModelSet, default_cache_dir
@@ -41,10 +41,10 @@ NSFW_MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 
 class LocalEngine(EmbeddingEngine):
     """Options: ``threads`` per model (1), ``detect_max_side`` (1024 px), ``detection_threshold`` (0.6),
-    ``max_pixels`` accepted (50 M), ``preload`` all models at construction (False), ``int8`` moderation
-    classifier (None: where the CPU has int8 dot products, or where it measures faster when it loads; see
-    int8.py), ``model_cache`` where models built on this machine are kept (``~/.cache/facesite/models``;
-    model_cache.py)."""
+    ``preload`` all models at construction (False), ``int8`` moderation classifier (None: where the CPU has
+    int8 dot products, or where it measures faster when it loads; see int8.py), ``model_cache`` where models
+    built on this machine are kept (``~/.cache/facesite/models``; model_cache.py); and every engine's
+    ``max_pixels``."""
 
     name = "local"
     # Identity vectors come from SFace; stored embeddings are comparable only within this version.
@@ -57,7 +57,6 @@ class LocalEngine(EmbeddingEngine):
         threads: int = 1,
         detect_max_side: int = 1024,
         detection_threshold: float = 0.6,
-        max_pixels: int = DEFAULT_MAX_PIXELS,
         preload: bool = False,
         int8: bool | None = None,
         model_cache: str | None = None,
@@ -71,7 +70,6 @@ class LocalEngine(EmbeddingEngine):
             cache_dir=Path(model_cache) if model_cache else default_cache_dir(),
         )
         self.faces = FaceAnalyser(self.models, detect_max_side=detect_max_side)
-        self.max_pixels = max_pixels
         self._taxonomy: LabelTaxonomy | None = None
         if preload:
             self.preload()

@@ -177,7 +177,7 @@ class RekognitionEngine(BaseEngine):
                 return found
 
     def _image(self, data: bytes, location: S3Location | None = None) -> dict[str, Any]:
-        return image_param(data, location=location, region=self.region)
+        return image_param(data, location=location, region=self.region, max_pixels=self.max_pixels)
 
     # Image analysis -------------------------------------------------------------------------
 
@@ -426,7 +426,7 @@ class RekognitionEngine(BaseEngine):
                 operation,
                 collection=collection_id,
                 CollectionId=self.collection_id(collection_id),
-                Image={"Bytes": face_crop(image, face.bounding_box)},
+                Image={"Bytes": face_crop(image, face.bounding_box, max_pixels=self.max_pixels)},
                 QualityFilter=self.quality_filter,
                 **params,
             )

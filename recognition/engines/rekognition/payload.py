@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from recognition.engines.base import BoundingBox, S3Location
+from recognition.engines.base import DEFAULT_MAX_PIXELS, BoundingBox, S3Location
 from recognition.engines.imaging import decode_rgb
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -54,7 +54,9 @@ def fits(head: Header | None, *, max_bytes: int, size: int) -> bool:
     )
 
 
-def image_param(data: bytes, *, location: S3Location | None = None, region: str | None = None) -> dict[str, Any]:
+def image_param(
+    data: bytes, *, location: S3Location | None = None, region: str | None = None, max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> dict[str, Any]:  # fmt: skip
     """The ``Image`` parameter for these bytes: the S3 object when Rekognition can read it there (same
     region, acceptable as it is), else the bytes, re-encoded when they are not acceptable."""
     head = header(data)
@@ -62,13 +64,13 @@ def image_param(data: bytes, *, location: S3Location | None = None, region: str 
         return {"S3Object": {"Bucket": location.bucket, "Name": location.key}}
     if fits(head, max_bytes=MAX_BYTES, size=len(data)):
         return {"Bytes": data}
-    return {"Bytes": reencoded(data)}
+    return {"Bytes": reencoded(data, max_pixels=max_pixels)}
 
 
-def reencoded(data: bytes) -> bytes:
+def reencoded(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
     """An upright JPEG of the picture within Rekognition's limits: sides between 80 and 10 000 pixels,
     under 5 MB (scaled down step by step until it is)."""
-    rgb = decode_rgb(data)
+    rgb = decode_rgb(data, max_pixels=max_pixels)
     return encode_within_limits(rgb)
 
 
@@ -86,10 +88,10 @@ def encode_within_limits(rgb: Image.Image) -> bytes:
         scale *= (MAX_BYTES / buffer.tell()) ** 0.5 * 0.95
 
 
-def face_crop(data: bytes, box: BoundingBox) -> bytes:
+def face_crop(data: bytes, box: BoundingBox, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> bytes:
     """The face with a margin of its head around it, as a JPEG Rekognition accepts, for searching one face
     of a picture that holds several (Rekognition's searches look only at the largest face)."""
-    rgb = decode_rgb(data)
+    rgb = decode_rgb(data, max_pixels=max_pixels)
     margin_x, margin_y = box.width * CROP_MARGIN, box.height * CROP_MARGIN
     around = BoundingBox(
         left=box.left - margin_x, top=box.top - margin_y, width=box.width + 2 * margin_x,
