@@ -72,3 +72,14 @@ def test_reindex_reports_a_missing_photo_and_indexes_the_others():
     report = references_reindex(collection=Collection.get_default(), engine=get_engine(), force=True)
     assert report.indexed == 1 and report.failed == [(lost, message)]
     assert Face.objects.get(pk=kept.pk).engine_face_id
+
+
+def test_on_s3_a_missing_object_answers_the_same_404(s3_media):
+    image = image_analyse(image_id=image_ingest(data=PHOTO).pk)
+    message = lose_file(image)
+    api = client_for(UserFactory(role=roles.ADMINISTRATOR))
+    response = api.get(f"/api/images/{image.pk}/file/?original=1")
+    assert (response.status_code, response.json()) == (404, {"detail": message, "code": "file_missing"})
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.ADMINISTRATOR))
+    assert admin.get(reverse("admin:recognition_image_thumbnail", args=[image.pk, 160])).status_code == 404

@@ -17,7 +17,7 @@ from recognition.models import AuditEvent, Face, Image, WatchAlert
 from recognition.services.people import person_enroll
 from recognition.services.retention import purge_plan, retention_purge
 from tests.clips import analysed_here, sound_only, video
-from tests.conftest import client_for
+from tests.conftest import S3_MEDIA_BUCKET, client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
 from videos.analysis import MAX_CHUNK_ATTEMPTS, video_chunk_analyse, video_finish, video_start
@@ -243,6 +243,16 @@ def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_tim
     assert Sighting.objects.filter(video=done).count() == 2
     done.file.storage.delete(done.file.name)  # gone from storage: a 404, not a 500
     assert admin.get(reverse("admin:videos_video_file", args=[done.pk])).status_code == 404
+
+
+def test_on_s3_a_video_gone_from_the_bucket_answers_404(s3_media):
+    stored_video = upload(video(SCENES))
+    assert s3_media.list_objects_v2(Bucket=S3_MEDIA_BUCKET)["KeyCount"] == 1
+    stored_video.file.storage.delete(stored_video.file.name)
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
+    gone = admin.get(reverse("admin:videos_video_file", args=[stored_video.pk]), HTTP_RANGE="bytes=0-99")
+    assert gone.status_code == 404
 
 
 def test_erasing_a_person_takes_them_out_of_every_sighting(obama_and_biden):
