@@ -8,7 +8,6 @@ The same person (or unknown faces) in the same collection raises one alert per
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from email.mime.image import MIMEImage
 
@@ -22,7 +21,6 @@ from recognition import thumbnails
 from recognition.models import Face, Image, WatchAlert
 from recognition.services.queue import DELIVERIES, enqueue_after_commit
 
-logger = logging.getLogger(__name__)
 SEND_WATCH_ALERT = "recognition.tasks.send_watch_alert"
 
 
