@@ -78,11 +78,16 @@ class AccessLogMiddleware:
         return response
 
 
+def current_request_id() -> str:
+    """The id of the request being answered; empty outside one."""
+    return _request_id.get()
+
+
 class ContextFilter(logging.Filter):
     """Adds ``request_id`` and ``task_id`` (empty outside a request or a task) to every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        record.request_id = current_request_id()
         task = current_task
         record.task_id = (task.request.id or "") if task else ""
         return True

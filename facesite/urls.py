@@ -20,3 +20,6 @@ urlpatterns = [
     path("api/docs/", SignInFirstSwaggerView.as_view(url_name="schema"), name="docs"),
     path("", include("rekognition_api.urls")),
 ]
+
+handler404 = "facesite.errors.page_not_found"
+handler500 = "facesite.errors.server_error"

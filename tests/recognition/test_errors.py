@@ -76,3 +76,48 @@ def test_an_unknown_collection_is_named_in_the_field_it_came_from(api_client):
     )
     assert response.status_code == 400
     assert response.json() == {"collection": ["No collection is named 'nope'."]}
+
+
+def test_every_error_the_api_answers_has_a_code(api_client, reviewer_client):
+    """DRF's own refusals too, as the application's errors: a client switches on ``code`` alone."""
+    from rest_framework.test import APIClient
+
+    anonymous, bad_token = APIClient(), APIClient()
+    bad_token.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    answers = {
+        "not_authenticated": anonymous.get("/api/images/"),
+        "authentication_failed": bad_token.get("/api/images/"),
+        "permission_denied": reviewer_client.post("/api/people/", {"name": "Ada"}, format="json"),
+        "not_found": api_client.get("/api/images/00000000-0000-0000-0000-000000000000/"),
+        "method_not_allowed": api_client.delete("/api/search/"),
+        "unsupported_media_type": api_client.generic("POST", "/api/search/", "hello", content_type="text/plain"),
+        "parse_error": api_client.generic("POST", "/api/search/", "{bad", content_type="application/json"),
+    }
+    for code, response in answers.items():
+        assert response.json().get("code") == code, (code, response.status_code, response.json())
+        assert isinstance(response.json()["detail"], str)
+
+
+def test_a_path_no_api_view_answers_is_a_json_404_and_elsewhere_still_a_page(client):
+    api = client.get("/api/no-such-thing/")
+    assert (api.status_code, api["Content-Type"]) == (404, "application/json")
+    assert api.json() == {"detail": "Not found.", "code": "not_found"}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_an_unexpected_failure_in_the_api_is_json_naming_the_request_id(api_client, monkeypatch):
+    from recognition.api.images import ImageViewSet
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(ImageViewSet, "list", broken)
+    api_client.raise_request_exception = False
+    response = api_client.get("/api/images/", HTTP_X_REQUEST_ID="req-42")
+    assert response.status_code == 500 and response["X-Request-ID"] == "req-42"
+    assert response.json() == {
+        "detail": "The server failed to answer; it is logged under request id req-42.",
+        "code": "server_error",
+        "request_id": "req-42",
+    }
