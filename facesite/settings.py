@@ -306,6 +306,9 @@ FACESITE_MODERATION_MIN_CONFIDENCE = env_float("FACESITE_MODERATION_MIN_CONFIDEN
 # A reference (enrolled) face must be at least this big (shorter side, pixels) and sharp (0–100).
 FACESITE_ENROL_MIN_FACE_PIXELS = env_int("FACESITE_ENROL_MIN_FACE_PIXELS", 60, minimum=1)
 FACESITE_ENROL_MIN_SHARPNESS = env_float("FACESITE_ENROL_MIN_SHARPNESS", 20.0, minimum=0, maximum=100)
+# Where consent is the legal basis for keeping a person's face (GDPR art. 9(2)(a)): no reference face for a
+# person whose consent is not on record (consent_given_at), by enrolment or by giving them faces.
+FACESITE_ENROL_REQUIRES_CONSENT = env_bool("FACESITE_ENROL_REQUIRES_CONSENT", False)
 # Erasing a person also deletes the analysed images in which they are the only face.
 FACESITE_ERASE_SOLE_SUBJECT_IMAGES = env_bool("FACESITE_ERASE_SOLE_SUBJECT_IMAGES", False)
 # How many days each kind of data is kept (0: until someone deletes it); a daily purge removes the rest

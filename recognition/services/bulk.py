@@ -1,7 +1,8 @@
 """Imports in bulk, each item through the service the API uses, one photo in memory at a time.
 
 People: from a folder tree (``<external id>/<photos>``) or a CSV file (``external_id,name,photo`` with a
-path or an http(s) URL per line), each photo enrolled with ``person_enroll``. A re-run continues where an
+path or an http(s) URL per line, and optionally ``consent_given_at``), each photo enrolled with
+``person_enroll``. A re-run continues where an
 interrupted one stopped: people are found by external id, and a photo whose bytes are already one of that
 person's reference photos in the collection is skipped.
 
@@ -16,9 +17,12 @@ import csv
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, time
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from recognition.audit import Actor
 from recognition.exceptions import FacesiteError
@@ -37,6 +41,7 @@ class PhotoToImport:
     external_id: str
     name: str
     photo: str  # a file's path or a URL
+    consent_given_at: datetime | None = None  # recorded on the person when none is on record yet
 
     @property
     def is_url(self) -> bool:
@@ -79,8 +84,8 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
 
 def photos_in_csv(path: Path) -> Iterator[PhotoToImport]:
     """A CSV whose header names the columns ``external_id``, ``name`` and ``photo``, in any order (others are
-    ignored), separated by commas, semicolons or tabs as spreadsheets save them; relative photo paths are
-    read beside the file."""
+    ignored; ``consent_given_at``, a date or a date and time, is read when there), separated by commas,
+    semicolons or tabs as spreadsheets save them; relative photo paths are read beside the file."""
     try:
         stream = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -102,7 +107,24 @@ def photos_in_csv(path: Path) -> Iterator[PhotoToImport]:
                 raise ImportSourceError(f"{path}, line {line}: external_id, name and photo are all needed.")
             if not _is_url(photo):
                 photo = str((path.parent / photo).resolve())
-            yield PhotoToImport(external_id=external_id, name=name, photo=photo)
+            consent = str(row.get("consent_given_at") or "").strip()
+            consent_at = _moment(consent, where=f"{path}, line {line}") if consent else None
+            yield PhotoToImport(external_id=external_id, name=name, photo=photo, consent_given_at=consent_at)
+
+
+def _moment(text: str, *, where: str) -> datetime:
+    """``2026-12-06`` (the start of that day, in TIME_ZONE) or ``2026-12-06 09:30`` (ISO 8601, with or without
+    an offset) as an aware datetime."""
+    try:
+        moment = parse_datetime(text)
+        day = None if moment else parse_date(text)
+    except ValueError:  # the shape of a date, not a day of the calendar
+        moment = day = None
+    if day is not None:
+        moment = datetime.combine(day, time())
+    if moment is None:
+        raise ImportSourceError(f"{where}: consent_given_at {text!r} is not a date (2026-12-06, 2026-12-06 09:30).")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
 def import_photo(item: PhotoToImport, *, collection: Collection, actor: Actor = None, dry_run: bool = False) -> Outcome:
@@ -120,6 +142,8 @@ def import_photo(item: PhotoToImport, *, collection: Collection, actor: Actor = 
         return Outcome(str(item), WOULD_ENROL)
     try:
         person = person or _person(item, actor)
+        if item.consent_given_at and person.consent_given_at is None:
+            person_save(person=person, changes={"consent_given_at": item.consent_given_at}, actor=actor, via="import")
         person_enroll(person=person, data=data, collection=collection, uploaded_by=actor,
                       filename=Path(item.photo).name, via="import")  # fmt: skip
     except FacesiteError as exc:  # no single face, not an image, too large, the engine busy: as the API says
@@ -136,8 +160,10 @@ def _person(item: PhotoToImport, actor: Actor) -> Person:
     """The person with this external id, made now if no one has it (another worker may make them first)."""
     try:
         with transaction.atomic():
-            return person_save(person=Person(), changes={"external_id": item.external_id, "name": item.name},
-                               actor=actor, via="import")  # fmt: skip
+            changes: dict[str, object] = {"external_id": item.external_id, "name": item.name}
+            if item.consent_given_at:
+                changes["consent_given_at"] = item.consent_given_at
+            return person_save(person=Person(), changes=changes, actor=actor, via="import")
     except IntegrityError:
         return Person.objects.get(external_id=item.external_id)
 

@@ -21,7 +21,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
 from recognition.exceptions import engine_call
 from recognition.models import AuditEvent, Collection, Face, Image, Person
-from recognition.services.access import ENROL, require_permission
+from recognition.services.access import ENROL, require_consent, require_permission
 from recognition.services.collections import collections_changed
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
@@ -152,6 +152,7 @@ def faces_associate(
     """Give reference faces that belong to no one (or to ``person`` already) to ``person``; the others
     are returned untouched."""
     require_permission(actor, ENROL, to="give faces to a person")
+    require_consent(person)
     free = [f for f in faces if f.person_id in (None, person.pk)]
     _change_owner(free, person=person, to=person, actor=actor, client_ip=client_ip)
     return [f for f in faces if f not in free]

@@ -17,7 +17,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
 from recognition.exceptions import EngineFailed, EnrolmentError, engine_call
 from recognition.models import AuditEvent, Collection, Face, Image, Person
-from recognition.services.access import ENROL, require_permission
+from recognition.services.access import ENROL, require_consent, require_permission
 from recognition.services.collections import collections_changed
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
@@ -57,10 +57,12 @@ def person_enroll(
     via: str = "api",
 ) -> Face:
     """Add a reference photo of ``person``: exactly one face, good enough to identify them, indexed into the
-    collection. Raises ``EnrolmentError`` saying what is wrong with the photo, ``NotAllowed`` when
-    ``uploaded_by`` may not enrol (``None`` is the system itself)."""
+    collection. Raises ``EnrolmentError`` saying what is wrong with the photo (or that the person's consent
+    is not on record, where that is required), ``NotAllowed`` when ``uploaded_by`` may not enrol (``None``
+    is the system itself)."""
     require_permission(uploaded_by, ENROL, to="enrol reference faces")
     try:
+        require_consent(person)
         return _enrol(person=person, photo=checked(data), collection=collection or Collection.get_default(),
                       uploaded_by=uploaded_by, filename=filename, client_ip=client_ip, via=via)  # fmt: skip
     except (EnrolmentError, EngineFailed) as exc:

@@ -114,6 +114,23 @@ def test_enrolment_refuses_unusable_photos_with_422(api_client, local_engine, na
     assert not Face.objects.exists() and not Image.objects.exists()
 
 
+def test_where_consent_is_required_enrolment_waits_until_it_is_on_record(api_client, local_engine, settings):
+    settings.FACESITE_ENROL_REQUIRES_CONSENT = True
+    person = PersonFactory(name="Ada", consent_given_at=None)
+    refused = api_client.post(f"/api/people/{person.pk}/faces/", {"file": upload("o.jpg", photo("obama.jpg"))})
+    assert (refused.status_code, refused.json()["code"]) == (422, "no_consent")
+    assert refused.json()["detail"].startswith("Ada has no consent on record")
+    assert not Face.objects.exists() and not Image.objects.exists()
+    assert AuditEvent.objects.get(action=AuditEvent.Action.PERSON_ENROL_REFUSED).details["code"] == "no_consent"
+
+    recorded = api_client.patch(
+        f"/api/people/{person.pk}/", {"consent_given_at": "2026-12-06T09:00:00Z"}, format="json"
+    )
+    assert recorded.status_code == 200
+    enrolled = api_client.post(f"/api/people/{person.pk}/faces/", {"file": upload("o.jpg", photo("obama.jpg"))})
+    assert enrolled.status_code == 201, enrolled.content
+
+
 def test_enrolment_refuses_a_blurry_face(api_client, local_engine):
     import io
 

@@ -114,6 +114,34 @@ def test_a_csv_as_spreadsheets_save_it_is_read_by_its_header(tmp_path, media_roo
     assert references("C-1") == 1 and Person.objects.get(external_id="C-1").name == "Ada Lovelace"
 
 
+def test_a_csv_records_consent_so_that_enrolment_where_it_is_required_goes_ahead(tmp_path, media_root, settings):
+    settings.FACESITE_ENROL_REQUIRES_CONSENT = True
+    for seed, photo in enumerate(("a.jpg", "g.jpg", "k.jpg")):
+        (tmp_path / photo).write_bytes(images.jpeg((96, 72), seed=20 + seed))
+    Person.objects.create(external_id="C-3", name="Katherine Johnson")  # known already, no consent recorded
+    (tmp_path / "people.csv").write_text(
+        "external_id,name,photo,consent_given_at\n"
+        "C-1,Ada Lovelace,a.jpg,2026-12-01\n"
+        "C-2,Grace Hopper,g.jpg,\n"
+        "C-3,Katherine Johnson,k.jpg,2026-12-02T09:30:00+01:00\n"
+    )
+    output = run(tmp_path / "people.csv")
+    assert "enrolled           2" in output and "refused            1" in output and "no consent on record" in output
+    assert [references(badge) for badge in ("C-1", "C-2", "C-3")] == [1, 0, 1]
+    consent = dict(Person.objects.values_list("external_id", "consent_given_at"))
+    assert consent["C-2"] is None
+    assert consent["C-1"].isoformat() == "2026-12-01T00:00:00+00:00"  # the day's start in TIME_ZONE (UTC)
+    assert consent["C-3"].isoformat() == "2026-12-02T08:30:00+00:00"
+    updated = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_UPDATE, details__fields=["consent_given_at"])
+    assert updated.count() == 1, "recorded for the person known before; the others were made with it"
+
+
+def test_a_consent_that_is_not_a_date_stops_the_import(tmp_path):
+    (tmp_path / "people.csv").write_text("external_id,name,photo,consent_given_at\nC-1,Ada,a.jpg,yes\n")
+    with pytest.raises(CommandError, match=r"line 2: consent_given_at 'yes' is not a date"):
+        run(tmp_path / "people.csv")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_workers_enrol_in_parallel_without_making_anyone_twice(tmp_path, media_root):
     root = tmp_path / "people"

@@ -12,7 +12,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backoffice import roles
-from recognition.models import AuditEvent, Collection, Face, Image
+from recognition.models import AuditEvent, Collection, Face, Image, Person
+from rekognition_api.models import CollectionUser
 from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.rekognition_api.clients import REGION, client_for
@@ -176,6 +177,26 @@ def test_a_face_unlike_the_users_faces_is_not_associated(admin_client):
     result = rekognition.associate_faces(CollectionId="check", UserId="obama", FaceIds=[biden])
     [refused] = result["UnsuccessfulFaceAssociations"]
     assert refused["Reasons"] == ["LOW_MATCH_CONFIDENCE"] and refused["Confidence"] < 75
+
+
+def test_where_consent_is_required_faces_go_to_a_user_only_with_it_on_record(admin_client, settings):
+    settings.FACESITE_ENROL_REQUIRES_CONSENT = True
+    rekognition = admin_client
+    rekognition.create_collection(CollectionId="door")
+    face_id = rekognition.index_faces(CollectionId="door", Image={"Bytes": photo("obama.jpg")})["FaceRecords"][0][
+        "Face"
+    ]["FaceId"]
+    rekognition.create_user(CollectionId="door", UserId="u-obama")
+    with pytest.raises(ClientError) as refused:
+        rekognition.associate_faces(CollectionId="door", UserId="u-obama", FaceIds=[face_id])
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "no consent on record" in refused.value.response["Error"]["Message"]
+    assert Face.objects.get(pk=face_id).person is None
+
+    owner = CollectionUser.objects.get(user_id="u-obama").person
+    Person.objects.filter(pk=owner.pk).update(consent_given_at="2026-12-06T09:00:00Z")
+    associated = rekognition.associate_faces(CollectionId="door", UserId="u-obama", FaceIds=[face_id])
+    assert [f["FaceId"] for f in associated["AssociatedFaces"]] == [face_id]
 
 
 def test_bad_requests_get_the_errors_aws_gives(admin_client):
