@@ -45,3 +45,15 @@ class ImageField(serializers.Field):
 
     def to_representation(self, value: Any) -> None:  # pragma: no cover - input only
         return None
+
+
+class FeaturesField(serializers.MultipleChoiceField):
+    """A list of analyses: a JSON list, repeated form fields, or one comma-separated string (``labels,faces``,
+    as the import commands take them)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        items = [data] if isinstance(data, str) else data
+        if isinstance(items, list | tuple):
+            items = [part.strip() for item in items for part in (item.split(",") if isinstance(item, str) else [item])]
+            data = [item for item in items if item != ""]
+        return super().to_internal_value(data)

@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from recognition.api.inputs import ImageField
+from recognition.api.inputs import FeaturesField, ImageField
 from recognition.engines.base import FEATURES, BoundingBox
 from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection, Verification
 from recognition.text import single_line
@@ -159,8 +159,11 @@ class ImageCreateSerializer(serializers.Serializer):
     file = DocumentedImageField(required=False, help_text="The image (multipart).")
     image_base64 = Base64ImageField(required=False, help_text="The image as base64 (JSON).")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
-    features = serializers.MultipleChoiceField(
-        choices=FEATURES, required=False, help_text="Analyses to run; labels, faces and moderation by default."
+    features = FeaturesField(
+        choices=FEATURES,
+        required=False,
+        help_text="Analyses to run; labels, faces and moderation by default. Form fields may also name several "
+        "in one, separated by commas (labels,faces).",
     )
     collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")
     allow_duplicate = serializers.BooleanField(

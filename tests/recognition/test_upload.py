@@ -68,6 +68,20 @@ def test_requested_features_are_recorded(api_client):
     assert response.json()["features"] == ["faces", "text"]
 
 
+@pytest.mark.parametrize("features", ["text,faces", " text , faces ", ["text,faces"], ["text", "faces,"]])
+def test_features_may_be_named_in_one_comma_separated_field(api_client, features):
+    response = upload(api_client, images.jpeg(seed=7), features=features)
+    assert response.status_code == 202, response.content
+    assert response.json()["features"] == ["faces", "text"]
+
+
+def test_an_unknown_feature_among_others_is_named_alone(api_client, media_root):
+    response = upload(api_client, images.jpeg(), features="labels,faces,bogus")
+    assert response.status_code == 400
+    assert response.json() == {"features": ['"bogus" is not a valid choice.']}
+    assert_nothing_stored(media_root)
+
+
 def test_unknown_collection_is_refused(api_client, media_root):
     response = upload(api_client, images.jpeg(), collection="nobody")
     assert response.status_code == 400
