@@ -54,6 +54,9 @@ class FeaturesField(serializers.MultipleChoiceField):
     def to_internal_value(self, data: Any) -> Any:
         items = [data] if isinstance(data, str) else data
         if isinstance(items, list | tuple):
-            items = [part.strip() for item in items for part in (item.split(",") if isinstance(item, str) else [item])]
-            data = [item for item in items if item != ""]
+            data = [part for item in items for part in (_comma_separated(item) if isinstance(item, str) else [item])]
         return super().to_internal_value(data)
+
+
+def _comma_separated(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]

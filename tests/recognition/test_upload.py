@@ -75,6 +75,14 @@ def test_features_may_be_named_in_one_comma_separated_field(api_client, features
     assert response.json()["features"] == ["faces", "text"]
 
 
+def test_features_that_are_not_names_are_refused_in_json(api_client, media_root):
+    photo = base64.b64encode(images.jpeg()).decode()
+    for features in ([{}], [["faces"]], 7):
+        response = api_client.post(URL, {"image_base64": photo, "features": features}, format="json")
+        assert response.status_code == 400 and "features" in response.json(), features
+    assert_nothing_stored(media_root)
+
+
 def test_an_unknown_feature_among_others_is_named_alone(api_client, media_root):
     response = upload(api_client, images.jpeg(), features="labels,faces,bogus")
     assert response.status_code == 400
