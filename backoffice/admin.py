@@ -52,7 +52,7 @@ class ApiTokenAdmin(drf_token_admin.TokenAdmin):
         return False  # a token has nothing to change; issue a new one instead
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        obj.key = api_token_issue(user=obj.user, actor=request.user, client_ip=request_ip(request))
+        obj.key = api_token_issue(user=obj.user, actor=request.user, client_ip=request_ip(request)).key
 
     def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
         self.message_user(

@@ -26,15 +26,15 @@ def api_token_expires(token: Token) -> datetime | None:
     return token.created + timedelta(seconds=max_age) if max_age else None
 
 
-def api_token_issue(*, user: User, actor: Actor = None, client_ip: str | None = None) -> str:
-    """A new token for ``user``, replacing the one they had (which stops working at once); its key is
-    returned this once."""
+def api_token_issue(*, user: User, actor: Actor = None, client_ip: str | None = None) -> Token:
+    """A new token for ``user``, replacing the one they had (which stops working at once); show its key
+    now, as it is never shown again."""
     with transaction.atomic():
         replaced, _ = Token.objects.filter(user=user).delete()
         token = Token.objects.create(user=user)
         audit_record(actor=actor, action=AuditEvent.Action.API_TOKEN_ISSUE, target=user, client_ip=client_ip,
                      replaced=bool(replaced))  # fmt: skip
-    return token.key
+    return token
 
 
 def api_token_revoke(*, user: User, actor: Actor = None, client_ip: str | None = None) -> bool:

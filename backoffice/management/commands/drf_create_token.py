@@ -44,14 +44,13 @@ class Command(BaseCommand):
         existing = Token.objects.filter(user=user).first()
         if existing is not None and not reset_token:
             raise CommandError(
-                f"{username} already has an API token, made {existing.created:%Y-%m-%d}; a key is shown only "
-                "when it is issued. Run again with -r to replace it (the old one stops working)."
+                f"{username} already has an API token, made {localtime(existing.created):%Y-%m-%d}; a key is shown "
+                "only when it is issued. Run again with -r to replace it (the old one stops working)."
             )
-        key = api_token_issue(user=user)
-        token = Token.objects.get(user=user)
+        token = api_token_issue(user=user)
         expires = api_token_expires(token)
         self.stderr.write(
             "Keep the key now: it is not shown again. "
             + (f"It stops working on {localtime(expires):%Y-%m-%d}." if expires else "It does not expire.")
         )
-        self.stdout.write(f"Generated token {key} for user {username}")
+        self.stdout.write(f"Generated token {token.key} for user {username}")
