@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -21,6 +22,7 @@ NAMED: dict[str, tuple[Any, Any, str]] = {
     "face": (Face, lambda f: f"a face in {f.image}", "admin:recognition_faceforreview_change"),
     "verification": (Verification, lambda v: f"badge {v.external_id}", "admin:recognition_verification_change"),
     "collection": (Collection, str, "admin:recognition_collection_change"),
+    "user": (get_user_model(), lambda u: u.get_username(), "admin:auth_user_change"),
 }
 VERBS = {
     AuditEvent.Action.IMAGE_UPLOAD: "uploaded",
@@ -42,6 +44,8 @@ VERBS = {
     AuditEvent.Action.FACE_CONFIRM: "confirmed",
     AuditEvent.Action.FACE_REASSIGN: "reassigned",
     AuditEvent.Action.FACE_REJECT: "rejected the match of",
+    AuditEvent.Action.API_TOKEN_ISSUE: "issued an API token to",
+    AuditEvent.Action.API_TOKEN_REVOKE: "revoked the API token of",
 }
 
 

@@ -100,3 +100,8 @@ def test_the_admin_issues_and_revokes_tokens_showing_the_key_only_once():
     assert status_with(key) == 401
     assert AuditEvent.objects.get(action=AuditEvent.Action.API_TOKEN_REVOKE).actor == admin_user
     assert [entry.object_repr for entry in LogEntry.objects.order_by("action_time")] == ["API token of bob"] * 2
+
+    trail = client.get(reverse("admin:recognition_auditevent_changelist")).content.decode()
+    bob_page = reverse("admin:auth_user_change", args=[bob.pk])
+    for verb in ("issued an API token to", "revoked the API token of"):
+        assert f'{admin_user.username} {verb} <a href="{bob_page}">bob</a>' in trail
