@@ -18,8 +18,9 @@ from django.utils.timezone import localdate, localtime
 
 from recognition.admin.common import AuditedViews, DeletedOneByOne, face_img
 from recognition.audit import request_ip
-from recognition.exceptions import FacesiteError, ImageRejected
+from recognition.exceptions import FacesiteError, ImageRejected, InvalidInput
 from recognition.models import AuditEvent, Face, Person
+from recognition.services.access import require_consent_kept
 from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
 from recognition.services.people import person_enroll, person_save
 from recognition.validation import checked
@@ -35,6 +36,14 @@ class PersonForm(forms.ModelForm):
     class Meta:
         model = Person
         fields = ["name", "external_id", "notes", "consent_given_at", "watched"]
+
+    def clean_consent_given_at(self) -> Any:
+        consent = self.cleaned_data.get("consent_given_at")
+        try:
+            require_consent_kept(self.instance, consent)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return consent
 
     def clean_enrol_photo(self) -> Any:
         upload = self.cleaned_data.get("enrol_photo")

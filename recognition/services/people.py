@@ -17,7 +17,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
 from recognition.exceptions import EngineFailed, EnrolmentError, engine_call
 from recognition.models import AuditEvent, Collection, Face, Image, Person
-from recognition.services.access import ENROL, require_consent, require_permission
+from recognition.services.access import ENROL, require_consent, require_consent_kept, require_permission
 from recognition.services.collections import collections_changed
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
@@ -31,6 +31,8 @@ def person_save(
 ) -> Person:
     """Create ``person`` (a new instance) or change it, applying ``changes``, and record who did it."""
     created = person._state.adding
+    if "consent_given_at" in changes:
+        require_consent_kept(person, changes["consent_given_at"])
     for name, value in changes.items():
         setattr(person, name, value)
     with transaction.atomic():

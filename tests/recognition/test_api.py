@@ -131,6 +131,32 @@ def test_where_consent_is_required_enrolment_waits_until_it_is_on_record(api_cli
     assert enrolled.status_code == 201, enrolled.content
 
 
+def test_where_consent_is_required_it_is_withdrawn_only_with_the_face_it_covers(
+    api_client, admin_client_api, local_engine, settings
+):
+    from django.test import Client
+    from django.urls import reverse
+
+    settings.FACESITE_ENROL_REQUIRES_CONSENT = True
+    person = PersonFactory(name="Ada", consent_given_at="2026-12-01T09:00:00Z")
+    face = api_client.post(f"/api/people/{person.pk}/faces/", {"file": upload("o.jpg", photo("obama.jpg"))}).json()
+    withdrawn = api_client.patch(f"/api/people/{person.pk}/", {"consent_given_at": None}, format="json")
+    assert withdrawn.status_code == 400
+    assert withdrawn.json()["consent_given_at"][0].startswith("Ada's face is kept as a reference on this consent")
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, is_superuser=True))
+    form = {"name": "Ada", "external_id": person.external_id, "notes": "", "consent_given_at_0": "",
+            "consent_given_at_1": ""}  # fmt: skip
+    page = admin.post(reverse("admin:recognition_person_change", args=[person.pk]), form)
+    assert page.status_code == 200 and "face is kept as a reference on this consent" in page.content.decode()
+    person.refresh_from_db()
+    assert person.consent_given_at is not None, "neither way cleared it"
+
+    assert admin_client_api.delete(f"/api/people/{person.pk}/faces/{face['id']}/").status_code == 204
+    cleared = api_client.patch(f"/api/people/{person.pk}/", {"consent_given_at": None}, format="json")
+    assert cleared.status_code == 200 and cleared.json()["consent_given_at"] is None
+
+
 def test_enrolment_refuses_a_blurry_face(api_client, local_engine):
     import io
 
