@@ -52,13 +52,15 @@ class ApiTokenAdmin(drf_token_admin.TokenAdmin):
         return False  # a token has nothing to change; issue a new one instead
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: Any, change: bool) -> None:
-        obj.key = api_token_issue(user=obj.user, actor=request.user, client_ip=request_ip(request)).key
+        token, key = api_token_issue(user=obj.user, actor=request.user, client_ip=request_ip(request))
+        obj.key, request._api_token_key = token.key, key  # type: ignore[attr-defined]
 
     def response_add(self, request: HttpRequest, obj: ApiToken, post_url_continue: str | None = None) -> HttpResponse:
+        key = request._api_token_key  # type: ignore[attr-defined]
         self.message_user(
             request,
-            f"API token for {obj.user.get_username()} (shown only now): {obj.key} — send it as "
-            f"'Authorization: Token {obj.key}'.",
+            f"API token for {obj.user.get_username()} (shown only now): {key} — send it as "
+            f"'Authorization: Token {key}'.",
             messages.WARNING,
         )
         return HttpResponseRedirect(reverse("admin:backoffice_apitoken_changelist"))

@@ -4,7 +4,8 @@
   that pair is refused for ``FACESITE_LOCKOUT_SECONDS``, with a message saying so.
 * API tokens: past ``FACESITE_TOKEN_FAILURES`` unknown tokens from one address, every further unknown
   token from it gets 429 for the same time (a valid token still works: it is no guess); and a token
-  stops working ``FACESITE_TOKEN_MAX_AGE`` seconds after it was made.
+  stops working ``FACESITE_TOKEN_MAX_AGE`` seconds after it was made. Keys are looked up by their hash
+  (``backoffice.tokens.stored_key``): the database holds no key.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
+from backoffice.tokens import stored_key
 from recognition.audit import request_ip
 
 
@@ -125,7 +127,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> Any:
         try:
-            user, token = super().authenticate_credentials(key)
+            user, token = super().authenticate_credentials(stored_key(key))
         except AuthenticationFailed:
             # Only failures touch the counter, so a valid token costs no round trip to the cache.
             if _count(_key("token", self._ip)) > settings.FACESITE_TOKEN_FAILURES:

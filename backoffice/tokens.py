@@ -1,11 +1,13 @@
 """API tokens (DRF's ``Authorization: Token``), issued and revoked through here, audited.
 
-A token is shown once, when it is issued. The audit rows name the token's user, never its key: the key
-is the credential (DRF stores it as the row's primary key).
+A token's key is shown once, when it is issued, and the database keeps only its SHA-256 (``stored_key``;
+``backoffice.auth`` hashes the key a request presents the same way), so a copy of the database or of its
+backups holds no working credential. The audit rows name the token's user, never a key.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,21 +22,28 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 
+def stored_key(key: str) -> str:
+    """What the database keeps of a token's key: its SHA-256 in hex, cut to the 40 characters of DRF's
+    column (160 bits)."""
+    return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
 def api_token_expires(token: Token) -> datetime | None:
     """When ``token`` stops working (``FACESITE_TOKEN_MAX_AGE`` after it was made); None when it never does."""
     max_age = settings.FACESITE_TOKEN_MAX_AGE
     return token.created + timedelta(seconds=max_age) if max_age else None
 
 
-def api_token_issue(*, user: User, actor: Actor = None, client_ip: str | None = None) -> Token:
-    """A new token for ``user``, replacing the one they had (which stops working at once); show its key
-    now, as it is never shown again."""
+def api_token_issue(*, user: User, actor: Actor = None, client_ip: str | None = None) -> tuple[Token, str]:
+    """A new token for ``user``, replacing the one they had (which stops working at once), and its key:
+    show it now, as nothing can show it again."""
+    key = Token.generate_key()
     with transaction.atomic():
         replaced, _ = Token.objects.filter(user=user).delete()
-        token = Token.objects.create(user=user)
+        token = Token.objects.create(user=user, key=stored_key(key))
         audit_record(actor=actor, action=AuditEvent.Action.API_TOKEN_ISSUE, target=user, client_ip=client_ip,
                      replaced=bool(replaced))  # fmt: skip
-    return token
+    return token, key
 
 
 def api_token_revoke(*, user: User, actor: Actor = None, client_ip: str | None = None) -> bool:

@@ -38,7 +38,6 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from photos import FIXTURES, fixture, jpeg_640x480  # noqa: E402  (beside this script)
-from rest_framework.authtoken.models import Token  # noqa: E402
 
 
 def at_640x480(name: str) -> bytes:
@@ -73,6 +72,7 @@ def main() -> None:
     from django.contrib.auth.models import Group
 
     from backoffice import roles
+    from backoffice.tokens import api_token_issue
     from recognition.engine_handler import get_engine
     from recognition.models import Person
     from recognition.services.people import person_enroll
@@ -82,7 +82,7 @@ def main() -> None:
     # An integrator's account: an operator's permissions, read as every request reads them (a superuser's
     # requests skip that query).
     user.groups.add(Group.objects.get(name=roles.OPERATOR))
-    headers = {"HTTP_AUTHORIZATION": f"Token {Token.objects.create(user=user).key}"}
+    headers = {"HTTP_AUTHORIZATION": f"Token {api_token_issue(user=user)[1]}"}
     person = Person.objects.create(name="Barack Obama", external_id="B-44")
     person_enroll(person=person, data=(FIXTURES / "obama.jpg").read_bytes())
     for other in ("biden.jpg", "astronaut.png"):

@@ -232,14 +232,14 @@ def prepare(env: dict[str, str]) -> str:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from backoffice import roles
+    from backoffice.tokens import api_token_issue
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench")
     user.groups.add(Group.objects.get(name=roles.OPERATOR))
-    return Token.objects.create(user=user).key
+    return api_token_issue(user=user)[1]
 
 
 def pipeline(

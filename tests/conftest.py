@@ -18,14 +18,13 @@ from celery.signals import task_postrun
 from django.conf import settings
 from django.db import connections
 from django.test.utils import override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backoffice import roles
 from facesite.celery import app as celery_app
 from facesite.devredis import free_port, redis_reachable, start_private_redis
 from tests import factories
-from tests.helpers import end_other_database_sessions
+from tests.helpers import end_other_database_sessions, token_for
 
 TEST_REDIS_DB = 15
 
@@ -207,8 +206,7 @@ def celery_worker(transactional_db, broker_url):
 
 def client_for(user) -> APIClient:
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user)}")
     return client
 
 

@@ -3,7 +3,9 @@ import time
 
 import requests
 from django.db import connection
+from rest_framework.authtoken.models import Token
 
+from backoffice.tokens import stored_key
 from recognition.models import Image
 
 
@@ -47,3 +49,18 @@ def end_other_database_sessions() -> int:
 def without_creation_time(document: str) -> str:
     """An event document less the time it was made, which is all that differs between two builds of it."""
     return re.sub(r'<event ([^>]*)createdAt="[^"]*"', r"<event \1", document, count=1)
+
+
+_token_keys: dict[object, str] = {}
+
+
+def token_for(user) -> str:
+    """A working API token key for ``user``, stored hashed as Facesite stores them; the same key while the
+    user's token lasts. Test set-up, so not issued through the audited service (no audit row)."""
+    key = _token_keys.get(user.pk)
+    if key is None or not Token.objects.filter(user=user, key=stored_key(key)).exists():
+        key = Token.generate_key()
+        Token.objects.filter(user=user).delete()
+        Token.objects.create(user=user, key=stored_key(key))
+        _token_keys[user.pk] = key
+    return key

@@ -4,6 +4,7 @@ admin's own log."""
 
 from __future__ import annotations
 
+import importlib
 import re
 from io import StringIO
 
@@ -16,8 +17,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from backoffice import roles
+from backoffice.tokens import stored_key
 from recognition.models import AuditEvent
 from tests.factories import UserFactory
+from tests.helpers import token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -42,6 +45,7 @@ def test_the_command_issues_a_working_token_once_and_records_it_without_the_key(
     assert out == f"Generated token {key} for user alice\n"
     assert "not shown again" in err and "stops working on" in err
     assert status_with(key) == 200
+    assert Token.objects.get(user=alice).key == stored_key(key) != key, "the database keeps only the hash"
     event = AuditEvent.objects.get(action=AuditEvent.Action.API_TOKEN_ISSUE)
     assert (event.object_type, event.object_id, event.details) == ("user", str(alice.pk), {"replaced": False})
     assert key not in str(AuditEvent.objects.values_list())
@@ -81,7 +85,8 @@ def test_the_command_refuses_unknown_and_inactive_users(user, message):
 def test_the_admin_issues_and_revokes_tokens_showing_the_key_only_once():
     admin_user = UserFactory(is_staff=True, is_superuser=True)
     bob = UserFactory(username="bob", role=roles.OPERATOR)
-    old = Token.objects.create(user=bob).key
+    old = token_for(bob)
+    assert status_with(old) == 200
     client = Client()
     client.force_login(admin_user)
 
@@ -105,3 +110,14 @@ def test_the_admin_issues_and_revokes_tokens_showing_the_key_only_once():
     bob_page = reverse("admin:auth_user_change", args=[bob.pk])
     for verb in ("issued an API token to", "revoked the API token of"):
         assert f'{admin_user.username} {verb} <a href="{bob_page}">bob</a>' in trail
+
+
+def test_tokens_made_before_keys_were_hashed_keep_working_once_migrated():
+    from django.apps import apps
+
+    hashing = importlib.import_module("backoffice.migrations.0009_api_token_keys_hashed")
+    raw = Token.objects.create(user=UserFactory(role=roles.OPERATOR)).key  # as DRF stored keys until then
+    assert status_with(raw) == 401
+    hashing.hash_keys(apps, None)
+    assert status_with(raw) == 200
+    assert not Token.objects.filter(key=raw).exists()

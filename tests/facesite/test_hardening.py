@@ -18,6 +18,7 @@ from backoffice import roles
 from recognition.services.ingest import image_ingest
 from tests import images
 from tests.factories import UserFactory
+from tests.helpers import token_for
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
@@ -54,17 +55,17 @@ def test_guessing_tokens_gets_throttled(settings):
         client.credentials(HTTP_AUTHORIZATION=f"Token {guess:040x}")
         codes.append(client.get("/api/images/").status_code)
     assert codes == [401, 401, 401, 429, 429], "guessing from that address is cut off for a while"
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory(role=roles.OPERATOR)).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(UserFactory(role=roles.OPERATOR))}")
     assert client.get("/api/images/").status_code == 200, "a real token is no guess"
 
 
 def test_tokens_expire(settings):
     settings.FACESITE_TOKEN_MAX_AGE = 3600
-    token = Token.objects.create(user=UserFactory(role=roles.OPERATOR))
+    operator = UserFactory(role=roles.OPERATOR)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(operator)}")
     assert client.get("/api/images/").status_code == 200
-    Token.objects.filter(pk=token.pk).update(created=timezone.now() - timedelta(hours=2))
+    Token.objects.filter(user=operator).update(created=timezone.now() - timedelta(hours=2))
     expired = client.get("/api/images/")
     assert expired.status_code == 401 and "expired" in expired.json()["detail"]
 

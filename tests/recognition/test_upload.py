@@ -229,17 +229,16 @@ def test_an_oversized_body_is_refused_before_it_is_sent(live_server, settings):
     """The server answers 413 from the declared length alone, while the client has sent a few bytes of it."""
     from urllib.parse import urlsplit
 
-    from rest_framework.authtoken.models import Token
-
     from backoffice import roles
     from tests.factories import UserFactory
+    from tests.helpers import token_for
 
-    token = Token.objects.create(user=UserFactory(role=roles.OPERATOR))
+    key = token_for(UserFactory(role=roles.OPERATOR))
     host, port = urlsplit(live_server.url).hostname, urlsplit(live_server.url).port
     with socket.create_connection((host, port), timeout=10) as sock:
         sock.sendall(
             b"POST /api/images/ HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-            + f"Authorization: Token {token.key}\r\nContent-Length: 1000000000\r\n\r\n".encode()
+            + f"Authorization: Token {key}\r\nContent-Length: 1000000000\r\n\r\n".encode()
             + b'{"image_base64": "'
         )
         answer = sock.recv(65536)

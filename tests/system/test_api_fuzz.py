@@ -14,13 +14,13 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from backoffice import roles
 from facesite.wsgi import application
 from tests.factories import UserFactory
+from tests.helpers import token_for
 
 schema = schemathesis.openapi.from_dict(json.loads(json.dumps(SchemaGenerator().get_schema(public=True), default=str)))
 schema.app = application
@@ -35,7 +35,7 @@ def admin_token(db):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield Token.objects.create(user=UserFactory(role=roles.ADMINISTRATOR)).key
+        yield token_for(UserFactory(role=roles.ADMINISTRATOR))
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)

@@ -9,21 +9,20 @@ import time
 import psutil
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
 from backoffice import roles
 from facesite.devredis import free_port, redis_reachable
 from integrations.models import Endpoint
 from tests import images
 from tests.factories import UserFactory
-from tests.helpers import http_get, wait_for
+from tests.helpers import http_get, token_for, wait_for
 from tests.workers import ROOT, child_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def test_launcher_runs_web_workers_beat_flower_and_a_private_redis(media_root, tmp_path, receiver):
-    token = Token.objects.create(user=UserFactory(role=roles.OPERATOR)).key
+    token = token_for(UserFactory(role=roles.OPERATOR))
     Endpoint.objects.create(name="Door", url=receiver.url, secret="s", events=["image.analysed"])
     web_port, flower_port, redis_port = free_port(), free_port(), free_port()
     env = child_env(

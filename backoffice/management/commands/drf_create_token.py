@@ -47,10 +47,10 @@ class Command(BaseCommand):
                 f"{username} already has an API token, made {localtime(existing.created):%Y-%m-%d}; a key is shown "
                 "only when it is issued. Run again with -r to replace it (the old one stops working)."
             )
-        token = api_token_issue(user=user)
+        token, key = api_token_issue(user=user)
         expires = api_token_expires(token)
         self.stderr.write(
             "Keep the key now: it is not shown again. "
             + (f"It stops working on {localtime(expires):%Y-%m-%d}." if expires else "It does not expire.")
         )
-        self.stdout.write(f"Generated token {token.key} for user {username}")
+        self.stdout.write(f"Generated token {key} for user {username}")
