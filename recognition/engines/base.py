@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-#: The largest picture (width × height) an engine decodes unless told otherwise: Django passes
-#: FACESITE_MAX_IMAGE_PIXELS, the limit uploads are held to.
+#: The largest picture (width × height) an engine decodes unless told otherwise. Django passes
+#: FACESITE_MAX_IMAGE_PIXELS, the limit uploads are held to, where that is higher
+#: (``recognition.validation.stored_pixel_limit``).
 DEFAULT_MAX_PIXELS = 50_000_000
 
 # "properties" is image quality (brightness, sharpness, contrast) and dominant colours: Rekognition's

@@ -2,9 +2,8 @@
 
 People: from a folder tree (``<external id>/<photos>``) or a CSV file (``external_id,name,photo`` with a
 path or an http(s) URL per line, and optionally ``consent_given_at``), each photo enrolled with
-``person_enroll``. A re-run continues where an
-interrupted one stopped: people are found by external id, and a photo whose bytes are already one of that
-person's reference photos in the collection is skipped.
+``person_enroll``. A re-run continues where an interrupted one stopped: people are found by external id,
+and a photo whose bytes are already one of that person's reference photos in the collection is skipped.
 
 Images: from a folder tree, or a text file with a path or URL per line, each uploaded with
 ``image_upload`` (or ``image_ingest_url``, the worker fetching it) and queued for analysis. Bytes already
