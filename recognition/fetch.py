@@ -9,6 +9,8 @@
 * Redirects are followed by hand, at most a few, each one checked the same way.
 * The body is read up to the upload size limit, and the whole fetch (connecting, redirects,
   headers, body) ends by ``FACESITE_URL_FETCH_TIMEOUT`` however slowly the server sends.
+* A host that DNS says does not exist is no passing failure (not ``retryable``); a resolver or a
+  server that cannot answer now is.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from recognition.net import (
     address_allowed,
     certificate_rejection,
     guarded_session,
+    host_not_found_in,
     refusal_in,
 )
 
@@ -115,6 +118,8 @@ def fetch_to_file(url: str, sink: IO[bytes], *, limit: int, timeout: float, acce
 def _failure(exc: requests.RequestException, url: str, guard: Guard, timeout: float) -> FetchRefused:
     if refusal_in(exc):
         return FetchRefused(REFUSED_MESSAGE)
+    if missing := host_not_found_in(exc):
+        return FetchRefused(str(missing))
     if guard.expired:
         return FetchRefused(f"Fetching the URL took longer than {timeout:g} s.", retryable=True)
     if isinstance(exc, requests.Timeout):

@@ -51,6 +51,18 @@ E = TypeVar("E", bound=BaseException)
 CA_BUNDLE_HINT = "If your own certificate authority signs it, name that authority's PEM file in FACESITE_CA_BUNDLE."
 
 
+class HostNotFound(OSError):
+    """DNS answered that the host name does not exist (or has no address): trying again will not help, unlike
+    a resolver that cannot answer now."""
+
+    def __init__(self, host: str) -> None:
+        super().__init__(f"No host is called {host}: DNS knows no address for it.")
+
+
+#: getaddrinfo's answers that the name has no address, as opposed to a failure to ask (EAI_AGAIN, EAI_FAIL).
+_NO_SUCH_HOST = {socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)}
+
+
 class AddressRefused(OSError):
     """The target resolves to an address outside what may be reached."""
 
@@ -80,7 +92,9 @@ def resolve_checked(host: str, port: int, *, allowed_networks: Iterable[str] = (
     try:
         found = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise OSError(f"The host name {host} cannot be resolved.") from exc
+        if exc.errno in _NO_SUCH_HOST:
+            raise HostNotFound(host) from exc
+        raise OSError(f"The host name {host} cannot be resolved now.") from exc
     if not found or not all(address_allowed(str(info[4][0]), allowed_networks=allowed) for info in found):
         raise AddressRefused
     return found
@@ -332,6 +346,11 @@ def kept_session(
 def refusal_in(exc: BaseException | None) -> AddressRefused | None:
     """The ``AddressRefused`` that requests and urllib3 wrapped, however deep, if any."""
     return _wrapped(exc, AddressRefused)
+
+
+def host_not_found_in(exc: BaseException | None) -> HostNotFound | None:
+    """The ``HostNotFound`` that requests and urllib3 wrapped, however deep, if any."""
+    return _wrapped(exc, HostNotFound)
 
 
 def _wrapped(exc: BaseException | None, kind: type[E]) -> E | None:

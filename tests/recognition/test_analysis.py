@@ -205,6 +205,20 @@ def test_an_unreachable_url_is_tried_again_then_failed_as_a_fetch_not_an_engine_
     assert image.error == f"Gave up after 6 tries: {cause}"
 
 
+def test_a_url_whose_host_does_not_exist_fails_at_once_naming_the_host():
+    """.invalid is reserved never to resolve (RFC 6761): DNS answers that no such host exists, which trying
+    again will not change, unlike a server that cannot be reached."""
+    url = "http://door-camera.facesite.invalid/door.jpg"
+    image = image_ingest_url(url=url).image
+    image_analyse(image_id=image.pk)
+    image.refresh_from_db()
+    assert image.status == Image.Status.FAILED
+    assert image.error == (
+        f"Could not fetch the image from {url}: No host is called door-camera.facesite.invalid: DNS knows no "
+        "address for it."
+    )
+
+
 def test_unexpected_crash_fails_the_image_with_a_readable_error(settings, caplog):
     use_engine(settings, "CrashingEngine")
     image = ingest()

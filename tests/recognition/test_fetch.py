@@ -76,3 +76,9 @@ def test_internal_targets_are_refused_alike_open_or_closed_and_never_connected_t
             messages.add(refused.value.message)
         assert server.connections == 0, "checked before connecting, so no port is ever probed"
     assert messages == {"Refusing to fetch from a private, loopback, link-local or reserved address."}
+
+
+def test_a_host_that_does_not_exist_is_no_passing_failure():
+    with pytest.raises(FetchRefused, match=r"^No host is called camera\.facesite\.invalid") as refused:
+        fetch_image_bytes("https://camera.facesite.invalid/door.jpg")  # .invalid never resolves (RFC 6761)
+    assert not refused.value.retryable
