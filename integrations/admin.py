@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils.timezone import localtime
 
-from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event
+from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, endpoint_host_missing
 from integrations.services.endpoints import SecretChange, endpoint_delete, endpoint_save
 from integrations.services.upkeep import deliveries_replay
 from recognition.admin.common import AuditedViews, DeletedOneByOne, ReadOnlyInline
@@ -82,6 +82,9 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
             actor=request.user,
             client_ip=request_ip(request),
         )
+        if "url" in form.changed_data and (missing := endpoint_host_missing(obj.url)):
+            self.message_user(request, f"{missing} Deliveries to {obj.name} fail, and are tried again, until it "
+                                       "resolves: check the URL.", messages.WARNING)  # fmt: skip
 
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         endpoint_delete(endpoint=obj, actor=request.user, client_ip=request_ip(request))

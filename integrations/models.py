@@ -9,7 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from integrations import secrets
-from recognition.net import REFUSED, AddressRefused, resolve_checked
+from recognition.net import REFUSED, AddressRefused, HostNotFound, resolve_checked
 
 
 class Event(models.TextChoices):
@@ -45,7 +45,20 @@ def validate_endpoint_url(url: str, *, resolve: bool = True) -> None:
                 "FACESITE_URL_FETCH_ALLOWED_NETWORKS."
             ) from exc
         except OSError:
-            pass  # not resolvable now; every send checks the addresses again
+            pass  # not resolvable now, or not yet (endpoint_host_missing says which); every send checks again
+
+
+def endpoint_host_missing(url: str) -> str | None:
+    """Why ``url``'s host cannot be reached yet when DNS says it does not exist ("No host is called …"); None
+    when it resolves, or when DNS cannot answer now. An endpoint may be set up before its receiver's DNS
+    record: this is for a warning, not a refusal."""
+    try:
+        resolve_checked(urlsplit(url).hostname or "", 443)
+    except HostNotFound as exc:
+        return str(exc)
+    except OSError:  # a private address (the validator's concern), or DNS cannot answer now
+        return None
+    return None
 
 
 def validate_events(value) -> None:

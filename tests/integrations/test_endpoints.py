@@ -51,6 +51,16 @@ def test_a_generated_secret_is_shown_once_then_never_again():
     assert event.details["secret_changed"] is True
 
 
+def test_an_endpoint_whose_host_does_not_exist_is_saved_with_a_warning():
+    """Its receiver's DNS record may come later; a typo shows at once rather than in failed deliveries."""
+    admin = staff(roles.ADMINISTRATOR)
+    saved = admin.post(reverse("admin:integrations_endpoint_add"), form(url="https://erp.facesite.invalid/hook"),
+                       follow=True)  # fmt: skip
+    assert Endpoint.objects.get().url == "https://erp.facesite.invalid/hook"
+    [warning] = [str(m) for m in saved.context["messages"]]
+    assert warning.startswith("No host is called erp.facesite.invalid") and "check the URL" in warning
+
+
 def test_the_secret_is_stored_encrypted():
     Endpoint.objects.create(name="ERP", url="http://127.0.0.1:9/", secret="plain-text-secret-value")
     with connection.cursor() as cursor:
