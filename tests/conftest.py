@@ -291,7 +291,8 @@ def quick_retries(settings):
 @pytest.fixture
 def image_server(request):
     """A loopback HTTP server with an image, a web page and a redirect to the cloud metadata address; over
-    HTTPS, with a certificate ``private_ca`` signed, when parametrized (indirectly) with ``"https"``."""
+    HTTPS, with a certificate ``private_ca`` signed, when parametrized (indirectly) with ``"https"``. Its
+    next ``unavailable_for`` requests are answered 503."""
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -300,10 +301,15 @@ def image_server(request):
     class State:
         body = jpeg((96, 72), seed=77)
         requests = 0
+        unavailable_for = 0
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             State.requests += 1
+            if State.unavailable_for > 0:
+                State.unavailable_for -= 1
+                self.send_error(503)
+                return
             if self.path == "/redirect":
                 self.send_response(302)
                 self.send_header("Location", "http://169.254.169.254/latest/meta-data/")

@@ -41,6 +41,10 @@ FINISH_VIDEO = "videos.tasks.finish_video"
 MAX_CHUNK_ATTEMPTS = 3
 #: Seconds a chunk waits after a passing failure, times the tries it has had.
 CHUNK_RETRY_SECONDS = 30
+#: Tries at fetching a video from its URL while the failures are passing ones (a server down or too slow);
+#: seconds between them, times the tries it has had.
+MAX_FETCH_ATTEMPTS = 3
+FETCH_RETRY_SECONDS = 30
 
 
 def video_start(*, video_id: str) -> None:
@@ -52,10 +56,12 @@ def video_start(*, video_id: str) -> None:
         return  # already started (a redelivered message), or deleted
     video = Video.objects.select_related("collection").get(pk=video_id)
     if video.source_url and not video.file:
+        Video.objects.filter(pk=video.pk).update(fetch_attempts=F("fetch_attempts") + 1)
+        video.refresh_from_db(fields=["fetch_attempts"])
         try:
             _fetch(video)
         except (FetchRefused, VideoRefused) as exc:
-            video_fail(video_id=video_id, error=f"The video at the URL could not be taken: {exc.message}")
+            _fetch_failed(video, exc)
             return
     every = 1.0 / video.sample_rate
     # Chunks start on sampling times, so the frames a video is sampled at do not depend on how it was cut.
@@ -160,6 +166,24 @@ def _try_again_later(chunk: VideoChunk, token: uuid.UUID, *, reason: str) -> Non
             status=VideoChunk.Status.PENDING, claim_token=None, updated_at=timezone.now()
         ):
             enqueue_after_commit(task=ANALYSE_CHUNK, args=[str(chunk.pk)], queue=VIDEO, countdown=wait)
+
+
+def _fetch_failed(video: Video, exc: FetchRefused | VideoRefused) -> None:
+    """A passing failure puts the video back in the queue for a later try, until ``MAX_FETCH_ATTEMPTS``;
+    anything else, or the last try, fails it saying why."""
+    reason = f"The video at the URL could not be taken: {exc.message}"
+    if not getattr(exc, "retryable", False):
+        video_fail(video_id=str(video.pk), error=reason)
+    elif video.fetch_attempts >= MAX_FETCH_ATTEMPTS:
+        video_fail(video_id=str(video.pk), error=f"Gave up after {video.fetch_attempts} tries: {reason}")
+    else:
+        wait = FETCH_RETRY_SECONDS * video.fetch_attempts
+        logger.warning("Video %s: %s (trying again in %d s)", video.pk, reason, wait)
+        with transaction.atomic():
+            Video.objects.filter(pk=video.pk, status=Video.Status.PROCESSING).update(
+                status=Video.Status.PENDING, error=f"Will try again: {reason}", updated_at=timezone.now()
+            )
+            enqueue_after_commit(task=ANALYSE_VIDEO, args=[str(video.pk)], queue=VIDEO, countdown=wait)
 
 
 def video_fail(*, video_id: str, error: str) -> None:

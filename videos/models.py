@@ -40,6 +40,7 @@ class Video(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the chunks analysed.")
     error = models.TextField(blank=True)
+    fetch_attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries at fetching it from its URL.")
     engine = models.CharField(max_length=100, blank=True)
     model_version = models.CharField(max_length=100, blank=True)
     uploaded_by = models.ForeignKey(

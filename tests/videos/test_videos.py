@@ -20,7 +20,7 @@ from tests.clips import analysed_here, sound_only, video
 from tests.conftest import S3_MEDIA_BUCKET, client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
-from videos.analysis import MAX_CHUNK_ATTEMPTS, video_chunk_analyse, video_finish, video_start
+from videos.analysis import MAX_CHUNK_ATTEMPTS, MAX_FETCH_ATTEMPTS, video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
 from videos.services import VideoRefused, video_upload, video_upload_url
 from videos.sweeper import videos_sweep_stuck
@@ -290,6 +290,37 @@ def test_a_video_url_is_fetched_by_the_worker_checked_and_analysed(obama_and_bid
     settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = []
     with pytest.raises(InvalidInput, match="Refusing to fetch"):
         video_upload_url(url=image_server.url_for("door.jpg"))
+
+
+def test_a_video_url_whose_server_is_down_for_a_while_is_fetched_on_a_later_try(
+    obama_and_biden, image_server, settings, django_capture_on_commit_callbacks
+):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = [ip_network("127.0.0.0/8")]
+    image_server.body = video([("obama.jpg", 1.5)])
+    image_server.unavailable_for = 1
+    uploaded = video_upload_url(url=image_server.url_for("door.jpg"))
+    with django_capture_on_commit_callbacks() as queued:
+        video_start(video_id=str(uploaded.pk))
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.PENDING and len(queued) == 1, "back in the queue for a later try"
+    assert uploaded.error == "Will try again: The video at the URL could not be taken: The server answered HTTP 503."
+    done = analysed_here(uploaded)
+    assert (done.status, done.error, done.fetch_attempts) == (Video.Status.DONE, "", 2)
+    assert done.sightings.get().person == obama_and_biden[0]
+
+
+def test_a_video_url_whose_server_stays_down_fails_after_its_tries(image_server, settings):
+    settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = [ip_network("127.0.0.0/8")]
+    image_server.unavailable_for = MAX_FETCH_ATTEMPTS
+    uploaded = video_upload_url(url=image_server.url_for("door.jpg"))
+    for _ in range(MAX_FETCH_ATTEMPTS):
+        video_start(video_id=str(uploaded.pk))
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.FAILED
+    assert uploaded.error == (
+        f"Gave up after {MAX_FETCH_ATTEMPTS} tries: The video at the URL could not be taken: The server answered "
+        "HTTP 503."
+    )
 
 
 def test_a_start_that_died_before_planning_is_started_again(local_engine, settings):
