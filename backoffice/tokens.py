@@ -34,6 +34,22 @@ def api_token_expires(token: Token) -> datetime | None:
     return token.created + timedelta(seconds=max_age) if max_age else None
 
 
+#: How far ahead the dashboard warns of tokens that stop working.
+EXPIRY_WARNING = timedelta(days=14)
+
+
+def api_tokens_expiring(*, now: datetime, within: timedelta = EXPIRY_WARNING) -> tuple[int, int]:
+    """How many tokens stop working within ``within`` of ``now``, and how many already have (their users'
+    programs get 401 until they are given new ones); none when tokens never expire."""
+    max_age = settings.FACESITE_TOKEN_MAX_AGE
+    if not max_age:
+        return 0, 0
+    made_before = now - timedelta(seconds=max_age)
+    expired = Token.objects.filter(created__lte=made_before).count()
+    soon = Token.objects.filter(created__gt=made_before, created__lte=made_before + within).count()
+    return soon, expired
+
+
 def api_token_issue(*, user: User, actor: Actor = None, client_ip: str | None = None) -> tuple[Token, str]:
     """A new token for ``user``, replacing the one they had (which stops working at once), and its key:
     show it now, as nothing can show it again."""

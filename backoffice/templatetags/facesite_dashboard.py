@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
+from backoffice.tokens import api_tokens_expiring
 from integrations.models import Delivery
 from recognition.admin.activity import sentences
 from recognition.admin.common import thumbnail_url
@@ -41,6 +42,9 @@ def facesite_dashboard(context):
         "flower_shows_tasks": settings.FACESITE_TASK_EVENTS,  # off, it has no task events to show
         "can_review": user.has_perm("recognition.change_faceforreview"),
         "next_purge": _next_purge() if user.has_perm("recognition.view_image") else None,
+        "tokens_expiring": api_tokens_expiring(now=timezone.now())
+        if user.has_perm("backoffice.view_apitoken")
+        else None,
     }
 
 

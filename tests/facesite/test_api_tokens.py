@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -13,6 +14,7 @@ from django.contrib.admin.models import LogEntry
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -121,3 +123,20 @@ def test_tokens_made_before_keys_were_hashed_keep_working_once_migrated():
     hashing.hash_keys(apps, None)
     assert status_with(raw) == 200
     assert not Token.objects.filter(key=raw).exists()
+
+
+def test_the_dashboard_warns_of_tokens_about_to_stop_working(settings):
+    settings.FACESITE_TOKEN_MAX_AGE = 30 * 24 * 3600
+    for age_days in (10, 25, 40):  # 20 days left; 5 days left; ended 10 days ago
+        user = UserFactory(role=roles.OPERATOR)
+        token_for(user)
+        Token.objects.filter(user=user).update(created=timezone.now() - timedelta(days=age_days))
+    superuser = Client()
+    superuser.force_login(UserFactory(is_staff=True, is_superuser=True))
+    page = superuser.get(reverse("admin:index")).content.decode()
+    assert "<strong>1</strong> API token(s) stop working within 14 days; <strong>1</strong> already have" in page
+    administrator = Client()  # who cannot see tokens is not told about them
+    administrator.force_login(UserFactory(is_staff=True, role=roles.ADMINISTRATOR))
+    assert "API token(s)" not in administrator.get(reverse("admin:index")).content.decode()
+    settings.FACESITE_TOKEN_MAX_AGE = 0  # tokens that never expire
+    assert "API token(s)" not in superuser.get(reverse("admin:index")).content.decode()
