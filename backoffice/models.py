@@ -6,8 +6,9 @@ from rest_framework.authtoken.models import TokenProxy
 
 
 class ApiToken(TokenProxy):
-    """DRF's token (its rows found by user, as DRF's own admin does), named by its user, never by its key:
-    the key is the credential, and a name shows up on confirmation pages and in the admin's log."""
+    """DRF's token (its rows found by user, as DRF's own admin does), named by its user, not by its key (the
+    key's hash, ``backoffice.tokens.stored_key``): a name shows up on confirmation pages and in the admin's
+    log, where a key has no business."""
 
     class Meta:
         proxy = True
