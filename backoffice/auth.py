@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +30,7 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
-from backoffice.tokens import stored_key
+from backoffice.tokens import api_token_expires, stored_key
 from recognition.audit import request_ip
 
 
@@ -135,9 +134,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
                     wait=settings.FACESITE_LOCKOUT_SECONDS, detail="Too many unknown tokens from here."
                 ) from None
             raise
-        max_age = settings.FACESITE_TOKEN_MAX_AGE
-        if max_age and token.created < timezone.now() - timedelta(seconds=max_age):
-            raise AuthenticationFailed(
-                f"This token expired {(token.created + timedelta(seconds=max_age)):%Y-%m-%d}; ask for a new one."
-            )
+        expires = api_token_expires(token)
+        if expires and expires < timezone.now():
+            raise AuthenticationFailed(f"This token expired {expires:%Y-%m-%d}; ask for a new one.")
         return user, token

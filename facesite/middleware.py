@@ -13,6 +13,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from facesite.errors import API_PREFIX
+
 #: Room for the other fields of a request beside its image.
 FIELDS_ALLOWANCE = 64 * 1024
 
@@ -48,6 +50,6 @@ class BodySizeLimitMiddleware:
             else ("images", settings.FACESITE_MAX_UPLOAD_BYTES)
         )
         message = f"The request body is {size:,} bytes; the limit is {limit:,} bytes ({kind} up to {largest:,} bytes)."
-        if request.path.startswith("/api/"):
+        if request.path.startswith(API_PREFIX):
             return JsonResponse({"detail": message, "code": "too_large"}, status=413)
         return HttpResponse(message, content_type="text/plain; charset=utf-8", status=413)
