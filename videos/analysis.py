@@ -37,14 +37,11 @@ logger = logging.getLogger(__name__)
 ANALYSE_VIDEO = "videos.tasks.analyse_video"
 ANALYSE_CHUNK = "videos.tasks.analyse_video_chunk"
 FINISH_VIDEO = "videos.tasks.finish_video"
-#: Tries a chunk gets, whatever stopped the earlier ones (a lost worker, a throttled engine, a full disk).
-MAX_CHUNK_ATTEMPTS = 3
-#: Seconds a chunk waits after a passing failure, times the tries it has had.
-CHUNK_RETRY_SECONDS = 30
-#: Tries at fetching a video from its URL while the failures are passing ones (a server down or too slow);
-#: seconds between them, times the tries it has had.
-MAX_FETCH_ATTEMPTS = 3
-FETCH_RETRY_SECONDS = 30
+#: Tries a chunk gets, whatever stopped the earlier ones (a lost worker, a throttled engine, a full disk), and
+#: tries at fetching a video from its URL while the failures are passing ones (a server down or too slow).
+MAX_ATTEMPTS = 3
+#: Seconds a chunk or a fetch waits after a passing failure, times the tries it has had.
+RETRY_SECONDS = 30
 
 
 def video_start(*, video_id: str) -> None:
@@ -154,12 +151,12 @@ def video_finish(*, video_id: str) -> Video | None:
 
 def _try_again_later(chunk: VideoChunk, token: uuid.UUID, *, reason: str) -> None:
     """A passing failure: the chunk goes back to the queue for a later try, or, once it has had
-    ``MAX_CHUNK_ATTEMPTS``, the video fails saying why. The other chunks stand either way."""
-    if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
+    ``MAX_ATTEMPTS``, the video fails saying why. The other chunks stand either way."""
+    if chunk.attempts >= MAX_ATTEMPTS:
         error = f"Gave up on {chunk.start:g}–{chunk.end:g} s after {chunk.attempts} attempts: {reason}"
         video_fail(video_id=str(chunk.video_id), error=error)
         return
-    wait = CHUNK_RETRY_SECONDS * chunk.attempts
+    wait = RETRY_SECONDS * chunk.attempts
     logger.warning("Video %s, %g–%g s: %s (trying again in %d s)", chunk.video_id, chunk.start, chunk.end, reason, wait)
     with transaction.atomic():
         if VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
@@ -169,15 +166,15 @@ def _try_again_later(chunk: VideoChunk, token: uuid.UUID, *, reason: str) -> Non
 
 
 def _fetch_failed(video: Video, exc: FetchRefused | VideoRefused) -> None:
-    """A passing failure puts the video back in the queue for a later try, until ``MAX_FETCH_ATTEMPTS``;
+    """A passing failure puts the video back in the queue for a later try, until ``MAX_ATTEMPTS``;
     anything else, or the last try, fails it saying why."""
     reason = f"The video at the URL could not be taken: {exc.message}"
-    if not getattr(exc, "retryable", False):
+    if not exc.retryable:
         video_fail(video_id=str(video.pk), error=reason)
-    elif video.fetch_attempts >= MAX_FETCH_ATTEMPTS:
+    elif video.fetch_attempts >= MAX_ATTEMPTS:
         video_fail(video_id=str(video.pk), error=f"Gave up after {video.fetch_attempts} tries: {reason}")
     else:
-        wait = FETCH_RETRY_SECONDS * video.fetch_attempts
+        wait = RETRY_SECONDS * video.fetch_attempts
         logger.warning("Video %s: %s (trying again in %d s)", video.pk, reason, wait)
         with transaction.atomic():
             Video.objects.filter(pk=video.pk, status=Video.Status.PROCESSING).update(

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from recognition.services.queue import VIDEO, enqueue_after_commit
-from videos.analysis import ANALYSE_CHUNK, ANALYSE_VIDEO, FINISH_VIDEO, MAX_CHUNK_ATTEMPTS, video_fail
+from videos.analysis import ANALYSE_CHUNK, ANALYSE_VIDEO, FINISH_VIDEO, MAX_ATTEMPTS, video_fail
 from videos.models import Video, VideoChunk
 
 logger = logging.getLogger(__name__)
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 def videos_sweep_stuck() -> dict[str, int]:
     """Chunks claimed longer than ``FACESITE_VIDEO_STALE_AFTER`` ago belonged to a worker that died: back
-    to the queue, or the video fails after ``MAX_CHUNK_ATTEMPTS``. A video whose start (a URL being fetched)
+    to the queue, or the video fails after ``MAX_ATTEMPTS``. A video whose start (a URL being fetched)
     died before it was planned goes back to pending. Chunks, starts and finishes waiting longer
     than ``FACESITE_PENDING_RETRY_AFTER`` may have lost their message: queued again (claims make it harmless)."""
     now = timezone.now()
@@ -33,7 +33,7 @@ def videos_sweep_stuck() -> dict[str, int]:
     }
     running = VideoChunk.objects.filter(video__status=Video.Status.PROCESSING)
     for chunk in running.filter(status=VideoChunk.Status.PROCESSING, claimed_at__lt=stale):
-        if chunk.attempts >= MAX_CHUNK_ATTEMPTS:
+        if chunk.attempts >= MAX_ATTEMPTS:
             error = (f"Gave up on {chunk.start:g}–{chunk.end:g} s after {chunk.attempts} attempts: the worker "
                      "was lost or timed out each time.")  # fmt: skip
             video_fail(video_id=str(chunk.video_id), error=error)

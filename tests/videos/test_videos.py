@@ -20,7 +20,7 @@ from tests.clips import analysed_here, sound_only, video
 from tests.conftest import S3_MEDIA_BUCKET, client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
-from videos.analysis import MAX_CHUNK_ATTEMPTS, MAX_FETCH_ATTEMPTS, video_chunk_analyse, video_finish, video_start
+from videos.analysis import MAX_ATTEMPTS, video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
 from videos.services import VideoRefused, video_upload, video_upload_url
 from videos.sweeper import videos_sweep_stuck
@@ -168,9 +168,7 @@ def test_a_chunk_that_keeps_killing_its_worker_fails_the_video(local_engine, set
     uploaded = upload(video([("obama.jpg", 1.0)]))
     video_start(video_id=str(uploaded.pk))
     long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_VIDEO_STALE_AFTER + 1)
-    VideoChunk.objects.filter(video=uploaded).update(
-        status="processing", claimed_at=long_ago, attempts=MAX_CHUNK_ATTEMPTS
-    )
+    VideoChunk.objects.filter(video=uploaded).update(status="processing", claimed_at=long_ago, attempts=MAX_ATTEMPTS)
     assert videos_sweep_stuck()["videos_failed"] == 1
     uploaded.refresh_from_db()
     assert uploaded.status == Video.Status.FAILED and "after 3 attempts" in uploaded.error
@@ -183,7 +181,7 @@ def test_a_throttled_engine_puts_the_chunk_back_to_try_later_and_the_video_fails
     uploaded = upload(video([("obama.jpg", 1.0)]))
     video_start(video_id=str(uploaded.pk))
     [chunk] = VideoChunk.objects.filter(video=uploaded)
-    for attempt in range(1, MAX_CHUNK_ATTEMPTS):
+    for attempt in range(1, MAX_ATTEMPTS):
         video_chunk_analyse(chunk_id=chunk.pk)
         chunk.refresh_from_db()
         uploaded.refresh_from_db()
@@ -311,15 +309,14 @@ def test_a_video_url_whose_server_is_down_for_a_while_is_fetched_on_a_later_try(
 
 def test_a_video_url_whose_server_stays_down_fails_after_its_tries(image_server, settings):
     settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = [ip_network("127.0.0.0/8")]
-    image_server.unavailable_for = MAX_FETCH_ATTEMPTS
+    image_server.unavailable_for = MAX_ATTEMPTS
     uploaded = video_upload_url(url=image_server.url_for("door.jpg"))
-    for _ in range(MAX_FETCH_ATTEMPTS):
+    for _ in range(MAX_ATTEMPTS):
         video_start(video_id=str(uploaded.pk))
     uploaded.refresh_from_db()
     assert uploaded.status == Video.Status.FAILED
     assert uploaded.error == (
-        f"Gave up after {MAX_FETCH_ATTEMPTS} tries: The video at the URL could not be taken: The server answered "
-        "HTTP 503."
+        f"Gave up after {MAX_ATTEMPTS} tries: The video at the URL could not be taken: The server answered HTTP 503."
     )
 
 
