@@ -83,7 +83,8 @@ class PersonViewSet(viewsets.ModelViewSet):
         description="Enrol a reference photo (synchronous, like IndexFaces). 422 with a reason when the photo "
         "has no face, several faces, or a face too small or blurry.",
     )
-    @action(detail=True, methods=["get", "post"], url_path="faces")
+    # A plain list of a person's few reference faces, neither filtered nor paged, as the schema must say.
+    @action(detail=True, methods=["get", "post"], url_path="faces", filter_backends=[], pagination_class=None)
     def faces(self, request: Request, pk: str | None = None) -> Response:
         person = self.get_object()
         if request.method == "GET":

@@ -8,6 +8,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from drf_spectacular.generators import SchemaGenerator
 
 from recognition.models import Image
 from recognition.services.analysis import image_analyse
@@ -138,3 +139,11 @@ def test_uploading_the_same_bytes_for_more_analyses_runs_them(api_client):
     Image.objects.filter(pk=image.pk).update(status=Image.Status.PROCESSING)
     busy = api_client.post("/api/images/", {"image_base64": b64(data), "features": ["text"]}, format="json")
     assert busy.status_code == 409 and busy.json()["code"] == "analysis_in_progress"
+
+
+def test_reference_faces_are_a_plain_list_as_the_schema_says(api_client):
+    operation = SchemaGenerator().get_schema(public=True)["paths"]["/api/people/{id}/faces/"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+    assert [param["name"] for param in operation["parameters"]] == ["id"]
+    person = PersonFactory()
+    assert api_client.get(f"/api/people/{person.pk}/faces/").json() == []
