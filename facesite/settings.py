@@ -501,10 +501,12 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "integrations.models.Delivery.Status",
         "TextTypeEnum": [("LINE", "Line"), ("WORD", "Word")],
     },
-    # A one-line summary for every operation, kept in one table (recognition/api/schema.py).
+    # A one-line summary for every operation, kept in one table, and request bodies closed to other fields
+    # (recognition/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "recognition.api.schema.add_summaries",
+        "recognition.api.schema.forbid_unknown_fields",
     ],
     # Swagger UI from the drf-spectacular-sidecar package: no CDN, works air-gapped.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -8,6 +8,7 @@ from integrations.models import Delivery, DeliveryAttempt
 from integrations.services.upkeep import delivery_resend
 from recognition.api.permissions import ModelPermissions, require
 from recognition.api.serializers import ErrorSerializer
+from recognition.api.strict import KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 
@@ -37,7 +38,7 @@ class DeliveryWithoutExcerptSerializer(DeliverySerializer):
         read_only_fields = fields
 
 
-class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DeliveryViewSet(KnownQueryParamsOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deliveries of events to third-party endpoints, with their attempts."""
 
     serializer_class = DeliverySerializer

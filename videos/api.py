@@ -20,6 +20,7 @@ from rest_framework.throttling import BaseThrottle
 from recognition.api.common import VALIDATION_ERROR, throttled_as
 from recognition.api.filters import UtcDateTimeFilter
 from recognition.api.permissions import ModelPermissions
+from recognition.api.strict import KnownFieldsOnly, KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 from recognition.services.collections import collection_named
@@ -67,7 +68,7 @@ class VideoSummarySerializer(VideoSerializer):
         read_only_fields = fields
 
 
-class VideoCreateSerializer(serializers.Serializer):
+class VideoCreateSerializer(KnownFieldsOnly):
     file = serializers.FileField(required=False, help_text="The video (MP4, MOV, MKV or WebM), multipart.")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
     collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")
@@ -78,7 +79,13 @@ class VideoCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class VideoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class VideoViewSet(
+    KnownQueryParamsOnly,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Videos and the people seen in them."""
 
     permission_classes = [ModelPermissions]
@@ -164,7 +171,7 @@ class SightingFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
-class CameraViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CameraViewSet(KnownQueryParamsOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Live cameras, each watched by its own worker, with their latest sightings."""
 
     permission_classes = [ModelPermissions]
@@ -184,7 +191,7 @@ class CameraViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(self.get_serializer(camera).data)
 
     @extend_schema(summary="A camera's sightings, newest first", responses=SightingSerializer(many=True))
-    @action(detail=True, serializer_class=SightingSerializer, filterset_class=SightingFilter)
+    @action(detail=True, serializer_class=SightingSerializer, filterset_class=SightingFilter, lists=True)
     def sightings(self, request: Request, pk: str | None = None) -> Response:
         camera = get_object_or_404(Camera, pk=pk)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

@@ -14,13 +14,14 @@ from recognition.api import examples
 from recognition.api import serializers as s
 from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR
 from recognition.api.permissions import require
+from recognition.api.strict import KnownQueryParamsOnly
 from recognition.audit import request_ip
 from recognition.services.access import SEARCH
 from recognition.services.collections import collection_named
 from recognition.services.matching import faces_compare, faces_search, person_verify
 
 
-class CheckView(APIView):
+class CheckView(KnownQueryParamsOnly, APIView):
     parser_classes = PARSERS
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "sync"

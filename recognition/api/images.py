@@ -19,6 +19,7 @@ from recognition.api import serializers as s
 from recognition.api.common import PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
 from recognition.api.filters import ImageFilter
 from recognition.api.permissions import ModelPermissions
+from recognition.api.strict import KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Face, Image
 from recognition.services.collections import collection_named
@@ -27,6 +28,8 @@ from recognition.services.ingest import image_ingest_url, image_upload
 
 #: What ImageSerializer reads of an image's results.
 RESULTS = ("labels", "text_detections", "moderation_labels", "faces", "deliveries")
+#: The query parameter of ``file`` that asks for the uploaded bytes as they came.
+ORIGINAL = "original"
 
 
 def with_no_results_yet(image: Image) -> Image:
@@ -42,13 +45,20 @@ def with_no_results_yet(image: Image) -> Image:
     return image
 
 
-class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+class ImageViewSet(
+    KnownQueryParamsOnly,
+    mixins.RetrieveModelMixin,
+    mixins.ListModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
     """Images and their analysis results."""
 
     permission_classes = [ModelPermissions]
     parser_classes = PARSERS
     filterset_class = ImageFilter
     queryset = Image.objects.all()
+    action_query_params = {"file": frozenset({ORIGINAL})}
 
     def get_queryset(self) -> QuerySet[Image]:
         faces = Prefetch("faces", queryset=Face.objects.select_related("person", "candidate"))
@@ -121,7 +131,7 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
     @extend_schema(
         parameters=[
             OpenApiParameter(
-                "original",
+                ORIGINAL,
                 bool,
                 description="The uploaded bytes as they came, metadata included "
                 "(needs the permission to download originals). By default, a clean rendition.",
@@ -135,7 +145,7 @@ class ImageViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, mixins.Dest
         image = self.get_object()
         if not image.file:
             raise NotFound("This image has no stored file yet (a URL not fetched, or a failed fetch).")
-        original = request.query_params.get("original", "").lower() in ("1", "true", "yes")
+        original = request.query_params.get(ORIGINAL, "").lower() in ("1", "true", "yes")
         if original and not request.user.has_perm("recognition.download_original_image"):
             raise PermissionDenied("You need the permission to download original images.")
         audit_request(request, AuditEvent.Action.IMAGE_DOWNLOAD, image, original=original)

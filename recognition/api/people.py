@@ -16,6 +16,7 @@ from recognition.api import serializers as s
 from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
 from recognition.api.filters import PersonFilter
 from recognition.api.permissions import ModelPermissions
+from recognition.api.strict import KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Collection, Face, Person
 from recognition.services.access import ENROL
@@ -24,7 +25,7 @@ from recognition.services.erasure import person_erase, reference_face_remove
 from recognition.services.people import person_enroll, person_save
 
 
-class PersonViewSet(viewsets.ModelViewSet):
+class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
     """Enrolled people: name, badge (external id), consent, and reference faces."""
 
     permission_classes = [ModelPermissions]
@@ -119,8 +120,8 @@ class PersonViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class CollectionViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin,
-                        viewsets.GenericViewSet):  # fmt: skip
+class CollectionViewSet(KnownQueryParamsOnly, mixins.ListModelMixin, mixins.CreateModelMixin,
+                        mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # fmt: skip
     """Face collections that images are identified against."""
 
     permission_classes = [ModelPermissions]

@@ -9,6 +9,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from recognition.api.strict import KnownQueryParamsOnly
+
 ENDPOINTS = {
     "images": "image-list",
     "people": "person-list",
@@ -25,7 +27,7 @@ ENDPOINTS = {
 }
 
 
-class ApiRoot(APIView):
+class ApiRoot(KnownQueryParamsOnly, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}})

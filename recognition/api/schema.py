@@ -1,4 +1,5 @@
-"""One-line summaries of every operation in the OpenAPI schema, in one table (a test checks none is missing)."""
+"""The OpenAPI schema's finishing touches: one-line summaries of every operation, in one table (a test checks
+none is missing), and request bodies that admit no other fields."""
 
 from __future__ import annotations
 
@@ -44,4 +45,13 @@ def add_summaries(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             summary = SUMMARIES.get((path, method))
             if summary:
                 operation["summary"] = summary
+    return result
+
+
+def forbid_unknown_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Say in the schema what the API does (``recognition.api.strict``): a request body's fields are all
+    its operation takes. With COMPONENT_SPLIT_REQUEST, request bodies are the components named ``…Request``."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Request") and component.get("type") == "object":
+            component["additionalProperties"] = False
     return result

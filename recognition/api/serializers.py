@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recognition.api.inputs import FeaturesField, ImageField
+from recognition.api.strict import KnownFieldsOnly
 from recognition.engines.base import FEATURES, BoundingBox
 from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection, Verification
 from recognition.text import single_line
@@ -96,7 +97,7 @@ class InstancesField(ResultField):
 # --- People and collections ---------------------------------------------------------------
 
 
-class PersonSerializer(serializers.ModelSerializer):
+class PersonSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     external_id = serializers.CharField(
         max_length=128, required=False, allow_null=True, allow_blank=True, validators=[single_line],
         help_text="Badge, RFID or employee code; unique.",
@@ -129,7 +130,7 @@ class PersonSerializer(serializers.ModelSerializer):
         return value
 
 
-class CollectionSerializer(serializers.ModelSerializer):
+class CollectionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
     match_threshold = serializers.FloatField(
         source="identify_threshold",
         read_only=True,
@@ -143,7 +144,7 @@ class CollectionSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "created_at"]
 
 
-class EnrolSerializer(serializers.Serializer):
+class EnrolSerializer(KnownFieldsOnly):
     file = DocumentedImageField(required=False)
     image_base64 = Base64ImageField(required=False)
     collection = serializers.SlugField(required=False, help_text="Collection to enrol into (default: default).")
@@ -155,7 +156,7 @@ class EnrolSerializer(serializers.Serializer):
 # --- Images ---------------------------------------------------------------------------------
 
 
-class ImageCreateSerializer(serializers.Serializer):
+class ImageCreateSerializer(KnownFieldsOnly):
     file = DocumentedImageField(required=False, help_text="The image (multipart).")
     image_base64 = Base64ImageField(required=False, help_text="The image as base64 (JSON).")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
@@ -287,7 +288,7 @@ class ImageSummarySerializer(serializers.ModelSerializer):
 # --- Synchronous checks ----------------------------------------------------------------------
 
 
-class SearchSerializer(serializers.Serializer):
+class SearchSerializer(KnownFieldsOnly):
     file = DocumentedImageField(required=False)
     image_base64 = Base64ImageField(required=False)
     collection = serializers.SlugField(required=False)
@@ -320,7 +321,7 @@ class SearchResultSerializer(serializers.Serializer):
     faces = SearchFaceSerializer(many=True)
 
 
-class VerifySerializer(serializers.Serializer):
+class VerifySerializer(KnownFieldsOnly):
     external_id = serializers.CharField(
         max_length=128, validators=[single_line], help_text="The badge or card number presented."
     )
@@ -353,7 +354,7 @@ class VerificationSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class CompareSerializer(serializers.Serializer):
+class CompareSerializer(KnownFieldsOnly):
     # The public name of the field; DRF's metaclass takes it out of the class, so Field.source is untouched.
     source = DocumentedImageField(help_text="Image whose largest face is compared.")  # type: ignore[assignment]
     target = DocumentedImageField(help_text="Image whose every face is compared with it.")
