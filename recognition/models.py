@@ -459,6 +459,14 @@ class AuditEvent(models.Model):
         DELIVERY_VIEW = "delivery.view", "Delivery viewed"
         DELIVERY_RESEND = "delivery.resend", "Delivery resent"
 
+    #: The actions that record someone looking at stored data (``audit_request``, ``audit_list``); every other
+    #: action records something done: a change, a check, a search.
+    READS = frozenset({
+        Action.IMAGE_LIST, Action.IMAGE_VIEW, Action.IMAGE_THUMBNAIL, Action.IMAGE_DOWNLOAD, Action.PERSON_LIST,
+        Action.PERSON_VIEW, Action.FACE_LIST, Action.FACE_VIEW, Action.FACE_CROP, Action.VERIFICATION_LIST,
+        Action.VIDEO_LIST, Action.VIDEO_VIEW, Action.CAMERA_VIEW, Action.DELIVERY_LIST, Action.DELIVERY_VIEW,
+    })  # fmt: skip
+
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -56,12 +56,27 @@ class ActorFilter(admin.SimpleListFilter):
         return queryset.filter(actor_name="" if value == "-" else value)
 
 
+class KindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("done", "Changes, checks and searches"), ("reads", "Reads: who looked at what")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        if self.value() == "reads":
+            return queryset.filter(action__in=AuditEvent.READS)
+        if self.value() == "done":
+            return queryset.exclude(action__in=AuditEvent.READS)
+        return queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: nobody edits or deletes the audit trail through the application."""
 
     list_display = ["when", "what", "action", "client_ip"]
-    list_filter = [ActorFilter, "action", "object_type", "created_at"]
+    list_filter = [KindFilter, ActorFilter, "action", "object_type", "created_at"]
     search_fields = ["actor_name", "object_id", "action"]
     date_hierarchy = "created_at"
     list_per_page = 100

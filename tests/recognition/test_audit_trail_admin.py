@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 
 from backoffice import roles
+from recognition.admin.common import thumbnail_url
+from recognition.audit import audit_list, audit_request
 from recognition.models import AuditEvent
 from recognition.services.ingest import image_ingest
 from recognition.services.matching import person_verify
@@ -53,3 +55,32 @@ def test_reading_the_same_image_again_is_counted_not_repeated():
     assert AuditEvent.objects.filter(action="image.view").count() == 2, "another reader has their own row"
     trail = admin_client(roles.ADMINISTRATOR).get(reverse("admin:recognition_auditevent_changelist"))
     assert "viewed" in trail.content.decode() and "(3 times)" in trail.content.decode()
+
+
+def test_the_dashboards_activity_is_what_was_done_and_reads_are_one_filter_away():
+    uploads = [image_ingest(data=images.jpeg(seed=20 + n), filename=f"gate{n}.jpg") for n in range(11)]
+    admin = admin_client(roles.ADMINISTRATOR)
+    for image in uploads:  # more reads, and newer, than the dashboard's list holds
+        assert admin.get(thumbnail_url(image.pk)).status_code == 200
+    assert AuditEvent.objects.filter(action="image.thumbnail").count() == 11
+
+    dashboard = admin.get(reverse("admin:index")).content.decode()
+    assert "Facesite uploaded" in dashboard and "gate10.jpg" in dashboard
+    assert "looked at the thumbnail" not in dashboard
+    assert "?kind=reads" in dashboard
+
+    trail = reverse("admin:recognition_auditevent_changelist")
+    reads = admin.get(trail + "?kind=reads").content.decode()
+    assert "looked at the thumbnail of" in reads and "Facesite uploaded" not in reads
+    done = admin.get(trail + "?kind=done").content.decode()
+    assert "Facesite uploaded" in done and "looked at the thumbnail" not in done
+
+
+def test_only_reads_are_recorded_as_reads(rf):
+    request = rf.get("/")
+    request.user = admin_client(roles.ADMINISTRATOR).user
+    with pytest.raises(ValueError, match=r"person\.erase is not in AuditEvent\.READS"):
+        audit_request(request, AuditEvent.Action.PERSON_ERASE, PersonFactory())
+    with pytest.raises(ValueError, match=r"image\.upload is not in AuditEvent\.READS"):
+        audit_list(request, AuditEvent.Action.IMAGE_UPLOAD)
+    assert not AuditEvent.objects.exists()
