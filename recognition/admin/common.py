@@ -82,6 +82,7 @@ class DeletedOneByOne:
 
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
+    classes = ["facesite-results"]  # rows without the object's name above each (facesite.css)
     can_delete = False
     show_change_link = False
 

@@ -207,7 +207,7 @@ class ImageAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
         }  # fmt: skip
         if image is not None:
             context.update(
-                title=str(image),
+                title="Image",  # the file's name is the subtitle: shown once, under it
                 viewer=self.preview(image),
                 can_reanalyse=self.has_change_permission(request, image),
                 can_review=self.has_review_permission(request),

@@ -75,12 +75,10 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
     actions = ["confirm", "confirm_and_enrol", "reject"]
     ordering = ["-similarity"]
 
+    change_list_template = "recognition/admin/review_change_list.html"  # with the keyboard's help under the title
+
     class Media:
         js = ["recognition/admin/review.js"]
-
-    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        help_text = "Keys: j / k to move, c to confirm, r to reject, a to assign someone else."
-        return super().changelist_view(request, {**(extra_context or {}), "subtitle": help_text})
 
     def get_urls(self) -> list[URLPattern]:
         return [

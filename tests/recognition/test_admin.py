@@ -96,6 +96,26 @@ def test_image_page_draws_the_face_boxes_over_the_image(face_to_review, media_ro
     assert AuditEvent.objects.filter(action="image.view", object_id=str(face_to_review.image_id)).exists()
 
 
+def test_the_image_page_names_the_image_once_and_lists_results_without_repeating_them(face_to_review):
+    face_to_review.image.original_filename = "gate.jpg"
+    face_to_review.image.save(update_fields=["original_filename"])
+    page = admin_client(roles.ADMINISTRATOR).get(
+        reverse("admin:recognition_image_change", args=[face_to_review.image_id])
+    )
+    html = page.content.decode()
+    assert re.search(r"<title>gate\.jpg \| Image \| Facesite</title>", html)
+    assert "<h1>Image</h1>" in html and html.count("<h2>gate.jpg</h2>") == 1
+    assert 'class="module facesite-results"' in html  # results' rows drop the name repeated above each
+    assert 'class="button deletelink"' in html
+
+
+def test_the_review_queue_shows_its_keys_under_the_title_not_in_it(face_to_review):
+    html = admin_client(roles.REVIEWER).get(reverse("admin:recognition_faceforreview_changelist")).content.decode()
+    title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+    assert "Keys" not in title and title.endswith("| Facesite")
+    assert '<p class="keyboard-help">Keys: <kbd>j</kbd>' in html
+
+
 def test_confirming_from_the_queue_assigns_the_candidate_and_is_audited(face_to_review):
     client = admin_client(roles.REVIEWER)
     response = client.post(
