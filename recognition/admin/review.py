@@ -77,6 +77,9 @@ class ReviewQueueAdmin(AuditedViews, admin.ModelAdmin):
 
     change_list_template = "recognition/admin/review_change_list.html"  # with the keyboard's help under the title
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        return super().changelist_view(request, {"title": "Faces to review", **(extra_context or {})})
+
     class Media:
         js = ["recognition/admin/review.js"]
 
