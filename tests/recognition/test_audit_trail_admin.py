@@ -71,6 +71,7 @@ def test_the_dashboards_activity_is_what_was_done_and_reads_are_one_filter_away(
 
     trail = reverse("admin:recognition_auditevent_changelist")
     reads = admin.get(trail + "?kind=reads").content.decode()
+    assert "<title>Audit trail | Facesite</title>" in reads
     assert "looked at the thumbnail of" in reads and "Facesite uploaded" not in reads
     done = admin.get(trail + "?kind=done").content.decode()
     assert "Facesite uploaded" in done and "looked at the thumbnail" not in done
