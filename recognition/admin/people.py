@@ -55,13 +55,43 @@ class PersonForm(forms.ModelForm):
         return upload
 
 
+class EnrolledFilter(admin.SimpleListFilter):
+    title = "enrolled"
+    parameter_name = "enrolled"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "With reference faces"), ("no", "Without")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> QuerySet[Person]:
+        enrolled = Face.objects.references().values("person_id")
+        if self.value() == "yes":
+            return queryset.filter(pk__in=enrolled)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=enrolled)
+        return queryset
+
+
+class ConsentFilter(admin.SimpleListFilter):
+    title = "consent"
+    parameter_name = "consent"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("recorded", "Recorded"), ("none", "None recorded")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> QuerySet[Person]:
+        if self.value() in ("recorded", "none"):
+            return queryset.filter(consent_given_at__isnull=self.value() == "none")
+        return queryset
+
+
 @admin.register(Person)
 class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
     view_action = AuditEvent.Action.PERSON_VIEW
     list_action = AuditEvent.Action.PERSON_LIST
     form = PersonForm
     list_display = ["reference_thumb", "name", "external_id", "reference_count", "sighting_count", "consent"]
-    list_filter = ["watched"]
+    list_display_links = ["reference_thumb", "name"]
+    list_filter = [EnrolledFilter, ConsentFilter, "watched"]  # enrolled with none recorded: whom to ask
     search_fields = ["name", "external_id"]
     list_per_page = 50
     readonly_fields = ["gallery", "recent_sightings", "created_at", "updated_at"]

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from backoffice import roles
 from recognition.models import AuditEvent, Face, Image, Person
@@ -398,6 +399,25 @@ def test_preview_colours_faces_by_their_review_state(face_to_review):
     assert _face_box_colour(client, face_to_review.image_id) == ("#e53935", similarity)  # red: not identified
     face_review_confirm(face=face_to_review, reviewer=client.user, person=PersonFactory(name="Grace <Hopper>"))
     assert _face_box_colour(client, face_to_review.image_id) == ("#2e7d32", "Grace &lt;Hopper&gt;")  # green, escaped
+
+
+def test_people_enrolled_without_consent_are_one_filter_away():
+    asked = PersonFactory(name="Asked Example", consent_given_at=timezone.now())
+    person_enroll(person=asked, data=images.jpeg((200, 150), seed=63))
+    unasked = PersonFactory(name="Unasked Example", consent_given_at=None)
+    person_enroll(person=unasked, data=images.jpeg((200, 150), seed=64))
+    PersonFactory(name="Pending Example", consent_given_at=None)
+    admin = admin_client(roles.ADMINISTRATOR)
+    changelist = reverse("admin:recognition_person_changelist")
+
+    def listed(query: str) -> set[str]:
+        page = admin.get(changelist + query).content.decode()
+        return {name for name in ("Asked", "Unasked", "Pending") if f"{name} Example</a>" in page}
+
+    assert listed("") == {"Asked", "Unasked", "Pending"}, "names are links to their person"
+    assert listed("?enrolled=yes&consent=none") == {"Unasked"}
+    assert listed("?enrolled=no") == {"Pending"}
+    assert listed("?consent=recorded") == {"Asked"}
 
 
 def test_a_single_reference_face_is_removed_from_the_gallery_and_missing_consent_is_flagged():
