@@ -150,6 +150,7 @@ class ImageAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
     view_action = AuditEvent.Action.IMAGE_VIEW
     list_action = AuditEvent.Action.IMAGE_LIST
     list_display = ["thumb", "name", "status_badge", "labels_summary", "face_count", "people", "created_at"]
+    list_display_links = ["thumb", "name"]
     list_filter = ["status", NeedsReviewFilter, LabelFilter, PersonSeenFilter, "source", "collection", "created_at"]
     date_hierarchy = "created_at"
     search_fields = ["sha256", "original_filename", "labels__name", "faces__person__name", "faces__person__external_id"]
@@ -293,7 +294,9 @@ class ImageAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
 
     @admin.display(description="People")
     def people(self, image: Image) -> str:
-        names = sorted({face.person.name for face in image.faces.all() if face.person and not face.is_reference})
+        """Who was seen in it, and whose reference photo it is (its faces are not counted as seen)."""
+        names = sorted({f"{face.person.name} (reference)" if face.is_reference else face.person.name
+                        for face in image.faces.all() if face.person})  # fmt: skip
         return ", ".join(names) or "–"
 
     @admin.display(description="Status", ordering="status")

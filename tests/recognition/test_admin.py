@@ -314,6 +314,14 @@ def test_image_changelist_queries_do_not_grow_with_rows():
     assert count_queries(client, url) == few
 
 
+def test_the_image_list_says_whose_reference_photo_an_image_is(face_to_review):
+    page = admin_client(roles.ADMINISTRATOR).get(reverse("admin:recognition_image_changelist")).content.decode()
+    enrolment = Image.objects.get(source=Image.Source.ENROLMENT)
+    link = reverse("admin:recognition_image_change", args=[enrolment.pk])
+    assert page.count(f'href="{link}"') == 2, "the thumbnail and the name open the image"
+    assert "Ada (reference)" in page
+
+
 def test_people_changelist_queries_do_not_grow_with_rows():
     client = admin_client(roles.ADMINISTRATOR)
     url = reverse("admin:recognition_person_changelist")
