@@ -514,6 +514,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Door kiosks (docs/KIOSK.md) -----------------------------------------------------------
+# This many unknown badges at one kiosk within the window pause it until the oldest is a window old: someone
+# typing numbers to find badges that exist is slowed to a few a minute, and each pause is audited.
+FACESITE_KIOSK_UNKNOWN_BADGES = env_int("FACESITE_KIOSK_UNKNOWN_BADGES", 5, minimum=1)
+FACESITE_KIOSK_PAUSE_SECONDS = env_int("FACESITE_KIOSK_PAUSE_SECONDS", 60, minimum=1, maximum=86_400)
+
 # --- Logging ----------------------------------------------------------------------------
 # Plain lines, or one JSON object a line for a log shipper; either way records carry the request's id
 # (X-Request-ID) and the Celery task's id (facesite/logs.py).

@@ -4,11 +4,18 @@ may show (only the accepted person's name and reference thumbnail; a neutral rea
 from __future__ import annotations
 
 import base64
+import logging
+import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from kiosk.models import Kiosk
-from recognition.exceptions import NotAllowed
-from recognition.models import Face, Verification
+from recognition.audit import audit_record
+from recognition.exceptions import FacesiteError, NotAllowed
+from recognition.models import AuditEvent, Face, Verification
 from recognition.services.access import require_permission
 from recognition.services.liveness import head_turn_check
 from recognition.services.matching import person_verify
@@ -25,6 +32,19 @@ REASONS: dict[str, str] = {
 }
 THUMBNAIL_SIZE = 160
 CHECK_BADGES = "kiosk.check_badges"
+
+log = logging.getLogger(__name__)
+
+
+class KioskPaused(FacesiteError):
+    """Too many unknown badges at this kiosk lately (someone may be guessing badge numbers): no check for
+    ``retry_after`` seconds."""
+
+    code = "kiosk_paused"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -44,11 +64,14 @@ def kiosk_check(
     if not kiosk.active:
         raise NotAllowed(f"The kiosk {kiosk.name} is switched off.")
     require_permission(kiosk.user, CHECK_BADGES, to="check badges at a kiosk")
+    _refuse_while_paused(kiosk)
     liveness = head_turn_check(frames).passed if kiosk.liveness else None
     verification = person_verify(
         external_id=badge, data=photo, threshold=kiosk.threshold, actor=kiosk.user, client_ip=client_ip,
         device=kiosk.name, liveness=liveness,
     )  # fmt: skip
+    if verification.outcome == Verification.Outcome.UNKNOWN_BADGE:
+        _pause_if_guessing(kiosk, client_ip=client_ip)
     if not verification.match:
         return KioskAnswer(accepted=False, reason=REASONS[verification.outcome], verification_id=str(verification.pk))
     person = verification.person
@@ -59,3 +82,36 @@ def kiosk_check(
     crop = face_crop_if_stored(reference, size=THUMBNAIL_SIZE) if reference else None
     thumbnail = "data:image/jpeg;base64," + base64.b64encode(crop).decode() if crop else ""
     return KioskAnswer(accepted=True, name=person.name, thumbnail=thumbnail, verification_id=str(verification.pk))
+
+
+def _recent_unknown_badges(kiosk: Kiosk, now: datetime) -> list[datetime]:
+    """When this kiosk's latest unknown badges were presented, newest first: at most the limit's worth, within
+    the window."""
+    window = timedelta(seconds=settings.FACESITE_KIOSK_PAUSE_SECONDS)
+    return list(
+        Verification.objects.filter(
+            device=kiosk.name, outcome=Verification.Outcome.UNKNOWN_BADGE, created_at__gte=now - window
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: settings.FACESITE_KIOSK_UNKNOWN_BADGES]
+    )
+
+
+def _refuse_while_paused(kiosk: Kiosk) -> None:
+    now = timezone.now()
+    recent = _recent_unknown_badges(kiosk, now)
+    if len(recent) < settings.FACESITE_KIOSK_UNKNOWN_BADGES:
+        return
+    resumes = recent[-1] + timedelta(seconds=settings.FACESITE_KIOSK_PAUSE_SECONDS)
+    wait = max(1, math.ceil((resumes - now).total_seconds()))
+    raise KioskPaused(f"Too many unknown badges here: wait {wait} s, or ask reception.", retry_after=wait)
+
+
+def _pause_if_guessing(kiosk: Kiosk, *, client_ip: str | None) -> None:
+    """Record the pause that this unknown badge starts, if it is the one that reaches the limit."""
+    if len(_recent_unknown_badges(kiosk, timezone.now())) < settings.FACESITE_KIOSK_UNKNOWN_BADGES:
+        return
+    limit, seconds = settings.FACESITE_KIOSK_UNKNOWN_BADGES, settings.FACESITE_KIOSK_PAUSE_SECONDS
+    log.warning("Kiosk %s paused: %d unknown badges within %d s", kiosk.name, limit, seconds)
+    audit_record(actor=kiosk.user, action=AuditEvent.Action.KIOSK_PAUSE, client_ip=client_ip, kiosk=kiosk.name,
+                 unknown_badges=limit, seconds=seconds)  # fmt: skip

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kiosk.models import Kiosk
-from kiosk.services import kiosk_check
+from kiosk.services import KioskPaused, kiosk_check
 from recognition.api.errors import status_for
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError
@@ -74,6 +74,10 @@ def kiosk_verify(request: HttpRequest) -> JsonResponse:
     try:
         answer = kiosk_check(kiosk=kiosk, badge=badge, photo=photo.read(), frames=frames,
                              client_ip=request_ip(request))  # fmt: skip
+    except KioskPaused as exc:
+        paused = JsonResponse({"error": exc.message, "code": exc.code}, status=429)
+        paused["Retry-After"] = str(exc.retry_after)
+        return paused
     except FacesiteError as exc:
         return JsonResponse({"error": exc.message, "code": exc.code}, status=status_for(exc))
     return JsonResponse(asdict(answer))

@@ -2,6 +2,7 @@
 leaves, and the head-turn challenge on frames built from real photos, with the real local engine."""
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -105,6 +106,30 @@ def test_the_badge_holders_face_is_accepted_and_others_are_refused_with_a_neutra
     assert all(v.requested_by == kiosk.user and v.threshold == 80.0 for v in records)
     audited = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_VERIFY, actor=kiosk.user)
     assert audited.count() == 4 and {e.details["device"] for e in audited} == {"front-door"}
+
+
+def test_a_kiosk_guessed_at_with_unknown_badges_pauses_and_says_for_how_long(screen, kiosk, obama_and_biden, settings):
+    settings.FACESITE_KIOSK_UNKNOWN_BADGES, settings.FACESITE_KIOSK_PAUSE_SECONDS = 3, 60
+    assert check(screen, "BIDEN-46", FACING)["reason"] == "Face does not match", "a known badge is no guess"
+    for n in range(3):
+        assert check(screen, f"GUESS-{n}", FACING)["reason"] == "Unknown badge"
+
+    paused = screen.post(reverse("kiosk:verify"), {"badge": "OBAMA-44", "photo": io.BytesIO(FACING)})
+    assert paused.status_code == 429 and paused.json()["code"] == "kiosk_paused"
+    assert 55 <= int(paused["Retry-After"]) <= 60
+    assert paused.json()["error"] == f"Too many unknown badges here: wait {paused['Retry-After']} s, or ask reception."
+    assert Verification.objects.count() == 4, "no check was made while paused"
+    [pause] = AuditEvent.objects.filter(action=AuditEvent.Action.KIOSK_PAUSE)
+    assert pause.actor == kiosk.user and pause.details == {"kiosk": "front-door", "unknown_badges": 3, "seconds": 60}
+
+    other = Kiosk.objects.create(name="back-door", user=UserFactory(username="kiosk-back", role=roles.KIOSK))
+    elsewhere = Client()
+    elsewhere.force_login(other.user)
+    assert check(elsewhere, "OBAMA-44", FACING)["accepted"], "another door is not paused"
+
+    oldest = Verification.objects.filter(outcome="unknown_badge").order_by("created_at").first()
+    Verification.objects.filter(pk=oldest.pk).update(created_at=oldest.created_at - timedelta(seconds=61))
+    assert check(screen, "OBAMA-44", FACING)["accepted"], "the pause ends when the oldest guess is a minute old"
 
 
 @pytest.mark.django_db
