@@ -63,7 +63,7 @@ def test_reviewer_reads_the_boxes_and_works_the_queue_with_one_click(live_server
     with page.expect_response(lambda r: "/thumbnail/800/" in r.url) as thumbnail:
         page.goto(live_server.url + reverse("admin:recognition_image_change", args=[lobby.pk]))
     assert thumbnail.value.status == 200
-    assert "lobby.jpg" in page.locator("h1, h2").first.inner_text()
+    assert page.locator("h1").first.inner_text() == "Image" and page.title().startswith("lobby.jpg | Image")
     preview = page.locator("svg.facesite-preview")
     assert preview.bounding_box()["width"] >= 600, "the viewer fills its column"
     label = page.locator("svg.facesite-preview g.box.face text")
