@@ -6,6 +6,9 @@ through ``audit_request``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +22,24 @@ from django.utils import timezone
 from recognition.models import AuditEvent
 
 Actor = AbstractBaseUser | AnonymousUser | None
+
+_credential: ContextVar[str] = ContextVar("audit_credential", default="")
+
+
+@contextmanager
+def acting_with(credential: str) -> Iterator[None]:
+    """Within the block, audit rows name ``credential`` (``details["credential"]``) beside their actor: which
+    of a user's keys was used, when a user may hold several and someone else may have created them."""
+    token = _credential.set(credential)
+    try:
+        yield
+    finally:
+        _credential.reset(token)
+
+
+def _with_credential(details: dict[str, Any]) -> dict[str, Any]:
+    credential = _credential.get()
+    return {**details, "credential": credential} if credential else details
 
 
 def request_ip(request: HttpRequest | None) -> str | None:
@@ -45,7 +66,7 @@ def audit_record(
         object_type=(target._meta.model_name or "") if target is not None else "",
         object_id=str(target.pk) if target is not None else "",
         client_ip=client_ip,
-        details=details,
+        details=_with_credential(details),
     )
 
 
@@ -64,7 +85,7 @@ def audit_request(request: HttpRequest, action: AuditEvent.Action, target: model
         earlier = (
             AuditEvent.objects.filter(
                 actor=user, action=action, object_type=target._meta.model_name or "", object_id=str(target.pk),
-                client_ip=request_ip(request), details=details,
+                client_ip=request_ip(request), details=_with_credential(details),
             )
             .filter(Q(last_at__gte=now - REPEAT_WINDOW) | Q(last_at__isnull=True, created_at__gte=now - REPEAT_WINDOW))
             .order_by("-created_at")

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from recognition.api.common import throttled_as
-from recognition.audit import request_ip
+from recognition.audit import acting_with, request_ip
 from recognition.exceptions import Conflict, EngineFailed, FacesiteError, ImageRejected, NotAllowed
 from rekognition_api.models import AccessKey
 from rekognition_api.operations import OPERATIONS, rate_scope
@@ -37,7 +37,10 @@ def rekognition(request: HttpRequest) -> HttpResponse:
                 f"Facesite does not offer {operation.name}; the operations it answers are listed in {DOCS}.",
             )
         _throttle(request, call, rate_scope(operation.name))
-        return answer(handler(call, parse(operation, request.body)), request_id=request_id)
+        # The key, not only its user, on every audit row: an administrator may have created it for them.
+        with acting_with(f"access key {call.access_key_id}"):
+            result = handler(call, parse(operation, request.body))
+        return answer(result, request_id=request_id)
     except AwsError as exc:
         return error_answer(exc, request_id=request_id)
     except FacesiteError as exc:
@@ -60,7 +63,7 @@ def _authenticated(request: HttpRequest) -> Call:
     check_time(signed)
     check_signature(request, signed, secret=key.secret)
     AccessKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
-    return Call(user=key.user, client_ip=request_ip(request), region=signed.region)
+    return Call(user=key.user, client_ip=request_ip(request), region=signed.region, access_key_id=key.access_key_id)
 
 
 def _throttle(request: HttpRequest, call: Call, scope: str) -> None:

@@ -59,7 +59,13 @@ def sentences(events: Iterable[AuditEvent]) -> dict[int, SafeString]:
     """Each event as a sentence, by event id; the objects they name are looked up once per kind."""
     events = list(events)
     named = _objects(events)
-    return {event.pk: _sentence(event, named.get((event.object_type, event.object_id))) for event in events}
+    return {event.pk: _with_credential(event, _sentence(event, named.get((event.object_type, event.object_id))))
+            for event in events}  # fmt: skip
+
+
+def _with_credential(event: AuditEvent, sentence: SafeString) -> SafeString:
+    credential = (event.details or {}).get("credential")
+    return format_html("{} (with {})", sentence, credential) if credential else sentence
 
 
 def _objects(events: list[AuditEvent]) -> dict[tuple[str, str], Named]:

@@ -28,11 +28,12 @@ NO_FACE = "There are no faces in the image. Should be at least 1."
 
 @dataclass(frozen=True)
 class Call:
-    """Who calls, from where, in which region they signed for."""
+    """Who calls, with which of their access keys, from where, in which region they signed for."""
 
     user: Any
     client_ip: str | None
     region: str
+    access_key_id: str = ""
 
     def require(self, permission: str, *, to: str) -> None:
         if not self.user.has_perm(permission):

@@ -4,6 +4,7 @@ import pytest
 
 from backoffice import roles
 from integrations.services.outbox import SEND_DELIVERY
+from recognition.audit import acting_with
 from recognition.models import AuditEvent, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
 from recognition.services.ingest import image_ingest, image_upload
@@ -66,3 +67,13 @@ def test_every_task_the_services_queue_by_name_is_registered():
 
     app.loader.import_default_modules()
     assert {ANALYSE_IMAGE, SEND_DELIVERY} <= set(app.tasks)
+
+
+def test_a_credential_is_named_on_the_rows_recorded_while_it_acts_and_on_no_others(operator):
+    with acting_with("access key AKIAEXAMPLE"):
+        person_save(person=Person(), changes={"name": "Ada"}, actor=operator)
+    with pytest.raises(RuntimeError), acting_with("access key AKIAOTHER"):
+        raise RuntimeError("the operation failed")
+    person_save(person=Person(), changes={"name": "Grace"}, actor=operator)
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_CREATE).order_by("created_at")
+    assert [row.details.get("credential") for row in rows] == ["access key AKIAEXAMPLE", None]

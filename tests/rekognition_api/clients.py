@@ -15,10 +15,12 @@ from rekognition_api.keys import access_key_create
 REGION = "eu-west-1"
 
 
-def client_for(live_server, user, *, secret: str | None = None, checked: list | None = None) -> Any:
-    """A boto3 Rekognition client signing as ``user`` (with a wrong secret when given), whose every raw answer
-    is walked against the operation's output shape into ``checked``."""
-    key, real_secret = access_key_create(user=user)
+def client_for(
+    live_server, user, *, secret: str | None = None, checked: list | None = None, created_by: Any = None
+) -> Any:
+    """A boto3 Rekognition client signing as ``user`` (with a wrong secret when given) with a key ``created_by``
+    made, whose every raw answer is walked against the operation's output shape into ``checked``."""
+    key, real_secret = access_key_create(user=user, actor=created_by)
     client = boto3.client(
         "rekognition",
         endpoint_url=f"{live_server.url}/rekognition",

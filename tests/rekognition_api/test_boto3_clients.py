@@ -12,8 +12,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backoffice import roles
+from recognition.admin.activity import sentences
 from recognition.models import AuditEvent, Collection, Face, Image, Person
-from rekognition_api.models import CollectionUser
+from rekognition_api.models import AccessKey, CollectionUser
 from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.rekognition_api.clients import REGION, client_for
@@ -93,6 +94,19 @@ def test_a_boto3_program_enrols_searches_and_compares(admin_client, checked):
 
     assert all(not errors for _, errors in checked), [c for c in checked if c[1]]
     assert {name for name, _ in checked} >= {"IndexFaces", "SearchFacesByImage", "SearchUsersByImage", "CompareFaces"}
+
+
+def test_every_audit_row_names_the_access_key_used_as_well_as_its_holder(live_server, local_engine):
+    creator = UserFactory(role=roles.ADMINISTRATOR, username="admin-a")
+    holder = UserFactory(role=roles.ADMINISTRATOR, username="admin-b")
+    client_for(live_server, holder, created_by=creator).create_collection(CollectionId="lobby")
+    key = AccessKey.objects.get(user=holder)
+
+    created = AuditEvent.objects.get(action=AuditEvent.Action.COLLECTION_CREATE)
+    assert created.actor == holder and created.details["credential"] == f"access key {key.access_key_id}"
+    issued = AuditEvent.objects.get(action=AuditEvent.Action.ACCESS_KEY_CREATE)
+    assert issued.actor == creator and "credential" not in issued.details, "who made the key holder's key"
+    assert sentences([created])[created.pk].endswith(f"(with access key {key.access_key_id})")
 
 
 def test_image_analysis_calls(admin_client, checked):
