@@ -13,7 +13,7 @@ from django.db import connection
 from recognition.exceptions import InvalidInput
 from recognition.management.progress import ProgressBar
 from recognition.models import Collection
-from recognition.services.bulk import REFUSED, Outcome
+from recognition.services.bulk import DEFAULT_ENCODING, REFUSED, Outcome
 from recognition.services.collections import collection_named
 
 
@@ -22,6 +22,10 @@ class ImportCommand(BaseCommand):
         parser.add_argument("--collection", help="Into this collection (default: the default collection).")
         parser.add_argument("--dry-run", action="store_true", help="Read everything and say what would happen.")
         parser.add_argument("--workers", type=int, default=1, help="Items done at the same time (threads).")
+        parser.add_argument(
+            "--encoding", default=DEFAULT_ENCODING,
+            help="The list file's text encoding (default UTF-8; cp1252 for Excel's plain CSV on Windows).",
+        )  # fmt: skip
 
     def collection(self, name: str | None) -> Collection:
         try:

@@ -12,8 +12,10 @@ uploaded to the collection, and URLs already imported into it, are skipped.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -33,6 +35,8 @@ from recognition.services.people import person_enroll, person_save
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 CSV_COLUMNS = ("external_id", "name", "photo")
 CSV_DELIMITERS = (",", ";", "\t")
+#: How lists are read unless told otherwise: UTF-8, with or without the mark Excel's "CSV UTF-8" begins with.
+DEFAULT_ENCODING = "utf-8-sig"
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,9 @@ class ImportSourceError(FacesiteError):
     code = "import_source"
 
 
-def photos_in(source: Path) -> Iterator[PhotoToImport]:
+def photos_in(source: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[PhotoToImport]:
     """The photos a CSV file lists, or those of a folder tree."""
-    return photos_in_csv(source) if source.suffix.lower() == ".csv" else photos_in_folder(source)
+    return photos_in_csv(source, encoding=encoding) if source.suffix.lower() == ".csv" else photos_in_folder(source)
 
 
 def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
@@ -81,15 +85,11 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
             yield PhotoToImport(external_id=folder.name, name=folder.name, photo=str(photo))
 
 
-def photos_in_csv(path: Path) -> Iterator[PhotoToImport]:
+def photos_in_csv(path: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[PhotoToImport]:
     """A CSV whose header names the columns ``external_id``, ``name`` and ``photo``, in any order (others are
     ignored; ``consent_given_at``, a date or a date and time, is read when there), separated by commas,
     semicolons or tabs as spreadsheets save them; relative photo paths are read beside the file."""
-    try:
-        stream = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise ImportSourceError(f"{path} cannot be read: {exc.strerror}.") from exc
-    with stream:
+    with io.StringIO(text_of(path, encoding=encoding), newline="") as stream:
         header = stream.readline()
         stream.seek(0)
         delimiter = max(CSV_DELIMITERS, key=header.count)  # the one the header is split by
@@ -167,20 +167,36 @@ def _person(item: PhotoToImport, actor: Actor) -> Person:
         return Person.objects.get(external_id=item.external_id)
 
 
-def images_in(source: Path) -> Iterator[str]:
+def images_in(source: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[str]:
     """The photos of a folder tree, or the paths and URLs a text file lists (one a line; blank lines and
     lines starting with # are skipped; relative paths are read beside the file)."""
     if source.is_dir():
         yield from (str(p) for p in sorted(source.rglob("*")) if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
         return
+    for line in (raw.strip() for raw in text_of(source, encoding=encoding).splitlines()):
+        if line and not line.startswith("#"):
+            yield line if _is_url(line) else str((source.parent / line).resolve())
+
+
+def text_of(path: Path, *, encoding: str) -> str:
+    """A list's whole text (people's and images' lists are small); a clear error, naming the line, for a file
+    that is not in ``encoding``, instead of names read wrong."""
     try:
-        lines = source.open(encoding="utf-8-sig")
+        codecs.lookup(encoding)
+        data = path.read_bytes()
+    except LookupError as exc:
+        raise ImportSourceError(f"There is no encoding called {encoding!r} (utf-8, cp1252, latin-1, …).") from exc
     except OSError as exc:
-        raise ImportSourceError(f"{source} cannot be read: {exc.strerror}.") from exc
-    with lines:
-        for line in (raw.strip() for raw in lines):
-            if line and not line.startswith("#"):
-                yield line if _is_url(line) else str((source.parent / line).resolve())
+        raise ImportSourceError(f"{path} cannot be read: {exc.strerror}.") from exc
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportSourceError(
+            f"{path}, line {line}: not {'UTF-8' if encoding == DEFAULT_ENCODING else encoding} text (byte "
+            f"0x{data[exc.start]:02x}). Save it as UTF-8 (Excel: CSV UTF-8), or name its encoding with --encoding "
+            f"(cp1252 for Excel's plain CSV on Windows in Western Europe)."
+        ) from exc
 
 
 def import_image(

@@ -66,5 +66,10 @@ def test_a_dry_run_changes_nothing_and_bad_options_are_named(tmp_path):
         run(tmp_path, features="faces,colour")
     with pytest.raises(CommandError, match="cannot be read"):
         run(tmp_path / "missing.txt")
+    (tmp_path / "list.txt").write_bytes("photos/café.jpg\n".encode("latin-1"))
+    with pytest.raises(CommandError, match=r"list\.txt, line 1: not UTF-8 text \(byte 0xe9\)"):
+        run(tmp_path / "list.txt")
+    read = run(tmp_path / "list.txt", dry_run=True, encoding="latin-1")
+    assert "refused            1" in read and "photos/café.jpg: cannot be read" in read, "the name read right"
     with pytest.raises(CommandError, match="--workers must be 1 or more"):
         run(tmp_path, workers=0)

@@ -114,6 +114,19 @@ def test_a_csv_as_spreadsheets_save_it_is_read_by_its_header(tmp_path, media_roo
     assert references("C-1") == 1 and Person.objects.get(external_id="C-1").name == "Ada Lovelace"
 
 
+def test_a_csv_saved_in_windows_own_encoding_is_named_as_such_or_read_when_its_encoding_is_given(tmp_path, media_root):
+    (tmp_path / "a.jpg").write_bytes(images.jpeg((96, 72), seed=3))
+    (tmp_path / "people.csv").write_bytes("external_id;name;photo\r\nC-1;José García;a.jpg\r\n".encode("cp1252"))
+    with pytest.raises(CommandError, match=r"people\.csv, line 2: not UTF-8 text \(byte 0xe9\)\. Save it as UTF-8"):
+        run(tmp_path / "people.csv")
+    assert not Person.objects.exists()
+    with pytest.raises(CommandError, match="There is no encoding called 'latin-9000'"):
+        run(tmp_path / "people.csv", encoding="latin-9000")
+
+    assert "enrolled           1" in run(tmp_path / "people.csv", encoding="cp1252")
+    assert Person.objects.get(external_id="C-1").name == "José García"
+
+
 def test_a_csv_records_consent_so_that_enrolment_where_it_is_required_goes_ahead(tmp_path, media_root, settings):
     settings.FACESITE_ENROL_REQUIRES_CONSENT = True
     for seed, photo in enumerate(("a.jpg", "g.jpg", "k.jpg")):

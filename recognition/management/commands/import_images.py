@@ -31,12 +31,12 @@ class Command(ImportCommand):
 
     def handle(
         self, *args: Any, source: Path, collection: str | None, features: str | None, dry_run: bool, workers: int,
-        **options: Any,
+        encoding: str, **options: Any,
     ) -> None:  # fmt: skip
         target = self.collection(collection)
         try:
             wanted = clean_features(features=[f.strip() for f in features.split(",")] if features else None)
-            items = list(bulk.images_in(source))
+            items = list(bulk.images_in(source, encoding=encoding))
         except FacesiteError as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(

@@ -25,11 +25,18 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def handle(
-        self, *args: Any, source: Path, collection: str | None, dry_run: bool, workers: int, **options: Any
+        self,
+        *args: Any,
+        source: Path,
+        collection: str | None,
+        dry_run: bool,
+        workers: int,
+        encoding: str,
+        **options: Any,
     ) -> None:
         target = self.collection(collection)
         try:
-            items = list(bulk.photos_in(source))
+            items = list(bulk.photos_in(source, encoding=encoding))
         except bulk.ImportSourceError as exc:
             raise CommandError(exc.message) from exc
         people = len({item.external_id for item in items})
