@@ -14,6 +14,8 @@ import numpy as np
 
 # FFmpeg's demuxer names for the containers taken: MP4 and MOV share one, as do Matroska and WebM.
 CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4/mov", "matroska,webm": "mkv/webm"}
+# FFmpeg's demuxers for still pictures: image2 (by file name), gif, and one "<format>_pipe" per picture format.
+PICTURE_DEMUXERS = {"image2", "image2pipe", "gif"}
 
 
 class VideoRejected(Exception):
@@ -44,6 +46,11 @@ def probe(source: bytes | IO[bytes]) -> VideoInfo:
     try:
         with av.open(io.BytesIO(source) if isinstance(source, bytes) else source, mode="r") as container:
             kind = CONTAINERS.get(container.format.name)
+            if kind is None and _is_picture(container.format.name):
+                raise VideoRejected(
+                    "This is a picture, not a video: send pictures as images (/api/images/). Videos are MP4, MOV, "
+                    "MKV or WebM.", code="unsupported_container",
+                )  # fmt: skip
             if kind is None:
                 raise VideoRejected(
                     f"This is {container.format.long_name or container.format.name}, not a video we take "
@@ -99,6 +106,10 @@ def frames(
 
 def _start_time(stream: Any) -> float:
     return float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+
+
+def _is_picture(demuxer: str) -> bool:
+    return demuxer in PICTURE_DEMUXERS or demuxer.endswith("_pipe")
 
 
 def _duration(container: Any, stream: Any) -> float:

@@ -104,10 +104,12 @@ def test_a_watched_person_raises_an_alert(obama_and_biden):
     [
         (sound_only(), "no_video_stream", "no video stream"),
         (video([("obama.jpg", 1.0)])[:3000], "invalid_video", "truncated"),
-        ((FIXTURES / "obama.jpg").read_bytes(), "unsupported_container", "not a video we take"),
+        ((FIXTURES / "obama.jpg").read_bytes(), "unsupported_container", "This is a picture, not a video"),
+        ((FIXTURES / "astronaut.png").read_bytes(), "unsupported_container", "send pictures as images"),
+        (video([(None, 0.5)], container="avi", codec="mpeg4"), "unsupported_container", "AVI"),
         (b"", "empty", "empty"),
     ],
-    ids=["sound only", "truncated", "a photo", "empty"],
+    ids=["sound only", "truncated", "a photo", "a PNG", "an AVI", "empty"],
 )
 def test_what_is_not_a_usable_video_is_refused_at_upload_with_its_reason(media_root, data, code, words):
     with pytest.raises(VideoRefused) as refused:
