@@ -65,8 +65,8 @@ class CollectionMissingError(EngineError):
 class InvalidImageError(EngineError):
     """The bytes are not an image the engine can decode."""
 
-    def __init__(self, message: str):
-        super().__init__(message, retryable=False, code="invalid_image")
+    def __init__(self, message: str, *, code: str = "invalid_image"):
+        super().__init__(message, retryable=False, code=code)
 
 
 class ImageTooLargeError(InvalidImageError):

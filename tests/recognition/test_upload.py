@@ -10,8 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from recognition.api.images import RESULTS
+from recognition.exceptions import ImageRejected
 from recognition.models import Image
+from recognition.validation import inspect_image
 from tests import images
+from tests.images import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
@@ -160,6 +163,28 @@ def test_unsupported_image_format_is_rejected(api_client, media_root):
     response = upload(api_client, images.encode(images.Image.new("RGB", (32, 32)), "ICO"), name="favicon.ico")
     assert response.status_code == 400
     assert "ICO images are not accepted" in response.json()["file"][0]
+    assert_nothing_stored(media_root)
+
+
+def test_a_format_not_accepted_is_refused_from_its_header_before_its_decoder_runs(api_client, media_root):
+    pixmap = images.encode(images.Image.new("RGB", (64, 64), (200, 30, 30)), "PPM")
+    damaged = pixmap[:-500]  # its pixels cut short: decoding it would fail as truncated
+    response = upload(api_client, damaged, name="scan.ppm")
+    assert response.status_code == 400
+    [message] = response.json()["file"]
+    assert message == "PPM images are not accepted; send one of: JPEG, MPO, PNG, WEBP, GIF, BMP, TIFF."
+    assert_nothing_stored(media_root)
+
+
+def test_an_iphone_heic_photo_is_refused_with_how_to_send_it(api_client, media_root):
+    heic = (FIXTURES / "obama.heic").read_bytes()
+    with pytest.raises(ImageRejected) as refused:
+        inspect_image(heic)
+    assert refused.value.code == "unsupported_format"
+    response = upload(api_client, heic, name="IMG_0001.HEIC")
+    assert response.status_code == 400
+    [message] = response.json()["file"]
+    assert message.startswith("This is a HEIF (HEIC) picture, as iPhones take them") and "send it as JPEG" in message
     assert_nothing_stored(media_root)
 
 
