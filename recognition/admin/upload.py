@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 
 from recognition.audit import request_ip
@@ -38,14 +40,26 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files if f] or [super().clean(None)]
 
 
+def accepted_files() -> str:
+    """What the upload takes, as the person choosing files needs to know it (from the settings in force)."""
+    formats = ", ".join(fmt for fmt in settings.FACESITE_ALLOWED_IMAGE_FORMATS if fmt != "MPO")
+    size = filesizeformat(settings.FACESITE_MAX_UPLOAD_BYTES)
+    megapixels = settings.FACESITE_MAX_IMAGE_PIXELS / 1_000_000
+    return f"Choose several files, or drop them here: {formats}, each at most {size} and {megapixels:g} Mpx."
+
+
 class UploadForm(forms.Form):
-    images = MultipleFileField(label="Images", help_text="Choose several files, or drop them here.")
+    images = MultipleFileField(label="Images")
     features = forms.MultipleChoiceField(
         choices=[(f, FEATURE_NAMES.get(f, f)) for f in FEATURES],
         initial=["labels", "faces", "moderation"],
         widget=forms.CheckboxSelectMultiple,
     )
     collection = forms.ModelChoiceField(queryset=Collection.objects.all(), empty_label=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["images"].help_text = accepted_files()
 
 
 def upload_view(model_admin: Any, request: HttpRequest) -> HttpResponse:

@@ -442,3 +442,9 @@ def test_a_single_reference_face_is_removed_from_the_gallery_and_missing_consent
     assert admin.post(remove).status_code == 302
     assert list(Face.objects.references().filter(person=person)) == [keep]
     assert AuditEvent.objects.filter(action="face.delete", object_id=str(drop.pk)).exists()
+
+
+def test_the_upload_page_says_which_files_it_takes_from_the_settings_in_force(settings):
+    settings.FACESITE_MAX_UPLOAD_BYTES, settings.FACESITE_MAX_IMAGE_PIXELS = 2 * 1024 * 1024, 12_000_000
+    page = admin_client(roles.OPERATOR).get(reverse("admin:recognition_image_add")).content.decode()
+    assert "JPEG, PNG, WEBP, GIF, BMP, TIFF, each at most 2.0\xa0MB and 12 Mpx." in page
