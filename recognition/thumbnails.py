@@ -25,8 +25,15 @@ def image_thumbnail(image: Image, *, size: int) -> bytes:
     return _cached(f"thumbs/{image.pk}-{size}.jpg", lambda: _render(image, size=size))
 
 
+#: Every size a face crop is made in: the back office's 112, the door kiosk's 160.
+#: Erasure deletes a face's cached crops by these names, so no other size may be cached.
+FACE_CROP_SIZES = (112, 160)
+
+
 def face_crop(face: Face, *, size: int = 112) -> bytes:
-    """JPEG of the face with a margin, ``size`` pixels square."""
+    """JPEG of the face with a margin, ``size`` pixels square (one of ``FACE_CROP_SIZES``)."""
+    if size not in FACE_CROP_SIZES:
+        raise ValueError(f"Face crops are {FACE_CROP_SIZES} pixels, so that erasure finds them all; not {size}.")
     return _cached(f"thumbs/faces/{face.pk}-{size}.jpg", lambda: _crop(face, size=size))
 
 
@@ -52,7 +59,7 @@ def cached_names(*, image_ids=(), face_ids=()) -> list[str]:
     """Storage names of the thumbnails and clean renditions of these images and the crops of these faces."""
     names = [f"thumbs/{image_id}-{size}.jpg" for image_id in image_ids for size in THUMBNAIL_SIZES]
     names += [f"thumbs/{image_id}-clean.{ext}" for image_id in image_ids for ext in ("jpg", "png")]
-    return names + [f"thumbs/faces/{face_id}-112.jpg" for face_id in face_ids]
+    return names + [f"thumbs/faces/{face_id}-{size}.jpg" for face_id in face_ids for size in FACE_CROP_SIZES]
 
 
 THUMBNAIL_SIZES = (160, 800)

@@ -214,9 +214,11 @@ def test_erasing_a_person_removes_every_trace(
     assert len(before) == 4 and sum("Barack Obama" in p and "B-44" in p for p in before) == 3
 
     reference = obama.faces.get(is_reference=True)
-    crops = [thumbnails.face_crop(face) for face in (reference, sighting.faces.get())]  # as the back office caches them
+    # As the back office (112) and a door kiosk (160) cache them.
+    crops = [thumbnails.face_crop(face, size=size) for face in (reference, sighting.faces.get())
+             for size in thumbnails.FACE_CROP_SIZES]  # fmt: skip
     thumbnails.image_thumbnail(reference.image, size=160)
-    assert all(crops) and len(list(media_root.rglob("thumbs/**/*.jpg"))) == 3
+    assert all(crops) and len(list(media_root.rglob("thumbs/**/*.jpg"))) == 5
     files_before = {p for p in media_root.rglob("*") if p.is_file() and "thumbs" not in p.parts}
 
     with django_capture_on_commit_callbacks(execute=True):
