@@ -97,6 +97,7 @@ class Person(models.Model):
             ("enroll_person", "Can enrol reference faces"),
             ("verify_person", "Can verify a badge holder's face"),
             ("search_faces", "Can search and compare faces"),
+            ("export_person", "Can export everything held about a person (subject access)"),
         ]
 
     def __str__(self) -> str:
@@ -416,6 +417,7 @@ class AuditEvent(models.Model):
         PERSON_ENROL = "person.enrol", "Reference face enrolled"
         PERSON_ENROL_REFUSED = "person.enrol.refused", "Reference photo refused"
         PERSON_ERASE = "person.erase", "Person erased"
+        PERSON_EXPORT = "person.export", "Person's data exported (subject access)"
         RETENTION_PURGE = "retention.purge", "Expired data purged"
         CALIBRATION_PAIRS_ADD = "calibration.pairs.add", "Labelled photos scored for calibration"
         CALIBRATION_PAIRS_CLEAR = "calibration.pairs.clear", "Labelled calibration pairs removed"

@@ -25,7 +25,7 @@ def image_thumbnail(image: Image, *, size: int) -> bytes:
     return _cached(f"thumbs/{image.pk}-{size}.jpg", lambda: _render(image, size=size))
 
 
-#: Every size a face crop is made in: the back office's 112, the door kiosk's 160.
+#: Every size a face crop is made in: the back office's 112, the door kiosk's and subject access exports' 160.
 #: Erasure deletes a face's cached crops by these names, so no other size may be cached.
 FACE_CROP_SIZES = (112, 160)
 

@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -23,6 +23,7 @@ from recognition.models import AuditEvent, Face, Person
 from recognition.services.access import require_consent_kept
 from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
 from recognition.services.people import person_enroll, person_save
+from recognition.services.subject_access import EXPORT, person_export
 from recognition.validation import checked
 
 
@@ -95,6 +96,7 @@ class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
     search_fields = ["name", "external_id"]
     list_per_page = 50
     readonly_fields = ["gallery", "recent_sightings", "created_at", "updated_at"]
+    actions = ["export_data"]
     fieldsets = [
         (None, {"fields": ["name", "external_id", "notes", "consent_given_at", "watched"]}),
         ("Reference faces", {"fields": ["gallery", "enrol_photo"]}),
@@ -198,6 +200,22 @@ class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
             return redirect("admin:recognition_person_change", person.pk)
         self.message_user(request, f"The reference photo of {person} was enrolled.", messages.SUCCESS)
         return response
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(EXPORT)
+
+    @admin.action(description="Export their data (subject access)", permissions=["export"])
+    def export_data(self, request: HttpRequest, queryset: QuerySet[Person]) -> FileResponse | None:
+        """A zip of everything held about the one person selected, for a subject access request."""
+        people = list(queryset[:2])
+        if len(people) != 1:
+            self.message_user(request, "Select one person to export: each request is answered on its own.",
+                              messages.WARNING)  # fmt: skip
+            return None
+        [person] = people
+        archive = person_export(person=person, actor=request.user, client_ip=request_ip(request))
+        name = f"facesite-{person.external_id or person.pk}-{localdate():%Y-%m-%d}.zip"
+        return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
 
     def get_urls(self) -> list[URLPattern]:
         return [

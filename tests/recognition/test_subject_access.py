@@ -1,0 +1,114 @@
+"""Subject access: everything held about one person in one zip file, from the admin or a command, with the
+real local engine; their own faces only, for those allowed, audited."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from PIL import Image as PILImage
+
+from backoffice import roles
+from recognition.exceptions import NotAllowed
+from recognition.models import AuditEvent, Face
+from recognition.services.analysis import image_analyse
+from recognition.services.ingest import image_ingest
+from recognition.services.matching import person_verify
+from recognition.services.subject_access import person_export
+from tests import images
+from tests.images import FIXTURES
+from tests.recognition.test_admin import admin_client
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def obama_seen(obama_and_biden, media_root):
+    """Obama enrolled, seen in one photo with someone else, seen alone in another, and checked at a door."""
+    obama, _ = obama_and_biden
+    group = images.group_photo(("obama2.jpg", "biden.jpg"))
+    image_analyse(image_id=image_ingest(data=group, filename="with-biden.jpg").pk)
+    image_analyse(image_id=image_ingest(data=(FIXTURES / "obama.jpg").read_bytes(), filename="alone.jpg").pk)
+    person_verify(external_id="OBAMA-44", data=(FIXTURES / "obama.jpg").read_bytes(), threshold=80)
+    return obama
+
+
+def exported(client, person) -> zipfile.ZipFile:
+    changelist = reverse("admin:recognition_person_changelist")
+    response = client.post(changelist, {"action": "export_data", "_selected_action": [str(person.pk)]})
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert f'filename="facesite-{person.external_id}-' in response["Content-Disposition"]
+    return zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+
+
+def read_json(archive: zipfile.ZipFile, name: str):
+    return json.loads(archive.read(name))
+
+
+def test_an_administrator_exports_everything_held_about_a_person_and_nothing_about_others(obama_seen):
+    archive = exported(admin_client(roles.ADMINISTRATOR), obama_seen)
+    assert read_json(archive, "person.json")["external_id"] == "OBAMA-44"
+
+    [reference] = read_json(archive, "reference-faces.json")
+    assert reference["collection"] == "default"
+    photo = PILImage.open(io.BytesIO(archive.read(reference["photo"])))
+    assert photo.format == "JPEG" and not photo.getexif(), "the photo without its metadata"
+
+    sightings = read_json(archive, "sightings.json")
+    assert sorted(s["file_name"] for s in sightings) == ["alone.jpg", "with-biden.jpg"]
+    assert all(s["similarity"] >= 80 and s["estimated"]["AgeRange"]["Low"] > 0 for s in sightings)
+    crops = [PILImage.open(io.BytesIO(archive.read(s["photo"]))) for s in sightings]
+    assert all(crop.size == (160, 160) for crop in crops), "their own face, cut out of photos others are in"
+    biden_faces = {str(f.pk) for f in Face.objects.filter(person__external_id="BIDEN-46")}
+    assert not [name for name in archive.namelist() if any(face in name for face in biden_faces)]
+
+    [check] = read_json(archive, "badge-checks.json")
+    assert check["badge"] == "OBAMA-44" and check["outcome"] == "match"
+    assert "the 2 face(s) matched to them" in archive.read("README.txt").decode()
+
+    [event] = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_EXPORT)
+    assert event.object_id == str(obama_seen.pk)
+    assert event.details == {"reference_faces": 1, "sightings": 2, "badge_checks": 1}
+
+
+def test_only_administrators_export_and_one_person_at_a_time(obama_and_biden):
+    obama, biden = obama_and_biden
+    operator = admin_client(roles.OPERATOR)
+    changelist = reverse("admin:recognition_person_changelist")
+    assert b"export_data" not in operator.get(changelist).content
+    refused = operator.post(changelist, {"action": "export_data", "_selected_action": [str(obama.pk)]})
+    assert "Content-Disposition" not in refused, "no file for an Operator"
+    with pytest.raises(NotAllowed):
+        person_export(person=obama, actor=operator.user)
+
+    both = admin_client(roles.ADMINISTRATOR).post(
+        changelist, {"action": "export_data", "_selected_action": [str(obama.pk), str(biden.pk)]}, follow=True
+    )
+    assert "Select one person to export" in both.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_EXPORT).exists()
+
+
+def test_a_photo_missing_from_storage_is_said_to_be_missing(obama_and_biden, media_root):
+    obama, _ = obama_and_biden
+    reference = Face.objects.references().get(person=obama)
+    for stored in media_root.rglob(reference.image.file.name.rsplit("/", 1)[-1]):
+        stored.unlink()
+    archive = exported(admin_client(roles.ADMINISTRATOR), obama)
+    assert read_json(archive, "reference-faces.json")[0]["photo"] is None
+    assert "missing from storage" in archive.read("README.txt").decode()
+
+
+def test_the_command_writes_the_zip_and_never_over_another_file(obama_and_biden, tmp_path):
+    target = tmp_path / "request-17.zip"
+    out = io.StringIO()
+    call_command("export_person", "OBAMA-44", output=str(target), stdout=out)
+    assert "Wrote everything held about Barack Obama (OBAMA-44)" in out.getvalue()
+    assert read_json(zipfile.ZipFile(target), "person.json")["name"] == "Barack Obama"
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("export_person", "OBAMA-44", output=str(target))
+    with pytest.raises(CommandError, match="No person has the external id or id 'NOBODY'"):
+        call_command("export_person", "NOBODY")
