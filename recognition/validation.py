@@ -58,9 +58,10 @@ def stored_pixel_limit() -> int:
 def inspect_image(data: bytes) -> ImageInfo:
     """Identify the format from the bytes themselves and decode them fully.
 
-    The declared content type and file name are never trusted. A full decode
-    catches truncated files; the pixel limit catches decompression bombs before
-    their pixels are allocated.
+    The declared content type and file name are never trusted. A format not accepted
+    is refused from its header, before its decoder runs; a full decode catches
+    truncated files; the pixel limit catches decompression bombs before their pixels
+    are allocated.
     """
     check_size(len(data))
     try:
