@@ -398,6 +398,7 @@ CELERY_TASK_ROUTES = {
     "recognition.tasks.sweep_stuck_images": {"queue": "maintenance"},
     "integrations.tasks.sweep_deliveries": {"queue": "maintenance"},
     "recognition.tasks.purge_expired": {"queue": "maintenance"},
+    "recognition.tasks.delete_files": {"queue": "maintenance"},
     "recognition.tasks.send_watch_alert": {"queue": "deliveries"},
     "videos.tasks.sweep_stuck_videos": {"queue": "maintenance"},
 }

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Task, shared_task
 
 from recognition.services.analysis import AnalysisRetry, image_analyse, image_fail
 from recognition.services.collections import reference_changes_prune
+from recognition.services.files import delete_again_in, files_delete
 from recognition.services.retention import retention_purge
 from recognition.services.sweeper import images_sweep_stuck
 from recognition.services.watch import watch_alert_email
 
 ANALYSIS_MAX_RETRIES = 5
+DELETE_FILES_MAX_RETRIES = 30  # 1, 2, 4, … 32 min, then hourly: about a day
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -42,6 +48,20 @@ def sweep_stuck_images() -> dict[str, int]:
 @shared_task
 def purge_expired() -> dict[str, int]:
     return retention_purge()
+
+
+@shared_task(bind=True, max_retries=DELETE_FILES_MAX_RETRIES)
+def delete_files(self: Task, names: list[str]) -> list[str]:
+    """Files whose rows are gone that the storage refused to delete: tried again, with longer waits each time
+    (1 min, 2, 4, … capped at 1 h), for about a day; then logged as an error to delete by hand."""
+    left = files_delete(names=names)
+    if not left:
+        return []
+    if self.request.retries >= DELETE_FILES_MAX_RETRIES:
+        logger.error("Gave up deleting %s from storage: delete them by hand", left)
+        return left
+    # This run was the storage's refusal number retries + 2 (the first was when the rows were deleted).
+    raise self.retry(args=(left,), countdown=delete_again_in(refusals=self.request.retries + 2))
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=30, retry_backoff_max=1800, max_retries=10)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from botocore.exceptions import BotoCoreError, ClientError
+from celery import current_app
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -18,6 +19,9 @@ from recognition.exceptions import StorageUnavailable
 from recognition.models import Image
 
 logger = logging.getLogger(__name__)
+
+DELETE_FILES = "recognition.tasks.delete_files"  # queued by name: tasks depend on services, not the reverse
+DELETE_AGAIN_SECONDS = 60
 
 
 @contextmanager
@@ -52,13 +56,34 @@ def stored_as(intended: str, content: File[bytes], *, kind: str, key: object) ->
 
 
 def delete_files_after_commit(*, names: list[str]) -> None:
-    """Remove stored files once the rows that name them are gone for good (not if the transaction rolls back)."""
+    """Remove stored files once the rows that name them are gone for good (not if the transaction rolls back).
+    Those the storage will not delete now (a read-only disk, an unreachable S3) are left to a task that tries
+    again: the rows are gone, so nothing else would ever find them, and they may be an erased person's face."""
+    transaction.on_commit(lambda: files_delete(names=names, again_later=True))
 
-    def delete() -> None:
-        for name in names:
+
+def delete_again_in(*, refusals: int) -> int:
+    """Seconds to wait before deleting again after the storage refused ``refusals`` times: 1 min, 2, 4, …,
+    then every hour."""
+    return int(min(3600, DELETE_AGAIN_SECONDS * 2 ** min(max(refusals - 1, 0), 12)))
+
+
+def files_delete(*, names: list[str], again_later: bool = False) -> list[str]:
+    """Delete each stored file named; give those the storage refused (logged), with ``again_later`` handed to
+    the ``delete_files`` task to try again."""
+    left = []
+    for name in names:
+        try:
             default_storage.delete(name)
-
-    transaction.on_commit(delete)
+        except (OSError, BotoCoreError, ClientError) as exc:
+            logger.warning("Could not delete %s from storage now: %s", name, exc)
+            left.append(name)
+    if left and again_later:
+        try:
+            current_app.send_task(DELETE_FILES, args=[left], countdown=delete_again_in(refusals=1))
+        except Exception:  # the broker down too: said loudly, with the names to delete by hand
+            logger.exception("Could not queue the deletion of %s: delete them from storage by hand", left)
+    return left
 
 
 def s3_location(*, image: Image) -> S3Location | None:

@@ -7,6 +7,7 @@ from integrations.services.outbox import SEND_DELIVERY
 from recognition.audit import acting_with
 from recognition.models import AuditEvent, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
+from recognition.services.files import DELETE_FILES
 from recognition.services.ingest import image_ingest, image_upload
 from recognition.services.people import person_enroll, person_save
 from recognition.services.queue import ANALYSE_IMAGE
@@ -66,7 +67,7 @@ def test_every_task_the_services_queue_by_name_is_registered():
     from facesite.celery import app
 
     app.loader.import_default_modules()
-    assert {ANALYSE_IMAGE, SEND_DELIVERY} <= set(app.tasks)
+    assert {ANALYSE_IMAGE, SEND_DELIVERY, DELETE_FILES} <= set(app.tasks)
 
 
 def test_a_credential_is_named_on_the_rows_recorded_while_it_acts_and_on_no_others(operator):

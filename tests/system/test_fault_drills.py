@@ -254,6 +254,33 @@ def test_storage_failing_on_upload(fault, small_disk, settings, api_client):
     assert stored_files(small_disk) == files_before, "no partly written file left behind"
 
 
+def test_an_erased_persons_photo_that_storage_will_not_delete_yet_is_deleted_once_it_will(
+    small_disk, settings, celery_worker, monkeypatch
+):
+    from recognition.services import files
+    from recognition.services.erasure import person_erase
+    from recognition.services.people import person_enroll
+    from tests.factories import PersonFactory
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(small_disk)}},
+    }
+    monkeypatch.setattr(files, "DELETE_AGAIN_SECONDS", 1)  # the task's first wait; later ones double from it
+    person = PersonFactory()
+    person_enroll(person=person, data=images.jpeg((200, 150), seed=510))
+    [photo] = stored_files(small_disk)
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+
+    person_erase(person=person)  # answers at once: the rows are gone, the file waits for the storage
+    assert not Face.objects.exists() and stored_files(small_disk) == {photo}
+    time.sleep(1.5)  # the task's first try, 1 s later, meets the read-only disk too
+    assert stored_files(small_disk) == {photo}
+    subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    wait_for(lambda: not stored_files(small_disk), timeout=20)
+    print(f"\n[storage read-only] erased person's photo {photo} deleted once the disk took deletes again")
+
+
 def stored_files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
