@@ -23,7 +23,7 @@ from recognition.models import AuditEvent, Face, Person
 from recognition.services.access import require_consent_kept
 from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
 from recognition.services.people import person_enroll, person_save
-from recognition.services.subject_access import EXPORT, person_export
+from recognition.services.subject_access import EXPORT, ZIP, export_filename, person_export
 from recognition.validation import checked
 
 
@@ -214,8 +214,7 @@ class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
             return None
         [person] = people
         archive = person_export(person=person, actor=request.user, client_ip=request_ip(request))
-        name = f"facesite-{person.external_id or person.pk}-{localdate():%Y-%m-%d}.zip"
-        return FileResponse(archive, as_attachment=True, filename=name, content_type="application/zip")
+        return FileResponse(archive, as_attachment=True, filename=export_filename(person), content_type=ZIP)
 
     def get_urls(self) -> list[URLPattern]:
         return [

@@ -1,7 +1,9 @@
 """Enrolled people, their reference faces, and face collections."""
 
 from django.db.models import Count, Q, QuerySet
+from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +17,7 @@ from recognition.api import examples
 from recognition.api import serializers as s
 from recognition.api.common import ENGINE_UNAVAILABLE, PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
 from recognition.api.filters import PersonFilter
-from recognition.api.permissions import ModelPermissions
+from recognition.api.permissions import ModelPermissions, require
 from recognition.api.strict import KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Collection, Face, Person
@@ -23,6 +25,7 @@ from recognition.services.access import ENROL
 from recognition.services.collections import collection_create, collection_named
 from recognition.services.erasure import person_erase, reference_face_remove
 from recognition.services.people import person_enroll, person_save
+from recognition.services.subject_access import EXPORT, ZIP, export_filename, person_export
 
 
 class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
@@ -105,6 +108,19 @@ class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
             client_ip=request_ip(request),
         )
         return Response(s.FaceSerializer(face).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+        description="Everything held about the person, for a subject access request: one zip file with their "
+        "record, reference photos, the faces matched to them (crops of their own face) and their badge checks, "
+        "with a README.txt. Audited as person.export.",
+    )
+    @action(detail=True, methods=["get"], permission_classes=[require(EXPORT)], filter_backends=[],
+            pagination_class=None)  # fmt: skip
+    def export(self, request: Request, pk: str | None = None) -> FileResponse:
+        person = self.get_object()
+        archive = person_export(person=person, actor=request.user, client_ip=request_ip(request))
+        return FileResponse(archive, as_attachment=True, filename=export_filename(person), content_type=ZIP)
 
     @extend_schema(responses={204: None})
     @action(detail=True, methods=["delete"], url_path=r"faces/(?P<face_id>[0-9a-f-]{36})")

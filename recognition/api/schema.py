@@ -18,6 +18,7 @@ SUMMARIES = {
     ("/api/people/{id}/", "put"): "Replace a person's details",
     ("/api/people/{id}/", "patch"): "Change a person's details",
     ("/api/people/{id}/", "delete"): "Erase a person and every trace of them",
+    ("/api/people/{id}/export/", "get"): "Export everything held about a person (subject access)",
     ("/api/people/{id}/faces/", "get"): "List a person's reference faces",
     ("/api/people/{id}/faces/", "post"): "Enrol a reference photo",
     ("/api/people/{id}/faces/{face_id}/", "delete"): "Remove a reference face",

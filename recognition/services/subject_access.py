@@ -22,6 +22,7 @@ from recognition.services.access import require_permission
 from recognition.thumbnails import face_crop, face_photo
 
 EXPORT = "recognition.export_person"
+ZIP = "application/zip"
 SIGHTING_CROP = 160  # one of thumbnails.FACE_CROP_SIZES, which erasure deletes
 IN_MEMORY_UP_TO = 16 * 1024 * 1024  # larger exports spill to a temporary file
 
@@ -51,6 +52,11 @@ def person_export(*, person: Person, actor: Actor = None, client_ip: str | None 
                  reference_faces=len(references), sightings=len(sightings), badge_checks=len(checks))  # fmt: skip
     out.seek(0)
     return out
+
+
+def export_filename(person: Person) -> str:
+    """What to call a person's export: their badge (or id) and the day, e.g. ``facesite-B-1-2026-12-06.zip``."""
+    return f"facesite-{person.external_id or person.pk}-{timezone.localdate():%Y-%m-%d}.zip"
 
 
 def _person(person: Person) -> dict[str, Any]:

@@ -112,3 +112,16 @@ def test_the_command_writes_the_zip_and_never_over_another_file(obama_and_biden,
         call_command("export_person", "OBAMA-44", output=str(target))
     with pytest.raises(CommandError, match="No person has the external id or id 'NOBODY'"):
         call_command("export_person", "NOBODY")
+
+
+def test_an_integration_exports_through_the_api_with_the_permission(obama_and_biden, admin_client_api, api_client):
+    obama, _ = obama_and_biden
+    url = f"/api/people/{obama.pk}/export/"
+    refused = api_client.get(url)  # an Operator's token
+    assert refused.status_code == 403 and refused.json()["code"] == "permission_denied"
+    response = admin_client_api.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert read_json(archive, "person.json")["external_id"] == "OBAMA-44"
+    [event] = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_EXPORT)
+    assert event.actor.groups.filter(name=roles.ADMINISTRATOR).exists(), "one export, by the administrator"

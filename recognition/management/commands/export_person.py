@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.timezone import localdate
 
 from recognition.models import Person
-from recognition.services.subject_access import person_export
+from recognition.services.subject_access import export_filename, person_export
 
 
 class Command(BaseCommand):
@@ -26,7 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, person: str, output: Path | None, **options: Any) -> None:
         found = _person(person)
-        target = Path(output or f"facesite-{found.external_id or found.pk}-{localdate():%Y-%m-%d}.zip")
+        target = Path(output or export_filename(found))
         if target.exists():
             raise CommandError(f"{target} exists already; name another file with --output.")
         with person_export(person=found) as archive, target.open("xb") as out:
