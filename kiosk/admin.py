@@ -18,7 +18,7 @@ from recognition.audit import request_ip
 class KioskAdmin(admin.ModelAdmin):
     list_display = ["name", "location", "threshold", "liveness", "active", "user"]
     list_filter = ["active", "liveness"]
-    fields = ["name", "location", "threshold", "liveness", "active", "user"]
+    fields = ["name", "location", "threshold", "liveness", "explain_refusals", "active", "user"]
     readonly_fields = ["user"]
     actions = ["new_password"]
 

@@ -19,6 +19,12 @@ class Kiosk(models.Model):
     liveness = models.BooleanField(
         default=False, help_text="Ask people to turn their head left, then right (a challenge, not certified PAD)."
     )
+    explain_refusals = models.BooleanField(
+        default=True,
+        help_text="Say why a check was refused (Unknown badge, Face does not match, …). Off, the screen says "
+        "only 'Not accepted: please ask reception' for those, so no one learns at the door which badges exist; "
+        "the records keep the reason.",
+    )
     active = models.BooleanField(default=True, help_text="An inactive kiosk cannot sign in or check anyone.")
     created_at = models.DateTimeField(auto_now_add=True)
 

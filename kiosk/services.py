@@ -30,6 +30,13 @@ REASONS: dict[str, str] = {
     Verification.Outcome.SEVERAL_FACES: "Several faces",
     Verification.Outcome.NOT_LIVE: "Please turn your head as asked",
 }
+#: What a kiosk that does not explain refusals says instead of the reasons that tell badges apart.
+NOT_ACCEPTED = "Not accepted: please ask reception"
+#: The reasons that say something about the badge itself; the others (no face, several faces, the
+#: challenge) are about how the person stood, which they need to hear to try again.
+ABOUT_THE_BADGE = {
+    Verification.Outcome.NO_MATCH, Verification.Outcome.UNKNOWN_BADGE, Verification.Outcome.NO_REFERENCE,
+}  # fmt: skip
 THUMBNAIL_SIZE = 160
 CHECK_BADGES = "kiosk.check_badges"
 
@@ -70,10 +77,12 @@ def kiosk_check(
         external_id=badge, data=photo, threshold=kiosk.threshold, actor=kiosk.user, client_ip=client_ip,
         device=kiosk.name, liveness=liveness,
     )  # fmt: skip
-    if verification.outcome == Verification.Outcome.UNKNOWN_BADGE:
+    if verification.outcome in _counted(kiosk):
         _pause_if_guessing(kiosk, client_ip=client_ip)
     if not verification.match:
-        return KioskAnswer(accepted=False, reason=REASONS[verification.outcome], verification_id=str(verification.pk))
+        hidden = not kiosk.explain_refusals and verification.outcome in ABOUT_THE_BADGE
+        reason = NOT_ACCEPTED if hidden else REASONS[verification.outcome]
+        return KioskAnswer(accepted=False, reason=reason, verification_id=str(verification.pk))
     person = verification.person
     assert person is not None
     reference = Face.objects.references().filter(person=person).order_by("created_at").first()
@@ -84,14 +93,18 @@ def kiosk_check(
     return KioskAnswer(accepted=True, name=person.name, thumbnail=thumbnail, verification_id=str(verification.pk))
 
 
-def _recent_unknown_badges(kiosk: Kiosk, now: datetime) -> list[datetime]:
-    """When this kiosk's latest unknown badges were presented, newest first: at most the limit's worth, within
-    the window."""
+def _counted(kiosk: Kiosk) -> set[str]:
+    """The refusals that count towards a pause: unknown badges; where the screen does not explain refusals,
+    every refusal about the badge, so that whether a pause comes tells no more than the screen does."""
+    return {Verification.Outcome.UNKNOWN_BADGE} if kiosk.explain_refusals else set(ABOUT_THE_BADGE)
+
+
+def _recent_refusals(kiosk: Kiosk, now: datetime) -> list[datetime]:
+    """When this kiosk's latest counted refusals were, newest first: at most the limit's worth, within the
+    window."""
     window = timedelta(seconds=settings.FACESITE_KIOSK_PAUSE_SECONDS)
     return list(
-        Verification.objects.filter(
-            device=kiosk.name, outcome=Verification.Outcome.UNKNOWN_BADGE, created_at__gte=now - window
-        )
+        Verification.objects.filter(device=kiosk.name, outcome__in=_counted(kiosk), created_at__gte=now - window)
         .order_by("-created_at")
         .values_list("created_at", flat=True)[: settings.FACESITE_KIOSK_UNKNOWN_BADGES]
     )
@@ -99,19 +112,20 @@ def _recent_unknown_badges(kiosk: Kiosk, now: datetime) -> list[datetime]:
 
 def _refuse_while_paused(kiosk: Kiosk) -> None:
     now = timezone.now()
-    recent = _recent_unknown_badges(kiosk, now)
+    recent = _recent_refusals(kiosk, now)
     if len(recent) < settings.FACESITE_KIOSK_UNKNOWN_BADGES:
         return
     resumes = recent[-1] + timedelta(seconds=settings.FACESITE_KIOSK_PAUSE_SECONDS)
     wait = max(1, math.ceil((resumes - now).total_seconds()))
-    raise KioskPaused(f"Too many unknown badges here: wait {wait} s, or ask reception.", retry_after=wait)
+    what = "unknown badges" if kiosk.explain_refusals else "refused checks"
+    raise KioskPaused(f"Too many {what} here: wait {wait} s, or ask reception.", retry_after=wait)
 
 
 def _pause_if_guessing(kiosk: Kiosk, *, client_ip: str | None) -> None:
-    """Record the pause that this unknown badge starts, if it is the one that reaches the limit."""
-    if len(_recent_unknown_badges(kiosk, timezone.now())) < settings.FACESITE_KIOSK_UNKNOWN_BADGES:
+    """Record the pause that this refusal starts, if it is the one that reaches the limit."""
+    if len(_recent_refusals(kiosk, timezone.now())) < settings.FACESITE_KIOSK_UNKNOWN_BADGES:
         return
     limit, seconds = settings.FACESITE_KIOSK_UNKNOWN_BADGES, settings.FACESITE_KIOSK_PAUSE_SECONDS
-    log.warning("Kiosk %s paused: %d unknown badges within %d s", kiosk.name, limit, seconds)
+    log.warning("Kiosk %s paused: %d refusals about badges within %d s", kiosk.name, limit, seconds)
     audit_record(actor=kiosk.user, action=AuditEvent.Action.KIOSK_PAUSE, client_ip=client_ip, kiosk=kiosk.name,
-                 unknown_badges=limit, seconds=seconds)  # fmt: skip
+                 refused=sorted(_counted(kiosk)), checks=limit, seconds=seconds)  # fmt: skip

@@ -453,7 +453,7 @@ class AuditEvent(models.Model):
         CAMERA_DELETE = "camera.delete", "Camera deleted, with its sightings"
         KIOSK_CREATE = "kiosk.create", "Door kiosk and its account created"
         KIOSK_PASSWORD = "kiosk.password", "Door kiosk given a new password"
-        KIOSK_PAUSE = "kiosk.pause", "Door kiosk paused after unknown badges"
+        KIOSK_PAUSE = "kiosk.pause", "Door kiosk paused after refused badges"
         # The audit trail is shared: integrations records what it does to endpoints and deliveries here too.
         ENDPOINT_CREATE = "endpoint.create", "Endpoint created"
         ENDPOINT_UPDATE = "endpoint.update", "Endpoint changed"

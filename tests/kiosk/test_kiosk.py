@@ -120,7 +120,8 @@ def test_a_kiosk_guessed_at_with_unknown_badges_pauses_and_says_for_how_long(scr
     assert paused.json()["error"] == f"Too many unknown badges here: wait {paused['Retry-After']} s, or ask reception."
     assert Verification.objects.count() == 4, "no check was made while paused"
     [pause] = AuditEvent.objects.filter(action=AuditEvent.Action.KIOSK_PAUSE)
-    assert pause.actor == kiosk.user and pause.details == {"kiosk": "front-door", "unknown_badges": 3, "seconds": 60}
+    assert pause.actor == kiosk.user
+    assert pause.details == {"kiosk": "front-door", "refused": ["unknown_badge"], "checks": 3, "seconds": 60}
 
     other = Kiosk.objects.create(name="back-door", user=UserFactory(username="kiosk-back", role=roles.KIOSK))
     elsewhere = Client()
@@ -130,6 +131,21 @@ def test_a_kiosk_guessed_at_with_unknown_badges_pauses_and_says_for_how_long(scr
     oldest = Verification.objects.filter(outcome="unknown_badge").order_by("created_at").first()
     Verification.objects.filter(pk=oldest.pk).update(created_at=oldest.created_at - timedelta(seconds=61))
     assert check(screen, "OBAMA-44", FACING)["accepted"], "the pause ends when the oldest guess is a minute old"
+
+
+def test_a_kiosk_that_does_not_explain_refusals_tells_no_badge_from_another(screen, kiosk, obama_and_biden, settings):
+    settings.FACESITE_KIOSK_UNKNOWN_BADGES = 3
+    kiosk.explain_refusals = False
+    kiosk.save()
+    refused = [check(screen, badge, FACING)["reason"] for badge in ("BIDEN-46", "NOBODY-1", "OBAMA-44")]
+    assert refused[:2] == ["Not accepted: please ask reception"] * 2, "a known and an unknown badge alike"
+    assert refused[2] == "", "the holder is accepted"
+    assert check(screen, "OBAMA-44", photo("dog.jpg"))["reason"] == "No face seen", "how to try again is said"
+    assert [v.outcome for v in Verification.objects.order_by("created_at")][:2] == ["no_match", "unknown_badge"]
+
+    check(screen, "NOBODY-2", FACING)  # the third refusal about a badge, known or not: the kiosk pauses
+    paused = screen.post(reverse("kiosk:verify"), {"badge": "OBAMA-44", "photo": io.BytesIO(FACING)})
+    assert paused.status_code == 429 and paused.json()["error"].startswith("Too many refused checks here: wait")
 
 
 @pytest.mark.django_db
