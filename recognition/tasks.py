@@ -50,7 +50,8 @@ def purge_expired() -> dict[str, int]:
     return retention_purge()
 
 
-@shared_task(bind=True, max_retries=DELETE_FILES_MAX_RETRIES)
+# Acknowledged when done: deleting twice is harmless, a message lost with a worker would leave the files.
+@shared_task(bind=True, max_retries=DELETE_FILES_MAX_RETRIES, acks_late=True, reject_on_worker_lost=True)
 def delete_files(self: Task, names: list[str]) -> list[str]:
     """Files whose rows are gone that the storage refused to delete: tried again, with longer waits each time
     (1 min, 2, 4, … capped at 1 h), for about a day; then logged as an error to delete by hand."""
