@@ -70,6 +70,13 @@ class Collection(models.Model):
         type(self).objects.filter(pk=self.pk).update(version=models.F("version") + 1)
 
 
+class PersonQuerySet(models.QuerySet):
+    def enrolled(self, yes: bool = True) -> PersonQuerySet:
+        """People with a reference face (with ``yes`` false, those without one)."""
+        with_reference = Face.objects.references().values("person_id")
+        return self.filter(pk__in=with_reference) if yes else self.exclude(pk__in=with_reference)
+
+
 class Person(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=200, validators=[single_line])
@@ -88,6 +95,8 @@ class Person(models.Model):
     watched = models.BooleanField(default=False, help_text="Alert whenever this person is identified in an image.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PersonQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django import forms
@@ -19,7 +19,7 @@ from django.utils.timezone import localdate, localtime
 from recognition.admin.common import AuditedViews, DeletedOneByOne, face_img
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError, ImageRejected, InvalidInput
-from recognition.models import AuditEvent, Face, Person
+from recognition.models import AuditEvent, Face, Person, PersonQuerySet
 from recognition.services.access import require_consent_kept
 from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
 from recognition.services.people import person_enroll, person_save
@@ -64,12 +64,9 @@ class EnrolledFilter(admin.SimpleListFilter):
         return [("yes", "With reference faces"), ("no", "Without")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Person]) -> QuerySet[Person]:
-        enrolled = Face.objects.references().values("person_id")
-        if self.value() == "yes":
-            return queryset.filter(pk__in=enrolled)
-        if self.value() == "no":
-            return queryset.exclude(pk__in=enrolled)
-        return queryset
+        if self.value() not in ("yes", "no"):
+            return queryset
+        return cast(PersonQuerySet, queryset).enrolled(self.value() == "yes")  # Person's manager makes them
 
 
 class ConsentFilter(admin.SimpleListFilter):

@@ -40,5 +40,4 @@ class PersonFilter(django_filters.FilterSet):
         fields = ["external_id"]
 
     def filter_enrolled(self, queryset, name, value):
-        has = queryset.filter(faces__is_reference=True).values("pk")
-        return queryset.filter(pk__in=has) if value else queryset.exclude(pk__in=has)
+        return queryset.enrolled(value)

@@ -54,6 +54,20 @@ def obama(local_engine, face_search):
 # --- People -------------------------------------------------------------------------------
 
 
+def test_people_are_filtered_by_whether_they_are_enrolled(api_client):
+    from tests import images
+
+    enrolled = PersonFactory(name="Ada Lovelace")
+    person_enroll(person=enrolled, data=images.jpeg((200, 150), seed=71))
+    PersonFactory(name="Grace Hopper")
+
+    def names(value: str) -> list[str]:
+        return [p["name"] for p in api_client.get("/api/people/", {"enrolled": value}).json()["results"]]
+
+    assert names("true") == ["Ada Lovelace"]
+    assert names("false") == ["Grace Hopper"]
+
+
 def test_people_crud_search_and_filter(api_client, admin_client_api):
     created = api_client.post("/api/people/", {"name": "Grace Hopper", "external_id": " RFID-1 "}, format="json")
     assert created.status_code == 201, created.content
