@@ -516,8 +516,9 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Door kiosks (docs/KIOSK.md) -----------------------------------------------------------
-# This many unknown badges at one kiosk within the window pause it until the oldest is a window old: someone
-# typing numbers to find badges that exist is slowed to a few a minute, and each pause is audited.
+# This many unknown badges at one kiosk within the window (every refusal about a badge, at a kiosk that does not
+# explain refusals) pause it until the oldest is a window old: someone typing numbers to find badges that
+# exist is slowed to a few a minute, and each pause is audited.
 FACESITE_KIOSK_UNKNOWN_BADGES = env_int("FACESITE_KIOSK_UNKNOWN_BADGES", 5, minimum=1)
 FACESITE_KIOSK_PAUSE_SECONDS = env_int("FACESITE_KIOSK_PAUSE_SECONDS", 60, minimum=1, maximum=86_400)
 

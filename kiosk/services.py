@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 
 
 class KioskPaused(FacesiteError):
-    """Too many unknown badges at this kiosk lately (someone may be guessing badge numbers): no check for
-    ``retry_after`` seconds."""
+    """Too many refusals about badges at this kiosk lately (someone may be guessing badge numbers): no check
+    for ``retry_after`` seconds."""
 
     code = "kiosk_paused"
 

@@ -20,6 +20,8 @@ from recognition.models import Image
 
 logger = logging.getLogger(__name__)
 
+#: What a storage raises when it will not do what it is asked: a disk's OSError, or S3's through boto.
+STORAGE_ERRORS = (OSError, BotoCoreError, ClientError)
 DELETE_FILES = "recognition.tasks.delete_files"  # queued by name: tasks depend on services, not the reverse
 DELETE_AGAIN_SECONDS = 60
 
@@ -40,7 +42,7 @@ def stored_as(intended: str, content: File[bytes], *, kind: str, key: object) ->
     fails. ``StorageUnavailable``, naming the ``kind`` of file, when the storage refuses it."""
     try:
         name = default_storage.save(intended, content)
-    except (OSError, BotoCoreError, ClientError) as exc:
+    except STORAGE_ERRORS as exc:
         with suppress(Exception):  # a partly written file (a disk that filled up mid-write) must not stay
             default_storage.delete(intended)
         logger.error("Could not store %s %s: %s", kind, key, exc)
@@ -75,7 +77,7 @@ def files_delete(*, names: list[str], again_later: bool = False) -> list[str]:
     for name in names:
         try:
             default_storage.delete(name)
-        except (OSError, BotoCoreError, ClientError) as exc:
+        except STORAGE_ERRORS as exc:
             logger.warning("Could not delete %s from storage now: %s", name, exc)
             left.append(name)
     if left and again_later:
