@@ -98,6 +98,8 @@ class KnownFieldsOnly(serializers.Serializer):
     def _unknown_fields(self, data: Any) -> dict[str, list[str]]:
         if not isinstance(data, Mapping):
             return {}  # DRF's own "Invalid data" answers that
+        unknown = [name for name in data if name not in self.fields and name != CSRF_FIELD]
+        if not unknown:
+            return {}  # every upload and check comes through here: no message made for nothing
         writable = ", ".join(name for name, field in self.fields.items() if not field.read_only)
-        message = f"Unknown field. This operation takes: {writable}."
-        return {name: [message] for name in data if name not in self.fields and name != CSRF_FIELD}
+        return {name: [f"Unknown field. This operation takes: {writable}."] for name in unknown}
