@@ -32,9 +32,7 @@ def person_export(*, person: Person, actor: Actor = None, client_ip: str | None 
     require_permission(actor, EXPORT, to="export a person's data")
     references = list(Face.objects.references().filter(person=person).select_related("image", "collection"))
     sightings = list(
-        Face.objects.filter(person=person, is_reference=False)
-        .select_related("image__collection")
-        .order_by("image__created_at")
+        Face.objects.sightings().filter(person=person).select_related("image__collection").order_by("image__created_at")
     )
     checks = list(Verification.objects.filter(person=person).order_by("created_at"))
     out = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_UP_TO)  # noqa: SIM115 - the caller closes it
