@@ -102,12 +102,16 @@ def video_chunk_analyse(*, chunk_id: int) -> None:
         _try_again_later(chunk, token, reason=exc.message)
         return
     with transaction.atomic():
-        done = VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
+        # The video's row first, as video_fail and video_delete take it: a video that failed or went meanwhile
+        # does not get this chunk's frames kept after it, where nothing would ever delete them.
+        running = Video.objects.select_for_update().filter(pk=video.pk, status=Video.Status.PROCESSING)
+        done = running.exists() and VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
             status=VideoChunk.Status.DONE, tracks=[track_to_json(t) for t in tracks], frames=count,
             claim_token=None, updated_at=timezone.now(),
         )  # fmt: skip
         if not done:
-            logger.warning("Chunk %s was retaken while analysed; its results are dropped.", chunk)
+            delete_files_after_commit(names=[track.frame_key for track in tracks])
+            logger.warning("Chunk %s was retaken while analysed, or its video failed or went; results dropped.", chunk)
             return
         total = video.chunks.count()
         finished = video.chunks.filter(status=VideoChunk.Status.DONE).count()
@@ -184,9 +188,13 @@ def _fetch_failed(video: Video, exc: FetchRefused | VideoRefused) -> None:
 
 
 def video_fail(*, video_id: str, error: str) -> None:
-    Video.objects.filter(pk=video_id).exclude(status=Video.Status.DONE).update(
-        status=Video.Status.FAILED, error=error, updated_at=timezone.now()
-    )
+    """The video failed, saying why; the frames its chunks kept for tracks go (it will not be finished)."""
+    with transaction.atomic():
+        unfinished = Video.objects.filter(pk=video_id).exclude(status=Video.Status.DONE)
+        if unfinished.update(status=Video.Status.FAILED, error=error, updated_at=timezone.now()):
+            chunks = VideoChunk.objects.filter(video_id=video_id)
+            delete_files_after_commit(names=chunks.frame_keys())
+            chunks.update(tracks=[])
     logger.warning("Video %s failed: %s", video_id, error)
 
 

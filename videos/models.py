@@ -57,6 +57,12 @@ class Video(models.Model):
         return self.original_filename or str(self.pk)
 
 
+class VideoChunkQuerySet(models.QuerySet["VideoChunk"]):
+    def frame_keys(self) -> list[str]:
+        """Storage names of the best frames these chunks' tracks keep until their video is finished."""
+        return [track["frame_key"] for tracks in self.values_list("tracks", flat=True) for track in tracks]
+
+
 class VideoChunk(models.Model):
     """A stretch of a video analysed by one task; a worker lost loses only its chunk (the sweeper retakes it)."""
 
@@ -76,6 +82,8 @@ class VideoChunk(models.Model):
     frames = models.PositiveIntegerField(default=0, help_text="Frames analysed.")
     tracks = models.JSONField(default=list, blank=True, help_text="Faces followed in this chunk, until merged.")
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VideoChunkQuerySet.as_manager()
 
     class Meta:
         ordering = ["video", "index"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import IO
@@ -89,9 +89,13 @@ def video_enqueue(*, video: Video) -> None:
 
 
 def video_delete(*, video: Video, actor: Actor = None, client_ip: str | None = None) -> None:
-    """Delete a video, its sightings and the frames kept for them (with their faces), and its file."""
-    names = [video.file.name] if video.file.name else []
-    _delete_with_sightings(video, AuditEvent.Action.VIDEO_DELETE, actor=actor, client_ip=client_ip, files=names)
+    """Delete a video, its sightings and the frames kept for them (with their faces), its file, and the frames
+    its chunks keep while it is analysed."""
+
+    def files() -> list[str]:
+        return ([video.file.name] if video.file.name else []) + video.chunks.frame_keys()
+
+    _delete_with_sightings(video, AuditEvent.Action.VIDEO_DELETE, actor=actor, client_ip=client_ip, files=files)
 
 
 def camera_delete(*, camera: Camera, actor: Actor = None, client_ip: str | None = None) -> None:
@@ -103,15 +107,20 @@ def camera_delete(*, camera: Camera, actor: Actor = None, client_ip: str | None 
 
 def _delete_with_sightings(
     owner: Video | Camera, action: AuditEvent.Action, *, actor: Actor, client_ip: str | None,
-    files: list[str] | None = None, **details: object,
+    files: Callable[[], list[str]] = list, **details: object,
 ) -> None:  # fmt: skip
+    """Delete ``owner`` (audited) and the frames kept for its sightings, and the files ``files()`` names once
+    its row is locked: a chunk finishing meanwhile (videos.analysis takes the video's row first too) has either
+    kept its frames by then or will find the video gone."""
     from recognition.services.erasure import image_delete
 
     frames = [s.frame for s in owner.sightings.select_related("frame") if s.frame is not None]
     with transaction.atomic():
+        owner._meta.model._default_manager.select_for_update().filter(pk=owner.pk).exists()
+        names = files()
         audit_record(actor=actor, action=action, target=owner, client_ip=client_ip, **details)
         owner.delete()
-        delete_files_after_commit(names=files or [])
+        delete_files_after_commit(names=names)
     for frame in frames:
         image_delete(image=frame, actor=actor, client_ip=client_ip)
 

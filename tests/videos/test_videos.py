@@ -20,9 +20,10 @@ from tests.clips import analysed_here, sound_only, video
 from tests.conftest import S3_MEDIA_BUCKET, client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
+from videos import analysis as video_analysis
 from videos.analysis import MAX_ATTEMPTS, video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
-from videos.services import VideoRefused, video_upload, video_upload_url
+from videos.services import VideoRefused, video_delete, video_upload, video_upload_url
 from videos.sweeper import videos_sweep_stuck
 
 pytestmark = pytest.mark.django_db
@@ -147,12 +148,7 @@ def test_a_file_damaged_after_upload_fails_the_video_with_a_clear_message(local_
 
 
 def test_a_lost_worker_loses_only_its_chunk(local_engine, settings):
-    settings.FACESITE_VIDEO_CHUNK_SECONDS = 1.0
-    uploaded = upload(video([("obama.jpg", 3.0)]))
-    video_start(video_id=str(uploaded.pk))
-    chunks = list(VideoChunk.objects.filter(video=uploaded))
-    for chunk in chunks[1:]:
-        video_chunk_analyse(chunk_id=chunk.pk)
+    uploaded, chunks = half_analysed(settings)
     # The first chunk's worker was killed mid-way: claimed long ago, never finished.
     long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_VIDEO_STALE_AFTER + 1)
     VideoChunk.objects.filter(pk=chunks[0].pk).update(status="processing", claimed_at=long_ago, attempts=1)
@@ -328,3 +324,75 @@ def test_a_start_that_died_before_planning_is_started_again(local_engine, settin
     Video.objects.filter(pk=uploaded.pk).update(status=Video.Status.PROCESSING, updated_at=long_ago)  # no chunks
     assert videos_sweep_stuck()["videos_restarted"] == 1
     assert analysed_here(uploaded).status == Video.Status.DONE
+
+
+def frames_stored(video_id) -> list[str]:
+    """The best frames the video's chunks keep in storage while it is analysed."""
+    if not default_storage.exists(f"videos/frames/{video_id}"):
+        return []
+    return sorted(default_storage.listdir(f"videos/frames/{video_id}")[1])
+
+
+def half_analysed(settings) -> tuple[Video, list[VideoChunk]]:
+    """A video of three one-second chunks with Obama in each, the last two analysed (their frames kept)."""
+    settings.FACESITE_VIDEO_CHUNK_SECONDS = 1.0
+    uploaded = upload(video([("obama.jpg", 3.0)]))
+    video_start(video_id=str(uploaded.pk))
+    chunks = list(VideoChunk.objects.filter(video=uploaded))
+    for chunk in chunks[1:]:
+        video_chunk_analyse(chunk_id=chunk.pk)
+    assert len(frames_stored(uploaded.pk)) == 2
+    return uploaded, chunks
+
+
+def test_a_failed_video_keeps_none_of_its_chunks_frames(local_engine, settings, django_capture_on_commit_callbacks):
+    uploaded, chunks = half_analysed(settings)
+    long_ago = timezone.now() - timedelta(seconds=settings.FACESITE_VIDEO_STALE_AFTER + 1)
+    VideoChunk.objects.filter(pk=chunks[0].pk).update(status="processing", claimed_at=long_ago, attempts=MAX_ATTEMPTS)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert videos_sweep_stuck()["videos_failed"] == 1
+    uploaded.refresh_from_db()
+    assert uploaded.status == Video.Status.FAILED
+    assert frames_stored(uploaded.pk) == [], "no face is kept for a video that will never be finished"
+    assert VideoChunk.objects.filter(video=uploaded).frame_keys() == []
+
+
+def test_deleting_a_video_being_analysed_deletes_its_chunks_frames(
+    local_engine, settings, django_capture_on_commit_callbacks
+):
+    uploaded, _ = half_analysed(settings)
+    video_id, file_name = uploaded.pk, uploaded.file.name
+    with django_capture_on_commit_callbacks(execute=True):
+        video_delete(video=uploaded)
+    assert frames_stored(video_id) == [] and not default_storage.exists(file_name)
+
+
+@pytest.mark.parametrize("meanwhile", ["failed", "deleted", "retaken"])
+def test_a_chunk_finishing_after_its_video_failed_or_went_or_it_was_retaken_drops_its_frames(
+    local_engine, settings, django_capture_on_commit_callbacks, monkeypatch, meanwhile
+):
+    uploaded, chunks = half_analysed(settings)
+    video_id = uploaded.pk
+    # The first chunk's worker is slow: while it analyses, the video fails, is deleted, or the chunk is retaken.
+    slow = chunks[0]
+    real = video_analysis._track_chunk
+
+    def and_meanwhile(video_: Video, chunk: VideoChunk):
+        result = real(video_, chunk)
+        if meanwhile == "failed":
+            video_analysis.video_fail(video_id=str(video_.pk), error="Another chunk could not be decoded")
+        elif meanwhile == "deleted":
+            video_delete(video=video_)
+        else:
+            VideoChunk.objects.filter(pk=chunk.pk).update(claim_token=None, status="pending")
+        return result
+
+    monkeypatch.setattr(video_analysis, "_track_chunk", and_meanwhile)
+    with django_capture_on_commit_callbacks(execute=True):
+        video_chunk_analyse(chunk_id=slow.pk)
+    left = frames_stored(video_id)
+    if meanwhile == "retaken":  # the two finished chunks keep theirs; the retaking task will store its own
+        assert len(left) == 2 and not any(name.startswith("0-") for name in left)
+        assert VideoChunk.objects.get(pk=slow.pk).status == VideoChunk.Status.PENDING
+    else:
+        assert left == [], f"a video {meanwhile} keeps no frame of a chunk that finished late"
