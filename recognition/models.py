@@ -428,6 +428,7 @@ class AuditEvent(models.Model):
         PERSON_ERASE = "person.erase", "Person erased"
         PERSON_EXPORT = "person.export", "Person's data exported (subject access)"
         RETENTION_PURGE = "retention.purge", "Expired data purged"
+        STORAGE_STRAYS_DELETE = "storage.strays.delete", "Stray files deleted from storage"
         CALIBRATION_PAIRS_ADD = "calibration.pairs.add", "Labelled photos scored for calibration"
         CALIBRATION_PAIRS_CLEAR = "calibration.pairs.clear", "Labelled calibration pairs removed"
         COLLECTION_THRESHOLD = "collection.threshold", "Match threshold set"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import tempfile
 import uuid
 
@@ -26,6 +27,7 @@ from recognition.exceptions import StorageUnavailable
 from recognition.fetch import FetchRefused, fetch_to_file
 from recognition.services.files import delete_files_after_commit, file_s3_location, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
+from recognition.services.strays import UUID, uuid_in
 from videos.media import frames
 from videos.models import Video, VideoChunk
 from videos.services import VideoRefused, file_sha256, stored_video, video_check, video_describe
@@ -258,6 +260,17 @@ def _keep_frames(video: Video, index: int, best_frames: list[tuple[Track, bytes]
         for name in kept:
             default_storage.delete(name)
         raise
+
+
+FRAME_NAME = re.compile(rf"videos/frames/{UUID}/.+")
+
+
+def frames_held(names: list[str]) -> set[str]:
+    """Which of these stored frames a chunk keeps until its video is finished, or are not named as
+    ``_keep_frames`` names them: what the stray files' search must leave."""
+    ids = {name: uuid_in(name, FRAME_NAME) for name in names}
+    kept = set(VideoChunk.objects.filter(video_id__in={i for i in ids.values() if i}).frame_keys())
+    return {name for name, id_ in ids.items() if id_ is None or name in kept}
 
 
 def _fetch(video: Video) -> None:

@@ -10,6 +10,11 @@ class VideosConfig(AppConfig):
 
     def ready(self) -> None:
         from recognition.services.retention import Retained, retention_register
+        from recognition.services.strays import held_in, strays_register
+        from videos.analysis import frames_held
+        from videos.models import Video
         from videos.services import video_delete, videos_due
 
         retention_register("videos", Retained(label="videos", due=videos_due, remove=lambda v: video_delete(video=v)))
+        strays_register("videos/", held_in(Video))
+        strays_register("videos/frames/", frames_held)
