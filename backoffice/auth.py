@@ -31,7 +31,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from backoffice.tokens import api_token_expires, stored_key
-from recognition.audit import request_ip
+from recognition.audit import acting_with_for_request, request_ip
 
 
 def _key(kind: str, *parts: str) -> str:
@@ -117,6 +117,9 @@ class LockoutAuthenticationForm(AdminAuthenticationForm):
         return super().clean()
 
 
+API_TOKEN = "API token"  # what audit rows name as the credential of a request authenticated by one
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, with tokens that expire and a limit on guessing them."""
 
@@ -137,4 +140,6 @@ class ExpiringTokenAuthentication(TokenAuthentication):
         expires = api_token_expires(token)
         if expires and expires < timezone.now():
             raise AuthenticationFailed(f"This token expired {expires:%Y-%m-%d}; ask for a new one.")
+        # Told apart from an admin session on the trail (a token is a key a user may have handed to a script).
+        acting_with_for_request(API_TOKEN)
         return user, token

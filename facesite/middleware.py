@@ -1,4 +1,5 @@
-"""Refusing an oversized request body (413) from its declared length, before anything reads it.
+"""Middleware of the project's own: refusing an oversized request body (413) from its declared length, before
+anything reads it; and a scope for each request's audit credential (``AuditCredentialMiddleware``).
 
 Left alone, a JSON body is read whole into memory and a multipart file is written to disk in
 full before any size check runs. Under WSGI a view gets no more of a body than its
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from facesite.errors import API_PREFIX
+from recognition.audit import request_credential_scope
 
 #: Room for the other fields of a request beside its image.
 FIELDS_ALLOWANCE = 64 * 1024
@@ -53,3 +55,15 @@ class BodySizeLimitMiddleware:
         if request.path.startswith(API_PREFIX):
             return JsonResponse({"detail": message, "code": "too_large"}, status=413)
         return HttpResponse(message, content_type="text/plain; charset=utf-8", status=413)
+
+
+class AuditCredentialMiddleware:
+    """Each request in its own credential scope, so a credential its authentication names for the audit rows
+    (an API token) is named on this request's rows only, never on the next one the same thread answers."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with request_credential_scope():
+            return self.get_response(request)

@@ -24,6 +24,7 @@ from recognition.models import AuditEvent
 Actor = AbstractBaseUser | AnonymousUser | None
 
 _credential: ContextVar[str] = ContextVar("audit_credential", default="")
+_in_request: ContextVar[bool] = ContextVar("audit_in_request", default=False)
 
 
 @contextmanager
@@ -35,6 +36,26 @@ def acting_with(credential: str) -> Iterator[None]:
         yield
     finally:
         _credential.reset(token)
+
+
+@contextmanager
+def request_credential_scope() -> Iterator[None]:
+    """One request's time: a credential named with ``acting_with_for_request`` is forgotten at its end
+    (``facesite.middleware.AuditCredentialMiddleware`` opens one around every request)."""
+    credential, in_request = _credential.set(""), _in_request.set(True)
+    try:
+        yield
+    finally:
+        _credential.reset(credential)
+        _in_request.reset(in_request)
+
+
+def acting_with_for_request(credential: str) -> None:
+    """For the rest of this request, audit rows name ``credential``: for an authentication class, which
+    learns the credential inside the request with no block to wrap around the rest of it."""
+    if not _in_request.get():
+        raise RuntimeError("No request credential scope: is AuditCredentialMiddleware in MIDDLEWARE?")
+    _credential.set(credential)
 
 
 def _with_credential(details: dict[str, Any]) -> dict[str, Any]:

@@ -3,8 +3,10 @@
 import pytest
 
 from backoffice import roles
+from backoffice.auth import API_TOKEN
 from integrations.services.outbox import SEND_DELIVERY
-from recognition.audit import acting_with
+from recognition.admin.activity import sentences
+from recognition.audit import acting_with, acting_with_for_request
 from recognition.models import AuditEvent, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
 from recognition.services.files import DELETE_FILES
@@ -12,6 +14,7 @@ from recognition.services.ingest import image_ingest, image_upload
 from recognition.services.people import person_enroll, person_save
 from recognition.services.queue import ANALYSE_IMAGE
 from tests import images
+from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +81,18 @@ def test_a_credential_is_named_on_the_rows_recorded_while_it_acts_and_on_no_othe
     person_save(person=Person(), changes={"name": "Grace"}, actor=operator)
     rows = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_CREATE).order_by("created_at")
     assert [row.details.get("credential") for row in rows] == ["access key AKIAEXAMPLE", None]
+
+
+def test_rows_of_a_request_made_with_an_api_token_name_it_and_a_sessions_next_request_does_not(operator, client):
+    with_token = client_for(operator)
+    assert with_token.post("/api/people/", {"name": "Ada"}, format="json").status_code == 201
+    client.force_login(operator)  # the same thread answers a session's request next
+    assert client.post("/api/people/", {"name": "Grace"}, content_type="application/json").status_code == 201
+    rows = AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_CREATE).order_by("created_at")
+    assert [row.details.get("credential") for row in rows] == [API_TOKEN, None]
+    assert sentences(rows)[rows[0].pk].endswith("(with API token)")
+
+
+def test_a_credential_for_the_rest_of_a_request_needs_a_request():
+    with pytest.raises(RuntimeError, match="AuditCredentialMiddleware"):
+        acting_with_for_request(API_TOKEN)
