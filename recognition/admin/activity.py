@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.template.defaultfilters import pluralize
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
+from recognition.services import retention
 
 # Each kind of object: how to look it up, name it, and which admin page shows it.
 NAMED: dict[str, tuple[Any, Any, str]] = {
@@ -99,6 +101,14 @@ def _sentence(event: AuditEvent, named: Named | None) -> SafeString:
         )
     if event.action in (AuditEvent.Action.FACES_SEARCH, AuditEvent.Action.FACES_COMPARE):
         return format_html("{} {}", actor, event.get_action_display().lower())
+    if event.action == AuditEvent.Action.RETENTION_PURGE:
+        removed = ", ".join(
+            f"{retention.labels().get(part, part)} {n}" for part, n in details.get("removed", {}).items() if n
+        )
+        return format_html("{} purged what outlived its retention limit: {}", actor, removed or "nothing")
+    if event.action == AuditEvent.Action.STORAGE_STRAYS_DELETE:
+        deleted = sum(details.get("deleted", {}).values())
+        return format_html("{} deleted {} stray file{} from storage", actor, deleted, pluralize(deleted))
     verb = VERBS.get(AuditEvent.Action(event.action)) if event.action in AuditEvent.Action.values else None
     times = f" ({event.repeats} times)" if event.repeats > 1 else ""
     if verb and named:

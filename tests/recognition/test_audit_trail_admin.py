@@ -3,16 +3,25 @@ counted once, and filters by who did it."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import timedelta
+
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 
 from backoffice import roles
 from recognition.admin.common import thumbnail_url
 from recognition.audit import audit_list, audit_request
-from recognition.models import AuditEvent
+from recognition.models import AuditEvent, Image
+from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.matching import person_verify
 from recognition.services.people import person_enroll
+from recognition.services.retention import retention_purge
+from recognition.services.strays import strays_delete
 from tests import images
 from tests.factories import PersonFactory
 from tests.recognition.test_admin import admin_client
@@ -85,3 +94,19 @@ def test_only_reads_are_recorded_as_reads(rf):
     with pytest.raises(ValueError, match=r"image\.upload is not in AuditEvent\.READS"):
         audit_list(request, AuditEvent.Action.IMAGE_UPLOAD)
     assert not AuditEvent.objects.exists()
+
+
+def test_the_purge_and_the_deletion_of_stray_files_say_how_much_went(settings, django_capture_on_commit_callbacks):
+    settings.FACESITE_RETENTION = {**settings.FACESITE_RETENTION, "images": 30}
+    expired = image_analyse(image_id=image_ingest(data=images.jpeg(seed=9), filename="old.jpg").pk)
+    Image.objects.filter(pk=expired.pk).update(created_at=timezone.now() - timedelta(days=31))
+    with django_capture_on_commit_callbacks(execute=True):
+        retention_purge()
+        retention_purge()
+    stray = default_storage.save(f"thumbs/faces/{uuid.uuid4()}-160.jpg", ContentFile(b"a face"))
+    strays_delete(names=[stray], actor=None)
+
+    trail = admin_client(roles.ADMINISTRATOR).get(reverse("admin:recognition_auditevent_changelist")).content.decode()
+    assert "Facesite purged what outlived its retention limit: analysed images 1<" in trail
+    assert "Facesite purged what outlived its retention limit: nothing<" in trail
+    assert "Facesite deleted 1 stray file from storage<" in trail
