@@ -18,7 +18,7 @@ from recognition.models import AuditEvent, Image
 class EndpointForm(forms.ModelForm):
     """The endpoint without its secret, which can only be replaced: generated (and shown once) or set."""
 
-    url = forms.URLField(max_length=500, assume_scheme="https", help_text="Where events are POSTed.")
+    url = forms.URLField(label="URL", max_length=500, assume_scheme="https", help_text="Where events are POSTed.")
     secret_change = forms.ChoiceField(
         label="Signing secret", choices=SecretChange.choices, initial=SecretChange.KEEP, widget=forms.RadioSelect
     )

@@ -73,7 +73,7 @@ class Endpoint(models.Model):
     """A third-party system told about results, in XML, by signed HTTP POSTs."""
 
     name = models.CharField(max_length=100, unique=True)
-    url = models.URLField(max_length=500, validators=[validate_endpoint_url])
+    url = models.URLField("URL", max_length=500, validators=[validate_endpoint_url])
     enabled = models.BooleanField(default=True)
     secret_encrypted = models.TextField(
         editable=False, help_text="The HMAC-SHA256 signing secret, encrypted (integrations.secrets). Write-only."

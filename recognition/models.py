@@ -156,7 +156,7 @@ class Image(models.Model):
     content_type = models.CharField(max_length=50, blank=True)
     original_filename = models.CharField(max_length=255, blank=True)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.UPLOAD)
-    source_url = models.URLField(max_length=2000, blank=True)
+    source_url = models.URLField("source URL", max_length=2000, blank=True)
     collection = models.ForeignKey(
         Collection,
         on_delete=models.PROTECT,

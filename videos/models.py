@@ -23,7 +23,7 @@ class Video(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     original_filename = models.CharField(max_length=255, blank=True)
-    source_url = models.URLField(max_length=2000, blank=True)
+    source_url = models.URLField("source URL", max_length=2000, blank=True)
     container = models.CharField(max_length=20, blank=True, help_text="As probed from the bytes.")
     codec = models.CharField(max_length=50, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)

@@ -37,6 +37,10 @@ def form(**changes) -> dict:
 
 def test_a_generated_secret_is_shown_once_then_never_again():
     admin = staff(roles.ADMINISTRATOR)
+    assert (
+        '<label class="required" for="id_url">URL:</label>'
+        in admin.get(reverse("admin:integrations_endpoint_add")).content.decode()
+    ), "the form says URL, not Django's 'Url' from the field's name"
     shown = admin.post(reverse("admin:integrations_endpoint_add"), form())
     assert shown.status_code == 200 and "no-store" in shown["Cache-Control"]
     endpoint = Endpoint.objects.get()
