@@ -13,7 +13,7 @@ from django.db import connection
 from recognition.exceptions import InvalidInput
 from recognition.management.progress import ProgressBar
 from recognition.models import Collection
-from recognition.services.bulk import DEFAULT_ENCODING, REFUSED, Outcome
+from recognition.services.bulk import DEFAULT_ENCODING, REFUSED, SKIPPED, Outcome
 from recognition.services.collections import collection_named
 
 
@@ -34,9 +34,11 @@ class ImportCommand(BaseCommand):
             raise CommandError(exc.message) from exc
 
     def import_all(
-        self, items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int, results: Sequence[str]
-    ) -> None:
-        """Do ``one`` for each item, showing progress; then count each of ``results`` and list the refusals."""
+        self, items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int, results: Sequence[str],
+        left_out: Sequence[tuple[str, str]] = (),
+    ) -> None:  # fmt: skip
+        """Do ``one`` for each item, showing progress; then count each of ``results`` (the skipped with why),
+        and list the refusals and the files ``left_out`` of the source, with why."""
         if workers < 1:
             raise CommandError("--workers must be 1 or more.")
         progress = ProgressBar(self.stdout, total=len(items))
@@ -46,14 +48,19 @@ class ImportCommand(BaseCommand):
             progress.advance()
         progress.finish()
         counts = Counter(o.result for o in outcomes)
+        skipped = Counter(o.reason for o in outcomes if o.result == SKIPPED)
         self.stdout.write("")
         for result in results:
-            self.stdout.write(f"  {result:<12} {counts[result]:>7}")
-        refused = [o for o in outcomes if o.result == REFUSED]
-        if refused:
-            self.stdout.write("\nRefused:")
-            for outcome in refused:
-                self.stdout.write(f"  {outcome.item}: {outcome.reason}")
+            why = f"  ({', '.join(f'{reason} {n}' for reason, n in skipped.items())})" if result == SKIPPED else ""
+            self.stdout.write(f"  {result:<12} {counts[result]:>7}{why if counts[result] else ''}")
+        if left_out:
+            self.stdout.write(f"  {'left out':<12} {len(left_out):>7}  (not read: listed below)")
+        for title, listed in (("Refused", [(o.item, o.reason) for o in outcomes if o.result == REFUSED]),
+                              ("Left out", left_out)):  # fmt: skip
+            if listed:
+                self.stdout.write(f"\n{title}:")
+                for item, reason in listed:
+                    self.stdout.write(f"  {item}: {reason}")
 
 
 def _each(items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int) -> Iterator[Outcome]:

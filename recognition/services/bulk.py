@@ -16,7 +16,7 @@ import codecs
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from recognition.audit import Actor
+from recognition.engines.imaging import HEIF_REFUSED
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
 from recognition.models import Collection, Face, Image, Person
@@ -165,6 +166,29 @@ def _person(item: PhotoToImport, actor: Actor) -> Person:
             return person_save(person=Person(), changes=changes, actor=actor, via="import")
     except IntegrityError:
         return Person.objects.get(external_id=item.external_id)
+
+
+#: Files no one means as photos, which a folder's import passes over without a word (as hidden ones).
+SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
+HEIF_SUFFIXES = {".heic", ".heif"}
+
+
+def left_out(root: Path, *, read: Iterable[str], elsewhere: str) -> list[tuple[str, str]]:
+    """The files of the folder tree ``root`` an import of it does not read (``read``: those it does), each
+    with why: HEIC, not a photo by its name, or ``elsewhere`` (a photo where the import does not look).
+    Hidden and system files are passed over."""
+    taken, found = set(read), []
+    for path in sorted(root.rglob("*")):
+        hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
+        if not path.is_file() or hidden or path.name.lower() in SYSTEM_FILES or str(path) in taken:
+            continue
+        if path.suffix.lower() in HEIF_SUFFIXES:
+            found.append((str(path), HEIF_REFUSED))
+        elif path.suffix.lower() not in PHOTO_SUFFIXES:
+            found.append((str(path), f"not a photo by its name (read: {', '.join(sorted(PHOTO_SUFFIXES))})"))
+        else:
+            found.append((str(path), elsewhere))
+    return found
 
 
 def images_in(source: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[str]:

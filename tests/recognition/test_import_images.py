@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import shutil
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from recognition.models import AuditEvent, Collection, Image
 from tests import images
+from tests.images import FIXTURES
 
 pytestmark = pytest.mark.django_db
 
@@ -27,11 +29,16 @@ def test_a_folder_tree_is_uploaded_and_queued_once(tmp_path, media_root, django_
     (photos / "camera-1" / "copy.jpg").write_bytes(images.jpeg((96, 72), seed=200))  # the same bytes again
     (photos / "camera-1" / "readme.txt").write_text("not an image, not read")
     (photos / "camera-1" / "cut.jpg").write_bytes(images.jpeg((96, 72), seed=9)[:300])
+    shutil.copy(FIXTURES / "obama.heic", photos / "camera-1" / "IMG_0001.HEIC")  # an iPhone's
+    (photos / "camera-1" / "Thumbs.db").write_bytes(b"\xd0\xcf")  # Windows' own file, not the operator's
 
     with django_capture_on_commit_callbacks() as queued:
         output = run(photos, features="faces,labels")
     assert "queued             3" in output and "skipped            1" in output and "refused            1" in output
     assert "cut.jpg: " in output
+    assert "skipped            1  (already uploaded 1)" in output and "left out           2" in output
+    assert "readme.txt: not a photo by its name (read: .bmp, .gif, .jpeg" in output
+    assert "IMG_0001.HEIC: This is a HEIF (HEIC) picture" in output and "Thumbs.db" not in output
     assert len(queued) == 3, "each new image's analysis is queued once it commits"
     assert Image.objects.filter(source=Image.Source.IMPORT, status=Image.Status.PENDING).count() == 3
     assert all(image.features == ["labels", "faces"] for image in Image.objects.all())

@@ -37,6 +37,8 @@ def people_folder(tmp_path):
     (root / "B-99" / "group.jpg").write_bytes(images.group_photo())
     (root / "B-99" / "notes.txt").write_text("not a photo, not read")
     (root / "B-46" / "broken.jpg").write_bytes((FIXTURES / "biden.jpg").read_bytes()[:2000])
+    shutil.copy(FIXTURES / "obama3.jpg", root / "B-44-new.jpg")  # put beside the folders, not in one
+    (root / "B-46" / ".DS_Store").write_bytes(b"Bud1")  # a Mac's own file, not the operator's
     return root
 
 
@@ -66,6 +68,9 @@ def test_a_folder_is_enrolled_and_a_run_interrupted_midway_continues_where_it_st
     assert "group.jpg: 3 faces were found; a reference photo must show exactly one person" in output
     assert "dog.jpg: No face was found" in output
     assert "broken.jpg" in output, "a truncated file is refused with the API's reason"
+    assert "skipped            2  (already enrolled 2)" in output and "left out           2" in output
+    assert "B-44-new.jpg: not in a person's own folder" in output, "a photo no import reads is named, not lost"
+    assert "notes.txt: not a photo by its name" in output and ".DS_Store" not in output
     assert AuditEvent.objects.filter(action="person.enrol", details__via="import").count() == 3
 
 

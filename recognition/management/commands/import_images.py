@@ -48,4 +48,5 @@ class Command(ImportCommand):
             partial(bulk.import_image, collection=target, features=wanted, dry_run=dry_run),
             workers=workers,
             results=(bulk.WOULD_QUEUE if dry_run else bulk.QUEUED, bulk.SKIPPED, bulk.REFUSED),
+            left_out=bulk.left_out(source, read=items, elsewhere="not read") if source.is_dir() else (),
         )

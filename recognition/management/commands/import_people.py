@@ -11,6 +11,8 @@ from django.core.management.base import CommandError, CommandParser
 from recognition.management.importing import ImportCommand
 from recognition.services import bulk
 
+NOT_IN_A_PERSONS_FOLDER = "not in a person's own folder: each person's photos go in <folder>/<external id>/"
+
 
 class Command(ImportCommand):
     help = (
@@ -49,4 +51,7 @@ class Command(ImportCommand):
             partial(bulk.import_photo, collection=target, dry_run=dry_run),
             workers=workers,
             results=(bulk.WOULD_ENROL if dry_run else bulk.ENROLLED, bulk.SKIPPED, bulk.REFUSED),
+            left_out=bulk.left_out(source, read=(item.photo for item in items), elsewhere=NOT_IN_A_PERSONS_FOLDER)
+            if source.is_dir()
+            else (),
         )
