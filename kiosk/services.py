@@ -19,7 +19,7 @@ from recognition.models import AuditEvent, Face, Verification
 from recognition.services.access import require_permission
 from recognition.services.liveness import head_turn_check
 from recognition.services.matching import person_verify
-from recognition.thumbnails import face_crop_if_stored
+from recognition.services.thumbnails import face_crop_if_stored
 
 #: What the screen says when it refuses: neutral, and no hint about who the badge belongs to.
 REASONS: dict[str, str] = {

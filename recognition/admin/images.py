@@ -15,7 +15,6 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from recognition import thumbnails
 from recognition.admin.common import (
     AuditedViews,
     DeletedOneByOne,
@@ -28,6 +27,7 @@ from recognition.admin.preview import image_preview
 from recognition.admin.upload import upload_view
 from recognition.audit import audit_request, request_ip
 from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, Person, TextDetection
+from recognition.services import thumbnails
 from recognition.services.analysis import image_reanalyse
 from recognition.services.erasure import image_delete
 from recognition.services.review import face_flag_for_review

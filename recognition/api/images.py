@@ -13,7 +13,6 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.throttling import BaseThrottle
 
-from recognition import thumbnails
 from recognition.api import examples
 from recognition.api import serializers as s
 from recognition.api.common import PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
@@ -22,6 +21,7 @@ from recognition.api.permissions import ModelPermissions
 from recognition.api.strict import KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent, Face, Image
+from recognition.services import thumbnails
 from recognition.services.collections import collection_named
 from recognition.services.erasure import image_delete
 from recognition.services.ingest import image_ingest_url, image_upload

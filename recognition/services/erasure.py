@@ -12,11 +12,11 @@ from django.db import transaction
 from django.db.models import PROTECT, ForeignObjectRel, Q, QuerySet
 from django.utils.crypto import salted_hmac
 
-from recognition import thumbnails
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.exceptions import Conflict
 from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
+from recognition.services import thumbnails
 from recognition.services.collections import collections_changed, engine_forget
 from recognition.services.files import delete_files_after_commit
 from recognition.signals import person_erased

@@ -11,12 +11,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from recognition import thumbnails
 from recognition.audit import Actor, audit_record
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
 from recognition.exceptions import EngineFailed, EnrolmentError, engine_call
 from recognition.models import AuditEvent, Collection, Face, Image, Person
+from recognition.services import thumbnails
 from recognition.services.access import ENROL, require_consent, require_consent_kept, require_permission
 from recognition.services.collections import collections_changed
 from recognition.services.files import stored_file

@@ -19,7 +19,7 @@ from recognition.audit import Actor, audit_record
 from recognition.exceptions import FileMissing
 from recognition.models import AuditEvent, Face, Person, Verification
 from recognition.services.access import require_permission
-from recognition.thumbnails import face_crop, face_photo
+from recognition.services.thumbnails import face_crop, face_photo
 
 EXPORT = "recognition.export_person"
 ZIP = "application/zip"

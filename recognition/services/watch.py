@@ -17,8 +17,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from recognition import thumbnails
 from recognition.models import Face, Image, WatchAlert
+from recognition.services import thumbnails
 from recognition.services.queue import DELIVERIES, enqueue_after_commit
 
 SEND_WATCH_ALERT = "recognition.tasks.send_watch_alert"

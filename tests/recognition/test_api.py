@@ -203,7 +203,7 @@ def test_erasing_a_person_removes_every_trace(
 
     from integrations.services import sending, upkeep
     from integrations.xml import schema
-    from recognition import thumbnails
+    from recognition.services import thumbnails
 
     Endpoint.objects.create(name="Door", url=receiver.url, secret="s", timeout_seconds=5,
                             events=["image.analysed", "person.identified", "verification.result"])  # fmt: skip
@@ -373,7 +373,7 @@ def test_deleting_an_image_needs_the_administrator_role(
     api_client, admin_client_api, media_root, django_capture_on_commit_callbacks
 ):
     image = image_analyse(image_id=image_ingest(data=images.jpeg(seed=11)).pk)
-    from recognition import thumbnails
+    from recognition.services import thumbnails
 
     thumbnails.image_thumbnail(image, size=800)
     thumbnails.face_crop(image.faces.get())

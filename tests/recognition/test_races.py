@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from backoffice import roles
-from recognition import thumbnails
 from recognition.models import Image, Person
+from recognition.services import thumbnails
 from recognition.services.ingest import image_upload
 from tests import images
 from tests.factories import UserFactory

@@ -11,8 +11,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from integrations.models import Delivery, Endpoint
-from recognition import thumbnails
 from recognition.models import AuditEvent, Face, Image, Person, Verification
+from recognition.services import thumbnails
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.matching import person_verify

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recognition import thumbnails
 from recognition.models import Image
+from recognition.services import thumbnails
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.retention import retention_purge

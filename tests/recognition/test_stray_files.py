@@ -15,9 +15,8 @@ from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
 
 from facesite.devredis import free_port
-from recognition import thumbnails
 from recognition.models import AuditEvent, Face, Image
-from recognition.services import strays
+from recognition.services import strays, thumbnails
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.strays import strays_delete, strays_find

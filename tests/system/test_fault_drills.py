@@ -288,7 +288,7 @@ def stored_files(root: Path) -> set[str]:
 def test_a_full_disk_serves_thumbnails_uncached_and_keeps_no_partly_written_one(small_disk, settings):
     from PIL import Image as PILImage
 
-    from recognition import thumbnails
+    from recognition.services import thumbnails
 
     settings.STORAGES = {
         **settings.STORAGES,

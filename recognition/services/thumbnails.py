@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable, Collection
 from contextlib import suppress
 
 from django.core.files.base import ContentFile
@@ -55,7 +56,7 @@ def clean_rendition(image: Image) -> tuple[bytes, str]:
     return _cached(name, lambda: _clean(image, as_jpeg=as_jpeg)), "image/jpeg" if as_jpeg else "image/png"
 
 
-def cached_names(*, image_ids=(), face_ids=()) -> list[str]:
+def cached_names(*, image_ids: Collection[object] = (), face_ids: Collection[object] = ()) -> list[str]:
     """Storage names of the thumbnails and clean renditions of these images and the crops of these faces."""
     names = [f"thumbs/{image_id}-{size}.jpg" for image_id in image_ids for size in THUMBNAIL_SIZES]
     names += [f"thumbs/{image_id}-clean.{ext}" for image_id in image_ids for ext in ("jpg", "png")]
@@ -65,10 +66,11 @@ def cached_names(*, image_ids=(), face_ids=()) -> list[str]:
 THUMBNAIL_SIZES = (160, 800)
 
 
-def _cached(name: str, make) -> bytes:
+def _cached(name: str, make: Callable[[], bytes]) -> bytes:
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as fh:
-            return fh.read()
+            data: bytes = fh.read()
+            return data
     data = make()
     with suppress(StorageUnavailable):  # a full or read-only disk: served all the same, made again next time
         store_once(name, data)
