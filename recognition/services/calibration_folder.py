@@ -21,9 +21,11 @@ from recognition.engines.embedding import EmbeddingEngine
 from recognition.exceptions import FacesiteError, InvalidInput
 from recognition.models import AuditEvent, CalibrationPair, Collection
 from recognition.services.access import require_permission
-from recognition.services.bulk import PHOTO_SUFFIXES
+from recognition.services.bulk import PHOTO_SUFFIXES, left_out
 from recognition.services.calibration import CALIBRATE, pair_indexes, similarities
 from recognition.validation import inspect_image
+
+NOT_LABELLED = "not in a person's folder: <folder>/<person>/<photos>, or <folder>/<group>/<person>/<photos>"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class FolderScored:
     genuine: int = 0
     impostor: int = 0
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # files of the folder not read, with why
 
 
 def labelled_photos(folder: Path) -> list[LabelledPhoto]:
@@ -75,9 +78,10 @@ def calibration_folder_score(
             "CompareFaces call per pair. Calibrate it from review decisions.",
             code="engine_without_embeddings",
         )
-    result = FolderScored()
+    photos = labelled_photos(folder)
+    result = FolderScored(left_out=left_out(folder, read=(str(p.path) for p in photos), elsewhere=NOT_LABELLED))
     kept: list[tuple[LabelledPhoto, np.ndarray]] = []
-    for photo in labelled_photos(folder):
+    for photo in photos:
         reason = ""
         try:
             data = photo.path.read_bytes()

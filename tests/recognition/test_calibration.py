@@ -85,6 +85,8 @@ def test_labelled_folder_is_scored_into_pairs_with_its_groups(local_engine, tmp_
             shutil.copy(FIXTURES / photo, folder / group / name / photo)
     (folder / "others" / "rex").mkdir()
     shutil.copy(FIXTURES / "dog.jpg", folder / "others" / "rex" / "dog.jpg")
+    shutil.copy(FIXTURES / "obama.jpg", folder / "adults" / "loose.jpg")  # in a group, but in no one's folder
+    (folder / "others" / "rex" / "notes.txt").write_text("a good boy")
     svg = tmp_path / "calibration.svg"
 
     call_command("calibrate", "--add-folder", str(folder), "--collection", "default", "--svg", str(svg))
@@ -93,6 +95,8 @@ def test_labelled_folder_is_scored_into_pairs_with_its_groups(local_engine, tmp_
     out = capsys.readouterr().out
     assert "others/rex/dog.jpg: no face found" in out
     assert "5 photos of 3 people: 3 genuine and 7 impostor pairs stored; 1 photos skipped." in out
+    assert "2 files of the folder were not read:" in out
+    assert "adults/loose.jpg: not in a person's folder" in out and "rex/notes.txt: not a photo by its name" in out
     assert "false-match rate" in out and "Equal error" in out
     pairs = CalibrationPair.objects.filter(collection__name="default")
     assert pairs.filter(genuine=True).count() == 3 and pairs.filter(genuine=False).count() == 7

@@ -72,6 +72,10 @@ class Command(BaseCommand):
             f"{scored.photos} photos of {scored.people} people: {scored.genuine} genuine and {scored.impostor} "
             f"impostor pairs stored; {len(scored.skipped)} photos skipped."
         )
+        if scored.left_out:
+            self.stdout.write(f"{len(scored.left_out)} files of the folder were not read:")
+            for name, reason in scored.left_out:
+                self.stdout.write(f"  {name}: {reason}")
 
     def _print(self, report: CalibrationReport) -> None:
         c = report.calibration
