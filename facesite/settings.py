@@ -503,12 +503,13 @@ SPECTACULAR_SETTINGS = {
         "DeliveryStatusEnum": "integrations.models.Delivery.Status",
         "TextTypeEnum": [("LINE", "Line"), ("WORD", "Word")],
     },
-    # A one-line summary for every operation, kept in one table, and request bodies closed to other fields
-    # (recognition/api/schema.py).
+    # A one-line summary for every operation, kept in one table, request bodies closed to other fields, and
+    # the errors any operation may answer (recognition/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "recognition.api.schema.add_summaries",
         "recognition.api.schema.forbid_unknown_fields",
+        "recognition.api.schema.document_common_errors",
     ],
     # Swagger UI from the drf-spectacular-sidecar package: no CDN, works air-gapped.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -232,6 +232,12 @@ def admin_client_api(db) -> APIClient:
 
 
 @pytest.fixture
+def root_client(db) -> APIClient:
+    """A superuser's token: every operation allowed, so an answer is about the request itself."""
+    return client_for(factories.UserFactory(is_superuser=True))
+
+
+@pytest.fixture
 def no_role_client(db) -> APIClient:
     return client_for(factories.UserFactory())
 

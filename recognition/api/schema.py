@@ -1,5 +1,5 @@
 """The OpenAPI schema's finishing touches: one-line summaries of every operation, in one table (a test checks
-none is missing), and request bodies that admit no other fields."""
+none is missing), request bodies that admit no other fields, and the errors every operation may answer."""
 
 from __future__ import annotations
 
@@ -55,4 +55,53 @@ def forbid_unknown_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, An
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and component.get("type") == "object":
             component["additionalProperties"] = False
+    return result
+
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+#: What any operation may answer beside its own results, each as ``{"detail": …, "code": …}``: (description,
+#: example). 404 only where the path names an object.
+COMMON_ERRORS: dict[str, tuple[str, dict[str, str]]] = {
+    "400": (
+        "A query parameter the operation does not take (`unknown_parameter`); the answer names those it takes.",
+        {"detail": "Unknown query parameter: statuss. This operation takes: page, page_size, status, …",
+         "code": "unknown_parameter"},
+    ),
+    "401": (
+        "No credentials, or a token that is unknown or has expired (`not_authenticated`, `authentication_failed`).",
+        {"detail": "Authentication credentials were not provided.", "code": "not_authenticated"},
+    ),
+    "403": (
+        "The user's role does not allow this operation (`permission_denied`).",
+        {"detail": "You do not have permission to perform this action.", "code": "permission_denied"},
+    ),
+    "404": (
+        "Nothing with this id, or nothing this user may see (`not_found`).",
+        {"detail": "No Image matches the given query.", "code": "not_found"},
+    ),
+    "429": (
+        "Too many requests: the user's rate for uploads, enrolments or checks, or too many unknown tokens from "
+        "this address (`throttled`). Try again after the Retry-After seconds.",
+        {"detail": "Request was throttled. Expected available in 12 seconds.", "code": "throttled"},
+    ),
+}  # fmt: skip
+
+
+def document_common_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Every operation's answers include the errors any operation may give (``COMMON_ERRORS``), in the shape
+    they all share (``Error``). Where an operation documents its own 400 (bad fields), the unknown query
+    parameter joins it as one more example."""
+    result.setdefault("components", {}).setdefault("schemas", {}).setdefault("Error", {
+        "type": "object", "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+        "required": ["detail"],
+    })  # fmt: skip
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for code, (description, example) in COMMON_ERRORS.items():
+                if code == "404" and "{" not in path:
+                    continue
+                answer = responses.setdefault(code, {"description": description, "content": {}})
+                content = answer.setdefault("content", {}).setdefault("application/json", {"schema": _ERROR})
+                content.setdefault("examples", {}).setdefault(example["code"], {"value": example})
     return result

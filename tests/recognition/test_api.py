@@ -564,14 +564,14 @@ def test_sync_endpoints_are_throttled(api_client, local_engine, settings):
     original_rates = ScopedRateThrottle.THROTTLE_RATES
     ScopedRateThrottle.THROTTLE_RATES = {"sync": "2/min"}
     try:
-        codes = [
-            api_client.post("/api/search/", {"image_base64": b64(images.jpeg(seed=1))}, format="json").status_code
-            for _ in range(3)
+        answers = [
+            api_client.post("/api/search/", {"image_base64": b64(images.jpeg(seed=1))}, format="json") for _ in range(3)
         ]
     finally:
         ScopedRateThrottle.THROTTLE_RATES = original_rates
         cache.clear()
-    assert codes == [200, 200, 429]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    assert answers[2].json()["code"] == "throttled" and int(answers[2]["Retry-After"]) > 0, "as the schema says"
 
 
 # --- Roles ---------------------------------------------------------------------------------

@@ -11,8 +11,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from recognition.models import Image, Person
-from tests.conftest import client_for
-from tests.factories import PersonFactory, UserFactory
+from tests.factories import PersonFactory
 from tests.images import FIXTURES
 
 pytestmark = pytest.mark.django_db
@@ -22,11 +21,6 @@ OPERATIONS = [(method.upper(), path, operation) for path, item in SCHEMA["paths"
               for method, operation in item.items()]  # fmt: skip
 WITH_BODIES = [(method, path) for method, path, operation in OPERATIONS
                if "application/json" in operation.get("requestBody", {}).get("content", {})]  # fmt: skip
-
-
-@pytest.fixture
-def root_client(db) -> APIClient:
-    return client_for(UserFactory(is_superuser=True))
 
 
 def _url(path: str, person: Person | None = None) -> str:
