@@ -31,7 +31,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.request import Request
 
 from backoffice.tokens import api_token_expires, stored_key
-from recognition.audit import acting_with_for_request, request_ip
+from recognition.audit import API_TOKEN, acting_with_for_request, request_ip
 
 
 def _key(kind: str, *parts: str) -> str:
@@ -115,9 +115,6 @@ class LockoutAuthenticationForm(AdminAuthenticationForm):
                 f"Too many failed sign-ins for this user from here. Try again in {minutes} minutes.", code="locked"
             )
         return super().clean()
-
-
-API_TOKEN = "API token"  # what audit rows name as the credential of a request authenticated by one
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):

@@ -23,6 +23,16 @@ from recognition.models import AuditEvent
 
 Actor = AbstractBaseUser | AnonymousUser | None
 
+#: What audit rows name as the credential used (``details["credential"]``): a REST API token, or one of a
+#: user's Rekognition access keys, "access key AKIA…" (``access_key_credential``). Admin sessions name none.
+API_TOKEN = "API token"
+ACCESS_KEY = "access key"
+
+
+def access_key_credential(access_key_id: str) -> str:
+    return f"{ACCESS_KEY} {access_key_id}"
+
+
 _credential: ContextVar[str] = ContextVar("audit_credential", default="")
 _in_request: ContextVar[bool] = ContextVar("audit_in_request", default=False)
 

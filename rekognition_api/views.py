@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from recognition.api.common import throttled_as
-from recognition.audit import acting_with, request_ip
+from recognition.audit import access_key_credential, acting_with, request_ip
 from recognition.exceptions import Conflict, EngineFailed, FacesiteError, ImageRejected, NotAllowed
 from rekognition_api.models import AccessKey
 from rekognition_api.operations import OPERATIONS, rate_scope
@@ -38,7 +38,7 @@ def rekognition(request: HttpRequest) -> HttpResponse:
             )
         _throttle(request, call, rate_scope(operation.name))
         # The key, not only its user, on every audit row: an administrator may have created it for them.
-        with acting_with(f"access key {call.access_key_id}"):
+        with acting_with(access_key_credential(call.access_key_id)):
             result = handler(call, parse(operation, request.body))
         return answer(result, request_id=request_id)
     except AwsError as exc:

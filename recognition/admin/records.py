@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString
 
 from recognition.admin.activity import sentences
 from recognition.admin.common import AuditedViews
+from recognition.audit import ACCESS_KEY, API_TOKEN
 from recognition.models import AuditEvent, Verification
 
 
@@ -71,12 +72,33 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+class CredentialFilter(admin.SimpleListFilter):
+    """What was done by scripts (with an API token or a Rekognition access key), or in the admin and by
+    Facesite itself (with neither)."""
+
+    title = "credential"
+    parameter_name = "credential"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("token", "An API token"), ("key", "A Rekognition access key"),
+                ("none", "Neither: the admin, commands, tasks")]  # fmt: skip
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+        if self.value() == "token":
+            return queryset.filter(details__credential=API_TOKEN)
+        if self.value() == "key":
+            return queryset.filter(details__credential__startswith=f"{ACCESS_KEY} ")
+        if self.value() == "none":
+            return queryset.exclude(details__has_key="credential")
+        return queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: nobody edits or deletes the audit trail through the application."""
 
     list_display = ["when", "what", "action", "client_ip"]
-    list_filter = [KindFilter, ActorFilter, "action", "object_type", "created_at"]
+    list_filter = [KindFilter, ActorFilter, CredentialFilter, "action", "object_type", "created_at"]
     search_fields = ["actor_name", "object_id", "action"]
     date_hierarchy = "created_at"
     list_per_page = 100

@@ -3,10 +3,9 @@
 import pytest
 
 from backoffice import roles
-from backoffice.auth import API_TOKEN
 from integrations.services.outbox import SEND_DELIVERY
 from recognition.admin.activity import sentences
-from recognition.audit import acting_with, acting_with_for_request
+from recognition.audit import API_TOKEN, acting_with, acting_with_for_request
 from recognition.models import AuditEvent, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
 from recognition.services.files import DELETE_FILES

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from backoffice import roles
 from recognition.admin.common import thumbnail_url
-from recognition.audit import audit_list, audit_request
+from recognition.audit import API_TOKEN, access_key_credential, acting_with, audit_list, audit_request
 from recognition.models import AuditEvent, Image
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
@@ -110,3 +110,19 @@ def test_the_purge_and_the_deletion_of_stray_files_say_how_much_went(settings, d
     assert "Facesite purged what outlived its retention limit: analysed images 1<" in trail
     assert "Facesite purged what outlived its retention limit: nothing<" in trail
     assert "Facesite deleted 1 stray file from storage<" in trail
+
+
+def test_the_trail_tells_what_was_done_with_a_token_or_an_access_key_from_the_rest():
+    admin = admin_client(roles.ADMINISTRATOR)
+    with acting_with(API_TOKEN):
+        image_ingest(data=images.jpeg(seed=11), filename="by-script.jpg", uploaded_by=admin.user)
+    with acting_with(access_key_credential("AKIAEXAMPLE")):
+        image_ingest(data=images.jpeg(seed=12), filename="by-boto3.jpg", uploaded_by=admin.user)
+    image_ingest(data=images.jpeg(seed=13), filename="in-the-admin.jpg", uploaded_by=admin.user)
+
+    trail = reverse("admin:recognition_auditevent_changelist")
+    shown = {kind: admin.get(f"{trail}?credential={kind}").content.decode() for kind in ("token", "key", "none")}
+    assert "by-script.jpg" in shown["token"] and "by-boto3.jpg" not in shown["token"]
+    assert "by-boto3.jpg" in shown["key"] and "(with access key AKIAEXAMPLE)" in shown["key"]
+    assert "in-the-admin.jpg" in shown["none"] and "by-script.jpg" not in shown["none"]
+    assert "in-the-admin.jpg" not in shown["token"] + shown["key"]
