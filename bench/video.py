@@ -66,7 +66,8 @@ def analyse_chunk(job: tuple[str, float, float, float, bool]) -> tuple[int, int]
     tracker = Tracker.sampling(every)
     count = 0
     with open(path, "rb") as source:
-        for frame in frames(source, start=start, end=end, every=every, keyframes_only=keyframes_only):
+        for frame in frames(source, start=start, end=end, every=every, keyframes_only=keyframes_only,
+                            max_pixels=8192 * 4320):  # FACESITE_VIDEO_MAX_PIXELS' default  # fmt: skip
             out = io.BytesIO()
             Image.fromarray(frame.rgb).save(out, "JPEG", quality=92)
             tracker.add(frame.at, _engine.detect_faces(out.getvalue(), attributes=False))

@@ -346,6 +346,8 @@ if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:
 # Videos (videos/): limits, and how densely and in what parts they are analysed.
 FACESITE_VIDEO_MAX_BYTES = env_int("FACESITE_VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1)
 FACESITE_VIDEO_MAX_SECONDS = env_float("FACESITE_VIDEO_MAX_SECONDS", 3 * 3600, minimum=1)
+# The largest picture, width × height, decoded from a video or a camera: 8K (8192 × 4320). Larger ones are refused.
+FACESITE_VIDEO_MAX_PIXELS = env_int("FACESITE_VIDEO_MAX_PIXELS", 8192 * 4320, minimum=1)
 FACESITE_VIDEO_SAMPLE_RATE = env_float("FACESITE_VIDEO_SAMPLE_RATE", 2.0, minimum=0.1, maximum=30)
 FACESITE_VIDEO_CHUNK_SECONDS = env_float("FACESITE_VIDEO_CHUNK_SECONDS", 60.0, minimum=1)
 # Decode keyframes only: several times faster, for footage whose keyframes come at least as often as the sampling.

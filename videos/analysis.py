@@ -218,7 +218,8 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
     best_frames: dict[int, bytes] = {}
     count = 0
     with video.file.open("rb") as source:
-        for frame in frames(source, start=chunk.start, end=chunk.end, every=every, keyframes_only=video.keyframes_only):
+        for frame in frames(source, start=chunk.start, end=chunk.end, every=every, keyframes_only=video.keyframes_only,
+                            max_pixels=settings.FACESITE_VIDEO_MAX_PIXELS):  # fmt: skip
             count += 1
             data = jpeg(frame.rgb)
             for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=False)):
@@ -237,7 +238,8 @@ def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tup
     best_frames: list[tuple[Track, bytes]] = []
     with video.file.open("rb") as source:
         for track in tracks.values():
-            frame = next(frames(source, start=track.best_at, end=track.best_at + 1.0, every=1.0), None)
+            frame = next(frames(source, start=track.best_at, end=track.best_at + 1.0, every=1.0,
+                                max_pixels=settings.FACESITE_VIDEO_MAX_PIXELS), None)  # fmt: skip
             if frame is None:
                 raise OSError(f"no frame could be decoded at {track.best_at:g} s")
             best_frames.append((track, jpeg(frame.rgb)))

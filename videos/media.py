@@ -40,11 +40,21 @@ class Frame:
     rgb: np.ndarray  # height × width × 3, uint8
 
 
-def probe(source: bytes | IO[bytes]) -> VideoInfo:
+def pixel_limit(max_pixels: int) -> dict[str, str]:
+    """FFmpeg's options that keep its decoders from making a picture larger than ``max_pixels``: 50 KB of VP9
+    can hold a 12 000 × 12 000 picture, and one frame of it decoded takes hundreds of MB. For ``av.open``
+    (whose own look at the streams decodes a frame) and for each stream's codec context (decoding proper)."""
+    return {"max_pixels": str(max_pixels)}
+
+
+def probe(source: bytes | IO[bytes], *, max_pixels: int) -> VideoInfo:
     """What the file is, from its bytes: ``VideoRejected`` unless a container we take holds a video stream
-    that decodes. The first frame is decoded, so a file cut before its first picture is refused here."""
+    that decodes. The first frame is decoded, so a file cut before its first picture is refused here; no
+    picture larger than ``max_pixels`` is ever decoded (``too_many_pixels``, or ``undecodable`` where not
+    even its size could be read within the limit)."""
     try:
-        with av.open(io.BytesIO(source) if isinstance(source, bytes) else source, mode="r") as container:
+        data = io.BytesIO(source) if isinstance(source, bytes) else source
+        with av.open(data, mode="r", options=pixel_limit(max_pixels)) as container:
             kind = CONTAINERS.get(container.format.name)
             if kind is None and _is_picture(container.format.name):
                 raise VideoRejected(
@@ -59,12 +69,27 @@ def probe(source: bytes | IO[bytes]) -> VideoInfo:
             if not container.streams.video:
                 raise VideoRejected("The file has no video stream (sound only?).", code="no_video_stream")
             stream = container.streams.video[0]
+            stream.codec_context.options = pixel_limit(max_pixels)
             duration = _duration(container, stream)
-            if next(container.decode(stream), None) is None:
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width * height > max_pixels:
+                raise VideoRejected(
+                    f"The video's pictures are {width}×{height} pixels, above the limit of {max_pixels:,} pixels a "
+                    "picture.", code="too_many_pixels",
+                )  # fmt: skip
+            try:
+                first = next(container.decode(stream), None)
+            except av.FFmpegError as exc:
+                if width * height:
+                    raise
+                raise VideoRejected(  # the size is not in the header, and decoding stopped at the limit
+                    f"No picture of the video could be decoded within the limit of {max_pixels:,} pixels a picture: "
+                    "its pictures are larger, or the file is damaged.", code="undecodable",
+                ) from exc  # fmt: skip
+            if first is None:
                 raise VideoRejected("No frame of the video could be decoded.", code="undecodable")
             rate = float(stream.average_rate or stream.guessed_rate or 0)
-            return VideoInfo(kind, stream.codec_context.name, stream.codec_context.width,
-                             stream.codec_context.height, duration, rate)  # fmt: skip
+            return VideoInfo(kind, stream.codec_context.name, width, height, duration, rate)
     except VideoRejected:
         raise
     except (av.FFmpegError, UnicodeDecodeError, ValueError, IndexError) as exc:
@@ -76,14 +101,16 @@ def probe(source: bytes | IO[bytes]) -> VideoInfo:
 
 
 def frames(
-    source: IO[bytes], *, start: float, end: float, every: float, keyframes_only: bool = False
+    source: IO[bytes], *, start: float, end: float, every: float, max_pixels: int, keyframes_only: bool = False
 ) -> Iterator[Frame]:
     """Frames from ``start`` to before ``end`` (seconds), one per ``every`` seconds: the first decoded at or
     after each sampling time. Seeks to the keyframe before ``start``, so a chunk decodes only its part. With
     ``keyframes_only`` the decoder skips every other frame, which is several times faster, and each sampling
-    time gets the next keyframe: as dense as the sampling only where keyframes are."""
-    with av.open(source, mode="r") as container:
+    time gets the next keyframe: as dense as the sampling only where keyframes are. A picture larger than
+    ``max_pixels`` (a stream may change its size midway) stops decoding with ``av.FFmpegError``."""
+    with av.open(source, mode="r", options=pixel_limit(max_pixels)) as container:
         stream = container.streams.video[0]
+        stream.codec_context.options = pixel_limit(max_pixels)
         stream.thread_type = "AUTO"
         if keyframes_only:
             stream.codec_context.skip_frame = "NONKEY"

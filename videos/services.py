@@ -73,7 +73,7 @@ def video_check(file: IO[bytes], *, size: int) -> VideoInfo:
     if size == 0:
         raise VideoRefused("The file is empty.", code="empty")
     try:
-        info = probe(file)
+        info = probe(file, max_pixels=settings.FACESITE_VIDEO_MAX_PIXELS)
     except VideoRejected as exc:
         raise VideoRefused(exc.message, code=exc.code) from exc
     finally:

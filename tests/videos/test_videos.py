@@ -132,6 +132,27 @@ def test_size_and_duration_limits(media_root, settings):
     assert not Video.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("container", "codec", "code", "words"),
+    [
+        ("mp4", "libx264", "too_many_pixels", "The video's pictures are 640×480 pixels, above the limit of 307,199"),
+        # VP9's size is not in WebM's header as FFmpeg reads it: it is refused as decoding stops at the limit.
+        ("webm", "libvpx-vp9", "undecodable", "No picture of the video could be decoded within the limit of 307,199"),
+    ],
+)
+def test_a_video_whose_pictures_are_too_large_is_refused_before_one_is_decoded(
+    media_root, settings, admin_client_api, container, codec, code, words
+):
+    settings.FACESITE_VIDEO_MAX_PIXELS = 640 * 480 - 1
+    data = video([(None, 1.0)], size=(640, 480), container=container, codec=codec)
+    answer = admin_client_api.post("/api/videos/", {"file": io.BytesIO(data)}, format="multipart")
+    assert answer.status_code == 400 and answer.json()["code"] == code
+    assert answer.json()["detail"].startswith(words)
+    assert not Video.objects.exists() and not any(media_root.rglob("*.*")), "nothing kept"
+    settings.FACESITE_VIDEO_MAX_PIXELS = 640 * 480
+    assert upload(data, name=f"door.{container}").width == 640
+
+
 def test_webm_is_taken_too(local_engine):
     done = analysed_here(upload(video([("obama.jpg", 1.0)], container="webm", codec="libvpx-vp9"), "door.webm"))
     assert done.status == Video.Status.DONE and done.container == "mkv/webm" and done.sightings.count() == 1
