@@ -59,11 +59,13 @@ def forbid_unknown_fields(result: dict[str, Any], **kwargs: Any) -> dict[str, An
 
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
+_FIELD_ERRORS = {"$ref": "#/components/schemas/FieldErrors"}
 #: What any operation may answer beside its own results, each as ``{"detail": …, "code": …}``: (description,
 #: example). 404 only where the path names an object.
 COMMON_ERRORS: dict[str, tuple[str, dict[str, str]]] = {
     "400": (
-        "A query parameter the operation does not take (`unknown_parameter`); the answer names those it takes.",
+        "Bad input: a query parameter the operation does not take (`unknown_parameter`; the answer names those "
+        "it takes), or a map of field or filter names (or `non_field_errors`) to lists of messages.",
         {"detail": "Unknown query parameter: statuss. This operation takes: page, page_size, status, …",
          "code": "unknown_parameter"},
     ),
@@ -91,10 +93,12 @@ def document_common_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, A
     """Every operation's answers include the errors any operation may give (``COMMON_ERRORS``), in the shape
     they all share (``Error``). Where an operation documents its own 400 (bad fields), the unknown query
     parameter joins it as one more example."""
-    result.setdefault("components", {}).setdefault("schemas", {}).setdefault("Error", {
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault("Error", {
         "type": "object", "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
         "required": ["detail"],
     })  # fmt: skip
+    schemas["FieldErrors"] = {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}
     for path, operations in result.get("paths", {}).items():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
@@ -102,6 +106,7 @@ def document_common_errors(result: dict[str, Any], **kwargs: Any) -> dict[str, A
                 if code == "404" and "{" not in path:
                     continue
                 answer = responses.setdefault(code, {"description": description, "content": {}})
-                content = answer.setdefault("content", {}).setdefault("application/json", {"schema": _ERROR})
+                schema = {"anyOf": [_ERROR, _FIELD_ERRORS]} if code == "400" else _ERROR
+                content = answer.setdefault("content", {}).setdefault("application/json", {"schema": schema})
                 content.setdefault("examples", {}).setdefault(example["code"], {"value": example})
     return result
