@@ -2,8 +2,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, endpoint_host_missing
@@ -148,6 +150,14 @@ class DeliveryAdmin(AuditedViews, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return request.user.has_perm("integrations.resend_delivery")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method == "GET" and not Endpoint.objects.filter(enabled=True).exists():
+            add = reverse("admin:integrations_endpoint_add")
+            self.message_user(request, format_html(  # why the list stays empty, where an operator looks for them
+                'No endpoint is enabled, so nothing is delivered: <a href="{}">add an endpoint</a> to be told '
+                "of analysed images, identified people and badge checks in XML.", add), messages.INFO)  # fmt: skip
+        return super().changelist_view(request, extra_context)
 
     @admin.action(description="Resend selected deliveries (same idempotency key)", permissions=["change"])
     def resend(self, request, queryset):

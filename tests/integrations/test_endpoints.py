@@ -132,3 +132,16 @@ def test_an_endpoint_whose_address_turns_private_is_not_posted_to(settings, rece
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.DEAD and "FACESITE_URL_FETCH_ALLOWED_NETWORKS" in delivery.last_error
     assert receiver.received == []
+
+
+def test_the_deliveries_list_says_why_it_is_empty_when_no_endpoint_is_enabled():
+    admin = staff(roles.ADMINISTRATOR)
+    deliveries = reverse("admin:integrations_delivery_changelist")
+    page = admin.get(deliveries).content.decode()
+    assert "No endpoint is enabled, so nothing is delivered" in page
+    assert f'href="{reverse("admin:integrations_endpoint_add")}"' in page
+    endpoint = Endpoint.objects.create(name="ERP", url="https://erp.facesite.invalid/hook", secret="s" * 20,
+                                       events=["image.analysed"], enabled=False)  # fmt: skip
+    assert "No endpoint is enabled" in admin.get(deliveries).content.decode(), "a disabled one is told of none"
+    Endpoint.objects.filter(pk=endpoint.pk).update(enabled=True)
+    assert "No endpoint is enabled" not in admin.get(deliveries).content.decode()
