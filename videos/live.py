@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from recognition.engine_handler import get_engine
 from recognition.engines.base import BaseEngine
-from videos.media import pixel_limit
+from videos.media import open_video
 from videos.models import Camera, Sighting
 from videos.sightings import jpeg, sighting_record
 from videos.tracking import Track, Tracker
@@ -86,12 +86,11 @@ def read_stream(url: str, slot: LatestFrame, state: StreamState, stop: threading
                 # one (seconds on many cameras; never, on a stream that sends one keyframe).
                 "probesize": "65536",
                 "analyzeduration": "500000",
-                **pixel_limit(settings.FACESITE_VIDEO_MAX_PIXELS),
             }
-            with av.open(url, mode="r", options=options, timeout=OPEN_TIMEOUT) as container:
+            limit = settings.FACESITE_VIDEO_MAX_PIXELS
+            with open_video(url, max_pixels=limit, options=options, timeout=OPEN_TIMEOUT) as container:
                 state.set(connected=True)
                 delay = 1.0
-                container.streams.video[0].codec_context.options = pixel_limit(settings.FACESITE_VIDEO_MAX_PIXELS)
                 for frame in container.decode(video=0):
                     if stop.is_set():
                         return

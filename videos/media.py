@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import IO, Any
@@ -40,11 +41,17 @@ class Frame:
     rgb: np.ndarray  # height × width × 3, uint8
 
 
-def pixel_limit(max_pixels: int) -> dict[str, str]:
-    """FFmpeg's options that keep its decoders from making a picture larger than ``max_pixels``: 50 KB of VP9
-    can hold a 12 000 × 12 000 picture, and one frame of it decoded takes hundreds of MB. For ``av.open``
-    (whose own look at the streams decodes a frame) and for each stream's codec context (decoding proper)."""
-    return {"max_pixels": str(max_pixels)}
+@contextmanager
+def open_video(source: Any, *, max_pixels: int, options: dict[str, str] | None = None, **kwargs: Any) -> Iterator[Any]:
+    """``av.open`` for reading, with no decoder of it making a picture larger than ``max_pixels``: 50 KB of VP9
+    can hold a 12 000 × 12 000 picture, and one frame of it decoded takes hundreds of MB. The limit is FFmpeg's
+    ``max_pixels``, given to the look at the streams (which decodes a frame) and to each video stream's decoder.
+    """
+    limit = {"max_pixels": str(max_pixels)}
+    with av.open(source, mode="r", options={**(options or {}), **limit}, **kwargs) as container:
+        for stream in container.streams.video:
+            stream.codec_context.options = limit
+        yield container
 
 
 def probe(source: bytes | IO[bytes], *, max_pixels: int) -> VideoInfo:
@@ -53,8 +60,9 @@ def probe(source: bytes | IO[bytes], *, max_pixels: int) -> VideoInfo:
     picture larger than ``max_pixels`` is ever decoded (``too_many_pixels``, or ``undecodable`` where not
     even its size could be read within the limit)."""
     try:
-        data = io.BytesIO(source) if isinstance(source, bytes) else source
-        with av.open(data, mode="r", options=pixel_limit(max_pixels)) as container:
+        with open_video(
+            io.BytesIO(source) if isinstance(source, bytes) else source, max_pixels=max_pixels
+        ) as container:
             kind = CONTAINERS.get(container.format.name)
             if kind is None and _is_picture(container.format.name):
                 raise VideoRejected(
@@ -69,7 +77,6 @@ def probe(source: bytes | IO[bytes], *, max_pixels: int) -> VideoInfo:
             if not container.streams.video:
                 raise VideoRejected("The file has no video stream (sound only?).", code="no_video_stream")
             stream = container.streams.video[0]
-            stream.codec_context.options = pixel_limit(max_pixels)
             duration = _duration(container, stream)
             width, height = stream.codec_context.width, stream.codec_context.height
             if width * height > max_pixels:
@@ -108,9 +115,8 @@ def frames(
     ``keyframes_only`` the decoder skips every other frame, which is several times faster, and each sampling
     time gets the next keyframe: as dense as the sampling only where keyframes are. A picture larger than
     ``max_pixels`` (a stream may change its size midway) stops decoding with ``av.FFmpegError``."""
-    with av.open(source, mode="r", options=pixel_limit(max_pixels)) as container:
+    with open_video(source, max_pixels=max_pixels) as container:
         stream = container.streams.video[0]
-        stream.codec_context.options = pixel_limit(max_pixels)
         stream.thread_type = "AUTO"
         if keyframes_only:
             stream.codec_context.skip_frame = "NONKEY"
