@@ -11,10 +11,15 @@ from django.utils.timezone import localtime
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, endpoint_host_missing
 from integrations.services.endpoints import SecretChange, endpoint_delete, endpoint_save
 from integrations.services.upkeep import deliveries_replay
+from recognition.admin.activity import Kind, name_objects
 from recognition.admin.common import AuditedViews, DeletedOneByOne, ReadOnlyInline
 from recognition.admin.images import ImageAdmin
 from recognition.audit import request_ip
 from recognition.models import AuditEvent, Image
+
+name_objects("endpoint", Kind(Endpoint, str, "admin:integrations_endpoint_change"))
+name_objects("delivery", Kind(Delivery, lambda d: f"a delivery to {d.endpoint}", "admin:integrations_delivery_change",
+                              ("endpoint",)))  # fmt: skip
 
 
 class EndpointForm(forms.ModelForm):

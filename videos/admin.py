@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from recognition.admin.activity import Kind, name_objects
 from recognition.admin.common import DeletedOneByOne
 from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
@@ -65,6 +66,10 @@ class CameraForm(forms.ModelForm):
         if self.cleaned_data.get("stream"):
             self.instance.stream_url = self.cleaned_data["stream"]
         return super().save(commit=commit)
+
+
+name_objects("video", Kind(Video, str, "admin:videos_video_change"))
+name_objects("camera", Kind(Camera, str, "admin:videos_camera_change"))
 
 
 @admin.register(Camera)

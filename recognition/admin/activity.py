@@ -4,7 +4,7 @@ linked, for the dashboard and the audit trail's list."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,14 +17,25 @@ from django.utils.safestring import SafeString
 from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
 from recognition.services import retention
 
-# Each kind of object: how to look it up, name it, and which admin page shows it.
-NAMED: dict[str, tuple[Any, Any, str]] = {
-    "image": (Image, str, "admin:recognition_image_change"),
-    "person": (Person, str, "admin:recognition_person_change"),
-    "face": (Face, lambda f: f"a face in {f.image}", "admin:recognition_faceforreview_change"),
-    "verification": (Verification, lambda v: f"badge {v.external_id}", "admin:recognition_verification_change"),
-    "collection": (Collection, str, "admin:recognition_collection_change"),
-    "user": (get_user_model(), lambda u: u.get_username(), "admin:auth_user_change"),
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of object the trail names: its model, how to name one (with the ``related`` rows that takes,
+    fetched with it), and the admin page that shows it."""
+
+    model: Any
+    name_of: Callable[[Any], str]
+    route: str
+    related: tuple[str, ...] = ()
+
+
+NAMED: dict[str, Kind] = {
+    "image": Kind(Image, str, "admin:recognition_image_change"),
+    "person": Kind(Person, str, "admin:recognition_person_change"),
+    "face": Kind(Face, lambda f: f"a face in {f.image}", "admin:recognition_faceforreview_change", ("image",)),
+    "verification": Kind(Verification, lambda v: f"badge {v.external_id}", "admin:recognition_verification_change"),
+    "collection": Kind(Collection, str, "admin:recognition_collection_change"),
+    "user": Kind(get_user_model(), lambda u: u.get_username(), "admin:auth_user_change"),
 }
 VERBS = {
     AuditEvent.Action.IMAGE_UPLOAD: "uploaded",
@@ -48,7 +59,20 @@ VERBS = {
     AuditEvent.Action.FACE_REJECT: "rejected the match of",
     AuditEvent.Action.API_TOKEN_ISSUE: "issued an API token to",
     AuditEvent.Action.API_TOKEN_REVOKE: "revoked the API token of",
+    AuditEvent.Action.VIDEO_UPLOAD: "uploaded",
+    AuditEvent.Action.VIDEO_VIEW: "viewed",
+    AuditEvent.Action.CAMERA_VIEW: "looked at the sightings of",
+    AuditEvent.Action.ENDPOINT_CREATE: "created the endpoint",
+    AuditEvent.Action.ENDPOINT_UPDATE: "changed the endpoint",
+    AuditEvent.Action.DELIVERY_VIEW: "viewed",
+    AuditEvent.Action.DELIVERY_RESEND: "resent",
 }
+
+
+def name_objects(object_type: str, kind: Kind) -> None:
+    """Name another app's objects in the trail's sentences (``object_type``: their model's name): the videos and
+    integrations admins register theirs."""
+    NAMED[object_type] = kind
 
 
 @dataclass(frozen=True)
@@ -76,17 +100,14 @@ def _objects(events: list[AuditEvent]) -> dict[tuple[str, str], Named]:
         if event.object_type in NAMED and event.object_id:
             wanted[event.object_type].add(event.object_id)
     found: dict[tuple[str, str], Named] = {}
-    for kind, ids in wanted.items():
-        model, name_of, route = NAMED[kind]
-        queryset = model.objects.filter(pk__in=ids)
-        if model is Face:
-            queryset = queryset.select_related("image")
-        for obj in queryset:
+    for object_type, ids in wanted.items():
+        kind = NAMED[object_type]
+        for obj in kind.model.objects.filter(pk__in=ids).select_related(*kind.related):
             try:
-                url: str | None = reverse(route, args=[obj.pk])
+                url: str | None = reverse(kind.route, args=[obj.pk])
             except NoReverseMatch:
                 url = None
-            found[(kind, str(obj.pk))] = Named(name=str(name_of(obj)), url=url)
+            found[(object_type, str(obj.pk))] = Named(name=str(kind.name_of(obj)), url=url)
     return found
 
 

@@ -3,6 +3,7 @@ counted once, and filters by who did it."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from datetime import timedelta
 
@@ -13,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backoffice import roles
+from integrations.models import Endpoint
+from integrations.services.endpoints import SecretChange, endpoint_save
 from recognition.admin.common import thumbnail_url
 from recognition.audit import API_TOKEN, access_key_credential, acting_with, audit_list, audit_request
 from recognition.models import AuditEvent, Image
@@ -23,8 +26,10 @@ from recognition.services.people import person_enroll
 from recognition.services.retention import retention_purge
 from recognition.services.strays import strays_delete
 from tests import images
+from tests.clips import video
 from tests.factories import PersonFactory
 from tests.recognition.test_admin import admin_client
+from videos.services import video_upload
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +131,16 @@ def test_the_trail_tells_what_was_done_with_a_token_or_an_access_key_from_the_re
     assert "by-boto3.jpg" in shown["key"] and "(with access key AKIAEXAMPLE)" in shown["key"]
     assert "in-the-admin.jpg" in shown["none"] and "by-script.jpg" not in shown["none"]
     assert "in-the-admin.jpg" not in shown["token"] + shown["key"]
+
+
+def test_videos_endpoints_and_deliveries_are_named_and_linked_in_the_trail():
+    admin = admin_client(roles.ADMINISTRATOR)
+    clip = video_upload(file=io.BytesIO(video([(None, 1.0)])), filename="lobby.mp4", uploaded_by=admin.user)
+    endpoint = Endpoint(name="ERP", url="https://erp.facesite.invalid/hook", events=["image.analysed"])
+    endpoint_save(endpoint=endpoint, changed=[], secret=SecretChange.GENERATE, actor=admin.user)
+
+    trail = admin.get(reverse("admin:recognition_auditevent_changelist")).content.decode()
+    name = admin.user.username
+    assert f'{name} uploaded <a href="{reverse("admin:videos_video_change", args=[clip.pk])}">lobby.mp4</a>' in trail
+    link = reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    assert f'{name} created the endpoint <a href="{link}">ERP</a>' in trail
