@@ -80,7 +80,9 @@ def as_aws_error(exc: FacesiteError) -> AwsError:
             return AwsError("ThrottlingException", f"The recognition engine is busy; retry later. ({exc.message})")
         if exc.code == "no_face":
             return AwsError("InvalidParameterException", NO_FACE)
-        if exc.code in ("invalid_image", "image_too_large"):
+        if exc.code == "image_too_large":
+            return AwsError("ImageTooLargeException", exc.message)
+        if exc.code == "invalid_image":
             return AwsError("InvalidImageFormatException", exc.message)
         return AwsError("InvalidParameterException", exc.message)
     if isinstance(exc, ImageRejected):

@@ -71,6 +71,8 @@ def image(param: dict[str, Any]) -> CheckedImage:
     try:
         info = inspect_image(data)
     except ImageRejected as exc:
+        if exc.code == "too_many_pixels":  # a picture too large, as AWS says of one over its limits
+            raise AwsError("ImageTooLargeException", f"Image size is too large: {exc.message}") from exc
         raise AwsError("InvalidImageFormatException", f"Request has invalid image format: {exc.message}") from exc
     if info.format not in FORMATS:
         raise AwsError("InvalidImageFormatException", f"Request has invalid image format ({info.format}): "

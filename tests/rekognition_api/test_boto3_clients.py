@@ -13,8 +13,11 @@ from botocore.exceptions import ClientError
 
 from backoffice import roles
 from recognition.admin.activity import sentences
+from recognition.exceptions import EngineFailed
 from recognition.models import AuditEvent, Collection, Face, Image, Person
 from rekognition_api.models import AccessKey, CollectionUser
+from rekognition_api.views import as_aws_error
+from tests import images
 from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.rekognition_api.clients import REGION, client_for
@@ -224,6 +227,10 @@ def test_bad_requests_get_the_errors_aws_gives(admin_client):
     with pytest.raises(ClientError) as too_big:
         rekognition.detect_faces(Image={"Bytes": b"\xff\xd8" + b"\0" * (5 * 1024 * 1024)})
     assert too_big.value.response["Error"]["Code"] == "ImageTooLargeException"
+    with pytest.raises(ClientError) as too_many_pixels:  # a small PNG of 8000 × 8000 black pixels
+        rekognition.detect_faces(Image={"Bytes": images.solid((0, 0, 0), (8000, 8000))})
+    assert too_many_pixels.value.response["Error"]["Code"] == "ImageTooLargeException"
+    assert "8000×8000 pixels, above the limit" in too_many_pixels.value.response["Error"]["Message"]
     with pytest.raises(ClientError) as unsupported:
         rekognition.recognize_celebrities(Image={"Bytes": photo("obama.jpg")})
     assert unsupported.value.response["Error"]["Code"] == "UnsupportedOperationException"
@@ -288,3 +295,13 @@ def test_deleting_a_collection_a_camera_watches_with_is_refused_as_aws_refuses_o
     error = in_use.value.response["Error"]
     assert error["Code"] == "ResourceInUseException" and "1 camera" in error["Message"]
     assert "gate-cameras" in rekognition.list_collections()["CollectionIds"]
+
+
+@pytest.mark.parametrize(
+    ("code", "aws"),
+    [("image_too_large", "ImageTooLargeException"), ("invalid_image", "InvalidImageFormatException"),
+     ("no_face", "InvalidParameterException")],
+)  # fmt: skip
+def test_an_engines_refusal_is_the_aws_error_for_the_same_fault(code, aws):
+    """Behind this API may be Amazon's own engine: its ImageTooLargeException stays one."""
+    assert as_aws_error(EngineFailed("refused", code=code, retryable=False)).error_type == aws
