@@ -163,9 +163,9 @@ class StraysDeleted:
     named_again: list[str]  # a row names these now: kept
 
 
-def strays_delete(*, names: list[str], actor: Actor) -> StraysDeleted:
+def strays_delete(*, names: list[str], actor: Actor, via: str = "") -> StraysDeleted:
     """Delete these files found stray, asking again first which a row names (those are kept); audited as one
-    ``storage.strays.delete`` event with how many went from each folder."""
+    ``storage.strays.delete`` event with how many went from each folder, and ``via`` what."""
     by_folder: dict[str, list[str]] = {}
     for name in names:
         by_folder.setdefault(_folder_of(name), []).append(name)
@@ -178,7 +178,7 @@ def strays_delete(*, names: list[str], actor: Actor) -> StraysDeleted:
     gone = Counter(_folder_of(name) for name in deleted)
     audit_record(
         actor=actor, action=AuditEvent.Action.STORAGE_STRAYS_DELETE, deleted=dict(sorted(gone.items())),
-        refused=len(refused),
+        refused=len(refused), via=via,
     )  # fmt: skip
     return StraysDeleted(deleted=deleted, refused=sorted(refused), named_again=sorted(named))
 

@@ -121,7 +121,7 @@ def test_the_command_lists_them_deletes_nothing_unless_asked_then_deletes_only_t
         assert default_storage.exists(kept), kept
     [event] = AuditEvent.objects.filter(action=AuditEvent.Action.STORAGE_STRAYS_DELETE)
     assert event.details["deleted"] == {"images/": 1, "thumbs/": 1, "thumbs/faces/": 1, "videos/frames/": 1}
-    assert event.details["refused"] == 0
+    assert event.details["refused"] == 0 and event.details["via"] == "manage.py stray_files"
     assert "0 stray" in run("--delete"), "a second run finds nothing left"
 
 

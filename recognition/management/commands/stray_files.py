@@ -55,7 +55,7 @@ class Command(BaseCommand):
         if not delete:
             self.stdout.write("Nothing deleted: run again with --delete to delete them.")
             return
-        result = strays_delete(names=list(found.strays), actor=None)
+        result = strays_delete(names=list(found.strays), actor=None, via="manage.py stray_files")
         self.stdout.write(self.style.SUCCESS(f"Deleted {len(result.deleted):,} (audited as storage.strays.delete)."))
         if result.named_again:
             self.stdout.write(f"Kept {len(result.named_again):,} that a row names now.")
