@@ -15,7 +15,7 @@ from PIL import ImageOps
 from recognition.engines.imaging import decode_rgb, open_image, to_rgb
 from recognition.exceptions import FileMissing, StorageUnavailable
 from recognition.models import Face, Image
-from recognition.services.files import stored_as
+from recognition.services.files import files_delete, stored_as
 from recognition.validation import stored_pixel_limit
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 def image_thumbnail(image: Image, *, size: int) -> bytes:
     """JPEG of the whole image, its longer side ``size`` pixels (displayed orientation)."""
-    return _cached(f"thumbs/{image.pk}-{size}.jpg", lambda: _render(image, size=size))
+    return _cached(f"thumbs/{image.pk}-{size}.jpg", lambda: _render(image, size=size), of=image)
 
 
 #: Every size a face crop is made in: the back office's 112, the door kiosk's and subject access exports' 160.
@@ -35,7 +35,7 @@ def face_crop(face: Face, *, size: int = 112) -> bytes:
     """JPEG of the face with a margin, ``size`` pixels square (one of ``FACE_CROP_SIZES``)."""
     if size not in FACE_CROP_SIZES:
         raise ValueError(f"Face crops are {FACE_CROP_SIZES} pixels, so that erasure finds them all; not {size}.")
-    return _cached(f"thumbs/faces/{face.pk}-{size}.jpg", lambda: _crop(face, size=size))
+    return _cached(f"thumbs/faces/{face.pk}-{size}.jpg", lambda: _crop(face, size=size), of=face)
 
 
 def face_crop_if_stored(face: Face, *, size: int = 112) -> bytes | None:
@@ -53,7 +53,7 @@ def clean_rendition(image: Image) -> tuple[bytes, str]:
     anything appended to the file. JPEG stays JPEG (quality 95); every other format becomes PNG."""
     as_jpeg = image.content_type == "image/jpeg"
     name = f"thumbs/{image.pk}-clean.{'jpg' if as_jpeg else 'png'}"
-    return _cached(name, lambda: _clean(image, as_jpeg=as_jpeg)), "image/jpeg" if as_jpeg else "image/png"
+    return _cached(name, lambda: _clean(image, as_jpeg=as_jpeg), of=image), "image/jpeg" if as_jpeg else "image/png"
 
 
 def cached_names(*, image_ids: Collection[object] = (), face_ids: Collection[object] = ()) -> list[str]:
@@ -66,7 +66,10 @@ def cached_names(*, image_ids: Collection[object] = (), face_ids: Collection[obj
 THUMBNAIL_SIZES = (160, 800)
 
 
-def _cached(name: str, make: Callable[[], bytes]) -> bytes:
+def _cached(name: str, make: Callable[[], bytes], *, of: Image | Face) -> bytes:
+    """The picture stored under ``name``, or ``make()`` it and keep it there while its row ``of`` lasts.
+    Erasure deletes a row's cached pictures once the row is gone; one stored after that, by a request that
+    was making it meanwhile, would stay for good: it is deleted again at once."""
     if default_storage.exists(name):
         with default_storage.open(name, "rb") as fh:
             data: bytes = fh.read()
@@ -74,6 +77,9 @@ def _cached(name: str, make: Callable[[], bytes]) -> bytes:
     data = make()
     with suppress(StorageUnavailable):  # a full or read-only disk: served all the same, made again next time
         store_once(name, data)
+        owner = Face if isinstance(of, Face) else Image  # the row itself, whichever proxy (FaceForReview) came
+        if not owner.objects.filter(pk=of.pk).exists():
+            files_delete(names=[name], again_later=True)
     return data
 
 

@@ -12,7 +12,9 @@ from django.urls import reverse
 from backoffice import roles
 from recognition.models import Image, Person
 from recognition.services import thumbnails
-from recognition.services.ingest import image_upload
+from recognition.services.analysis import image_analyse
+from recognition.services.erasure import image_delete
+from recognition.services.ingest import image_ingest, image_upload
 from tests import images
 from tests.factories import UserFactory
 
@@ -50,6 +52,30 @@ def test_a_cached_crop_made_twice_is_kept_once_under_its_own_name(media_root):
     thumbnails.store_once("thumbs/faces/x-112.jpg", b"first")
     thumbnails.store_once("thumbs/faces/x-112.jpg", b"second, made at the same time")
     assert [p.name for p in media_root.rglob("*.jpg")] == ["x-112.jpg"], "no copy erasure could not find"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("picture", ["face crop", "thumbnail", "clean rendition"])
+def test_a_picture_made_while_its_image_is_erased_is_not_kept_after_the_erasure(
+    media_root, monkeypatch, django_capture_on_commit_callbacks, picture
+):
+    image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=8)).pk)
+    face = image.faces.get()
+    make, real = {"face crop": ("_crop", thumbnails._crop), "thumbnail": ("_render", thumbnails._render),
+                  "clean rendition": ("_clean", thumbnails._clean)}[picture]  # fmt: skip
+
+    def erased_meanwhile(*args, **kwargs):  # another request erases the image while this one makes its picture
+        made = real(*args, **kwargs)
+        with django_capture_on_commit_callbacks(execute=True):
+            image_delete(image=Image.objects.get(pk=image.pk))
+        return made
+
+    monkeypatch.setattr(thumbnails, make, erased_meanwhile)
+    served = {"face crop": lambda: thumbnails.face_crop(face, size=160),
+              "thumbnail": lambda: thumbnails.image_thumbnail(image, size=160),
+              "clean rendition": lambda: thumbnails.clean_rendition(image)[0]}[picture]()  # fmt: skip
+    assert served.startswith(b"\xff\xd8"), "the request that made it is answered"
+    assert not any(media_root.rglob("*.*")), "nothing of the erased image stays in storage"
 
 
 @pytest.mark.django_db
