@@ -448,3 +448,21 @@ def test_the_upload_page_says_which_files_it_takes_from_the_settings_in_force(se
     settings.FACESITE_MAX_UPLOAD_BYTES, settings.FACESITE_MAX_IMAGE_PIXELS = 2 * 1024 * 1024, 12_000_000
     page = admin_client(roles.OPERATOR).get(reverse("admin:recognition_image_add")).content.decode()
     assert "JPEG, PNG, WEBP, GIF, BMP, TIFF, each at most 2.0\xa0MB and 12 Mpx." in page
+
+
+@pytest.mark.parametrize(
+    ("route", "heading"),
+    [("admin:recognition_image_changelist", "Images"), ("admin:recognition_person_changelist", "People"),
+     ("admin:integrations_delivery_changelist", "Deliveries"), ("admin:videos_video_changelist", "Videos"),
+     ("admin:recognition_auditevent_changelist", "Audit trail"),
+     ("admin:recognition_faceforreview_changelist", "Faces to review")],
+)  # fmt: skip
+def test_lists_are_titled_by_what_they_list_and_lists_with_titles_of_their_own_keep_them(route, heading):
+    page = admin_client(roles.ADMINISTRATOR).get(reverse(route)).content.decode()
+    assert f"<h1>{heading}</h1>" in page and f"<title>{heading} | Facesite</title>" in page
+    assert "Select " not in page.split("<h1>")[1].split("</h1>")[0]
+
+
+def test_a_pop_up_that_picks_an_object_still_says_so():
+    page = admin_client(roles.ADMINISTRATOR).get(reverse("admin:recognition_image_changelist") + "?_popup=1")
+    assert "<h1>Select image</h1>" in page.content.decode()
