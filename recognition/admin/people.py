@@ -6,6 +6,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied
@@ -18,7 +19,7 @@ from django.utils.timezone import localdate, localtime
 
 from recognition.admin.common import AuditedViews, DeletedOneByOne, face_img
 from recognition.audit import request_ip
-from recognition.exceptions import FacesiteError, ImageRejected, InvalidInput
+from recognition.exceptions import FacesiteError, ImageRejected, InvalidInput, Unprocessable
 from recognition.models import AuditEvent, Face, Person, PersonQuerySet
 from recognition.services.access import require_consent_kept
 from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
@@ -210,7 +211,12 @@ class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
                               messages.WARNING)  # fmt: skip
             return None
         [person] = people
-        archive = person_export(person=person, actor=request.user, client_ip=request_ip(request))
+        try:
+            archive = person_export(person=person, actor=request.user, client_ip=request_ip(request),
+                                    most_sightings=settings.FACESITE_EXPORT_WEB_MAX_SIGHTINGS)  # fmt: skip
+        except Unprocessable as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return None
         return FileResponse(archive, as_attachment=True, filename=export_filename(person), content_type=ZIP)
 
     def get_urls(self) -> list[URLPattern]:

@@ -1,10 +1,11 @@
 """Enrolled people, their reference faces, and face collections."""
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -110,16 +111,22 @@ class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
         return Response(s.FaceSerializer(face).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            422: OpenApiResponse(s.ErrorSerializer, description="Seen more often than an export made while you wait "
+                                 "holds (`export_too_large`, FACESITE_EXPORT_WEB_MAX_SIGHTINGS): make it with "
+                                 "manage.py export_person."),
+        },
         description="Everything held about the person, for a subject access request: one zip file with their "
         "record, reference photos, the faces matched to them (crops of their own face) and their badge checks, "
         "with a README.txt. Audited as person.export.",
-    )
+    )  # fmt: skip
     @action(detail=True, methods=["get"], permission_classes=[require(EXPORT)], filter_backends=[],
             pagination_class=None)  # fmt: skip
     def export(self, request: Request, pk: str | None = None) -> FileResponse:
         person = self.get_object()
-        archive = person_export(person=person, actor=request.user, client_ip=request_ip(request))
+        archive = person_export(person=person, actor=request.user, client_ip=request_ip(request),
+                                most_sightings=settings.FACESITE_EXPORT_WEB_MAX_SIGHTINGS)  # fmt: skip
         return FileResponse(archive, as_attachment=True, filename=export_filename(person), content_type=ZIP)
 
     @extend_schema(responses={204: None})

@@ -16,7 +16,7 @@ from typing import IO, Any
 from django.utils import timezone
 
 from recognition.audit import Actor, audit_record
-from recognition.exceptions import FileMissing
+from recognition.exceptions import FileMissing, Unprocessable
 from recognition.models import AuditEvent, Face, Person, Verification
 from recognition.services.access import require_permission
 from recognition.services.thumbnails import face_crop, face_photo
@@ -27,13 +27,24 @@ SIGHTING_CROP = 160  # one of thumbnails.FACE_CROP_SIZES, which erasure deletes
 IN_MEMORY_UP_TO = 16 * 1024 * 1024  # larger exports spill to a temporary file
 
 
-def person_export(*, person: Person, actor: Actor = None, client_ip: str | None = None) -> IO[bytes]:
-    """The zip file, read from its start. Audited as ``person.export`` with what it holds."""
+def person_export(
+    *, person: Person, actor: Actor = None, client_ip: str | None = None, most_sightings: int | None = None
+) -> IO[bytes]:
+    """The zip file, read from its start. Audited as ``person.export`` with what it holds. With
+    ``most_sightings`` (a web request's, ``FACESITE_EXPORT_WEB_MAX_SIGHTINGS``), a person seen more often is
+    refused (``Unprocessable``, ``export_too_large``) before any work: each sighting's crop is cut from its photo,
+    and a web server would end the request before the zip is made."""
     require_permission(actor, EXPORT, to="export a person's data")
     references = list(Face.objects.references().filter(person=person).select_related("image", "collection"))
     sightings = list(
         Face.objects.sightings().filter(person=person).select_related("image__collection").order_by("image__created_at")
     )
+    if most_sightings is not None and len(sightings) > most_sightings:
+        raise Unprocessable(
+            f"{person} has been seen {len(sightings):,} times, more than an export made while you wait holds "
+            f"({most_sightings:,}, FACESITE_EXPORT_WEB_MAX_SIGHTINGS): make it on the server with "
+            f"manage.py export_person {person.external_id or person.pk}.", code="export_too_large",
+        )  # fmt: skip
     checks = list(Verification.objects.filter(person=person).order_by("created_at"))
     out = tempfile.SpooledTemporaryFile(max_size=IN_MEMORY_UP_TO)  # noqa: SIM115 - the caller closes it
     try:
