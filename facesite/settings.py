@@ -406,6 +406,7 @@ CELERY_TASK_ROUTES = {
     "integrations.tasks.sweep_deliveries": {"queue": "maintenance"},
     "recognition.tasks.purge_expired": {"queue": "maintenance"},
     "recognition.tasks.delete_files": {"queue": "maintenance"},
+    "recognition.tasks.check_stray_files": {"queue": "maintenance"},
     "recognition.tasks.send_watch_alert": {"queue": "deliveries"},
     "videos.tasks.sweep_stuck_videos": {"queue": "maintenance"},
 }
@@ -454,6 +455,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=FACESITE_PURGE_HOUR, minute=17),
     },
 }
+# Every this many days (0: never), a task looks for stray files in storage, which no row names, and reports
+# them in the log and on the dashboard; it deletes nothing (manage.py stray_files --delete does).
+FACESITE_STRAY_CHECK_DAYS = env_int("FACESITE_STRAY_CHECK_DAYS", 7, minimum=0)
+if FACESITE_STRAY_CHECK_DAYS:
+    CELERY_BEAT_SCHEDULE["stray-files-check"] = {
+        "task": "recognition.tasks.check_stray_files",
+        "schedule": timedelta(days=FACESITE_STRAY_CHECK_DAYS),
+    }
 
 # --- Deliveries to third-party endpoints ------------------------------------------------
 # Hosts endpoints may point at (empty: any host). Lower-case names, comma-separated.

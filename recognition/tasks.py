@@ -10,6 +10,7 @@ from recognition.services.analysis import AnalysisRetry, image_analyse, image_fa
 from recognition.services.collections import reference_changes_prune
 from recognition.services.files import delete_again_in, files_delete
 from recognition.services.retention import retention_purge
+from recognition.services.strays import strays_check
 from recognition.services.sweeper import images_sweep_stuck
 from recognition.services.watch import watch_alert_email
 
@@ -48,6 +49,11 @@ def sweep_stuck_images() -> dict[str, int]:
 @shared_task
 def purge_expired() -> dict[str, int]:
     return retention_purge()
+
+
+@shared_task(time_limit=3600, soft_time_limit=3540)  # a walk of a large bucket takes longer than analysis may
+def check_stray_files() -> dict[str, object]:
+    return strays_check()
 
 
 # Acknowledged when done: deleting twice is harmless, a message lost with a worker would leave the files.

@@ -13,6 +13,7 @@ from recognition.admin.activity import sentences
 from recognition.admin.common import thumbnail_url
 from recognition.models import AuditEvent, Face, Image
 from recognition.services.retention import labels, purge_plan
+from recognition.services.strays import strays_last_check
 
 register = template.Library()
 
@@ -45,6 +46,7 @@ def facesite_dashboard(context):
         "tokens_expiring": api_tokens_expiring(now=timezone.now())
         if user.has_perm("backoffice.view_apitoken")
         else None,
+        "strays": strays_last_check() if user.has_perm("recognition.delete_image") else None,
     }
 
 

@@ -14,6 +14,7 @@ upload's file is stored before its row commits.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections import Counter
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from botocore.exceptions import ClientError
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import Model
 from django.utils import timezone
@@ -30,6 +32,8 @@ from django.utils import timezone
 from recognition.audit import Actor, audit_record
 from recognition.models import AuditEvent, Face, Image
 from recognition.services.files import files_delete
+
+logger = logging.getLogger(__name__)
 
 #: Which of these names (all in one folder) a row still names, or are not Facesite's to judge: kept.
 Held = Callable[[list[str]], set[str]]
@@ -189,3 +193,24 @@ def _folder_of(name: str) -> str:
     if not matches:
         raise ValueError(f"{name} is in no folder Facesite stores under ({', '.join(folders())}).")
     return max(matches, key=len)
+
+
+LAST_CHECK = "facesite:strays:last-check"  # in the shared cache: what the periodic check found, for the dashboard
+
+
+def strays_check() -> dict[str, object]:
+    """Look for stray files written over a day ago and say what was found, deleting nothing: a warning in the
+    log when there are any, and the last check's figures for the dashboard (``strays_last_check``)."""
+    found = strays_find(older_than=timedelta(days=1))
+    summary: dict[str, object] = {"at": timezone.now(), "strays": len(found.strays), "scanned": found.scanned.total()}
+    cache.set(LAST_CHECK, summary, timeout=None)
+    if found.strays:
+        logger.warning(
+            "%d stray files in storage, which no row names (%s …): manage.py stray_files lists them, and with "
+            "--delete deletes them.", len(found.strays), ", ".join(list(found.strays)[:3]),
+        )  # fmt: skip
+    return summary
+
+
+def strays_last_check() -> dict[str, object] | None:
+    return cache.get(LAST_CHECK)  # type: ignore[no-any-return]

@@ -65,11 +65,12 @@ def test_reanalysis_is_audited_only_when_it_queues(operator):
     assert len(events(AuditEvent.Action.IMAGE_REANALYSE)) == 1
 
 
-def test_every_task_the_services_queue_by_name_is_registered():
+def test_every_task_the_services_queue_by_name_is_registered(settings):
     from facesite.celery import app
 
     app.loader.import_default_modules()
     assert {ANALYSE_IMAGE, SEND_DELIVERY, DELETE_FILES} <= set(app.tasks)
+    assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= set(app.tasks), "and beat's"
 
 
 def test_a_credential_is_named_on_the_rows_recorded_while_it_acts_and_on_no_others(operator):

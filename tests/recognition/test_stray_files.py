@@ -13,15 +13,19 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
+from backoffice import roles
 from facesite.devredis import free_port
 from recognition.models import AuditEvent, Face, Image
 from recognition.services import strays, thumbnails
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
-from recognition.services.strays import strays_delete, strays_find
+from recognition.services.strays import strays_delete, strays_find, strays_last_check
+from recognition.tasks import check_stray_files
 from tests import images
 from tests.conftest import S3_MEDIA_BUCKET
+from tests.recognition.test_admin import admin_client
 from videos.models import VideoChunk
 from videos.services import video_upload
 
@@ -179,3 +183,19 @@ def test_a_storage_that_cannot_be_read_is_said_so_and_nothing_is_deleted(setting
     with pytest.raises(CommandError, match=r"The storage could not be read \(.*127\.0\.0\.1.*\); nothing was deleted"):
         run("--delete")
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.STORAGE_STRAYS_DELETE).exists()
+
+
+def test_the_periodic_check_reports_strays_in_the_log_and_on_the_dashboard_and_deletes_nothing(
+    stored, settings, caplog
+):
+    assert settings.CELERY_BEAT_SCHEDULE["stray-files-check"]["schedule"] == timedelta(days=7)
+    assert check_stray_files.run() == {**strays_last_check(), "strays": 4}  # the task body, in this process
+    assert all(default_storage.exists(name) for name in stored["stray"]), "a check deletes nothing"
+    assert "4 stray files in storage" in caplog.text and "manage.py stray_files" in caplog.text
+    administrator, reviewer = (admin_client(role) for role in (roles.ADMINISTRATOR, roles.REVIEWER))
+    assert "<strong>4</strong> stray file(s) in storage" in administrator.get(reverse("admin:index")).content.decode()
+    assert 'class="stray-files"' not in reviewer.get(reverse("admin:index")).content.decode(), "for those who delete"
+
+    run("--delete")
+    strays.strays_check()
+    assert 'class="stray-files"' not in administrator.get(reverse("admin:index")).content.decode()
