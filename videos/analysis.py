@@ -25,7 +25,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines.base import BaseEngine, EngineError, S3Location
 from recognition.exceptions import StorageUnavailable
 from recognition.fetch import FetchRefused, fetch_to_file
-from recognition.services.files import delete_files_after_commit, file_s3_location, stored_as
+from recognition.services.files import delete_files_after_commit, file_s3_location, files_delete, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from recognition.services.strays import UUID, uuid_in
 from videos.media import frames
@@ -259,8 +259,7 @@ def _keep_frames(video: Video, index: int, best_frames: list[tuple[Track, bytes]
                 track.frame_key = saved
                 kept.append(saved)
     except StorageUnavailable:
-        for name in kept:
-            default_storage.delete(name)
+        files_delete(names=kept, again_later=True)
         raise
 
 

@@ -52,8 +52,8 @@ def stored_as(intended: str, content: File[bytes], *, kind: str, key: object) ->
         ) from exc
     try:
         yield name
-    except BaseException:
-        default_storage.delete(name)
+    except BaseException:  # what failed is what is reported; a deletion the storage refuses waits for later
+        files_delete(names=[name], again_later=True)
         raise
 
 

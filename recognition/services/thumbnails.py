@@ -90,7 +90,7 @@ def store_once(name: str, data: bytes) -> None:
     is removed at once."""
     with stored_as(name, ContentFile(data), kind="thumbnail", key=name) as saved:
         if saved != name:
-            default_storage.delete(saved)
+            files_delete(names=[saved], again_later=True)
 
 
 def _decoded(data: bytes) -> PILImage.Image:
