@@ -10,7 +10,8 @@ from recognition.exceptions import StorageUnavailable
 from recognition.models import Image
 from recognition.services import files, thumbnails
 from tests import images
-from tests.system.test_fault_drills import stored_files, wait_for
+from tests.helpers import wait_for
+from tests.system.test_fault_drills import stored_files
 
 
 @pytest.fixture
