@@ -321,6 +321,8 @@ FACESITE_RETENTION = {
     "unmatched_faces": env_int("FACESITE_RETAIN_UNMATCHED_FACES_DAYS", 0, minimum=0),
     "verifications": env_int("FACESITE_RETAIN_VERIFICATIONS_DAYS", 0, minimum=0),
     "people_unseen": env_int("FACESITE_RETAIN_PEOPLE_UNSEEN_DAYS", 3 * 365, minimum=0),
+    # Subject access exports made in the background: a zip of someone's faces is not kept for good.
+    "exports": env_int("FACESITE_RETAIN_EXPORTS_DAYS", 7, minimum=1),
 }
 FACESITE_PURGE_HOUR = env_int("FACESITE_PURGE_HOUR", 3, minimum=0, maximum=23)  # daily, in TIME_ZONE
 
@@ -407,6 +409,7 @@ CELERY_TASK_ROUTES = {
     "recognition.tasks.purge_expired": {"queue": "maintenance"},
     "recognition.tasks.delete_files": {"queue": "maintenance"},
     "recognition.tasks.check_stray_files": {"queue": "maintenance"},
+    "recognition.tasks.make_person_export": {"queue": "maintenance"},
     "recognition.tasks.send_watch_alert": {"queue": "deliveries"},
     "videos.tasks.sweep_stuck_videos": {"queue": "maintenance"},
 }

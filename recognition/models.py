@@ -407,6 +407,35 @@ class Verification(models.Model):
         return f"{self.external_id}: {self.outcome}"
 
 
+class PersonExport(models.Model):
+    """A subject access export made in the background, for someone seen too often to export while a request
+    waits: a zip in storage until it expires (``FACESITE_RETENTION["exports"]``), then purged."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being made"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes.")
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "subject access export"
+
+    def __str__(self) -> str:
+        return f"Export of {self.person} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what to biometric data. The application never deletes these, and changes
     nothing in them but the count of a read repeated within minutes (``repeats``, ``last_at``)."""
@@ -427,6 +456,8 @@ class AuditEvent(models.Model):
         PERSON_ENROL_REFUSED = "person.enrol.refused", "Reference photo refused"
         PERSON_ERASE = "person.erase", "Person erased"
         PERSON_EXPORT = "person.export", "Person's data exported (subject access)"
+        PERSON_EXPORT_REQUEST = "person.export.request", "Person's data export requested (subject access)"
+        PERSON_EXPORT_DOWNLOAD = "person.export.download", "Person's data export downloaded (subject access)"
         RETENTION_PURGE = "retention.purge", "Expired data purged"
         STORAGE_STRAYS_DELETE = "storage.strays.delete", "Stray files deleted from storage"
         CALIBRATION_PAIRS_ADD = "calibration.pairs.add", "Labelled photos scored for calibration"

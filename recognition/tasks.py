@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 
 from celery import Task, shared_task
+from django.conf import settings
 
 from recognition.services.analysis import AnalysisRetry, image_analyse, image_fail
 from recognition.services.collections import reference_changes_prune
+from recognition.services.exports import export_make
 from recognition.services.files import delete_again_in, files_delete
 from recognition.services.retention import retention_purge
 from recognition.services.strays import strays_check
@@ -54,6 +56,19 @@ def purge_expired() -> dict[str, int]:
 @shared_task(time_limit=3600, soft_time_limit=3540)  # a walk of a large bucket takes longer than analysis may
 def check_stray_files() -> dict[str, object]:
     return strays_check()
+
+
+# Minutes of crops for someone seen thousands of times. Acknowledged when done, so a lost worker's export is
+# made again (the service makes only a pending one), and so limited to less than the broker's redelivery time.
+EXPORT_TIME_LIMIT = max(
+    settings.CELERY_TASK_TIME_LIMIT, settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] - 60
+)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=EXPORT_TIME_LIMIT,
+             soft_time_limit=EXPORT_TIME_LIMIT - 30)  # fmt: skip
+def make_person_export(export_id: str) -> str | None:
+    return export_make(export_id=export_id)
 
 
 # Acknowledged when done: deleting twice is harmless, a message lost with a worker would leave the files.

@@ -125,6 +125,22 @@ def obama_and_biden(local_engine):
     return obama, biden
 
 
+@pytest.fixture
+def obama_seen(obama_and_biden, media_root):
+    """Obama enrolled, seen in one photo with someone else, seen alone in another, and checked at a door."""
+    from recognition.services.analysis import image_analyse
+    from recognition.services.ingest import image_ingest
+    from recognition.services.matching import person_verify
+    from tests.images import FIXTURES, group_photo
+
+    obama, _ = obama_and_biden
+    group = group_photo(("obama2.jpg", "biden.jpg"))
+    image_analyse(image_id=image_ingest(data=group, filename="with-biden.jpg").pk)
+    image_analyse(image_id=image_ingest(data=(FIXTURES / "obama.jpg").read_bytes(), filename="alone.jpg").pk)
+    person_verify(external_id="OBAMA-44", data=(FIXTURES / "obama.jpg").read_bytes(), threshold=80)
+    return obama
+
+
 @pytest.fixture(params=SEARCH_BACKENDS)
 def face_search(request, settings) -> str:
     """Each kind of face search this database offers: "memory", and "pgvector" on PostgreSQL with pgvector."""

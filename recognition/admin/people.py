@@ -23,6 +23,7 @@ from recognition.exceptions import FacesiteError, ImageRejected, InvalidInput, U
 from recognition.models import AuditEvent, Face, Person, PersonQuerySet
 from recognition.services.access import require_consent_kept
 from recognition.services.erasure import person_erase, person_erasure_plan, reference_face_remove
+from recognition.services.exports import export_request
 from recognition.services.people import person_enroll, person_save
 from recognition.services.subject_access import EXPORT, ZIP, export_filename, person_export
 from recognition.validation import checked
@@ -214,8 +215,15 @@ class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
         try:
             archive = person_export(person=person, actor=request.user, client_ip=request_ip(request),
                                     most_sightings=settings.FACESITE_EXPORT_WEB_MAX_SIGHTINGS)  # fmt: skip
-        except Unprocessable as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+        except Unprocessable as exc:  # seen too often to make while the page waits: a worker makes it
+            if exc.code != "export_too_large":
+                raise
+            export_request(person=person, actor=request.user, client_ip=request_ip(request))
+            exports = reverse("admin:recognition_personexport_changelist") + f"?person={person.pk}"
+            self.message_user(request, format_html(
+                '{} has been seen more often than an export made while you wait holds: it is being made in the '
+                'background, and will be ready to download from <a href="{}">subject access exports</a> for {} days.',
+                person, exports, settings.FACESITE_RETENTION["exports"]), messages.INFO)  # fmt: skip
             return None
         return FileResponse(archive, as_attachment=True, filename=export_filename(person), content_type=ZIP)
 

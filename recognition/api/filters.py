@@ -2,7 +2,7 @@ from datetime import UTC
 
 import django_filters
 
-from recognition.models import Image, Person
+from recognition.models import Image, Person, PersonExport
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -41,3 +41,11 @@ class PersonFilter(django_filters.FilterSet):
 
     def filter_enrolled(self, queryset, name, value):
         return queryset.enrolled(value)
+
+
+class PersonExportFilter(django_filters.FilterSet):
+    person = django_filters.UUIDFilter(help_text="The exports of this person.")
+
+    class Meta:
+        model = PersonExport
+        fields = ["person", "status"]

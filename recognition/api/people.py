@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.http import FileResponse
+from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -25,6 +26,7 @@ from recognition.models import AuditEvent, Collection, Face, Person
 from recognition.services.access import ENROL
 from recognition.services.collections import collection_create, collection_named
 from recognition.services.erasure import person_erase, reference_face_remove
+from recognition.services.exports import export_request
 from recognition.services.people import person_enroll, person_save
 from recognition.services.subject_access import EXPORT, ZIP, export_filename, person_export
 
@@ -114,8 +116,9 @@ class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
         responses={
             (200, "application/zip"): OpenApiTypes.BINARY,
             422: OpenApiResponse(s.ErrorSerializer, description="Seen more often than an export made while you wait "
-                                 "holds (`export_too_large`, FACESITE_EXPORT_WEB_MAX_SIGHTINGS): make it with "
-                                 "manage.py export_person."),
+                                 "holds (`export_too_large`, FACESITE_EXPORT_WEB_MAX_SIGHTINGS): have it made "
+                                 "in the background (POST /api/people/{id}/exports/) or with manage.py "
+                                 "export_person."),
         },
         description="Everything held about the person, for a subject access request: one zip file with their "
         "record, reference photos, the faces matched to them (crops of their own face) and their badge checks, "
@@ -128,6 +131,22 @@ class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
         archive = person_export(person=person, actor=request.user, client_ip=request_ip(request),
                                 most_sightings=settings.FACESITE_EXPORT_WEB_MAX_SIGHTINGS)  # fmt: skip
         return FileResponse(archive, as_attachment=True, filename=export_filename(person), content_type=ZIP)
+
+    @extend_schema(
+        request=None,
+        responses={202: s.PersonExportSerializer},
+        description="Have the export made in the background, for a person seen more often than an export made "
+        "while you wait holds: 202 with the export, whose `download` is set once it is ready (poll its `url`, "
+        "/api/exports/{id}/). Asking again while one is being made answers that one. Audited as "
+        "person.export.request.",
+    )
+    @action(detail=True, methods=["post"], permission_classes=[require(EXPORT)], filter_backends=[],
+            pagination_class=None)  # fmt: skip
+    def exports(self, request: Request, pk: str | None = None) -> Response:
+        export = export_request(person=self.get_object(), actor=request.user, client_ip=request_ip(request))
+        data = s.PersonExportSerializer(export, context={"request": request}).data
+        location = request.build_absolute_uri(reverse("person-export-detail", args=[export.pk]))
+        return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
     @extend_schema(responses={204: None})
     @action(detail=True, methods=["delete"], url_path=r"faces/(?P<face_id>[0-9a-f-]{36})")

@@ -15,6 +15,7 @@ ENDPOINTS = {
     "images": "image-list",
     "people": "person-list",
     "collections": "collection-list",
+    "exports": "person-export-list",
     "search": "search",
     "verify": "verify",
     "compare": "compare",

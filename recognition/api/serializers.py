@@ -3,13 +3,25 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recognition.api.inputs import FeaturesField, ImageField
 from recognition.api.strict import KnownFieldsOnly
 from recognition.engines.base import FEATURES, BoundingBox
-from recognition.models import Collection, Face, Image, Label, ModerationLabel, Person, TextDetection, Verification
+from recognition.models import (
+    Collection,
+    Face,
+    Image,
+    Label,
+    ModerationLabel,
+    Person,
+    PersonExport,
+    TextDetection,
+    Verification,
+)
+from recognition.services.exports import export_expires_at
 from recognition.text import single_line
 
 SlugField = serializers.SlugRelatedField["Collection"]
@@ -352,6 +364,29 @@ class VerificationSerializer(serializers.ModelSerializer):
         fields = [
             "verification_id", "match", "outcome", "similarity", "threshold", "person", "bounding_box", "created_at",
         ]  # fmt: skip
+
+
+class PersonExportSerializer(serializers.ModelSerializer):
+    person = PersonRefSerializer(read_only=True)
+    size = serializers.IntegerField(read_only=True, allow_null=True, help_text="Bytes, once ready.")
+    error = serializers.CharField(read_only=True, help_text="Why it could not be made, when it failed.")
+    expires_at = serializers.SerializerMethodField(help_text="When the zip is deleted (FACESITE_RETAIN_EXPORTS_DAYS).")
+    download = serializers.SerializerMethodField(help_text="Where to download the zip, once ready; null before.")
+
+    class Meta:
+        model = PersonExport
+        fields = ["id", "person", "status", "error", "size", "created_at", "finished_at", "expires_at", "download"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_expires_at(self, export: PersonExport) -> str:
+        return serializers.DateTimeField().to_representation(export_expires_at(export))
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_download(self, export: PersonExport) -> str | None:
+        if export.status != PersonExport.Status.READY:
+            return None
+        return self.context["request"].build_absolute_uri(reverse("person-export-download", args=[export.pk]))
 
 
 class CompareSerializer(KnownFieldsOnly):

@@ -2,6 +2,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from recognition.api.checks import CompareView, SearchView, VerifyView
+from recognition.api.exports import PersonExportViewSet
 from recognition.api.images import ImageViewSet
 from recognition.api.people import CollectionViewSet, PersonViewSet
 from recognition.api.root import ApiRoot
@@ -10,6 +11,7 @@ router = SimpleRouter()
 router.register("images", ImageViewSet, basename="image")
 router.register("people", PersonViewSet, basename="person")
 router.register("collections", CollectionViewSet, basename="collection")
+router.register("exports", PersonExportViewSet, basename="person-export")
 
 urlpatterns = [
     path("", ApiRoot.as_view(), name="api-root"),

@@ -18,6 +18,7 @@ from recognition.exceptions import Conflict
 from recognition.models import AuditEvent, Collection, Face, Image, Person, Verification
 from recognition.services import thumbnails
 from recognition.services.collections import collections_changed, engine_forget
+from recognition.services.exports import exports_delete_files
 from recognition.services.files import delete_files_after_commit
 from recognition.signals import person_erased
 
@@ -124,10 +125,11 @@ def person_erase(*, person: Person, actor: Actor = None, client_ip: str | None =
 
     Gone: reference faces (wherever they were enrolled from) and their photos, faces matched to them in
     other images, their entries in engine collections, the embeddings and crops of faces that merely had
-    them as candidate, and, with ``FACESITE_ERASE_SOLE_SUBJECT_IMAGES``, images in which they are the only
-    face. Redacted to a pseudonym (``erasure_reference``): their badge in verification records and in the
-    audit details of those checks, and their name in Django's admin log. The erasure's own audit row
-    names only the pseudonym. ``person_erased`` lets integrations redact the documents it keeps."""
+    them as candidate, the subject access exports made of them, and, with
+    ``FACESITE_ERASE_SOLE_SUBJECT_IMAGES``, images in which they are the only face. Redacted to a pseudonym
+    (``erasure_reference``): their badge in verification records and in the audit details of those checks,
+    and their name in Django's admin log. The erasure's own audit row names only the pseudonym.
+    ``person_erased`` lets integrations redact the documents it keeps."""
     reference = erasure_reference(person.pk)
     with transaction.atomic():
         plan = person_erasure_plan(person=person)
@@ -146,6 +148,7 @@ def person_erase(*, person: Person, actor: Actor = None, client_ip: str | None =
         )
         for image in plan.photos | plan.sole_subject:
             _delete_image_row(image)
+        exports_delete_files(person.exports.all())  # the zips made of them: their rows go with the person
         verification_ids = _redact_verifications(person, reference)
         _redact_admin_log(person, reference)
         collections_changed(references=plan.references)

@@ -30,7 +30,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from recognition.audit import Actor, audit_record
-from recognition.models import AuditEvent, Face, Image
+from recognition.models import AuditEvent, Face, Image, PersonExport
 from recognition.services.files import files_delete
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,7 @@ def uuid_in(name: str, pattern: re.Pattern[str]) -> uuid.UUID | None:
 
 _folders: dict[str, Held] = {
     "images/": held_in(Image),
+    "exports/": held_by_id(rf"exports/{UUID}\.zip", PersonExport),  # exports.py's names
     # thumbnails.py's names: thumbs/<image id>-<size>.jpg, thumbs/<image id>-clean.<jpg|png>,
     # thumbs/faces/<face id>-<size>.jpg
     "thumbs/": held_by_id(rf"thumbs/{UUID}-(\d+\.jpg|clean\.(jpg|png))", Image),

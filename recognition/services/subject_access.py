@@ -28,12 +28,13 @@ IN_MEMORY_UP_TO = 16 * 1024 * 1024  # larger exports spill to a temporary file
 
 
 def person_export(
-    *, person: Person, actor: Actor = None, client_ip: str | None = None, most_sightings: int | None = None
-) -> IO[bytes]:
-    """The zip file, read from its start. Audited as ``person.export`` with what it holds. With
-    ``most_sightings`` (a web request's, ``FACESITE_EXPORT_WEB_MAX_SIGHTINGS``), a person seen more often is
-    refused (``Unprocessable``, ``export_too_large``) before any work: each sighting's crop is cut from its photo,
-    and a web server would end the request before the zip is made."""
+    *, person: Person, actor: Actor = None, client_ip: str | None = None, most_sightings: int | None = None,
+    **audit_details: str,
+) -> IO[bytes]:  # fmt: skip
+    """The zip file, read from its start. Audited as ``person.export`` with what it holds (and
+    ``audit_details``). With ``most_sightings`` (a web request's, ``FACESITE_EXPORT_WEB_MAX_SIGHTINGS``), a
+    person seen more often is refused (``Unprocessable``, ``export_too_large``) before any work: each
+    sighting's crop is cut from its photo, and a web server would end the request before the zip is made."""
     require_permission(actor, EXPORT, to="export a person's data")
     references = list(Face.objects.references().filter(person=person).select_related("image", "collection"))
     sightings = list(
@@ -42,7 +43,8 @@ def person_export(
     if most_sightings is not None and len(sightings) > most_sightings:
         raise Unprocessable(
             f"{person} has been seen {len(sightings):,} times, more than an export made while you wait holds "
-            f"({most_sightings:,}, FACESITE_EXPORT_WEB_MAX_SIGHTINGS): make it on the server with "
+            f"({most_sightings:,}, FACESITE_EXPORT_WEB_MAX_SIGHTINGS): have it made in the background "
+            f"(POST /api/people/{person.pk}/exports/), or on the server with "
             f"manage.py export_person {person.external_id or person.pk}.", code="export_too_large",
         )  # fmt: skip
     checks = list(Verification.objects.filter(person=person).order_by("created_at"))
@@ -58,7 +60,8 @@ def person_export(
         out.close()
         raise
     audit_record(actor=actor, action=AuditEvent.Action.PERSON_EXPORT, target=person, client_ip=client_ip,
-                 reference_faces=len(references), sightings=len(sightings), badge_checks=len(checks))  # fmt: skip
+                 reference_faces=len(references), sightings=len(sightings), badge_checks=len(checks),
+                 **audit_details)  # fmt: skip
     out.seek(0)
     return out
 

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from integrations.models import Delivery, Endpoint
 from integrations.services.sending import delivery_send
 from kiosk.models import Kiosk
-from recognition.models import Collection, Face, Person
+from recognition.models import Collection, Face, Person, PersonExport
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.matching import person_verify
@@ -55,6 +55,7 @@ def one_of_everything(settings, endpoint):
     gate.stream_url = "rtsp://viewer:s3cret-pass@192.0.2.7:554/stream1"
     gate.save()
     Video.objects.create(original_filename="door.mp4", collection=default, sample_rate=1, chunk_seconds=10)
+    PersonExport.objects.create(person=Person.objects.first(), status=PersonExport.Status.FAILED, error="Disk full.")
 
 
 def test_every_admin_list_add_and_change_page_renders(one_of_everything):

@@ -31,7 +31,7 @@ def days_ago(days: int):
 @pytest.fixture
 def limits(settings):
     settings.FACESITE_RETENTION = {"images": 30, "videos": 30, "unmatched_faces": 30, "verifications": 30,
-                                  "people_unseen": 1095}  # fmt: skip
+                                  "people_unseen": 1095, "exports": 7}  # fmt: skip
     return settings.FACESITE_RETENTION
 
 
@@ -73,7 +73,7 @@ def test_the_purge_removes_what_outlived_its_limit_with_its_files_and_keeps_the_
     assert Delivery.objects.filter(event="verification.result").count() == 2
 
     plan = purge_plan().counts()
-    assert plan == {"images": 1, "unmatched_faces": 1, "verifications": 1, "people": 1, "videos": 0}
+    assert plan == {"images": 1, "unmatched_faces": 1, "verifications": 1, "people": 1, "videos": 0, "exports": 0}
     with django_capture_on_commit_callbacks(execute=True):  # files go once the rows' deletion commits
         removed = retention_purge()
 
@@ -98,7 +98,8 @@ def test_the_purge_removes_what_outlived_its_limit_with_its_files_and_keeps_the_
 
 def test_limits_of_zero_keep_everything(site, settings):
     settings.FACESITE_RETENTION = dict.fromkeys(settings.FACESITE_RETENTION, 0)
-    assert retention_purge() == {"images": 0, "unmatched_faces": 0, "verifications": 0, "people": 0, "videos": 0}
+    assert retention_purge() == {"images": 0, "unmatched_faces": 0, "verifications": 0, "people": 0, "videos": 0,
+                                 "exports": 0}  # fmt: skip
     assert Person.objects.count() == 2 and Image.objects.filter(pk=site["old"].pk).exists()
 
 

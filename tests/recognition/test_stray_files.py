@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from backoffice import roles
 from facesite.devredis import free_port
-from recognition.models import AuditEvent, Face, Image
+from recognition.models import AuditEvent, Face, Image, PersonExport
 from recognition.services import strays, thumbnails
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
@@ -25,6 +25,7 @@ from recognition.services.strays import strays_delete, strays_find, strays_last_
 from recognition.tasks import check_stray_files
 from tests import images
 from tests.conftest import S3_MEDIA_BUCKET
+from tests.factories import PersonFactory
 from tests.recognition.test_admin import admin_client
 from videos.models import VideoChunk
 from videos.services import video_upload
@@ -72,7 +73,9 @@ def stored(settings) -> dict[str, set[str]]:
     video = video_upload(file=io.BytesIO(_clip()), filename="door.mp4")
     kept_frame = store(f"videos/frames/{video.pk}/0-0.jpg")
     VideoChunk.objects.create(video=video, index=0, start=0, end=1, status="done", tracks=[{"frame_key": kept_frame}])
-    held |= {video.file.name, kept_frame}
+    export = PersonExport.objects.create(person=PersonFactory(), status="ready")
+    PersonExport.objects.filter(pk=export.pk).update(file=store(f"exports/{export.pk}.zip"))
+    held |= {video.file.name, kept_frame, f"exports/{export.pk}.zip"}
     for name in held:
         aged(name)
 
@@ -86,11 +89,12 @@ def stored(settings) -> dict[str, set[str]]:
         store(f"images/2026/10/{uuid.uuid4()}.jpg"),  # a process died between storing and committing
         store(f"thumbs/{uuid.uuid4()}-800.jpg"),  # an image deleted while its file deletion was refused
         store(f"videos/frames/{uuid.uuid4()}/3-1.jpg"),  # a chunk's frame of a video gone before the fix
+        store(f"exports/{uuid.uuid4()}.zip"),  # a subject access export its worker stored as it died
     }
     held |= {other.file.name}
     aged(other.file.name)
     recent = {store(f"images/2026/12/{uuid.uuid4()}.jpg", days_ago=0)}  # an upload being committed now
-    not_ours = {store("thumbs/README.txt"), store("exports/someone.zip"), store("readyz-probe")}
+    not_ours = {store("thumbs/README.txt"), store("backups/someone.zip"), store("readyz-probe")}
     return {"held": held, "stray": stray, "recent": recent, "not_ours": not_ours}
 
 
@@ -107,24 +111,30 @@ def test_the_search_finds_exactly_the_files_no_row_names_and_that_are_old_enough
     # Files outside the folders Facesite stores under are not even looked at; those inside are all counted.
     assert found.scanned.total() == len(stored["held"] | stored["stray"] | stored["recent"]) + 1  # + README.txt
     assert found.kept == len(stored["held"]) + 1
-    assert set(found.scanned) == {"images/", "thumbs/", "thumbs/faces/", "videos/", "videos/frames/"}
+    assert set(found.scanned) == {"exports/", "images/", "thumbs/", "thumbs/faces/", "videos/", "videos/frames/"}
 
 
 def test_the_command_lists_them_deletes_nothing_unless_asked_then_deletes_only_them_audited(stored):
     listed = run()
     for name in stored["stray"]:
         assert name in listed
-    assert "4 stray" in listed and "1 too recent to judge" in listed and "--delete" in listed
-    assert "9 kept" in listed, "what rows name, and README.txt, not named as Facesite names its files"
+    assert "5 stray" in listed and "1 too recent to judge" in listed and "--delete" in listed
+    assert "10 kept" in listed, "what rows name, and README.txt, not named as Facesite names its files"
     assert all(default_storage.exists(name) for name in stored["stray"]), "a listing deletes nothing"
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.STORAGE_STRAYS_DELETE).exists()
 
-    assert "Deleted 4" in run("--delete")
+    assert "Deleted 5" in run("--delete")
     assert not any(default_storage.exists(name) for name in stored["stray"])
     for kept in stored["held"] | stored["recent"] | stored["not_ours"]:
         assert default_storage.exists(kept), kept
     [event] = AuditEvent.objects.filter(action=AuditEvent.Action.STORAGE_STRAYS_DELETE)
-    assert event.details["deleted"] == {"images/": 1, "thumbs/": 1, "thumbs/faces/": 1, "videos/frames/": 1}
+    assert event.details["deleted"] == {
+        "exports/": 1,
+        "images/": 1,
+        "thumbs/": 1,
+        "thumbs/faces/": 1,
+        "videos/frames/": 1,
+    }
     assert event.details["refused"] == 0 and event.details["via"] == "manage.py stray_files"
     assert "0 stray" in run("--delete"), "a second run finds nothing left"
 
@@ -135,7 +145,7 @@ def test_a_file_a_row_names_by_the_time_of_the_deletion_is_kept(stored):
     Image.objects.filter(pk=Image.objects.first().pk).update(file=orphan)  # named again meanwhile
     result = strays_delete(names=list(found.strays), actor=None)
     assert result.named_again == [orphan] and default_storage.exists(orphan)
-    assert len(result.deleted) == 3 and result.refused == []
+    assert len(result.deleted) == 4 and result.refused == []
 
 
 def test_too_young_a_cutoff_is_refused_and_progress_is_reported_on_long_searches(stored, monkeypatch):
@@ -148,7 +158,7 @@ def test_too_young_a_cutoff_is_refused_and_progress_is_reported_on_long_searches
 
 def test_a_name_outside_every_folder_is_refused():
     with pytest.raises(ValueError, match="in no folder Facesite stores under"):
-        strays_delete(names=["exports/someone.zip"], actor=None)
+        strays_delete(names=["backups/someone.zip"], actor=None)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -189,11 +199,11 @@ def test_the_periodic_check_reports_strays_in_the_log_and_on_the_dashboard_and_d
     stored, settings, caplog
 ):
     assert settings.CELERY_BEAT_SCHEDULE["stray-files-check"]["schedule"] == timedelta(days=7)
-    assert check_stray_files.run() == {**strays_last_check(), "strays": 4}  # the task body, in this process
+    assert check_stray_files.run() == {**strays_last_check(), "strays": 5}  # the task body, in this process
     assert all(default_storage.exists(name) for name in stored["stray"]), "a check deletes nothing"
-    assert "4 stray files in storage" in caplog.text and "manage.py stray_files" in caplog.text
+    assert "5 stray files in storage" in caplog.text and "manage.py stray_files" in caplog.text
     administrator, reviewer = (admin_client(role) for role in (roles.ADMINISTRATOR, roles.REVIEWER))
-    assert "<strong>4</strong> stray file(s) in storage" in administrator.get(reverse("admin:index")).content.decode()
+    assert "<strong>5</strong> stray file(s) in storage" in administrator.get(reverse("admin:index")).content.decode()
     assert 'class="stray-files"' not in reviewer.get(reverse("admin:index")).content.decode(), "for those who delete"
 
     run("--delete")
