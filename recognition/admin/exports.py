@@ -26,7 +26,8 @@ from recognition.services.subject_access import EXPORT, ZIP, export_filename
 
 @admin.register(PersonExport)
 class PersonExportAdmin(DeletedOneByOne, admin.ModelAdmin):
-    list_display = ["created_at", "person", "status_badge", "requested_by", "size_shown", "expires", "download"]
+    list_display = ["asked", "person_link", "status_badge", "requested_by", "size_shown", "expires", "download"]
+    list_display_links = ["asked"]
     list_filter = ["status", "created_at"]
     search_fields = ["person__name", "person__external_id"]
     list_select_related = ["person", "requested_by"]
@@ -50,6 +51,15 @@ class PersonExportAdmin(DeletedOneByOne, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PersonExport]:
         return super().get_queryset(request).select_related("person", "requested_by")
+
+    @admin.display(description="Asked for", ordering="created_at")
+    def asked(self, export: PersonExport) -> str:
+        return f"{timezone.localtime(export.created_at):%Y-%m-%d %H:%M}"
+
+    @admin.display(description="Person", ordering="person__name")
+    def person_link(self, export: PersonExport) -> SafeString:
+        url = reverse("admin:recognition_person_change", args=[export.person_id])
+        return format_html('<a href="{}">{}</a>', url, export.person)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, export: PersonExport) -> SafeString:

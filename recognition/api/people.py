@@ -136,7 +136,7 @@ class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
         request=None,
         responses={202: s.PersonExportSerializer},
         description="Have the export made in the background, for a person seen more often than an export made "
-        "while you wait holds: 202 with the export, whose `download` is set once it is ready (poll its `url`, "
+        "while you wait holds: 202 with the export, whose `download` is set once it is ready (poll the `Location`, "
         "/api/exports/{id}/). Asking again while one is being made answers that one. Audited as "
         "person.export.request.",
     )
