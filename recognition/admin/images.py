@@ -29,6 +29,7 @@ from recognition.audit import audit_request, request_ip
 from recognition.models import AuditEvent, Face, Image, Label, ModerationLabel, Person, TextDetection
 from recognition.services import thumbnails
 from recognition.services.analysis import image_reanalyse
+from recognition.services.attribute_words import attributes_in_words
 from recognition.services.erasure import image_delete
 from recognition.services.review import face_flag_for_review
 
@@ -80,15 +81,9 @@ class FaceInline(ReadOnlyInline):
 
     @admin.display(description="Attributes")
     def attributes_summary(self, face: Face) -> str:
-        a = face.attributes or {}
-        parts = []
-        if "AgeRange" in a:
-            parts.append(f"age {a['AgeRange']['Low']}–{a['AgeRange']['High']}")
-        if "Gender" in a:
-            parts.append(f"{a['Gender']['Value'].lower()} ({a['Gender']['Confidence']:.0f}%)")
-        if a.get("Emotions"):
-            parts.append(a["Emotions"][0]["Type"].lower())
-        return ", ".join(parts) or "–"
+        words = attributes_in_words(face.attributes or {})
+        parts = [f"age {words['age']}" if "age" in words else "", words.get("gender", ""), words.get("expression", "")]
+        return "; ".join(part for part in parts if part) or "–"
 
 
 class TextInline(ReadOnlyInline):

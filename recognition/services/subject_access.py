@@ -19,6 +19,7 @@ from recognition.audit import Actor, audit_record
 from recognition.exceptions import FileMissing, Unprocessable
 from recognition.models import AuditEvent, Face, Person, Verification
 from recognition.services.access import require_permission
+from recognition.services.attribute_words import attributes_in_words
 from recognition.services.thumbnails import face_crop, face_photo
 
 EXPORT = "recognition.export_person"
@@ -93,7 +94,7 @@ def _sighting(archive: zipfile.ZipFile, face: Face) -> dict[str, Any]:
         "collection": image.collection.name if image.collection else None, "uploaded_at": _when(image.created_at),
         "similarity": face.similarity, "review": face.review_state,
         "box": {"left": face.left, "top": face.top, "width": face.width, "height": face.height},
-        "estimated": face.attributes,
+        "estimated": attributes_in_words(face.attributes or {}), "estimated_as_stored": face.attributes,
     }  # fmt: skip
 
 
@@ -129,7 +130,8 @@ person.json           the record: name, badge or employee code (external_id), no
 reference-faces.json  the {references} photo(s) their face is recognised from, in reference-faces/
 sightings.json        the {sightings} face(s) matched to them in uploaded images and videos: when, how sure
                       (similarity, 0-100), whether a person confirmed it (review), and what the engine
-                      estimated (age range, gender, expression); each face's crop is in sightings/
+                      estimated (age range, gender, expression, and so on; "estimated_as_stored" holds
+                      the same as Facesite keeps it); each face's crop is in sightings/
 badge-checks.json     the {checks} badge check(s) made for them: when, where (device), the outcome
 
 Only their own face is included from each image: the images may show other people.

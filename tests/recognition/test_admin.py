@@ -12,6 +12,7 @@ from django.utils import timezone
 from backoffice import roles
 from recognition.models import AuditEvent, Face, Image, Person
 from recognition.services.analysis import image_analyse, image_reanalyse
+from recognition.services.attribute_words import attributes_in_words
 from recognition.services.erasure import person_erase
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
@@ -95,6 +96,15 @@ def test_image_page_draws_the_face_boxes_over_the_image(face_to_review, media_ro
     crop = client.get(reverse("admin:recognition_image_face_crop", args=[face_to_review.pk]))
     assert crop.status_code == 200 and crop.content[:2] == b"\xff\xd8"
     assert AuditEvent.objects.filter(action="image.view", object_id=str(face_to_review.image_id)).exists()
+
+
+def test_the_image_page_says_what_was_estimated_about_each_face_in_words(obama_and_biden):
+    from tests.images import FIXTURES
+
+    image = image_analyse(image_id=image_ingest(data=(FIXTURES / "obama.jpg").read_bytes()).pk)
+    words = attributes_in_words(image.faces.get(is_reference=False).attributes)
+    page = admin_client(roles.REVIEWER).get(reverse("admin:recognition_image_change", args=[image.pk]))
+    assert f"age {words['age']}; {words['gender']}; {words['expression']}" in page.content.decode()
 
 
 def test_the_image_page_names_the_image_once_and_lists_results_without_repeating_them(face_to_review):

@@ -46,7 +46,16 @@ def test_an_administrator_exports_everything_held_about_a_person_and_nothing_abo
 
     sightings = read_json(archive, "sightings.json")
     assert sorted(s["file_name"] for s in sightings) == ["alone.jpg", "with-biden.jpg"]
-    assert all(s["similarity"] >= 80 and s["estimated"]["AgeRange"]["Low"] > 0 for s in sightings)
+    assert all(s["similarity"] >= 80 and s["estimated_as_stored"]["AgeRange"]["Low"] > 0 for s in sightings)
+    for sighting in sightings:  # in words a person reads: "age 45–53", "male, 99 % sure", "smiling: no, 97 % sure"
+        stored, words = sighting["estimated_as_stored"], sighting["estimated"]
+        assert words["age"] == f"{stored['AgeRange']['Low']}–{stored['AgeRange']['High']}"
+        assert words["gender"].startswith(stored["Gender"]["Value"].lower() + ", ") and words["gender"].endswith(
+            "% sure"
+        )
+        assert words["smiling"].split(",")[0] == ("yes" if stored["Smile"]["Value"] else "no")
+        likeliest = max(stored["Emotions"], key=lambda emotion: emotion["Confidence"])["Type"].lower()
+        assert words["expression"].startswith(likeliest + ", ")
     crops = [PILImage.open(io.BytesIO(archive.read(s["photo"]))) for s in sightings]
     assert all(crop.size == (160, 160) for crop in crops), "their own face, cut out of photos others are in"
     biden_faces = {str(f.pk) for f in Face.objects.filter(person__external_id="BIDEN-46")}
