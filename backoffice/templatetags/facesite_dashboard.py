@@ -12,8 +12,10 @@ from integrations.models import Delivery
 from recognition.admin.activity import sentences
 from recognition.admin.common import thumbnail_url
 from recognition.models import AuditEvent, Face, Image
+from recognition.services.exports import exports_current
 from recognition.services.retention import labels, purge_plan
 from recognition.services.strays import strays_last_check
+from recognition.services.subject_access import EXPORT
 
 register = template.Library()
 
@@ -47,6 +49,7 @@ def facesite_dashboard(context):
         if user.has_perm("backoffice.view_apitoken")
         else None,
         "strays": strays_last_check() if user.has_perm("recognition.delete_image") else None,
+        "exports": exports_current() if user.has_perm(EXPORT) else None,
     }
 
 

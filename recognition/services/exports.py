@@ -17,7 +17,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from recognition.audit import Actor, audit_record, authenticated_user
@@ -43,6 +43,13 @@ def export_expires_at(export: PersonExport) -> datetime:
 def exports_older_than(cutoff: datetime) -> QuerySet[PersonExport]:
     """The exports asked for before ``cutoff``: what the purge deletes, ``FACESITE_RETENTION["exports"]`` days on."""
     return PersonExport.objects.filter(created_at__lt=cutoff)
+
+
+def exports_current() -> dict[str, int]:
+    """How many exports not yet expired are ready, being made, or failed: for the dashboard."""
+    cutoff = timezone.now() - timedelta(days=settings.FACESITE_RETENTION["exports"])
+    current = PersonExport.objects.filter(created_at__gte=cutoff).values_list("status").annotate(n=Count("pk"))
+    return dict.fromkeys(PersonExport.Status.values, 0) | dict(current.order_by())
 
 
 def export_request(*, person: Person, actor: Actor = None, client_ip: str | None = None) -> PersonExport:

@@ -62,6 +62,10 @@ def test_the_admin_has_a_large_export_made_in_the_background_and_downloads_it(
     download = reverse("admin:recognition_personexport_download", args=[export.pk])
     assert download.encode() in listing and b"Ready" in listing
 
+    dashboard = client.get(reverse("admin:index")).content.decode()
+    assert "Subject access exports: <strong>1</strong> ready to download, <strong>0</strong> being made" in dashboard
+    assert "Subject access exports" not in admin_client(roles.OPERATOR).get(reverse("admin:index")).content.decode()
+
     archive = unzipped(client.get(download))
     assert len(read_json(archive, "sightings.json")) == 2, "every sighting: a worker has no request to time out"
     audited = AuditEvent.objects.filter(object_id=str(obama_seen.pk), action__startswith="person.export")
