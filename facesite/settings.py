@@ -437,6 +437,9 @@ FACESITE_SWEEP_INTERVAL = env_int("FACESITE_SWEEP_INTERVAL", 60, minimum=1)
 FACESITE_PENDING_RETRY_AFTER = env_int("FACESITE_PENDING_RETRY_AFTER", 300, minimum=1)
 FACESITE_PROCESSING_STALE_AFTER = env_int("FACESITE_PROCESSING_STALE_AFTER", CELERY_TASK_TIME_LIMIT + 60, minimum=1)
 FACESITE_ANALYSIS_MAX_ATTEMPTS = env_int("FACESITE_ANALYSIS_MAX_ATTEMPTS", 5, minimum=1)
+# A subject access export made in the background (minutes of crops for someone seen thousands of times) may run
+# until just before the broker would hand its unacknowledged message to another worker.
+FACESITE_EXPORT_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT, CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] - 60)
 if FACESITE_PROCESSING_STALE_AFTER <= CELERY_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("FACESITE_PROCESSING_STALE_AFTER must be longer than CELERY_TASK_TIME_LIMIT.")
 

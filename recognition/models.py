@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from recognition.engines.base import BoundingBox
 from recognition.exceptions import FileMissing
@@ -426,6 +427,10 @@ class PersonExport(models.Model):
     size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes.")
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # What the sweeper needs to make again an export whose message or worker was lost.
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from recognition.services.analysis import AnalysisRetry, image_analyse, image_fail
 from recognition.services.collections import reference_changes_prune
-from recognition.services.exports import export_make
+from recognition.services.exports import export_make, exports_sweep_lost
 from recognition.services.files import delete_again_in, files_delete
 from recognition.services.retention import retention_purge
 from recognition.services.strays import strays_check
@@ -45,7 +45,11 @@ def analyse_image(self: Task, image_id: str) -> None:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def sweep_stuck_images() -> dict[str, int]:
-    return {**images_sweep_stuck().__dict__, "reference_changes_pruned": reference_changes_prune()}
+    return {
+        **images_sweep_stuck().__dict__,
+        **exports_sweep_lost(),
+        "reference_changes_pruned": reference_changes_prune(),
+    }
 
 
 @shared_task
@@ -58,15 +62,9 @@ def check_stray_files() -> dict[str, object]:
     return strays_check()
 
 
-# Minutes of crops for someone seen thousands of times. Acknowledged when done, so a lost worker's export is
-# made again (the service makes only a pending one), and so limited to less than the broker's redelivery time.
-EXPORT_TIME_LIMIT = max(
-    settings.CELERY_TASK_TIME_LIMIT, settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] - 60
-)
-
-
-@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=EXPORT_TIME_LIMIT,
-             soft_time_limit=EXPORT_TIME_LIMIT - 30)  # fmt: skip
+# Acknowledged when done, so a lost worker's export is made again (the service makes only a pending one).
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=settings.FACESITE_EXPORT_TIME_LIMIT,
+             soft_time_limit=settings.FACESITE_EXPORT_TIME_LIMIT - 30)  # fmt: skip
 def make_person_export(export_id: str) -> str | None:
     return export_make(export_id=export_id)
 

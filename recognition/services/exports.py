@@ -17,7 +17,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files import File
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from recognition.audit import Actor, audit_record, authenticated_user
@@ -75,6 +75,7 @@ def export_make(*, export_id: str) -> PersonExport.Status | None:
         "person", "requested_by").first()  # fmt: skip
     if export is None:
         return None
+    PersonExport.objects.filter(pk=export.pk).update(started_at=timezone.now(), attempts=F("attempts") + 1)
     try:
         with person_export(person=export.person, actor=export.requested_by, export=str(export.pk)) as archive:
             size = archive.seek(0, 2)
@@ -108,6 +109,33 @@ def _finish(export: PersonExport, *, status: PersonExport.Status, **fields: obje
         if pending.first() is None:
             raise ExportGone(export.pk)
         PersonExport.objects.filter(pk=export.pk).update(status=status, finished_at=timezone.now(), **fields)
+
+
+def exports_sweep_lost() -> dict[str, int]:
+    """Make again the exports whose message was lost (pending and never started for
+    ``FACESITE_PENDING_RETRY_AFTER``) or whose worker was (started longer ago than its task may run), so none
+    waits for good; one lost or timed out ``FACESITE_ANALYSIS_MAX_ATTEMPTS`` times fails, saying how to make it
+    instead. Making one twice is harmless: only one run keeps its zip."""
+    now = timezone.now()
+    pending = PersonExport.objects.filter(status=PersonExport.Status.PENDING)
+    retry_after = timedelta(seconds=settings.FACESITE_PENDING_RETRY_AFTER)
+    never_started = Q(started_at__isnull=True, queued_at__lt=now - retry_after)
+    lost = Q(started_at__lt=now - timedelta(seconds=settings.FACESITE_EXPORT_TIME_LIMIT + 60))
+    most = settings.FACESITE_ANALYSIS_MAX_ATTEMPTS
+    gave_up = pending.filter(lost, attempts__gte=most).update(
+        status=PersonExport.Status.FAILED, finished_at=now,
+        error=f"Gave up after {most} attempts: the worker was lost or timed out each time. Make it on the "
+        "server with manage.py export_person.",
+    )  # fmt: skip
+    requeued = 0
+    for export_id in pending.filter(never_started | lost).values_list("pk", flat=True):
+        with transaction.atomic():
+            if pending.filter(never_started | lost, pk=export_id).update(queued_at=now, started_at=None):
+                enqueue_after_commit(task=MAKE_PERSON_EXPORT, args=[str(export_id)])
+                requeued += 1
+    if requeued or gave_up:
+        logger.warning("Sweeper: %s subject access export(s) queued again, %s given up", requeued, gave_up)
+    return {"exports_requeued": requeued, "exports_gave_up": gave_up}
 
 
 def export_open(*, export: PersonExport, actor: Actor = None, client_ip: str | None = None) -> IO[bytes]:

@@ -17,7 +17,7 @@ from backoffice import roles
 from recognition.models import AuditEvent, PersonExport
 from recognition.services import exports
 from recognition.services.erasure import person_erase
-from recognition.services.exports import export_make, export_request
+from recognition.services.exports import export_make, export_request, exports_sweep_lost
 from recognition.services.retention import retention_purge
 from tests.conftest import client_for
 from tests.factories import UserFactory
@@ -144,6 +144,32 @@ def test_a_zip_made_for_an_export_deleted_meanwhile_is_not_kept(obama_seen, medi
     assert export_make(export_id=str(export.pk)) is None
     assert stored(media_root) == [], "the zip made is deleted again"
     assert export_make(export_id=str(export.pk)) is None, "a redelivered task finds nothing to make"
+
+
+def test_the_sweeper_makes_again_an_export_whose_message_was_lost(obama_seen, settings, celery_worker):
+    export = export_request(person=obama_seen, actor=UserFactory(role=roles.ADMINISTRATOR))
+    made(export)
+    PersonExport.objects.filter(pk=export.pk).update(status=Status.PENDING, file="", started_at=None,
+                                                     queued_at=timezone.now() - timedelta(minutes=1))  # fmt: skip
+    assert exports_sweep_lost() == {"exports_requeued": 0, "exports_gave_up": 0}, "queued a moment ago: waiting"
+    settings.FACESITE_PENDING_RETRY_AFTER = 30  # as if the broker lost the message, 30 s and more ago
+    assert exports_sweep_lost() == {"exports_requeued": 1, "exports_gave_up": 0}
+    assert made(export).status == Status.READY and made(export).attempts == 2
+    assert exports_sweep_lost() == {"exports_requeued": 0, "exports_gave_up": 0}, "nothing left to make"
+
+
+def test_the_sweeper_makes_again_an_export_whose_worker_was_lost_and_gives_up_after_a_few(obama_seen, settings):
+    export = export_request(person=obama_seen, actor=UserFactory(role=roles.ADMINISTRATOR))
+    running = timezone.now() - timedelta(seconds=settings.FACESITE_EXPORT_TIME_LIMIT - 60)
+    PersonExport.objects.filter(pk=export.pk).update(started_at=running, attempts=1)
+    assert exports_sweep_lost() == {"exports_requeued": 0, "exports_gave_up": 0}, "a worker may still be on it"
+    died = timezone.now() - timedelta(seconds=settings.FACESITE_EXPORT_TIME_LIMIT + 120)
+    PersonExport.objects.filter(pk=export.pk).update(started_at=died)
+    assert exports_sweep_lost() == {"exports_requeued": 1, "exports_gave_up": 0}
+    PersonExport.objects.filter(pk=export.pk).update(started_at=died, attempts=settings.FACESITE_ANALYSIS_MAX_ATTEMPTS)
+    assert exports_sweep_lost() == {"exports_requeued": 0, "exports_gave_up": 1}
+    failed = PersonExport.objects.get(pk=export.pk)
+    assert failed.status == Status.FAILED and "manage.py export_person" in failed.error
 
 
 @pytest.mark.parametrize("fault", ["a full disk", "the task's time limit"])
