@@ -64,7 +64,13 @@ def _next_purge() -> dict:
 
 def _recent_activity() -> list[tuple[AuditEvent, str]]:
     """The latest things done. Reads stay in the audit trail: here, the dashboard's own thumbnails would
-    push everything else out."""
-    events = list(AuditEvent.objects.exclude(action__in=AuditEvent.READS)[:10])
+    push everything else out. So do purges that removed nothing, which would fill a quiet site's list."""
+    latest = AuditEvent.objects.exclude(action__in=AuditEvent.READS)[:30]
+    events = [event for event in latest if not _purged_nothing(event)][:10]
     said = sentences(events)
     return [(event, said[event.pk]) for event in events]
+
+
+def _purged_nothing(event: AuditEvent) -> bool:
+    removed = (event.details or {}).get("removed", {})
+    return event.action == AuditEvent.Action.RETENTION_PURGE and not any(removed.values())

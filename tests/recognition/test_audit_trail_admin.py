@@ -115,6 +115,9 @@ def test_the_purge_and_the_deletion_of_stray_files_say_how_much_went(settings, d
     assert "Facesite purged what outlived its retention limit: analysed images 1<" in trail
     assert "Facesite purged what outlived its retention limit: nothing<" in trail
     assert "Facesite deleted 1 stray file from storage<" in trail
+    dashboard = admin_client(roles.ADMINISTRATOR).get(reverse("admin:index")).content.decode()
+    assert "retention limit: analysed images 1<" in dashboard
+    assert "retention limit: nothing" not in dashboard, "a quiet night's purge stays in the trail, off the dashboard"
 
 
 def test_the_trail_tells_what_was_done_with_a_token_or_an_access_key_from_the_rest():
