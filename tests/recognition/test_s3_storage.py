@@ -60,3 +60,26 @@ def test_the_retention_purge_removes_an_expired_image_from_the_bucket(
     with django_capture_on_commit_callbacks(execute=True):
         assert retention_purge()["images"] == 1
     assert keys(s3_media) == []
+
+
+def test_a_subject_access_export_is_kept_encrypted_in_the_bucket_served_and_erased_with_its_person(
+    s3_media, obama_and_biden, django_capture_on_commit_callbacks
+):
+    from backoffice import roles
+    from recognition.services.erasure import person_erase
+    from recognition.services.exports import export_make, export_open, export_request
+    from tests.factories import UserFactory
+
+    obama, _ = obama_and_biden
+    administrator = UserFactory(role=roles.ADMINISTRATOR)
+    export = export_request(person=obama, actor=administrator)
+    export_make(export_id=str(export.pk))
+    export.refresh_from_db()
+    key = f"facesite/{export.file.name}"
+    assert key in keys(s3_media) and s3_media.head_object(Bucket=BUCKET, Key=key)["ServerSideEncryption"] == "AES256"
+    with export_open(export=export, actor=administrator) as archive:
+        assert archive.read(2) == b"PK", "the zip, read back from the bucket"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        person_erase(person=obama)
+    assert key not in keys(s3_media), "no copy of an erased person's faces stays in the bucket"
