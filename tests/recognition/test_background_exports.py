@@ -75,6 +75,10 @@ def test_the_admin_has_a_large_export_made_in_the_background_and_downloads_it(
         (AuditEvent.Action.PERSON_EXPORT_DOWNLOAD, client.user.username),
     ]
 
+    listing_url = reverse("admin:recognition_personexport_changelist")
+    client.post(listing_url, {"action": "delete_selected", "_selected_action": [str(export.pk)], "post": "yes"})
+    assert not PersonExport.objects.exists() and stored(media_root) == [], "deleted early, with its zip"
+
 
 def test_an_integration_asks_through_the_api_polls_and_downloads(obama_seen, celery_worker, too_large):
     administrator = client_for(UserFactory(role=roles.ADMINISTRATOR))
