@@ -47,6 +47,38 @@ def video(
     return out.getvalue()
 
 
+def growing(small: tuple[int, int], large: tuple[int, int], *, fps: int = 2) -> bytes:
+    """An MKV whose H.264 pictures are ``small`` for 8 s (past what a first look at the streams reads), then
+    ``large`` for 2 s: the size in its header is the small one, and the large one comes with new parameter
+    sets in the stream, as a camera's stream may change resolution midway."""
+    raw = _h264(small, frames=8 * fps, fps=fps) + _h264(large, frames=2 * fps, fps=fps)
+    out = io.BytesIO()
+    with av.open(io.BytesIO(raw), format="h264") as source, av.open(out, mode="w", format="matroska") as file:
+        stream = file.add_stream_from_template(source.streams.video[0])
+        for index, packet in enumerate(p for p in source.demux() if p.size):
+            packet.stream, packet.time_base = stream, Fraction(1, 1000)
+            packet.pts = packet.dts = index * 1000 // fps
+            packet.duration = 1000 // fps
+            file.mux(packet)
+    return out.getvalue()
+
+
+def _h264(size: tuple[int, int], *, frames: int, fps: int) -> bytes:
+    """Raw H.264 (Annex B) with its parameter sets before every keyframe, of grey frames."""
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="h264") as file:
+        stream = file.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.options = {"x264-params": "repeat-headers=1:keyint=2"}
+        picture = np.asarray(Image.new("RGB", size, GREY))
+        for _ in range(frames):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                file.mux(packet)
+        for packet in stream.encode():
+            file.mux(packet)
+    return out.getvalue()
+
+
 def sound_only(seconds: float = 1.0) -> bytes:
     """An MP4 with an AAC sound track and no picture."""
     out = io.BytesIO()

@@ -28,7 +28,7 @@ from recognition.fetch import FetchRefused, fetch_to_file
 from recognition.services.files import delete_files_after_commit, file_s3_location, files_delete, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from recognition.services.strays import UUID, uuid_in
-from videos.media import frames
+from videos.media import PictureTooLarge, frames
 from videos.models import Video, VideoChunk
 from videos.services import VideoRefused, file_sha256, stored_video, video_check, video_describe
 from videos.sightings import jpeg, sighting_record
@@ -89,9 +89,11 @@ def video_chunk_analyse(*, chunk_id: int) -> None:
     video = chunk.video
     try:
         tracks, count = _track_chunk(video, chunk)
-    except (av.FFmpegError, OSError) as exc:
+    except (av.FFmpegError, OSError, PictureTooLarge) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         error = f"The video could not be decoded between {chunk.start:g} s and {chunk.end:g} s: {reason}"
+        if isinstance(exc, av.FFmpegError):  # what FFmpeg says of a picture far over its limit too
+            error += " (the file is damaged, or its pictures grow far larger than FACESITE_VIDEO_MAX_PIXELS there)"
         video_fail(video_id=str(video.pk), error=error)
         return
     except EngineError as exc:
@@ -190,13 +192,15 @@ def _fetch_failed(video: Video, exc: FetchRefused | VideoRefused) -> None:
 
 
 def video_fail(*, video_id: str, error: str) -> None:
-    """The video failed, saying why; the frames its chunks kept for tracks go (it will not be finished)."""
+    """The video failed, saying why; the frames its chunks kept for tracks go (it will not be finished). The
+    first failure's reason stays: later chunks of the same video failing too say no more."""
     with transaction.atomic():
-        unfinished = Video.objects.filter(pk=video_id).exclude(status=Video.Status.DONE)
-        if unfinished.update(status=Video.Status.FAILED, error=error, updated_at=timezone.now()):
-            chunks = VideoChunk.objects.filter(video_id=video_id)
-            delete_files_after_commit(names=chunks.frame_keys())
-            chunks.update(tracks=[])
+        unfinished = Video.objects.filter(pk=video_id).exclude(status__in=[Video.Status.DONE, Video.Status.FAILED])
+        if not unfinished.update(status=Video.Status.FAILED, error=error, updated_at=timezone.now()):
+            return
+        chunks = VideoChunk.objects.filter(video_id=video_id)
+        delete_files_after_commit(names=chunks.frame_keys())
+        chunks.update(tracks=[])
     logger.warning("Video %s failed: %s", video_id, error)
 
 

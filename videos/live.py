@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from recognition.engine_handler import get_engine
 from recognition.engines.base import BaseEngine
-from videos.media import open_video
+from videos.media import PictureTooLarge, open_video, within_limit
 from videos.models import Camera, Sighting
 from videos.sightings import jpeg, sighting_record
 from videos.tracking import Track, Tracker
@@ -91,12 +91,12 @@ def read_stream(url: str, slot: LatestFrame, state: StreamState, stop: threading
             with open_video(url, max_pixels=limit, options=options, timeout=OPEN_TIMEOUT) as container:
                 state.set(connected=True)
                 delay = 1.0
-                for frame in container.decode(video=0):
+                for frame in within_limit(container.decode(video=0), max_pixels=limit):
                     if stop.is_set():
                         return
                     slot.put(time.monotonic() - started, frame)
             state.set(connected=False, error="The stream ended.")
-        except (av.FFmpegError, OSError, IndexError) as exc:
+        except (av.FFmpegError, OSError, IndexError, PictureTooLarge) as exc:
             state.set(connected=False, error=f"The stream could not be read: {getattr(exc, 'strerror', None) or exc}")
         stop.wait(delay)
         delay = min(delay * 2, RETRY_MAX)

@@ -19,6 +19,17 @@ CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4/mov", "matroska,webm": "mkv/webm"}
 PICTURE_DEMUXERS = {"image2", "image2pipe", "gif"}
 
 
+# FFmpeg checks its max_pixels against a picture's rows padded to its SIMD alignment (64 bytes with AVX-512):
+# it refuses a 160 × 120 picture at a limit of 160 × 120, counting it as 192 × 120. Given our limit plus that
+# padding for pictures up to 16 384 rows (3 MB a frame), it still stops a bomb's first picture; ours is
+# checked exactly on every picture it decodes (``within_limit``).
+ALIGNMENT_ROOM = 64 * 16384
+
+
+class PictureTooLarge(ValueError):
+    """A decoded picture larger than the limit (one within FFmpeg's alignment room)."""
+
+
 class VideoRejected(Exception):
     def __init__(self, message: str, *, code: str):
         super().__init__(message)
@@ -47,11 +58,23 @@ def open_video(source: Any, *, max_pixels: int, options: dict[str, str] | None =
     can hold a 12 000 × 12 000 picture, and one frame of it decoded takes hundreds of MB. The limit is FFmpeg's
     ``max_pixels``, given to the look at the streams (which decodes a frame) and to each video stream's decoder.
     """
-    limit = {"max_pixels": str(max_pixels)}
+    limit = {"max_pixels": str(max_pixels + ALIGNMENT_ROOM)}
     with av.open(source, mode="r", options={**(options or {}), **limit}, **kwargs) as container:
         for stream in container.streams.video:
             stream.codec_context.options = limit
         yield container
+
+
+def within_limit(pictures: Iterator[Any], *, max_pixels: int) -> Iterator[Any]:
+    """The decoded pictures, stopping with ``PictureTooLarge`` at one larger than ``max_pixels``: a stream may
+    grow midway, and FFmpeg's own limit leaves room for its alignment."""
+    for picture in pictures:
+        if picture.width * picture.height > max_pixels:
+            raise PictureTooLarge(
+                f"its pictures grow to {picture.width}×{picture.height} pixels, above the limit of {max_pixels:,} "
+                "pixels a picture"
+            )
+        yield picture
 
 
 def probe(source: bytes | IO[bytes], *, max_pixels: int) -> VideoInfo:
@@ -85,7 +108,9 @@ def probe(source: bytes | IO[bytes], *, max_pixels: int) -> VideoInfo:
                     "picture.", code="too_many_pixels",
                 )  # fmt: skip
             try:
-                first = next(container.decode(stream), None)
+                first = next(within_limit(container.decode(stream), max_pixels=max_pixels), None)
+            except PictureTooLarge as exc:  # the size was not in the header
+                raise VideoRejected(f"The video's pictures are too large: {exc}.", code="too_many_pixels") from exc
             except av.FFmpegError as exc:
                 if width * height:
                     raise
@@ -114,7 +139,8 @@ def frames(
     after each sampling time. Seeks to the keyframe before ``start``, so a chunk decodes only its part. With
     ``keyframes_only`` the decoder skips every other frame, which is several times faster, and each sampling
     time gets the next keyframe: as dense as the sampling only where keyframes are. A picture larger than
-    ``max_pixels`` (a stream may change its size midway) stops decoding with ``av.FFmpegError``."""
+    ``max_pixels`` (a stream may change its size midway) stops decoding with ``PictureTooLarge`` (or, far
+    larger, FFmpeg's own ``av.FFmpegError``)."""
     with open_video(source, max_pixels=max_pixels) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -124,7 +150,7 @@ def frames(
         if start > 0:
             container.seek(int(start / time_base), stream=stream, backward=True, any_frame=False)
         wanted = start
-        for frame in container.decode(stream):
+        for frame in within_limit(container.decode(stream), max_pixels=max_pixels):
             if frame.pts is None:
                 continue
             at = float(frame.pts * time_base) - _start_time(stream)

@@ -133,24 +133,61 @@ def test_size_and_duration_limits(media_root, settings):
 
 
 @pytest.mark.parametrize(
-    ("container", "codec", "code", "words"),
+    ("container", "codec", "size", "code", "words"),
     [
-        ("mp4", "libx264", "too_many_pixels", "The video's pictures are 640×480 pixels, above the limit of 307,199"),
-        # VP9's size is not in WebM's header as FFmpeg reads it: it is refused as decoding stops at the limit.
-        ("webm", "libvpx-vp9", "undecodable", "No picture of the video could be decoded within the limit of 307,199"),
+        ("mp4", "libx264", (640, 480), "too_many_pixels",
+         "The video's pictures are 640×480 pixels, above the limit of 307,199"),  # from the header: none decoded
+        # VP9's size is learnt by decoding a picture as FFmpeg first looks at the streams: one a little too large
+        # is decoded there (FFmpeg's limit leaves room for alignment) and refused; one far larger stops FFmpeg.
+        ("webm", "libvpx-vp9", (640, 480), "too_many_pixels",
+         "The video's pictures are 640×480 pixels, above the limit of 307,199"),
+        ("webm", "libvpx-vp9", (2048, 1536), "undecodable",
+         "No picture of the video could be decoded within the limit of 307,199"),
     ],
-)
-def test_a_video_whose_pictures_are_too_large_is_refused_before_one_is_decoded(
-    media_root, settings, admin_client_api, container, codec, code, words
+)  # fmt: skip
+def test_a_video_whose_pictures_are_too_large_is_refused_before_one_is_decoded_past_the_limit(
+    media_root, settings, admin_client_api, container, codec, size, code, words
 ):
     settings.FACESITE_VIDEO_MAX_PIXELS = 640 * 480 - 1
-    data = video([(None, 1.0)], size=(640, 480), container=container, codec=codec)
+    data = video([(None, 1.0)], size=size, container=container, codec=codec, fps=4)
     answer = admin_client_api.post("/api/videos/", {"file": io.BytesIO(data)}, format="multipart")
     assert answer.status_code == 400 and answer.json()["code"] == code
     assert answer.json()["detail"].startswith(words)
     assert not Video.objects.exists() and not any(media_root.rglob("*.*")), "nothing kept"
-    settings.FACESITE_VIDEO_MAX_PIXELS = 640 * 480
-    assert upload(data, name=f"door.{container}").width == 640
+    settings.FACESITE_VIDEO_MAX_PIXELS = size[0] * size[1]
+    assert upload(data, name=f"door.{container}").width == size[0]
+
+
+@pytest.mark.parametrize(
+    ("grown", "words"),
+    [
+        ((640, 480), ": its pictures grow to 640×480 pixels, above the limit of 19,200 pixels a picture"),
+        # Past the room FFmpeg's own limit leaves for alignment, FFmpeg stops it and can say no more than that.
+        ((2048, 1536), " (the file is damaged, or its pictures grow far larger than FACESITE_VIDEO_MAX_PIXELS there)"),
+    ],
+)
+def test_a_stream_whose_pictures_grow_past_the_limit_midway_is_stopped_there(local_engine, settings, grown, words):
+    from tests.clips import growing
+
+    settings.FACESITE_VIDEO_MAX_PIXELS = 160 * 120
+    data = growing((160, 120), grown)
+    uploaded = upload(data, name="camera.mkv")  # its header and first pictures are within the limit
+    assert (uploaded.width, uploaded.height) == (160, 120)
+    failed = analysed_here(uploaded)
+    assert failed.status == Video.Status.FAILED and failed.sightings.count() == 0
+    assert failed.error.startswith("The video could not be decoded between 0 s and ") and failed.error.endswith(words)
+
+    settings.FACESITE_VIDEO_MAX_PIXELS = grown[0] * grown[1]  # within the limit, the same stream is analysed through
+    assert analysed_here(upload(data, name="camera.mkv")).status == Video.Status.DONE
+
+
+@pytest.mark.parametrize(("container", "codec"), [("mp4", "libx264"), ("webm", "libvpx-vp9")])
+@pytest.mark.parametrize("size", [(160, 120), (854, 480)])
+def test_pictures_exactly_at_the_limit_are_taken_whatever_ffmpeg_pads_their_rows_to(media_root, settings, container,
+                                                                                      codec, size):  # fmt: skip
+    settings.FACESITE_VIDEO_MAX_PIXELS = size[0] * size[1]  # FFmpeg counts 192 × 120 and 896 × 480
+    data = video([(None, 0.5)], size=size, fps=4, container=container, codec=codec)
+    assert upload(data, name=f"door.{container}").width == size[0]
 
 
 def test_webm_is_taken_too(local_engine):
