@@ -303,3 +303,24 @@ def test_the_api_lists_cameras_with_their_latest_sightings_and_no_credentials(lo
     assert detail["stream"].startswith("http://127.0.0.1:") and detail["connected_at"]
     assert [s["person"]["name"] for s in detail["sightings"]] == ["Barack Obama"] and detail["sightings"][0]["seen_at"]
     assert client_for(UserFactory()).get("/api/cameras/").status_code == 403
+
+
+def test_a_camera_whose_pictures_grow_past_the_limit_is_not_decoded_past_it(settings, tmp_path):
+    from videos.live import StreamState, read_stream
+
+    settings.FACESITE_VIDEO_MAX_PIXELS = 160 * 120
+    stream = tmp_path / "camera.mkv"  # read as a camera's stream is: the limit is the reader's, whatever the source
+    stream.write_bytes(clips.growing((160, 120), (640, 480)))
+    slot, state, stop = LatestFrame(), StreamState(), threading.Event()
+    reader = threading.Thread(target=read_stream, args=(str(stream), slot, state, stop, time.monotonic()))
+    reader.start()
+    try:
+        assert wait_for(lambda: state.error, timeout=20)
+    finally:
+        stop.set()
+        reader.join(10)
+    assert state.error == (
+        "The stream could not be read: its pictures grow to 640×480 pixels, above the limit of 19,200 pixels a picture"
+    )
+    _, last = slot.take(timeout=1)
+    assert last.width == 160 and slot.received == 16, "the 8 s of pictures before, within the limit, were read"
