@@ -197,3 +197,19 @@ def raising(exc: BaseException):
         raise exc
 
     return fail
+
+
+def test_a_ready_export_whose_zip_storage_lost_says_so(obama_seen, media_root):
+    administrator = UserFactory(role=roles.ADMINISTRATOR)
+    export = export_request(person=obama_seen, actor=administrator)
+    export_make(export_id=str(export.pk))
+    for zip_file in media_root.rglob("exports/*.zip"):
+        zip_file.unlink()  # a volume or bucket restored without it
+    answer = client_for(administrator).get(f"/api/exports/{export.pk}/download/")
+    assert answer.status_code == 404 and answer.json()["code"] == "file_missing"
+    assert "ask for a new one" in answer.json()["detail"]
+    page = admin_client(roles.ADMINISTRATOR).get(
+        reverse("admin:recognition_personexport_download", args=[export.pk]), follow=True
+    )
+    assert "missing from storage; ask for a new one" in page.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_EXPORT_DOWNLOAD).exists(), "nothing went"
