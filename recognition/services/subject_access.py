@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 import zipfile
 from typing import IO, Any
 
@@ -28,14 +29,28 @@ SIGHTING_CROP = 160  # one of thumbnails.FACE_CROP_SIZES, which erasure deletes
 IN_MEMORY_UP_TO = 16 * 1024 * 1024  # larger exports spill to a temporary file
 
 
+TOO_SLOW = (
+    "It took longer than a worker's task may (FACESITE_EXPORT_TIME_LIMIT, from CELERY_VISIBILITY_TIMEOUT). Make it "
+    "on the server with manage.py export_person."
+)
+
+
+class ExportTooSlow(Exception):
+    """The export would not be made before its deadline."""
+
+    def __init__(self) -> None:
+        super().__init__(TOO_SLOW)
+
+
 def person_export(
     *, person: Person, actor: Actor = None, client_ip: str | None = None, most_sightings: int | None = None,
-    **audit_details: str,
+    deadline: float | None = None, **audit_details: str,
 ) -> IO[bytes]:  # fmt: skip
     """The zip file, read from its start. Audited as ``person.export`` with what it holds (and
     ``audit_details``). With ``most_sightings`` (a web request's, ``FACESITE_EXPORT_WEB_MAX_SIGHTINGS``), a
     person seen more often is refused (``Unprocessable``, ``export_too_large``) before any work: each
-    sighting's crop is cut from its photo, and a web server would end the request before the zip is made."""
+    sighting's crop is cut from its photo, and a web server would end the request before the zip is made.
+    Past ``deadline`` (``time.monotonic()``), ``ExportTooSlow``: a worker's task may not run for ever."""
     require_permission(actor, EXPORT, to="export a person's data")
     references = list(Face.objects.references().filter(person=person).select_related("image", "collection"))
     sightings = list(
@@ -55,7 +70,7 @@ def person_export(
             archive.writestr("README.txt", _readme(person, len(references), len(sightings), len(checks)))
             _write_json(archive, "person.json", _person(person))
             _write_json(archive, "reference-faces.json", [_reference(archive, face) for face in references])
-            _write_json(archive, "sightings.json", [_sighting(archive, face) for face in sightings])
+            _write_json(archive, "sightings.json", [_sighting(archive, face, deadline) for face in sightings])
             _write_json(archive, "badge-checks.json", [_check(check) for check in checks])
     except BaseException:
         out.close()
@@ -86,7 +101,9 @@ def _reference(archive: zipfile.ZipFile, face: Face) -> dict[str, Any]:
             "enrolled_at": _when(face.created_at), "photo": photo}  # fmt: skip
 
 
-def _sighting(archive: zipfile.ZipFile, face: Face) -> dict[str, Any]:
+def _sighting(archive: zipfile.ZipFile, face: Face, deadline: float | None) -> dict[str, Any]:
+    if deadline is not None and time.monotonic() > deadline:
+        raise ExportTooSlow
     image = face.image
     photo = _picture(archive, f"sightings/{face.pk}.jpg", lambda: face_crop(face, size=SIGHTING_CROP))
     return {
