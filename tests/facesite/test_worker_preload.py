@@ -1,6 +1,7 @@
 """Worker pool processes load the engine's models when they start, not with their first image."""
 
 import json
+import re
 import time
 import uuid
 
@@ -25,8 +26,15 @@ def worker(tmp_path, **env: str) -> CeleryProcess:
 
 
 def pool_process(process: CeleryProcess) -> psutil.Process | None:
-    children = psutil.Process(process.process.pid).children()
-    return children[0] if children else None
+    """The worker's pool process: a child forked from it (so running celery too), not a helper program the
+    worker runs for a moment as it starts, which a first child could be."""
+    for child in psutil.Process(process.process.pid).children():
+        try:
+            if "celery" in " ".join(child.cmdline()):
+                return child
+        except psutil.NoSuchProcess:  # a helper already gone
+            continue
+    return None
 
 
 def mib(process: psutil.Process) -> float:
@@ -36,10 +44,10 @@ def mib(process: psutil.Process) -> float:
 def test_a_pool_process_loads_the_models_before_it_is_given_a_task(tmp_path):
     process = worker(tmp_path, RECOGNITION_ENGINE="local")
     try:
-        child = wait_for(lambda: pool_process(process), timeout=90, message=process.log)
-        main = psutil.Process(process.process.pid)
-        ready = f"Pool process {child.pid} ready: the engine's models loaded in "
-        wait_for(lambda: ready in process.log(), timeout=90, message=process.log)
+        said = re.compile(r"Pool process (\d+) ready: the engine's models loaded in ")
+        ready = wait_for(lambda: said.search(process.log()), timeout=120, message=process.log)
+        main, child = psutil.Process(process.process.pid), psutil.Process(int(ready[1]))
+        assert child.ppid() == main.pid, "the process that says so is the worker's pool process"
 
         assert mib(child) > mib(main) + MODELS_MIB, "the models are in memory when the log says so"
     finally:
