@@ -54,7 +54,7 @@ def test_the_admin_has_a_large_export_made_in_the_background_and_downloads_it(
     client = admin_client(roles.ADMINISTRATOR)
     changelist = reverse("admin:recognition_person_changelist")
     page = client.post(changelist, {"action": "export_data", "_selected_action": [str(obama_seen.pk)]}, follow=True)
-    assert "Content-Disposition" not in page and "being made in the background" in page.content.decode()
+    assert "Content-Disposition" not in page and "holds: it is made in the background" in page.content.decode()
 
     export = made(PersonExport.objects.get(person=obama_seen))
     assert export.status == Status.READY and stored(media_root) == [export.file.name]

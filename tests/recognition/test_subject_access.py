@@ -13,11 +13,12 @@ from django.urls import reverse
 from PIL import Image as PILImage
 
 from backoffice import roles
+from recognition.admin.people import EXPORTS_AT_ONCE
 from recognition.exceptions import NotAllowed
-from recognition.models import AuditEvent, Face
+from recognition.models import AuditEvent, Face, PersonExport
 from recognition.services.subject_access import person_export
 from tests.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import PersonFactory, UserFactory
 from tests.recognition.test_admin import admin_client
 
 pytestmark = pytest.mark.django_db
@@ -70,7 +71,7 @@ def test_an_administrator_exports_everything_held_about_a_person_and_nothing_abo
     assert event.details == {"reference_faces": 1, "sightings": 2, "badge_checks": 1}
 
 
-def test_only_administrators_export_and_one_person_at_a_time(obama_and_biden):
+def test_only_administrators_export_and_several_people_are_exported_in_the_background(obama_and_biden):
     obama, biden = obama_and_biden
     operator = admin_client(roles.OPERATOR)
     changelist = reverse("admin:recognition_person_changelist")
@@ -80,11 +81,18 @@ def test_only_administrators_export_and_one_person_at_a_time(obama_and_biden):
     with pytest.raises(NotAllowed):
         person_export(person=obama, actor=operator.user)
 
-    both = admin_client(roles.ADMINISTRATOR).post(
+    administrator = admin_client(roles.ADMINISTRATOR)
+    both = administrator.post(
         changelist, {"action": "export_data", "_selected_action": [str(obama.pk), str(biden.pk)]}, follow=True
     )
-    assert "Select one person to export" in both.content.decode()
-    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_EXPORT).exists()
+    assert "Each of the 2 people gets an export of their own: it is made in the background" in both.content.decode()
+    assert set(PersonExport.objects.values_list("person", "status")) == {(obama.pk, "pending"), (biden.pk, "pending")}
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.PERSON_EXPORT).exists(), "none made while it waited"
+
+    crowd = [PersonFactory().pk for _ in range(EXPORTS_AT_ONCE - 1)] + [obama.pk, biden.pk]
+    too_many = administrator.post(changelist, {"action": "export_data", "_selected_action": crowd}, follow=True)
+    assert f"Select at most {EXPORTS_AT_ONCE} people to export at once" in too_many.content.decode()
+    assert PersonExport.objects.count() == 2, "nothing more asked for"
 
 
 def test_a_photo_missing_from_storage_is_said_to_be_missing(obama_and_biden, media_root):
