@@ -13,13 +13,13 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from recognition.admin.common import DeletedOneByOne
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError
-from recognition.models import PersonExport
+from recognition.models import Person, PersonExport
 from recognition.services.exports import export_delete, export_expires_at, export_open
 from recognition.services.subject_access import EXPORT, ZIP, export_filename
 
@@ -77,10 +77,7 @@ class PersonExportAdmin(DeletedOneByOne, admin.ModelAdmin):
 
     @admin.display(description="Download")
     def download(self, export: PersonExport) -> SafeString | str:
-        if export.status != PersonExport.Status.READY or export_expires_at(export) <= timezone.now():
-            return "–"
-        url = reverse("admin:recognition_personexport_download", args=[export.pk])
-        return format_html('<a href="{}">{}</a>', url, export_filename(export.person))
+        return download_link(export) or "–"
 
     def get_urls(self) -> list[URLPattern]:
         download = self.admin_site.admin_view(self.download_view)
@@ -100,3 +97,23 @@ class PersonExportAdmin(DeletedOneByOne, admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: PersonExport) -> None:
         export_delete(export=obj)
+
+
+def download_link(export: PersonExport) -> SafeString | None:
+    """A link to the export's zip, while it is ready and not expired."""
+    if export.status != PersonExport.Status.READY or export_expires_at(export) <= timezone.now():
+        return None
+    url = reverse("admin:recognition_personexport_download", args=[export.pk])
+    return format_html('<a href="{}">{}</a>', url, export_filename(export.person))
+
+
+def exports_of(person: Person) -> SafeString | str:
+    """The person's exports, latest first, for their page: when asked for, in what state, the download."""
+    exports = list(person.exports.select_related("person")[:5])
+    if not exports:
+        return "None asked for: the people list's action Export their data makes one."
+    return format_html_join(
+        mark_safe("<br>"), "{} {} {}",
+        ((f"{timezone.localtime(e.created_at):%Y-%m-%d %H:%M}", e.get_status_display().lower(),
+          download_link(e) or e.error) for e in exports),
+    )  # fmt: skip

@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localdate, localtime
 
 from recognition.admin.common import AuditedViews, DeletedOneByOne, face_img
+from recognition.admin.exports import exports_of
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError, ImageRejected, InvalidInput, Unprocessable
 from recognition.models import AuditEvent, Face, Person, PersonQuerySet
@@ -96,7 +97,7 @@ class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
     list_filter = [EnrolledFilter, ConsentFilter, "watched"]  # enrolled with none recorded: whom to ask
     search_fields = ["name", "external_id"]
     list_per_page = 50
-    readonly_fields = ["gallery", "recent_sightings", "created_at", "updated_at"]
+    readonly_fields = ["gallery", "recent_sightings", "exports", "created_at", "updated_at"]
     actions = ["export_data"]
     fieldsets = [
         (None, {"fields": ["name", "external_id", "notes", "consent_given_at", "watched"]}),
@@ -104,6 +105,16 @@ class PersonAdmin(AuditedViews, DeletedOneByOne, admin.ModelAdmin):
         ("Seen in", {"fields": ["recent_sightings"]}),
         ("Record", {"fields": ["created_at", "updated_at"]}),
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not request.user.has_perm(EXPORT):
+            return fieldsets
+        return [*fieldsets, ("Subject access exports", {"fields": ["exports"]})]
+
+    @admin.display(description="Exports")
+    def exports(self, person: Person) -> str:
+        return exports_of(person)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Person]:
         return (

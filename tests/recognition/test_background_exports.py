@@ -61,6 +61,10 @@ def test_the_admin_has_a_large_export_made_in_the_background_and_downloads_it(
     listing = client.get(reverse("admin:recognition_personexport_changelist") + f"?person={obama_seen.pk}").content
     download = reverse("admin:recognition_personexport_download", args=[export.pk])
     assert download.encode() in listing and b"Ready" in listing
+    person_page = reverse("admin:recognition_person_change", args=[obama_seen.pk])
+    assert f'ready <a href="{download}">' in client.get(person_page).content.decode(), "on the person's page too"
+    operators_view = admin_client(roles.OPERATOR).get(person_page)
+    assert operators_view.status_code == 200 and "Subject access exports" not in operators_view.content.decode()
 
     dashboard = client.get(reverse("admin:index")).content.decode()
     assert "Subject access exports: <strong>1</strong> ready to download, <strong>0</strong> being made" in dashboard
