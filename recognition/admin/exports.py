@@ -20,7 +20,7 @@ from recognition.admin.common import DeletedOneByOne
 from recognition.audit import request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import Person, PersonExport
-from recognition.services.exports import export_delete, export_expires_at, export_open
+from recognition.services.exports import export_delete, export_expired, export_expires_at, export_open
 from recognition.services.subject_access import EXPORT, ZIP, export_filename
 
 
@@ -30,7 +30,6 @@ class PersonExportAdmin(DeletedOneByOne, admin.ModelAdmin):
     list_display_links = ["asked"]
     list_filter = ["status", "created_at"]
     search_fields = ["person__name", "person__external_id"]
-    list_select_related = ["person", "requested_by"]
     fields = ["person", "status", "requested_by", "created_at", "finished_at", "size", "error"]
 
     # Only those allowed to export people's data see the exports; nobody edits one.
@@ -72,8 +71,9 @@ class PersonExportAdmin(DeletedOneByOne, admin.ModelAdmin):
 
     @admin.display(description="Expires")
     def expires(self, export: PersonExport) -> str:
-        when = export_expires_at(export)
-        return "expired" if when <= timezone.now() else f"{timezone.localtime(when):%Y-%m-%d %H:%M}"
+        return (
+            "expired" if export_expired(export) else f"{timezone.localtime(export_expires_at(export)):%Y-%m-%d %H:%M}"
+        )
 
     @admin.display(description="Download")
     def download(self, export: PersonExport) -> SafeString | str:
@@ -101,7 +101,7 @@ class PersonExportAdmin(DeletedOneByOne, admin.ModelAdmin):
 
 def download_link(export: PersonExport) -> SafeString | None:
     """A link to the export's zip, while it is ready and not expired."""
-    if export.status != PersonExport.Status.READY or export_expires_at(export) <= timezone.now():
+    if export.status != PersonExport.Status.READY or export_expired(export):
         return None
     url = reverse("admin:recognition_personexport_download", args=[export.pk])
     return format_html('<a href="{}">{}</a>', url, export_filename(export.person))

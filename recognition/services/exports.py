@@ -37,8 +37,16 @@ class ExportGone(Exception):
     """The export was deleted (or its person erased) while it was being made."""
 
 
+def _kept_for() -> timedelta:
+    return timedelta(days=settings.FACESITE_RETENTION["exports"])
+
+
 def export_expires_at(export: PersonExport) -> datetime:
-    return export.created_at + timedelta(days=settings.FACESITE_RETENTION["exports"])
+    return export.created_at + _kept_for()
+
+
+def export_expired(export: PersonExport) -> bool:
+    return export_expires_at(export) <= timezone.now()
 
 
 def exports_older_than(cutoff: datetime) -> QuerySet[PersonExport]:
@@ -48,7 +56,7 @@ def exports_older_than(cutoff: datetime) -> QuerySet[PersonExport]:
 
 def exports_current() -> dict[str, int]:
     """How many exports not yet expired are ready, being made, or failed: for the dashboard."""
-    cutoff = timezone.now() - timedelta(days=settings.FACESITE_RETENTION["exports"])
+    cutoff = timezone.now() - _kept_for()
     current = PersonExport.objects.filter(created_at__gte=cutoff).values_list("status").annotate(n=Count("pk"))
     return dict.fromkeys(PersonExport.Status.values, 0) | dict(current.order_by())
 
@@ -106,11 +114,9 @@ def _why(exc: Exception) -> str:
 def _finish(export: PersonExport, *, status: PersonExport.Status, **fields: object) -> None:
     """Mark a pending export done; ``ExportGone`` (the caller's stored zip deleted with it) when it is
     no longer there to mark."""
-    with transaction.atomic():
-        pending = PersonExport.objects.select_for_update().filter(pk=export.pk, status=PersonExport.Status.PENDING)
-        if pending.first() is None:
-            raise ExportGone(export.pk)
-        PersonExport.objects.filter(pk=export.pk).update(status=status, finished_at=timezone.now(), **fields)
+    pending = PersonExport.objects.filter(pk=export.pk, status=PersonExport.Status.PENDING)
+    if not pending.update(status=status, finished_at=timezone.now(), **fields):
+        raise ExportGone(export.pk)
 
 
 def exports_sweep_lost() -> dict[str, int]:
@@ -148,7 +154,7 @@ def export_open(*, export: PersonExport, actor: Actor = None, client_ip: str | N
         raise Conflict("The export is still being made; try again in a few minutes.", code="export_pending")
     if export.status == PersonExport.Status.FAILED:
         raise Conflict(f"The export could not be made: {export.error} Ask for a new one.", code="export_failed")
-    if export_expires_at(export) <= timezone.now():
+    if export_expired(export):
         raise Conflict("The export has expired; ask for a new one.", code="export_expired")
     try:
         archive = export.file.open("rb")
