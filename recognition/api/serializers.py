@@ -21,7 +21,7 @@ from recognition.models import (
     TextDetection,
     Verification,
 )
-from recognition.services.exports import export_expires_at
+from recognition.services.exports import export_expired, export_expires_at
 from recognition.text import single_line
 
 SlugField = serializers.SlugRelatedField["Collection"]
@@ -371,7 +371,9 @@ class PersonExportSerializer(serializers.ModelSerializer):
     size = serializers.IntegerField(read_only=True, allow_null=True, help_text="Bytes, once ready.")
     error = serializers.CharField(read_only=True, help_text="Why it could not be made, when it failed.")
     expires_at = serializers.SerializerMethodField(help_text="When the zip is deleted (FACESITE_RETAIN_EXPORTS_DAYS).")
-    download = serializers.SerializerMethodField(help_text="Where to download the zip, once ready; null before.")
+    download = serializers.SerializerMethodField(
+        help_text="Where to download the zip while it is ready; null before, and once it has expired."
+    )
 
     class Meta:
         model = PersonExport
@@ -384,7 +386,7 @@ class PersonExportSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download(self, export: PersonExport) -> str | None:
-        if export.status != PersonExport.Status.READY:
+        if export.status != PersonExport.Status.READY or export_expired(export):
             return None
         return self.context["request"].build_absolute_uri(reverse("person-export-download", args=[export.pk]))
 

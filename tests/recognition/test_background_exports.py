@@ -126,6 +126,7 @@ def test_an_export_goes_when_it_expires_and_with_the_person_erased(obama_seen, m
     old = export_request(person=obama_seen, actor=administrator)
     export_make(export_id=str(old.pk))
     PersonExport.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=8))
+    assert client_for(administrator).get(f"/api/exports/{old.pk}/").json()["download"] is None, "no link to a 409"
     expired = client_for(administrator).get(f"/api/exports/{old.pk}/download/")
     assert expired.status_code == 409 and expired.json()["code"] == "export_expired"
     recent = export_request(person=obama_seen, actor=administrator)
