@@ -7,7 +7,8 @@ Both the URL fetcher (uploads by URL) and the delivery sender (POSTs to endpoint
   address it resolves to is checked; only then is a socket opened, to one of those same
   addresses (so a second, different DNS answer cannot slip through). Loopback, private,
   link-local (cloud metadata), multicast, reserved and unspecified addresses are refused,
-  IPv4 and IPv6, unless a network is on the caller's allow-list. A refused target gets the
+  IPv4 and IPv6, unless a network is on the caller's allow-list; an IPv4 address inside an
+  IPv6 one (mapped, NAT64, 6to4) is judged as the IPv4 address it reaches. A refused target gets the
   same message whatever its port or state: nothing is learnt about what runs inside.
 * **A hard deadline bounds the whole exchange.** Socket timeouts bound each read, so a
   server sending a byte every few seconds would never trip them; when the deadline passes,
@@ -79,11 +80,31 @@ def plain_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address
     return ip
 
 
-def address_allowed(address: str, *, allowed_networks: Iterable[str] = ()) -> bool:
+#: RFC 6052's well-known prefix: a NAT64 gateway carries 64:ff9b::a.b.c.d to the IPv4 address a.b.c.d.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def destination(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Where a connection to ``address`` ends: the IPv4 address inside a NAT64 (``64:ff9b::/96``) or 6to4
+    (``2002::/16``) address, which gateways and relays carry it to; ``address`` itself otherwise."""
     ip = plain_address(address)
-    if any(ip in ipaddress.ip_network(network) for network in allowed_networks):
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in NAT64:
+            return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if ip.sixtofour:
+            return ip.sixtofour
+    return ip
+
+
+def address_allowed(address: str, *, allowed_networks: Iterable[str] = ()) -> bool:
+    """Whether ``address`` may be connected to: a public address, judged by where it ends (``destination``),
+    or one in ``allowed_networks``."""
+    given, ip = plain_address(address), destination(address)
+    if any(given in net or ip in net for net in map(ipaddress.ip_network, allowed_networks)):
         return True
-    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local)
+    deprecated_site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local  # fec0::/10
+    refused = ip.is_multicast or ip.is_reserved or ip.is_loopback or ip.is_link_local or deprecated_site_local
+    return ip.is_global and not refused
 
 
 def resolve_checked(host: str, port: int, *, allowed_networks: Iterable[str] = ()) -> list[tuple[Any, ...]]:

@@ -6,6 +6,7 @@ import time
 import pytest
 
 from recognition.fetch import FetchRefused, fetch_image_bytes
+from recognition.net import address_allowed
 from tests.servers import TrickleServer, closed_port
 
 
@@ -82,3 +83,29 @@ def test_a_host_that_does_not_exist_is_no_passing_failure():
     with pytest.raises(FetchRefused, match=r"^No host is called camera\.facesite\.invalid") as refused:
         fetch_image_bytes("https://camera.facesite.invalid/door.jpg")  # .invalid never resolves (RFC 6761)
     assert not refused.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("address", "allowed"),
+    [
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 to the cloud metadata address
+        ("64:ff9b::7f00:1", False),  # NAT64 to loopback
+        ("2002:a9fe:a9fe::1", False),  # 6to4 around 169.254.169.254
+        ("2002:a00:1::1", False),  # 6to4 around 10.0.0.1
+        ("::ffff:192.168.1.10", False),
+        ("fec0::1", False),  # site-local, deprecated but still routed inside some networks
+        ("64:ff9b::808:808", True),  # what DNS64 answers for a public IPv4-only site on an IPv6-only network
+        ("2002:808:808::1", True),
+        ("2001:4860:4860::8888", True),
+    ],
+)
+def test_an_ipv4_address_inside_an_ipv6_one_is_judged_as_the_address_it_reaches(address, allowed):
+    assert address_allowed(address) is allowed
+    if not allowed:
+        with pytest.raises(FetchRefused, match="Refusing to fetch from a private"):
+            fetch_image_bytes(f"http://[{address}]/cam.jpg")
+
+
+def test_an_allowed_network_covers_the_ipv4_addresses_it_reaches_through_nat64():
+    assert address_allowed("64:ff9b::a00:1", allowed_networks=["10.0.0.0/8"])
+    assert not address_allowed("64:ff9b::c0a8:101", allowed_networks=["10.0.0.0/8"]), "192.168.1.1 is not in it"
