@@ -3,6 +3,8 @@
 API tokens take the place of DRF's own admin for them, which listed every key and named each row by it
 (on confirmation pages and in the admin's log): here a token is issued and revoked through
 ``backoffice.tokens`` (audited), and its key is shown once, when it is issued.
+
+Users are Django's, with a column and an action for two-step sign-in (``backoffice.two_step``).
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.timezone import localtime
 from rest_framework.authtoken import admin as drf_token_admin
 from rest_framework.authtoken.models import TokenProxy
 
-from backoffice.models import ApiToken
+from backoffice.models import ApiToken, Authenticator
 from backoffice.tokens import api_token_expires, api_token_issue, api_token_revoke
+from backoffice.two_step import two_step_reset
 from recognition.audit import request_ip
 
 
@@ -33,6 +39,7 @@ class IssueTokenForm(forms.ModelForm):
 
 
 admin.site.unregister(TokenProxy)
+User = get_user_model()
 
 
 @admin.register(ApiToken)
@@ -67,3 +74,32 @@ class ApiTokenAdmin(drf_token_admin.TokenAdmin):
 
     def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
         api_token_revoke(user=obj.user, actor=request.user, client_ip=request_ip(request))
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class FacesiteUserAdmin(UserAdmin):
+    """Django's users, with whether each set up two-step sign-in, and its reset for a lost phone."""
+
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "two_step")  # Django's, and one
+    actions = ["two_step_reset"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        authenticators = Authenticator.objects.filter(user=OuterRef("pk"))
+        return super().get_queryset(request).annotate(has_authenticator=Exists(authenticators))
+
+    @admin.display(description="Two-step sign-in", boolean=True, ordering="has_authenticator")
+    def two_step(self, user: Any) -> bool:
+        return user.has_authenticator
+
+    @admin.action(description="Reset two-step sign-in (a lost phone)", permissions=["change"])
+    def two_step_reset(self, request: HttpRequest, users: QuerySet[Any]) -> None:
+        reset = [user.get_username() for user in users
+                 if two_step_reset(user=user, actor=request.user, client_ip=request_ip(request))]  # fmt: skip
+        if reset:
+            self.message_user(request, f"Two-step sign-in reset for {', '.join(reset)}: each sets up an "
+                              "authenticator again after their password.", messages.SUCCESS)  # fmt: skip
+        else:
+            self.message_user(request, "None of them had two-step sign-in set up.", messages.WARNING)

@@ -2,6 +2,8 @@
 
 * The admin's sign-in: after ``FACESITE_LOGIN_FAILURES`` failures for one user name from one address,
   that pair is refused for ``FACESITE_LOCKOUT_SECONDS``, with a message saying so.
+* The second step of two-step sign-in (``backoffice.two_step``): after ``FACESITE_LOGIN_FAILURES`` wrong codes
+  for one user, from anywhere, their second step is refused for ``FACESITE_LOCKOUT_SECONDS``.
 * API tokens: past ``FACESITE_TOKEN_FAILURES`` unknown tokens from one address, every further unknown
   token from it gets 429 for the same time (a valid token still works: it is no guess); and a token
   stops working ``FACESITE_TOKEN_MAX_AGE`` seconds after it was made. Keys are looked up by their hash
@@ -26,23 +28,23 @@ from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.request import Request
 
 from backoffice.tokens import api_token_expires, stored_key
 from recognition.audit import API_TOKEN, acting_with_for_request, request_ip
 
 
-def _key(kind: str, *parts: str) -> str:
+def lockout_key(kind: str, *parts: str) -> str:
     return f"lockout:{kind}:" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _login_key(request: HttpRequest | None, username: str) -> str:
-    return _key("login", (username or "").casefold(), request_ip(request) or "-")
+    return lockout_key("login", (username or "").casefold(), request_ip(request) or "-")
 
 
-def _count(key: str) -> int:
+def count_failure(key: str) -> int:
     """One more failure under ``key``, counted for the lockout's length; the count so far."""
     cache.add(key, 0, settings.FACESITE_LOCKOUT_SECONDS)
     return int(cache.incr(key))
@@ -54,7 +56,7 @@ def login_locked(request: HttpRequest | None, username: str) -> bool:
 
 @receiver(user_login_failed, dispatch_uid="backoffice.login_failed")
 def _login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
-    _count(_login_key(request, credentials.get("username", "")))
+    count_failure(_login_key(request, credentials.get("username", "")))
 
 
 @receiver(user_logged_in, dispatch_uid="backoffice.logged_in")
@@ -117,6 +119,19 @@ class LockoutAuthenticationForm(AdminAuthenticationForm):
         return super().clean()
 
 
+class TwoStepSessionAuthentication(SessionAuthentication):
+    """DRF's session sign-in (the browsable API, the API docs' "Try it out"), for sessions through the
+    second step only: a password alone opens no more of the API than of the admin."""
+
+    def authenticate(self, request: Request) -> Any:
+        from backoffice.two_step import session_passed  # the two-step service imports these helpers
+
+        found = super().authenticate(request)
+        if found and not session_passed(request._request):
+            raise NotAuthenticated("This session has not passed two-step sign-in: finish signing in at /admin/.")
+        return found
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, with tokens that expire and a limit on guessing them."""
 
@@ -129,7 +144,7 @@ class ExpiringTokenAuthentication(TokenAuthentication):
             user, token = super().authenticate_credentials(stored_key(key))
         except AuthenticationFailed:
             # Only failures touch the counter, so a valid token costs no round trip to the cache.
-            if _count(_key("token", self._ip)) > settings.FACESITE_TOKEN_FAILURES:
+            if count_failure(lockout_key("token", self._ip)) > settings.FACESITE_TOKEN_FAILURES:
                 raise Throttled(
                     wait=settings.FACESITE_LOCKOUT_SECONDS, detail="Too many unknown tokens from here."
                 ) from None

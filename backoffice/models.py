@@ -1,7 +1,9 @@
-"""The back office's one model of its own: API tokens as the admin shows them."""
+"""The back office's own models: API tokens as the admin shows them, and what two-step sign-in holds."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.db import models
 from rest_framework.authtoken.models import TokenProxy
 
 
@@ -16,3 +18,29 @@ class ApiToken(TokenProxy):
 
     def __str__(self) -> str:
         return f"API token of {self.user.get_username()}"
+
+
+class Authenticator(models.Model):
+    """A user's authenticator app for two-step sign-in (``backoffice.two_step``): the TOTP secret (RFC 6238)
+    they scanned, encrypted as the other secrets are (``recognition.secrets``)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="authenticator")
+    secret_encrypted = models.TextField(editable=False)
+    #: The last 30-second step whose code was accepted: each code signs in once, and never an older one.
+    last_step = models.BigIntegerField(default=0, editable=False)
+    set_up_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Authenticator of {self.user.get_username()}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time code that stands in for the authenticator (a lost phone); kept as its HMAC only."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user.get_username()}"

@@ -72,6 +72,10 @@ FACESITE_TOKEN_FAILURES = env_int("FACESITE_TOKEN_FAILURES", 20, minimum=1)
 FACESITE_LOCKOUT_SECONDS = env_int("FACESITE_LOCKOUT_SECONDS", 15 * 60, minimum=1)
 # API tokens stop working this long after they were made (0: never); `drf_create_token -r` renews one.
 FACESITE_TOKEN_MAX_AGE = env_int("FACESITE_TOKEN_MAX_AGE", 90 * 24 * 3600, minimum=0)
+# Two-step sign-in (backoffice.two_step): a code from an authenticator app after the password. Required of every
+# back-office user when on; when off, only of those who set one up.
+FACESITE_TWO_STEP_REQUIRED = env_bool("FACESITE_TWO_STEP_REQUIRED", True)
+FACESITE_TWO_STEP_ISSUER = env_str("FACESITE_TWO_STEP_ISSUER", "Facesite")  # the name authenticator apps show
 AUTHENTICATION_BACKENDS = ["backoffice.auth.LockoutModelBackend"]
 
 INSTALLED_APPS = [
@@ -495,7 +499,7 @@ FLOWER_URL = env_str("FLOWER_URL", f"http://127.0.0.1:{env_int('FLOWER_PORT', 55
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "backoffice.auth.ExpiringTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "backoffice.auth.TwoStepSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "recognition.api.common.Pagination",

@@ -100,6 +100,14 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def two_step_optional(settings):
+    """Back-office tests sign in with ``force_login``, past the sign-in pages, or as users without an
+    authenticator; two-step sign-in has tests of its own (``tests/facesite/test_two_step.py``), which make it
+    required again, as it is by default."""
+    settings.FACESITE_TWO_STEP_REQUIRED = False
+
+
+@pytest.fixture(autouse=True)
 def fake_engine(settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.fake.FakeEngine", "OPTIONS": {}}
     settings.FACESITE_ENROL_MIN_FACE_PIXELS = 16  # the fake engine's synthetic test images are small

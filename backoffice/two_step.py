@@ -1,0 +1,207 @@
+"""Two-step sign-in for the back office: after the password, a code from an authenticator app (TOTP, RFC 6238).
+
+* **Who.** With ``FACESITE_TWO_STEP_REQUIRED`` on (the default), every back-office (staff) user; a user who
+  has none is sent to set one up before any page. Off, only those who set one up. Door kiosk accounts are
+  not back-office users: their screen asks for no code.
+* **What a session holds.** Once the code is right, the session holds a mark naming the authenticator
+  (``session_passed``). The admin and the API's session sign-in check it on every request; setting up a new
+  authenticator, or an administrator resetting it, ends what the old one let in.
+* **Codes.** Each is good once (``Authenticator.last_step``), within a step either side of the server's clock.
+  Ten recovery codes, shown once when the authenticator is set up, stand in for it once each; they are kept
+  as their HMAC only. Wrong codes are counted, as wrong passwords are: ``FACESITE_LOGIN_FAILURES`` of them
+  lock the user's second step for ``FACESITE_LOCKOUT_SECONDS``.
+* **Audited**: setting one up, signing in with a recovery code, and a reset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+import pyotp
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from backoffice.auth import count_failure, lockout_key
+from backoffice.models import Authenticator, RecoveryCode
+from recognition.audit import Actor, audit_record, request_ip
+from recognition.models import AuditEvent
+from recognition.secrets import seal, unseal
+
+PURPOSE = b"facesite two-step secrets"  # the HKDF info: fixed, or stored secrets could not be read
+PASSED = "facesite_two_step"  # the session's mark: which authenticator, set up when, let it in
+PENDING = "facesite_two_step_pending"  # the secret being set up, sealed, until its first code is right
+RECOVERY_CODES = 10
+AUTHENTICATOR, RECOVERY = "authenticator", "recovery code"  # what let a session through
+DRIFT = 1  # steps of 30 s either side of the server's clock: a phone's clock a little off still works
+
+
+class SecondStepLocked(Exception):
+    """Too many wrong codes from this address just now."""
+
+    def __init__(self) -> None:
+        minutes = max(1, settings.FACESITE_LOCKOUT_SECONDS // 60)
+        super().__init__(f"Too many wrong codes. Try again in {minutes} minutes.")
+
+
+def session_passed(request: HttpRequest) -> bool:
+    """Whether the signed-in user of ``request`` is through: passed the second step in this session with the
+    authenticator they have now, or needs none (no authenticator, and not a back-office user where one is
+    required). Asked once a request: the admin asks on every check of its permission."""
+    known: bool | None = getattr(request, "_two_step_passed", None)
+    if known is None:
+        user: Any = request.user
+        authenticator = Authenticator.objects.filter(user=user).first() if user.is_authenticated else None
+        needed = authenticator is not None or (settings.FACESITE_TWO_STEP_REQUIRED and user.is_staff)
+        known = not needed or (authenticator is not None and request.session.get(PASSED) == _mark(authenticator))
+        request._two_step_passed = known  # type: ignore[attr-defined]
+    return known
+
+
+def has_authenticator(user: Any) -> bool:
+    return Authenticator.objects.filter(user=user).exists()
+
+
+def setup_secret(request: HttpRequest) -> str:
+    """The secret ``request``'s user is setting up (base32, as typed into an app), made on the first call and
+    kept in the session, sealed, so the code they scanned stays the one checked."""
+    pending = request.session.get(PENDING)
+    if pending:
+        return unseal(pending, purpose=PURPOSE)
+    secret = pyotp.random_base32()
+    request.session[PENDING] = seal(secret, purpose=PURPOSE)
+    return secret
+
+
+def setup_uri(request: HttpRequest, secret: str) -> str:
+    """The ``otpauth://`` address of ``secret`` that authenticator apps read from a QR code."""
+    name = request.user.get_username()
+    return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=settings.FACESITE_TWO_STEP_ISSUER)
+
+
+def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
+    """Make the secret being set up the user's authenticator if ``code`` is its current code, replacing any
+    earlier one, with new recovery codes; those codes (to show once), or None when the code is wrong."""
+    _refuse_while_locked(request)
+    pending = request.session.get(PENDING)
+    if not pending:
+        return None
+    secret = unseal(pending, purpose=PURPOSE)
+    step = _matching_step(secret, code, after=0)
+    if step is None:
+        _count_failure(request)
+        return None
+    user: Any = request.user
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
+    with transaction.atomic():
+        Authenticator.objects.filter(user=user).delete()  # a new phone: the old one lets no one in now
+        authenticator = Authenticator.objects.create(
+            user=user, secret_encrypted=seal(secret, purpose=PURPOSE), last_step=step, last_used_at=timezone.now()
+        )
+        RecoveryCode.objects.filter(user=user).delete()
+        RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_hashed(c)) for c in codes)
+        audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_SET_UP, target=user, client_ip=request_ip(request))
+    del request.session[PENDING]
+    _pass(request, authenticator)
+    return codes
+
+
+def second_step(request: HttpRequest, code: str) -> str | None:
+    """Let ``request``'s session through if ``code`` is the authenticator's current code or an unused
+    recovery code; which it was (``AUTHENTICATOR``, ``RECOVERY``), None when neither. ``SecondStepLocked``
+    after too many wrong codes."""
+    _refuse_while_locked(request)
+    user: Any = request.user
+    typed = "".join(code.split()).replace("-", "").lower()
+    with transaction.atomic():
+        authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
+        if authenticator is None:
+            return None
+        secret = unseal(authenticator.secret_encrypted, purpose=PURPOSE)
+        step = _matching_step(secret, typed, after=authenticator.last_step)
+        if step is None:
+            recovery = RecoveryCode.objects.filter(user=user, code_hash=_hashed(typed), used_at=None).first()
+            if recovery is None:
+                _count_failure(request)
+                return None
+            recovery.used_at = timezone.now()
+            recovery.save(update_fields=["used_at"])
+            left = RecoveryCode.objects.filter(user=user, used_at=None).count()
+            audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_RECOVERY, target=user,
+                         client_ip=request_ip(request), recovery_codes_left=left)  # fmt: skip
+        else:
+            authenticator.last_step = step
+        authenticator.last_used_at = timezone.now()
+        authenticator.save(update_fields=["last_step", "last_used_at"])
+    _pass(request, authenticator)
+    return AUTHENTICATOR if step is not None else RECOVERY
+
+
+def recovery_codes_left(user: Any) -> int:
+    return RecoveryCode.objects.filter(user=user, used_at=None).count()
+
+
+def two_step_reset(*, user: Any, actor: Actor, client_ip: str | None = None) -> bool:
+    """Take away ``user``'s authenticator and recovery codes (a lost phone): their sessions must pass the
+    second step again, with a new authenticator set up after their password. Whether they had one."""
+    with transaction.atomic():
+        removed, _ = Authenticator.objects.filter(user=user).delete()
+        RecoveryCode.objects.filter(user=user).delete()
+        if removed:
+            audit_record(actor=actor, action=AuditEvent.Action.TWO_STEP_RESET, target=user, client_ip=client_ip,
+                         user=user.get_username())  # fmt: skip
+    return bool(removed)
+
+
+def _mark(authenticator: Authenticator) -> str:
+    return f"{authenticator.pk}:{authenticator.set_up_at.isoformat()}"
+
+
+def _pass(request: HttpRequest, authenticator: Authenticator) -> None:
+    request.session.cycle_key()  # a new session key for the session that now holds more
+    request.session[PASSED] = _mark(authenticator)
+    request._two_step_passed = True  # type: ignore[attr-defined]
+    cache.delete(_failures(request.user))
+
+
+def _matching_step(secret: str, code: str, *, after: int) -> int | None:
+    """The step, later than ``after``, whose code ``code`` is, within ``DRIFT`` steps of now."""
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(timezone.now())
+    for step in range(now - DRIFT, now + DRIFT + 1):
+        if step > after and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _new_recovery_code() -> str:
+    """Ten characters a person can copy without mistakes (no 0/o, 1/l), shown as two groups of five."""
+    alphabet = "23456789abcdefghjkmnpqrstuvwxyz"
+    code = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"{code[:5]}-{code[5:]}"
+
+
+def _hashed(code: str) -> str:
+    """The code's HMAC-SHA256 under ``FACESITE_SECRETS_KEY``: a database dump alone cannot be searched for it."""
+    key = hashlib.sha256(PURPOSE + settings.FACESITE_SECRETS_KEY.encode()).digest()
+    return hmac.new(key, code.replace("-", "").encode(), hashlib.sha256).hexdigest()
+
+
+def _failures(user: Any) -> str:
+    return lockout_key("two_step", str(user.pk))
+
+
+def _refuse_while_locked(request: HttpRequest) -> None:
+    if int(cache.get(_failures(request.user), 0)) >= settings.FACESITE_LOGIN_FAILURES:
+        raise SecondStepLocked
+
+
+def _count_failure(request: HttpRequest) -> None:
+    count_failure(_failures(request.user))

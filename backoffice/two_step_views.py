@@ -1,0 +1,127 @@
+"""The back office's second sign-in step (``backoffice.two_step``): asking for the code, and setting up an
+authenticator app. Both come after the password, on the admin's sign-in page's look."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from backoffice.two_step import (
+    RECOVERY,
+    SecondStepLocked,
+    has_authenticator,
+    recovery_codes_left,
+    second_step,
+    session_passed,
+    setup_finish,
+    setup_secret,
+    setup_uri,
+)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code", max_length=32, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )  # fmt: skip
+
+
+def after_password(request: HttpRequest) -> HttpResponse | None:
+    """Where a signed-in back-office user whose session has not passed the second step goes instead of the
+    page asked for; None when they may go on."""
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff) or session_passed(request):
+        return None
+    asked = request.GET.get(REDIRECT_FIELD_NAME)
+    query = f"?{urlencode({REDIRECT_FIELD_NAME: asked})}" if asked else ""
+    return HttpResponseRedirect(reverse("admin:two_step") + query)
+
+
+@never_cache
+@csrf_protect
+def code_page(request: HttpRequest) -> HttpResponse:
+    """The code from the authenticator app (or a recovery code); setting one up for those who have none."""
+    if (refused := _signed_in_first(request)) or session_passed(request):
+        return refused or _onward(request)
+    if not has_authenticator(request.user):
+        return setup_page(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            if passed := second_step(request, form.cleaned_data["code"]):
+                if passed == RECOVERY:
+                    left = recovery_codes_left(request.user)
+                    messages.warning(request, f"You signed in with a recovery code; {left} are left. If your phone "
+                                     "is lost, set up a new authenticator (Two-step sign-in, top right).")  # fmt: skip
+                return _onward(request)
+            form.add_error("code", "That code is not right. Type the 6 digits your app shows now, or a recovery code.")
+        except SecondStepLocked as locked:
+            form.add_error(None, str(locked))
+    return _page(request, "admin/two_step.html", form, title="Two-step sign-in")
+
+
+@never_cache
+@csrf_protect
+def setup_page(request: HttpRequest) -> HttpResponse:
+    """Scan a QR code, type the app's first code: the recovery codes, shown once. A user with an authenticator
+    gets here (a new phone) only through the second step with the old one."""
+    if refused := _signed_in_first(request):
+        return refused
+    if has_authenticator(request.user) and not session_passed(request):
+        return code_page(request)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = setup_finish(request, form.cleaned_data["code"])
+        except SecondStepLocked as locked:
+            form.add_error(None, str(locked))
+        else:
+            if codes is not None:
+                return _page(request, "admin/two_step_codes.html", None, title="Your recovery codes", codes=codes)
+            form.add_error("code", "That code is not right. Type the 6 digits the app shows for Facesite now.")
+    secret = setup_secret(request)
+    qr = segno.make(setup_uri(request, secret), error="m").svg_inline(scale=4, light="#fff", title="QR code")
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    # segno's SVG is markup it made itself from the address, which holds no user input but the user name,
+    # which it encodes into the picture: safe to put in the page as it is.
+    return _page(request, "admin/two_step_setup.html", form, title="Set up two-step sign-in", qr=mark_safe(qr),
+                 secret=grouped, replacing=has_authenticator(request.user))  # fmt: skip
+
+
+def _signed_in_first(request: HttpRequest) -> HttpResponse | None:
+    user = request.user
+    if user.is_authenticated and user.is_active and user.is_staff:
+        return None
+    return HttpResponseRedirect(f"{reverse('admin:login')}?{urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})}")
+
+
+def _wanted(request: HttpRequest) -> str:
+    """The page asked for before signing in, if it is on this site; else the back office's first page."""
+    wanted = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
+    here = {request.get_host()}
+    safe = url_has_allowed_host_and_scheme(wanted, allowed_hosts=here, require_https=request.is_secure())
+    return wanted if safe and wanted else reverse("admin:index")
+
+
+def _onward(request: HttpRequest) -> HttpResponse:
+    return HttpResponseRedirect(_wanted(request))
+
+
+def _page(request: HttpRequest, template: str, form: CodeForm | None, *, title: str, **context: Any) -> HttpResponse:
+    return render(request, template, {
+        **admin.site.each_context(request), "title": title, "form": form, "next": _wanted(request),
+        "app_path": request.get_full_path(), "issuer": settings.FACESITE_TWO_STEP_ISSUER,
+        "required": settings.FACESITE_TWO_STEP_REQUIRED, **context,
+    })  # fmt: skip

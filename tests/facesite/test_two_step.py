@@ -1,0 +1,173 @@
+"""Two-step sign-in to the back office, through its pages: set up after the password, asked for on every
+new session, its codes good once, recovery codes, the lockout, and the reset for a lost phone."""
+
+import hashlib
+import re
+from datetime import timedelta
+
+import pyotp
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from backoffice.models import Authenticator, RecoveryCode
+from recognition.admin.activity import sentences
+from recognition.models import AuditEvent
+from tests.factories import UserFactory
+
+PASSWORD = "correct horse battery staple"  # UserFactory's
+
+
+@pytest.fixture
+def required(settings):
+    settings.FACESITE_TWO_STEP_REQUIRED = True
+
+
+def signed_in(user, next_page: str = "/admin/") -> tuple[Client, str]:
+    """A client past the password (not the second step), and the page it was sent to."""
+    client = Client()
+    answer = client.post("/admin/login/", {"username": user.username, "password": PASSWORD, "next": next_page},
+                         follow=True)  # fmt: skip
+    return client, answer.redirect_chain[-1][0] if answer.redirect_chain else answer.request["PATH_INFO"]
+
+
+def set_up(client: Client) -> tuple[str, list[str]]:
+    """Set up an authenticator on the page offered: its secret (read off the page) and the recovery codes."""
+    page = client.get("/admin/two-step/setup/").content.decode()
+    secret = re.search(r'class="two-step-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
+    codes_page = client.post("/admin/two-step/setup/", {"code": pyotp.TOTP(secret).now()}).content.decode()
+    return secret, re.findall(r"<li><code>([a-z0-9-]+)</code></li>", codes_page)
+
+
+def code_after(secret: str, steps: int) -> str:
+    return pyotp.TOTP(secret).at(timezone.now() + timedelta(seconds=30 * steps))
+
+
+@pytest.mark.django_db
+def test_a_back_office_user_sets_up_an_authenticator_after_the_password_and_needs_it_next_time(required):
+    user = UserFactory(is_staff=True, is_superuser=True)
+    client, landed = signed_in(user, next_page="/admin/recognition/image/")
+    assert landed == "/admin/two-step/?next=%2Fadmin%2Frecognition%2Fimage%2F"
+    page = client.get(landed).content.decode()
+    assert "Set up two-step sign-in" in page and "<svg" in page, "no authenticator yet: it is set up first"
+    assert client.get("/admin/recognition/image/").status_code == 302, "the password alone opens no page"
+    refused = client.get("/api/images/")
+    assert refused.status_code in (401, 403) and "two-step sign-in" in refused.json()["detail"], "nor the API"
+    docs = client.get("/api/docs/", follow=True)
+    assert docs.redirect_chain[-1][0] == "/admin/two-step/?next=%2Fapi%2Fdocs%2F", "its docs send you to the code"
+
+    wrong = client.post("/admin/two-step/setup/", {"code": "000000"}).content.decode()
+    assert "That code is not right" in wrong and not Authenticator.objects.exists()
+    secret, codes = set_up(client)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert client.get("/admin/recognition/image/").status_code == 200
+    assert client.get("/api/images/").status_code == 200
+    stored = Authenticator.objects.get(user=user)
+    assert secret not in stored.secret_encrypted, "kept encrypted"
+    plain_hashes = {hashlib.sha256(c.replace("-", "").encode()).hexdigest() for c in codes}
+    assert RecoveryCode.objects.filter(user=user).count() == 10
+    assert not RecoveryCode.objects.filter(code_hash__in=plain_hashes).exists(), "keyed: a dump cannot be searched"
+    assert AuditEvent.objects.filter(action="two_step.set_up", actor=user).count() == 1
+
+    again, landed = signed_in(user, next_page="/admin/recognition/image/")
+    assert "Two-step sign-in" in again.get(landed).content.decode()
+    used = pyotp.TOTP(secret).now()  # the code that set it up: good once
+    assert "That code is not right" in again.post(landed, {"code": used}).content.decode()
+    onward = again.post(landed, {"code": code_after(secret, 1)})
+    assert onward.status_code == 302 and onward["Location"] == "/admin/recognition/image/"
+    assert again.get("/admin/recognition/image/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_recovery_code_signs_in_once_and_is_audited(required):
+    user = UserFactory(is_staff=True)
+    _, codes = set_up(signed_in(user)[0])
+
+    client, landed = signed_in(user)
+    assert client.post(landed, {"code": codes[0].upper().replace("-", " ")}).status_code == 302, "as typed"
+    assert "You signed in with a recovery code; 9 are left." in client.get("/admin/").content.decode()
+    recovery = AuditEvent.objects.get(action="two_step.recovery")
+    assert recovery.actor == user and recovery.details["recovery_codes_left"] == 9
+
+    other, landed = signed_in(user)
+    assert "That code is not right" in other.post(landed, {"code": codes[0]}).content.decode(), "used up"
+    assert other.get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_wrong_codes_lock_the_second_step_for_a_while(required, settings):
+    settings.FACESITE_LOGIN_FAILURES = 3
+    user = UserFactory(is_staff=True)
+    secret, _ = set_up(signed_in(user)[0])
+    client, landed = signed_in(user)
+    for _ in range(3):
+        client.post(landed, {"code": "123456"})
+    locked = client.post(landed, {"code": code_after(secret, 1)})
+    assert locked.status_code == 200 and "Too many wrong codes" in locked.content.decode()
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_lost_phone_is_reset_by_an_administrator_and_the_sessions_it_let_in_end(required):
+    administrator = UserFactory(is_staff=True, is_superuser=True)
+    admin_client = signed_in(administrator)[0]
+    set_up(admin_client)
+    user = UserFactory(is_staff=True)
+    user_client = signed_in(user)[0]
+    set_up(user_client)
+    assert user_client.get("/admin/").status_code == 200
+
+    answer = admin_client.post("/admin/auth/user/", {"action": "two_step_reset", "_selected_action": [user.pk]},
+                               follow=True)  # fmt: skip
+    assert "Two-step sign-in reset for" in answer.content.decode()
+    assert not Authenticator.objects.filter(user=user).exists() and not RecoveryCode.objects.filter(user=user).exists()
+    assert user_client.get("/admin/").status_code == 302, "what the old phone let in ends"
+    reset = AuditEvent.objects.get(action="two_step.reset")
+    assert reset.actor == administrator and reset.details["user"] == user.username
+    said = strip_tags(sentences([reset])[reset.pk])
+    assert said == f"{administrator.username} reset the two-step sign-in of {user.username}"
+
+    set_up(user_client)  # after their password, a new authenticator
+    call_command("two_step_reset", user.username)
+    assert AuditEvent.objects.filter(action="two_step.reset").count() == 2
+    with pytest.raises(CommandError, match="has no two-step sign-in set up"):
+        call_command("two_step_reset", user.username)
+    with pytest.raises(CommandError, match="No user is called"):
+        call_command("two_step_reset", "nobody")
+
+
+@pytest.mark.django_db
+def test_setting_up_a_new_phone_needs_the_old_ones_code_first(required):
+    user = UserFactory(is_staff=True)
+    old_secret, _ = set_up(signed_in(user)[0])
+    client, landed = signed_in(user)
+    assert "Set up" not in client.get("/admin/two-step/setup/", follow=True).content.decode()
+    client.post(landed, {"code": code_after(old_secret, 1)})
+    new_secret, _ = set_up(client)
+    assert new_secret != old_secret
+    later, landed = signed_in(user)
+    assert later.post(landed, {"code": code_after(old_secret, 1)}).status_code == 200, "the old phone is refused"
+
+
+@pytest.mark.django_db
+def test_where_it_is_optional_only_those_who_set_it_up_are_asked(settings):
+    settings.FACESITE_TWO_STEP_REQUIRED = False
+    without = UserFactory(is_staff=True)
+    client, landed = signed_in(without)
+    assert landed == "/admin/" and client.get("/admin/").status_code == 200
+    secret, _ = set_up(client)  # of their own accord, from "Two-step sign-in" at the top right
+    later, landed = signed_in(without)
+    assert landed.startswith("/admin/two-step/")
+    later.post(landed, {"code": code_after(secret, 1)})
+    assert later.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_next_page_stays_on_this_site(required):
+    user = UserFactory(is_staff=True)
+    secret, _ = set_up(signed_in(user)[0])
+    client = signed_in(user)[0]
+    answer = client.post("/admin/two-step/?next=https://evil.example/", {"code": code_after(secret, 1)})
+    assert answer.status_code == 302 and answer["Location"] == "/admin/"
