@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 
 from backoffice import two_step_views
 from backoffice.auth import LockoutAuthenticationForm
@@ -36,6 +38,9 @@ class FacesiteAdminSite(admin.AdminSite):
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         return [
+            # Signing out is for anyone signed in, the second step still to come too: the admin's own is
+            # behind has_permission, which sent them back to the second step instead.
+            path("logout/", csrf_protect(never_cache(self.logout)), name="logout"),
             path("two-step/", two_step_views.code_page, name="two_step"),
             path("two-step/setup/", two_step_views.setup_page, name="two_step_setup"),
             *super().get_urls(),

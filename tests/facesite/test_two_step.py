@@ -107,6 +107,7 @@ def test_wrong_codes_lock_the_second_step_for_a_while(required, settings):
     locked = client.post(landed, {"code": code_after(secret, 1)})
     assert locked.status_code == 200 and "Too many wrong codes" in locked.content.decode()
     assert client.get("/admin/").status_code == 302
+    assert client.post("/admin/logout/").status_code == 200 and "_auth_user_id" not in client.session, "signs out"
 
 
 @pytest.mark.django_db
