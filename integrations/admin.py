@@ -1,3 +1,4 @@
+from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -9,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, endpoint_host_missing
-from integrations.services.endpoints import SecretChange, endpoint_delete, endpoint_save
+from integrations.services.endpoints import OLD_SECRET_SIGNS_FOR, SecretChange, endpoint_delete, endpoint_save
 from integrations.services.upkeep import deliveries_replay
 from recognition.admin.activity import Kind, name_objects
 from recognition.admin.common import AuditedViews, DeletedOneByOne, ReadOnlyInline
@@ -32,6 +33,12 @@ class EndpointForm(forms.ModelForm):
     events = forms.MultipleChoiceField(
         choices=Event.choices, widget=forms.CheckboxSelectMultiple, help_text="What this endpoint is told about."
     )
+    old_secret_signs_for = forms.TypedChoiceField(
+        label="The old secret signs too for", choices=list(OLD_SECRET_SIGNS_FOR.items()), coerce=int,
+        required=False, empty_value=None, initial=0,
+        help_text="Only with a new secret: each delivery carries a signature by each secret meanwhile, so the "
+                  "receiver can take the new one without refusing deliveries.",
+    )  # fmt: skip
     given_secret = forms.CharField(
         label="Secret to set",
         required=False,
@@ -52,6 +59,7 @@ class EndpointForm(forms.ModelForm):
             assert isinstance(field, forms.ChoiceField)
             field.choices = [c for c in SecretChange.choices if c[0] != SecretChange.KEEP]
             field.initial = SecretChange.GENERATE
+            del self.fields["old_secret_signs_for"]  # no old secret yet
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -71,14 +79,19 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [*EndpointForm.Meta.fields, "secret_status"]
         if self.has_change_permission(request, obj) or obj is None:
-            fields += ["secret_change", "given_secret"]
+            fields += ["secret_change", "given_secret"] + (["old_secret_signs_for"] if obj is not None else [])
         return fields
 
     @admin.display(description="Secret")
     def secret_status(self, endpoint: Endpoint) -> str:
         if not endpoint.secret_encrypted:
             return "Not set yet."
-        return f"Set {localtime(endpoint.secret_changed_at):%Y-%m-%d %H:%M}; stored encrypted, never shown again."
+        status = f"Set {localtime(endpoint.secret_changed_at):%Y-%m-%d %H:%M}; stored encrypted, never shown again."
+        if endpoint.previous_secret_signs and endpoint.previous_secret_until:
+            status += (
+                f" The secret it replaced signs too until {localtime(endpoint.previous_secret_until):%Y-%m-%d %H:%M}."
+            )
+        return status
 
     def save_model(self, request: HttpRequest, obj: Endpoint, form: Any, change: bool) -> None:
         request._endpoint_secret = endpoint_save(  # type: ignore[attr-defined]
@@ -86,6 +99,7 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
             changed=[f for f in form.changed_data if f in EndpointForm.Meta.fields],
             secret=form.cleaned_data["secret_change"],
             given_secret=form.cleaned_data.get("given_secret") or "",
+            old_secret_signs_for=timedelta(hours=form.cleaned_data.get("old_secret_signs_for") or 0),
             actor=request.user,
             client_ip=request_ip(request),
         )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -79,6 +80,9 @@ class Endpoint(models.Model):
         editable=False, help_text="The HMAC-SHA256 signing secret, encrypted (integrations.secrets). Write-only."
     )
     secret_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A rotation that lets the receiver catch up: the secret replaced also signs until then.
+    previous_secret_encrypted = models.TextField(blank=True, default="", editable=False)
+    previous_secret_until = models.DateTimeField(null=True, blank=True, editable=False)
     timeout_seconds = models.FloatField(default=10.0, help_text="How long one POST may take.")
     events = models.JSONField(default=default_events, validators=[validate_events])
     only_identified = models.BooleanField(
@@ -112,6 +116,27 @@ class Endpoint(models.Model):
     def secret(self, value: str) -> None:
         self.secret_encrypted = secrets.encrypt(value)
         self.secret_changed_at = timezone.now()
+
+    def secret_replace(self, value: str, *, old_signs_for: timedelta = timedelta(0)) -> None:
+        """Sign with ``value`` from now on, and with the secret it replaces too for ``old_signs_for`` (a
+        receiver that has not taken the new one yet still finds a signature it can check)."""
+        keep_old = old_signs_for > timedelta(0) and bool(self.secret_encrypted)
+        self.previous_secret_encrypted = self.secret_encrypted if keep_old else ""
+        self.previous_secret_until = timezone.now() + old_signs_for if keep_old else None
+        self.secret = value
+
+    @property
+    def previous_secret_signs(self) -> bool:
+        """Whether the secret last replaced still signs, beside the current one."""
+        until = self.previous_secret_until
+        return bool(self.previous_secret_encrypted) and until is not None and until > timezone.now()
+
+    def signing_secrets(self) -> list[str]:
+        """The secrets each delivery is signed with, in clear: the current one, then the one it replaced
+        while that still signs."""
+        if self.previous_secret_signs:
+            return [self.secret, secrets.decrypt(self.previous_secret_encrypted)]
+        return [self.secret]
 
     def clean(self) -> None:
         if self.timeout_seconds is not None and not 0 < self.timeout_seconds <= 120:

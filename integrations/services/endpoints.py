@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import models, transaction
 
@@ -19,18 +20,24 @@ class SecretChange(models.TextChoices):
     SET = "set", "Set the secret the receiver gave you"
 
 
+#: How long the secret replaced may go on signing, for the receiver to take the new one: the admin's choices.
+OLD_SECRET_SIGNS_FOR = {0: "No: the new secret alone, at once (the old one may have leaked)", 1: "1 hour",
+                        24: "24 hours", 24 * 7: "7 days"}  # fmt: skip
+
+
 def endpoint_save(
     *, endpoint: Endpoint, changed: Iterable[str], secret: SecretChange, given_secret: str = "", actor: Actor,
-    client_ip: str | None = None,
+    client_ip: str | None = None, old_secret_signs_for: timedelta = timedelta(0),
 ) -> str | None:  # fmt: skip
     """Create or change an endpoint and record who did it. Returns the new secret when one was generated:
-    the only time anyone sees it, since it is stored encrypted and never displayed."""
+    the only time anyone sees it, since it is stored encrypted and never displayed. A secret replaced goes on
+    signing beside the new one for ``old_secret_signs_for``, until the receiver has the new one."""
     created = endpoint._state.adding
     generated = None
     if secret == SecretChange.GENERATE:
-        endpoint.secret = generated = new_secret()
+        endpoint.secret_replace(generated := new_secret(), old_signs_for=old_secret_signs_for)
     elif secret == SecretChange.SET:
-        endpoint.secret = given_secret
+        endpoint.secret_replace(given_secret, old_signs_for=old_secret_signs_for)
     elif created:
         raise InvalidInput("A new endpoint needs a signing secret: generate one or set one.", field="secret")
     with transaction.atomic():
@@ -42,7 +49,9 @@ def endpoint_save(
             client_ip=client_ip,
             fields=sorted(changed),
             secret_changed=secret != SecretChange.KEEP,
-        )
+            **({"old_secret_signs_until": endpoint.previous_secret_until.isoformat()}
+               if secret != SecretChange.KEEP and endpoint.previous_secret_until else {}),
+        )  # fmt: skip
     return generated
 
 

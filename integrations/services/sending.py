@@ -50,6 +50,12 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
+def signatures(secrets: list[str], timestamp: str, body: bytes) -> str:
+    """The ``Facesite-Signature`` header: one signature for each secret that signs, separated by ", " (two
+    while a secret replaced still signs)."""
+    return ", ".join(signature(secret, timestamp, body) for secret in secrets)
+
+
 def delivery_send(*, delivery_id: str) -> Delivery | None:
     """Send a due delivery once. None when it is not due, already being sent, or finished."""
     now = timezone.now()
@@ -88,7 +94,7 @@ def _post(delivery: Delivery) -> Outcome:
     except ValidationError as exc:
         return Outcome(Delivery.Status.DEAD, error=" ".join(exc.messages))
     try:
-        secret = endpoint.secret
+        signing_secrets = endpoint.signing_secrets()
     except ImproperlyConfigured as exc:  # the secrets key changed: retried until it is put back, or dies of age
         return Outcome(Delivery.Status.RETRYING, error=str(exc))
     body = delivery.payload.encode()
@@ -101,7 +107,7 @@ def _post(delivery: Delivery) -> Outcome:
         "Facesite-Attempt": str(delivery.attempts),
         "Facesite-Idempotency-Key": delivery.idempotency_key,
         "Facesite-Timestamp": timestamp,
-        "Facesite-Signature": signature(secret, timestamp, body),
+        "Facesite-Signature": signatures(signing_secrets, timestamp, body),
     }
     limit = settings.FACESITE_DELIVERY_RESPONSE_EXCERPT
     # The endpoint's timeout bounds the whole exchange, however slowly the receiver answers. The

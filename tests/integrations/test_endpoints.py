@@ -1,9 +1,12 @@
 """Endpoints' signing secrets are write-only: generated or set, shown once, stored encrypted, rotatable."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from backoffice import roles
 from integrations.models import Delivery, Endpoint
@@ -92,6 +95,35 @@ def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(receiver):
     [request] = receiver.received
     assert verify_signature(new, request.headers, request.body)
     assert not verify_signature(old, request.headers, request.body)
+
+
+def test_a_secret_replaced_with_time_to_spare_signs_beside_the_new_one_until_then(receiver):
+    admin = staff(roles.ADMINISTRATOR)
+    admin.post(reverse("admin:integrations_endpoint_add"), form(url=receiver.url))
+    old = Endpoint.objects.get().secret
+    change = reverse("admin:integrations_endpoint_change", args=[Endpoint.objects.get().pk])
+    admin.post(change, form(url=receiver.url, secret_change="generate", old_secret_signs_for="24"))
+    endpoint = Endpoint.objects.get()
+    new = endpoint.secret
+    assert "The secret it replaced signs too until" in admin.get(change).content.decode()
+    rotated = AuditEvent.objects.filter(action="endpoint.update").get()
+    assert rotated.details["old_secret_signs_until"] == endpoint.previous_secret_until.isoformat()
+
+    def delivered(seed: int) -> tuple[dict, bytes]:
+        image = image_analyse(image_id=image_ingest(data=images.jpeg((96, 72), seed=seed)).pk)
+        sending.delivery_send(delivery_id=Delivery.objects.get(image=image).pk)
+        request = receiver.received[-1]
+        return request.headers, request.body
+
+    headers, body = delivered(1)
+    assert headers["Facesite-Signature"].count("sha256=") == 2
+    assert verify_signature(new, headers, body) and verify_signature(old, headers, body), "either secret checks it"
+
+    Endpoint.objects.update(previous_secret_until=timezone.now() - timedelta(seconds=1))  # the day has passed
+    headers, body = delivered(2)
+    assert verify_signature(new, headers, body) and not verify_signature(old, headers, body)
+    assert headers["Facesite-Signature"].count("sha256=") == 1
+    assert "The secret it replaced signs too" not in admin.get(change).content.decode()
 
 
 def test_a_set_secret_must_be_long_enough_and_operators_cannot_change_it():
