@@ -79,11 +79,27 @@ class ApiTokenAdmin(drf_token_admin.TokenAdmin):
 admin.site.unregister(User)
 
 
+class TwoStepFilter(admin.SimpleListFilter):
+    """Who has set up two-step sign-in, and who has not yet (whose password alone would set it up)."""
+
+    title = "two-step sign-in"
+    parameter_name = "two_step"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Set up"), ("no", "Not set up")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(has_authenticator=self.value() == "yes")
+        return queryset
+
+
 @admin.register(User)
 class FacesiteUserAdmin(UserAdmin):
     """Django's users, with whether each set up two-step sign-in, and its reset for a lost phone."""
 
     list_display = ("username", "email", "first_name", "last_name", "is_staff", "two_step")  # Django's, and one
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups", TwoStepFilter)  # Django's, and one
     actions = ["two_step_reset"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:

@@ -115,10 +115,13 @@ def test_a_lost_phone_is_reset_by_an_administrator_and_the_sessions_it_let_in_en
     administrator = UserFactory(is_staff=True, is_superuser=True)
     admin_client = signed_in(administrator)[0]
     set_up(admin_client)
-    user = UserFactory(is_staff=True)
+    user = UserFactory(is_staff=True, username="has-a-phone")
     user_client = signed_in(user)[0]
     set_up(user_client)
     assert user_client.get("/admin/").status_code == 200
+    UserFactory(is_staff=True, username="not-set-up-yet")
+    listed = admin_client.get("/admin/auth/user/?two_step=no").content.decode()
+    assert "not-set-up-yet" in listed and "has-a-phone" not in listed, "who has not set it up yet"
 
     answer = admin_client.post("/admin/auth/user/", {"action": "two_step_reset", "_selected_action": [user.pk]},
                                follow=True)  # fmt: skip
