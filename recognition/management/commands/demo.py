@@ -56,5 +56,6 @@ class Command(BaseCommand):
             face_flag_for_review(face=unknown, actor=None)
         self.stdout.write(self.style.SUCCESS(
             f"Done: {Face.objects.to_review().count()} face(s) to review. Sign in at /admin/ (make a user with "
-            "manage.py createsuperuser)."
+            "manage.py createsuperuser; an authenticator app on your phone gives the code asked after the "
+            "password, or set FACESITE_TWO_STEP_REQUIRED=false to try without one)."
         ))  # fmt: skip
