@@ -1,5 +1,6 @@
-"""An RTSP camera for the live camera tests: GStreamer's RTSP server serving an MP4's H.264 track at its own
-pace, as an IP camera serves its stream, optionally behind a user name and password.
+"""An RTSP camera for the live camera tests: GStreamer's RTSP server serving the H.264 track of an MP4 (or an
+MKV, named ``*.mkv``) at its own pace, as an IP camera serves its stream, optionally behind a user name and
+password.
 
     /usr/bin/python3 tests/rtsp_server.py PORT PATH FILE [USER:PASSWORD]
 
@@ -20,7 +21,7 @@ NEEDS = "Debian's python3-gi, gir1.2-gst-rtsp-server-1.0 and gstreamer1.0-plugin
 CHECK = (
     "import gi; gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0');"
     "from gi.repository import Gst; Gst.init(None);"
-    "assert all(Gst.ElementFactory.find(n) for n in ('qtdemux', 'rtph264pay'))"
+    "assert all(Gst.ElementFactory.find(n) for n in ('qtdemux', 'matroskademux', 'h264parse', 'rtph264pay'))"
 )
 
 
@@ -33,13 +34,13 @@ def available() -> bool:
 
 
 class RtspCamera:
-    """This server in its own process, serving ``video`` (MP4 bytes, H.264) from ``folder``; ``url`` carries the
-    ``credentials`` (user:password) given, which the server then requires."""
+    """This server in its own process, serving ``video`` (H.264 in MP4, or in MKV with ``container="mkv"``) from
+    ``folder``; ``url`` carries the ``credentials`` (user:password) given, which the server then requires."""
 
-    def __init__(self, video: bytes, folder: Path, *, credentials: str | None = None):
+    def __init__(self, video: bytes, folder: Path, *, credentials: str | None = None, container: str = "mp4"):
         from facesite.devredis import free_port
 
-        file = folder / "camera.mp4"
+        file = folder / f"camera.{container}"
         file.write_bytes(video)
         port = free_port()
         self.process = subprocess.Popen(
@@ -69,7 +70,8 @@ def serve(port: str, path: str, file: str, credentials: str | None) -> None:
     server.set_address("127.0.0.1")
     server.set_service(port)
     factory = GstRtspServer.RTSPMediaFactory()
-    factory.set_launch(f'( filesrc location="{file}" ! qtdemux ! rtph264pay name=pay0 pt=96 config-interval=1 )')
+    demuxer = "matroskademux ! h264parse" if file.endswith(".mkv") else "qtdemux"
+    factory.set_launch(f'( filesrc location="{file}" ! {demuxer} ! rtph264pay name=pay0 pt=96 config-interval=1 )')
     factory.set_shared(True)
     if credentials:
         user, password = credentials.split(":", 1)

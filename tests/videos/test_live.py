@@ -2,6 +2,7 @@
 (H.264, with credentials) served by real servers on loopback at their own pace and watched with the real local
 engine, a camera that cannot be reached or refuses the password, and the camera's credentials kept encrypted."""
 
+import contextlib
 import threading
 import time
 from datetime import timedelta
@@ -305,20 +306,28 @@ def test_the_api_lists_cameras_with_their_latest_sightings_and_no_credentials(lo
     assert client_for(UserFactory()).get("/api/cameras/").status_code == 403
 
 
-def test_a_camera_whose_pictures_grow_past_the_limit_is_not_decoded_past_it(settings, tmp_path):
+@pytest.mark.parametrize("served", ["rtsp", "file"])
+def test_a_camera_whose_pictures_grow_past_the_limit_is_not_decoded_past_it(settings, tmp_path, served):
     from videos.live import StreamState, read_stream
 
     settings.FACESITE_VIDEO_MAX_PIXELS = 160 * 120
-    stream = tmp_path / "camera.mkv"  # read as a camera's stream is: the limit is the reader's, whatever the source
-    stream.write_bytes(clips.growing((160, 120), (640, 480)))
+    video = clips.growing((160, 120), (640, 480))
     slot, state, stop = LatestFrame(), StreamState(), threading.Event()
-    reader = threading.Thread(target=read_stream, args=(str(stream), slot, state, stop, time.monotonic()))
-    reader.start()
-    try:
+    with contextlib.ExitStack() as cleanup:
+        if served == "rtsp":
+            if not rtsp_server.available():
+                pytest.skip(f"no RTSP server to watch here: it needs {rtsp_server.NEEDS} (make test installs them)")
+            camera = rtsp_server.RtspCamera(video, tmp_path, container="mkv")
+            cleanup.callback(camera.close)
+            url = camera.url
+        else:  # the same stream read from a file, as a camera's is: the limit is the reader's, whatever the source
+            (tmp_path / "camera.mkv").write_bytes(video)
+            url = str(tmp_path / "camera.mkv")
+        reader = threading.Thread(target=read_stream, args=(url, slot, state, stop, time.monotonic()))
+        reader.start()
+        cleanup.callback(reader.join, 10)
+        cleanup.callback(stop.set)
         assert wait_for(lambda: state.error, timeout=20)
-    finally:
-        stop.set()
-        reader.join(10)
     assert state.error == (
         "The stream could not be read: its pictures grow to 640×480 pixels, above the limit of 19,200 pixels a picture"
     )
