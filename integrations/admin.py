@@ -10,7 +10,13 @@ from django.utils.html import format_html
 from django.utils.timezone import localtime
 
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, Event, endpoint_host_missing
-from integrations.services.endpoints import OLD_SECRET_SIGNS_FOR, SecretChange, endpoint_delete, endpoint_save
+from integrations.services.endpoints import (
+    OLD_SECRET_SIGNS_FOR,
+    SecretChange,
+    endpoint_delete,
+    endpoint_save,
+    endpoint_test,
+)
 from integrations.services.upkeep import deliveries_replay
 from recognition.admin.activity import Kind, name_objects
 from recognition.admin.common import AuditedViews, DeletedOneByOne, ReadOnlyInline
@@ -21,6 +27,9 @@ from recognition.models import AuditEvent, Image
 name_objects("endpoint", Kind(Endpoint, str, "admin:integrations_endpoint_change"))
 name_objects("delivery", Kind(Delivery, lambda d: f"a delivery to {d.endpoint}", "admin:integrations_delivery_change",
                               ("endpoint",)))  # fmt: skip
+
+
+TESTS_AT_ONCE = 5  # test events sent while the admin's page waits: each may take its endpoint's whole timeout
 
 
 class EndpointForm(forms.ModelForm):
@@ -75,6 +84,7 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
     list_filter = ["enabled", "only_identified"]
     search_fields = ["name", "url"]
     readonly_fields = ["secret_status"]
+    actions = ["send_test_event"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [*EndpointForm.Meta.fields, "secret_status"]
@@ -109,6 +119,22 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         endpoint_delete(endpoint=obj, actor=request.user, client_ip=request_ip(request))
+
+    @admin.action(description="Send a test event (now, signed, once)", permissions=["change"])
+    def send_test_event(self, request: HttpRequest, endpoints: Any) -> None:
+        for endpoint in endpoints[:TESTS_AT_ONCE]:
+            tried = endpoint_test(endpoint=endpoint, actor=request.user, client_ip=request_ip(request))
+            outcome = tried.outcome
+            if tried.accepted:
+                self.message_user(request, f"{endpoint} accepted the test event: HTTP {outcome.status_code} in "
+                                  f"{tried.seconds * 1000:.0f} ms.", messages.SUCCESS)  # fmt: skip
+                continue
+            answer = f" Its answer began: {outcome.excerpt[:300]}" if outcome.excerpt.strip() else ""
+            self.message_user(request, f"{endpoint} did not accept the test event: {outcome.error}{answer}",
+                              messages.ERROR)  # fmt: skip
+        if len(endpoints) > TESTS_AT_ONCE:
+            self.message_user(request, f"Only the first {TESTS_AT_ONCE} were tried: each may take its whole "
+                              "timeout while you wait.", messages.WARNING)  # fmt: skip
 
     def response_add(self, request: HttpRequest, obj: Endpoint, post_url_continue: str | None = None) -> Any:
         return self._show_secret_once(request, obj) or super().response_add(request, obj, post_url_continue)

@@ -507,6 +507,7 @@ class AuditEvent(models.Model):
         ENDPOINT_CREATE = "endpoint.create", "Endpoint created"
         ENDPOINT_UPDATE = "endpoint.update", "Endpoint changed"
         ENDPOINT_DELETE = "endpoint.delete", "Endpoint deleted"
+        ENDPOINT_TEST = "endpoint.test", "Test event sent to an endpoint"
         DELIVERY_LIST = "delivery.list", "Deliveries listed"
         DELIVERY_VIEW = "delivery.view", "Delivery viewed"
         DELIVERY_RESEND = "delivery.resend", "Delivery resent"

@@ -1,15 +1,20 @@
-"""Endpoints: created and changed with their write-only signing secret, and audited."""
+"""Endpoints: created and changed with their write-only signing secret, tried with a test event, and audited."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import models, transaction
 
-from integrations.models import Endpoint
+from integrations.models import Delivery, Endpoint
 from integrations.secrets import new_secret
-from recognition.audit import Actor, audit_record
+from integrations.services.sending import Outcome, post_document
+from integrations.xml import TEST_EVENT, test_event
+from recognition.audit import Actor, audit_record, authenticated_user
 from recognition.exceptions import InvalidInput
 from recognition.models import AuditEvent
 
@@ -53,6 +58,30 @@ def endpoint_save(
                if secret != SecretChange.KEEP and endpoint.previous_secret_until else {}),
         )  # fmt: skip
     return generated
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """What came of a test event: accepted or not, the endpoint's answer, and how long it took."""
+
+    accepted: bool
+    outcome: Outcome
+    seconds: float
+
+
+def endpoint_test(*, endpoint: Endpoint, actor: Actor, client_ip: str | None = None) -> TestResult:
+    """POST a signed test event (``endpoint.test``) to ``endpoint`` now, once, as a delivery would be sent,
+    disabled or not, and record it: for an operator to see that the receiver is reached and checks the
+    signature, before real events go there. Nothing is retried."""
+    user = authenticated_user(actor)
+    key = str(uuid.uuid4())
+    body = test_event(endpoint.name, key=key, requested_by=user.get_username() if user else "")
+    started = time.monotonic()
+    outcome = post_document(endpoint, event=TEST_EVENT, delivery_id=key, attempt=1, key=key, body=body)
+    result = TestResult(outcome.status == Delivery.Status.DELIVERED, outcome, time.monotonic() - started)
+    audit_record(actor=actor, action=AuditEvent.Action.ENDPOINT_TEST, target=endpoint, client_ip=client_ip,
+                 accepted=result.accepted, status_code=outcome.status_code, error=outcome.error)  # fmt: skip
+    return result
 
 
 def endpoint_delete(*, endpoint: Endpoint, actor: Actor, client_ip: str | None = None) -> None:

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from integrations.models import Delivery, DeliveryAttempt, validate_endpoint_url
+from integrations.models import Delivery, DeliveryAttempt, Endpoint, validate_endpoint_url
 from integrations.services.outbox import enqueue
 from recognition.net import CA_BUNDLE_HINT, REFUSED, certificate_rejection, kept_session, refusal_in
 
@@ -86,9 +86,17 @@ def delivery_send(*, delivery_id: str) -> Delivery | None:
 
 
 def _post(delivery: Delivery) -> Outcome:
-    endpoint = delivery.endpoint
-    if not endpoint.enabled:
+    if not delivery.endpoint.enabled:
         return Outcome(Delivery.Status.DEAD, error="The endpoint is disabled.")
+    return post_document(
+        delivery.endpoint, event=delivery.event, delivery_id=str(delivery.pk), attempt=delivery.attempts,
+        key=delivery.idempotency_key, body=delivery.payload.encode(),
+    )  # fmt: skip
+
+
+def post_document(endpoint: Endpoint, *, event: str, delivery_id: str, attempt: int, key: str, body: bytes) -> Outcome:
+    """POST ``body`` to ``endpoint``, signed, once; what came of it (``Delivery.Status``: delivered, worth
+    trying again, or dead)."""
     try:
         validate_endpoint_url(endpoint.url, resolve=False)  # the session checks the addresses it connects to
     except ValidationError as exc:
@@ -97,15 +105,14 @@ def _post(delivery: Delivery) -> Outcome:
         signing_secrets = endpoint.signing_secrets()
     except ImproperlyConfigured as exc:  # the secrets key changed: retried until it is put back, or dies of age
         return Outcome(Delivery.Status.RETRYING, error=str(exc))
-    body = delivery.payload.encode()
     timestamp = str(int(time.time()))
     headers = {
         "Content-Type": "application/xml; charset=utf-8",
         "User-Agent": USER_AGENT,
-        "Facesite-Event": delivery.event,
-        "Facesite-Delivery": str(delivery.pk),
-        "Facesite-Attempt": str(delivery.attempts),
-        "Facesite-Idempotency-Key": delivery.idempotency_key,
+        "Facesite-Event": event,
+        "Facesite-Delivery": delivery_id,
+        "Facesite-Attempt": str(attempt),
+        "Facesite-Idempotency-Key": key,
         "Facesite-Timestamp": timestamp,
         "Facesite-Signature": signatures(signing_secrets, timestamp, body),
     }

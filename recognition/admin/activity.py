@@ -70,6 +70,7 @@ VERBS = {
     AuditEvent.Action.CAMERA_VIEW: "looked at the sightings of",
     AuditEvent.Action.ENDPOINT_CREATE: "created the endpoint",
     AuditEvent.Action.ENDPOINT_UPDATE: "changed the endpoint",
+    AuditEvent.Action.ENDPOINT_TEST: "sent a test event to",
     AuditEvent.Action.DELIVERY_VIEW: "viewed",
     AuditEvent.Action.DELIVERY_RESEND: "resent",
 }

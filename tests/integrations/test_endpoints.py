@@ -1,5 +1,6 @@
 """Endpoints' signing secrets are write-only: generated or set, shown once, stored encrypted, rotatable."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -7,16 +8,20 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from lxml import etree
 
 from backoffice import roles
 from integrations.models import Delivery, Endpoint
 from integrations.services import sending
+from integrations.xml import schema
 from recognition.models import AuditEvent
 from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from tests import images
 from tests.factories import UserFactory
 from tests.integrations.test_deliveries import verify_signature
+from tests.receiver import Reply
+from tests.servers import closed_port
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +182,42 @@ def test_the_deliveries_list_says_why_it_is_empty_when_no_endpoint_is_enabled():
     assert "No endpoint is enabled" in admin.get(deliveries).content.decode(), "a disabled one is told of none"
     Endpoint.objects.filter(pk=endpoint.pk).update(enabled=True)
     assert "No endpoint is enabled" not in admin.get(deliveries).content.decode()
+
+
+def test_a_test_event_reaches_the_endpoint_signed_and_valid_and_is_audited(receiver):
+    admin = staff(roles.ADMINISTRATOR)
+    admin.post(reverse("admin:integrations_endpoint_add"), form(url=receiver.url, enabled=""))  # not yet enabled
+    endpoint = Endpoint.objects.get()
+    answer = admin.post(reverse("admin:integrations_endpoint_changelist"),
+                        {"action": "send_test_event", "_selected_action": [endpoint.pk]}, follow=True)  # fmt: skip
+    [said] = [str(m) for m in answer.context["messages"]]
+    assert re.fullmatch(r"Door accepted the test event: HTTP 200 in \d+ ms\.", said)
+    [request] = receiver.received
+    assert request.headers["Facesite-Event"] == "endpoint.test"
+    assert verify_signature(endpoint.secret, request.headers, request.body)
+    document = etree.fromstring(request.body)
+    schema().assertValid(document)
+    [test] = document
+    assert test.get("endpoint") == "Door" and test.get("requestedBy") == answer.context["user"].username
+    assert request.headers["Facesite-Idempotency-Key"] == document.get("id")
+    assert not Delivery.objects.exists(), "a test is no delivery: nothing to retry, resend or list"
+    tried = AuditEvent.objects.get(action="endpoint.test")
+    assert tried.details["accepted"] is True and tried.details["status_code"] == 200
+
+
+def test_a_test_event_refused_or_unreachable_says_why(receiver):
+    admin = staff(roles.ADMINISTRATOR)
+    add = reverse("admin:integrations_endpoint_add")
+    admin.post(add, form(url=receiver.url, name="Receiver"))
+    admin.post(add, form(url=f"http://127.0.0.1:{closed_port()}/in", name="Gone"))
+    receiver.reply(Reply(401, body=b"signature does not check out"))
+    answer = admin.post(reverse("admin:integrations_endpoint_changelist"), {
+        "action": "send_test_event", "_selected_action": list(Endpoint.objects.values_list("pk", flat=True)),
+    }, follow=True)  # fmt: skip
+    said = sorted(str(m) for m in answer.context["messages"])
+    assert said[0].startswith("Gone did not accept the test event: Could not connect")
+    assert said[1] == ("Receiver did not accept the test event: HTTP 401: the endpoint refused the delivery. "
+                       "Its answer began: signature does not check out")  # fmt: skip
+    assert sorted(AuditEvent.objects.filter(action="endpoint.test").values_list("details__accepted", flat=True)) == [
+        False, False,
+    ]  # fmt: skip
