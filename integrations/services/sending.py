@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from integrations.models import Delivery, DeliveryAttempt, Endpoint, validate_endpoint_url
 from integrations.services.outbox import enqueue
-from recognition.net import CA_BUNDLE_HINT, REFUSED, certificate_rejection, kept_session, refusal_in
+from recognition.net import (
+    CA_BUNDLE_HINT,
+    REFUSED,
+    certificate_rejection,
+    host_not_found_in,
+    kept_session,
+    refusal_in,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +149,8 @@ def post_document(endpoint: Endpoint, *, event: str, delivery_id: str, attempt: 
             if why := certificate_rejection(exc):  # retried: its authority may be trusted after a restart
                 error = f"The endpoint's certificate was not accepted ({why}). {CA_BUNDLE_HINT}"
                 return Outcome(Delivery.Status.RETRYING, error=error)
+            if missing := host_not_found_in(exc):  # retried: its DNS record may come later
+                return Outcome(Delivery.Status.RETRYING, error=f"Could not connect: {missing}")
             if isinstance(exc, requests.ConnectionError):
                 return Outcome(Delivery.Status.RETRYING, error=f"Could not connect: {_reason(exc)}")
             return Outcome(Delivery.Status.DEAD, error=f"The request could not be made: {_reason(exc)}")

@@ -71,6 +71,10 @@ def test_an_endpoint_whose_host_does_not_exist_is_saved_with_a_warning():
     assert Endpoint.objects.get().url == "https://erp.facesite.invalid/hook"
     [warning] = [str(m) for m in saved.context["messages"]]
     assert warning.startswith("No host is called erp.facesite.invalid") and "check the URL" in warning
+    endpoint = Endpoint.objects.get()
+    tried = sending.post_document(endpoint, event="endpoint.test", delivery_id="1", attempt=1, key="1", body=b"<x/>")
+    assert tried.status == Delivery.Status.RETRYING, "its DNS record may come later"
+    assert tried.error == "Could not connect: No host is called erp.facesite.invalid: DNS knows no address for it."
 
 
 def test_the_secret_is_stored_encrypted():
