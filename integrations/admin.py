@@ -80,7 +80,7 @@ class EndpointForm(forms.ModelForm):
 @admin.register(Endpoint)
 class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
     form = EndpointForm
-    list_display = ["name", "url", "enabled", "events", "only_identified", "collection", "timeout_seconds"]
+    list_display = ["name", "url", "enabled", "told_of", "only_identified", "collection", "timeout_seconds"]
     list_filter = ["enabled", "only_identified"]
     search_fields = ["name", "url"]
     readonly_fields = ["secret_status"]
@@ -91,6 +91,11 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
         if self.has_change_permission(request, obj) or obj is None:
             fields += ["secret_change", "given_secret"] + (["old_secret_signs_for"] if obj is not None else [])
         return fields
+
+    @admin.display(description="Events")
+    def told_of(self, endpoint: Endpoint) -> str:
+        labels = dict(Event.choices)
+        return ", ".join(str(labels.get(event, event)) for event in endpoint.events)
 
     @admin.display(description="Secret")
     def secret_status(self, endpoint: Endpoint) -> str:

@@ -196,6 +196,7 @@ def test_a_test_event_reaches_the_endpoint_signed_and_valid_and_is_audited(recei
                         {"action": "send_test_event", "_selected_action": [endpoint.pk]}, follow=True)  # fmt: skip
     [said] = [str(m) for m in answer.context["messages"]]
     assert re.fullmatch(r"Door accepted the test event: HTTP 200 in \d+ ms\.", said)
+    assert '<td class="field-told_of">Image analysed</td>' in answer.content.decode(), "events by name, not as JSON"
     [request] = receiver.received
     assert request.headers["Facesite-Event"] == "endpoint.test"
     assert verify_signature(endpoint.secret, request.headers, request.body)
