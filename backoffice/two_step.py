@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -31,7 +32,7 @@ from backoffice.auth import count_failure, lockout_key
 from backoffice.models import Authenticator, RecoveryCode
 from recognition.audit import Actor, audit_record, request_ip
 from recognition.models import AuditEvent
-from recognition.secrets import seal, unseal
+from recognition.secrets import UnreadableSecret, seal, unseal
 
 PURPOSE = b"facesite two-step secrets"  # the HKDF info: fixed, or stored secrets could not be read
 PASSED = "facesite_two_step"  # the session's mark: which authenticator, set up when, let it in
@@ -39,6 +40,16 @@ PENDING = "facesite_two_step_pending"  # the secret being set up, sealed, until 
 RECOVERY_CODES = 10
 AUTHENTICATOR, RECOVERY = "authenticator", "recovery code"  # what let a session through
 DRIFT = 1  # steps of 30 s either side of the server's clock: a phone's clock a little off still works
+
+
+class AuthenticatorUnreadable(Exception):
+    """The authenticator was set up under another ``FACESITE_SECRETS_KEY``."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your authenticator cannot be checked here any more (the server's FACESITE_SECRETS_KEY changed since "
+            "you set it up). Ask an administrator to reset your two-step sign-in."
+        )
 
 
 class SecondStepLocked(Exception):
@@ -72,7 +83,8 @@ def setup_secret(request: HttpRequest) -> str:
     kept in the session, sealed, so the code they scanned stays the one checked."""
     pending = request.session.get(PENDING)
     if pending:
-        return unseal(pending, purpose=PURPOSE)
+        with contextlib.suppress(UnreadableSecret):  # sealed under an earlier FACESITE_SECRETS_KEY: a new one
+            return unseal(pending, purpose=PURPOSE)
     secret = pyotp.random_base32()
     request.session[PENDING] = seal(secret, purpose=PURPOSE)
     return secret
@@ -88,11 +100,10 @@ def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
     """Make the secret being set up the user's authenticator if ``code`` is its current code, replacing any
     earlier one, with new recovery codes; those codes (to show once), or None when the code is wrong."""
     _refuse_while_locked(request)
-    pending = request.session.get(PENDING)
-    if not pending:
+    if not request.session.get(PENDING):
         return None
-    secret = unseal(pending, purpose=PURPOSE)
-    step = _matching_step(secret, code, after=0)
+    secret = setup_secret(request)
+    step = _matching_step(secret, _typed(code), after=0)
     if step is None:
         _count_failure(request)
         return None
@@ -117,12 +128,15 @@ def second_step(request: HttpRequest, code: str) -> str | None:
     after too many wrong codes."""
     _refuse_while_locked(request)
     user: Any = request.user
-    typed = "".join(code.split()).replace("-", "").lower()
+    typed = _typed(code)
     with transaction.atomic():
         authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
         if authenticator is None:
             return None
-        secret = unseal(authenticator.secret_encrypted, purpose=PURPOSE)
+        try:
+            secret = unseal(authenticator.secret_encrypted, purpose=PURPOSE)
+        except UnreadableSecret as exc:
+            raise AuthenticatorUnreadable from exc
         step = _matching_step(secret, typed, after=authenticator.last_step)
         if step is None:
             recovery = RecoveryCode.objects.filter(user=user, code_hash=_hashed(typed), used_at=None).first()
@@ -179,6 +193,11 @@ def _matching_step(secret: str, code: str, *, after: int) -> int | None:
         if step > after and hmac.compare_digest(totp.generate_otp(step), code):
             return step
     return None
+
+
+def _typed(code: str) -> str:
+    """A code as typed, without the spaces and dashes people put in, in lower case (recovery codes)."""
+    return "".join(code.split()).replace("-", "").lower()
 
 
 def _new_recovery_code() -> str:

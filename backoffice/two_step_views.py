@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_protect
 
 from backoffice.two_step import (
     RECOVERY,
+    AuthenticatorUnreadable,
     SecondStepLocked,
     has_authenticator,
     recovery_codes_left,
@@ -67,7 +68,7 @@ def code_page(request: HttpRequest) -> HttpResponse:
                                      "is lost, set up a new authenticator (Two-step sign-in, top right).")  # fmt: skip
                 return _onward(request)
             form.add_error("code", "That code is not right. Type the 6 digits your app shows now, or a recovery code.")
-        except SecondStepLocked as locked:
+        except (SecondStepLocked, AuthenticatorUnreadable) as locked:
             form.add_error(None, str(locked))
     return _page(request, "admin/two_step.html", form, title="Two-step sign-in")
 
@@ -85,7 +86,7 @@ def setup_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             codes = setup_finish(request, form.cleaned_data["code"])
-        except SecondStepLocked as locked:
+        except (SecondStepLocked, AuthenticatorUnreadable) as locked:
             form.add_error(None, str(locked))
         else:
             if codes is not None:

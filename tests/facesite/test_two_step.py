@@ -175,3 +175,21 @@ def test_the_next_page_stays_on_this_site(required):
     client = signed_in(user)[0]
     answer = client.post("/admin/two-step/?next=https://evil.example/", {"code": code_after(secret, 1)})
     assert answer.status_code == 302 and answer["Location"] == "/admin/"
+
+
+@pytest.mark.django_db
+def test_a_new_secrets_key_says_to_reset_rather_than_failing(required, settings):
+    user = UserFactory(is_staff=True)
+    secret, _ = set_up(signed_in(user)[0])
+    halfway = UserFactory(is_staff=True)
+    setting_up, landed = signed_in(halfway)
+    setting_up.get(landed)  # a secret made, not yet confirmed
+    settings.FACESITE_SECRETS_KEY = "a key other than the one they were sealed under"
+
+    client, landed = signed_in(user)
+    answer = client.post(landed, {"code": code_after(secret, 1)})
+    assert answer.status_code == 200
+    assert "Ask an administrator to reset your two-step sign-in" in answer.content.decode(), "not a server error"
+    assert setting_up.get(landed).status_code == 200, "a new secret to scan"
+    set_up(setting_up)
+    assert setting_up.get("/admin/").status_code == 200
