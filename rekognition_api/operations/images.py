@@ -10,6 +10,7 @@ from recognition.services.access import SEARCH
 from recognition.services.detection import image_detect
 from recognition.services.matching import faces_compare
 from rekognition_api.operations.common import Call, box, face_detail, image, model_version, wants_all_attributes
+from rekognition_api.operations.regions import in_regions
 
 ANALYSE = "recognition.add_image"
 
@@ -75,8 +76,10 @@ def detect_text(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     call.require(ANALYSE, to="analyse images")
     analysis = image_detect(data=image(params["Image"]), features=["text"], actor=call.user,
                             client_ip=call.client_ip)  # fmt: skip
-    words = params.get("Filters", {}).get("WordFilter", {})
-    kept = [t for t in analysis.text if t.type == "LINE" or _word_wanted(t, words)]
+    filters = params.get("Filters", {})
+    words, regions = filters.get("WordFilter", {}), filters.get("RegionsOfInterest", [])
+    kept = [t for t in analysis.text
+            if in_regions(t.bounding_box, regions) and (t.type == "LINE" or _word_wanted(t, words))]  # fmt: skip
     return {"TextDetections": [_text(t) for t in kept], "TextModelVersion": model_version()}
 
 

@@ -13,9 +13,11 @@ from botocore.exceptions import ClientError
 
 from backoffice import roles
 from recognition.admin.activity import sentences
+from recognition.engines.base import BoundingBox
 from recognition.exceptions import EngineFailed
 from recognition.models import AuditEvent, Collection, Face, Image, Person
 from rekognition_api.models import AccessKey, CollectionUser
+from rekognition_api.operations.regions import in_regions
 from rekognition_api.views import as_aws_error
 from tests import images
 from tests.factories import UserFactory
@@ -130,6 +132,13 @@ def test_image_analysis_calls(admin_client, checked):
     assert {t["Type"] for t in text} == {"LINE", "WORD"}
     words = [t for t in text if t["Type"] == "WORD"]
     assert all(t["ParentId"] in {line["Id"] for line in text if line["Type"] == "LINE"} for t in words)
+    chosen = words[0]["Geometry"]["BoundingBox"]
+    region = {"BoundingBox": {k: chosen[k] for k in ("Left", "Top", "Width", "Height")}}
+    within = rekognition.detect_text(Image={"Bytes": photo("scenetext01.jpg")},
+                                     Filters={"RegionsOfInterest": [region]})["TextDetections"]  # fmt: skip
+    assert words[0]["DetectedText"] in [t["DetectedText"] for t in within] and len(within) < len(text)
+    assert all(in_regions(BoundingBox(**{k.lower(): v for k, v in t["Geometry"]["BoundingBox"].items()}), [region])
+               for t in within), "only what is more than half in the region"  # fmt: skip
 
     moderation = rekognition.detect_moderation_labels(Image={"Bytes": photo("kite.jpg")})
     assert moderation["ModerationLabels"] == []
