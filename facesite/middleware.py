@@ -1,5 +1,6 @@
 """Middleware of the project's own: refusing an oversized request body (413) from its declared length, before
-anything reads it; and a scope for each request's audit credential (``AuditCredentialMiddleware``).
+anything reads it; a scope for each request's audit credential (``AuditCredentialMiddleware``); and a
+Content Security Policy on every answer (``ContentSecurityPolicyMiddleware``).
 
 Left alone, a JSON body is read whole into memory and a multipart file is written to disk in
 full before any size check runs. Under WSGI a view gets no more of a body than its
@@ -67,3 +68,18 @@ class AuditCredentialMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         with request_credential_scope():
             return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware:
+    """``FACESITE_CONTENT_SECURITY_POLICY`` on every answer that sets none of its own (an image's file sets a
+    stricter one): the pages hold people's faces, and scripts come only from the site itself, so markup that
+    slipped into a page (a name, a label) could run nothing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if settings.FACESITE_CONTENT_SECURITY_POLICY and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = settings.FACESITE_CONTENT_SECURITY_POLICY
+        return response

@@ -65,6 +65,14 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("FACESITE_BEHIND_PROXY", False) else None
 SECURE_REFERRER_POLICY = "same-origin"
+# Scripts, styles, pictures and connections from the site only (styles may be inline: Django's admin sets style
+# attributes); pictures also as data: and blob: addresses (the kiosk's camera frames); no plugins, no framing.
+FACESITE_CONTENT_SECURITY_POLICY = env_str(
+    "FACESITE_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'",
+)
 X_FRAME_OPTIONS = "DENY"
 # Brute force: failed sign-ins per user name and address, and failed API tokens per address.
 FACESITE_LOGIN_FAILURES = env_int("FACESITE_LOGIN_FAILURES", 5, minimum=1)
@@ -103,6 +111,7 @@ MIDDLEWARE = [
     "facesite.logs.RequestIdMiddleware",  # first: everything logged while answering carries the request's id
     "facesite.logs.AccessLogMiddleware",  # the access log: every answer, refused ones (413, 403) too
     "django.middleware.security.SecurityMiddleware",
+    "facesite.middleware.ContentSecurityPolicyMiddleware",
     # Before anything can read a body: 413 for one larger than any request may be.
     "facesite.middleware.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

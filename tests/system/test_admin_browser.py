@@ -139,3 +139,26 @@ def test_the_main_lists_fit_a_1366_pixel_screen(live_server, browser, settings):
         assert no_horizontal_overflow(page), name
     page.goto(live_server.url + reverse("admin:recognition_auditevent_changelist"))
     page.screenshot(path=str(SCREENSHOTS / "audit-trail.png"), full_page=True)
+
+
+def test_the_pages_break_no_rule_of_the_content_security_policy(live_server, browser, settings):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    person = PersonFactory(name="Ada Lovelace")
+    photo = images.jpeg((320, 240), seed=41)
+    person_enroll(person=person, data=photo)
+    seen = image_analyse(image_id=image_ingest(data=photo, filename="door.jpg").pk)
+    admin = UserFactory(username="csp-admin", is_staff=True, is_superuser=True)
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else 0)
+    page.on("pageerror", lambda error: refused.append(str(error)))
+    sign_in(page, live_server, admin)
+    pages = [reverse("admin:index"), reverse("admin:recognition_image_change", args=[seen.pk]),
+             reverse("admin:recognition_person_change", args=[person.pk]), reverse("admin:integrations_endpoint_add"),
+             reverse("admin:recognition_collection_calibration")]  # fmt: skip
+    for path in pages:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+    page.goto(live_server.url + "/api/docs/")
+    page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)  # drawn by scripts the policy lets run
+    assert refused == []
