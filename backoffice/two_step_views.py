@@ -98,7 +98,8 @@ def setup_page(request: HttpRequest) -> HttpResponse:
     # segno's SVG is markup it made itself from the address, which holds no user input but the user name,
     # which it encodes into the picture: safe to put in the page as it is.
     return _page(request, "admin/two_step_setup.html", form, title="Set up two-step sign-in", qr=mark_safe(qr),
-                 secret=grouped, replacing=has_authenticator(request.user))  # fmt: skip
+                 secret=grouped, replacing=has_authenticator(request.user),
+                 recovery_codes_left=recovery_codes_left(request.user))  # fmt: skip
 
 
 def _signed_in_first(request: HttpRequest) -> HttpResponse | None:

@@ -149,6 +149,7 @@ def test_setting_up_a_new_phone_needs_the_old_ones_code_first(required):
     client, landed = signed_in(user)
     assert "Set up" not in client.get("/admin/two-step/setup/", follow=True).content.decode()
     client.post(landed, {"code": code_after(old_secret, 1)})
+    assert "You have 10 unused recovery codes" in client.get("/admin/two-step/setup/").content.decode()
     new_secret, _ = set_up(client)
     assert new_secret != old_secret
     later, landed = signed_in(user)
