@@ -9,7 +9,7 @@ class BackofficeConfig(AppConfig):
     verbose_name = "Back office"
 
     def ready(self) -> None:
-        from backoffice import auth  # noqa: F401  (connects the sign-in failure counters)
+        from backoffice import auth, two_step  # noqa: F401  (connect the sign-in counters and records)
 
 
 class FacesiteAdminConfig(admin_apps.AdminConfig):

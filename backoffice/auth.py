@@ -33,7 +33,8 @@ from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Th
 from rest_framework.request import Request
 
 from backoffice.tokens import api_token_expires, stored_key
-from recognition.audit import API_TOKEN, acting_with_for_request, request_ip
+from recognition.audit import API_TOKEN, acting_with_for_request, audit_record, request_ip
+from recognition.models import AuditEvent
 
 
 def lockout_key(kind: str, *parts: str) -> str:
@@ -56,7 +57,23 @@ def login_locked(request: HttpRequest | None, username: str) -> bool:
 
 @receiver(user_login_failed, dispatch_uid="backoffice.login_failed")
 def _login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any) -> None:
-    count_failure(_login_key(request, credentials.get("username", "")))
+    username = credentials.get("username", "")
+    if count_failure(_login_key(request, username)) == settings.FACESITE_LOGIN_FAILURES:
+        lockout_record(actor=None, username=username, request=request, step="password")
+
+
+def lockout_record(*, actor: Any, username: str, request: HttpRequest | None, step: str) -> None:
+    """The audit row of a sign-in locked after failed attempts (once a lockout): whose, from where, at which
+    step (``password``, ``second step``)."""
+    audit_record(actor=actor, action=AuditEvent.Action.USER_LOCKED_OUT, client_ip=request_ip(request),
+                 username=username, step=step, minutes=max(1, settings.FACESITE_LOCKOUT_SECONDS // 60))  # fmt: skip
+
+
+def sign_in_record(*, user: Any, request: HttpRequest | None, second_step: str) -> None:
+    """The audit row of a completed sign-in, with what the second step was (``none``, ``authenticator``,
+    ``recovery code``, ``set up``)."""
+    audit_record(actor=user, action=AuditEvent.Action.USER_SIGN_IN, client_ip=request_ip(request),
+                 second_step=second_step, path=request.path if request else "")  # fmt: skip
 
 
 @receiver(user_logged_in, dispatch_uid="backoffice.logged_in")

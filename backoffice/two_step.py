@@ -23,12 +23,14 @@ from typing import Any
 
 import pyotp
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from backoffice.auth import count_failure, lockout_key
+from backoffice.auth import count_failure, lockout_key, lockout_record, sign_in_record
 from backoffice.models import Authenticator, RecoveryCode
 from recognition.audit import Actor, audit_record, request_ip
 from recognition.models import AuditEvent
@@ -118,7 +120,7 @@ def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
         RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_hashed(c)) for c in codes)
         audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_SET_UP, target=user, client_ip=request_ip(request))
     del request.session[PENDING]
-    _pass(request, authenticator)
+    _pass(request, authenticator, second_step="set up")
     return codes
 
 
@@ -152,8 +154,9 @@ def second_step(request: HttpRequest, code: str) -> str | None:
             authenticator.last_step = step
         authenticator.last_used_at = timezone.now()
         authenticator.save(update_fields=["last_step", "last_used_at"])
-    _pass(request, authenticator)
-    return AUTHENTICATOR if step is not None else RECOVERY
+    passed = AUTHENTICATOR if step is not None else RECOVERY
+    _pass(request, authenticator, second_step=passed)
+    return passed
 
 
 def recovery_codes_left(user: Any) -> int:
@@ -176,7 +179,8 @@ def _mark(authenticator: Authenticator) -> str:
     return f"{authenticator.pk}:{authenticator.set_up_at.isoformat()}"
 
 
-def _pass(request: HttpRequest, authenticator: Authenticator) -> None:
+def _pass(request: HttpRequest, authenticator: Authenticator, *, second_step: str) -> None:
+    sign_in_record(user=request.user, request=request, second_step=second_step)
     request.session.cycle_key()  # a new session key for the session that now holds more
     request.session[PASSED] = _mark(authenticator)
     request._two_step_passed = True  # type: ignore[attr-defined]
@@ -223,4 +227,14 @@ def _refuse_while_locked(request: HttpRequest) -> None:
 
 
 def _count_failure(request: HttpRequest) -> None:
-    count_failure(_failures(request.user))
+    user: Any = request.user
+    if count_failure(_failures(user)) == settings.FACESITE_LOGIN_FAILURES:
+        lockout_record(actor=user, username=user.get_username(), request=request, step="second step")
+
+
+@receiver(user_logged_in, dispatch_uid="backoffice.two_step.password_accepted")
+def _password_accepted(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    """A sign-in that asks no second step is complete with the password; one that does, with the code."""
+    second_step_asked = settings.FACESITE_TWO_STEP_REQUIRED and user.is_staff
+    if not (second_step_asked or Authenticator.objects.filter(user=user).exists()):
+        sign_in_record(user=user, request=request, second_step="none")

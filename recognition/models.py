@@ -490,6 +490,8 @@ class AuditEvent(models.Model):
         ACCESS_KEY_REVOKE = "access_key.revoke", "API access key revoked"
         API_TOKEN_ISSUE = "api_token.issue", "API token issued"
         API_TOKEN_REVOKE = "api_token.revoke", "API token revoked"
+        USER_SIGN_IN = "user.sign_in", "Signed in"
+        USER_LOCKED_OUT = "user.locked_out", "Sign-in locked after failed attempts"
         TWO_STEP_SET_UP = "two_step.set_up", "Two-step sign-in set up"
         TWO_STEP_RECOVERY = "two_step.recovery", "Signed in with a recovery code"
         TWO_STEP_RESET = "two_step.reset", "Two-step sign-in reset"
@@ -512,6 +514,9 @@ class AuditEvent(models.Model):
         DELIVERY_VIEW = "delivery.view", "Delivery viewed"
         DELIVERY_RESEND = "delivery.resend", "Delivery resent"
 
+    #: Who signed in, and sign-ins locked after failed attempts: the trail's "sign-ins" (the dashboard shows
+    #: the lockouts only).
+    SIGN_INS = frozenset({Action.USER_SIGN_IN, Action.USER_LOCKED_OUT})
     #: The actions that record someone looking at stored data (``audit_request``, ``audit_list``); every other
     #: action records something done: a change, a check, a search.
     READS = frozenset({

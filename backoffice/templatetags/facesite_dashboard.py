@@ -64,8 +64,9 @@ def _next_purge() -> dict:
 
 def _recent_activity() -> list[tuple[AuditEvent, str]]:
     """The latest things done. Reads stay in the audit trail: here, the dashboard's own thumbnails would
-    push everything else out. So do purges that removed nothing, which would fill a quiet site's list."""
-    latest = AuditEvent.objects.exclude(action__in=AuditEvent.READS)[:30]
+    push everything else out. So do sign-ins (not their lockouts) and purges that removed nothing, which
+    would fill a quiet site's list."""
+    latest = AuditEvent.objects.exclude(action__in=AuditEvent.READS | {AuditEvent.Action.USER_SIGN_IN})[:30]
     events = [event for event in latest if not _purged_nothing(event)][:10]
     said = sentences(events)
     return [(event, said[event.pk]) for event in events]

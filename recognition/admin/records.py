@@ -62,13 +62,16 @@ class KindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("done", "Changes, checks and searches"), ("reads", "Reads: who looked at what")]
+        return [("done", "Changes, checks and searches"), ("reads", "Reads: who looked at what"),
+                ("sign_ins", "Sign-ins and lockouts")]  # fmt: skip
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
         if self.value() == "reads":
             return queryset.filter(action__in=AuditEvent.READS)
+        if self.value() == "sign_ins":
+            return queryset.filter(action__in=AuditEvent.SIGN_INS)
         if self.value() == "done":
-            return queryset.exclude(action__in=AuditEvent.READS)
+            return queryset.exclude(action__in=AuditEvent.READS | AuditEvent.SIGN_INS)
         return queryset
 
 

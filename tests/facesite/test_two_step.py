@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 
 from backoffice.models import Authenticator, RecoveryCode
+from backoffice.templatetags.facesite_dashboard import _recent_activity as recent_activity
 from recognition.admin.activity import sentences
 from recognition.models import AuditEvent
 from tests.factories import UserFactory
@@ -39,6 +40,12 @@ def set_up(client: Client) -> tuple[str, list[str]]:
     secret = re.search(r'class="two-step-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     codes_page = client.post("/admin/two-step/setup/", {"code": pyotp.TOTP(secret).now()}).content.decode()
     return secret, re.findall(r"<li><code>([a-z0-9-]+)</code></li>", codes_page)
+
+
+def second_steps(user) -> list[str]:
+    """How each of ``user``'s completed sign-ins passed the second step, oldest first (the audit trail)."""
+    rows = AuditEvent.objects.filter(action="user.sign_in", actor=user).order_by("pk")
+    return [row.details["second_step"] for row in rows]
 
 
 def code_after(secret: str, steps: int) -> str:
@@ -70,6 +77,7 @@ def test_a_back_office_user_sets_up_an_authenticator_after_the_password_and_need
     assert RecoveryCode.objects.filter(user=user).count() == 10
     assert not RecoveryCode.objects.filter(code_hash__in=plain_hashes).exists(), "keyed: a dump cannot be searched"
     assert AuditEvent.objects.filter(action="two_step.set_up", actor=user).count() == 1
+    assert second_steps(user) == ["set up"], "the sign-in counts once the code is given, not at the password"
 
     again, landed = signed_in(user, next_page="/admin/recognition/image/")
     assert "Two-step sign-in" in again.get(landed).content.decode()
@@ -78,6 +86,7 @@ def test_a_back_office_user_sets_up_an_authenticator_after_the_password_and_need
     onward = again.post(landed, {"code": code_after(secret, 1)})
     assert onward.status_code == 302 and onward["Location"] == "/admin/recognition/image/"
     assert again.get("/admin/recognition/image/").status_code == 200
+    assert second_steps(user) == ["set up", "authenticator"]
 
 
 @pytest.mark.django_db
@@ -90,6 +99,7 @@ def test_a_recovery_code_signs_in_once_and_is_audited(required):
     assert "You signed in with a recovery code; 9 are left." in client.get("/admin/").content.decode()
     recovery = AuditEvent.objects.get(action="two_step.recovery")
     assert recovery.actor == user and recovery.details["recovery_codes_left"] == 9
+    assert second_steps(user) == ["set up", "recovery code"]
 
     other, landed = signed_in(user)
     assert "That code is not right" in other.post(landed, {"code": codes[0]}).content.decode(), "used up"
@@ -106,6 +116,14 @@ def test_wrong_codes_lock_the_second_step_for_a_while(required, settings):
         client.post(landed, {"code": "123456"})
     locked = client.post(landed, {"code": code_after(secret, 1)})
     assert locked.status_code == 200 and "Too many wrong codes" in locked.content.decode()
+    [lockout] = AuditEvent.objects.filter(action="user.locked_out")
+    assert lockout.actor == user and lockout.details["step"] == "second step", "recorded once, not per try after"
+    for _ in range(4):
+        Client().post("/admin/login/", {"username": "nobody-here", "password": "guess"})
+    password_lockout = AuditEvent.objects.filter(action="user.locked_out").exclude(pk=lockout.pk).get()
+    assert password_lockout.actor is None and password_lockout.details["username"] == "nobody-here"
+    said = strip_tags(sentences([password_lockout])[password_lockout.pk])
+    assert said == "Sign-in as nobody-here locked for 15 minutes after failed attempts (password)"
     assert client.get("/admin/").status_code == 302
     assert client.post("/admin/logout/").status_code == 200 and "_auth_user_id" not in client.session, "signs out"
 
@@ -167,6 +185,14 @@ def test_where_it_is_optional_only_those_who_set_it_up_are_asked(settings):
     assert landed.startswith("/admin/two-step/")
     later.post(landed, {"code": code_after(secret, 1)})
     assert later.get("/admin/").status_code == 200
+    assert second_steps(without) == ["none", "set up", "authenticator"], "a password alone signed them in first"
+    sign_ins = AuditEvent.objects.filter(action__in=["user.sign_in", "user.locked_out"])
+    auditor = Client()
+    auditor.force_login(UserFactory(is_staff=True, is_superuser=True))  # optional here: no code asked of them
+    page = auditor.get("/admin/recognition/auditevent/?kind=sign_ins").content.decode()
+    assert page.count(f"{without.username} signed in") == 3
+    assert "signed in" not in auditor.get("/admin/recognition/auditevent/?kind=done").content.decode()
+    assert not sign_ins.filter(pk__in=[e.pk for e, _ in recent_activity()]).exists(), "not on the dashboard"
 
 
 @pytest.mark.django_db
