@@ -64,7 +64,7 @@ def code_page(request: HttpRequest) -> HttpResponse:
             if passed := second_step(request, form.cleaned_data["code"]):
                 if passed == RECOVERY:
                     left = recovery_codes_left(request.user)
-                    messages.warning(request, f"You signed in with a recovery code; {left} are left. If your phone "
+                    messages.warning(request, f"You signed in with a recovery code ({left} left). If your phone "
                                      "is lost, set up a new authenticator (Two-step sign-in, top right).")  # fmt: skip
                 return _onward(request)
             form.add_error("code", "That code is not right. Type the 6 digits your app shows now, or a recovery code.")
@@ -91,7 +91,8 @@ def setup_page(request: HttpRequest) -> HttpResponse:
         else:
             if codes is not None:
                 return _page(request, "admin/two_step_codes.html", None, title="Your recovery codes", codes=codes)
-            form.add_error("code", "That code is not right. Type the 6 digits the app shows for Facesite now.")
+            issuer = settings.FACESITE_TWO_STEP_ISSUER
+            form.add_error("code", f"That code is not right. Type the 6 digits the app shows for {issuer} now.")
     secret = setup_secret(request)
     qr = segno.make(setup_uri(request, secret), error="m").svg_inline(scale=4, light="#fff", title="QR code")
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

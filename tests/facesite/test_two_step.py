@@ -96,7 +96,7 @@ def test_a_recovery_code_signs_in_once_and_is_audited(required):
 
     client, landed = signed_in(user)
     assert client.post(landed, {"code": codes[0].upper().replace("-", " ")}).status_code == 302, "as typed"
-    assert "You signed in with a recovery code; 9 are left." in client.get("/admin/").content.decode()
+    assert "You signed in with a recovery code (9 left)." in client.get("/admin/").content.decode()
     recovery = AuditEvent.objects.get(action="two_step.recovery")
     assert recovery.actor == user and recovery.details["recovery_codes_left"] == 9
     assert second_steps(user) == ["set up", "recovery code"]
