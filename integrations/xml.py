@@ -179,7 +179,7 @@ def verification_event(verification: Verification, *, key: str) -> bytes:
 TEST_EVENT = "endpoint.test"  # sent only when an operator asks (``endpoint_test``); no endpoint subscribes to it
 
 
-def test_event(endpoint_name: str, *, key: str, requested_by: str) -> bytes:
+def endpoint_test_event(endpoint_name: str, *, key: str, requested_by: str) -> bytes:
     """The document of a test event: which endpoint it tries, and who asked."""
     root = _root(TEST_EVENT, key)
     _sub(root, "test", endpoint=endpoint_name, requestedBy=requested_by)

@@ -13,7 +13,7 @@ from django.db import models, transaction
 from integrations.models import Delivery, Endpoint
 from integrations.secrets import new_secret
 from integrations.services.sending import Outcome, post_document
-from integrations.xml import TEST_EVENT, test_event
+from integrations.xml import TEST_EVENT, endpoint_test_event
 from recognition.audit import Actor, audit_record, authenticated_user
 from recognition.exceptions import InvalidInput
 from recognition.models import AuditEvent
@@ -61,7 +61,7 @@ def endpoint_save(
 
 
 @dataclass(frozen=True)
-class TestResult:
+class EndpointTried:
     """What came of a test event: accepted or not, the endpoint's answer, and how long it took."""
 
     accepted: bool
@@ -69,16 +69,16 @@ class TestResult:
     seconds: float
 
 
-def endpoint_test(*, endpoint: Endpoint, actor: Actor, client_ip: str | None = None) -> TestResult:
+def endpoint_test(*, endpoint: Endpoint, actor: Actor, client_ip: str | None = None) -> EndpointTried:
     """POST a signed test event (``endpoint.test``) to ``endpoint`` now, once, as a delivery would be sent,
     disabled or not, and record it: for an operator to see that the receiver is reached and checks the
     signature, before real events go there. Nothing is retried."""
     user = authenticated_user(actor)
     key = str(uuid.uuid4())
-    body = test_event(endpoint.name, key=key, requested_by=user.get_username() if user else "")
+    body = endpoint_test_event(endpoint.name, key=key, requested_by=user.get_username() if user else "")
     started = time.monotonic()
     outcome = post_document(endpoint, event=TEST_EVENT, delivery_id=key, attempt=1, key=key, body=body)
-    result = TestResult(outcome.status == Delivery.Status.DELIVERED, outcome, time.monotonic() - started)
+    result = EndpointTried(outcome.status == Delivery.Status.DELIVERED, outcome, time.monotonic() - started)
     audit_record(actor=actor, action=AuditEvent.Action.ENDPOINT_TEST, target=endpoint, client_ip=client_ip,
                  accepted=result.accepted, status_code=outcome.status_code, error=outcome.error)  # fmt: skip
     return result
