@@ -14,6 +14,7 @@ from integrations.services.endpoints import (
     OLD_SECRET_SIGNS_FOR,
     SecretChange,
     endpoint_delete,
+    endpoint_old_secret_end,
     endpoint_save,
     endpoint_test,
 )
@@ -84,7 +85,7 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
     list_filter = ["enabled", "only_identified"]
     search_fields = ["name", "url"]
     readonly_fields = ["secret_status"]
-    actions = ["send_test_event"]
+    actions = ["send_test_event", "end_old_secret"]
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = [*EndpointForm.Meta.fields, "secret_status"]
@@ -124,6 +125,16 @@ class EndpointAdmin(DeletedOneByOne, admin.ModelAdmin):
 
     def delete_model(self, request: HttpRequest, obj: Endpoint) -> None:
         endpoint_delete(endpoint=obj, actor=request.user, client_ip=request_ip(request))
+
+    @admin.action(description="Stop the replaced secret signing (the receiver has the new one)", permissions=["change"])
+    def end_old_secret(self, request: HttpRequest, endpoints: Any) -> None:
+        ended = [str(e) for e in endpoints if endpoint_old_secret_end(endpoint=e, actor=request.user,
+                                                                      client_ip=request_ip(request))]  # fmt: skip
+        if ended:
+            self.message_user(request, f"Deliveries to {', '.join(ended)} are signed with the new secret alone now.",
+                              messages.SUCCESS)  # fmt: skip
+        else:
+            self.message_user(request, "No replaced secret was still signing for them.", messages.WARNING)
 
     @admin.action(description="Send a test event (now, signed, once)", permissions=["change"])
     def send_test_event(self, request: HttpRequest, endpoints: Any) -> None:

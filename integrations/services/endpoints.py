@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import models, transaction
+from django.utils import timezone
 
 from integrations.models import Delivery, Endpoint
 from integrations.secrets import new_secret
@@ -58,6 +59,19 @@ def endpoint_save(
                if secret != SecretChange.KEEP and endpoint.previous_secret_until else {}),
         )  # fmt: skip
     return generated
+
+
+def endpoint_old_secret_end(*, endpoint: Endpoint, actor: Actor, client_ip: str | None = None) -> bool:
+    """Stop the secret last replaced from signing, before its time is up (the receiver has the new one);
+    whether it still signed."""
+    with transaction.atomic():
+        ended = Endpoint.objects.filter(pk=endpoint.pk, previous_secret_until__gt=timezone.now()).update(
+            previous_secret_encrypted="", previous_secret_until=None
+        )
+        if ended:
+            audit_record(actor=actor, action=AuditEvent.Action.ENDPOINT_UPDATE, target=endpoint, client_ip=client_ip,
+                         fields=[], secret_changed=False, old_secret_ended=True)  # fmt: skip
+    return bool(ended)
 
 
 @dataclass(frozen=True)

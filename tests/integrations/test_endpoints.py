@@ -135,6 +135,25 @@ def test_a_secret_replaced_with_time_to_spare_signs_beside_the_new_one_until_the
     assert "The secret it replaced signs too" not in admin.get(change).content.decode()
 
 
+def test_the_replaced_secret_can_be_stopped_before_its_time(receiver):
+    admin = staff(roles.ADMINISTRATOR)
+    admin.post(reverse("admin:integrations_endpoint_add"), form(url=receiver.url))
+    endpoint = Endpoint.objects.get()
+    old = endpoint.secret
+    change = reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    admin.post(change, form(url=receiver.url, secret_change="generate", old_secret_signs_for=str(24 * 7)))
+    assert len(Endpoint.objects.get().signing_secrets()) == 2
+    stop = {"action": "end_old_secret", "_selected_action": [endpoint.pk]}
+    answer = admin.post(reverse("admin:integrations_endpoint_changelist"), stop, follow=True)
+    [said] = [str(m) for m in answer.context["messages"]]
+    assert said.endswith("are signed with the new secret alone now.")
+    assert Endpoint.objects.get().signing_secrets() == [Endpoint.objects.get().secret] != [old]
+    assert AuditEvent.objects.filter(action="endpoint.update", details__old_secret_ended=True).count() == 1
+    again = admin.post(reverse("admin:integrations_endpoint_changelist"), stop, follow=True)
+    [said] = [str(m) for m in again.context["messages"]]
+    assert said == "No replaced secret was still signing for them."
+
+
 def test_a_set_secret_must_be_long_enough_and_operators_cannot_change_it():
     admin = staff(roles.ADMINISTRATOR)
     refused = admin.post(reverse("admin:integrations_endpoint_add"), form(secret_change="set", given_secret="short"))
