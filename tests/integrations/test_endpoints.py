@@ -86,12 +86,16 @@ def test_the_secret_is_stored_encrypted():
     assert Endpoint.objects.get().secret == "plain-text-secret-value"
 
 
-def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(receiver):
-    admin = staff(roles.ADMINISTRATOR)
+def added_for(admin: Client, receiver) -> tuple[Endpoint, str, str]:
+    """An endpoint added through the admin for ``receiver``: it, its secret, and its change page."""
     admin.post(reverse("admin:integrations_endpoint_add"), form(url=receiver.url))
     endpoint = Endpoint.objects.get()
-    old = endpoint.secret
-    change = reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    return endpoint, endpoint.secret, reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+
+
+def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(receiver):
+    admin = staff(roles.ADMINISTRATOR)
+    _, old, change = added_for(admin, receiver)
     kept = admin.post(change, form(url=receiver.url, secret_change="keep"))
     assert kept.status_code == 302, "keeping the secret shows nothing"
     assert Endpoint.objects.get().secret == old
@@ -108,9 +112,7 @@ def test_rotating_the_secret_signs_the_next_delivery_with_the_new_one(receiver):
 
 def test_a_secret_replaced_with_time_to_spare_signs_beside_the_new_one_until_then(receiver):
     admin = staff(roles.ADMINISTRATOR)
-    admin.post(reverse("admin:integrations_endpoint_add"), form(url=receiver.url))
-    old = Endpoint.objects.get().secret
-    change = reverse("admin:integrations_endpoint_change", args=[Endpoint.objects.get().pk])
+    _, old, change = added_for(admin, receiver)
     admin.post(change, form(url=receiver.url, secret_change="generate", old_secret_signs_for="24"))
     endpoint = Endpoint.objects.get()
     new = endpoint.secret
@@ -137,10 +139,7 @@ def test_a_secret_replaced_with_time_to_spare_signs_beside_the_new_one_until_the
 
 def test_the_replaced_secret_can_be_stopped_before_its_time(receiver):
     admin = staff(roles.ADMINISTRATOR)
-    admin.post(reverse("admin:integrations_endpoint_add"), form(url=receiver.url))
-    endpoint = Endpoint.objects.get()
-    old = endpoint.secret
-    change = reverse("admin:integrations_endpoint_change", args=[endpoint.pk])
+    endpoint, old, change = added_for(admin, receiver)
     admin.post(change, form(url=receiver.url, secret_change="generate", old_secret_signs_for=str(24 * 7)))
     assert len(Endpoint.objects.get().signing_secrets()) == 2
     stop = {"action": "end_old_secret", "_selected_action": [endpoint.pk]}
