@@ -28,6 +28,7 @@ from django.db import connection
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
+from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.request import Request
@@ -147,6 +148,12 @@ class TwoStepSessionAuthentication(SessionAuthentication):
         if found and not session_passed(request._request):
             raise NotAuthenticated("This session has not passed two-step sign-in: finish signing in at /admin/.")
         return found
+
+
+class TwoStepSessionScheme(SessionScheme):
+    """The API schema's cookie sign-in (``cookieAuth``), which the session sign-in above still is."""
+
+    target_class = "backoffice.auth.TwoStepSessionAuthentication"
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):
