@@ -441,6 +441,20 @@ class PersonExport(models.Model):
         return f"Export of {self.person} ({self.created_at:%Y-%m-%d %H:%M})"
 
 
+class AuditEventQuerySet(models.QuerySet):
+    #: The trail's kinds of event, as its filters (admin and API) offer them.
+    KINDS = {"done": "Changes, checks and searches", "reads": "Reads: who looked at what",
+             "sign_ins": "Sign-ins and lockouts"}  # fmt: skip
+
+    def of_kind(self, kind: str) -> AuditEventQuerySet:
+        """The events of one of ``KINDS``."""
+        if kind == "reads":
+            return self.filter(action__in=AuditEvent.READS)
+        if kind == "sign_ins":
+            return self.filter(action__in=AuditEvent.SIGN_INS)
+        return self.exclude(action__in=AuditEvent.READS | AuditEvent.SIGN_INS)
+
+
 class AuditEvent(models.Model):
     """Append-only record of who did what to biometric data. The application never deletes these, and changes
     nothing in them but the count of a read repeated within minutes (``repeats``, ``last_at``)."""
@@ -538,6 +552,8 @@ class AuditEvent(models.Model):
     # Reads only: the same user reading the same object again within minutes is counted on the first row.
     repeats = models.PositiveIntegerField(default=1, help_text="How many times (reads repeated within minutes).")
     last_at = models.DateTimeField(null=True, blank=True, help_text="When a repeated read last happened.")
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

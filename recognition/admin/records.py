@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 from recognition.admin.activity import sentences
 from recognition.admin.common import AuditedViews
 from recognition.audit import ACCESS_KEY, API_TOKEN
-from recognition.models import AuditEvent, Verification
+from recognition.models import AuditEvent, AuditEventQuerySet, Verification
 
 
 @admin.register(Verification)
@@ -62,17 +62,11 @@ class KindFilter(admin.SimpleListFilter):
     parameter_name = "kind"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("done", "Changes, checks and searches"), ("reads", "Reads: who looked at what"),
-                ("sign_ins", "Sign-ins and lockouts")]  # fmt: skip
+        return list(AuditEventQuerySet.KINDS.items())
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
-        if self.value() == "reads":
-            return queryset.filter(action__in=AuditEvent.READS)
-        if self.value() == "sign_ins":
-            return queryset.filter(action__in=AuditEvent.SIGN_INS)
-        if self.value() == "done":
-            return queryset.exclude(action__in=AuditEvent.READS | AuditEvent.SIGN_INS)
-        return queryset
+        kind = self.value()
+        return queryset.of_kind(kind) if kind in AuditEventQuerySet.KINDS else queryset  # type: ignore[attr-defined]
 
 
 class CredentialFilter(admin.SimpleListFilter):

@@ -22,6 +22,7 @@ ENDPOINTS = {
     "deliveries": "delivery-list",
     "videos": "video-list",
     "cameras": "camera-list",
+    "audit-events": "audit-event-list",
     "schema": "schema",
     "docs": "docs",
     "rekognition": "rekognition",

@@ -30,6 +30,8 @@ SUMMARIES = {
     ("/api/exports/{id}/", "get"): "Get an export's state and download link",
     ("/api/exports/{id}/", "delete"): "Delete an export before it expires",
     ("/api/exports/{id}/download/", "get"): "Download an export's zip",
+    ("/api/audit-events/", "get"): "List the audit trail (after=<id> for what is new)",
+    ("/api/audit-events/{id}/", "get"): "Get one audit event",
     ("/api/search/", "post"): "Search a photo's faces among enrolled people",
     ("/api/verify/", "post"): "Verify a badge holder's face (badge + face)",
     ("/api/compare/", "post"): "Compare the faces of two photos",

@@ -11,6 +11,7 @@ from recognition.api.inputs import FeaturesField, ImageField
 from recognition.api.strict import KnownFieldsOnly
 from recognition.engines.base import FEATURES, BoundingBox
 from recognition.models import (
+    AuditEvent,
     Collection,
     Face,
     Image,
@@ -364,6 +365,17 @@ class VerificationSerializer(serializers.ModelSerializer):
         fields = [
             "verification_id", "match", "outcome", "similarity", "threshold", "person", "bounding_box", "created_at",
         ]  # fmt: skip
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_name", help_text="The user's name; empty for Facesite itself.")
+    action_label = serializers.CharField(source="get_action_display", help_text="The action in words.")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["id", "created_at", "actor", "action", "action_label", "object_type", "object_id", "client_ip",
+                  "details", "repeats", "last_at"]  # fmt: skip
+        read_only_fields = fields
 
 
 class PersonExportSerializer(serializers.ModelSerializer):

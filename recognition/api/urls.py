@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from recognition.api.audit import AuditEventViewSet
 from recognition.api.checks import CompareView, SearchView, VerifyView
 from recognition.api.exports import PersonExportViewSet
 from recognition.api.images import ImageViewSet
@@ -12,6 +13,7 @@ router.register("images", ImageViewSet, basename="image")
 router.register("people", PersonViewSet, basename="person")
 router.register("collections", CollectionViewSet, basename="collection")
 router.register("exports", PersonExportViewSet, basename="person-export")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
     path("", ApiRoot.as_view(), name="api-root"),
