@@ -96,7 +96,18 @@ def box(value: Any) -> dict[str, float]:
     return dict(value.as_dict())
 
 
-def face_detail(face: FaceDetail, *, attributes: bool = True) -> dict[str, Any]:
+#: Rekognition's names for a face's attributes in a request (``Attributes``, ``DetectionAttributes``), and the
+#: keys of a ``FaceDetail`` they ask for beside the default ones (box, confidence, landmarks, pose, quality).
+ATTRIBUTE_KEYS = {
+    "AGE_RANGE": "AgeRange", "BEARD": "Beard", "EMOTIONS": "Emotions", "EYE_DIRECTION": "EyeDirection",
+    "EYEGLASSES": "Eyeglasses", "EYES_OPEN": "EyesOpen", "FACE_OCCLUDED": "FaceOccluded", "GENDER": "Gender",
+    "MOUTH_OPEN": "MouthOpen", "MUSTACHE": "Mustache", "SMILE": "Smile", "SUNGLASSES": "Sunglasses",
+}  # fmt: skip
+EVERY_ATTRIBUTE = frozenset(ATTRIBUTE_KEYS.values())
+
+
+def face_detail(face: FaceDetail, *, attributes: frozenset[str] = EVERY_ATTRIBUTE) -> dict[str, Any]:
+    """The face as Rekognition describes it, with those of its attributes (``FaceDetail`` keys) asked for."""
     detail: dict[str, Any] = {
         "BoundingBox": box(face.bounding_box),
         "Confidence": face.confidence,
@@ -104,13 +115,16 @@ def face_detail(face: FaceDetail, *, attributes: bool = True) -> dict[str, Any]:
         "Pose": dict(face.pose),
         "Quality": dict(face.quality),
     }
-    if attributes:
-        detail.update(face.attributes)
+    detail.update({key: value for key, value in face.attributes.items() if key in attributes})
     return detail
 
 
-def wants_all_attributes(attributes: Sequence[str] | None) -> bool:
-    return bool(attributes) and any(a != "DEFAULT" for a in attributes or ())
+def attributes_asked(names: Sequence[str] | None) -> frozenset[str]:
+    """The ``FaceDetail`` keys a request's attribute names ask for: none for DEFAULT (or none given), every one
+    for ALL, else those named."""
+    if "ALL" in (names or ()):
+        return EVERY_ATTRIBUTE
+    return frozenset(ATTRIBUTE_KEYS[name] for name in names or () if name in ATTRIBUTE_KEYS)
 
 
 def user_id_of(person: Person | None, collection: Collection) -> str | None:

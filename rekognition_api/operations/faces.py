@@ -15,6 +15,7 @@ from recognition.services.indexing import faces_index, faces_like, stored_face
 from rekognition_api.operations.common import (
     NO_FACE,
     Call,
+    attributes_asked,
     box,
     collection,
     face_detail,
@@ -25,7 +26,6 @@ from rekognition_api.operations.common import (
     page,
     person_of,
     user_id_of,
-    wants_all_attributes,
 )
 from rekognition_api.protocol import invalid_parameter
 
@@ -42,15 +42,15 @@ def index_faces(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         actor=call.user,
         client_ip=call.client_ip,
     )
-    full = wants_all_attributes(params.get("DetectionAttributes"))
+    asked = attributes_asked(params.get("DetectionAttributes"))
     return {
         "FaceRecords": [
-            {"Face": face_json(row, found), "FaceDetail": face_detail(detail, attributes=full)}
+            {"Face": face_json(row, found), "FaceDetail": face_detail(detail, attributes=asked)}
             for row, detail in result.indexed
         ],
         "FaceModelVersion": model_version(),
         "UnindexedFaces": [
-            {"Reasons": list(u.reasons), "FaceDetail": face_detail(u.face, attributes=full)} for u in result.unindexed
+            {"Reasons": list(u.reasons), "FaceDetail": face_detail(u.face, attributes=asked)} for u in result.unindexed
         ],
     }
 

@@ -9,7 +9,7 @@ from recognition.engines.base import Label, TextDetection
 from recognition.services.access import SEARCH
 from recognition.services.detection import image_detect
 from recognition.services.matching import faces_compare
-from rekognition_api.operations.common import Call, box, face_detail, image, model_version, wants_all_attributes
+from rekognition_api.operations.common import Call, attributes_asked, box, face_detail, image, model_version
 from rekognition_api.operations.regions import in_regions
 
 ANALYSE = "recognition.add_image"
@@ -68,8 +68,8 @@ def detect_faces(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     call.require(ANALYSE, to="analyse images")
     analysis = image_detect(data=image(params["Image"]), features=["faces"], actor=call.user,
                             client_ip=call.client_ip)  # fmt: skip
-    full = wants_all_attributes(params.get("Attributes"))
-    return {"FaceDetails": [face_detail(face, attributes=full) for face in analysis.faces]}
+    asked = attributes_asked(params.get("Attributes"))
+    return {"FaceDetails": [face_detail(face, attributes=asked) for face in analysis.faces]}
 
 
 def detect_text(call: Call, params: dict[str, Any]) -> dict[str, Any]:

@@ -127,6 +127,10 @@ def test_image_analysis_calls(admin_client, checked):
     assert face["Gender"]["Value"] == "Male" and 0 < face["BoundingBox"]["Width"] < 1
     [plain] = rekognition.detect_faces(Image={"Bytes": photo("obama.jpg")})["FaceDetails"]
     assert "Gender" not in plain and "Landmarks" in plain
+    [some] = rekognition.detect_faces(Image={"Bytes": photo("obama.jpg")}, Attributes=["AGE_RANGE", "SMILE"])[
+        "FaceDetails"
+    ]
+    assert {"AgeRange", "Smile", "Landmarks"} <= set(some) and not {"Gender", "Emotions"} & set(some), "those asked for"
 
     text = rekognition.detect_text(Image={"Bytes": photo("scenetext01.jpg")})["TextDetections"]
     assert {t["Type"] for t in text} == {"LINE", "WORD"}
