@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,6 +24,7 @@ from recognition.services.access import ENROL, require_consent, require_permissi
 from recognition.services.collections import collections_changed
 from recognition.services.files import stored_file
 from recognition.services.ingest import new_image
+from recognition.services.quality import quality_faults
 from recognition.services.reindex import restoring
 from recognition.services.results import face_row
 from recognition.validation import CheckedImage, checked
@@ -109,7 +109,7 @@ def _sort_out(
     accepted: list[engine_types.FaceDetail] = []
     refused: list[Unindexed] = []
     for face in faces:  # largest first
-        reasons = [] if quality_filter == "NONE" else _quality_faults(face, photo)
+        reasons = [] if quality_filter == "NONE" else quality_faults(face, photo)
         if not reasons and len(accepted) >= max_faces:
             reasons = ["EXCEEDS_MAX_FACES"]
         if reasons:
@@ -117,18 +117,6 @@ def _sort_out(
         else:
             accepted.append(face)
     return accepted, refused
-
-
-def _quality_faults(face: engine_types.FaceDetail, photo: CheckedImage) -> list[str]:
-    """The enrolment gate's faults, in Rekognition's words."""
-    box = face.bounding_box
-    faults = []
-    if min(box.width * photo.info.width, box.height * photo.info.height) < settings.FACESITE_ENROL_MIN_FACE_PIXELS:
-        faults.append("SMALL_BOUNDING_BOX")
-    sharpness = face.quality.get("Sharpness")
-    if sharpness is not None and sharpness < settings.FACESITE_ENROL_MIN_SHARPNESS:
-        faults.append("LOW_SHARPNESS")
-    return faults
 
 
 def _pair(

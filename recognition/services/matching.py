@@ -6,7 +6,7 @@ API serialises results without knowing the engine's types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from django.db import transaction
@@ -15,10 +15,11 @@ from recognition.audit import Actor, audit_record, authenticated_user
 from recognition.engine_handler import get_engine
 from recognition.engines import base as engine_types
 from recognition.engines.base import BoundingBox
-from recognition.exceptions import engine_call
+from recognition.exceptions import Unprocessable, engine_call
 from recognition.models import AuditEvent, Collection, Face, Person, Verification
 from recognition.services.check_timing import timed_check
 from recognition.services.collections import people_of
+from recognition.services.quality import quality_faults
 from recognition.services.reindex import restoring
 from recognition.signals import verification_done
 from recognition.validation import CheckedImage, checked
@@ -59,6 +60,20 @@ class Comparison:
     source_face: DetectedFace
     faces: list[ComparedFace]  # every face of the target, most similar first
     threshold: float
+
+
+def _passing(
+    result: engine_types.CompareResult, source: CheckedImage, target: CheckedImage
+) -> engine_types.CompareResult:
+    """``result`` with only the faces that pass the quality gate; ``Unprocessable`` when the source's fails."""
+    if faults := quality_faults(result.source_face, source):
+        raise Unprocessable(f"The source image's face does not pass the quality filter ({', '.join(faults)}).",
+                            code="no_face")  # fmt: skip
+    return replace(
+        result,
+        matches=tuple(c for c in result.matches if not quality_faults(c.face, target)),
+        unmatched=tuple(c for c in result.unmatched if not quality_faults(c.face, target)),
+    )
 
 
 @timed_check("search")
@@ -187,12 +202,15 @@ def _verify_face(
 @timed_check("compare")
 def faces_compare(
     *, source: bytes | CheckedImage, target: bytes | CheckedImage, threshold: float, actor: Actor = None,
-    client_ip: str | None = None,
+    client_ip: str | None = None, quality_filter: str = "NONE",
 ) -> Comparison:  # fmt: skip
-    """The largest face of ``source`` against every face of ``target``."""
-    source_image, target_image = checked(source).data, checked(target).data
+    """The largest face of ``source`` against every face of ``target``; with a ``quality_filter`` other than
+    NONE (Rekognition's), only faces that pass the reference gate (``quality_faults``) are compared."""
+    source_photo, target_photo = checked(source), checked(target)
     with engine_call():
-        result = get_engine().compare_faces(source_image, target_image, threshold=threshold)
+        result = get_engine().compare_faces(source_photo.data, target_photo.data, threshold=threshold)
+    if quality_filter != "NONE":
+        result = _passing(result, source_photo, target_photo)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.FACES_COMPARE,

@@ -131,6 +131,7 @@ def compare_faces(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         threshold=threshold,
         actor=call.user,
         client_ip=call.client_ip,
+        quality_filter=params.get("QualityFilter", "NONE"),
     )
 
     def compared(face: Any) -> dict[str, Any]:

@@ -318,3 +318,38 @@ def test_deleting_a_collection_a_camera_watches_with_is_refused_as_aws_refuses_o
 def test_an_engines_refusal_is_the_aws_error_for_the_same_fault(code, aws):
     """Behind this API may be Amazon's own engine: its ImageTooLargeException stays one."""
     assert as_aws_error(EngineFailed("refused", code=code, retryable=False)).error_type == aws
+
+
+def test_compare_faces_applies_its_quality_filter(admin_client, settings):
+    from PIL import Image as Picture
+
+    def side(name: str, box: dict) -> float:
+        width, height = Picture.open(FIXTURES / name).size
+        return min(box["Width"] * width, box["Height"] * height)
+
+    rekognition = admin_client
+    source, target = "obama.jpg", "obama2.jpg"
+    plain = rekognition.compare_faces(SourceImage={"Bytes": photo(source)}, TargetImage={"Bytes": photo(target)})
+    [match] = plain["FaceMatches"]
+    source_side, target_side = (
+        side(source, plain["SourceImageFace"]["BoundingBox"]),
+        side(target, match["Face"]["BoundingBox"]),
+    )
+    assert source_side != target_side
+    if source_side < target_side:  # the larger face as the source
+        source, target = target, source
+    small, large = sorted((source_side, target_side))
+
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = (small + large) / 2  # the target's face is too small, the source's not
+    filtered = rekognition.compare_faces(SourceImage={"Bytes": photo(source)}, TargetImage={"Bytes": photo(target)},
+                                         QualityFilter="AUTO")  # fmt: skip
+    assert filtered["FaceMatches"] == [] and filtered["UnmatchedFaces"] == [], "left out, as Rekognition does"
+    unfiltered = rekognition.compare_faces(SourceImage={"Bytes": photo(source)}, TargetImage={"Bytes": photo(target)})
+    assert len(unfiltered["FaceMatches"]) == 1, "NONE, CompareFaces' default, compares every face"
+
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = large + 1
+    with pytest.raises(ClientError) as refused:
+        rekognition.compare_faces(SourceImage={"Bytes": photo(source)}, TargetImage={"Bytes": photo(target)},
+                                  QualityFilter="HIGH")  # fmt: skip
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidParameterException" and "SMALL_BOUNDING_BOX" in error["Message"]
