@@ -15,7 +15,9 @@ from django.core import signing
 
 from recognition.engine_handler import get_engine
 from recognition.engines.base import FaceDetail
+from recognition.exceptions import engine_call
 from recognition.models import Collection, Face, Person
+from recognition.services.quality import quality_faults
 from recognition.validation import CheckedImage, ImageRejected, inspect_image
 from rekognition_api.models import CollectionUser
 from rekognition_api.protocol import AwsError, invalid_parameter
@@ -192,3 +194,30 @@ def page(items: list[Any], params: dict[str, Any], *, default: int, salt: str) -
     if start + size >= len(items):
         return chunk, {}
     return chunk, {"NextToken": signing.dumps({"o": start + size}, salt=salt)}
+
+
+@dataclass(frozen=True)
+class SearchedFaces:
+    """The faces of a search's image: the one searched (the largest that passes the ``QualityFilter``), and
+    the others, each with why it was not searched (Rekognition's ``UnsearchedFaceReason``)."""
+
+    searched: FaceDetail
+    unsearched: list[tuple[FaceDetail, list[str]]]
+
+
+def faces_to_search(probe: CheckedImage, params: dict[str, Any], *, attributes: bool) -> SearchedFaces:
+    """The faces of ``probe`` as SearchFacesByImage and SearchUsersByImage take them: with a ``QualityFilter``
+    other than NONE (the default), faces that fail the reference gate are not searched; no face left is
+    ``InvalidParameterException``."""
+    with engine_call():
+        faces = get_engine().detect_faces(probe.data, attributes=attributes)
+    if not faces:
+        raise invalid_parameter(NO_FACE)
+    filtering = params.get("QualityFilter", "NONE") != "NONE"
+    faults = [quality_faults(face, probe) if filtering else [] for face in faces]  # faces come largest first
+    passing = [face for face, fault in zip(faces, faults, strict=True) if not fault]
+    if not passing:
+        raise invalid_parameter(f"No face in the image passes the quality filter ({', '.join(faults[0])}).")
+    unsearched = [(face, fault or ["FACE_NOT_LARGEST"]) for face, fault in zip(faces, faults, strict=True)
+                  if face is not passing[0]]  # fmt: skip
+    return SearchedFaces(passing[0], unsearched)

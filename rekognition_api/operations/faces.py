@@ -6,14 +6,11 @@ from typing import Any
 
 from django.db import transaction
 
-from recognition.engine_handler import get_engine
-from recognition.exceptions import engine_call
 from recognition.models import Face
 from recognition.services.access import ENROL, SEARCH
 from recognition.services.erasure import reference_face_remove
 from recognition.services.indexing import faces_index, faces_like, stored_face
 from rekognition_api.operations.common import (
-    NO_FACE,
     Call,
     attributes_asked,
     box,
@@ -21,6 +18,7 @@ from rekognition_api.operations.common import (
     face_detail,
     face_json,
     faces_by_id,
+    faces_to_search,
     image,
     model_version,
     page,
@@ -117,20 +115,17 @@ def search_faces_by_image(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     call.require(SEARCH, to="search faces")
     found = collection(params)
     probe = image(params["Image"])
-    with engine_call():
-        faces = get_engine().detect_faces(probe.data, attributes=False)
-    if not faces:
-        raise invalid_parameter(NO_FACE)
+    face = faces_to_search(probe, params, attributes=False).searched
     matches = faces_like(
         collection=found,
         data=probe.data,
-        face=faces[0],
+        face=face,
         threshold=params.get("FaceMatchThreshold", 80.0),
         max_faces=params.get("MaxFaces", 4096),
     )
     return {
-        "SearchedFaceBoundingBox": box(faces[0].bounding_box),
-        "SearchedFaceConfidence": faces[0].confidence,
+        "SearchedFaceBoundingBox": box(face.bounding_box),
+        "SearchedFaceConfidence": face.confidence,
         "FaceMatches": [{"Similarity": similarity, "Face": face_json(row, found)} for row, similarity in matches],
         "FaceModelVersion": model_version(),
     }

@@ -22,11 +22,11 @@ from recognition.services.reindex import restoring
 from rekognition_api.models import CollectionUser
 from rekognition_api.operations.collections import users_of
 from rekognition_api.operations.common import (
-    NO_FACE,
     Call,
     collection,
     face_detail,
     faces_by_id,
+    faces_to_search,
     image,
     model_version,
     page,
@@ -151,15 +151,14 @@ def search_users_by_image(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     call.require(SEARCH, to="search users")
     found = collection(params)
     probe = image(params["Image"])
-    with engine_call():
-        faces = get_engine().detect_faces(probe.data, attributes=True)
-    if not faces:
-        raise invalid_parameter(NO_FACE)
+    faces = faces_to_search(probe, params, attributes=True)
     return {
-        "UserMatches": _users_like(found, probe.data, faces[0], params),
+        "UserMatches": _users_like(found, probe.data, faces.searched, params),
         "FaceModelVersion": model_version(),
-        "SearchedFace": {"FaceDetail": face_detail(faces[0])},
-        "UnsearchedFaces": [{"FaceDetails": face_detail(face), "Reasons": ["FACE_NOT_LARGEST"]} for face in faces[1:]],
+        "SearchedFace": {"FaceDetail": face_detail(faces.searched)},
+        "UnsearchedFaces": [
+            {"FaceDetails": face_detail(face), "Reasons": reasons} for face, reasons in faces.unsearched
+        ],
     }
 
 

@@ -353,3 +353,18 @@ def test_compare_faces_applies_its_quality_filter(admin_client, settings):
                                   QualityFilter="HIGH")  # fmt: skip
     error = refused.value.response["Error"]
     assert error["Code"] == "InvalidParameterException" and "SMALL_BOUNDING_BOX" in error["Message"]
+
+
+def test_searches_by_image_apply_their_quality_filter(admin_client, settings):
+    rekognition = admin_client
+    rekognition.create_collection(CollectionId="door")
+    rekognition.index_faces(CollectionId="door", Image={"Bytes": photo("obama.jpg")})
+    probe = {"Bytes": photo("obama2.jpg")}
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 10_000  # no face of these photos is that large
+    assert rekognition.search_faces_by_image(CollectionId="door", Image=probe)["FaceMatches"], "NONE: searched"
+    for search in (rekognition.search_faces_by_image, rekognition.search_users_by_image):
+        with pytest.raises(ClientError) as refused:
+            search(CollectionId="door", Image=probe, QualityFilter="MEDIUM")
+        error = refused.value.response["Error"]
+        assert error["Code"] == "InvalidParameterException"
+        assert error["Message"] == "No face in the image passes the quality filter (SMALL_BOUNDING_BOX)."
