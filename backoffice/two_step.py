@@ -23,6 +23,7 @@ from typing import Any
 
 import pyotp
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
@@ -157,6 +158,12 @@ def second_step(request: HttpRequest, code: str) -> str | None:
     passed = AUTHENTICATOR if step is not None else RECOVERY
     _pass(request, authenticator, second_step=passed)
     return passed
+
+
+def users_without_authenticator() -> int:
+    """How many active back-office users have set up no authenticator: their password alone would set one up."""
+    users = get_user_model().objects.filter(is_active=True, is_staff=True)
+    return users.exclude(pk__in=Authenticator.objects.values("user_id")).count()
 
 
 def recovery_codes_left(user: Any) -> int:

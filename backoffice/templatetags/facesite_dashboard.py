@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from backoffice.tokens import api_tokens_expiring
+from backoffice.two_step import users_without_authenticator
 from integrations.models import Delivery
 from recognition.admin.activity import sentences
 from recognition.admin.common import thumbnail_url
@@ -50,6 +51,9 @@ def facesite_dashboard(context):
         else None,
         "strays": strays_last_check() if user.has_perm("recognition.delete_image") else None,
         "exports": exports_current() if user.has_perm(EXPORT) else None,
+        "without_two_step": users_without_authenticator()
+        if settings.FACESITE_TWO_STEP_REQUIRED and user.has_perm("auth.change_user")
+        else 0,
     }
 
 

@@ -140,6 +140,8 @@ def test_a_lost_phone_is_reset_by_an_administrator_and_the_sessions_it_let_in_en
     UserFactory(is_staff=True, username="not-set-up-yet")
     listed = admin_client.get("/admin/auth/user/?two_step=no").content.decode()
     assert "not-set-up-yet" in listed and "has-a-phone" not in listed, "who has not set it up yet"
+    dashboard = admin_client.get("/admin/").content.decode()
+    assert "<strong>1</strong> back-office user(s) have not set up two-step sign-in" in dashboard
 
     answer = admin_client.post("/admin/auth/user/", {"action": "two_step_reset", "_selected_action": [user.pk]},
                                follow=True)  # fmt: skip
