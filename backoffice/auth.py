@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from typing import Any
 
 from django.conf import settings
@@ -33,23 +32,14 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.request import Request
 
+from backoffice.sign_ins import count_failure, lockout_key, lockout_record
 from backoffice.tokens import api_token_expires, stored_key
-from recognition.audit import API_TOKEN, acting_with_for_request, audit_record, request_ip
-from recognition.models import AuditEvent
-
-
-def lockout_key(kind: str, *parts: str) -> str:
-    return f"lockout:{kind}:" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
+from backoffice.two_step import session_passed
+from recognition.audit import API_TOKEN, acting_with_for_request, request_ip
 
 
 def _login_key(request: HttpRequest | None, username: str) -> str:
     return lockout_key("login", (username or "").casefold(), request_ip(request) or "-")
-
-
-def count_failure(key: str) -> int:
-    """One more failure under ``key``, counted for the lockout's length; the count so far."""
-    cache.add(key, 0, settings.FACESITE_LOCKOUT_SECONDS)
-    return int(cache.incr(key))
 
 
 def login_locked(request: HttpRequest | None, username: str) -> bool:
@@ -61,20 +51,6 @@ def _login_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest
     username = credentials.get("username", "")
     if count_failure(_login_key(request, username)) == settings.FACESITE_LOGIN_FAILURES:
         lockout_record(actor=None, username=username, request=request, step="password")
-
-
-def lockout_record(*, actor: Any, username: str, request: HttpRequest | None, step: str) -> None:
-    """The audit row of a sign-in locked after failed attempts (once a lockout): whose, from where, at which
-    step (``password``, ``second step``)."""
-    audit_record(actor=actor, action=AuditEvent.Action.USER_LOCKED_OUT, client_ip=request_ip(request),
-                 username=username, step=step, minutes=max(1, settings.FACESITE_LOCKOUT_SECONDS // 60))  # fmt: skip
-
-
-def sign_in_record(*, user: Any, request: HttpRequest | None, second_step: str) -> None:
-    """The audit row of a completed sign-in, with what the second step was (``none``, ``authenticator``,
-    ``recovery code``, ``set up``)."""
-    audit_record(actor=user, action=AuditEvent.Action.USER_SIGN_IN, client_ip=request_ip(request),
-                 second_step=second_step, path=request.path if request else "")  # fmt: skip
 
 
 @receiver(user_logged_in, dispatch_uid="backoffice.logged_in")
@@ -142,8 +118,6 @@ class TwoStepSessionAuthentication(SessionAuthentication):
     second step only: a password alone opens no more of the API than of the admin."""
 
     def authenticate(self, request: Request) -> Any:
-        from backoffice.two_step import session_passed  # the two-step service imports these helpers
-
         found = super().authenticate(request)
         if found and not session_passed(request._request):
             raise NotAuthenticated("This session has not passed two-step sign-in: finish signing in at /admin/.")

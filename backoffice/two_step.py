@@ -31,8 +31,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from backoffice.auth import count_failure, lockout_key, lockout_record, sign_in_record
 from backoffice.models import Authenticator, RecoveryCode
+from backoffice.sign_ins import count_failure, lockout_key, lockout_record, sign_in_record
 from recognition.audit import Actor, audit_record, request_ip
 from recognition.models import AuditEvent
 from recognition.secrets import UnreadableSecret, seal, unseal

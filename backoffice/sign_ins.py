@@ -1,0 +1,38 @@
+"""Failed sign-in attempts counted toward a lockout, in the shared cache; and the audit rows of sign-ins and
+lockouts. Both the password (``backoffice.auth``) and the second step (``backoffice.two_step``) use them."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from recognition.audit import audit_record, request_ip
+from recognition.models import AuditEvent
+
+
+def lockout_key(kind: str, *parts: str) -> str:
+    return f"lockout:{kind}:" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def count_failure(key: str) -> int:
+    """One more failure under ``key``, counted for the lockout's length; the count so far."""
+    cache.add(key, 0, settings.FACESITE_LOCKOUT_SECONDS)
+    return int(cache.incr(key))
+
+
+def lockout_record(*, actor: Any, username: str, request: HttpRequest | None, step: str) -> None:
+    """The audit row of a sign-in locked after failed attempts (once a lockout): whose, from where, at which
+    step (``password``, ``second step``)."""
+    audit_record(actor=actor, action=AuditEvent.Action.USER_LOCKED_OUT, client_ip=request_ip(request),
+                 username=username, step=step, minutes=max(1, settings.FACESITE_LOCKOUT_SECONDS // 60))  # fmt: skip
+
+
+def sign_in_record(*, user: Any, request: HttpRequest | None, second_step: str) -> None:
+    """The audit row of a completed sign-in, with what the second step was (``none``, ``authenticator``,
+    ``recovery code``, ``set up``)."""
+    audit_record(actor=user, action=AuditEvent.Action.USER_SIGN_IN, client_ip=request_ip(request),
+                 second_step=second_step, path=request.path if request else "")  # fmt: skip
