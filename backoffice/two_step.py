@@ -71,8 +71,8 @@ def session_passed(request: HttpRequest) -> bool:
     if known is None:
         user: Any = request.user
         authenticator = Authenticator.objects.filter(user=user).first() if user.is_authenticated else None
-        needed = authenticator is not None or (settings.FACESITE_TWO_STEP_REQUIRED and user.is_staff)
-        known = not needed or (authenticator is not None and request.session.get(PASSED) == _mark(authenticator))
+        passed = authenticator is not None and request.session.get(PASSED) == _mark(authenticator)
+        known = passed or not _second_step_asked(user, has_one=authenticator is not None)
         request._two_step_passed = known  # type: ignore[attr-defined]
     return known
 
@@ -148,9 +148,8 @@ def second_step(request: HttpRequest, code: str) -> str | None:
                 return None
             recovery.used_at = timezone.now()
             recovery.save(update_fields=["used_at"])
-            left = RecoveryCode.objects.filter(user=user, used_at=None).count()
             audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_RECOVERY, target=user,
-                         client_ip=request_ip(request), recovery_codes_left=left)  # fmt: skip
+                         client_ip=request_ip(request), recovery_codes_left=recovery_codes_left(user))  # fmt: skip
         else:
             authenticator.last_step = step
         authenticator.last_used_at = timezone.now()
@@ -242,6 +241,11 @@ def _count_failure(request: HttpRequest) -> None:
 @receiver(user_logged_in, dispatch_uid="backoffice.two_step.password_accepted")
 def _password_accepted(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     """A sign-in that asks no second step is complete with the password; one that does, with the code."""
-    second_step_asked = settings.FACESITE_TWO_STEP_REQUIRED and user.is_staff
-    if not (second_step_asked or Authenticator.objects.filter(user=user).exists()):
+    if not _second_step_asked(user, has_one=has_authenticator(user)):
         sign_in_record(user=user, request=request, second_step="none")
+
+
+def _second_step_asked(user: Any, *, has_one: bool) -> bool:
+    """Whether ``user`` gives a code after the password: they set up an authenticator (``has_one``), or they are
+    a back-office user where it is required."""
+    return has_one or (settings.FACESITE_TWO_STEP_REQUIRED and user.is_staff)

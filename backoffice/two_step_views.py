@@ -42,8 +42,7 @@ class CodeForm(forms.Form):
 def after_password(request: HttpRequest) -> HttpResponse | None:
     """Where a signed-in back-office user whose session has not passed the second step goes instead of the
     page asked for; None when they may go on."""
-    user = request.user
-    if not (user.is_authenticated and user.is_active and user.is_staff) or session_passed(request):
+    if not _back_office_user(request) or session_passed(request):
         return None
     asked = request.GET.get(REDIRECT_FIELD_NAME)
     query = f"?{urlencode({REDIRECT_FIELD_NAME: asked})}" if asked else ""
@@ -103,9 +102,14 @@ def setup_page(request: HttpRequest) -> HttpResponse:
                  recovery_codes_left=recovery_codes_left(request.user))  # fmt: skip
 
 
-def _signed_in_first(request: HttpRequest) -> HttpResponse | None:
+def _back_office_user(request: HttpRequest) -> bool:
+    """Whether a back-office user is signed in (with their password, at least): who the code pages are for."""
     user = request.user
-    if user.is_authenticated and user.is_active and user.is_staff:
+    return bool(user.is_authenticated and user.is_active and user.is_staff)
+
+
+def _signed_in_first(request: HttpRequest) -> HttpResponse | None:
+    if _back_office_user(request):
         return None
     return HttpResponseRedirect(f"{reverse('admin:login')}?{urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})}")
 

@@ -84,10 +84,9 @@ def plain_address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
-def destination(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
-    """Where a connection to ``address`` ends: the IPv4 address inside a NAT64 (``64:ff9b::/96``) or 6to4
-    (``2002::/16``) address, which gateways and relays carry it to; ``address`` itself otherwise."""
-    ip = plain_address(address)
+def destination(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """Where a connection to ``ip`` (a ``plain_address``) ends: the IPv4 address inside a NAT64 (``64:ff9b::/96``)
+    or 6to4 (``2002::/16``) address, which gateways and relays carry it to; ``ip`` itself otherwise."""
     if isinstance(ip, ipaddress.IPv6Address):
         if ip in NAT64:
             return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
@@ -99,7 +98,8 @@ def destination(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def address_allowed(address: str, *, allowed_networks: Iterable[str] = ()) -> bool:
     """Whether ``address`` may be connected to: a public address, judged by where it ends (``destination``),
     or one in ``allowed_networks``."""
-    given, ip = plain_address(address), destination(address)
+    given = plain_address(address)
+    ip = destination(given)
     if any(given in net or ip in net for net in map(ipaddress.ip_network, allowed_networks)):
         return True
     deprecated_site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local  # fec0::/10
