@@ -2,7 +2,6 @@
 new session, its codes good once, recovery codes, the lockout, and the reset for a lost phone."""
 
 import hashlib
-import re
 from datetime import timedelta
 
 import pyotp
@@ -17,35 +16,12 @@ from backoffice.templatetags.facesite_dashboard import _recent_activity as recen
 from recognition.admin.activity import sentences
 from recognition.models import AuditEvent
 from tests.factories import UserFactory
-
-PASSWORD = "correct horse battery staple"  # UserFactory's
+from tests.two_step import second_steps, set_up, signed_in
 
 
 @pytest.fixture
 def required(settings):
     settings.FACESITE_TWO_STEP_REQUIRED = True
-
-
-def signed_in(user, next_page: str = "/admin/") -> tuple[Client, str]:
-    """A client past the password (not the second step), and the page it was sent to."""
-    client = Client()
-    answer = client.post("/admin/login/", {"username": user.username, "password": PASSWORD, "next": next_page},
-                         follow=True)  # fmt: skip
-    return client, answer.redirect_chain[-1][0] if answer.redirect_chain else answer.request["PATH_INFO"]
-
-
-def set_up(client: Client) -> tuple[str, list[str]]:
-    """Set up an authenticator on the page offered: its secret (read off the page) and the recovery codes."""
-    page = client.get("/admin/two-step/setup/").content.decode()
-    secret = re.search(r'class="two-step-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
-    codes_page = client.post("/admin/two-step/setup/", {"code": pyotp.TOTP(secret).now()}).content.decode()
-    return secret, re.findall(r"<li><code>([a-z0-9-]+)</code></li>", codes_page)
-
-
-def second_steps(user) -> list[str]:
-    """How each of ``user``'s completed sign-ins passed the second step, oldest first (the audit trail)."""
-    rows = AuditEvent.objects.filter(action="user.sign_in", actor=user).order_by("pk")
-    return [row.details["second_step"] for row in rows]
 
 
 def code_after(secret: str, steps: int) -> str:

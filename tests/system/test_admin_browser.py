@@ -6,7 +6,6 @@ var/screenshots/ for a person to look at.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -17,7 +16,7 @@ from recognition.services.analysis import image_analyse
 from recognition.services.ingest import image_ingest
 from recognition.services.people import person_enroll
 from tests import images
-from tests.browser import CHROMIUM, chromium, sign_in
+from tests.browser import sign_in
 from tests.factories import PersonFactory, UserFactory
 from tests.helpers import status_of, wait_for
 from tests.workers import ROOT
@@ -25,16 +24,6 @@ from tests.workers import ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = ROOT / "var" / "screenshots"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed and could not be installed here (Debian package `chromium`).")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with chromium() as browser:
-        yield browser
 
 
 def no_horizontal_overflow(page) -> bool:
