@@ -1,4 +1,5 @@
-"""The back office's own models: API tokens as the admin shows them, and what two-step sign-in holds."""
+"""The back office's own models: API tokens as the admin shows them, and what two-step sign-in holds: the
+authenticator app, recovery codes and security keys."""
 
 from __future__ import annotations
 
@@ -44,3 +45,21 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"Recovery code of {self.user.get_username()}"
+
+
+class SecurityKey(models.Model):
+    """A security key or passkey that passes the second step in place of a code (WebAuthn,
+    ``backoffice.security_keys``). What is kept is public: the credential's id and public key."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="security_keys")
+    name = models.CharField(max_length=64, help_text="What its owner called it, to tell their keys apart.")
+    #: The credential's id as browsers give it (base64url): how an answer names the key it came from.
+    credential_id = models.CharField(max_length=1400, unique=True, editable=False)
+    public_key = models.BinaryField(editable=False)  # COSE-encoded
+    #: The key's signature counter, where it keeps one: an answer with no higher count is a cloned key's.
+    sign_count = models.PositiveBigIntegerField(default=0, editable=False)
+    added_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Security key {self.name!r} of {self.user.get_username()}"

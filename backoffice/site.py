@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, path
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from backoffice import security_key_views as keys
 from backoffice import two_step_views
 from backoffice.auth import LockoutAuthenticationForm
 from backoffice.two_step import session_passed
@@ -43,6 +44,11 @@ class FacesiteAdminSite(admin.AdminSite):
             path("logout/", csrf_protect(never_cache(self.logout)), name="logout"),
             path("two-step/", two_step_views.code_page, name="two_step"),
             path("two-step/setup/", two_step_views.setup_page, name="two_step_setup"),
+            path("two-step/security-key/", two_step_views.key_answer, name="two_step_key"),
+            path("two-step/security-key/options/", two_step_views.key_options, name="two_step_key_options"),
+            path("two-step/security-keys/", self.admin_view(keys.page), name="security_keys"),
+            path("two-step/security-keys/add/", self.admin_view(keys.add), name="security_key_add"),
+            path("two-step/security-keys/add/options/", self.admin_view(keys.add_options), name="security_key_options"),
             *super().get_urls(),
         ]
 

@@ -31,7 +31,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from backoffice.models import Authenticator, RecoveryCode
+from backoffice.models import Authenticator, RecoveryCode, SecurityKey
 from backoffice.sign_ins import count_failure, lockout_key, lockout_record, sign_in_record
 from recognition.audit import Actor, audit_record, request_ip
 from recognition.models import AuditEvent
@@ -41,7 +41,7 @@ PURPOSE = b"facesite two-step secrets"  # the HKDF info: fixed, or stored secret
 PASSED = "facesite_two_step"  # the session's mark: which authenticator, set up when, let it in
 PENDING = "facesite_two_step_pending"  # the secret being set up, sealed, until its first code is right
 RECOVERY_CODES = 10
-AUTHENTICATOR, RECOVERY = "authenticator", "recovery code"  # what let a session through
+AUTHENTICATOR, RECOVERY, SECURITY_KEY = "authenticator", "recovery code", "security key"  # what let one through
 DRIFT = 1  # steps of 30 s either side of the server's clock: a phone's clock a little off still works
 
 
@@ -102,13 +102,13 @@ def setup_uri(request: HttpRequest, secret: str) -> str:
 def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
     """Make the secret being set up the user's authenticator if ``code`` is its current code, replacing any
     earlier one, with new recovery codes; those codes (to show once), or None when the code is wrong."""
-    _refuse_while_locked(request)
+    refuse_while_locked(request)
     if not request.session.get(PENDING):
         return None
     secret = setup_secret(request)
     step = _matching_step(secret, _typed(code), after=0)
     if step is None:
-        _count_failure(request)
+        count_wrong_answer(request)
         return None
     user: Any = request.user
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
@@ -121,7 +121,7 @@ def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
         RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_hashed(c)) for c in codes)
         audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_SET_UP, target=user, client_ip=request_ip(request))
     del request.session[PENDING]
-    _pass(request, authenticator, second_step="set up")
+    let_through(request, authenticator, second_step="set up")
     return codes
 
 
@@ -129,7 +129,7 @@ def second_step(request: HttpRequest, code: str) -> str | None:
     """Let ``request``'s session through if ``code`` is the authenticator's current code or an unused
     recovery code; which it was (``AUTHENTICATOR``, ``RECOVERY``), None when neither. ``SecondStepLocked``
     after too many wrong codes."""
-    _refuse_while_locked(request)
+    refuse_while_locked(request)
     user: Any = request.user
     typed = _typed(code)
     with transaction.atomic():
@@ -144,7 +144,7 @@ def second_step(request: HttpRequest, code: str) -> str | None:
         if step is None:
             recovery = RecoveryCode.objects.filter(user=user, code_hash=_hashed(typed), used_at=None).first()
             if recovery is None:
-                _count_failure(request)
+                count_wrong_answer(request)
                 return None
             recovery.used_at = timezone.now()
             recovery.save(update_fields=["used_at"])
@@ -155,7 +155,7 @@ def second_step(request: HttpRequest, code: str) -> str | None:
         authenticator.last_used_at = timezone.now()
         authenticator.save(update_fields=["last_step", "last_used_at"])
     passed = AUTHENTICATOR if step is not None else RECOVERY
-    _pass(request, authenticator, second_step=passed)
+    let_through(request, authenticator, second_step=passed)
     return passed
 
 
@@ -170,11 +170,12 @@ def recovery_codes_left(user: Any) -> int:
 
 
 def two_step_reset(*, user: Any, actor: Actor, client_ip: str | None = None) -> bool:
-    """Take away ``user``'s authenticator and recovery codes (a lost phone): their sessions must pass the
-    second step again, with a new authenticator set up after their password. Whether they had one."""
+    """Take away ``user``'s authenticator, recovery codes and security keys (a lost phone): their sessions must
+    pass the second step again, with a new authenticator set up after their password. Whether they had one."""
     with transaction.atomic():
         removed, _ = Authenticator.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
+        SecurityKey.objects.filter(user=user).delete()
         if removed:
             audit_record(actor=actor, action=AuditEvent.Action.TWO_STEP_RESET, target=user, client_ip=client_ip,
                          user=user.get_username())  # fmt: skip
@@ -185,7 +186,9 @@ def _mark(authenticator: Authenticator) -> str:
     return f"{authenticator.pk}:{authenticator.set_up_at.isoformat()}"
 
 
-def _pass(request: HttpRequest, authenticator: Authenticator, *, second_step: str) -> None:
+def let_through(request: HttpRequest, authenticator: Authenticator, *, second_step: str) -> None:
+    """Mark ``request``'s session as through the second step (passed with ``second_step``) for as long as the
+    user has ``authenticator``."""
     sign_in_record(user=request.user, request=request, second_step=second_step)
     request.session.cycle_key()  # a new session key for the session that now holds more
     request.session[PASSED] = _mark(authenticator)
@@ -227,12 +230,14 @@ def _failures(user: Any) -> str:
     return lockout_key("two_step", str(user.pk))
 
 
-def _refuse_while_locked(request: HttpRequest) -> None:
+def refuse_while_locked(request: HttpRequest) -> None:
+    """``SecondStepLocked`` after ``FACESITE_LOGIN_FAILURES`` wrong answers, until the lockout ends."""
     if int(cache.get(_failures(request.user), 0)) >= settings.FACESITE_LOGIN_FAILURES:
         raise SecondStepLocked
 
 
-def _count_failure(request: HttpRequest) -> None:
+def count_wrong_answer(request: HttpRequest) -> None:
+    """Count a wrong code or key answer towards the lockout; the one that starts it is audited."""
     user: Any = request.user
     if count_failure(_failures(user)) == settings.FACESITE_LOGIN_FAILURES:
         lockout_record(actor=user, username=user.get_username(), request=request, step="second step")

@@ -1,8 +1,10 @@
-"""The back office's second sign-in step (``backoffice.two_step``): asking for the code, and setting up an
-authenticator app. Both come after the password, on the admin's sign-in page's look."""
+"""The back office's second sign-in step (``backoffice.two_step``): asking for the code or a security key
+(``backoffice.security_keys``), and setting up an authenticator app. All come after the password, on the
+admin's sign-in page's look."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import segno
@@ -10,14 +12,16 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_POST
 
+from backoffice.security_keys import KeyRefused, keys_of, sign_in_options, sign_in_with_key
 from backoffice.two_step import (
     RECOVERY,
     AuthenticatorUnreadable,
@@ -69,7 +73,38 @@ def code_page(request: HttpRequest) -> HttpResponse:
             form.add_error("code", "That code is not right. Type the 6 digits your app shows now, or a recovery code.")
         except (SecondStepLocked, AuthenticatorUnreadable) as locked:
             form.add_error(None, str(locked))
-    return _page(request, "admin/two_step.html", form, title="Two-step sign-in")
+    return _page(request, "admin/two_step.html", form, title="Two-step sign-in", security_keys=keys_of(request.user))
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def key_options(request: HttpRequest) -> JsonResponse:
+    """What the browser asks the user's security keys (``security_keys.js``)."""
+    return answer_in_json(request, lambda: {"options": sign_in_options(request)})
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def key_answer(request: HttpRequest) -> JsonResponse:
+    """The key's answer: the page to go on to when it is right."""
+
+    def through() -> dict[str, str]:
+        sign_in_with_key(request, credential=request.POST.get("credential", ""))
+        return {"next": _wanted(request)}
+
+    return answer_in_json(request, through)
+
+
+def answer_in_json(request: HttpRequest, answer: Callable[[], dict[str, Any]]) -> JsonResponse:
+    """``answer()`` for a back-office user past their password, as JSON; why not, as ``{"error": …}``."""
+    if not _back_office_user(request):
+        return JsonResponse({"error": "Your session ended. Sign in again."}, status=403)
+    try:
+        return JsonResponse(answer())
+    except (KeyRefused, SecondStepLocked, AuthenticatorUnreadable) as refused:
+        return JsonResponse({"error": str(refused)}, status=400)
 
 
 @never_cache
