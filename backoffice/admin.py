@@ -12,11 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.timezone import localtime
 from rest_framework.authtoken import admin as drf_token_admin
@@ -110,12 +112,19 @@ class FacesiteUserAdmin(UserAdmin):
     def two_step(self, user: Any) -> bool:
         return user.has_authenticator
 
-    @admin.action(description="Reset two-step sign-in (a lost phone)", permissions=["change"])
+    @admin.action(description="Reset two-step sign-in (a lost phone, or days to set it up again)",
+                  permissions=["change"])  # fmt: skip
     def two_step_reset(self, request: HttpRequest, users: QuerySet[Any]) -> None:
-        reset = [user.get_username() for user in users
-                 if two_step_reset(user=user, actor=request.user, client_ip=request_ip(request))]  # fmt: skip
-        if reset:
-            self.message_user(request, f"Two-step sign-in reset for {', '.join(reset)}: each sets up an "
-                              "authenticator again after their password.", messages.SUCCESS)  # fmt: skip
-        else:
-            self.message_user(request, "None of them had two-step sign-in set up.", messages.WARNING)
+        had_one: dict[bool, list[str]] = {True: [], False: []}
+        for user in users:
+            had_one[two_step_reset(user=user, actor=request.user, client_ip=request_ip(request))].append(
+                user.get_username()
+            )
+        days = settings.FACESITE_TWO_STEP_SETUP_DAYS
+        within = f" within {days} day{pluralize(days)}" if days else ""
+        if had_one[True]:
+            self.message_user(request, f"Two-step sign-in reset for {', '.join(had_one[True])}: each sets up an "
+                              f"authenticator again after their password{within}.", messages.SUCCESS)  # fmt: skip
+        if had_one[False]:
+            self.message_user(request, f"{', '.join(had_one[False])} had not set up two-step sign-in: each may set "
+                              f"it up after their password{within}.", messages.SUCCESS)  # fmt: skip

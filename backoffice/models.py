@@ -36,6 +36,17 @@ class Authenticator(models.Model):
         return f"Authenticator of {self.user.get_username()}"
 
 
+class SetupDeadline(models.Model):
+    """Until when a user who has no authenticator may set one up with their password alone, where that is
+    later than ``FACESITE_TWO_STEP_SETUP_DAYS`` after they joined: given by an administrator's reset."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="setup_deadline")
+    until = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Two-step set-up deadline of {self.user.get_username()}"
+
+
 class RecoveryCode(models.Model):
     """A one-time code that stands in for the authenticator (a lost phone); kept as its HMAC only."""
 

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -30,8 +31,9 @@ from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
 
-from backoffice.models import Authenticator, RecoveryCode, SecurityKey
+from backoffice.models import Authenticator, RecoveryCode, SecurityKey, SetupDeadline
 from backoffice.sign_ins import count_failure, lockout_key, lockout_record, sign_in_record
 from recognition.audit import Actor, audit_record, request_ip
 from recognition.models import AuditEvent
@@ -40,6 +42,7 @@ from recognition.secrets import UnreadableSecret, seal, unseal
 PURPOSE = b"facesite two-step secrets"  # the HKDF info: fixed, or stored secrets could not be read
 PASSED = "facesite_two_step"  # the session's mark: which authenticator, set up when, let it in
 PENDING = "facesite_two_step_pending"  # the secret being set up, sealed, until its first code is right
+SETUP_REFUSED = "facesite_two_step_setup_refused"  # this session was refused a late first set-up (audited once)
 RECOVERY_CODES = 10
 AUTHENTICATOR, RECOVERY, SECURITY_KEY = "authenticator", "recovery code", "security key"  # what let one through
 DRIFT = 1  # steps of 30 s either side of the server's clock: a phone's clock a little off still works
@@ -61,6 +64,17 @@ class SecondStepLocked(Exception):
     def __init__(self) -> None:
         minutes = max(1, settings.FACESITE_LOCKOUT_SECONDS // 60)
         super().__init__(f"Too many wrong codes. Try again in {minutes} minutes.")
+
+
+class SetupClosed(Exception):
+    """The user has no authenticator, and the days to set one up with their password alone are over."""
+
+    def __init__(self, until: datetime) -> None:
+        ended = date_format(timezone.localtime(until), "DATE_FORMAT")
+        super().__init__(
+            f"The time to set up two-step sign-in with your password alone ended on {ended}. Ask an administrator "
+            "to reset your two-step sign-in; then set it up when you next sign in."
+        )
 
 
 def session_passed(request: HttpRequest) -> bool:
@@ -99,10 +113,41 @@ def setup_uri(request: HttpRequest, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=settings.FACESITE_TWO_STEP_ISSUER)
 
 
+def setup_deadline(user: Any) -> datetime | None:
+    """Until when ``user`` may set up an authenticator with their password alone: ``FACESITE_TWO_STEP_SETUP_DAYS``
+    after they joined, or after an administrator's reset if later; None where there is no limit."""
+    days = settings.FACESITE_TWO_STEP_SETUP_DAYS
+    if not days:
+        return None
+    joined = user.date_joined + timedelta(days=days)
+    given = SetupDeadline.objects.filter(user=user).values_list("until", flat=True).first()
+    return max(joined, given) if given else joined
+
+
+def refuse_late_setup(request: HttpRequest) -> None:
+    """``SetupClosed`` where ``request``'s user would set up their first authenticator with their password
+    alone and their days to do so are over. Setting up a new phone passes the old one first, and a session
+    already through (where two-step sign-in is optional) is no first use: neither is refused. The first
+    refusal in a session is audited: it may be someone else with an old password."""
+    user: Any = request.user
+    if has_authenticator(user) or session_passed(request):
+        return
+    deadline = setup_deadline(user)
+    if deadline is None or timezone.now() <= deadline:
+        return
+    if not request.session.get(SETUP_REFUSED):
+        request.session[SETUP_REFUSED] = True
+        audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_SETUP_REFUSED, target=user,
+                     client_ip=request_ip(request), deadline=deadline.isoformat())  # fmt: skip
+    raise SetupClosed(deadline)
+
+
 def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
     """Make the secret being set up the user's authenticator if ``code`` is its current code, replacing any
-    earlier one, with new recovery codes; those codes (to show once), or None when the code is wrong."""
+    earlier one, with new recovery codes; those codes (to show once), or None when the code is wrong.
+    ``SetupClosed`` where the days to set one up are over."""
     refuse_while_locked(request)
+    refuse_late_setup(request)
     if not request.session.get(PENDING):
         return None
     secret = setup_secret(request)
@@ -171,14 +216,20 @@ def recovery_codes_left(user: Any) -> int:
 
 def two_step_reset(*, user: Any, actor: Actor, client_ip: str | None = None) -> bool:
     """Take away ``user``'s authenticator, recovery codes and security keys (a lost phone): their sessions must
-    pass the second step again, with a new authenticator set up after their password. Whether they had one."""
+    pass the second step again, with a new authenticator set up after their password, which they may do for
+    ``FACESITE_TWO_STEP_SETUP_DAYS`` from now (for one who never set one up, the reset only gives them these
+    days again). Whether they had one."""
+    days = settings.FACESITE_TWO_STEP_SETUP_DAYS
     with transaction.atomic():
         removed, _ = Authenticator.objects.filter(user=user).delete()
         RecoveryCode.objects.filter(user=user).delete()
         SecurityKey.objects.filter(user=user).delete()
-        if removed:
-            audit_record(actor=actor, action=AuditEvent.Action.TWO_STEP_RESET, target=user, client_ip=client_ip,
-                         user=user.get_username())  # fmt: skip
+        until = timezone.now() + timedelta(days=days) if days else None
+        if until is not None:
+            SetupDeadline.objects.update_or_create(user=user, defaults={"until": until})
+        audit_record(actor=actor, action=AuditEvent.Action.TWO_STEP_RESET, target=user, client_ip=client_ip,
+                     user=user.get_username(), had_authenticator=bool(removed),
+                     setup_until=until.isoformat() if until else None)  # fmt: skip
     return bool(removed)
 
 

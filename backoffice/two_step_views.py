@@ -26,8 +26,10 @@ from backoffice.two_step import (
     RECOVERY,
     AuthenticatorUnreadable,
     SecondStepLocked,
+    SetupClosed,
     has_authenticator,
     recovery_codes_left,
+    refuse_late_setup,
     second_step,
     session_passed,
     setup_finish,
@@ -116,11 +118,15 @@ def setup_page(request: HttpRequest) -> HttpResponse:
         return refused
     if has_authenticator(request.user) and not session_passed(request):
         return code_page(request)
+    try:
+        refuse_late_setup(request)
+    except SetupClosed as closed:
+        return _page(request, "admin/two_step_closed.html", None, title="Two-step sign-in", closed=str(closed))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             codes = setup_finish(request, form.cleaned_data["code"])
-        except (SecondStepLocked, AuthenticatorUnreadable) as locked:
+        except (SecondStepLocked, AuthenticatorUnreadable, SetupClosed) as locked:
             form.add_error(None, str(locked))
         else:
             if codes is not None:

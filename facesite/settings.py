@@ -84,6 +84,9 @@ FACESITE_TOKEN_MAX_AGE = env_int("FACESITE_TOKEN_MAX_AGE", 90 * 24 * 3600, minim
 # back-office user when on; when off, only of those who set one up.
 FACESITE_TWO_STEP_REQUIRED = env_bool("FACESITE_TWO_STEP_REQUIRED", True)
 FACESITE_TWO_STEP_ISSUER = env_str("FACESITE_TWO_STEP_ISSUER", "Facesite")  # the name authenticator apps show
+# Where it is required, a user without an authenticator sets one up with their password alone: for this many days
+# after they joined or an administrator reset theirs, not for ever (0: no limit).
+FACESITE_TWO_STEP_SETUP_DAYS = env_int("FACESITE_TWO_STEP_SETUP_DAYS", 7, minimum=0)
 # Security keys and passkeys (WebAuthn) are bound to a domain: by default the host the back office is opened by.
 # Set it where the back office answers to several names under one domain (keys made on one work on all).
 FACESITE_WEBAUTHN_RP_ID = env_str("FACESITE_WEBAUTHN_RP_ID", "")

@@ -509,6 +509,7 @@ class AuditEvent(models.Model):
         TWO_STEP_SET_UP = "two_step.set_up", "Two-step sign-in set up"
         TWO_STEP_RECOVERY = "two_step.recovery", "Signed in with a recovery code"
         TWO_STEP_RESET = "two_step.reset", "Two-step sign-in reset"
+        TWO_STEP_SETUP_REFUSED = "two_step.setup_refused", "Two-step set-up refused: its days were over"
         SECURITY_KEY_ADDED = "security_key.added", "Security key added"
         SECURITY_KEY_REMOVED = "security_key.removed", "Security key removed"
         SECURITY_KEY_COPY = "security_key.copy_refused", "Security key refused: its counter went back (a copy?)"

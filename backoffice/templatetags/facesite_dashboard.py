@@ -54,6 +54,7 @@ def facesite_dashboard(context):
         "without_two_step": users_without_authenticator()
         if settings.FACESITE_TWO_STEP_REQUIRED and user.has_perm("auth.change_user")
         else 0,
+        "setup_days": settings.FACESITE_TWO_STEP_SETUP_DAYS,
     }
 
 

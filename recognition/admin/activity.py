@@ -65,6 +65,7 @@ VERBS = {
     AuditEvent.Action.TWO_STEP_SET_UP: "set up two-step sign-in for",
     AuditEvent.Action.TWO_STEP_RECOVERY: "used a recovery code to sign in as",
     AuditEvent.Action.TWO_STEP_RESET: "reset the two-step sign-in of",
+    AuditEvent.Action.TWO_STEP_SETUP_REFUSED: "was refused a late first set-up of two-step sign-in as",
     AuditEvent.Action.SECURITY_KEY_ADDED: "added a security key for",
     AuditEvent.Action.SECURITY_KEY_REMOVED: "removed a security key of",
     AuditEvent.Action.SECURITY_KEY_COPY: "offered what may be a copy of the security key of",

@@ -3,6 +3,7 @@ new session, its codes good once, recovery codes, the lockout, and the reset for
 
 import hashlib
 from datetime import timedelta
+from io import StringIO
 
 import pyotp
 import pytest
@@ -130,10 +131,13 @@ def test_a_lost_phone_is_reset_by_an_administrator_and_the_sessions_it_let_in_en
     assert said == f"{administrator.username} reset the two-step sign-in of {user.username}"
 
     set_up(user_client)  # after their password, a new authenticator
-    call_command("two_step_reset", user.username)
-    assert AuditEvent.objects.filter(action="two_step.reset").count() == 2
-    with pytest.raises(CommandError, match="has no two-step sign-in set up"):
-        call_command("two_step_reset", user.username)
+    out = StringIO()
+    call_command("two_step_reset", user.username, stdout=out)
+    assert "two-step sign-in is reset: they set up a new authenticator after signing in, until " in out.getvalue()
+    call_command("two_step_reset", user.username, stdout=out)
+    assert "has-a-phone had not set up two-step sign-in: they may set it up after signing in, until" in out.getvalue()
+    resets = AuditEvent.objects.filter(action="two_step.reset").order_by("pk")
+    assert [reset.details["had_authenticator"] for reset in resets] == [True, True, False]
     with pytest.raises(CommandError, match="No user is called"):
         call_command("two_step_reset", "nobody")
 
@@ -198,3 +202,51 @@ def test_a_new_secrets_key_says_to_reset_rather_than_failing(required, settings)
     assert setting_up.get(landed).status_code == 200, "a new secret to scan"
     set_up(setting_up)
     assert setting_up.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_days_to_set_it_up_with_a_password_alone_end_until_an_administrator_gives_more(required, settings):
+    settings.FACESITE_TWO_STEP_SETUP_DAYS = 7
+    administrator = UserFactory(is_staff=True, is_superuser=True)
+    admin_client = signed_in(administrator)[0]
+    set_up(admin_client)
+    late = UserFactory(is_staff=True, username="late", date_joined=timezone.now() - timedelta(days=8))
+
+    client, sent_to = signed_in(late)
+    page = client.get(sent_to).content.decode()
+    assert "The time to set up two-step sign-in with your password alone ended on" in page
+    assert "two-step-secret" not in page, "no secret is offered"
+    assert "two-step-secret" not in client.get("/admin/two-step/setup/").content.decode()
+    assert "ended on" in client.post("/admin/two-step/setup/", {"code": "123456"}).content.decode()
+    assert client.get("/admin/").status_code == 302 and not Authenticator.objects.filter(user=late).exists()
+    refused = AuditEvent.objects.filter(action="two_step.setup_refused")
+    assert refused.count() == 1 and refused.get().actor == late, "once a session, however often it asks"
+    signed_in(late)
+    assert refused.count() == 2
+
+    answer = admin_client.post("/admin/auth/user/", {"action": "two_step_reset", "_selected_action": [late.pk]},
+                               follow=True)  # fmt: skip
+    said = [str(message) for message in answer.context["messages"]]
+    assert said == ["late had not set up two-step sign-in: each may set it up after their password within 7 days."]
+    client, sent_to = signed_in(late)
+    set_up(client)
+    assert client.get("/admin/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_where_it_is_optional_a_late_user_may_still_set_it_up_from_inside(settings):
+    settings.FACESITE_TWO_STEP_SETUP_DAYS = 7
+    late = UserFactory(is_staff=True, date_joined=timezone.now() - timedelta(days=30))
+    client, _ = signed_in(late)
+    assert client.get("/admin/").status_code == 200
+    set_up(client)
+    assert Authenticator.objects.filter(user=late).exists()
+
+
+@pytest.mark.django_db
+def test_no_limit_where_the_days_are_zero(required, settings):
+    settings.FACESITE_TWO_STEP_SETUP_DAYS = 0
+    late = UserFactory(is_staff=True, date_joined=timezone.now() - timedelta(days=3650))
+    client, _ = signed_in(late)
+    set_up(client)
+    assert client.get("/admin/").status_code == 200
