@@ -65,24 +65,30 @@ def parse(operation: OperationModel, body: bytes) -> dict[str, Any]:
     report = ParamValidator().validate(params, operation.input_shape)
     if report.has_errors():
         raise AwsError("ValidationException", report.generate_report().replace("\n", " ").strip())
-    mismatched = _pattern_errors(params, operation.input_shape)
+    mismatched = _constraint_errors(params, operation.input_shape)
     if mismatched:
         raise AwsError("ValidationException", "; ".join(mismatched))
     return params
 
 
-def _pattern_errors(value: Any, shape: Shape | None, path: str = "") -> list[str]:
-    """Strings that do not match their shape's pattern (botocore's own validator leaves patterns out)."""
+def _constraint_errors(value: Any, shape: Shape | None, path: str = "") -> list[str]:
+    """Strings outside their shape's enum or pattern (botocore's own validator leaves both to the service)."""
     if shape is None:
         return []
     if shape.type_name == "structure" and isinstance(value, dict):
         members = shape.members  # type: ignore[attr-defined]
-        return [e for key, item in value.items() for e in _pattern_errors(item, members.get(key), f"{path}.{key}")]
+        return [e for key, item in value.items() for e in _constraint_errors(item, members.get(key), f"{path}.{key}")]
     if shape.type_name == "list" and isinstance(value, list):
-        return [e for item in value for e in _pattern_errors(item, shape.member, path)]  # type: ignore[attr-defined]
+        return [e for item in value for e in _constraint_errors(item, shape.member, path)]  # type: ignore[attr-defined]
+    if shape.type_name != "string" or not isinstance(value, str):
+        return []
+    where = f"Value {value!r} at '{path.lstrip('.')}' failed to satisfy constraint"
+    allowed = getattr(shape, "enum", None)
+    if allowed and value not in allowed:
+        return [f"{where}: Member must satisfy enum value set: [{', '.join(allowed)}]"]
     pattern = shape.metadata.get("pattern")
-    if shape.type_name == "string" and isinstance(value, str) and pattern and not _matches(pattern, value):
-        return [f"Value {value!r} at '{path.lstrip('.')}' failed to satisfy constraint: must match {pattern}"]
+    if pattern and not _matches(pattern, value):
+        return [f"{where}: must match {pattern}"]
     return []
 
 

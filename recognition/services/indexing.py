@@ -109,7 +109,7 @@ def _sort_out(
     accepted: list[engine_types.FaceDetail] = []
     refused: list[Unindexed] = []
     for face in faces:  # largest first
-        reasons = [] if quality_filter == "NONE" else quality_faults(face, photo)
+        reasons = quality_faults(face, photo, quality_filter)
         if not reasons and len(accepted) >= max_faces:
             reasons = ["EXCEEDS_MAX_FACES"]
         if reasons:

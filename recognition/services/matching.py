@@ -63,16 +63,16 @@ class Comparison:
 
 
 def _passing(
-    result: engine_types.CompareResult, source: CheckedImage, target: CheckedImage
+    result: engine_types.CompareResult, source: CheckedImage, target: CheckedImage, level: str
 ) -> engine_types.CompareResult:
-    """``result`` with only the faces that pass the quality gate; ``Unprocessable`` when the source's fails."""
-    if faults := quality_faults(result.source_face, source):
+    """``result`` with only the faces that pass the ``level`` bar; ``Unprocessable`` when the source's fails."""
+    if faults := quality_faults(result.source_face, source, level):
         raise Unprocessable(f"The source image's face does not pass the quality filter ({', '.join(faults)}).",
                             code="no_face")  # fmt: skip
     return replace(
         result,
-        matches=tuple(c for c in result.matches if not quality_faults(c.face, target)),
-        unmatched=tuple(c for c in result.unmatched if not quality_faults(c.face, target)),
+        matches=tuple(c for c in result.matches if not quality_faults(c.face, target, level)),
+        unmatched=tuple(c for c in result.unmatched if not quality_faults(c.face, target, level)),
     )
 
 
@@ -205,12 +205,12 @@ def faces_compare(
     client_ip: str | None = None, quality_filter: str = "NONE",
 ) -> Comparison:  # fmt: skip
     """The largest face of ``source`` against every face of ``target``; with a ``quality_filter`` other than
-    NONE (Rekognition's), only faces that pass the reference gate (``quality_faults``) are compared."""
+    NONE (Rekognition's), only faces that pass its bar (``quality_faults``) are compared."""
     source_photo, target_photo = checked(source), checked(target)
     with engine_call():
         result = get_engine().compare_faces(source_photo.data, target_photo.data, threshold=threshold)
     if quality_filter != "NONE":
-        result = _passing(result, source_photo, target_photo)
+        result = _passing(result, source_photo, target_photo, quality_filter)
     audit_record(
         actor=actor,
         action=AuditEvent.Action.FACES_COMPARE,

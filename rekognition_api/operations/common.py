@@ -207,14 +207,14 @@ class SearchedFaces:
 
 def faces_to_search(probe: CheckedImage, params: dict[str, Any], *, attributes: bool) -> SearchedFaces:
     """The faces of ``probe`` as SearchFacesByImage and SearchUsersByImage take them: with a ``QualityFilter``
-    other than NONE (the default), faces that fail the reference gate are not searched; no face left is
+    other than NONE (the default), faces below its bar (``quality_faults``) are not searched; no face left is
     ``InvalidParameterException``."""
     with engine_call():
         faces = get_engine().detect_faces(probe.data, attributes=attributes)
     if not faces:
         raise invalid_parameter(NO_FACE)
-    filtering = params.get("QualityFilter", "NONE") != "NONE"
-    faults = [quality_faults(face, probe) if filtering else [] for face in faces]  # faces come largest first
+    level = params.get("QualityFilter", "NONE")
+    faults = [quality_faults(face, probe, level) for face in faces]  # faces come largest first
     passing = [face for face, fault in zip(faces, faults, strict=True) if not fault]
     if not passing:
         raise invalid_parameter(f"No face in the image passes the quality filter ({', '.join(faults[0])}).")

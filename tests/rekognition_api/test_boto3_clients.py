@@ -295,6 +295,11 @@ def test_parameters_are_checked_on_the_server_against_the_service_model(live_ser
     with pytest.raises(ClientError) as bad_name:
         unchecked.create_collection(CollectionId="no spaces allowed")
     assert bad_name.value.response["Error"]["Code"] == "ValidationException"
+    with pytest.raises(ClientError) as bad_level:
+        unchecked.index_faces(CollectionId="default", Image={"Bytes": photo("obama.jpg")}, QualityFilter="BEST")
+    assert bad_level.value.response["Error"] == {"Code": "ValidationException", "Message": (
+        "Value 'BEST' at 'QualityFilter' failed to satisfy constraint: Member must satisfy enum value set: "
+        "[NONE, AUTO, LOW, MEDIUM, HIGH]")}  # fmt: skip
 
 
 def test_deleting_a_collection_a_camera_watches_with_is_refused_as_aws_refuses_one_in_use(admin_client):
@@ -368,3 +373,18 @@ def test_searches_by_image_apply_their_quality_filter(admin_client, settings):
         error = refused.value.response["Error"]
         assert error["Code"] == "InvalidParameterException"
         assert error["Message"] == "No face in the image passes the quality filter (SMALL_BOUNDING_BOX)."
+
+
+def test_index_faces_quality_filter_levels_differ(admin_client):
+    rekognition = admin_client
+    rekognition.create_collection(CollectionId="signs")
+    sign = {"Bytes": photo("scenetext01.jpg")}  # a street sign the detector takes, side-on, for a face
+
+    def unindexed(level: str) -> list[list[str]]:
+        answer = rekognition.index_faces(CollectionId="signs", Image=sign, QualityFilter=level)
+        assert answer["FaceRecords"] == [] or level == "NONE"
+        return [face["Reasons"] for face in answer["UnindexedFaces"]]
+
+    assert unindexed("LOW") == [["LOW_SHARPNESS"]]
+    assert unindexed("HIGH") == [["SMALL_BOUNDING_BOX", "LOW_SHARPNESS", "LOW_CONFIDENCE", "EXTREME_POSE"]]
+    assert unindexed("NONE") == [] and len(rekognition.list_faces(CollectionId="signs")["Faces"]) == 1
