@@ -186,20 +186,20 @@ def second_step(request: HttpRequest, code: str) -> str | None:
         except UnreadableSecret as exc:
             raise AuthenticatorUnreadable from exc
         step = _matching_step(secret, typed, after=authenticator.last_step)
-        if step is None:
-            recovery = RecoveryCode.objects.filter(user=user, code_hash=_hashed(typed), used_at=None).first()
-            if recovery is None:
-                count_wrong_answer(request)
-                return None
-            recovery.used_at = timezone.now()
-            recovery.save(update_fields=["used_at"])
+        now = timezone.now()
+        # Each a compare and set, so that of two requests with the same code in the same instant one gets in,
+        # on SQLite too, which has no row locks.
+        this = Authenticator.objects.filter(pk=authenticator.pk)
+        if step is not None and this.filter(last_step__lt=step).update(last_step=step, last_used_at=now):
+            passed = AUTHENTICATOR
+        elif RecoveryCode.objects.filter(user=user, code_hash=_hashed(typed), used_at=None).update(used_at=now):
+            passed = RECOVERY
+            this.update(last_used_at=now)
             audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_RECOVERY, target=user,
                          client_ip=request_ip(request), recovery_codes_left=recovery_codes_left(user))  # fmt: skip
         else:
-            authenticator.last_step = step
-        authenticator.last_used_at = timezone.now()
-        authenticator.save(update_fields=["last_step", "last_used_at"])
-    passed = AUTHENTICATOR if step is not None else RECOVERY
+            count_wrong_answer(request)
+            return None
     let_through(request, authenticator, second_step=passed)
     return passed
 
