@@ -46,7 +46,7 @@ class FacesiteAdminSite(admin.AdminSite):
             path("two-step/setup/", two_step_views.setup_page, name="two_step_setup"),
             path("two-step/security-key/", two_step_views.key_answer, name="two_step_key"),
             path("two-step/security-key/options/", two_step_views.key_options, name="two_step_key_options"),
-            path("two-step/security-keys/", self.admin_view(keys.page), name="security_keys"),
+            path("two-step/settings/", self.admin_view(keys.page), name="two_step_settings"),
             path("two-step/security-keys/add/", self.admin_view(keys.add), name="security_key_add"),
             path("two-step/security-keys/add/options/", self.admin_view(keys.add_options), name="security_key_options"),
             *super().get_urls(),

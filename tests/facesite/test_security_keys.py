@@ -41,7 +41,7 @@ def user_with_key(key: SoftwareKey, **fields) -> object:
     user = UserFactory(is_staff=True, **fields)
     client, _ = signed_in(user)
     set_up(client)
-    assert key_added(client, key) == {"next": "/admin/two-step/security-keys/"}
+    assert key_added(client, key) == {"next": "/admin/two-step/settings/"}
     return user
 
 
@@ -50,12 +50,14 @@ def test_a_key_added_after_the_code_passes_the_second_step_next_time():
     user, key = UserFactory(is_staff=True), SoftwareKey()
     client, _ = signed_in(user)
     set_up(client)
-    assert "You have no security key yet." in client.get("/admin/two-step/security-keys/").content.decode()
+    overview = client.get("/admin/two-step/settings/").content.decode()
+    assert "You have no security key yet." in overview and "You have 10 unused recovery codes." in overview
+    assert 'href="/admin/two-step/settings/">Two-step sign-in</a>' in overview, "the link at the top right"
 
-    assert key_added(client, key, name="  Blue   key ") == {"next": "/admin/two-step/security-keys/"}
+    assert key_added(client, key, name="  Blue   key ") == {"next": "/admin/two-step/settings/"}
     stored = SecurityKey.objects.get(user=user)
     assert (stored.name, stored.credential_id, stored.sign_count) == ("Blue key", key.id, 0)
-    page = client.get("/admin/two-step/security-keys/").content.decode()
+    page = client.get("/admin/two-step/settings/").content.decode()
     assert "Blue key" in page and "is added" in page
     added = AuditEvent.objects.get(action=AuditEvent.Action.SECURITY_KEY_ADDED)
     assert (added.actor, added.details["key"]) == (user, "Blue key")
@@ -141,14 +143,14 @@ def test_keys_are_added_only_after_the_second_step_and_removing_one_is_audited()
     key = SoftwareKey()
     user = user_with_key(key)
     halfway, _ = signed_in(user)
-    assert halfway.get("/admin/two-step/security-keys/").status_code == 302
+    assert halfway.get("/admin/two-step/settings/").status_code == 302
     assert halfway.post("/admin/two-step/security-keys/add/options/").status_code == 302
     no_password = Client()
     assert key_options(no_password) == {"error": "Your session ended. Sign in again."}
 
     assert key_answer(halfway, key.get(key_options(halfway)["options"], origin=ORIGIN)).status_code == 200
     second = SoftwareKey()
-    assert key_added(halfway, second, name="Laptop") == {"next": "/admin/two-step/security-keys/"}
+    assert key_added(halfway, second, name="Laptop") == {"next": "/admin/two-step/settings/"}
     exclude = halfway.post("/admin/two-step/security-keys/add/options/").json()["options"]["excludeCredentials"]
     assert {excluded["id"] for excluded in exclude} == {key.id, second.id}, "the browser is told not to add one twice"
     duplicate = halfway.post("/admin/two-step/security-keys/add/",
@@ -158,9 +160,9 @@ def test_keys_are_added_only_after_the_second_step_and_removing_one_is_audited()
     assert duplicate.json() == {"error": "That key is already added."}
 
     laptop = SecurityKey.objects.get(name="Laptop")
-    page = halfway.post("/admin/two-step/security-keys/", {"remove": laptop.pk}, follow=True).content.decode()
+    page = halfway.post("/admin/two-step/settings/", {"remove": laptop.pk}, follow=True).content.decode()
     assert "is removed" in page and not SecurityKey.objects.filter(pk=laptop.pk).exists()
-    assert halfway.post("/admin/two-step/security-keys/", {"remove": "nonsense"}).status_code == 302
+    assert halfway.post("/admin/two-step/settings/", {"remove": "nonsense"}).status_code == 302
     removed = AuditEvent.objects.get(action=AuditEvent.Action.SECURITY_KEY_REMOVED)
     assert removed.details["key"] == "Laptop"
 

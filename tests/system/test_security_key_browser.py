@@ -43,7 +43,7 @@ def test_a_back_office_user_adds_a_key_and_signs_in_with_a_touch(live_server, br
     page.click("text=I have kept them: continue")
     page.wait_for_selector("#facesite-dashboard")
 
-    page.goto(f"{live_server.url}/admin/two-step/security-keys/")
+    page.goto(f"{live_server.url}/admin/two-step/settings/")
     page.fill("#id_key_name", "Blue key")
     page.click("input[type=submit][value='Add a security key']")
     page.wait_for_selector("text=The security key “Blue key” is added")
