@@ -16,7 +16,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -24,7 +25,7 @@ from django.utils.timezone import localtime
 from rest_framework.authtoken import admin as drf_token_admin
 from rest_framework.authtoken.models import TokenProxy
 
-from backoffice.models import ApiToken, Authenticator
+from backoffice.models import ApiToken, Authenticator, SecurityKey
 from backoffice.tokens import api_token_expires, api_token_issue, api_token_revoke
 from backoffice.two_step import two_step_reset
 from recognition.audit import request_ip
@@ -100,17 +101,23 @@ class TwoStepFilter(admin.SimpleListFilter):
 class FacesiteUserAdmin(UserAdmin):
     """Django's users, with whether each set up two-step sign-in, and its reset for a lost phone."""
 
-    list_display = ("username", "email", "first_name", "last_name", "is_staff", "two_step")  # Django's, and one
+    list_display = ("username", "email", "first_name", "last_name", "is_staff", "two_step", "security_keys")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups", TwoStepFilter)  # Django's, and one
     actions = ["two_step_reset"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         authenticators = Authenticator.objects.filter(user=OuterRef("pk"))
-        return super().get_queryset(request).annotate(has_authenticator=Exists(authenticators))
+        keys = SecurityKey.objects.filter(user=OuterRef("pk")).values("user").annotate(n=Count("pk")).values("n")
+        users = super().get_queryset(request)
+        return users.annotate(has_authenticator=Exists(authenticators), key_count=Coalesce(Subquery(keys), 0))
 
     @admin.display(description="Two-step sign-in", boolean=True, ordering="has_authenticator")
     def two_step(self, user: Any) -> bool:
         return user.has_authenticator
+
+    @admin.display(description="Security keys", ordering="key_count")
+    def security_keys(self, user: Any) -> int:
+        return int(user.key_count)
 
     @admin.action(description="Reset two-step sign-in (a lost phone, or days to set it up again)",
                   permissions=["change"])  # fmt: skip

@@ -89,7 +89,12 @@ FACESITE_TWO_STEP_ISSUER = env_str("FACESITE_TWO_STEP_ISSUER", "Facesite")  # th
 FACESITE_TWO_STEP_SETUP_DAYS = env_int("FACESITE_TWO_STEP_SETUP_DAYS", 7, minimum=0)
 # Security keys and passkeys (WebAuthn) are bound to a domain: by default the host the back office is opened by.
 # Set it where the back office answers to several names under one domain (keys made on one work on all).
-FACESITE_WEBAUTHN_RP_ID = env_str("FACESITE_WEBAUTHN_RP_ID", "")
+FACESITE_WEBAUTHN_RP_ID = env_str("FACESITE_WEBAUTHN_RP_ID", "").strip().lower()
+if FACESITE_WEBAUTHN_RP_ID and not re.fullmatch(r"(?=.*[a-z])[a-z0-9-]+(\.[a-z0-9-]+)*", FACESITE_WEBAUTHN_RP_ID):
+    raise ImproperlyConfigured(
+        f"FACESITE_WEBAUTHN_RP_ID={FACESITE_WEBAUTHN_RP_ID!r} is not a domain name (as example.com: no scheme, port "
+        "or path, and not an IP address, which browsers refuse for security keys)."
+    )
 AUTHENTICATION_BACKENDS = ["backoffice.auth.LockoutModelBackend"]
 
 INSTALLED_APPS = [

@@ -203,3 +203,15 @@ def test_an_answer_long_after_the_question_is_refused(monkeypatch):
     late = key_answer(client, key.get(options, origin=ORIGIN))
     assert late.json() == {"error": "The key's answer came too late. Try again."}
     assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_users_list_counts_each_users_keys():
+    user_with_key(SoftwareKey(), username="has-a-key")
+    administrator = UserFactory(is_staff=True, is_superuser=True)
+    client, _ = signed_in(administrator)
+    set_up(client)
+    listed = client.get("/admin/auth/user/?o=7")  # by the keys column, fewest first
+    assert "Security keys" in listed.content.decode()
+    counts = {user.username: user.key_count for user in listed.context["cl"].result_list}
+    assert counts == {administrator.username: 0, "has-a-key": 1}

@@ -160,3 +160,16 @@ def test_the_embedded_data_and_keys_are_owner_only_from_the_start(tmp_path):
         assert (var / name).stat().st_mode & 0o777 == 0o600, name
     again = load_settings("print(settings.SECRET_KEY, settings.FACESITE_SECRETS_KEY)", FACESITE_VAR_DIR=str(var))
     assert again.stdout.split() == [(var / "secret_key").read_text(), (var / "secrets_key").read_text()]
+
+
+@pytest.mark.parametrize("domain", ["https://example.com", "example.com:443", "192.0.2.7", "example.com/admin"])
+def test_the_security_key_domain_must_be_a_domain_name(tmp_path, domain):
+    result = load_settings(FACESITE_VAR_DIR=str(tmp_path), FACESITE_WEBAUTHN_RP_ID=domain)
+    assert result.returncode != 0 and "is not a domain name" in result.stderr
+
+
+def test_the_security_key_domain_is_kept_in_lower_case(tmp_path):
+    result = load_settings("print(settings.FACESITE_WEBAUTHN_RP_ID)", FACESITE_VAR_DIR=str(tmp_path),
+                           FACESITE_WEBAUTHN_RP_ID=" Example.COM ")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "example.com"
