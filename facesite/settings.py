@@ -65,13 +65,18 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("FACESITE_BEHIND_PROXY", False) else None
 SECURE_REFERRER_POLICY = "same-origin"
-# Scripts, styles, pictures and connections from the site only (styles may be inline: Django's admin sets style
-# attributes); pictures also as data: and blob: addresses (the kiosk's camera frames); no plugins, no framing.
+# Scripts, styles, pictures and connections from the site only, no inline script or style; pictures also as
+# data: and blob: addresses (the kiosk's camera frames); no plugins, no framing.
 FACESITE_CONTENT_SECURITY_POLICY = env_str(
     "FACESITE_CONTENT_SECURITY_POLICY",
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'",
+)
+# The same under /api/, but styles may be inline: DRF's browsable API and Swagger UI set style attributes.
+FACESITE_API_CONTENT_SECURITY_POLICY = env_str(
+    "FACESITE_API_CONTENT_SECURITY_POLICY",
+    FACESITE_CONTENT_SECURITY_POLICY.replace("style-src 'self';", "style-src 'self' 'unsafe-inline';"),
 )
 X_FRAME_OPTIONS = "DENY"
 # Brute force: failed sign-ins per user name and address, and failed API tokens per address.

@@ -27,7 +27,7 @@ def face_crop_url(face_id: Any) -> str:
 
 def face_img(face_id: Any, *, size: int = 56, title: str = "") -> SafeString:
     return format_html(
-        '<img src="{}" width="{}" height="{}" alt="face" title="{}" loading="lazy" style="border-radius:4px">',
+        '<img src="{}" width="{}" height="{}" alt="face" title="{}" loading="lazy" class="face-thumb">',
         face_crop_url(face_id),
         size,
         size,

@@ -144,7 +144,24 @@ def test_the_pages_break_no_rule_of_the_content_security_policy(live_server, bro
     sign_in(page, live_server, admin)
     pages = [reverse("admin:index"), reverse("admin:recognition_image_change", args=[seen.pk]),
              reverse("admin:recognition_person_change", args=[person.pk]), reverse("admin:integrations_endpoint_add"),
-             reverse("admin:recognition_collection_calibration")]  # fmt: skip
+             reverse("admin:recognition_collection_calibration"), reverse("admin:two_step_settings"),
+             reverse("admin:two_step_setup")]  # fmt: skip
+    lists = (
+        "recognition_image",
+        "recognition_person",
+        "recognition_faceforreview",
+        "recognition_auditevent",
+        "recognition_verification",
+        "integrations_delivery",
+        "integrations_endpoint",
+        "auth_user",
+        "backoffice_apitoken",
+        "rekognition_api_accesskey",
+        "videos_video",
+        "videos_camera",
+        "kiosk_kiosk",
+    )
+    pages += [reverse(f"admin:{model}_changelist") for model in lists]
     for path in pages:
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")

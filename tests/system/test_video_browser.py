@@ -32,10 +32,17 @@ def test_a_click_on_a_sighting_seeks_the_player(live_server, settings, local_eng
 
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
+        refused = []
+        page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else 0)
         sign_in(page, live_server, operator)
         page.goto(live_server.url + reverse("admin:videos_video_change", args=[done.pk]))
         page.wait_for_function("document.getElementById('video-player').readyState >= 1", timeout=15_000)
         assert page.evaluate("document.getElementById('video-player').duration") == pytest.approx(4.0, abs=0.2)
+        timeline = page.locator("#timeline").bounding_box()
+        sighting = page.locator("#timeline .sighting").bounding_box()
+        offset = (sighting["x"] - timeline["x"]) / timeline["width"]
+        assert offset == pytest.approx(0.5, abs=0.03), "the sighting sits where it happens: 2 s into 4"
+        assert refused == []
         page.click("#timeline .sighting")
         page.wait_for_function("Math.abs(document.getElementById('video-player').currentTime - 2.0) < 0.5")
         assert "Joe Biden" in page.inner_text("#sightings")
