@@ -133,5 +133,5 @@ class FacesiteUserAdmin(UserAdmin):
             self.message_user(request, f"Two-step sign-in reset for {', '.join(had_one[True])}: each sets up an "
                               f"authenticator again after their password{within}.", messages.SUCCESS)  # fmt: skip
         if had_one[False]:
-            self.message_user(request, f"{', '.join(had_one[False])} had not set up two-step sign-in: each may set "
+            self.message_user(request, f"{', '.join(had_one[False])} had not set up two-step sign-in: they may set "
                               f"it up after their password{within}.", messages.SUCCESS)  # fmt: skip

@@ -227,7 +227,7 @@ def test_the_days_to_set_it_up_with_a_password_alone_end_until_an_administrator_
     answer = admin_client.post("/admin/auth/user/", {"action": "two_step_reset", "_selected_action": [late.pk]},
                                follow=True)  # fmt: skip
     said = [str(message) for message in answer.context["messages"]]
-    assert said == ["late had not set up two-step sign-in: each may set it up after their password within 7 days."]
+    assert said == ["late had not set up two-step sign-in: they may set it up after their password within 7 days."]
     client, sent_to = signed_in(late)
     set_up(client)
     assert client.get("/admin/").status_code == 200
