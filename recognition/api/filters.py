@@ -19,6 +19,9 @@ class ImageFilter(django_filters.FilterSet):
     collection = django_filters.CharFilter(field_name="collection__name")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    repeated_after = UtcDateTimeFilter(
+        field_name="last_at", lookup_expr="gt", help_text="Reads counted again (repeats, last_at) after this time."
+    )
 
     class Meta:
         model = Image
@@ -53,7 +56,8 @@ class PersonExportFilter(django_filters.FilterSet):
 
 class AuditEventFilter(django_filters.FilterSet):
     """The audit trail, as the admin's filters cut it, and from an event on (``after``), for a SIEM to pull
-    what is new since its last pull."""
+    what is new since its last pull; and the reads counted again since a time (``repeated_after``), whose
+    ``repeats`` a pull by id saw smaller."""
 
     after = django_filters.NumberFilter(field_name="id", lookup_expr="gt", help_text="Events after this id.")
     actor = django_filters.CharFilter(field_name="actor_name", help_text="Events of this user name.")
@@ -63,6 +67,9 @@ class AuditEventFilter(django_filters.FilterSet):
     )  # fmt: skip
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    repeated_after = UtcDateTimeFilter(
+        field_name="last_at", lookup_expr="gt", help_text="Reads counted again (repeats, last_at) after this time."
+    )
 
     class Meta:
         model = AuditEvent

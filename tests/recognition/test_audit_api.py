@@ -2,6 +2,7 @@
 filtered as the admin's, and pulled from an event on."""
 
 import pytest
+from django.utils import timezone
 
 from recognition.models import AuditEvent
 from recognition.services.ingest import image_ingest
@@ -30,6 +31,20 @@ def test_a_siem_pulls_what_is_new_in_the_order_it_happened(admin_client_api, use
     assert done["count"] == 2 and {e["action"] for e in done["results"]} == {"image.upload"}
     one = admin_client_api.get(f"/api/audit-events/{upload['id']}/").json()
     assert one == upload
+
+
+def test_a_siem_learns_of_reads_counted_on_events_it_already_pulled(admin_client_api):
+    person = PersonFactory()
+    admin_client_api.get(f"/api/people/{person.pk}/")
+    [read] = admin_client_api.get("/api/audit-events/?kind=reads&ordering=id").json()["results"]
+    assert read["repeats"] == 1 and read["last_at"] is None
+    pulled_at = timezone.now().isoformat()
+    assert admin_client_api.get("/api/audit-events/", {"repeated_after": pulled_at}).json()["results"] == []
+
+    admin_client_api.get(f"/api/people/{person.pk}/")  # within minutes: counted on the same event
+    assert admin_client_api.get(f"/api/audit-events/?ordering=id&after={read['id']}").json()["results"] == []
+    [again] = admin_client_api.get("/api/audit-events/", {"repeated_after": pulled_at}).json()["results"]
+    assert (again["id"], again["repeats"]) == (read["id"], 2)
 
 
 def test_the_trail_is_read_only_and_for_those_who_may_read_it(admin_client_api, reviewer_client, api_client):
