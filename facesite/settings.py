@@ -92,6 +92,9 @@ FACESITE_TWO_STEP_ISSUER = env_str("FACESITE_TWO_STEP_ISSUER", "Facesite")  # th
 # Where it is required, a user without an authenticator sets one up with their password alone: for this many days
 # after they joined or an administrator reset theirs, not for ever (0: no limit).
 FACESITE_TWO_STEP_SETUP_DAYS = env_int("FACESITE_TWO_STEP_SETUP_DAYS", 7, minimum=0)
+# E-mail a user (at their own address) when their two-step sign-in changes or a recovery code is used
+# (backoffice.notices), so that one who did not do it knows at once.
+FACESITE_SECURITY_NOTICES = env_bool("FACESITE_SECURITY_NOTICES", True)
 # Security keys and passkeys (WebAuthn) are bound to a domain: by default the host the back office is opened by.
 # Set it where the back office answers to several names under one domain (keys made on one work on all).
 FACESITE_WEBAUTHN_RP_ID = env_str("FACESITE_WEBAUTHN_RP_ID", "").strip().lower()
@@ -440,6 +443,7 @@ CELERY_TASK_ROUTES = {
     "recognition.tasks.check_stray_files": {"queue": "maintenance"},
     "recognition.tasks.make_person_export": {"queue": "maintenance"},
     "recognition.tasks.send_watch_alert": {"queue": "deliveries"},
+    "backoffice.tasks.send_security_notice": {"queue": "deliveries"},
     "videos.tasks.sweep_stuck_videos": {"queue": "maintenance"},
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300, minimum=10)

@@ -380,3 +380,12 @@ def _end_leftover_test_database_sessions(django_db_setup, django_db_blocker):
         return
     with django_db_blocker.unblock():
         end_other_database_sessions()
+
+
+@pytest.fixture
+def empty_queues(settings):
+    """The broker's deliveries and analysis queues empty before and after the test (``tests.helpers.queued_tasks``)."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("deliveries", "analysis")
+    yield
+    broker.delete("deliveries", "analysis")

@@ -1,7 +1,10 @@
+import json
 import re
 import time
 
+import redis
 import requests
+from django.conf import settings
 from django.db import connection
 from rest_framework.authtoken.models import Token
 
@@ -64,3 +67,9 @@ def token_for(user) -> str:
         Token.objects.create(user=user, key=stored_key(key))
         _token_keys[user.pk] = key
     return key
+
+
+def queued_tasks(queue: str) -> list[str]:
+    """The names of the tasks waiting in a queue of the real broker."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    return [json.loads(message)["headers"]["task"] for message in broker.lrange(queue, 0, -1)]

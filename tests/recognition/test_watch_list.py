@@ -3,11 +3,7 @@ person (or unknown face in a watched collection), repeats held back."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.core import mail
 from lxml import etree
 
@@ -22,8 +18,9 @@ from recognition.services.people import person_enroll
 from recognition.services.watch import SEND_WATCH_ALERT, watch_alert_email
 from tests import images
 from tests.factories import PersonFactory
+from tests.helpers import queued_tasks
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_queues")]
 
 PHOTO = images.jpeg((96, 72), seed=401)
 
@@ -35,20 +32,6 @@ def watched(media_root, settings):
     person = PersonFactory(name="Mallory Watched", external_id="W-7", watched=True)
     person_enroll(person=person, data=PHOTO)
     return person
-
-
-@pytest.fixture(autouse=True)
-def empty_queues(settings):
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("deliveries", "analysis")
-    yield
-    broker.delete("deliveries", "analysis")
-
-
-def queued_tasks(queue: str) -> list[str]:
-    """The names of the tasks waiting in a queue of the real broker."""
-    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    return [json.loads(message)["headers"]["task"] for message in broker.lrange(queue, 0, -1)]
 
 
 def sighting(data: bytes = PHOTO, collection: Collection | None = None) -> Image:
