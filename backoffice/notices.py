@@ -31,13 +31,15 @@ NOTICES = {
     Action.SECURITY_KEY_ADDED: "A security key was added to your sign-in: “{key}”",
     Action.SECURITY_KEY_REMOVED: "A security key was removed from your sign-in: “{key}”",
     Action.SECURITY_KEY_COPY: "What may be a copy of your security key “{key}” was refused",
+    Action.USER_LOCKED_OUT: "Your sign-in was locked after wrong codes from someone who knew your password",
 }
 SENT_FOR = 7 * 24 * 3600  # how long a sent notice is remembered, so that a task run twice sends it once
 
 
 def security_notice_queue(event: AuditEvent) -> None:
-    """Queue the notice of ``event`` (one of ``NOTICES``, whose target is the user) to go once it commits."""
-    if settings.FACESITE_SECURITY_NOTICES and event.action in NOTICES:
+    """Queue the notice of ``event`` to go once it commits, if it is one of ``NOTICES`` and its target is a
+    user (a lockout at the password names none: whoever typed the name may not know the password)."""
+    if settings.FACESITE_SECURITY_NOTICES and event.action in NOTICES and event.object_type == "user":
         enqueue_after_commit(task=SEND_SECURITY_NOTICE, args=[str(event.pk)], queue=DELIVERIES)
 
 

@@ -7,6 +7,7 @@ from io import StringIO
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
 from django.utils import timezone
 
 from backoffice.notices import SEND_SECURITY_NOTICE, security_notice_email
@@ -71,6 +72,26 @@ def test_a_password_used_after_the_set_up_days_tells_its_owner(settings, django_
     assert refused.subject == (
         "Facesite: Someone signed in with your password and was refused setting up two-step sign-in"
     )
+
+
+def test_wrong_codes_after_the_password_tell_the_user_but_wrong_passwords_do_not(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.FACESITE_LOGIN_FAILURES = 2
+    user = UserFactory(is_staff=True, username="max", email="max@example.org")
+    set_up(signed_in(user)[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            Client(REMOTE_ADDR="192.0.2.9").post("/admin/login/", {"username": "max", "password": "wrong"})
+        queued = queued_tasks("deliveries").count(SEND_SECURITY_NOTICE)
+        guesser, sent_to = signed_in(user)
+        for _ in range(2):
+            guesser.post(sent_to, {"code": "000000"})
+    lockouts = AuditEvent.objects.filter(action=AuditEvent.Action.USER_LOCKED_OUT).order_by("pk")
+    assert [event.details["step"] for event in lockouts] == ["password", "second step"]
+    assert queued_tasks("deliveries").count(SEND_SECURITY_NOTICE) == queued + 1, "the second step's only"
+    [locked] = sent(AuditEvent.Action.USER_LOCKED_OUT)
+    assert locked.subject == "Facesite: Your sign-in was locked after wrong codes from someone who knew your password"
 
 
 def test_no_notice_without_an_address_or_where_they_are_off(settings, django_capture_on_commit_callbacks):
