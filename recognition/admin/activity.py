@@ -135,7 +135,8 @@ def _sentence(event: AuditEvent, named: Named | None) -> SafeString:
         return format_html("{} {}", actor, event.get_action_display().lower())
     if event.action == AuditEvent.Action.USER_SIGN_IN:
         how = {"none": "", "authenticator": " with their authenticator", "recovery code": " with a recovery code",
-               "set up": ", setting up two-step sign-in"}.get(details.get("second_step", ""), "")  # fmt: skip
+               "security key": " with a security key", "set up": ", setting up two-step sign-in",
+               }.get(details.get("second_step", ""), "")  # fmt: skip
         return format_html("{} signed in{}", actor, how)
     if event.action == AuditEvent.Action.USER_LOCKED_OUT:
         return format_html("Sign-in as {} locked for {} minutes after failed attempts ({})", details.get("username"),

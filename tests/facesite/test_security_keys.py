@@ -4,10 +4,12 @@ and refused when the answer comes from another site, is replayed, comes from a c
 
 import pytest
 from django.test import Client
+from django.utils.html import strip_tags
 
 from backoffice import security_keys
 from backoffice.models import SecurityKey
 from backoffice.two_step import two_step_reset
+from recognition.admin.activity import sentences
 from recognition.models import AuditEvent
 from tests.factories import UserFactory
 from tests.security_key import SoftwareKey
@@ -72,6 +74,9 @@ def test_a_key_added_after_the_code_passes_the_second_step_next_time():
     assert answer.json() == {"next": "/admin/password_change/"}
     assert again.get("/admin/password_change/").status_code == 200
     assert second_steps(user)[-1] == "security key"
+    signed_in_with_it = AuditEvent.objects.filter(action=AuditEvent.Action.USER_SIGN_IN).latest("pk")
+    said = strip_tags(sentences([signed_in_with_it])[signed_in_with_it.pk])
+    assert said == f"{user.username} signed in with a security key"
     stored.refresh_from_db()
     assert stored.sign_count == 1 and stored.last_used_at is not None
 
