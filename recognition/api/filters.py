@@ -19,9 +19,6 @@ class ImageFilter(django_filters.FilterSet):
     collection = django_filters.CharFilter(field_name="collection__name")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    repeated_after = UtcDateTimeFilter(
-        field_name="last_at", lookup_expr="gt", help_text="Reads counted again (repeats, last_at) after this time."
-    )
 
     class Meta:
         model = Image
