@@ -9,6 +9,7 @@ recognition engine, and Redis on 127.0.0.1:6379.
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 import ssl
 from datetime import timedelta
@@ -92,9 +93,6 @@ FACESITE_TWO_STEP_ISSUER = env_str("FACESITE_TWO_STEP_ISSUER", "Facesite")  # th
 # Where it is required, a user without an authenticator sets one up with their password alone: for this many days
 # after they joined or an administrator reset theirs, not for ever (0: no limit).
 FACESITE_TWO_STEP_SETUP_DAYS = env_int("FACESITE_TWO_STEP_SETUP_DAYS", 7, minimum=0)
-# E-mail a user (at their own address) when their two-step sign-in changes or a recovery code is used
-# (backoffice.notices), so that one who did not do it knows at once.
-FACESITE_SECURITY_NOTICES = env_bool("FACESITE_SECURITY_NOTICES", True)
 # Security keys and passkeys (WebAuthn) are bound to a domain: by default the host the back office is opened by.
 # Set it where the back office answers to several names under one domain (keys made on one work on all).
 FACESITE_WEBAUTHN_RP_ID = env_str("FACESITE_WEBAUTHN_RP_ID", "").strip().lower()
@@ -373,6 +371,13 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 30
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "facesite@localhost")
+# E-mail a user (at their own address) when their two-step sign-in changes or a recovery code is used
+# (backoffice.notices), so that one who did not do it knows at once. On where e-mail is set up: an EMAIL_HOST
+# given, or a backend other than SMTP (make run prints e-mails in the io worker's log).
+FACESITE_SECURITY_NOTICES = env_bool(
+    "FACESITE_SECURITY_NOTICES",
+    "EMAIL_HOST" in os.environ or EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend",
+)
 FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
 if FACESITE_REVIEW_THRESHOLD > FACESITE_MATCH_THRESHOLD:

@@ -46,6 +46,9 @@ def main() -> None:
         FACESITE_WORKER_CONCURRENCY=env.get("FACESITE_WORKER_CONCURRENCY", "2"),
         # Plain http on 127.0.0.1: cookies cannot require TLS here. Behind TLS, leave FACESITE_HTTPS on.
         FACESITE_HTTPS=env.get("FACESITE_HTTPS", "false"),
+        # No mail server here: e-mails (watch alerts, security notices) are printed in the io worker's log.
+        EMAIL_BACKEND=env.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"),
+        FACESITE_PUBLIC_URL=env.get("FACESITE_PUBLIC_URL", f"http://127.0.0.1:{web_port}"),  # for links in e-mails
     )
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     # The web's processes add up their face-check timings here for /metrics; each start begins afresh.

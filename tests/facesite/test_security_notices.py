@@ -22,8 +22,9 @@ ORIGIN = "http://testserver"
 
 
 @pytest.fixture(autouse=True)
-def public_url(settings):
+def mail_set_up(settings):
     settings.FACESITE_PUBLIC_URL = "https://faces.example.org"
+    settings.FACESITE_SECURITY_NOTICES = True  # its default where e-mail is set up (tests/facesite/test_settings.py)
 
 
 def sent(action: AuditEvent.Action) -> list:

@@ -173,3 +173,18 @@ def test_the_security_key_domain_is_kept_in_lower_case(tmp_path):
                            FACESITE_WEBAUTHN_RP_ID=" Example.COM ")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "example.com"
+
+
+@pytest.mark.parametrize(
+    ("variables", "on"),
+    [
+        ({}, False),  # SMTP to localhost, which nobody set up: notices would only fail and be retried
+        ({"EMAIL_HOST": "smtp.example.org"}, True),
+        ({"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}, True),
+        ({"EMAIL_HOST": "smtp.example.org", "FACESITE_SECURITY_NOTICES": "false"}, False),
+    ],
+)
+def test_security_notices_are_on_where_e_mail_is_set_up(tmp_path, variables, on):
+    result = load_settings("print(settings.FACESITE_SECURITY_NOTICES)", FACESITE_VAR_DIR=str(tmp_path), **variables)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(on)
