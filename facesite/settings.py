@@ -376,7 +376,7 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "facesite@localhost")
 # given, or a backend other than SMTP (make run prints e-mails in the io worker's log).
 FACESITE_SECURITY_NOTICES = env_bool(
     "FACESITE_SECURITY_NOTICES",
-    "EMAIL_HOST" in os.environ or EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend",
+    bool(os.environ.get("EMAIL_HOST")) or EMAIL_BACKEND != "django.core.mail.backends.smtp.EmailBackend",
 )
 FACESITE_MATCH_THRESHOLD = env_float("FACESITE_MATCH_THRESHOLD", 80.0, minimum=0, maximum=100)
 FACESITE_REVIEW_THRESHOLD = env_float("FACESITE_REVIEW_THRESHOLD", 60.0, minimum=0, maximum=100)
