@@ -60,11 +60,11 @@ class AuthenticatorUnreadable(Exception):
 
 
 class SecondStepLocked(Exception):
-    """Too many wrong codes from this address just now."""
+    """Too many wrong codes or key answers for this user just now."""
 
     def __init__(self) -> None:
         minutes = max(1, settings.FACESITE_LOCKOUT_SECONDS // 60)
-        super().__init__(f"Too many wrong codes. Try again in {minutes} minutes.")
+        super().__init__(f"Too many wrong codes or key answers. Try again in {minutes} minutes.")
 
 
 class SetupClosed(Exception):

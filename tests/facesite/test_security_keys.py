@@ -100,7 +100,7 @@ def test_an_answer_given_twice_or_for_a_look_alike_site_lets_no_one_in(settings)
     assert client.get("/admin/").status_code == 302, "still at the second step"
 
     locked = key_options(client)
-    assert locked == {"error": "Too many wrong codes. Try again in 15 minutes."}, "three wrong answers lock the step"
+    assert locked == {"error": "Too many wrong codes or key answers. Try again in 15 minutes."}, "three lock it"
     assert AuditEvent.objects.get(action=AuditEvent.Action.USER_LOCKED_OUT).details["step"] == "second step"
 
 

@@ -54,6 +54,17 @@ def test_setting_up_and_adding_a_key_each_tell_the_user(django_capture_on_commit
     assert "https://faces.example.org/admin/two-step/settings/" in key_notice.body
 
 
+def test_a_recovery_code_used_tells_the_user(django_capture_on_commit_callbacks):
+    user = UserFactory(is_staff=True, email="ray@example.org")
+    _, codes = set_up(signed_in(user)[0])
+    client, sent_to = signed_in(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(sent_to, {"code": codes[0]})
+    assert client.get("/admin/").status_code == 200
+    [recovery] = sent(AuditEvent.Action.TWO_STEP_RECOVERY)
+    assert recovery.subject == "Facesite: A recovery code was used to sign in as you"
+
+
 def test_a_reset_tells_the_user_who_did_it(django_capture_on_commit_callbacks):
     user = UserFactory(is_staff=True, username="lee", email="lee@example.org")
     set_up(signed_in(user)[0])
