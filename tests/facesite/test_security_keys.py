@@ -196,6 +196,11 @@ def test_a_garbled_answer_is_refused_plainly():
     key_options(client)
     refused = key_answer(client, "{not json")
     assert refused.status_code == 400 and refused.json()["error"].startswith("The key's answer was refused")
+    client.post("/admin/two-step/security-key/", {"credential": key.get(key_options(client)["options"], origin=ORIGIN)})
+    client.post("/admin/two-step/security-keys/add/options/")
+    garbled = client.post("/admin/two-step/security-keys/add/", {"name": "Odd", "credential": "[1, 2"})
+    assert garbled.status_code == 400 and garbled.json()["error"].startswith("The key's answer was refused")
+    assert not SecurityKey.objects.filter(name="Odd").exists()
 
 
 @pytest.mark.django_db
