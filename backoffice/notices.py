@@ -9,6 +9,8 @@ with ``FACESITE_SECURITY_NOTICES`` off.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -17,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from recognition.audit import Actor, audit_record
 from recognition.models import AuditEvent
 from recognition.services.queue import DELIVERIES, enqueue_after_commit
 
@@ -34,6 +37,16 @@ NOTICES = {
     Action.USER_LOCKED_OUT: "Your sign-in was locked after wrong codes from someone who knew your password",
 }
 SENT_FOR = 7 * 24 * 3600  # how long a sent notice is remembered, so that a task run twice sends it once
+
+
+def audit_and_tell(
+    *, actor: Actor, action: AuditEvent.Action, target: Any, client_ip: str | None, **details: Any
+) -> AuditEvent:
+    """``audit_record`` of ``action`` on the sign-in of ``target`` (a user), with the notice of it to them queued
+    (``security_notice_queue``); ``target`` None: a row about no one in particular, told to no one."""
+    event = audit_record(actor=actor, action=action, target=target, client_ip=client_ip, **details)
+    security_notice_queue(event)
+    return event
 
 
 def security_notice_queue(event: AuditEvent) -> None:

@@ -48,9 +48,9 @@ from webauthn.helpers.structs import (
 )
 
 from backoffice.models import Authenticator, SecurityKey
-from backoffice.notices import security_notice_queue
+from backoffice.notices import audit_and_tell
 from backoffice.two_step import SECURITY_KEY, count_wrong_answer, let_through, refuse_while_locked
-from recognition.audit import audit_record, request_ip
+from recognition.audit import request_ip
 from recognition.models import AuditEvent
 
 CHALLENGE = "facesite_security_key_challenge"  # the session's challenge for the key's next answer
@@ -113,8 +113,8 @@ def key_add(request: HttpRequest, *, credential: str, name: str) -> SecurityKey:
                 user=user, name=name, credential_id=bytes_to_base64url(verified.credential_id),
                 public_key=verified.credential_public_key, sign_count=verified.sign_count,
             )  # fmt: skip
-            security_notice_queue(audit_record(actor=user, action=AuditEvent.Action.SECURITY_KEY_ADDED, target=user,
-                                               client_ip=request_ip(request), key=name))  # fmt: skip
+            audit_and_tell(actor=user, action=AuditEvent.Action.SECURITY_KEY_ADDED, target=user,
+                           client_ip=request_ip(request), key=name)  # fmt: skip
     except IntegrityError as exc:
         raise KeyRefused("That key is already added.") from exc
     return key
@@ -128,8 +128,8 @@ def key_remove(request: HttpRequest, key_id: int) -> str | None:
         if key is None:
             return None
         key.delete()
-        security_notice_queue(audit_record(actor=user, action=AuditEvent.Action.SECURITY_KEY_REMOVED, target=user,
-                                           client_ip=request_ip(request), key=key.name))  # fmt: skip
+        audit_and_tell(actor=user, action=AuditEvent.Action.SECURITY_KEY_REMOVED, target=user,
+                       client_ip=request_ip(request), key=key.name)  # fmt: skip
     return key.name
 
 
@@ -194,9 +194,8 @@ def _copy_refused(request: HttpRequest, key: SecurityKey, count: int) -> NoRetur
     """A key signed with a counter no higher than its last: a copy of it, or the key after its copy was used.
     Audited, as a sign that the key left its owner's hands."""
     user: Any = request.user
-    security_notice_queue(audit_record(actor=user, action=AuditEvent.Action.SECURITY_KEY_COPY, target=user,
-                                       client_ip=request_ip(request), key=key.name, counter=count,
-                                       last_counter=key.sign_count))  # fmt: skip
+    audit_and_tell(actor=user, action=AuditEvent.Action.SECURITY_KEY_COPY, target=user, client_ip=request_ip(request),
+                   key=key.name, counter=count, last_counter=key.sign_count)  # fmt: skip
     raise KeyRefused("That key's counter went back since it last signed you in: it may be a copy of your key. "
                      "Sign in with a code, and tell an administrator.")  # fmt: skip
 

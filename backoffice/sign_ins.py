@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from backoffice.notices import security_notice_queue
+from backoffice.notices import audit_and_tell
 from recognition.audit import audit_record, request_ip
 from recognition.models import AuditEvent
 
@@ -29,11 +29,9 @@ def lockout_record(*, actor: Any, username: str, request: HttpRequest | None, st
     """The audit row of a sign-in locked after failed attempts (once a lockout): whose, from where, at which
     step (``password``, ``second step``). At the second step, whoever it was knew the password: the user is
     told (``backoffice.notices``)."""
-    user = actor if step == "second step" else None
-    event = audit_record(actor=actor, action=AuditEvent.Action.USER_LOCKED_OUT, target=user,
-                         client_ip=request_ip(request), username=username, step=step,
-                         minutes=max(1, settings.FACESITE_LOCKOUT_SECONDS // 60))  # fmt: skip
-    security_notice_queue(event)
+    whose = actor if step == "second step" else None
+    audit_and_tell(actor=actor, action=AuditEvent.Action.USER_LOCKED_OUT, target=whose, client_ip=request_ip(request),
+                   username=username, step=step, minutes=max(1, settings.FACESITE_LOCKOUT_SECONDS // 60))  # fmt: skip
 
 
 def sign_in_record(*, user: Any, request: HttpRequest | None, second_step: str) -> None:

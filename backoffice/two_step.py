@@ -34,9 +34,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from backoffice.models import Authenticator, RecoveryCode, SecurityKey, SetupDeadline
-from backoffice.notices import security_notice_queue
+from backoffice.notices import audit_and_tell
 from backoffice.sign_ins import count_failure, lockout_key, lockout_record, sign_in_record
-from recognition.audit import Actor, audit_record, request_ip
+from recognition.audit import Actor, request_ip
 from recognition.models import AuditEvent
 from recognition.secrets import UnreadableSecret, seal, unseal
 
@@ -138,8 +138,8 @@ def refuse_late_setup(request: HttpRequest) -> None:
         return
     if not request.session.get(SETUP_REFUSED):
         request.session[SETUP_REFUSED] = True
-        security_notice_queue(audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_SETUP_REFUSED, target=user,
-                                           client_ip=request_ip(request), deadline=deadline.isoformat()))  # fmt: skip
+        audit_and_tell(actor=user, action=AuditEvent.Action.TWO_STEP_SETUP_REFUSED, target=user,
+                       client_ip=request_ip(request), deadline=deadline.isoformat())  # fmt: skip
     raise SetupClosed(deadline)
 
 
@@ -165,8 +165,7 @@ def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
         )
         RecoveryCode.objects.filter(user=user).delete()
         RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_hashed(c)) for c in codes)
-        security_notice_queue(audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_SET_UP, target=user,
-                                           client_ip=request_ip(request)))  # fmt: skip
+        audit_and_tell(actor=user, action=AuditEvent.Action.TWO_STEP_SET_UP, target=user, client_ip=request_ip(request))
     del request.session[PENDING]
     let_through(request, authenticator, second_step="set up")
     return codes
@@ -197,9 +196,8 @@ def second_step(request: HttpRequest, code: str) -> str | None:
         elif RecoveryCode.objects.filter(user=user, code_hash=_hashed(typed), used_at=None).update(used_at=now):
             passed = RECOVERY
             this.update(last_used_at=now)
-            security_notice_queue(audit_record(actor=user, action=AuditEvent.Action.TWO_STEP_RECOVERY, target=user,
-                                               client_ip=request_ip(request),
-                                               recovery_codes_left=recovery_codes_left(user)))  # fmt: skip
+            audit_and_tell(actor=user, action=AuditEvent.Action.TWO_STEP_RECOVERY, target=user,
+                           client_ip=request_ip(request), recovery_codes_left=recovery_codes_left(user))  # fmt: skip
         else:
             count_wrong_answer(request)
             return None
@@ -230,10 +228,9 @@ def two_step_reset(*, user: Any, actor: Actor, client_ip: str | None = None) -> 
         until = timezone.now() + timedelta(days=days) if days else None
         if until is not None:
             SetupDeadline.objects.update_or_create(user=user, defaults={"until": until})
-        security_notice_queue(audit_record(actor=actor, action=AuditEvent.Action.TWO_STEP_RESET, target=user,
-                                           client_ip=client_ip, user=user.get_username(),
-                                           had_authenticator=bool(removed),
-                                           setup_until=until.isoformat() if until else None))  # fmt: skip
+        audit_and_tell(actor=actor, action=AuditEvent.Action.TWO_STEP_RESET, target=user, client_ip=client_ip,
+                       user=user.get_username(), had_authenticator=bool(removed),
+                       setup_until=until.isoformat() if until else None)  # fmt: skip
     return bool(removed)
 
 
