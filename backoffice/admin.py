@@ -16,8 +16,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -25,7 +24,7 @@ from django.utils.timezone import localtime
 from rest_framework.authtoken import admin as drf_token_admin
 from rest_framework.authtoken.models import TokenProxy
 
-from backoffice.models import ApiToken, Authenticator, SecurityKey
+from backoffice.models import ApiToken, Authenticator
 from backoffice.tokens import api_token_expires, api_token_issue, api_token_revoke
 from backoffice.two_step import two_step_reset
 from recognition.audit import request_ip
@@ -107,9 +106,8 @@ class FacesiteUserAdmin(UserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         authenticators = Authenticator.objects.filter(user=OuterRef("pk"))
-        keys = SecurityKey.objects.filter(user=OuterRef("pk")).values("user").annotate(n=Count("pk")).values("n")
         users = super().get_queryset(request)
-        return users.annotate(has_authenticator=Exists(authenticators), key_count=Coalesce(Subquery(keys), 0))
+        return users.annotate(has_authenticator=Exists(authenticators), key_count=Count("security_keys"))
 
     @admin.display(description="Two-step sign-in", boolean=True, ordering="has_authenticator")
     def two_step(self, user: Any) -> bool:
