@@ -116,7 +116,8 @@ def setup_page(request: HttpRequest) -> HttpResponse:
     gets here (a new phone) only through the second step with the old one."""
     if refused := _signed_in_first(request):
         return refused
-    if has_authenticator(request.user) and not session_passed(request):
+    replacing = has_authenticator(request.user)
+    if replacing and not session_passed(request):
         return code_page(request)
     try:
         refuse_late_setup(request)
@@ -139,7 +140,7 @@ def setup_page(request: HttpRequest) -> HttpResponse:
     # segno's SVG is markup it made itself from the address, which holds no user input but the user name,
     # which it encodes into the picture: safe to put in the page as it is.
     return _page(request, "admin/two_step_setup.html", form, title="Set up two-step sign-in", qr=mark_safe(qr),
-                 secret=grouped, replacing=has_authenticator(request.user),
+                 secret=grouped, replacing=replacing,
                  recovery_codes_left=recovery_codes_left(request.user))  # fmt: skip
 
 
