@@ -13,38 +13,12 @@ from recognition.admin.activity import sentences
 from recognition.models import AuditEvent
 from tests.factories import UserFactory
 from tests.security_key import SoftwareKey
-from tests.two_step import second_steps, set_up, signed_in
-
-ORIGIN = "http://testserver"  # the test client's
+from tests.two_step import ORIGIN, key_added, key_answer, key_options, second_steps, set_up, signed_in, user_with_key
 
 
 @pytest.fixture(autouse=True)
 def required(settings):
     settings.FACESITE_TWO_STEP_REQUIRED = True
-
-
-def key_added(client: Client, key: SoftwareKey, name: str = "Blue key") -> dict:
-    """Add ``key`` on the keys page, as security_keys.js does; the server's last answer."""
-    options = client.post("/admin/two-step/security-keys/add/options/").json()["options"]
-    return client.post("/admin/two-step/security-keys/add/",
-                       {"name": name, "credential": key.create(options, origin=ORIGIN)}).json()  # fmt: skip
-
-
-def key_options(client: Client) -> dict:
-    return client.post("/admin/two-step/security-key/options/").json()
-
-
-def key_answer(client: Client, credential: str, next_page: str = "/admin/"):
-    return client.post("/admin/two-step/security-key/", {"credential": credential, "next": next_page})
-
-
-def user_with_key(key: SoftwareKey, **fields) -> object:
-    """A back-office user with an authenticator app and ``key``, signed out."""
-    user = UserFactory(is_staff=True, **fields)
-    client, _ = signed_in(user)
-    set_up(client)
-    assert key_added(client, key) == {"next": "/admin/two-step/settings/"}
-    return user
 
 
 @pytest.mark.django_db
