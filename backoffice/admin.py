@@ -100,14 +100,17 @@ class TwoStepFilter(admin.SimpleListFilter):
 class FacesiteUserAdmin(UserAdmin):
     """Django's users, with whether each set up two-step sign-in, and its reset for a lost phone."""
 
-    list_display = ("username", "email", "first_name", "last_name", "is_staff", "two_step", "security_keys")
+    list_display = (
+        "username", "email", "first_name", "last_name", "is_staff", "two_step", "security_keys", "keys_only",
+    )  # fmt: skip
     list_filter = ("is_staff", "is_superuser", "is_active", "groups", TwoStepFilter)  # Django's, and one
     actions = ["two_step_reset"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         authenticators = Authenticator.objects.filter(user=OuterRef("pk"))
         users = super().get_queryset(request)
-        return users.annotate(has_authenticator=Exists(authenticators), key_count=Count("security_keys"))
+        return users.annotate(has_authenticator=Exists(authenticators), key_count=Count("security_keys"),
+                              keys_only=Exists(authenticators.filter(keys_only=True)))  # fmt: skip
 
     @admin.display(description="Two-step sign-in", boolean=True, ordering="has_authenticator")
     def two_step(self, user: Any) -> bool:
@@ -116,6 +119,10 @@ class FacesiteUserAdmin(UserAdmin):
     @admin.display(description="Security keys", ordering="key_count")
     def security_keys(self, user: Any) -> int:
         return int(user.key_count)
+
+    @admin.display(description="Keys only", boolean=True, ordering="keys_only")
+    def keys_only(self, user: Any) -> bool:
+        return bool(user.keys_only)
 
     @admin.action(description="Reset two-step sign-in (a lost phone, or days to set it up again)",
                   permissions=["change"])  # fmt: skip

@@ -31,6 +31,10 @@ class Authenticator(models.Model):
     last_step = models.BigIntegerField(default=0, editable=False)
     set_up_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    #: The user chose security keys only: this app's codes and the recovery codes pass the second step no more
+    #: (``backoffice.security_keys.keys_only_choose``). Kept here, with the rest of the second step, so that a
+    #: reset, which takes the app away, ends it too.
+    keys_only = models.BooleanField(default=False, editable=False)
 
     def __str__(self) -> str:
         return f"Authenticator of {self.user.get_username()}"

@@ -1,5 +1,6 @@
 """Security notices: an e-mail to a back-office user when their sign-in changes, or is used in a way they
-should hear of at once (a recovery code, a copy of a key, someone with their password refused a late set-up).
+should hear of at once (a recovery code, a copy of a key, someone with their password refused a late set-up or
+a code).
 If it was not them, they know to tell an administrator before more is done with their account.
 
 Each notice tells of one audit event (``backoffice.two_step``, ``backoffice.security_keys`` record them), sent
@@ -34,6 +35,9 @@ NOTICES = {
     Action.SECURITY_KEY_ADDED: "A security key was added to your sign-in: “{key}”",
     Action.SECURITY_KEY_REMOVED: "A security key was removed from your sign-in: “{key}”",
     Action.SECURITY_KEY_COPY: "What may be a copy of your security key “{key}” was refused",
+    Action.KEYS_ONLY_ON: "Your sign-in now takes security keys only",
+    Action.KEYS_ONLY_OFF: "Your sign-in takes codes again, as well as security keys",
+    Action.KEYS_ONLY_CODE: "Someone signed in with your password and typed a code, refused: you sign in with keys only",
     Action.USER_LOCKED_OUT: "Your sign-in was locked after wrong codes from someone who knew your password",
 }
 SENT_FOR = 7 * 24 * 3600  # how long a sent notice is remembered, so that a task run twice sends it once

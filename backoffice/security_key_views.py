@@ -1,6 +1,6 @@
 """A back-office user's two-step sign-in settings: their authenticator app, and their security keys
-(``backoffice.security_keys``) listed, added with the browser (``security_keys.js``) and removed. Behind the
-admin's own check: signed in, second step passed."""
+(``backoffice.security_keys``) listed, added with the browser (``security_keys.js``) and removed, and whether
+only keys sign them in. Behind the admin's own check: signed in, second step passed."""
 
 from __future__ import annotations
 
@@ -17,14 +17,20 @@ from backoffice.models import Authenticator
 from backoffice.two_step import recovery_codes_left
 from backoffice.two_step_views import answer_in_json
 
+KEYS_ONLY_CHOSEN = {
+    "on": "From now on only your security keys sign you in: codes from your app and recovery codes are refused.",
+    "off": "Codes from your authenticator app and your recovery codes sign you in again, as well as your keys.",
+}
+
 
 def page(request: HttpRequest) -> HttpResponse:
-    """The user's authenticator app and keys, with a button to add a key and one to remove each."""
+    """The user's authenticator app and keys, with a button to add a key, one to remove each, and keys only
+    chosen or not."""
     if request.method == "POST":
-        chosen = request.POST.get("remove", "")
-        removed = security_keys.key_remove(request, int(chosen)) if chosen.isdigit() else None
-        if removed is not None:
-            messages.success(request, f"The security key “{removed}” is removed: it no longer signs you in.")
+        try:
+            _change(request)
+        except security_keys.KeyRefused as refused:
+            messages.error(request, str(refused))
         return HttpResponseRedirect(reverse("admin:two_step_settings"))
     user: Any = request.user
     return render(request, "admin/two_step_settings.html", {
@@ -32,6 +38,15 @@ def page(request: HttpRequest) -> HttpResponse:
         "authenticator": Authenticator.objects.filter(user=user).first(),
         "recovery_codes_left": recovery_codes_left(user),
     })  # fmt: skip
+
+
+def _change(request: HttpRequest) -> None:
+    """What the page's buttons ask: a key removed, or keys only chosen (``on``) or not (``off``)."""
+    chosen, keys_only = request.POST.get("remove", ""), request.POST.get("keys_only")
+    if chosen.isdigit() and (removed := security_keys.key_remove(request, int(chosen))):
+        messages.success(request, f"The security key “{removed}” is removed: it no longer signs you in.")
+    elif keys_only in KEYS_ONLY_CHOSEN and security_keys.keys_only_choose(request, keys_only=keys_only == "on"):
+        messages.success(request, KEYS_ONLY_CHOSEN[keys_only])
 
 
 @require_POST

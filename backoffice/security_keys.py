@@ -10,7 +10,10 @@ added passes the step in place of a code from their authenticator app (``backoff
 * **Each answer once.** The browser signs a challenge the session holds, good for one answer; a key whose counter
   did not go up since its last answer (a copy of the key) is refused. Wrong answers count towards the same
   lockout as wrong codes.
-* **Audited**: adding and removing a key; the sign-in record says it passed with one.
+* **Keys only.** A user with a key may choose to refuse codes (``keys_only_choose``): a code phished from them
+  is then worth nothing. Their last key cannot be removed while they do; a lost key means an administrator's reset.
+* **Audited**: adding and removing a key, choosing keys only and codes again; the sign-in record says it passed
+  with a key.
 """
 
 from __future__ import annotations
@@ -121,16 +124,43 @@ def key_add(request: HttpRequest, *, credential: str, name: str) -> SecurityKey:
 
 
 def key_remove(request: HttpRequest, key_id: int) -> str | None:
-    """Remove one of ``request``'s user's keys; its name, or None when they have no such key."""
+    """Remove one of ``request``'s user's keys; its name, or None when they have no such key. ``KeyRefused`` for
+    the last key of a user who signs in with keys only."""
     user: Any = request.user
     with transaction.atomic():
+        # The authenticator's row held, so that keys only is not chosen while the last key goes.
+        authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
+        keys_only = authenticator is not None and authenticator.keys_only
         key = SecurityKey.objects.filter(user=user, pk=key_id).first()
         if key is None:
             return None
+        if keys_only and not SecurityKey.objects.filter(user=user).exclude(pk=key.pk).exists():
+            raise KeyRefused(f"“{key.name}” is your last key, and you sign in with keys only. Add another key first, "
+                             "or accept codes again.")  # fmt: skip
         key.delete()
         audit_and_tell(actor=user, action=AuditEvent.Action.SECURITY_KEY_REMOVED, target=user,
                        client_ip=request_ip(request), key=key.name)  # fmt: skip
     return key.name
+
+
+def keys_only_choose(request: HttpRequest, *, keys_only: bool) -> bool:
+    """Refuse codes from ``request``'s user's authenticator app and recovery codes from now on (``keys_only``),
+    or accept them again; whether that changed anything. ``KeyRefused`` for keys only without a key. Sessions
+    that passed with a code must then show a key (``backoffice.two_step.session_passed``)."""
+    user: Any = request.user
+    with transaction.atomic():
+        authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
+        if authenticator is None:
+            raise KeyRefused("Set up an authenticator app first, then add a key.")
+        keys = SecurityKey.objects.filter(user=user).count()
+        if keys_only and not keys:
+            raise KeyRefused("Add a security key first: with keys only, it is your one way in.")
+        if authenticator.keys_only == keys_only:
+            return False
+        Authenticator.objects.filter(pk=authenticator.pk).update(keys_only=keys_only)
+        action = AuditEvent.Action.KEYS_ONLY_ON if keys_only else AuditEvent.Action.KEYS_ONLY_OFF
+        audit_and_tell(actor=user, action=action, target=user, client_ip=request_ip(request), keys=keys)
+    return True
 
 
 def sign_in_options(request: HttpRequest) -> dict[str, Any]:
@@ -197,7 +227,7 @@ def _copy_refused(request: HttpRequest, key: SecurityKey, count: int) -> NoRetur
     audit_and_tell(actor=user, action=AuditEvent.Action.SECURITY_KEY_COPY, target=user, client_ip=request_ip(request),
                    key=key.name, counter=count, last_counter=key.sign_count)  # fmt: skip
     raise KeyRefused("That key's counter went back since it last signed you in: it may be a copy of your key. "
-                     "Sign in with a code, and tell an administrator.")  # fmt: skip
+                     "Sign in with another key or a code, and tell an administrator.")  # fmt: skip
 
 
 def _keep_challenge(request: HttpRequest, purpose: str, challenge: bytes) -> None:

@@ -10,7 +10,9 @@
   Ten recovery codes, shown once when the authenticator is set up, stand in for it once each; they are kept
   as their HMAC only. Wrong codes are counted, as wrong passwords are: ``FACESITE_LOGIN_FAILURES`` of them
   lock the user's second step for ``FACESITE_LOCKOUT_SECONDS``.
-* **Audited**: setting one up, signing in with a recovery code, and a reset.
+* **Keys only.** A user with security keys may refuse codes altogether (``Authenticator.keys_only``): then a code,
+  even a right one, passes nothing, and only a session that passed with a key is through.
+* **Audited**: setting one up, signing in with a recovery code, a code refused to a keys-only user, and a reset.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ from recognition.secrets import UnreadableSecret, seal, unseal
 
 PURPOSE = b"facesite two-step secrets"  # the HKDF info: fixed, or stored secrets could not be read
 PASSED = "facesite_two_step"  # the session's mark: which authenticator, set up when, let it in
+PASSED_WITH = "facesite_two_step_with"  # how the session passed: a code, a key, setting one up
 PENDING = "facesite_two_step_pending"  # the secret being set up, sealed, until its first code is right
 SETUP_REFUSED = "facesite_two_step_setup_refused"  # this session was refused a late first set-up (audited once)
+CODE_REFUSED = "facesite_two_step_code_refused"  # this session typed a code to a keys-only user (audited once)
 RECOVERY_CODES = 10
-AUTHENTICATOR, RECOVERY, SECURITY_KEY = "authenticator", "recovery code", "security key"  # what let one through
+AUTHENTICATOR, RECOVERY, SECURITY_KEY, SET_UP = "authenticator", "recovery code", "security key", "set up"
 DRIFT = 1  # steps of 30 s either side of the server's clock: a phone's clock a little off still works
 
 
@@ -67,6 +71,16 @@ class SecondStepLocked(Exception):
         super().__init__(f"Too many wrong codes or key answers. Try again in {minutes} minutes.")
 
 
+class CodesRefused(Exception):
+    """The user signs in with security keys only."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "You sign in with security keys only: codes are not accepted. Use one of your keys. Lost them all? "
+            "Ask an administrator to reset your two-step sign-in."
+        )
+
+
 class SetupClosed(Exception):
     """The user has no authenticator, and the days to set one up with their password alone are over."""
 
@@ -80,13 +94,18 @@ class SetupClosed(Exception):
 
 def session_passed(request: HttpRequest) -> bool:
     """Whether the signed-in user of ``request`` is through: passed the second step in this session with the
-    authenticator they have now, or needs none (no authenticator, and not a back-office user where one is
-    required). Asked once a request: the admin asks on every check of its permission."""
+    authenticator they have now (with a key, where they chose keys only), or needs none (no authenticator, and
+    not a back-office user where one is required). Asked once a request: the admin asks on every check of its
+    permission."""
     known: bool | None = getattr(request, "_two_step_passed", None)
     if known is None:
         user: Any = request.user
         authenticator = Authenticator.objects.filter(user=user).first() if user.is_authenticated else None
         passed = authenticator is not None and request.session.get(PASSED) == _mark(authenticator)
+        if passed and authenticator is not None and authenticator.keys_only:
+            # A session through with a code before the user chose keys only must show a key now. Setting up
+            # a new phone counts: a keys-only user gets to it through a key.
+            passed = request.session.get(PASSED_WITH) in (SECURITY_KEY, SET_UP)
         known = passed or not _second_step_asked(user, has_one=authenticator is not None)
         request._two_step_passed = known  # type: ignore[attr-defined]
     return known
@@ -94,6 +113,11 @@ def session_passed(request: HttpRequest) -> bool:
 
 def has_authenticator(user: Any) -> bool:
     return Authenticator.objects.filter(user=user).exists()
+
+
+def keys_only(user: Any) -> bool:
+    """Whether ``user`` chose to sign in with security keys only."""
+    return Authenticator.objects.filter(user=user, keys_only=True).exists()
 
 
 def setup_secret(request: HttpRequest) -> str:
@@ -159,34 +183,36 @@ def setup_finish(request: HttpRequest, code: str) -> list[str] | None:
     user: Any = request.user
     codes = [_new_recovery_code() for _ in range(RECOVERY_CODES)]
     with transaction.atomic():
+        keys_only = Authenticator.objects.filter(user=user, keys_only=True).exists()  # a new phone keeps the choice
         Authenticator.objects.filter(user=user).delete()  # a new phone: the old one lets no one in now
         authenticator = Authenticator.objects.create(
-            user=user, secret_encrypted=seal(secret, purpose=PURPOSE), last_step=step, last_used_at=timezone.now()
+            user=user,
+            secret_encrypted=seal(secret, purpose=PURPOSE),
+            last_step=step,
+            last_used_at=timezone.now(),
+            keys_only=keys_only,
         )
         RecoveryCode.objects.filter(user=user).delete()
         RecoveryCode.objects.bulk_create(RecoveryCode(user=user, code_hash=_hashed(c)) for c in codes)
         audit_and_tell(actor=user, action=AuditEvent.Action.TWO_STEP_SET_UP, target=user, client_ip=request_ip(request))
     del request.session[PENDING]
-    let_through(request, authenticator, second_step="set up")
+    let_through(request, authenticator, second_step=SET_UP)
     return codes
 
 
 def second_step(request: HttpRequest, code: str) -> str | None:
     """Let ``request``'s session through if ``code`` is the authenticator's current code or an unused
     recovery code; which it was (``AUTHENTICATOR``, ``RECOVERY``), None when neither. ``SecondStepLocked``
-    after too many wrong codes."""
+    after too many wrong codes; ``CodesRefused`` where the user chose security keys only."""
     refuse_while_locked(request)
     user: Any = request.user
     typed = _typed(code)
+    refuse_codes_if_keys_only(request, typed)
     with transaction.atomic():
         authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
         if authenticator is None:
             return None
-        try:
-            secret = unseal(authenticator.secret_encrypted, purpose=PURPOSE)
-        except UnreadableSecret as exc:
-            raise AuthenticatorUnreadable from exc
-        step = _matching_step(secret, typed, after=authenticator.last_step)
+        step = _matching_step(_secret(authenticator), typed, after=authenticator.last_step)
         now = timezone.now()
         # Each a compare and set, so that of two requests with the same code in the same instant one gets in,
         # on SQLite too, which has no row locks.
@@ -203,6 +229,24 @@ def second_step(request: HttpRequest, code: str) -> str | None:
             return None
     let_through(request, authenticator, second_step=passed)
     return passed
+
+
+def refuse_codes_if_keys_only(request: HttpRequest, typed: str) -> None:
+    """``CodesRefused`` where ``request``'s user chose security keys only, the code counted as a wrong answer,
+    right or not. Someone who knows their password typed it: the first such code in a session is audited, with
+    whether it was right (a phished or stolen code), and the user told."""
+    user: Any = request.user
+    authenticator = Authenticator.objects.filter(user=user, keys_only=True).first()
+    if authenticator is None:
+        return
+    count_wrong_answer(request)
+    if not request.session.get(CODE_REFUSED):
+        request.session[CODE_REFUSED] = True
+        right = _matching_step(_secret(authenticator), typed, after=authenticator.last_step) is not None
+        right = right or RecoveryCode.objects.filter(user=user, code_hash=_hashed(typed), used_at=None).exists()
+        audit_and_tell(actor=user, action=AuditEvent.Action.KEYS_ONLY_CODE, target=user,
+                       client_ip=request_ip(request), right_code=right)  # fmt: skip
+    raise CodesRefused
 
 
 def users_without_authenticator() -> int:
@@ -234,6 +278,13 @@ def two_step_reset(*, user: Any, actor: Actor, client_ip: str | None = None) -> 
     return bool(removed)
 
 
+def _secret(authenticator: Authenticator) -> str:
+    try:
+        return unseal(authenticator.secret_encrypted, purpose=PURPOSE)
+    except UnreadableSecret as exc:
+        raise AuthenticatorUnreadable from exc
+
+
 def _mark(authenticator: Authenticator) -> str:
     return f"{authenticator.pk}:{authenticator.set_up_at.isoformat()}"
 
@@ -244,6 +295,7 @@ def let_through(request: HttpRequest, authenticator: Authenticator, *, second_st
     sign_in_record(user=request.user, request=request, second_step=second_step)
     request.session.cycle_key()  # a new session key for the session that now holds more
     request.session[PASSED] = _mark(authenticator)
+    request.session[PASSED_WITH] = second_step
     request._two_step_passed = True  # type: ignore[attr-defined]
     cache.delete(_failures(request.user))
 

@@ -25,9 +25,11 @@ from backoffice.security_keys import KeyRefused, keys_of, sign_in_options, sign_
 from backoffice.two_step import (
     RECOVERY,
     AuthenticatorUnreadable,
+    CodesRefused,
     SecondStepLocked,
     SetupClosed,
     has_authenticator,
+    keys_only,
     recovery_codes_left,
     refuse_late_setup,
     second_step,
@@ -73,9 +75,10 @@ def code_page(request: HttpRequest) -> HttpResponse:
                                      "is lost, set up a new authenticator (Two-step sign-in, top right).")  # fmt: skip
                 return _onward(request)
             form.add_error("code", "That code is not right. Type the 6 digits your app shows now, or a recovery code.")
-        except (SecondStepLocked, AuthenticatorUnreadable) as locked:
-            form.add_error(None, str(locked))
-    return _page(request, "admin/two_step.html", form, title="Two-step sign-in", security_keys=keys_of(request.user))
+        except (SecondStepLocked, AuthenticatorUnreadable, CodesRefused) as refused:
+            form.add_error(None, str(refused))
+    return _page(request, "admin/two_step.html", form, title="Two-step sign-in", security_keys=keys_of(request.user),
+                 keys_only=keys_only(request.user))  # fmt: skip
 
 
 @never_cache

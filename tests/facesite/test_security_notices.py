@@ -15,10 +15,9 @@ from recognition.models import AuditEvent
 from tests.factories import UserFactory
 from tests.helpers import queued_tasks
 from tests.security_key import SoftwareKey
-from tests.two_step import set_up, signed_in
+from tests.two_step import ORIGIN, code_after, key_added, set_up, signed_in
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_queues")]
-ORIGIN = "http://testserver"
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +103,24 @@ def test_wrong_codes_after_the_password_tell_the_user_but_wrong_passwords_do_not
     assert queued_tasks("deliveries").count(SEND_SECURITY_NOTICE) == queued + 1, "the second step's only"
     [locked] = sent(AuditEvent.Action.USER_LOCKED_OUT)
     assert locked.subject == "Facesite: Your sign-in was locked after wrong codes from someone who knew your password"
+
+
+def test_choosing_keys_only_and_a_code_typed_against_it_tell_the_user(django_capture_on_commit_callbacks):
+    user = UserFactory(is_staff=True, email="sam@example.org")
+    client, _ = signed_in(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        secret, _ = set_up(client)
+        key_added(client, SoftwareKey())
+        client.post("/admin/two-step/settings/", {"keys_only": "on"})
+        phisher, sent_to = signed_in(user)
+        phisher.post(sent_to, {"code": code_after(secret, 1)})
+    [*_, chosen] = sent(AuditEvent.Action.KEYS_ONLY_ON)
+    assert chosen.subject == "Facesite: Your sign-in now takes security keys only"
+    [*_, refused] = sent(AuditEvent.Action.KEYS_ONLY_CODE)
+    assert refused.subject == (
+        "Facesite: Someone signed in with your password and typed a code, refused: you sign in with keys only"
+    )
+    assert queued_tasks("deliveries").count(SEND_SECURITY_NOTICE) == 4, "set up, key added, keys only, the code"
 
 
 def test_no_notice_without_an_address_or_where_they_are_off(settings, django_capture_on_commit_callbacks):

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SCREENSHOTS = ROOT / "var" / "screenshots"  # for a person to look at
 
 
-def test_a_back_office_user_adds_a_key_and_signs_in_with_a_touch(live_server, browser, settings):
+def test_a_back_office_user_adds_a_key_chooses_keys_only_and_signs_in_with_a_touch(live_server, browser, settings):
     settings.FACESITE_TWO_STEP_REQUIRED = True
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks plain http
     assert live_server.url.startswith("http://localhost:"), "browsers offer keys to a name, not an address"
@@ -50,10 +50,13 @@ def test_a_back_office_user_adds_a_key_and_signs_in_with_a_touch(live_server, br
     assert SecurityKey.objects.get(user=user).name == "Blue key"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "security-keys.png"), full_page=True)
+    page.click("button[name=keys_only][value=on]")
+    page.wait_for_selector("text=From now on only your security keys sign you in")
 
     page.context.clear_cookies()
     password()
-    page.screenshot(path=str(SCREENSHOTS / "two-step-with-a-key.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "two-step-keys-only.png"), full_page=True)
+    assert page.locator("#id_code").count() == 0, "keys only: no code asked"
     page.click("input[type=submit][value='Use your security key']")
     page.wait_for_selector("#facesite-dashboard")
     assert second_steps(user)[-1] == "security key"
