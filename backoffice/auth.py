@@ -34,7 +34,7 @@ from rest_framework.request import Request
 
 from backoffice.sign_ins import count_failure, lockout_key, lockout_record
 from backoffice.tokens import api_token_expires, stored_key
-from backoffice.two_step import session_passed
+from backoffice.two_step import key_needed, session_passed
 from recognition.audit import API_TOKEN, acting_with_for_request, request_ip
 
 
@@ -121,6 +121,8 @@ class TwoStepSessionAuthentication(SessionAuthentication):
         found = super().authenticate(request)
         if found and not session_passed(request._request):
             raise NotAuthenticated("This session has not passed two-step sign-in: finish signing in at /admin/.")
+        if found and key_needed(request._request):
+            raise NotAuthenticated("Your role signs in with security keys only: add one at /admin/ first.")
         return found
 
 

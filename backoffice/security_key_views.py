@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from backoffice import security_keys
 from backoffice.models import Authenticator
-from backoffice.two_step import recovery_codes_left
+from backoffice.two_step import key_needed, keys_only, keys_required, recovery_codes_left
 from backoffice.two_step_views import answer_in_json
 
 KEYS_ONLY_CHOSEN = {
@@ -36,7 +36,8 @@ def page(request: HttpRequest) -> HttpResponse:
     return render(request, "admin/two_step_settings.html", {
         **admin.site.each_context(request), "title": "Two-step sign-in", "keys": security_keys.keys_of(user),
         "authenticator": Authenticator.objects.filter(user=user).first(),
-        "recovery_codes_left": recovery_codes_left(user),
+        "recovery_codes_left": recovery_codes_left(user), "keys_only": keys_only(user),
+        "keys_required": keys_required(user), "key_needed": key_needed(request),
     })  # fmt: skip
 
 
@@ -59,7 +60,8 @@ def add(request: HttpRequest) -> JsonResponse:
     def added() -> dict[str, str]:
         answer, name = request.POST.get("credential", ""), request.POST.get("name", "")
         key = security_keys.key_add(request, credential=answer, name=name)
-        messages.success(request, f"The security key “{key.name}” is added. Next time, use it instead of a code.")
+        then = "Only your keys sign you in." if keys_only(request.user) else "Next time, use it instead of a code."
+        messages.success(request, f"The security key “{key.name}” is added. {then}")
         return {"next": reverse("admin:two_step_settings")}
 
     return answer_in_json(request, added)

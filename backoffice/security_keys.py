@@ -11,7 +11,8 @@ added passes the step in place of a code from their authenticator app (``backoff
   did not go up since its last answer (a copy of the key) is refused. Wrong answers count towards the same
   lockout as wrong codes.
 * **Keys only.** A user with a key may choose to refuse codes (``keys_only_choose``): a code phished from them
-  is then worth nothing. Their last key cannot be removed while they do; a lost key means an administrator's reset.
+  is then worth nothing. The roles in ``FACESITE_KEYS_ONLY_ROLES`` must. Their last key cannot be removed
+  meanwhile; a lost key means an administrator's reset.
 * **Audited**: adding and removing a key, choosing keys only and codes again; the sign-in record says it passed
   with a key.
 """
@@ -52,7 +53,14 @@ from webauthn.helpers.structs import (
 
 from backoffice.models import Authenticator, SecurityKey
 from backoffice.notices import audit_and_tell
-from backoffice.two_step import SECURITY_KEY, count_wrong_answer, let_through, refuse_while_locked
+from backoffice.two_step import (
+    SECURITY_KEY,
+    codes_refused,
+    count_wrong_answer,
+    keys_required,
+    let_through,
+    refuse_while_locked,
+)
 from recognition.audit import request_ip
 from recognition.models import AuditEvent
 
@@ -130,13 +138,12 @@ def key_remove(request: HttpRequest, key_id: int) -> str | None:
     with transaction.atomic():
         # The authenticator's row held, so that keys only is not chosen while the last key goes.
         authenticator = Authenticator.objects.select_for_update().filter(user=user).first()
-        keys_only = authenticator is not None and authenticator.keys_only
         key = SecurityKey.objects.filter(user=user, pk=key_id).first()
         if key is None:
             return None
-        if keys_only and not SecurityKey.objects.filter(user=user).exclude(pk=key.pk).exists():
-            raise KeyRefused(f"“{key.name}” is your last key, and you sign in with keys only. Add another key first, "
-                             "or accept codes again.")  # fmt: skip
+        last = not SecurityKey.objects.filter(user=user).exclude(pk=key.pk).exists()
+        if last and codes_refused(user, authenticator):
+            raise KeyRefused(f"“{key.name}” is your last key, and you sign in with keys only: add another key first.")
         key.delete()
         audit_and_tell(actor=user, action=AuditEvent.Action.SECURITY_KEY_REMOVED, target=user,
                        client_ip=request_ip(request), key=key.name)  # fmt: skip
@@ -155,6 +162,8 @@ def keys_only_choose(request: HttpRequest, *, keys_only: bool) -> bool:
         keys = SecurityKey.objects.filter(user=user).count()
         if keys_only and not keys:
             raise KeyRefused("Add a security key first: with keys only, it is your one way in.")
+        if not keys_only and keys_required(user):
+            raise KeyRefused("Your role signs in with security keys only: codes cannot be accepted again.")
         if authenticator.keys_only == keys_only:
             return False
         Authenticator.objects.filter(pk=authenticator.pk).update(keys_only=keys_only)

@@ -10,8 +10,10 @@
   Ten recovery codes, shown once when the authenticator is set up, stand in for it once each; they are kept
   as their HMAC only. Wrong codes are counted, as wrong passwords are: ``FACESITE_LOGIN_FAILURES`` of them
   lock the user's second step for ``FACESITE_LOCKOUT_SECONDS``.
-* **Keys only.** A user with security keys may refuse codes altogether (``Authenticator.keys_only``): then a code,
-  even a right one, passes nothing, and only a session that passed with a key is through.
+* **Keys only.** A user with security keys may refuse codes altogether (``Authenticator.keys_only``), and the
+  roles in ``FACESITE_KEYS_ONLY_ROLES`` must: then a code, even a right one, passes nothing, and only a session
+  that passed with a key is through. One whose role requires keys and who has none yet passes with a code, and
+  is held at their two-step page until they add one (``key_needed``).
 * **Audited**: setting one up, signing in with a recovery code, a code refused to a keys-only user, and a reset.
 """
 
@@ -102,7 +104,7 @@ def session_passed(request: HttpRequest) -> bool:
         user: Any = request.user
         authenticator = Authenticator.objects.filter(user=user).first() if user.is_authenticated else None
         passed = authenticator is not None and request.session.get(PASSED) == _mark(authenticator)
-        if passed and authenticator is not None and authenticator.keys_only:
+        if passed and authenticator is not None and codes_refused(user, authenticator):
             # A session through with a code before the user chose keys only must show a key now. Setting up
             # a new phone counts: a keys-only user gets to it through a key.
             passed = request.session.get(PASSED_WITH) in (SECURITY_KEY, SET_UP)
@@ -115,9 +117,32 @@ def has_authenticator(user: Any) -> bool:
     return Authenticator.objects.filter(user=user).exists()
 
 
+def keys_required(user: Any) -> bool:
+    """Whether ``user``'s role signs in with security keys only (``FACESITE_KEYS_ONLY_ROLES``)."""
+    roles = settings.FACESITE_KEYS_ONLY_ROLES
+    if not roles or not user.is_staff:
+        return False
+    return ("superuser" in roles and user.is_superuser) or user.groups.filter(name__in=roles).exists()
+
+
+def codes_refused(user: Any, authenticator: Authenticator | None) -> bool:
+    """Whether codes pass the second step no more for ``user``, whose authenticator is ``authenticator``: they
+    chose keys only, or their role requires keys and they have one."""
+    if authenticator is None:
+        return False
+    return authenticator.keys_only or (keys_required(user) and SecurityKey.objects.filter(user=user).exists())
+
+
 def keys_only(user: Any) -> bool:
-    """Whether ``user`` chose to sign in with security keys only."""
-    return Authenticator.objects.filter(user=user, keys_only=True).exists()
+    """Whether ``user`` signs in with security keys only, by their choice or their role's."""
+    return codes_refused(user, Authenticator.objects.filter(user=user).first())
+
+
+def key_needed(request: HttpRequest) -> bool:
+    """Whether ``request``'s user must add a security key before any page but their two-step page: their role
+    signs in with keys only, and they have none yet."""
+    user: Any = request.user
+    return keys_required(user) and not SecurityKey.objects.filter(user=user).exists()
 
 
 def setup_secret(request: HttpRequest) -> str:
@@ -236,8 +261,8 @@ def refuse_codes_if_keys_only(request: HttpRequest, typed: str) -> None:
     right or not. Someone who knows their password typed it: the first such code in a session is audited, with
     whether it was right (a phished or stolen code), and the user told."""
     user: Any = request.user
-    authenticator = Authenticator.objects.filter(user=user, keys_only=True).first()
-    if authenticator is None:
+    authenticator = Authenticator.objects.filter(user=user).first()
+    if authenticator is None or not codes_refused(user, authenticator):
         return
     count_wrong_answer(request)
     if not request.session.get(CODE_REFUSED):
@@ -356,5 +381,5 @@ def _password_accepted(sender: Any, request: HttpRequest | None, user: Any, **kw
 
 def _second_step_asked(user: Any, *, has_one: bool) -> bool:
     """Whether ``user`` gives a code after the password: they set up an authenticator (``has_one``), or they are
-    a back-office user where it is required."""
-    return has_one or (settings.FACESITE_TWO_STEP_REQUIRED and user.is_staff)
+    a back-office user where it is required, or of a role that signs in with keys only."""
+    return has_one or (user.is_staff and (settings.FACESITE_TWO_STEP_REQUIRED or keys_required(user)))

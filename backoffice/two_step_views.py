@@ -29,6 +29,7 @@ from backoffice.two_step import (
     SecondStepLocked,
     SetupClosed,
     has_authenticator,
+    key_needed,
     keys_only,
     recovery_codes_left,
     refuse_late_setup,
@@ -49,9 +50,11 @@ class CodeForm(forms.Form):
 
 def after_password(request: HttpRequest) -> HttpResponse | None:
     """Where a signed-in back-office user whose session has not passed the second step goes instead of the
-    page asked for; None when they may go on."""
-    if not _back_office_user(request) or session_passed(request):
+    page asked for (or, through it, one who must add a security key first); None when they may go on."""
+    if not _back_office_user(request):
         return None
+    if session_passed(request):
+        return HttpResponseRedirect(reverse("admin:two_step_settings")) if key_needed(request) else None
     asked = request.GET.get(REDIRECT_FIELD_NAME)
     query = f"?{urlencode({REDIRECT_FIELD_NAME: asked})}" if asked else ""
     return HttpResponseRedirect(reverse("admin:two_step") + query)

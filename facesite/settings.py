@@ -21,6 +21,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from backoffice.roles import ADMINISTRATOR, OPERATOR, REVIEWER
 from facesite.env import (
     env_bool,
     env_choice,
@@ -101,6 +102,16 @@ if FACESITE_WEBAUTHN_RP_ID and not re.fullmatch(r"(?=.*[a-z])[a-z0-9-]+(\.[a-z0-
         f"FACESITE_WEBAUTHN_RP_ID={FACESITE_WEBAUTHN_RP_ID!r} is not a domain name (as example.com: no scheme, port "
         "or path, and not an IP address, which browsers refuse for security keys)."
     )
+# Roles whose users sign in with security keys only (codes refused, and held at their two-step page until they
+# add a key): any of the role names, and "superuser" for Django's superusers. None by default.
+_KEYS_ONLY_NAMES = {name.lower(): name for name in (ADMINISTRATOR, OPERATOR, REVIEWER, "superuser")}
+FACESITE_KEYS_ONLY_ROLES = env_list("FACESITE_KEYS_ONLY_ROLES", [])
+if unknown := [role for role in FACESITE_KEYS_ONLY_ROLES if role.lower() not in _KEYS_ONLY_NAMES]:
+    raise ImproperlyConfigured(
+        f"FACESITE_KEYS_ONLY_ROLES names {', '.join(unknown)}: not a role. Name any of "
+        f"{', '.join(_KEYS_ONLY_NAMES.values())}, separated by commas."
+    )
+FACESITE_KEYS_ONLY_ROLES = [_KEYS_ONLY_NAMES[role.lower()] for role in FACESITE_KEYS_ONLY_ROLES]
 AUTHENTICATION_BACKENDS = ["backoffice.auth.LockoutModelBackend"]
 
 INSTALLED_APPS = [

@@ -111,7 +111,7 @@ def test_keys_only_needs_a_key_and_keeps_the_last_one():
     choose(client, "on")
     blue = SecurityKey.objects.get(name="Blue key")
     kept = client.post(SETTINGS, {"remove": blue.pk}, follow=True).content.decode()
-    assert "“Blue key” is your last key, and you sign in with keys only." in kept
+    assert "“Blue key” is your last key, and you sign in with keys only: add another key first." in kept
     assert SecurityKey.objects.filter(pk=blue.pk).exists()
     key_added(client, SoftwareKey(), name="Spare key")
     assert "is removed" in client.post(SETTINGS, {"remove": blue.pk}, follow=True).content.decode()
@@ -153,3 +153,42 @@ def test_the_users_list_says_who_signs_in_with_keys_only():
     assert "Keys only" in listed.content.decode()
     chosen = {user.username: user.keys_only for user in listed.context["cl"].result_list}
     assert chosen == {administrator.username: False, "keys-only": True}
+
+
+def test_a_role_that_signs_in_with_keys_only_holds_its_users_at_their_page_until_they_add_one(settings):
+    settings.FACESITE_KEYS_ONLY_ROLES = ["Administrator"]
+    user, key = UserFactory(is_staff=True, role="Administrator"), SoftwareKey()
+    client, _ = signed_in(user)
+    secret, _ = set_up(client)
+    held = client.get("/admin/recognition/image/", follow=True)
+    assert held.redirect_chain[-1][0] == SETTINGS
+    assert "Your role signs in with security keys only. Add a key below" in held.content.decode()
+    api = client.get("/api/images/")
+    assert api.status_code in (401, 403) and "security keys only" in api.json()["detail"]
+
+    key_added(client, key)
+    assert client.get("/admin/recognition/image/").status_code == 200, "the key added, the back office opens"
+    page = client.get(SETTINGS).content.decode()
+    assert "Your role signs in with security keys only, as your administrators set it" in page
+    assert "Accept codes again" not in page
+    assert "codes cannot be accepted again" in choose(client, "off")
+    kept = client.post(SETTINGS, {"remove": SecurityKey.objects.get(user=user).pk}, follow=True).content.decode()
+    assert "is your last key, and you sign in with keys only" in kept
+
+    again, sent_to = signed_in(user)
+    assert "codes are not accepted" in again.post(sent_to, {"code": code_after(secret, 1)}).content.decode()
+    assert key_answer(again, key.get(key_options(again)["options"], origin=ORIGIN)).status_code == 200
+    assert again.get("/admin/recognition/image/").status_code == 200
+    assert not Authenticator.objects.get(user=user).keys_only, "the role's rule, not the user's choice"
+
+
+def test_a_role_that_need_not_use_keys_signs_in_with_codes(settings):
+    settings.FACESITE_KEYS_ONLY_ROLES = ["Administrator", "superuser"]
+    user = UserFactory(is_staff=True, role="Operator")
+    client, _ = signed_in(user)
+    secret, _ = set_up(client)
+    assert client.get("/admin/recognition/image/").status_code == 200
+    key_added(client, SoftwareKey())
+    again, sent_to = signed_in(user)
+    again.post(sent_to, {"code": code_after(secret, 1)})
+    assert again.get("/admin/recognition/image/").status_code == 200

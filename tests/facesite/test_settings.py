@@ -128,6 +128,7 @@ print(app.conf.task_send_sent_event, app.conf.worker_send_task_events, flowercon
         ({"CELERY_VISIBILITY_TIMEOUT": "120"}, "CELERY_VISIBILITY_TIMEOUT must be longer than CELERY_TASK_TIME_LIMIT"),
         ({"FACESITE_CA_BUNDLE": "/etc/our-ca.pem"}, "/etc/our-ca.pem is not a readable PEM file of certificates"),
         ({"FACESITE_CA_BUNDLE": "/etc/passwd"}, "/etc/passwd is not a readable PEM file of certificates"),
+        ({"FACESITE_KEYS_ONLY_ROLES": "Administrator, admins"}, "FACESITE_KEYS_ONLY_ROLES names admins: not a role"),
     ],
 )
 def test_bad_settings_stop_start_up_with_a_clear_message(tmp_path, variables, message):
@@ -189,3 +190,10 @@ def test_security_notices_are_on_where_e_mail_is_set_up(tmp_path, variables, on)
     result = load_settings("print(settings.FACESITE_SECURITY_NOTICES)", FACESITE_VAR_DIR=str(tmp_path), **variables)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(on)
+
+
+def test_the_roles_that_sign_in_with_keys_only_are_named_in_any_case(tmp_path):
+    result = load_settings("print(settings.FACESITE_KEYS_ONLY_ROLES)", FACESITE_VAR_DIR=str(tmp_path),
+                           FACESITE_KEYS_ONLY_ROLES="administrator, SUPERUSER")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['Administrator', 'superuser']"
