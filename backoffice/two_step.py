@@ -32,6 +32,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
@@ -278,6 +279,19 @@ def users_without_authenticator() -> int:
     """How many active back-office users have set up no authenticator: their password alone would set one up."""
     users = get_user_model().objects.filter(is_active=True, is_staff=True)
     return users.exclude(pk__in=Authenticator.objects.values("user_id")).count()
+
+
+def users_without_required_key() -> int:
+    """How many active back-office users of the roles that sign in with keys only have no key yet: the back
+    office shows them only their two-step page."""
+    roles = settings.FACESITE_KEYS_ONLY_ROLES
+    if not roles:
+        return 0
+    of_roles = Q(groups__name__in=roles)
+    if "superuser" in roles:
+        of_roles |= Q(is_superuser=True)
+    users = get_user_model().objects.filter(of_roles, is_active=True, is_staff=True).distinct()
+    return users.exclude(pk__in=SecurityKey.objects.values("user_id")).count()
 
 
 def recovery_codes_left(user: Any) -> int:

@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from backoffice.tokens import api_tokens_expiring
-from backoffice.two_step import users_without_authenticator
+from backoffice.two_step import users_without_authenticator, users_without_required_key
 from integrations.models import Delivery
 from recognition.admin.activity import sentences
 from recognition.admin.common import thumbnail_url
@@ -55,6 +55,7 @@ def facesite_dashboard(context):
         if settings.FACESITE_TWO_STEP_REQUIRED and user.has_perm("auth.change_user")
         else 0,
         "setup_days": settings.FACESITE_TWO_STEP_SETUP_DAYS,
+        "without_required_key": users_without_required_key() if user.has_perm("auth.change_user") else 0,
     }
 
 

@@ -11,7 +11,17 @@ from recognition.admin.activity import sentences
 from recognition.models import AuditEvent
 from tests.factories import UserFactory
 from tests.security_key import SoftwareKey
-from tests.two_step import ORIGIN, code_after, key_added, key_answer, key_options, second_steps, set_up, signed_in
+from tests.two_step import (
+    ORIGIN,
+    code_after,
+    key_added,
+    key_answer,
+    key_options,
+    second_steps,
+    set_up,
+    signed_in,
+    user_with_key,
+)
 
 pytestmark = pytest.mark.django_db
 SETTINGS = "/admin/two-step/settings/"
@@ -192,3 +202,18 @@ def test_a_role_that_need_not_use_keys_signs_in_with_codes(settings):
     again, sent_to = signed_in(user)
     again.post(sent_to, {"code": code_after(secret, 1)})
     assert again.get("/admin/recognition/image/").status_code == 200
+
+
+def test_the_dashboard_counts_the_users_of_keys_only_roles_without_a_key(settings):
+    settings.FACESITE_KEYS_ONLY_ROLES = ["Operator", "superuser"]
+    UserFactory(is_staff=True, role="Operator", username="no-key-yet")
+    UserFactory(is_staff=True, role="Operator", is_active=False)
+    UserFactory(is_staff=True, role="Reviewer")
+    user_with_key(SoftwareKey(), role="Operator")
+    administrator = UserFactory(is_staff=True, is_superuser=True)
+    client, _ = signed_in(administrator)
+    set_up(client)
+    assert "have no key yet" not in client.get("/admin/", follow=True).content.decode(), "held: not the dashboard"
+    key_added(client, SoftwareKey())
+    dashboard = client.get("/admin/").content.decode()
+    assert "<strong>1</strong> user(s) of the roles that sign in with security keys only have no key yet" in dashboard
