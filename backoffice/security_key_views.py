@@ -33,11 +33,13 @@ def page(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(refused))
         return HttpResponseRedirect(reverse("admin:two_step_settings"))
     user: Any = request.user
+    held = key_needed(request)
     return render(request, "admin/two_step_settings.html", {
         **admin.site.each_context(request), "title": "Two-step sign-in", "keys": security_keys.keys_of(user),
         "authenticator": Authenticator.objects.filter(user=user).first(),
         "recovery_codes_left": recovery_codes_left(user), "keys_only": keys_only(user),
-        "keys_required": keys_required(user), "key_needed": key_needed(request),
+        "keys_required": keys_required(user), "key_needed": held,
+        **({"is_nav_sidebar_enabled": False} if held else {}),  # its links would only lead back here
     })  # fmt: skip
 
 

@@ -173,6 +173,7 @@ def test_a_role_that_signs_in_with_keys_only_holds_its_users_at_their_page_until
     held = client.get("/admin/recognition/image/", follow=True)
     assert held.redirect_chain[-1][0] == SETTINGS
     assert "Your role signs in with security keys only. Add a key below" in held.content.decode()
+    assert 'id="nav-sidebar"' not in held.content.decode(), "no links that would only lead back"
     api = client.get("/api/images/")
     assert api.status_code in (401, 403) and "security keys only" in api.json()["detail"]
 
@@ -180,6 +181,7 @@ def test_a_role_that_signs_in_with_keys_only_holds_its_users_at_their_page_until
     assert client.get("/admin/recognition/image/").status_code == 200, "the key added, the back office opens"
     page = client.get(SETTINGS).content.decode()
     assert "Your role signs in with security keys only, as your administrators set it" in page
+    assert "(your role signs in with keys only)" in page and 'id="nav-sidebar"' in page
     assert "Accept codes again" not in page
     assert "codes cannot be accepted again" in choose(client, "off")
     kept = client.post(SETTINGS, {"remove": SecurityKey.objects.get(user=user).pk}, follow=True).content.decode()
