@@ -174,6 +174,7 @@ def test_a_role_that_signs_in_with_keys_only_holds_its_users_at_their_page_until
     assert held.redirect_chain[-1][0] == SETTINGS
     assert "Your role signs in with security keys only. Add a key below" in held.content.decode()
     assert 'id="nav-sidebar"' not in held.content.decode(), "no links that would only lead back"
+    assert 'action="/admin/logout/"' in held.content.decode(), "but a way out without a key at hand"
     api = client.get("/api/images/")
     assert api.status_code in (401, 403) and "security keys only" in api.json()["detail"]
 
