@@ -1,4 +1,5 @@
-"""Access keys for signed requests, and Rekognition's users as Facesite people."""
+"""Access keys for signed requests, Rekognition's users as Facesite people, and Rekognition Video's jobs as
+Facesite videos."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.db import models
 
 from recognition import secrets
 from recognition.models import Collection, Person
+from videos.models import Video
 
 SECRET_PURPOSE = b"facesite rekognition-api secret access keys"
 
@@ -57,3 +59,27 @@ class CollectionUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection}/{self.user_id}"
+
+
+class VideoJob(models.Model):
+    """A StartFaceSearch job: the Facesite video it analyses (its id is the ``JobId``), and what the call asked
+    of the results."""
+
+    video = models.OneToOneField(Video, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    #: The same token from the same user starts no second job: the first one's id is answered again.
+    client_request_token = models.CharField(max_length=64, blank=True)
+    job_tag = models.CharField(max_length=1024, blank=True)
+    face_match_threshold = models.FloatField(default=80.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "client_request_token"], condition=~models.Q(client_request_token=""),
+                name="one_job_per_client_request_token",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"Face search job {self.video_id}"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rekognition_api.operations import collections, faces, images, users
+from rekognition_api.operations import collections, faces, images, users, videos
 from rekognition_api.operations.common import Call
 
 Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
@@ -33,6 +33,8 @@ OPERATIONS: dict[str, Operation] = {
     "DisassociateFaces": users.disassociate_faces,
     "SearchUsers": users.search_users,
     "SearchUsersByImage": users.search_users_by_image,
+    "StartFaceSearch": videos.start_face_search,
+    "GetFaceSearch": videos.get_face_search,
 }
 
 # Each call counts against the same per-user rates as the REST API (REST_FRAMEWORK's throttle rates), so

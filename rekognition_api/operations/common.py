@@ -4,9 +4,10 @@ Rekognition's JSON shapes."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -83,15 +84,41 @@ def image(param: dict[str, Any]) -> CheckedImage:
 
 
 def _from_s3(location: dict[str, Any]) -> bytes:
+    with _s3_reading():
+        data: bytes = _s3_object(location)["Body"].read(MAX_S3_BYTES + 1)
+    return data
+
+
+def s3_to_file(location: dict[str, Any], file: IO[bytes], *, limit: int) -> int:
+    """Copy an ``S3Object`` into ``file`` a megabyte at a time; its size. ``VideoTooLargeException`` past
+    ``limit`` bytes (Rekognition Video's objects are larger than an image's, read whole into memory)."""
+    size = 0
+    with _s3_reading():
+        body = _s3_object(location)["Body"]
+        while block := body.read(1024 * 1024):
+            size += len(block)
+            if size > limit:
+                raise AwsError("VideoTooLargeException", f"The video is larger than {limit:,} bytes, the most "
+                               "this server takes (FACESITE_VIDEO_MAX_BYTES).")  # fmt: skip
+            file.write(block)
+    return size
+
+
+def _s3_object(location: dict[str, Any]) -> dict[str, Any]:
     options = settings.REKOGNITION_API_S3
     client = boto3.session.Session().client("s3", **{k: v for k, v in options.items() if v})
     extra = {"VersionId": location["Version"]} if location.get("Version") else {}
+    found: dict[str, Any] = client.get_object(Bucket=location.get("Bucket", ""), Key=location.get("Name", ""), **extra)
+    return found
+
+
+@contextmanager
+def _s3_reading() -> Iterator[None]:
+    """S3's refusals and failures, as the ``InvalidS3ObjectException`` Rekognition answers with."""
     try:
-        response = client.get_object(Bucket=location.get("Bucket", ""), Key=location.get("Name", ""), **extra)
-        data: bytes = response["Body"].read(MAX_S3_BYTES + 1)
+        yield
     except (ClientError, BotoCoreError) as exc:
         raise AwsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: {exc}") from exc
-    return data
 
 
 def box(value: Any) -> dict[str, float]:

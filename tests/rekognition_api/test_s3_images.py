@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from backoffice import roles
-from tests import servers
 from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.rekognition_api.clients import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def s3_server(settings, monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "s3-key")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3-secret")
-    with servers.s3_server() as url:
-        settings.REKOGNITION_API_S3 = {"endpoint_url": url, "region_name": "us-east-1"}
-        s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1")
-        s3.create_bucket(Bucket="photos")
-        yield s3
 
 
 def test_images_are_read_from_s3(live_server, settings, s3_server):

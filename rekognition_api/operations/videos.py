@@ -1,0 +1,117 @@
+"""StartFaceSearch and GetFaceSearch: Rekognition Video's face search in a stored video, on Facesite's own video
+analysis (``videos``). A job is a Facesite video, in the back office like any other; its ``Persons`` are the
+video's sightings, one ``PersonMatch`` for each time a sighting's face was sampled."""
+
+from __future__ import annotations
+
+import tempfile
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from recognition.audit import audit_record
+from recognition.models import AuditEvent, Collection, Face
+from rekognition_api.models import VideoJob
+from rekognition_api.operations.common import Call, as_uuid, collection, face_json, page, s3_to_file
+from rekognition_api.protocol import AwsError, invalid_parameter
+from videos.models import Sighting, Video
+from videos.services import VideoRefused, video_upload
+
+START = "videos.add_video"
+SEE = "videos.view_video"
+STATUS = {
+    Video.Status.PENDING: "IN_PROGRESS",
+    Video.Status.PROCESSING: "IN_PROGRESS",
+    Video.Status.DONE: "SUCCEEDED",
+    Video.Status.FAILED: "FAILED",
+}
+
+
+def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Read the video from S3, check it and queue its analysis against the collection: the job's id."""
+    call.require(START, to="analyse videos")
+    found = collection(params)
+    if params.get("NotificationChannel"):
+        raise invalid_parameter("NotificationChannel (Amazon SNS) is not supported here: poll GetFaceSearch "
+                                "until JobStatus is SUCCEEDED or FAILED.")  # fmt: skip
+    token = params.get("ClientRequestToken", "")
+    earlier = VideoJob.objects.filter(user=call.user, client_request_token=token).first() if token else None
+    if earlier is not None:
+        return {"JobId": str(earlier.video_id)}
+    location = params["Video"].get("S3Object")
+    if not location:
+        raise invalid_parameter("Video needs an S3Object.")
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
+        s3_to_file(location, file, limit=settings.FACESITE_VIDEO_MAX_BYTES)
+        file.seek(0)
+        try:
+            with transaction.atomic():  # the job and its video together: its analysis is queued once both are
+                video = video_upload(file=file, filename=location.get("Name", "").rsplit("/", 1)[-1][:255],
+                                     collection=found, uploaded_by=call.user, client_ip=call.client_ip)  # fmt: skip
+                VideoJob.objects.create(video=video, user=call.user, client_request_token=token,
+                                        job_tag=params.get("JobTag", ""),
+                                        face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
+        except VideoRefused as exc:
+            raise invalid_parameter(f"The video cannot be analysed: {exc}") from exc
+    return {"JobId": str(video.pk)}
+
+
+def get_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The job's status; once it succeeded, the faces followed through the video, a page at a time."""
+    call.require(SEE, to="see videos")
+    job_id = as_uuid(params["JobId"])
+    job = VideoJob.objects.select_related("video__collection").filter(video_id=job_id).first() if job_id else None
+    if job is None:
+        raise AwsError("ResourceNotFoundException", f"The job id: {params['JobId']} does not exist.")
+    video = job.video
+    answer: dict[str, Any] = {"JobId": str(video.pk), "JobStatus": STATUS[Video.Status(video.status)]}
+    if job.job_tag:
+        answer["JobTag"] = job.job_tag
+    if video.status == Video.Status.FAILED:
+        answer["StatusMessage"] = video.error
+    if video.status != Video.Status.DONE:
+        return answer
+    persons, more = page(_persons(video, job.face_match_threshold, params.get("SortBy", "TIMESTAMP")), params,
+                         default=1000, salt=f"facesite.rekognition-api.face-search.{video.pk}")  # fmt: skip
+    audit_record(actor=call.user, action=AuditEvent.Action.VIDEO_VIEW, target=video, client_ip=call.client_ip,
+                 via="GetFaceSearch")  # fmt: skip
+    return {**answer, "VideoMetadata": _metadata(video), "Persons": persons, **more}
+
+
+def _persons(video: Video, threshold: float, sort_by: str) -> list[dict[str, Any]]:
+    """Each sampled face of each sighting, with the enrolled person it is, where it is someone at
+    ``threshold`` or above (the person over the collection's match threshold, or the one sent to review below
+    it); sightings are the ``Index``, in the order they began."""
+    sightings = list(Sighting.objects.filter(video=video).order_by("first_at", "pk"))
+    references = _reference_faces(video.collection, {s.person_id or s.candidate_id for s in sightings} - {None})
+    persons = []
+    for index, sighting in enumerate(sightings):
+        face = references.get(sighting.person_id or sighting.candidate_id)
+        matches = []
+        if face is not None and sighting.similarity is not None and sighting.similarity >= threshold:
+            matches = [{"Similarity": sighting.similarity, "Face": face_json(face, video.collection)}]
+        persons += [
+            {"Timestamp": round(at * 1000), "FaceMatches": matches,
+             "Person": {"Index": index, "BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top}}}
+            for at, left, top, width, height in sighting.boxes
+        ]  # fmt: skip
+    if sort_by == "INDEX":
+        return sorted(persons, key=lambda p: (p["Person"]["Index"], p["Timestamp"]))
+    return sorted(persons, key=lambda p: (p["Timestamp"], p["Person"]["Index"]))
+
+
+def _reference_faces(found: Collection, people: set[Any]) -> dict[Any, Face]:
+    """Each person's first reference face in the collection: the ``Face`` a match names."""
+    faces = Face.objects.references().filter(collection=found, person_id__in=people).select_related("image", "person")
+    first: dict[Any, Face] = {}
+    for face in faces.order_by("image__created_at", "pk"):
+        first.setdefault(face.person_id, face)
+    return first
+
+
+def _metadata(video: Video) -> dict[str, Any]:
+    return {
+        "Codec": video.codec, "Format": video.container, "DurationMillis": round((video.duration or 0.0) * 1000),
+        "FrameRate": video.frame_rate or 0.0, "FrameHeight": video.height or 0, "FrameWidth": video.width or 0,
+    }  # fmt: skip

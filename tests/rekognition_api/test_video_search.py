@@ -1,0 +1,139 @@
+"""StartFaceSearch and GetFaceSearch through boto3: a video read from a real S3-compatible server on loopback,
+analysed by the real local engine (the video tasks run here), its sightings answered as Rekognition Video's
+``Persons``, every answer walked against botocore's output shapes."""
+
+import pytest
+import redis
+from botocore.exceptions import ClientError
+
+from backoffice import roles
+from recognition.models import AuditEvent, Collection, Face
+from tests.clips import analysed_here, video
+from tests.factories import UserFactory
+from tests.images import FIXTURES
+from tests.rekognition_api.clients import client_for
+from videos.analysis import video_fail
+from videos.models import Video
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Obama for 3 s, then Biden for 3 s, then nobody for 3 s.
+SCENES = [("obama.jpg", 3.0), ("biden.jpg", 3.0), (None, 3.0)]
+DOOR = {"S3Object": {"Bucket": "photos", "Name": "cameras/door.mp4"}}
+
+
+@pytest.fixture(autouse=True)
+def local_engine_and_empty_video_queue(settings):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    Collection.get_default()  # "default", which the calls name
+    yield
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("video")  # the jobs' tasks: run here instead
+
+
+def error_code(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as refused:
+        call()
+    return refused.value.response["Error"]["Code"], refused.value.response["Error"]["Message"]
+
+
+def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_server, obama_and_biden):
+    obama, biden = obama_and_biden
+    s3_server.put_object(Bucket="photos", Key="cameras/door.mp4", Body=video(SCENES))
+    checked: list = []
+    rekognition = client_for(live_server, UserFactory(role=roles.OPERATOR), checked=checked)
+
+    job = rekognition.start_face_search(Video=DOOR, CollectionId="default", ClientRequestToken="door-1",
+                                        JobTag="door-camera")["JobId"]  # fmt: skip
+    again = rekognition.start_face_search(Video=DOOR, CollectionId="default", ClientRequestToken="door-1")
+    assert again["JobId"] == job and Video.objects.count() == 1, "a retried start starts no second job"
+    assert rekognition.get_face_search(JobId=job)["JobStatus"] == "IN_PROGRESS"
+
+    analysed_here(Video.objects.get(pk=job))
+    found = rekognition.get_face_search(JobId=job, SortBy="INDEX")
+    assert (found["JobStatus"], found["JobTag"]) == ("SUCCEEDED", "door-camera")
+    assert found["VideoMetadata"]["DurationMillis"] == pytest.approx(9000, abs=600)
+    assert found["VideoMetadata"]["FrameWidth"] > 0 and "NextToken" not in found
+    by_index: dict[int, list[dict]] = {}
+    for hit in found["Persons"]:
+        by_index.setdefault(hit["Person"]["Index"], []).append(hit)
+    assert sorted(by_index) == [0, 1], "two faces followed, none in the empty part"
+    for index, person, (start, end) in [(0, obama, (0, 3000)), (1, biden, (3000, 6000))]:
+        hits = by_index[index]
+        assert len(hits) >= 5 and all(start <= hit["Timestamp"] < end for hit in hits)
+        [match] = {(m["Face"]["FaceId"], m["Similarity"]) for hit in hits for m in hit["FaceMatches"]}
+        reference = Face.objects.references().get(person=person)
+        assert match[0] == str(reference.pk) and match[1] >= 80
+        box = hits[0]["Person"]["BoundingBox"]
+        assert 0 < box["Width"] < 1 and 0 <= box["Left"] < 1
+    assert {name for name, _ in checked} == {"StartFaceSearch", "GetFaceSearch"}
+    assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
+
+    by_time = rekognition.get_face_search(JobId=job)["Persons"]
+    assert [hit["Timestamp"] for hit in by_time] == sorted(hit["Timestamp"] for hit in found["Persons"])
+    pages, token = [], {}
+    while True:
+        answer = rekognition.get_face_search(JobId=job, MaxResults=4, SortBy="INDEX", **token)
+        pages += answer["Persons"]
+        if "NextToken" not in answer:
+            break
+        token = {"NextToken": answer["NextToken"]}
+    assert pages == found["Persons"]
+    strict = rekognition.get_face_search(JobId=job, SortBy="INDEX")["Persons"]
+    assert strict == found["Persons"]
+    read = AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=job).first()
+    assert read is not None and read.details["via"] == "GetFaceSearch"
+
+
+def test_a_higher_face_match_threshold_leaves_the_faces_without_matches(live_server, s3_server, obama_and_biden):
+    s3_server.put_object(Bucket="photos", Key="cameras/door.mp4", Body=video(SCENES[:1]))
+    rekognition = client_for(live_server, UserFactory(role=roles.OPERATOR))
+    job = rekognition.start_face_search(Video=DOOR, CollectionId="default", FaceMatchThreshold=99.9)["JobId"]
+    analysed_here(Video.objects.get(pk=job))
+    persons = rekognition.get_face_search(JobId=job)["Persons"]
+    assert persons and all(hit["FaceMatches"] == [] for hit in persons), "followed, but no one that sure"
+
+
+def test_what_cannot_be_searched_is_refused_plainly_and_nothing_is_kept(live_server, s3_server, settings):
+    s3_server.put_object(Bucket="photos", Key="cameras/door.jpg", Body=(FIXTURES / "obama.jpg").read_bytes())
+    s3_server.put_object(Bucket="photos", Key="cameras/door.mp4", Body=video(SCENES[:1]))
+    operator = client_for(live_server, UserFactory(role=roles.OPERATOR))
+    start = operator.start_face_search
+
+    code, message = error_code(
+        lambda: start(
+            Video=DOOR,
+            CollectionId="default",
+            NotificationChannel={
+                "SNSTopicArn": "arn:aws:sns:eu-west-1:000000000000:faces",
+                "RoleArn": "arn:aws:iam::000000000000:role/r",
+            },
+        )
+    )
+    assert code == "InvalidParameterException" and "poll GetFaceSearch" in message
+    assert error_code(lambda: start(Video=DOOR, CollectionId="nowhere"))[0] == "ResourceNotFoundException"
+    missing = {"S3Object": {"Bucket": "photos", "Name": "cameras/gone.mp4"}}
+    assert error_code(lambda: start(Video=missing, CollectionId="default"))[0] == "InvalidS3ObjectException"
+    photo = {"S3Object": {"Bucket": "photos", "Name": "cameras/door.jpg"}}
+    code, message = error_code(lambda: start(Video=photo, CollectionId="default"))
+    assert code == "InvalidParameterException" and message.startswith("The video cannot be analysed")
+    settings.FACESITE_VIDEO_MAX_BYTES = 1000
+    code, message = error_code(lambda: start(Video=DOOR, CollectionId="default"))
+    assert code == "VideoTooLargeException" and "FACESITE_VIDEO_MAX_BYTES" in message
+    assert not Video.objects.exists(), "nothing kept of a refused start"
+
+    reviewer = client_for(live_server, UserFactory(role=roles.REVIEWER))
+    assert error_code(lambda: reviewer.start_face_search(Video=DOOR, CollectionId="default"))[0] == (
+        "AccessDeniedException"
+    )
+    unknown = "0b4e7f52-1f8a-4d5e-9c3b-2a6d8e9f0a1b"
+    assert error_code(lambda: reviewer.get_face_search(JobId=unknown))[0] == "ResourceNotFoundException"
+
+
+def test_a_video_that_failed_is_a_failed_job_saying_why(live_server, s3_server):
+    s3_server.put_object(Bucket="photos", Key="cameras/door.mp4", Body=video(SCENES[:1]))
+    rekognition = client_for(live_server, UserFactory(role=roles.ADMINISTRATOR))
+    job = rekognition.start_face_search(Video=DOOR, CollectionId="default")["JobId"]
+    video_fail(video_id=job, error="The worker ran out of memory.")
+    failed = rekognition.get_face_search(JobId=job)
+    assert (failed["JobStatus"], failed["StatusMessage"]) == ("FAILED", "The worker ran out of memory.")
+    assert "Persons" not in failed
