@@ -1,30 +1,40 @@
 """Both sides real: this Facesite runs the Rekognition engine (real boto3 over real HTTP), pointed with
 AWS_ENDPOINT_URL_REKOGNITION at a second Facesite that serves the Rekognition-compatible API from its
-local engine, in its own process with its own database."""
+local engine, in its own process with its own database: images, and a video in S3 that the second Facesite's
+own worker searches (StartFaceSearch, GetFaceSearch)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
+from facesite.env import redis_database
 from recognition.models import Face
 from recognition.services.analysis import image_analyse
 from recognition.services.erasure import person_erase
+from recognition.services.files import file_s3_location
 from recognition.services.ingest import image_ingest
 from recognition.services.matching import faces_compare, faces_search, person_verify
 from recognition.services.people import person_enroll
+from tests.clips import analysed_here, video
 from tests.factories import PersonFactory
 from tests.images import FIXTURES
 from tests.servers import closed_port
-from tests.workers import ROOT
+from tests.workers import ROOT, WorkerProcess
+from videos.models import Video
+from videos.services import video_upload
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+REGION = "eu-west-1"
 
 
 def photo(name: str) -> bytes:
@@ -41,6 +51,12 @@ def manage(env: dict[str, str], *args: str) -> str:
 @pytest.fixture
 def other_facesite(tmp_path):
     """A second Facesite: SQLite, local files, the local engine, serving on a loopback port."""
+    yield from serving(tmp_path, {})
+
+
+def serving(tmp_path: Path, extra: dict[str, str], *, worker: bool = False) -> Iterator[tuple[str, str, str, Path]]:
+    """Start the second Facesite with ``extra`` in its environment (and a Celery worker of its own, where
+    ``worker``); its API's URL, an access key and the server's log."""
     port = closed_port()
     env = {
         **os.environ,
@@ -54,6 +70,7 @@ def other_facesite(tmp_path):
         "FACESITE_HTTPS": "false",
         "DJANGO_SUPERUSER_PASSWORD": "not-used-here-9f8e7d",
         "PYTHONUNBUFFERED": "1",
+        **extra,
     }
     env.pop("AWS_ENDPOINT_URL_REKOGNITION", None)
     manage(env, "migrate", "--noinput", "-v0")
@@ -72,10 +89,28 @@ def other_facesite(tmp_path):
             break
         except requests.ConnectionError:
             time.sleep(0.2)
+    worker_process = WorkerProcess(env=env, log_path=tmp_path / "worker.log") if worker else None
     yield url, key_id, secret, tmp_path / "server.log"
+    if worker_process is not None:
+        worker_process.stop()
     server.terminate()
     server.wait(10)
     log.close()
+
+
+@pytest.fixture
+def other_facesite_reading_s3(tmp_path, settings, s3_media):
+    """The second Facesite with a worker of its own (on Redis databases of its own), reading ``S3Object``s from
+    the S3 this Facesite keeps its media in."""
+    broker, cache = (redis_database(settings.CELERY_BROKER_URL, number) for number in (13, 14))
+    for url in (broker, cache):
+        redis.Redis.from_url(url).flushdb()
+    yield from serving(tmp_path, {
+        "REDIS_URL": broker, "CACHE_URL": cache, "AWS_S3_REGION_NAME": REGION,
+        "FACESITE_REKOGNITION_API_S3_ENDPOINT_URL": s3_media.meta.endpoint_url,
+    }, worker=True)  # fmt: skip
+    for url in (broker, cache):
+        redis.Redis.from_url(url).flushdb()
 
 
 def test_the_rekognition_engine_runs_against_a_facesite(other_facesite, settings, monkeypatch):
@@ -111,3 +146,32 @@ def test_the_rekognition_engine_runs_against_a_facesite(other_facesite, settings
     other = boto3.session.Session().client("rekognition", region_name="eu-west-1")
     assert other.list_faces(CollectionId="default")["Faces"] == []  # gone on the other side too
     assert other.list_users(CollectionId="default")["Users"] == []
+
+
+def test_a_video_in_s3_is_searched_by_a_facesite_through_the_rekognition_engine(
+    other_facesite_reading_s3, settings, monkeypatch
+):
+    """Rekognition Video's StartFaceSearch and GetFaceSearch, as the engine calls them for a video in S3, answered
+    by the second Facesite's own video analysis, its worker reading the video from the same S3."""
+    url, key_id, secret, log = other_facesite_reading_s3
+    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    settings.RECOGNITION_ENGINE = {
+        "BACKEND": "recognition.engines.rekognition.RekognitionEngine",
+        "OPTIONS": {"region": REGION, "collection_prefix": "", "max_attempts": 1, "video_poll_seconds": 0.5,
+                    "video_timeout": 240.0},
+    }  # fmt: skip
+    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 60
+    obama = PersonFactory(name="Barack Obama", external_id="B-44")
+    person_enroll(person=obama, data=photo("obama3.jpg"))
+
+    uploaded = video_upload(file=io.BytesIO(video([("obama.jpg", 3.0), (None, 2.0)])), filename="door.mp4")
+    assert file_s3_location(uploaded.file).region == REGION, "where the engine reads it itself"
+    done = analysed_here(uploaded)
+    assert done.status == Video.Status.DONE, done.error + Path(log).read_text()[-2000:]
+    other_worker = (Path(log).parent / "worker.log").read_text()
+    assert "videos.tasks.finish_video[" in other_worker, "the other Facesite's worker analysed it"
+    [sighting] = done.sightings.all()
+    assert sighting.person == obama and sighting.similarity > 80
+    assert sighting.first_at < 1.0 and 2.0 <= sighting.last_at < 3.0 and len(sighting.boxes) >= 5
