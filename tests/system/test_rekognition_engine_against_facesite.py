@@ -113,16 +113,22 @@ def other_facesite_reading_s3(tmp_path, settings, s3_media):
         redis.Redis.from_url(url).flushdb()
 
 
-def test_the_rekognition_engine_runs_against_a_facesite(other_facesite, settings, monkeypatch):
-    url, key_id, secret, log = other_facesite
+def engine_pointed_at(other: tuple[str, str, str, Path], settings, monkeypatch, **options: float) -> Path:
+    """This Facesite's engine: Rekognition at the second Facesite's API, signing with its key; its log."""
+    url, key_id, secret, log = other
     monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
     settings.RECOGNITION_ENGINE = {
         "BACKEND": "recognition.engines.rekognition.RekognitionEngine",
-        "OPTIONS": {"region": "eu-west-1", "collection_prefix": "", "max_attempts": 1},
+        "OPTIONS": {"region": REGION, "collection_prefix": "", "max_attempts": 1, **options},
     }
     settings.FACESITE_ENROL_MIN_FACE_PIXELS = 60
+    return log
+
+
+def test_the_rekognition_engine_runs_against_a_facesite(other_facesite, settings, monkeypatch):
+    log = engine_pointed_at(other_facesite, settings, monkeypatch)
 
     obama = PersonFactory(name="Barack Obama", external_id="B-44")
     reference = person_enroll(person=obama, data=photo("obama.jpg"))
@@ -153,16 +159,8 @@ def test_a_video_in_s3_is_searched_by_a_facesite_through_the_rekognition_engine(
 ):
     """Rekognition Video's StartFaceSearch and GetFaceSearch, as the engine calls them for a video in S3, answered
     by the second Facesite's own video analysis, its worker reading the video from the same S3."""
-    url, key_id, secret, log = other_facesite_reading_s3
-    monkeypatch.setenv("AWS_ENDPOINT_URL_REKOGNITION", url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
-    settings.RECOGNITION_ENGINE = {
-        "BACKEND": "recognition.engines.rekognition.RekognitionEngine",
-        "OPTIONS": {"region": REGION, "collection_prefix": "", "max_attempts": 1, "video_poll_seconds": 0.5,
-                    "video_timeout": 240.0},
-    }  # fmt: skip
-    settings.FACESITE_ENROL_MIN_FACE_PIXELS = 60
+    log = engine_pointed_at(other_facesite_reading_s3, settings, monkeypatch, video_poll_seconds=0.5,
+                            video_timeout=240.0)  # fmt: skip
     obama = PersonFactory(name="Barack Obama", external_id="B-44")
     person_enroll(person=obama, data=photo("obama3.jpg"))
 
