@@ -8,7 +8,7 @@ import tempfile
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from recognition.audit import audit_record
 from recognition.models import AuditEvent, Collection, Face
@@ -42,6 +42,7 @@ def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     location = params["Video"].get("S3Object")
     if not location:
         raise invalid_parameter("Video needs an S3Object.")
+    video: Video | None = None
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
         s3_to_file(location, file, limit=settings.FACESITE_VIDEO_MAX_BYTES)
         file.seek(0)
@@ -54,6 +55,11 @@ def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
                                         face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
         except VideoRefused as exc:
             raise invalid_parameter(f"The video cannot be analysed: {exc}") from exc
+        except IntegrityError:  # the same token at the same moment: the other call's job, and no stray file
+            if not token or video is None:
+                raise
+            video.file.delete(save=False)
+            return {"JobId": str(VideoJob.objects.get(user=call.user, client_request_token=token).video_id)}
     return {"JobId": str(video.pk)}
 
 

@@ -2,6 +2,9 @@
 analysed by the real local engine (the video tasks run here), its sightings answered as Rekognition Video's
 ``Persons``, every answer walked against botocore's output shapes."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import redis
 from botocore.exceptions import ClientError
@@ -82,6 +85,24 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
     assert strict == found["Persons"]
     read = AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=job).first()
     assert read is not None and read.details["via"] == "GetFaceSearch"
+
+
+def test_two_starts_with_one_token_at_the_same_moment_make_one_job_and_keep_one_file(
+    live_server, s3_server, media_root
+):
+    s3_server.put_object(Bucket="photos", Key="cameras/door.mp4", Body=video(SCENES[:1]))
+    rekognition = client_for(live_server, UserFactory(role=roles.OPERATOR))
+    together = threading.Barrier(2)
+
+    def start() -> str:
+        together.wait()  # both past the token's look-up before either job is saved, as a client's retry can be
+        return rekognition.start_face_search(Video=DOOR, CollectionId="default", ClientRequestToken="t")["JobId"]
+
+    with ThreadPoolExecutor(2) as pool:
+        jobs = [future.result() for future in [pool.submit(start) for _ in range(2)]]
+    assert jobs[0] == jobs[1] and Video.objects.count() == 1
+    stored = [path for path in (media_root / "videos").rglob("*") if path.is_file()]
+    assert [path.name for path in stored] == [Video.objects.get().file.name.rsplit("/", 1)[-1]], "no stray copy"
 
 
 def test_a_higher_face_match_threshold_leaves_the_faces_without_matches(live_server, s3_server, obama_and_biden):
