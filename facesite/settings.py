@@ -324,6 +324,9 @@ REKOGNITION_API_S3 = {
     "endpoint_url": env_str("FACESITE_REKOGNITION_API_S3_ENDPOINT_URL", env_str("AWS_S3_ENDPOINT_URL", "")) or None,
     "region_name": env_str("AWS_S3_REGION_NAME", "") or None,
 }
+# ... from these buckets only ("*": any): it reads with Facesite's own credentials, so without a list a caller could
+# have it read whatever those credentials can, Facesite's own media included. None by default: S3Object refused.
+FACESITE_REKOGNITION_API_S3_BUCKETS = env_list("FACESITE_REKOGNITION_API_S3_BUCKETS", [])
 RECOGNITION_ENGINE = {
     "BACKEND": RECOGNITION_ENGINES[_ENGINE],
     "OPTIONS": {

@@ -105,10 +105,17 @@ def s3_to_file(location: dict[str, Any], file: IO[bytes], *, limit: int) -> int:
 
 
 def _s3_object(location: dict[str, Any]) -> dict[str, Any]:
+    """The object's ``GetObject`` answer, from a bucket callers may name (``FACESITE_REKOGNITION_API_S3_BUCKETS``):
+    Facesite reads with its own credentials, not the caller's, which must not reach every bucket those can."""
+    bucket, allowed = location.get("Bucket", ""), settings.FACESITE_REKOGNITION_API_S3_BUCKETS
+    if "*" not in allowed and bucket not in allowed:
+        raise AwsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: this server reads "
+                       f"S3Objects only from the buckets in FACESITE_REKOGNITION_API_S3_BUCKETS, and {bucket} is not "
+                       "one of them.")  # fmt: skip
     options = settings.REKOGNITION_API_S3
     client = boto3.session.Session().client("s3", **{k: v for k, v in options.items() if v})
     extra = {"VersionId": location["Version"]} if location.get("Version") else {}
-    found: dict[str, Any] = client.get_object(Bucket=location.get("Bucket", ""), Key=location.get("Name", ""), **extra)
+    found: dict[str, Any] = client.get_object(Bucket=bucket, Key=location.get("Name", ""), **extra)
     return found
 
 

@@ -13,6 +13,7 @@ def s3_server(settings, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3-secret")
     with servers.s3_server() as url:
         settings.REKOGNITION_API_S3 = {"endpoint_url": url, "region_name": "us-east-1"}
+        settings.FACESITE_REKOGNITION_API_S3_BUCKETS = ["photos"]
         s3 = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1")
         s3.create_bucket(Bucket="photos")
         yield s3

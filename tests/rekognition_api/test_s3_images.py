@@ -24,3 +24,21 @@ def test_images_are_read_from_s3(live_server, settings, s3_server):
     with pytest.raises(ClientError) as missing:
         rekognition.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "people/nobody.jpg"}})
     assert missing.value.response["Error"]["Code"] == "InvalidS3ObjectException"
+
+
+def test_only_the_buckets_listed_are_read(live_server, settings, s3_server):
+    """Facesite reads with its own credentials: a caller must not reach every bucket those can."""
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    s3_server.create_bucket(Bucket="payroll")
+    s3_server.put_object(Bucket="payroll", Key="obama.jpg", Body=(FIXTURES / "obama.jpg").read_bytes())
+    rekognition = client_for(live_server, UserFactory(role=roles.ADMINISTRATOR))
+    elsewhere = {"S3Object": {"Bucket": "payroll", "Name": "obama.jpg"}}
+
+    with pytest.raises(ClientError) as refused:
+        rekognition.detect_faces(Image=elsewhere)
+    error = refused.value.response["Error"]
+    assert error["Code"] == "InvalidS3ObjectException"
+    assert "only from the buckets in FACESITE_REKOGNITION_API_S3_BUCKETS, and payroll is not" in error["Message"]
+
+    settings.FACESITE_REKOGNITION_API_S3_BUCKETS = ["*"]
+    assert len(rekognition.detect_faces(Image=elsewhere)["FaceDetails"]) == 1, "every bucket, where told so"

@@ -26,6 +26,7 @@ from recognition.services.ingest import image_ingest
 from recognition.services.matching import faces_compare, faces_search, person_verify
 from recognition.services.people import person_enroll
 from tests.clips import analysed_here, video
+from tests.conftest import S3_MEDIA_BUCKET
 from tests.factories import PersonFactory
 from tests.images import FIXTURES
 from tests.servers import closed_port
@@ -108,6 +109,7 @@ def other_facesite_reading_s3(tmp_path, settings, s3_media):
     yield from serving(tmp_path, {
         "REDIS_URL": broker, "CACHE_URL": cache, "AWS_S3_REGION_NAME": REGION,
         "FACESITE_REKOGNITION_API_S3_ENDPOINT_URL": s3_media.meta.endpoint_url,
+        "FACESITE_REKOGNITION_API_S3_BUCKETS": S3_MEDIA_BUCKET,
     }, worker=True)  # fmt: skip
     for url in (broker, cache):
         redis.Redis.from_url(url).flushdb()
