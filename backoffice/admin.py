@@ -26,7 +26,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from backoffice.models import ApiToken, Authenticator
 from backoffice.tokens import api_token_expires, api_token_issue, api_token_revoke
-from backoffice.two_step import two_step_reset
+from backoffice.two_step import two_step_reset, with_keys_required
 from recognition.audit import request_ip
 
 
@@ -109,8 +109,11 @@ class FacesiteUserAdmin(UserAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         authenticators = Authenticator.objects.filter(user=OuterRef("pk"))
         users = super().get_queryset(request)
-        return users.annotate(has_authenticator=Exists(authenticators), key_count=Count("security_keys"),
-                              keys_only=Exists(authenticators.filter(keys_only=True)))  # fmt: skip
+        return with_keys_required(users).annotate(
+            has_authenticator=Exists(authenticators),
+            key_count=Count("security_keys", distinct=True),
+            keys_only=Exists(authenticators.filter(keys_only=True)),
+        )
 
     @admin.display(description="Two-step sign-in", boolean=True, ordering="has_authenticator")
     def two_step(self, user: Any) -> bool:
@@ -120,9 +123,12 @@ class FacesiteUserAdmin(UserAdmin):
     def security_keys(self, user: Any) -> int:
         return int(user.key_count)
 
-    @admin.display(description="Keys only", boolean=True, ordering="keys_only")
-    def keys_only(self, user: Any) -> bool:
-        return bool(user.keys_only)
+    @admin.display(description="Keys only", ordering="keys_only")
+    def keys_only(self, user: Any) -> str:
+        """Whether codes are refused for the user: by their role (``FACESITE_KEYS_ONLY_ROLES``), or by choice."""
+        if user.keys_required:
+            return "by role" if user.key_count else "by role, no key yet"
+        return "chosen" if user.keys_only else "–"
 
     @admin.action(description="Reset two-step sign-in (a lost phone, or days to set it up again)",
                   permissions=["change"])  # fmt: skip

@@ -154,15 +154,20 @@ def test_a_new_phone_keeps_keys_only_and_a_reset_ends_it():
     assert after.get("/admin/").status_code == 200, "the reset user signs in with codes again"
 
 
-def test_the_users_list_says_who_signs_in_with_keys_only():
+def test_the_users_list_says_who_signs_in_with_keys_only_and_why(settings):
     keys_only_user(SoftwareKey(), username="keys-only")
     administrator = UserFactory(is_staff=True, is_superuser=True)
     client, _ = signed_in(administrator)
     set_up(client)
+    settings.FACESITE_KEYS_ONLY_ROLES = ["Operator"]
+    UserFactory(is_staff=True, role="Operator", username="operator-without-a-key")
+    user_with_key(SoftwareKey(), role="Operator", username="operator-with-a-key")
     listed = client.get("/admin/auth/user/")
-    assert "Keys only" in listed.content.decode()
-    chosen = {user.username: user.keys_only for user in listed.context["cl"].result_list}
-    assert chosen == {administrator.username: False, "keys-only": True}
+    admin_page = listed.context["cl"].model_admin
+    said = {user.username: admin_page.keys_only(user) for user in listed.context["cl"].result_list}
+    assert said == {administrator.username: "–", "keys-only": "chosen", "operator-without-a-key": "by role, no key yet",
+                    "operator-with-a-key": "by role"}  # fmt: skip
+    assert "by role, no key yet" in listed.content.decode()
 
 
 def test_a_role_that_signs_in_with_keys_only_holds_its_users_at_their_page_until_they_add_one(settings):
