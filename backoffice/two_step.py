@@ -120,10 +120,9 @@ def has_authenticator(user: Any) -> bool:
 
 def keys_required(user: Any) -> bool:
     """Whether ``user``'s role signs in with security keys only (``FACESITE_KEYS_ONLY_ROLES``)."""
-    roles = settings.FACESITE_KEYS_ONLY_ROLES
-    if not roles or not user.is_staff:
+    if not settings.FACESITE_KEYS_ONLY_ROLES or not user.is_staff:
         return False
-    return ("superuser" in roles and user.is_superuser) or user.groups.filter(name__in=roles).exists()
+    return with_keys_required(get_user_model().objects.filter(pk=user.pk)).filter(keys_required=True).exists()
 
 
 def codes_refused(user: Any, authenticator: Authenticator | None) -> bool:
@@ -289,8 +288,8 @@ def users_without_required_key() -> int:
 
 
 def with_keys_required(users: QuerySet[Any]) -> QuerySet[Any]:
-    """``users``, each with ``keys_required``: whether their role signs in with keys only, as ``keys_required``
-    decides it for one user, in the same query."""
+    """``users``, each with ``keys_required``: whether their role signs in with keys only (``keys_required`` for
+    one user), in the same query."""
     roles = settings.FACESITE_KEYS_ONLY_ROLES
     in_role = Exists(get_user_model().groups.through.objects.filter(user_id=OuterRef("pk"), group__name__in=roles))
     required = Q(in_role) | Q(is_superuser=True) if "superuser" in roles else Q(in_role)
