@@ -38,9 +38,11 @@ OPERATIONS: dict[str, Operation] = {
 }
 
 # Each call counts against the same per-user rates as the REST API (REST_FRAMEWORK's throttle rates), so
-# this door is no way around them: enrolment-like calls as enrolments, everything else as checks.
+# this door is no way around them: enrolment-like calls as enrolments, a video to search as an upload,
+# everything else as checks.
 ENROLLING = {"IndexFaces", "CreateUser", "AssociateFaces"}
+UPLOADING = {"StartFaceSearch"}
 
 
 def rate_scope(operation: str) -> str:
-    return "enrol" if operation in ENROLLING else "sync"
+    return "enrol" if operation in ENROLLING else "upload" if operation in UPLOADING else "sync"

@@ -158,3 +158,23 @@ def test_a_video_that_failed_is_a_failed_job_saying_why(live_server, s3_server):
     failed = rekognition.get_face_search(JobId=job)
     assert (failed["JobStatus"], failed["StatusMessage"]) == ("FAILED", "The worker ran out of memory.")
     assert "Persons" not in failed
+
+
+def test_a_start_counts_as_an_upload_against_the_users_rate(live_server):
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    original = UserRateThrottle.THROTTLE_RATES
+    UserRateThrottle.THROTTLE_RATES = {**original, "upload": "1/min"}  # DRF reads the rates at import
+    cache.clear()
+    try:
+        rekognition = client_for(live_server, UserFactory(role=roles.OPERATOR))
+        assert error_code(lambda: rekognition.start_face_search(Video=DOOR, CollectionId="nowhere"))[0] == (
+            "ResourceNotFoundException"
+        )
+        again = error_code(lambda: rekognition.start_face_search(Video=DOOR, CollectionId="nowhere"))
+        assert again[0] == "ThrottlingException", "the REST API's upload rate: this door is no way around it"
+        assert rekognition.list_collections()["CollectionIds"] == ["default"], "checks keep their own rate"
+    finally:
+        UserRateThrottle.THROTTLE_RATES = original
+        cache.clear()
