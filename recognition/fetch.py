@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import ipaddress
+from collections.abc import Iterable
 from typing import IO
 from urllib.parse import urljoin, urlsplit
 
@@ -106,7 +107,7 @@ def fetch_to_file(url: str, sink: IO[bytes], *, limit: int, timeout: float, acce
                 if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
                     raise FetchRefused(f"The file is {int(declared):,} bytes; the limit is {limit:,} bytes.")
                 try:
-                    size = _copy_limited(response, sink, limit)
+                    size = copy_limited(response.iter_content(64 * 1024), sink, limit)
                 except requests.RequestException as exc:
                     raise _failure(exc, url, guard, timeout) from exc
                 if guard.expired:  # a body read until the connection closes ends quietly when cut off
@@ -132,9 +133,11 @@ def _failure(exc: requests.RequestException, url: str, guard: Guard, timeout: fl
     return FetchRefused(f"The URL could not be fetched: {exc}")
 
 
-def _copy_limited(response: requests.Response, sink: IO[bytes], limit: int) -> int:
+def copy_limited(chunks: Iterable[bytes], sink: IO[bytes], limit: int) -> int:
+    """Copy ``chunks`` into ``sink``; how many bytes. ``FetchRefused`` as soon as they pass ``limit``, before
+    the chunk that passes it is written."""
     size = 0
-    for chunk in response.iter_content(64 * 1024):
+    for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise FetchRefused(f"The file is larger than the limit of {limit:,} bytes.")

@@ -17,6 +17,7 @@ from django.core import signing
 from recognition.engine_handler import get_engine
 from recognition.engines.base import FaceDetail
 from recognition.exceptions import engine_call
+from recognition.fetch import FetchRefused, copy_limited
 from recognition.models import Collection, Face, Person
 from recognition.services.quality import quality_faults
 from recognition.validation import CheckedImage, ImageRejected, inspect_image
@@ -92,16 +93,13 @@ def _from_s3(location: dict[str, Any]) -> bytes:
 def s3_to_file(location: dict[str, Any], file: IO[bytes], *, limit: int) -> int:
     """Copy an ``S3Object`` into ``file`` a megabyte at a time; its size. ``VideoTooLargeException`` past
     ``limit`` bytes (Rekognition Video's objects are larger than an image's, read whole into memory)."""
-    size = 0
     with _s3_reading():
         body = _s3_object(location)["Body"]
-        while block := body.read(1024 * 1024):
-            size += len(block)
-            if size > limit:
-                raise AwsError("VideoTooLargeException", f"The video is larger than {limit:,} bytes, the most "
-                               "this server takes (FACESITE_VIDEO_MAX_BYTES).")  # fmt: skip
-            file.write(block)
-    return size
+        try:
+            return copy_limited(body.iter_chunks(1024 * 1024), file, limit)
+        except FetchRefused as exc:
+            raise AwsError("VideoTooLargeException", f"The video is larger than {limit:,} bytes, the most this "
+                           "server takes (FACESITE_VIDEO_MAX_BYTES).") from exc  # fmt: skip
 
 
 def _s3_object(location: dict[str, Any]) -> dict[str, Any]:
