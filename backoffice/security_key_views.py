@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from backoffice import security_keys
 from backoffice.models import Authenticator
-from backoffice.two_step import key_needed, keys_only, keys_required, recovery_codes_left
+from backoffice.two_step import codes_refused, key_needed, keys_only, keys_required, recovery_codes_left
 from backoffice.two_step_views import answer_in_json
 
 KEYS_ONLY_CHOSEN = {
@@ -34,10 +34,11 @@ def page(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("admin:two_step_settings"))
     user: Any = request.user
     held = key_needed(request)
+    authenticator = Authenticator.objects.filter(user=user).first()
     return render(request, "admin/two_step_settings.html", {
         **admin.site.each_context(request), "title": "Two-step sign-in", "keys": security_keys.keys_of(user),
-        "authenticator": Authenticator.objects.filter(user=user).first(),
-        "recovery_codes_left": recovery_codes_left(user), "keys_only": keys_only(user),
+        "authenticator": authenticator, "keys_only": codes_refused(user, authenticator),
+        "recovery_codes_left": recovery_codes_left(user),
         "keys_required": keys_required(user), "key_needed": held,
         **({"is_nav_sidebar_enabled": False} if held else {}),  # its links would only lead back here
     })  # fmt: skip

@@ -119,10 +119,17 @@ def has_authenticator(user: Any) -> bool:
 
 
 def keys_required(user: Any) -> bool:
-    """Whether ``user``'s role signs in with security keys only (``FACESITE_KEYS_ONLY_ROLES``)."""
-    if not settings.FACESITE_KEYS_ONLY_ROLES or not user.is_staff:
-        return False
-    return with_keys_required(get_user_model().objects.filter(pk=user.pk)).filter(keys_required=True).exists()
+    """Whether ``user``'s role signs in with security keys only (``FACESITE_KEYS_ONLY_ROLES``). Asked of the
+    signed-in user several times a request (the admin's every check of its permission): kept on the user."""
+    known: bool | None = getattr(user, "_keys_required", None)
+    if known is None:
+        known = (
+            bool(settings.FACESITE_KEYS_ONLY_ROLES)
+            and user.is_staff
+            and (with_keys_required(get_user_model().objects.filter(pk=user.pk)).filter(keys_required=True).exists())
+        )
+        user._keys_required = known
+    return known
 
 
 def codes_refused(user: Any, authenticator: Authenticator | None) -> bool:
@@ -140,9 +147,13 @@ def keys_only(user: Any) -> bool:
 
 def key_needed(request: HttpRequest) -> bool:
     """Whether ``request``'s user must add a security key before any page but their two-step page: their role
-    signs in with keys only, and they have none yet."""
-    user: Any = request.user
-    return keys_required(user) and not SecurityKey.objects.filter(user=user).exists()
+    signs in with keys only, and they have none yet. Asked once a request, as ``session_passed``."""
+    known: bool | None = getattr(request, "_key_needed", None)
+    if known is None:
+        user: Any = request.user
+        known = keys_required(user) and not SecurityKey.objects.filter(user=user).exists()
+        request._key_needed = known  # type: ignore[attr-defined]
+    return known
 
 
 def setup_secret(request: HttpRequest) -> str:
@@ -291,10 +302,10 @@ def with_keys_required(users: QuerySet[Any]) -> QuerySet[Any]:
     """``users``, each with ``keys_required``: whether their role signs in with keys only (``keys_required`` for
     one user), in the same query."""
     roles = settings.FACESITE_KEYS_ONLY_ROLES
-    in_role = Exists(get_user_model().groups.through.objects.filter(user_id=OuterRef("pk"), group__name__in=roles))
-    required = Q(in_role) | Q(is_superuser=True) if "superuser" in roles else Q(in_role)
     if not roles:
         return users.annotate(keys_required=Value(False))
+    in_role = Exists(get_user_model().groups.through.objects.filter(user_id=OuterRef("pk"), group__name__in=roles))
+    required = Q(in_role) | Q(is_superuser=True) if "superuser" in roles else Q(in_role)
     return users.annotate(keys_required=ExpressionWrapper(Q(is_staff=True) & required, output_field=BooleanField()))
 
 
