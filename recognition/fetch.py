@@ -50,6 +50,10 @@ class FetchRefused(Exception):
         self.retryable = retryable
 
 
+class TooLarge(FetchRefused):
+    """The body passed the size limit."""
+
+
 def check_url(url: str) -> None:
     """What can be said of a URL before resolving it: scheme, credentials, and a literal address."""
     parts = urlsplit(url)
@@ -105,7 +109,7 @@ def fetch_to_file(url: str, sink: IO[bytes], *, limit: int, timeout: float, acce
                     raise FetchRefused(f"The server answered HTTP {response.status_code}.")
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
-                    raise FetchRefused(f"The file is {int(declared):,} bytes; the limit is {limit:,} bytes.")
+                    raise TooLarge(f"The file is {int(declared):,} bytes; the limit is {limit:,} bytes.")
                 try:
                     size = copy_limited(response.iter_content(64 * 1024), sink, limit)
                 except requests.RequestException as exc:
@@ -140,6 +144,6 @@ def copy_limited(chunks: Iterable[bytes], sink: IO[bytes], limit: int) -> int:
     for chunk in chunks:
         size += len(chunk)
         if size > limit:
-            raise FetchRefused(f"The file is larger than the limit of {limit:,} bytes.")
+            raise TooLarge(f"The file is larger than the limit of {limit:,} bytes.")
         sink.write(chunk)
     return size

@@ -11,6 +11,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 class TrickleServer:
@@ -91,6 +92,20 @@ def s3_server() -> Iterator[str]:
         yield url
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def s3_read_from(settings, monkeypatch, bucket: str) -> Iterator[Any]:
+    """``s3_server`` as the S3 Facesite reads objects from (``REKOGNITION_API_S3``), with ``bucket``; a client."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "s3-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3-secret")
+    with s3_server() as url:
+        settings.REKOGNITION_API_S3 = {"endpoint_url": url, "region_name": "us-east-1"}
+        client = boto3.session.Session().client("s3", endpoint_url=url, region_name="us-east-1")
+        client.create_bucket(Bucket=bucket)
+        yield client
 
 
 class PrivateAuthority:

@@ -25,6 +25,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines.base import BaseEngine, EngineError, S3Location
 from recognition.exceptions import StorageUnavailable
 from recognition.fetch import FetchRefused, fetch_to_file
+from recognition.s3_objects import S3Object, s3_to_file
 from recognition.services.files import delete_files_after_commit, file_s3_location, files_delete, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from recognition.services.strays import UUID, uuid_in
@@ -176,7 +177,8 @@ def _try_again_later(chunk: VideoChunk, token: uuid.UUID, *, reason: str) -> Non
 def _fetch_failed(video: Video, exc: FetchRefused | VideoRefused) -> None:
     """A passing failure puts the video back in the queue for a later try, until ``MAX_ATTEMPTS``;
     anything else, or the last try, fails it saying why."""
-    reason = f"The video at the URL could not be taken: {exc.message}"
+    where = "in S3" if video.source_url.startswith("s3://") else "at the URL"
+    reason = f"The video {where} could not be taken: {exc.message}"
     if not exc.retryable:
         video_fail(video_id=str(video.pk), error=reason)
     elif video.fetch_attempts >= MAX_ATTEMPTS:
@@ -279,10 +281,15 @@ def frames_held(names: list[str]) -> set[str]:
 
 
 def _fetch(video: Video) -> None:
-    """Fetch the video at its URL into a temporary file (on disk past a few MB), check it, store it."""
+    """Fetch the video at its URL (or read it from S3) into a temporary file (on disk past a few MB), check it,
+    store it."""
+    limit = settings.FACESITE_VIDEO_MAX_BYTES
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
-        size = fetch_to_file(video.source_url, file, limit=settings.FACESITE_VIDEO_MAX_BYTES,
-                             timeout=settings.FACESITE_VIDEO_FETCH_TIMEOUT, accept="video/*")  # fmt: skip
+        if video.source_url.startswith("s3://"):  # named to the Rekognition-compatible API's StartFaceSearch
+            size = s3_to_file(S3Object.from_url(video.source_url), file, limit=limit)
+        else:
+            size = fetch_to_file(video.source_url, file, limit=limit, timeout=settings.FACESITE_VIDEO_FETCH_TIMEOUT,
+                                 accept="video/*")  # fmt: skip
         file.seek(0)
         info = video_check(file, size=size)
         video_describe(video, info, size=size, sha256=file_sha256(file))

@@ -18,6 +18,7 @@ from recognition.audit import Actor, audit_record, authenticated_user
 from recognition.exceptions import InvalidInput
 from recognition.fetch import FetchRefused, check_url
 from recognition.models import AuditEvent, Collection
+from recognition.s3_objects import S3Object
 from recognition.services.files import delete_files_after_commit, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from videos.media import VideoInfo, VideoRejected, probe
@@ -56,7 +57,23 @@ def video_upload_url(
         check_url(url)
     except FetchRefused as exc:
         raise InvalidInput(exc.message, code="url_refused", field="url") from exc
-    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=url.rsplit("/", 1)[-1][:255])
+    return _video_to_fetch(url, filename=url.rsplit("/", 1)[-1], collection=collection, uploaded_by=uploaded_by,
+                           client_ip=client_ip)  # fmt: skip
+
+
+def video_upload_s3(
+    *, source: S3Object, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None
+) -> Video:
+    """Commit a video to be read from S3 by the worker (checked, stored and analysed there), with Facesite's own
+    credentials: the caller decides which objects may be named."""
+    return _video_to_fetch(source.url, filename=source.name, collection=collection, uploaded_by=uploaded_by,
+                           client_ip=client_ip)  # fmt: skip
+
+
+def _video_to_fetch(
+    url: str, *, filename: str, collection: Collection | None, uploaded_by: Actor, client_ip: str | None
+) -> Video:
+    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename)
     video.source_url = url
     with transaction.atomic():
         video.save()

@@ -3,22 +3,22 @@ Rekognition's JSON shapes."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
-import boto3
-from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core import signing
 
 from recognition.engine_handler import get_engine
 from recognition.engines.base import FaceDetail
 from recognition.exceptions import engine_call
-from recognition.fetch import FetchRefused, copy_limited
+from recognition.fetch import FetchRefused, TooLarge
 from recognition.models import Collection, Face, Person
+from recognition.s3_objects import S3Object, s3_size, s3_to_file
 from recognition.services.quality import quality_faults
 from recognition.validation import CheckedImage, ImageRejected, inspect_image
 from rekognition_api.models import CollectionUser
@@ -84,36 +84,37 @@ def image(param: dict[str, Any]) -> CheckedImage:
     return CheckedImage(data=data, info=info)
 
 
-def _from_s3(location: dict[str, Any]) -> bytes:
+def _from_s3(param: dict[str, Any]) -> bytes:
+    body = io.BytesIO()
     with _s3_reading():
-        data: bytes = _s3_object(location)["Body"].read(MAX_S3_BYTES + 1)
-    return data
-
-
-def s3_to_file(location: dict[str, Any], file: IO[bytes], *, limit: int) -> int:
-    """Copy an ``S3Object`` into ``file`` a megabyte at a time; its size. ``VideoTooLargeException`` past
-    ``limit`` bytes (Rekognition Video's objects are larger than an image's, read whole into memory)."""
-    with _s3_reading():
-        body = _s3_object(location)["Body"]
         try:
-            return copy_limited(body.iter_chunks(1024 * 1024), file, limit)
-        except FetchRefused as exc:
-            raise AwsError("VideoTooLargeException", f"The video is larger than {limit:,} bytes, the most this "
-                           "server takes (FACESITE_VIDEO_MAX_BYTES).") from exc  # fmt: skip
+            s3_to_file(s3_object(param), body, limit=MAX_S3_BYTES)
+        except TooLarge as exc:
+            raise AwsError("ImageTooLargeException", f"Image size is too large (more than {MAX_S3_BYTES:,} bytes, "
+                           "the most Rekognition reads from S3).") from exc  # fmt: skip
+    return body.getvalue()
 
 
-def _s3_object(location: dict[str, Any]) -> dict[str, Any]:
-    """The object's ``GetObject`` answer, from a bucket callers may name (``FACESITE_REKOGNITION_API_S3_BUCKETS``):
+def s3_video(param: dict[str, Any], *, limit: int) -> S3Object:
+    """A video's ``S3Object``, there and at most ``limit`` bytes (``VideoTooLargeException``), asked of S3
+    without reading it: the worker reads it, as a video sent as a URL."""
+    found = s3_object(param)
+    with _s3_reading():
+        size = s3_size(found)
+    if size > limit:
+        raise AwsError("VideoTooLargeException", f"The video is {size:,} bytes, larger than {limit:,} bytes, the "
+                       "most this server takes (FACESITE_VIDEO_MAX_BYTES).")  # fmt: skip
+    return found
+
+
+def s3_object(param: dict[str, Any]) -> S3Object:
+    """The object an ``S3Object`` names, from a bucket callers may name (``FACESITE_REKOGNITION_API_S3_BUCKETS``):
     Facesite reads with its own credentials, not the caller's, which must not reach every bucket those can."""
-    bucket, allowed = location.get("Bucket", ""), settings.FACESITE_REKOGNITION_API_S3_BUCKETS
-    if "*" not in allowed and bucket not in allowed:
+    found, allowed = S3Object.from_param(param), settings.FACESITE_REKOGNITION_API_S3_BUCKETS
+    if "*" not in allowed and found.bucket not in allowed:
         raise AwsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: this server reads "
-                       f"S3Objects only from the buckets in FACESITE_REKOGNITION_API_S3_BUCKETS, and {bucket} is not "
-                       "one of them.")  # fmt: skip
-    options = settings.REKOGNITION_API_S3
-    client = boto3.session.Session().client("s3", **{k: v for k, v in options.items() if v})
-    extra = {"VersionId": location["Version"]} if location.get("Version") else {}
-    found: dict[str, Any] = client.get_object(Bucket=bucket, Key=location.get("Name", ""), **extra)
+                       f"S3Objects only from the buckets in FACESITE_REKOGNITION_API_S3_BUCKETS, and {found.bucket} "
+                       "is not one of them.")  # fmt: skip
     return found
 
 
@@ -122,8 +123,8 @@ def _s3_reading() -> Iterator[None]:
     """S3's refusals and failures, as the ``InvalidS3ObjectException`` Rekognition answers with."""
     try:
         yield
-    except (ClientError, BotoCoreError) as exc:
-        raise AwsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: {exc}") from exc
+    except FetchRefused as exc:
+        raise AwsError("InvalidS3ObjectException", f"Unable to get object metadata from S3: {exc.message}") from exc
 
 
 def box(value: Any) -> dict[str, float]:

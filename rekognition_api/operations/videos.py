@@ -4,7 +4,6 @@ video's sightings, one ``PersonMatch`` for each time a sighting's face was sampl
 
 from __future__ import annotations
 
-import tempfile
 from typing import Any
 
 from django.conf import settings
@@ -13,10 +12,10 @@ from django.db import IntegrityError, transaction
 from recognition.audit import audit_record
 from recognition.models import AuditEvent, Collection, Face
 from rekognition_api.models import VideoJob
-from rekognition_api.operations.common import Call, as_uuid, collection, face_json, page, s3_to_file
+from rekognition_api.operations.common import Call, as_uuid, collection, face_json, page, s3_video
 from rekognition_api.protocol import AwsError, invalid_parameter
 from videos.models import Sighting, Video
-from videos.services import VideoRefused, video_upload
+from videos.services import video_upload_s3
 
 START = "videos.add_video"
 SEE = "videos.view_video"
@@ -29,7 +28,9 @@ STATUS = {
 
 
 def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """Read the video from S3, check it and queue its analysis against the collection: the job's id."""
+    """Queue the search of a video in S3 against the collection: the job's id. The request asks S3 only whether
+    the video is there and not too large; the worker reads it, checks it (a file that is no video fails the
+    job, saying why, as on AWS) and analyses it."""
     call.require(START, to="analyse videos")
     found = collection(params)
     if params.get("NotificationChannel"):
@@ -39,27 +40,19 @@ def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     earlier = VideoJob.objects.filter(user=call.user, client_request_token=token).first() if token else None
     if earlier is not None:
         return {"JobId": str(earlier.video_id)}
-    location = params["Video"].get("S3Object")
-    if not location:
+    if not params["Video"].get("S3Object"):
         raise invalid_parameter("Video needs an S3Object.")
-    video: Video | None = None
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
-        s3_to_file(location, file, limit=settings.FACESITE_VIDEO_MAX_BYTES)
-        file.seek(0)
-        try:
-            with transaction.atomic():  # the job and its video together: its analysis is queued once both are
-                video = video_upload(file=file, filename=location.get("Name", "").rsplit("/", 1)[-1][:255],
-                                     collection=found, uploaded_by=call.user, client_ip=call.client_ip)  # fmt: skip
-                VideoJob.objects.create(video=video, user=call.user, client_request_token=token,
-                                        job_tag=params.get("JobTag", ""),
-                                        face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
-        except VideoRefused as exc:
-            raise invalid_parameter(f"The video cannot be analysed: {exc}") from exc
-        except IntegrityError:  # the same token at the same moment: the other call's job, and no stray file
-            if not token or video is None:
-                raise
-            video.file.delete(save=False)
-            return {"JobId": str(VideoJob.objects.get(user=call.user, client_request_token=token).video_id)}
+    source = s3_video(params["Video"]["S3Object"], limit=settings.FACESITE_VIDEO_MAX_BYTES)
+    try:
+        with transaction.atomic():  # the job and its video together: its analysis is queued once both are
+            video = video_upload_s3(source=source, collection=found, uploaded_by=call.user, client_ip=call.client_ip)
+            VideoJob.objects.create(video=video, user=call.user, client_request_token=token,
+                                    job_tag=params.get("JobTag", ""),
+                                    face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
+    except IntegrityError:  # the same token at the same moment: the other call's job (this one's rolled back)
+        if not token:
+            raise
+        return {"JobId": str(VideoJob.objects.get(user=call.user, client_request_token=token).video_id)}
     return {"JobId": str(video.pk)}
 
 

@@ -42,3 +42,16 @@ def test_only_the_buckets_listed_are_read(live_server, settings, s3_server):
 
     settings.FACESITE_REKOGNITION_API_S3_BUCKETS = ["*"]
     assert len(rekognition.detect_faces(Image=elsewhere)["FaceDetails"]) == 1, "every bucket, where told so"
+
+
+def test_an_image_larger_than_rekognition_reads_from_s3_is_refused_unread(live_server, s3_server, monkeypatch):
+    from rekognition_api.operations import common
+
+    photo = (FIXTURES / "obama.jpg").read_bytes()
+    monkeypatch.setattr(common, "MAX_S3_BYTES", len(photo) - 1)  # AWS's 15 MB, without sending 15 MB here
+    s3_server.put_object(Bucket="photos", Key="people/obama.jpg", Body=photo)
+    rekognition = client_for(live_server, UserFactory(role=roles.ADMINISTRATOR))
+    with pytest.raises(ClientError) as too_large:
+        rekognition.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "people/obama.jpg"}})
+    error = too_large.value.response["Error"]
+    assert error["Code"] == "ImageTooLargeException" and "the most Rekognition reads from S3" in error["Message"]

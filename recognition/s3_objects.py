@@ -1,0 +1,98 @@
+"""Reading an object from S3 (AWS, or a compatible server) with Facesite's own credentials, as the URL fetcher
+reads from the web: within a size limit, a megabyte at a time, and S3's refusals and failures as
+``FetchRefused`` (``retryable`` when trying later may help).
+
+Which buckets a caller may name is the caller's decision (the Rekognition-compatible API's
+``FACESITE_REKOGNITION_API_S3_BUCKETS``): these functions read whatever they are given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+
+from recognition.fetch import FetchRefused, copy_limited
+
+CHUNK = 1024 * 1024
+#: S3's answers that no later try changes: the object, its version or its bucket is not there, or not ours.
+FINAL = {"403", "404", "AccessDenied", "NoSuchBucket", "NoSuchKey", "NoSuchVersion", "InvalidArgument"}
+
+
+@dataclass(frozen=True)
+class S3Object:
+    """An object as Rekognition's ``S3Object`` names it: bucket, key and, optionally, version."""
+
+    bucket: str
+    key: str
+    version: str = ""
+
+    @classmethod
+    def from_param(cls, param: dict[str, Any]) -> S3Object:
+        return cls(bucket=param.get("Bucket", ""), key=param.get("Name", ""), version=param.get("Version", ""))
+
+    @classmethod
+    def from_url(cls, url: str) -> S3Object:
+        """From ``url`` (``s3://bucket/key``, the version as ``?versionId=``)."""
+        parts = urlsplit(url)
+        if parts.scheme != "s3" or not parts.netloc:
+            raise ValueError(f"Not an s3:// URL: {url}")
+        version = parse_qs(parts.query).get("versionId", [""])[0]
+        return cls(bucket=parts.netloc, key=unquote(parts.path[1:]), version=version)
+
+    @property
+    def url(self) -> str:
+        """``s3://bucket/key`` (the key quoted), with ``?versionId=`` for a version: how a video's source names it."""
+        version = f"?versionId={quote(self.version, safe='')}" if self.version else ""
+        return f"s3://{self.bucket}/{quote(self.key, safe='/')}{version}"
+
+    @property
+    def name(self) -> str:
+        """The key's last part: the file's name."""
+        return self.key.rsplit("/", 1)[-1]
+
+
+def s3_size(found: S3Object) -> int:
+    """The object's size in bytes, asked of S3 without reading it (``HeadObject``)."""
+    with _s3_refusals(found):
+        head = _client().head_object(Bucket=found.bucket, Key=found.key, **_version(found))
+    return int(head["ContentLength"])
+
+
+def s3_to_file(found: S3Object, sink: IO[bytes], *, limit: int) -> int:
+    """Copy the object into ``sink`` a megabyte at a time; its size. ``FetchRefused`` as soon as it passes
+    ``limit`` bytes, before the chunk that passes it is written."""
+    with _s3_refusals(found):
+        body = _client().get_object(Bucket=found.bucket, Key=found.key, **_version(found))["Body"]
+        try:
+            return copy_limited(body.iter_chunks(CHUNK), sink, limit)
+        finally:
+            body.close()
+
+
+def _client() -> Any:
+    options = settings.REKOGNITION_API_S3
+    return boto3.session.Session().client("s3", **{key: value for key, value in options.items() if value})
+
+
+def _version(found: S3Object) -> dict[str, str]:
+    return {"VersionId": found.version} if found.version else {}
+
+
+@contextmanager
+def _s3_refusals(found: S3Object) -> Iterator[None]:
+    """S3's errors as ``FetchRefused``: the object's absence or a denial for good; the rest (S3 down,
+    throttling, a connection lost) as passing."""
+    try:
+        yield
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        raise FetchRefused(f"S3 refused {found.url}: {exc}", retryable=code not in FINAL) from exc
+    except BotoCoreError as exc:
+        raise FetchRefused(f"S3 could not be read for {found.url}: {exc}", retryable=True) from exc
