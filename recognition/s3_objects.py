@@ -8,6 +8,7 @@ Which buckets a caller may name is the caller's decision (the Rekognition-compat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,15 +66,24 @@ def s3_size(found: S3Object) -> int:
     return int(head["ContentLength"])
 
 
-def s3_to_file(found: S3Object, sink: IO[bytes], *, limit: int) -> int:
+def s3_to_file(found: S3Object, sink: IO[bytes], *, limit: int, timeout: float | None = None) -> int:
     """Copy the object into ``sink`` a megabyte at a time; its size. ``FetchRefused`` as soon as it passes
-    ``limit`` bytes, before the chunk that passes it is written."""
+    ``limit`` bytes, before the chunk that passes it is written, or (passing) once reading it has taken
+    longer than ``timeout`` seconds, however slowly S3 sends."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     with _s3_refusals(found):
         body = _client().get_object(Bucket=found.bucket, Key=found.key, **_version(found))["Body"]
         try:
-            return copy_limited(body.iter_chunks(CHUNK), sink, limit)
+            return copy_limited(_until(deadline, body.iter_chunks(CHUNK), found, timeout), sink, limit)
         finally:
             body.close()
+
+
+def _until(deadline: float | None, chunks: Iterator[bytes], found: S3Object, timeout: float | None) -> Iterator[bytes]:
+    for chunk in chunks:
+        if deadline is not None and time.monotonic() > deadline:
+            raise FetchRefused(f"Reading {found.url} from S3 took longer than {timeout:g} s.", retryable=True)
+        yield chunk
 
 
 def _client() -> Any:

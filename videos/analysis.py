@@ -285,11 +285,11 @@ def _fetch(video: Video) -> None:
     store it."""
     limit = settings.FACESITE_VIDEO_MAX_BYTES
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
+        timeout = settings.FACESITE_VIDEO_FETCH_TIMEOUT
         if video.source_url.startswith("s3://"):  # named to the Rekognition-compatible API's StartFaceSearch
-            size = s3_to_file(S3Object.from_url(video.source_url), file, limit=limit)
+            size = s3_to_file(S3Object.from_url(video.source_url), file, limit=limit, timeout=timeout)
         else:
-            size = fetch_to_file(video.source_url, file, limit=limit, timeout=settings.FACESITE_VIDEO_FETCH_TIMEOUT,
-                                 accept="video/*")  # fmt: skip
+            size = fetch_to_file(video.source_url, file, limit=limit, timeout=timeout, accept="video/*")
         file.seek(0)
         info = video_check(file, size=size)
         video_describe(video, info, size=size, sha256=file_sha256(file))

@@ -35,13 +35,17 @@ def test_only_s3_urls_name_an_object():
         S3Object.from_url("https://cameras.s3.amazonaws.com/door.mp4")
 
 
-def test_an_object_is_read_whole_within_its_limit_and_refused_past_it(s3):
+def test_an_object_is_read_whole_within_its_limits_and_refused_past_them(s3):
     body = bytes(range(256)) * 9000  # 2.2 MB: three of the reader's chunks
     s3.put_object(Bucket="cameras", Key="door.mp4", Body=body)
     found = S3Object("cameras", "door.mp4")
     assert s3_size(found) == len(body)
     sink = io.BytesIO()
     assert s3_to_file(found, sink, limit=len(body)) == len(body) and sink.getvalue() == body
+
+    with pytest.raises(FetchRefused) as slow:
+        s3_to_file(found, io.BytesIO(), limit=len(body), timeout=0.0)
+    assert slow.value.retryable and "took longer than 0 s" in slow.value.message
 
     sink = io.BytesIO()
     with pytest.raises(TooLarge):
