@@ -69,6 +69,8 @@ class VideoSummarySerializer(VideoSerializer):
 
 
 class VideoCreateSerializer(KnownFieldsOnly):
+    """A video to search for enrolled people (a multipart file or a URL the worker fetches), the collection."""
+
     file = serializers.FileField(required=False, help_text="The video (MP4, MOV, MKV or WebM), multipart.")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
     collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")

@@ -30,6 +30,8 @@ ENDPOINTS = {
 
 
 class ApiRoot(KnownQueryParamsOnly, APIView):
+    """Every endpoint of the API, by name."""
+
     permission_classes = [IsAuthenticated]
 
     @extend_schema(responses={200: {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}})

@@ -111,6 +111,8 @@ class InstancesField(ResultField):
 
 
 class PersonSerializer(KnownFieldsOnly, serializers.ModelSerializer):
+    """A person who can be enrolled and identified: name, external id (badge, RFID or employee code), consent."""
+
     external_id = serializers.CharField(
         max_length=128, required=False, allow_null=True, allow_blank=True, validators=[single_line],
         help_text="Badge, RFID or employee code; unique.",
@@ -144,6 +146,8 @@ class PersonSerializer(KnownFieldsOnly, serializers.ModelSerializer):
 
 
 class CollectionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
+    """A collection: the enrolled faces searched together, and the threshold faces in its images are identified from."""
+
     match_threshold = serializers.FloatField(
         source="identify_threshold",
         read_only=True,
@@ -158,6 +162,8 @@ class CollectionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
 
 
 class EnrolSerializer(KnownFieldsOnly):
+    """A photo of the person, enrolled as a reference face: a multipart file or base64, one of them."""
+
     file = DocumentedImageField(required=False)
     image_base64 = Base64ImageField(required=False)
     collection = serializers.SlugField(required=False, help_text="Collection to enrol into (default: default).")
@@ -170,6 +176,8 @@ class EnrolSerializer(KnownFieldsOnly):
 
 
 class ImageCreateSerializer(KnownFieldsOnly):
+    """An image to analyse (one of a multipart file, base64 or a URL), the analyses to run, the collection."""
+
     file = DocumentedImageField(required=False, help_text="The image (multipart).")
     image_base64 = Base64ImageField(required=False, help_text="The image as base64 (JSON).")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
@@ -302,6 +310,8 @@ class ImageSummarySerializer(serializers.ModelSerializer):
 
 
 class SearchSerializer(KnownFieldsOnly):
+    """A photo whose faces are searched among the people enrolled in a collection, answered at once."""
+
     file = DocumentedImageField(required=False)
     image_base64 = Base64ImageField(required=False)
     collection = serializers.SlugField(required=False)
@@ -335,6 +345,8 @@ class SearchResultSerializer(serializers.Serializer):
 
 
 class VerifySerializer(KnownFieldsOnly):
+    """A badge number and a photo of whoever presents it: is it the badge holder (their reference face)?"""
+
     external_id = serializers.CharField(
         max_length=128, validators=[single_line], help_text="The badge or card number presented."
     )
@@ -404,6 +416,8 @@ class PersonExportSerializer(serializers.ModelSerializer):
 
 
 class CompareSerializer(KnownFieldsOnly):
+    """Two photos: the largest face of the first compared with every face of the second."""
+
     # The public name of the field; DRF's metaclass takes it out of the class, so Field.source is untouched.
     source = DocumentedImageField(help_text="Image whose largest face is compared.")  # type: ignore[assignment]
     target = DocumentedImageField(help_text="Image whose every face is compared with it.")

@@ -157,3 +157,31 @@ def test_reference_faces_are_a_plain_list_as_the_schema_says(api_client):
     assert [param["name"] for param in operation["parameters"]] == ["id"]
     person = PersonFactory()
     assert api_client.get(f"/api/people/{person.pk}/faces/").json() == []
+
+
+def test_no_operation_or_schema_is_described_by_a_base_class(api_client):
+    """drf-spectacular describes a view or serializer without a docstring of its own by its base's, which
+    tells an integrator about Facesite's code (a mixin's purpose) instead of the operation or the data."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import recognition.api
+
+    modules = [
+        importlib.import_module(f"recognition.api.{m.name}") for m in pkgutil.iter_modules(recognition.api.__path__)
+    ]
+    modules += [importlib.import_module(name) for name in ("integrations.api", "videos.api")]
+    bases = {
+        inspect.cleandoc(cls.__doc__).split("\n")[0]
+        for module in modules
+        for _, cls in inspect.getmembers(module, inspect.isclass)
+        if cls.__module__ == module.__name__ and cls.__doc__ and cls.__subclasses__()
+    }
+    assert bases, "the API's base classes were found"
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    described = {f"{method.upper()} {path}": op.get("description", "") for path, ops in schema["paths"].items()
+                 for method, op in ops.items()}  # fmt: skip
+    described |= {name: component.get("description", "") for name, component in schema["components"]["schemas"].items()}
+    borrowed = {name: text[:60] for name, text in described.items() if any(text.startswith(base) for base in bases)}
+    assert borrowed == {}
