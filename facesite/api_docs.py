@@ -14,7 +14,9 @@ from rest_framework.response import Response
 
 class SignInFirstSwaggerView(SpectacularSwaggerSplitView):
     """Swagger UI with its settings in a script of their own (``?script``), not inline, as the site's Content
-    Security Policy requires."""
+    Security Policy requires, and its page styles in a stylesheet (``backoffice/swagger_ui.html``)."""
+
+    template_name = "backoffice/swagger_ui.html"
 
     def handle_exception(self, exc: Exception) -> Any:
         if isinstance(exc, NotAuthenticated) and not self.request.headers.get("Authorization"):
