@@ -1,3 +1,4 @@
+import django_filters
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -38,13 +39,24 @@ class DeliveryWithoutExcerptSerializer(DeliverySerializer):
         read_only_fields = fields
 
 
+class DeliveryFilter(django_filters.FilterSet):
+    endpoint = django_filters.CharFilter(
+        field_name="endpoint__name", help_text="Deliveries to this endpoint (its name, as deliveries show it)."
+    )
+    image = django_filters.UUIDFilter(help_text="Deliveries of this image's results.")
+
+    class Meta:
+        model = Delivery
+        fields = ["status", "event"]
+
+
 class DeliveryViewSet(KnownQueryParamsOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Deliveries of events to third-party endpoints, with their attempts."""
 
     serializer_class = DeliverySerializer
     permission_classes = [ModelPermissions]
     queryset = Delivery.objects.all()
-    filterset_fields = ["status", "event", "endpoint", "image"]
+    filterset_class = DeliveryFilter
 
     def get_queryset(self):
         return Delivery.objects.select_related("endpoint").prefetch_related("attempt_log").order_by("-created_at")

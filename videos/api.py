@@ -7,7 +7,7 @@ from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -40,6 +40,11 @@ class SightingSerializer(serializers.ModelSerializer):
         fields = [
             "id", "person", "similarity", "first_at", "last_at", "best_at", "seen_at", "face_id", "frame_id", "boxes",
         ]  # fmt: skip
+        extra_kwargs = {
+            "similarity": {"help_text": "How alike the face and the person it was identified as (or the candidate "
+                                        "sent to review) are, 0–100; null when it is like no one enrolled."},
+            "last_at": {"help_text": "Seconds from the start, when the face was last seen."},
+        }  # fmt: skip
 
     def get_person(self, sighting: Sighting) -> dict[str, Any] | None:
         person = sighting.person
@@ -60,6 +65,12 @@ class VideoSerializer(serializers.ModelSerializer):
             "chunk_seconds", "engine", "model_version", "created_at", "analysed_at", "sightings",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "source_url": {"help_text": "Where the worker fetched it from: an http(s) URL, or s3://bucket/key for "
+                                        "a video the Rekognition-compatible API's StartFaceSearch named; empty "
+                                        "for a file sent."},
+            "frame_rate": {"help_text": "Frames a second, as probed from the file."},
+        }  # fmt: skip
 
 
 class VideoSummarySerializer(VideoSerializer):
@@ -81,6 +92,17 @@ class VideoCreateSerializer(KnownFieldsOnly):
         return attrs
 
 
+class VideoFilter(django_filters.FilterSet):
+    collection = django_filters.CharFilter(
+        field_name="collection__name",
+        help_text="Videos searched against this collection (its name, as videos show it).",
+    )
+
+    class Meta:
+        model = Video
+        fields = ["status"]
+
+
 class VideoViewSet(
     KnownQueryParamsOnly,
     mixins.ListModelMixin,
@@ -92,7 +114,7 @@ class VideoViewSet(
 
     permission_classes = [ModelPermissions]
     parser_classes = [MultiPartParser, JSONParser]
-    filterset_fields = ["status", "collection"]
+    filterset_class = VideoFilter
     queryset = Video.objects.all()
 
     def get_queryset(self) -> QuerySet[Video]:
@@ -173,6 +195,9 @@ class SightingFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
+CAMERA_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The camera's id, as cameras list it.")
+
+
 class CameraViewSet(KnownQueryParamsOnly, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Live cameras, each watched by its own worker, with their latest sightings."""
 
@@ -187,12 +212,15 @@ class CameraViewSet(KnownQueryParamsOnly, mixins.ListModelMixin, mixins.Retrieve
             return sightings.select_related("person").order_by("-seen_at", "-pk")
         return Camera.objects.select_related("collection")
 
+    @extend_schema(parameters=[CAMERA_ID])
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         camera = self.get_object()
         audit_request(request, AuditEvent.Action.CAMERA_VIEW, camera)
         return Response(self.get_serializer(camera).data)
 
-    @extend_schema(summary="A camera's sightings, newest first", responses=SightingSerializer(many=True))
+    @extend_schema(
+        summary="A camera's sightings, newest first", parameters=[CAMERA_ID], responses=SightingSerializer(many=True)
+    )
     @action(detail=True, serializer_class=SightingSerializer, filterset_class=SightingFilter, lists=True)
     def sightings(self, request: Request, pk: str | None = None) -> Response:
         camera = get_object_or_404(Camera, pk=pk)

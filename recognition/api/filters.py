@@ -4,6 +4,9 @@ import django_filters
 
 from recognition.models import AuditEvent, AuditEventQuerySet, Image, Person, PersonExport
 
+AT_OR_AFTER = "Made at or after this time (ISO 8601)."
+BEFORE = "Made before this time (ISO 8601)."
+
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
     """ISO 8601 with any offset Python accepts; compared in UTC, since PostgreSQL refuses offsets beyond ±15:59."""
@@ -16,9 +19,11 @@ class ImageFilter(django_filters.FilterSet):
     label = django_filters.CharFilter(field_name="labels__name", lookup_expr="iexact", distinct=True,
                                       help_text="Images with this label (case-insensitive).")  # fmt: skip
     person = django_filters.UUIDFilter(method="filter_person", help_text="Images in which this person was identified.")
-    collection = django_filters.CharFilter(field_name="collection__name")
-    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    collection = django_filters.CharFilter(
+        field_name="collection__name", help_text="Images of this collection (its name)."
+    )
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text=AT_OR_AFTER)
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text=BEFORE)
 
     class Meta:
         model = Image
@@ -30,7 +35,7 @@ class ImageFilter(django_filters.FilterSet):
 
 
 class PersonFilter(django_filters.FilterSet):
-    external_id = django_filters.CharFilter()
+    external_id = django_filters.CharFilter(help_text="The person with this badge, RFID or employee code.")
     enrolled = django_filters.BooleanFilter(
         method="filter_enrolled", help_text="Only people with (or without) a reference face."
     )
@@ -62,15 +67,17 @@ class AuditEventFilter(django_filters.FilterSet):
         method="filter_kind", choices=list(AuditEventQuerySet.KINDS.items()),
         help_text="; ".join(f"{kind}: {label}" for kind, label in AuditEventQuerySet.KINDS.items()),
     )  # fmt: skip
-    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text=AT_OR_AFTER)
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text=BEFORE)
+    object_type = django_filters.CharFilter(help_text="Events about this kind of thing: image, person, face, video…")
+    object_id = django_filters.CharFilter(help_text="Events about this thing (its id; with object_type).")
     repeated_after = UtcDateTimeFilter(
         field_name="last_at", lookup_expr="gt", help_text="Reads counted again (repeats, last_at) after this time."
     )
 
     class Meta:
         model = AuditEvent
-        fields = ["action", "object_type", "object_id"]
+        fields = ["action"]
 
     def filter_kind(self, queryset, name, value):
         return queryset.of_kind(value)

@@ -6,7 +6,7 @@ from django.http import FileResponse
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -148,7 +148,11 @@ class PersonViewSet(KnownQueryParamsOnly, viewsets.ModelViewSet):
         location = request.build_absolute_uri(reverse("person-export-detail", args=[export.pk]))
         return Response(data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={204: None},
+        parameters=[OpenApiParameter("face_id", OpenApiTypes.UUID, OpenApiParameter.PATH,
+                                     description="The reference face's id, as the person's faces list it.")],
+    )  # fmt: skip
     @action(detail=True, methods=["delete"], url_path=r"faces/(?P<face_id>[0-9a-f-]{36})")
     def remove_face(self, request: Request, pk: str | None = None, face_id: str | None = None) -> Response:
         """Remove one reference face (from the collection, the database and storage)."""

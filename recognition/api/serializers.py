@@ -27,6 +27,7 @@ from recognition.text import single_line
 
 SlugField = serializers.SlugRelatedField["Collection"]
 THRESHOLD_HELP = "Similarity (0–100) from which a face counts as a match. Rekognition's default is 80."
+CONFIDENCE_HELP = "How sure the engine is that this is a face, 0–100."
 
 
 @extend_schema_field({"type": "string", "format": "binary", "description": "The image file (multipart)."})
@@ -48,8 +49,8 @@ class PersonRefSerializer(serializers.Serializer):
 class BoundingBoxSerializer(serializers.Serializer):
     left = serializers.FloatField(help_text="Ratio of the image's width.")
     top = serializers.FloatField(help_text="Ratio of the image's height.")
-    width = serializers.FloatField()
-    height = serializers.FloatField()
+    width = serializers.FloatField(help_text="Ratio of the image's width.")
+    height = serializers.FloatField(help_text="Ratio of the image's height.")
 
 
 @extend_schema_field(BoundingBoxSerializer)
@@ -88,8 +89,8 @@ class OptionalResultField(ResultField):
 
 class LandmarkSerializer(serializers.Serializer):
     type = serializers.CharField(help_text="eyeLeft, eyeRight, nose, mouthLeft, mouthRight...")
-    x = serializers.FloatField()
-    y = serializers.FloatField()
+    x = serializers.FloatField(help_text="Ratio of the image's width, from its left edge.")
+    y = serializers.FloatField(help_text="Ratio of the image's height, from its top edge.")
 
 
 @extend_schema_field(LandmarkSerializer(many=True))
@@ -99,7 +100,7 @@ class LandmarksField(ResultField):
 
 class InstanceSerializer(serializers.Serializer):
     bounding_box = BoundingBoxSerializer()
-    confidence = serializers.FloatField()
+    confidence = serializers.FloatField(help_text="How sure the engine is of this instance of the label, 0–100.")
 
 
 @extend_schema_field(InstanceSerializer(many=True))
@@ -232,12 +233,14 @@ class TextDetectionSerializer(serializers.ModelSerializer):
     class Meta:
         model = TextDetection
         fields = ["text", "type", "confidence", "detection_id", "parent_id", "geometry"]
+        extra_kwargs = {"confidence": {"help_text": "How sure the engine is of the text, 0–100."}}
 
 
 class ModerationLabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModerationLabel
         fields = ["name", "parent_name", "taxonomy_level", "confidence"]
+        extra_kwargs = {"confidence": {"help_text": "How sure the engine is that the label applies, 0–100."}}
 
 
 class DeliverySummarySerializer(serializers.Serializer):
@@ -324,7 +327,7 @@ class SearchSerializer(KnownFieldsOnly):
 
 class MatchSerializer(serializers.Serializer):
     person = PersonRefSerializer()
-    similarity = serializers.FloatField()
+    similarity = serializers.FloatField(help_text="How alike the face and the person's are, 0–100.")
     face_id = serializers.UUIDField(
         source="face.pk",
         allow_null=True,
@@ -335,12 +338,12 @@ class MatchSerializer(serializers.Serializer):
 
 class SearchFaceSerializer(serializers.Serializer):
     bounding_box = BoxField()
-    confidence = serializers.FloatField()
-    matches = MatchSerializer(many=True)
+    confidence = serializers.FloatField(help_text=CONFIDENCE_HELP)
+    matches = MatchSerializer(many=True, help_text="People at the threshold or above, most alike first.")
 
 
 class SearchResultSerializer(serializers.Serializer):
-    threshold = serializers.FloatField()
+    threshold = serializers.FloatField(help_text="The similarity (0–100) the matches reach at least.")
     faces = SearchFaceSerializer(many=True)
 
 
@@ -369,7 +372,8 @@ class VerificationSerializer(serializers.ModelSerializer):
     person = PersonRefSerializer(allow_null=True)
     outcome = serializers.ChoiceField(
         choices=Verification.Outcome.choices,
-        help_text="match; no_match; unknown_badge; no_reference (badge holder not enrolled); no_face; several_faces.",
+        help_text="match; no_match; unknown_badge; no_reference (badge holder not enrolled); no_face; several_faces; "
+        "not_live (the head-turn challenge was not passed).",
     )
 
     class Meta:
@@ -377,6 +381,12 @@ class VerificationSerializer(serializers.ModelSerializer):
         fields = [
             "verification_id", "match", "outcome", "similarity", "threshold", "person", "bounding_box", "created_at",
         ]  # fmt: skip
+        extra_kwargs = {
+            "match": {"help_text": "Whether the face is the badge holder's: outcome is match."},
+            "similarity": {"help_text": "How alike the face and the badge holder's are, 0–100; null when no face "
+                                        "was compared."},
+            "threshold": {"help_text": "The similarity (0–100) a match needed."},
+        }  # fmt: skip
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
@@ -426,20 +436,20 @@ class CompareSerializer(KnownFieldsOnly):
 
 class ComparedFaceSerializer(serializers.Serializer):
     bounding_box = BoxField()
-    confidence = serializers.FloatField()
-    similarity = serializers.FloatField()
-    match = serializers.BooleanField()
+    confidence = serializers.FloatField(help_text=CONFIDENCE_HELP)
+    similarity = serializers.FloatField(help_text="How alike this face and the source face are, 0–100.")
+    match = serializers.BooleanField(help_text="Whether the similarity reaches the threshold.")
 
 
 class DetectedFaceSerializer(serializers.Serializer):
     bounding_box = BoxField()
-    confidence = serializers.FloatField()
+    confidence = serializers.FloatField(help_text=CONFIDENCE_HELP)
 
 
 class ComparisonSerializer(serializers.Serializer):
     source_face = DetectedFaceSerializer(help_text="The largest face of the source image.")
-    faces = ComparedFaceSerializer(many=True)
-    threshold = serializers.FloatField()
+    faces = ComparedFaceSerializer(many=True, help_text="Every face of the target image, most alike first.")
+    threshold = serializers.FloatField(help_text="The similarity (0–100) a match needs.")
 
 
 class ErrorSerializer(serializers.Serializer):

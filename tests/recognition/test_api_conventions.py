@@ -185,3 +185,38 @@ def test_no_operation_or_schema_is_described_by_a_base_class(api_client):
     described |= {name: component.get("description", "") for name, component in schema["components"]["schemas"].items()}
     borrowed = {name: text[:60] for name, text in described.items() if any(text.startswith(base) for base in bases)}
     assert borrowed == {}
+
+
+def test_every_parameter_and_every_measure_is_described():
+    """What an integrator cannot guess: what a filter takes, and the scale of a number (0–100, a ratio of
+    the image, seconds)."""
+    schema = SchemaGenerator().get_schema(public=True)
+    parameters = [f"{method.upper()} {path} {param['name']}" for path, ops in schema["paths"].items()
+                  for method, op in ops.items() for param in op.get("parameters", [])
+                  if not param.get("description")]  # fmt: skip
+    assert parameters == []
+    numbers = [f"{name}.{field}" for name, component in schema["components"]["schemas"].items()
+               for field, spec in component.get("properties", {}).items()
+               if spec.get("type") == "number" and not spec.get("description")]  # fmt: skip
+    assert numbers == []
+
+
+@pytest.mark.django_db
+def test_lists_filter_by_the_names_their_answers_show(api_client, receiver, settings):
+    """A video shows its collection's name and a delivery its endpoint's: the filters take those names."""
+    from integrations.models import Endpoint
+    from recognition.models import Collection
+    from videos.models import Video
+
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    lobby = Collection.objects.create(name="lobby")
+    for collection in (lobby, Collection.get_default()):
+        Video.objects.create(collection=collection, sample_rate=2.0, chunk_seconds=60.0)
+    listed = api_client.get("/api/videos/", {"collection": "lobby"}).json()["results"]
+    assert [video["collection"] for video in listed] == ["lobby"]
+
+    for name in ("ERP", "Door"):
+        Endpoint.objects.create(name=name, url=receiver.url, secret="k", events=["image.analysed"])
+    image_analyse(image_id=image_ingest(data=images.jpeg(seed=5)).pk)
+    listed = api_client.get("/api/deliveries/", {"endpoint": "Door"}).json()["results"]
+    assert [delivery["endpoint"] for delivery in listed] == ["Door"]
