@@ -23,7 +23,7 @@ from tests.images import FIXTURES
 from videos import analysis as video_analysis
 from videos.analysis import MAX_ATTEMPTS, video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
-from videos.services import VideoRefused, video_delete, video_upload, video_upload_url
+from videos.services import VideoRefused, video_delete, video_upload, video_upload_s3, video_upload_url
 from videos.sweeper import videos_sweep_stuck
 
 pytestmark = pytest.mark.django_db
@@ -278,6 +278,18 @@ def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(obama_and_bi
     reviewer = client_for(UserFactory(role=roles.REVIEWER))
     assert reviewer.get(f"/api/videos/{body['id']}/").status_code == 200
     assert reviewer.post("/api/videos/", {"url": "https://example.org/a.mp4"}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_admin_says_who_sent_a_video_and_where_it_was_fetched_from():
+    from recognition.s3_objects import S3Object
+
+    operator = UserFactory(is_staff=True, role=roles.OPERATOR, username="door-script")
+    fetched = video_upload_s3(source=S3Object("cameras", "door/7 Dec.mp4"), uploaded_by=operator)
+    admin = Client()
+    admin.force_login(operator)
+    html = admin.get(reverse("admin:videos_video_change", args=[fetched.pk])).content.decode()
+    assert "by door-script, fetched from <code>s3://cameras/door/7%20Dec.mp4</code>" in html
 
 
 def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_timeline(obama_and_biden):
