@@ -66,6 +66,10 @@ def video_upload_s3(
 ) -> Video:
     """Commit a video to be read from S3 by the worker (checked, stored and analysed there), with Facesite's own
     credentials: the caller decides which objects may be named."""
+    longest = Video._meta.get_field("source_url").max_length or 0
+    if len(source.url) > longest:  # a key S3 takes (1,024 bytes) can triple once quoted
+        raise InvalidInput(f"The object's name is too long: s3://{source.bucket}/… is {len(source.url):,} characters "
+                           f"quoted, and a video's source holds {longest:,}.", code="name_too_long")  # fmt: skip
     return _video_to_fetch(source.url, filename=source.name, collection=collection, uploaded_by=uploaded_by,
                            client_ip=client_ip)  # fmt: skip
 

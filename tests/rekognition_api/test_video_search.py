@@ -168,6 +168,10 @@ def test_what_cannot_be_searched_is_refused_plainly_and_nothing_is_kept(live_ser
     assert error_code(lambda: start(Video=DOOR, CollectionId="nowhere"))[0] == "ResourceNotFoundException"
     missing = {"S3Object": {"Bucket": "photos", "Name": "cameras/gone.mp4"}}
     assert error_code(lambda: start(Video=missing, CollectionId="default"))[0] == "InvalidS3ObjectException"
+    long_name = {"S3Object": {"Bucket": "photos", "Name": "é" * 500}}  # 1,000 bytes, as S3 takes: 3,000 quoted
+    s3_server.put_object(Bucket="photos", Key="é" * 500, Body=video(SCENES[:1]))
+    code, message = error_code(lambda: start(Video=long_name, CollectionId="default"))
+    assert code == "InvalidParameterException" and "name is too long" in message
     settings.FACESITE_VIDEO_MAX_BYTES = 1000
     code, message = error_code(lambda: start(Video=DOOR, CollectionId="default"))
     assert code == "VideoTooLargeException" and "FACESITE_VIDEO_MAX_BYTES" in message
