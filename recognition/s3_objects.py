@@ -8,6 +8,7 @@ Which buckets a caller may name is the caller's decision (the Rekognition-compat
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +48,16 @@ class S3Object:
         version = parse_qs(parts.query).get("versionId", [""])[0]
         return cls(bucket=parts.netloc, key=unquote(parts.path[1:]), version=version)
 
+    @classmethod
+    def named(cls, text: str) -> S3Object:
+        """From ``s3://bucket/key`` as people write it (and the AWS CLI takes it): the key read as written."""
+        bucket, _, key = text.removeprefix("s3://").partition("/")
+        return cls(bucket=bucket, key=key)
+
+    def __str__(self) -> str:
+        """``s3://bucket/key`` as people write it (``named`` reads it back; ``url`` is quoted)."""
+        return f"s3://{self.bucket}/{self.key}"
+
     @property
     def url(self) -> str:
         """``s3://bucket/key`` (the key quoted), with ``?versionId=`` for a version: how a video's source names it."""
@@ -64,6 +75,21 @@ def s3_size(found: S3Object) -> int:
     with _s3_refusals(found):
         head = _client().head_object(Bucket=found.bucket, Key=found.key, **_version(found))
     return int(head["ContentLength"])
+
+
+def s3_listed(prefix: S3Object) -> Iterator[S3Object]:
+    """Every object whose key begins with ``prefix``'s, in key order (as S3 lists them), a page at a time."""
+    with _s3_refusals(prefix):
+        for page in _client().get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket, Prefix=prefix.key):
+            for entry in page.get("Contents", []):
+                yield S3Object(bucket=prefix.bucket, key=entry["Key"])
+
+
+def s3_bytes(found: S3Object, *, limit: int) -> bytes:
+    """The object's bytes, at most ``limit`` of them (``TooLarge`` past it)."""
+    body = io.BytesIO()
+    s3_to_file(found, body, limit=limit)
+    return body.getvalue()
 
 
 def s3_to_file(found: S3Object, sink: IO[bytes], *, limit: int, timeout: float | None = None) -> int:

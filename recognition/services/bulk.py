@@ -1,13 +1,17 @@
 """Imports in bulk, each item through the service the API uses, one photo in memory at a time.
 
-People: from a folder tree (``<external id>/<photos>``) or a CSV file (``external_id,name,photo`` with a
-path or an http(s) URL per line, and optionally ``consent_given_at``), each photo enrolled with
+People: from a folder tree (``<external id>/<photos>``), the same tree under an S3 prefix
+(``s3://bucket/prefix/``), or a CSV file (``external_id,name,photo`` with a path, an http(s) URL or an
+``s3://`` object per line, and optionally ``consent_given_at``), each photo enrolled with
 ``person_enroll``. A re-run continues where an interrupted one stopped: people are found by external id,
 and a photo whose bytes are already one of that person's reference photos in the collection is skipped.
 
-Images: from a folder tree, or a text file with a path or URL per line, each uploaded with
-``image_upload`` (or ``image_ingest_url``, the worker fetching it) and queued for analysis. Bytes already
-uploaded to the collection, and URLs already imported into it, are skipped.
+Images: from a folder tree or an S3 prefix, or a text file with a path, URL or ``s3://`` object per line,
+each uploaded with ``image_upload`` (or ``image_ingest_url``, the worker fetching it) and queued for
+analysis. Bytes already uploaded to the collection, and URLs already imported into it, are skipped.
+
+S3 is read with Facesite's own credentials, from the S3 the Rekognition-compatible API reads (its endpoint
+setting): whoever runs an import has the server's shell, and may name any bucket those reach.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -30,6 +35,7 @@ from recognition.engines.imaging import HEIF_REFUSED
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
 from recognition.models import Collection, Face, Image, Person
+from recognition.s3_objects import S3Object, s3_bytes, s3_listed
 from recognition.services.ingest import image_find_duplicate, image_ingest_url, image_upload
 from recognition.services.people import person_enroll, person_save
 
@@ -44,12 +50,8 @@ DEFAULT_ENCODING = "utf-8-sig"
 class PhotoToImport:
     external_id: str
     name: str
-    photo: str  # a file's path or a URL
+    photo: str  # a file's path, a URL or an s3:// object
     consent_given_at: datetime | None = None  # recorded on the person when none is on record yet
-
-    @property
-    def is_url(self) -> bool:
-        return _is_url(self.photo)
 
     def __str__(self) -> str:
         return f"{self.external_id}: {self.photo}"
@@ -72,9 +74,12 @@ class ImportSourceError(FacesiteError):
     code = "import_source"
 
 
-def photos_in(source: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[PhotoToImport]:
-    """The photos a CSV file lists, or those of a folder tree."""
-    return photos_in_csv(source, encoding=encoding) if source.suffix.lower() == ".csv" else photos_in_folder(source)
+def photos_in(source: str, *, encoding: str = DEFAULT_ENCODING) -> Iterator[PhotoToImport]:
+    """The photos a CSV file lists, or those of a folder tree, here or under an S3 prefix."""
+    if is_s3(source):
+        return photos_in_s3(s3_prefix(source))
+    path = Path(source)
+    return photos_in_csv(path, encoding=encoding) if path.suffix.lower() == ".csv" else photos_in_folder(path)
 
 
 def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
@@ -84,6 +89,13 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         for photo in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES):
             yield PhotoToImport(external_id=folder.name, name=folder.name, photo=str(photo))
+
+
+def photos_in_s3(prefix: S3Object) -> Iterator[PhotoToImport]:
+    """``prefix<external id>/<photo>``, as a folder tree: each "sub-folder" is a person."""
+    for found, parts in _under(prefix):
+        if len(parts) == 2 and parts[0] and _is_photo(parts[1]):
+            yield PhotoToImport(external_id=parts[0], name=parts[0], photo=str(found))
 
 
 def photos_in_csv(path: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[PhotoToImport]:
@@ -105,7 +117,7 @@ def photos_in_csv(path: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[P
             external_id, name, photo = (str(row.get(c) or "").strip() for c in CSV_COLUMNS)
             if not (external_id and name and photo):
                 raise ImportSourceError(f"{path}, line {line}: external_id, name and photo are all needed.")
-            if not _is_url(photo):
+            if not _is_remote(photo):
                 photo = str((path.parent / photo).resolve())
             consent = str(row.get("consent_given_at") or "").strip()
             consent_at = _moment(consent, where=f"{path}, line {line}") if consent else None
@@ -130,7 +142,7 @@ def _moment(text: str, *, where: str) -> datetime:
 def import_photo(item: PhotoToImport, *, collection: Collection, actor: Actor = None, dry_run: bool = False) -> Outcome:
     """Enrol one photo of one person (made if new); what happened, and why when it was refused."""
     try:
-        data = fetch_image_bytes(item.photo) if item.is_url else Path(item.photo).read_bytes()
+        data = _photo_bytes(item.photo)
     except FetchRefused as exc:
         return Outcome(str(item), REFUSED, exc.message)
     except OSError as exc:
@@ -145,7 +157,7 @@ def import_photo(item: PhotoToImport, *, collection: Collection, actor: Actor = 
         if item.consent_given_at and person.consent_given_at is None:
             person_save(person=person, changes={"consent_given_at": item.consent_given_at}, actor=actor, via="import")
         person_enroll(person=person, data=data, collection=collection, uploaded_by=actor,
-                      filename=Path(item.photo).name, via="import")  # fmt: skip
+                      filename=_file_name(item.photo), via="import")  # fmt: skip
     except FacesiteError as exc:  # no single face, not an image, too large, the engine busy: as the API says
         return Outcome(str(item), REFUSED, exc.message)
     return Outcome(str(item), ENROLLED)
@@ -173,33 +185,61 @@ SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
 HEIF_SUFFIXES = {".heic", ".heif"}
 
 
-def left_out(root: Path, *, read: Iterable[str], elsewhere: str) -> list[tuple[str, str]]:
-    """The files of the folder tree ``root`` an import of it does not read (``read``: those it does), each
-    with why: HEIC, not a photo by its name, or ``elsewhere`` (a photo where the import does not look).
-    Hidden and system files are passed over."""
+def left_out(source: str | Path, *, read: Iterable[str], elsewhere: str) -> list[tuple[str, str]]:
+    """The files of the folder tree or S3 prefix ``source`` an import of it does not read (``read``: those it
+    does), each with why: HEIC, not a photo by its name, or ``elsewhere`` (a photo where the import does not
+    look). Hidden and system files are passed over; a list file leaves nothing out."""
+    if is_s3(str(source)):
+        files = [(str(found), parts) for found, parts in _under(s3_prefix(str(source))) if parts[-1]]
+    elif Path(source).is_dir():
+        root = Path(source)
+        files = [(str(path), path.relative_to(root).parts) for path in sorted(root.rglob("*")) if path.is_file()]
+    else:
+        return []
     taken, found = set(read), []
-    for path in sorted(root.rglob("*")):
-        hidden = any(part.startswith(".") for part in path.relative_to(root).parts)
-        if not path.is_file() or hidden or path.name.lower() in SYSTEM_FILES or str(path) in taken:
+    for name, parts in files:
+        hidden = any(part.startswith(".") for part in parts)
+        if hidden or parts[-1].lower() in SYSTEM_FILES or name in taken:
             continue
-        if path.suffix.lower() in HEIF_SUFFIXES:
-            found.append((str(path), HEIF_REFUSED))
-        elif path.suffix.lower() not in PHOTO_SUFFIXES:
-            found.append((str(path), f"not a photo by its name (read: {', '.join(sorted(PHOTO_SUFFIXES))})"))
+        suffix = PurePosixPath(parts[-1]).suffix.lower()
+        if suffix in HEIF_SUFFIXES:
+            found.append((name, HEIF_REFUSED))
+        elif suffix not in PHOTO_SUFFIXES:
+            found.append((name, f"not a photo by its name (read: {', '.join(sorted(PHOTO_SUFFIXES))})"))
         else:
-            found.append((str(path), elsewhere))
+            found.append((name, elsewhere))
     return found
 
 
-def images_in(source: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[str]:
-    """The photos of a folder tree, or the paths and URLs a text file lists (one a line; blank lines and
-    lines starting with # are skipped; relative paths are read beside the file)."""
-    if source.is_dir():
-        yield from (str(p) for p in sorted(source.rglob("*")) if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES)
+def images_in(source: str, *, encoding: str = DEFAULT_ENCODING) -> Iterator[str]:
+    """The photos of a folder tree or an S3 prefix, or the paths, URLs and s3:// objects a text file lists
+    (one a line; blank lines and lines starting with # are skipped; relative paths are read beside the file)."""
+    if is_s3(source):
+        yield from (str(found) for found, parts in _under(s3_prefix(source)) if _is_photo(parts[-1]))
         return
-    for line in (raw.strip() for raw in text_of(source, encoding=encoding).splitlines()):
+    path = Path(source)
+    if path.is_dir():
+        yield from (str(p) for p in sorted(path.rglob("*")) if p.is_file() and _is_photo(p.name))
+        return
+    for line in (raw.strip() for raw in text_of(path, encoding=encoding).splitlines()):
         if line and not line.startswith("#"):
-            yield line if _is_url(line) else str((source.parent / line).resolve())
+            yield line if _is_remote(line) else str((path.parent / line).resolve())
+
+
+def s3_prefix(source: str) -> S3Object:
+    """``s3://bucket/prefix`` as a folder: its key ends with ``/`` (or is empty, the whole bucket)."""
+    prefix = S3Object.named(source)
+    return S3Object(prefix.bucket, prefix.key + "/") if prefix.key and not prefix.key.endswith("/") else prefix
+
+
+def _under(prefix: S3Object) -> Iterator[tuple[S3Object, tuple[str, ...]]]:
+    """The objects under ``prefix``, each with its key's parts after it; ``ImportSourceError`` if S3 cannot
+    list them."""
+    try:
+        for found in s3_listed(prefix):
+            yield found, tuple(found.key[len(prefix.key) :].split("/"))
+    except FetchRefused as exc:
+        raise ImportSourceError(f"{prefix} cannot be listed: {exc.message}") from exc
 
 
 def text_of(path: Path, *, encoding: str) -> str:
@@ -239,7 +279,9 @@ def import_image(
             return Outcome(item, REFUSED, exc.message)
         return Outcome(item, QUEUED)
     try:
-        data = Path(item).read_bytes()
+        data = _photo_bytes(item)
+    except FetchRefused as exc:
+        return Outcome(item, REFUSED, exc.message)
     except OSError as exc:
         return Outcome(item, REFUSED, f"cannot be read: {exc.strerror}")
     if image_find_duplicate(sha256=hashlib.sha256(data).hexdigest(), collection=collection):
@@ -247,12 +289,37 @@ def import_image(
     if dry_run:
         return Outcome(item, WOULD_QUEUE)
     try:
-        image_upload(data=data, source=Image.Source.IMPORT, filename=Path(item).name, uploaded_by=actor,
+        image_upload(data=data, source=Image.Source.IMPORT, filename=_file_name(item), uploaded_by=actor,
                      features=features, collection=collection)  # fmt: skip
     except FacesiteError as exc:
         return Outcome(item, REFUSED, exc.message)
     return Outcome(item, QUEUED)
 
 
+def _photo_bytes(item: str) -> bytes:
+    """A photo's bytes: fetched from a URL, read from S3 or from a file (``FetchRefused``, ``OSError``)."""
+    if _is_url(item):
+        return fetch_image_bytes(item)
+    if is_s3(item):
+        return s3_bytes(S3Object.named(item), limit=settings.FACESITE_MAX_UPLOAD_BYTES)
+    return Path(item).read_bytes()
+
+
+def _file_name(item: str) -> str:
+    return S3Object.named(item).name if is_s3(item) else Path(item).name
+
+
+def _is_photo(name: str) -> bool:
+    return PurePosixPath(name).suffix.lower() in PHOTO_SUFFIXES
+
+
+def is_s3(text: str) -> bool:
+    return text.startswith("s3://")
+
+
 def _is_url(text: str) -> bool:
     return text.startswith(("http://", "https://"))
+
+
+def _is_remote(text: str) -> bool:
+    return _is_url(text) or is_s3(text)

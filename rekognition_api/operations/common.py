@@ -3,7 +3,6 @@ Rekognition's JSON shapes."""
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from recognition.engines.base import FaceDetail
 from recognition.exceptions import engine_call
 from recognition.fetch import FetchRefused, TooLarge
 from recognition.models import Collection, Face, Person
-from recognition.s3_objects import S3Object, s3_size, s3_to_file
+from recognition.s3_objects import S3Object, s3_bytes, s3_size
 from recognition.services.quality import quality_faults
 from recognition.validation import CheckedImage, ImageRejected, inspect_image
 from rekognition_api.models import CollectionUser
@@ -85,14 +84,12 @@ def image(param: dict[str, Any]) -> CheckedImage:
 
 
 def _from_s3(param: dict[str, Any]) -> bytes:
-    body = io.BytesIO()
     with _s3_reading():
         try:
-            s3_to_file(s3_object(param), body, limit=MAX_S3_BYTES)
+            return s3_bytes(s3_object(param), limit=MAX_S3_BYTES)
         except TooLarge as exc:
             raise AwsError("ImageTooLargeException", f"Image size is too large (more than {MAX_S3_BYTES:,} bytes, "
                            "the most Rekognition reads from S3).") from exc  # fmt: skip
-    return body.getvalue()
 
 
 def s3_video(param: dict[str, Any], *, limit: int) -> S3Object:

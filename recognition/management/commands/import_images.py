@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -16,13 +15,14 @@ from recognition.services.ingest import clean_features
 
 class Command(ImportCommand):
     help = (
-        "Upload the photos of a folder tree, or the paths and URLs a text file lists (one a line), and queue "
+        "Upload the photos of a folder tree or an S3 prefix (s3://bucket/prefix/), or the paths, URLs and s3:// "
+        "objects a text file lists (one a line), and queue "
         "their analysis as uploads through the API are. Photos already uploaded to the collection and URLs "
         "already imported are skipped, so an interrupted run is simply started again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("source", type=Path, help="A folder, or a text file of paths and URLs.")
+        parser.add_argument("source", help="A folder, an s3://bucket/prefix/, or a text file of paths and URLs.")
         parser.add_argument(
             "--features", help="Comma-separated analyses (labels, faces, text, moderation, properties); "
             "default: the API's default."
@@ -30,7 +30,7 @@ class Command(ImportCommand):
         super().add_arguments(parser)
 
     def handle(
-        self, *args: Any, source: Path, collection: str | None, features: str | None, dry_run: bool, workers: int,
+        self, *args: Any, source: str, collection: str | None, features: str | None, dry_run: bool, workers: int,
         encoding: str, **options: Any,
     ) -> None:  # fmt: skip
         target = self.collection(collection)
@@ -48,5 +48,5 @@ class Command(ImportCommand):
             partial(bulk.import_image, collection=target, features=wanted, dry_run=dry_run),
             workers=workers,
             results=(bulk.WOULD_QUEUE if dry_run else bulk.QUEUED, bulk.SKIPPED, bulk.REFUSED),
-            left_out=bulk.left_out(source, read=items, elsewhere="not read") if source.is_dir() else (),
+            left_out=bulk.left_out(source, read=items, elsewhere="not read"),
         )

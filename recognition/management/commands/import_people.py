@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
@@ -16,20 +15,22 @@ NOT_IN_A_PERSONS_FOLDER = "not in a person's own folder: each person's photos go
 
 class Command(ImportCommand):
     help = (
-        "Enrol people from a folder (one sub-folder per person, named by their external id, holding their "
-        "photos) or a CSV file (external_id,name,photo with a path or URL). Each photo is enrolled as through "
-        "the API; people are found by external id and photos already enrolled are skipped, so an interrupted "
-        "run is simply started again."
+        "Enrol people from a folder or an S3 prefix (one sub-folder per person, named by their external id, "
+        "holding their photos) or a CSV file (external_id,name,photo with a path, URL or s3:// object). Each "
+        "photo is enrolled as through the API; people are found by external id and photos already enrolled are "
+        "skipped, so an interrupted run is simply started again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("source", type=Path, help="A folder of <external id>/<photos>, or a .csv file.")
+        parser.add_argument(
+            "source", help="A folder or an s3://bucket/prefix/ of <external id>/<photos>, or a .csv file."
+        )
         super().add_arguments(parser)
 
     def handle(
         self,
         *args: Any,
-        source: Path,
+        source: str,
         collection: str | None,
         dry_run: bool,
         workers: int,
@@ -51,7 +52,5 @@ class Command(ImportCommand):
             partial(bulk.import_photo, collection=target, dry_run=dry_run),
             workers=workers,
             results=(bulk.WOULD_ENROL if dry_run else bulk.ENROLLED, bulk.SKIPPED, bulk.REFUSED),
-            left_out=bulk.left_out(source, read=(item.photo for item in items), elsewhere=NOT_IN_A_PERSONS_FOLDER)
-            if source.is_dir()
-            else (),
+            left_out=bulk.left_out(source, read=(item.photo for item in items), elsewhere=NOT_IN_A_PERSONS_FOLDER),
         )
