@@ -150,7 +150,11 @@ class Sighting(models.Model):
     first_at = models.FloatField(help_text="Seconds from the start.")
     last_at = models.FloatField()
     best_at = models.FloatField(help_text="When the frame shown was taken.")
-    boxes = models.JSONField(default=list, help_text="[seconds, left, top, width, height] of each sighting.")
+    boxes = models.JSONField(
+        default=list,
+        help_text="[seconds, left, top, width, height, confidence] of each time the face was seen: the box as "
+        "ratios of the frame, the detection's confidence 0–100 (absent from sightings recorded before it was kept).",
+    )
 
     class Meta:
         ordering = ["video", "first_at"]

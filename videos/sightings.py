@@ -55,8 +55,8 @@ def sighting_record(
         video=video, camera=camera, seen_at=seen_at, face=face, frame=frame, person_id=face.person_id,
         candidate_id=face.candidate_id, similarity=face.similarity, first_at=track.first_at,
         last_at=track.last_at, best_at=track.best_at,
-        boxes=[[at, round(b.left, 4), round(b.top, 4), round(b.width, 4), round(b.height, 4)]
-               for at, b, _ in track.observations],
+        boxes=[[at, round(b.left, 4), round(b.top, 4), round(b.width, 4), round(b.height, 4), round(confidence, 2)]
+               for at, b, confidence in track.observations],
     )  # fmt: skip
     if camera is not None:
         results = StoredResults.of(labels=[], faces=[face], text=[], moderation=[])

@@ -90,14 +90,20 @@ def _persons(video: Video, threshold: float, sort_by: str) -> list[dict[str, Any
         matches = []
         if face is not None and sighting.similarity is not None and sighting.similarity >= threshold:
             matches = [{"Similarity": sighting.similarity, "Face": face_json(face, video.collection)}]
-        persons += [
-            {"Timestamp": round(at * 1000), "FaceMatches": matches,
-             "Person": {"Index": index, "BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top}}}
-            for at, left, top, width, height in sighting.boxes
-        ]  # fmt: skip
+        persons += [{"Timestamp": round(seen[0] * 1000), "FaceMatches": matches, "Person": _person(index, seen)}
+                    for seen in sighting.boxes]  # fmt: skip
     if sort_by == "INDEX":
         return sorted(persons, key=lambda p: (p["Person"]["Index"], p["Timestamp"]))
     return sorted(persons, key=lambda p: (p["Timestamp"], p["Person"]["Index"]))
+
+
+def _person(index: int, seen: list[float]) -> dict[str, Any]:
+    """``[seconds, left, top, width, height, confidence]`` as a ``PersonDetail``: its box, and its ``Face``
+    with the box and the detection's confidence (the rest of a ``FaceDetail`` is kept for the best frame only)."""
+    _, left, top, width, height, *confidence = seen
+    box = {"Width": width, "Height": height, "Left": left, "Top": top}
+    face = {"Face": {"BoundingBox": box, "Confidence": confidence[0]}} if confidence else {}
+    return {"Index": index, "BoundingBox": box, **face}
 
 
 def _reference_faces(found: Collection, people: set[Any]) -> dict[Any, Face]:

@@ -17,7 +17,7 @@ from tests.factories import UserFactory
 from tests.images import FIXTURES
 from tests.rekognition_api.clients import client_for
 from videos.analysis import video_fail
-from videos.models import Video
+from videos.models import Sighting, Video
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -69,6 +69,8 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
         assert match[0] == str(reference.pk) and match[1] >= 80
         box = hits[0]["Person"]["BoundingBox"]
         assert 0 < box["Width"] < 1 and 0 <= box["Left"] < 1
+        face = hits[0]["Person"]["Face"]  # a FaceDetail of that frame: its box, and how sure the detection was
+        assert face["BoundingBox"] == box and 50 <= face["Confidence"] <= 100
     assert {name for name, _ in checked} == {"StartFaceSearch", "GetFaceSearch"}
     assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
 
@@ -86,6 +88,10 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
     assert strict == found["Persons"]
     read = AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=job).first()
     assert read is not None and read.details["via"] == "GetFaceSearch"
+
+    Sighting.objects.filter(video_id=job).update(boxes=[[0.5, 0.1, 0.2, 0.3, 0.4]])  # recorded before confidences
+    [early, *_] = rekognition.get_face_search(JobId=job)["Persons"]
+    assert early["Person"] == {"Index": 0, "BoundingBox": {"Width": 0.3, "Height": 0.4, "Left": 0.1, "Top": 0.2}}
 
 
 def test_two_starts_with_one_token_at_the_same_moment_make_one_job(live_server, s3_server, media_root):

@@ -55,6 +55,7 @@ def test_each_enrolled_person_is_one_sighting_at_the_right_times(obama_and_biden
     for sighting, (first, last) in zip(sightings, truth, strict=True):
         assert abs(sighting.first_at - first) <= EVERY and abs(sighting.last_at - last) <= EVERY
         assert sighting.similarity >= 80 and len(sighting.boxes) >= 5
+        assert all(len(seen) == 6 and 50 <= seen[5] <= 100 for seen in sighting.boxes), "each with its confidence"
     assert all(s.last_at < 6.0 for s in sightings), "nobody is seen in the empty part"
     # Each sighting's best frame is kept as an image with its face: reviewed and enrolled like any other.
     frame = sightings[0].frame
