@@ -62,13 +62,18 @@ class CollectionUser(models.Model):
 
 
 class VideoJob(models.Model):
-    """A StartFaceSearch job: the Facesite video it analyses (its id is the ``JobId``), and what the call asked
-    of the results."""
+    """A StartFaceSearch or StartFaceDetection job: the Facesite video it analyses (its id is the ``JobId``),
+    and what the call asked of the results."""
+
+    class Kind(models.TextChoices):
+        FACE_SEARCH = "face_search", "Face search"
+        FACE_DETECTION = "face_detection", "Face detection"
 
     video = models.OneToOneField(Video, on_delete=models.CASCADE, primary_key=True, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     #: The same token from the same user starts no second job: the first one's id is answered again.
     client_request_token = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FACE_SEARCH)
     job_tag = models.CharField(max_length=1024, blank=True)
     face_match_threshold = models.FloatField(default=80.0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -82,4 +87,4 @@ class VideoJob(models.Model):
         ]  # fmt: skip
 
     def __str__(self) -> str:
-        return f"Face search job {self.video_id}"
+        return f"{self.get_kind_display()} job {self.video_id}"

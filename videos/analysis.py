@@ -144,7 +144,8 @@ def video_finish(*, video_id: str) -> Video | None:
         for track in tracks:
             with default_storage.open(track.frame_key, "rb") as stored:
                 frame_jpeg = stored.read()
-            sighting_record(track=track, frame_jpeg=frame_jpeg, collection=video.collection, engine=engine, video=video)
+            sighting_record(track=track, frame_jpeg=frame_jpeg, collection=video.collection, engine=engine, video=video,
+                            identify=video.identify)  # fmt: skip
         now = timezone.now()
         Video.objects.filter(pk=video.pk).update(
             status=Video.Status.DONE, progress=100, error="", engine=engine.name,

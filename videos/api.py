@@ -61,8 +61,8 @@ class VideoSerializer(serializers.ModelSerializer):
         model = Video
         fields = [
             "id", "status", "progress", "error", "original_filename", "source_url", "container", "codec", "width",
-            "height", "duration", "frame_rate", "size_bytes", "sha256", "collection", "sample_rate", "keyframes_only",
-            "chunk_seconds", "engine", "model_version", "created_at", "analysed_at", "sightings",
+            "height", "duration", "frame_rate", "size_bytes", "sha256", "collection", "identify", "sample_rate",
+            "keyframes_only", "chunk_seconds", "engine", "model_version", "created_at", "analysed_at", "sightings",
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {

@@ -36,6 +36,11 @@ class Video(models.Model):
         default=False, help_text="Only keyframes were decoded (faster; as dense as the sampling only where they are)."
     )
     chunk_seconds = models.FloatField(help_text="Length of the parts analysed in parallel.")
+    identify = models.BooleanField(
+        default=True,
+        help_text="Whether the faces are searched among the collection's enrolled people; if not, they are found "
+        "and followed only (the Rekognition-compatible API's StartFaceDetection).",
+    )
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the chunks analysed.")

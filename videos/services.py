@@ -62,23 +62,26 @@ def video_upload_url(
 
 
 def video_upload_s3(
-    *, source: S3Object, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None
-) -> Video:
+    *, source: S3Object, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None,
+    identify: bool = True,
+) -> Video:  # fmt: skip
     """Commit a video to be read from S3 by the worker (checked, stored and analysed there), with Facesite's own
-    credentials: the caller decides which objects may be named."""
+    credentials: the caller decides which objects may be named. With ``identify`` off, its faces are found and
+    followed, and searched among no one."""
     longest = Video._meta.get_field("source_url").max_length or 0
     if len(source.url) > longest:  # a key S3 takes (1,024 bytes) can triple once quoted
         raise InvalidInput(f"The object's name is too long: s3://{source.bucket}/… is {len(source.url):,} characters "
                            f"quoted, and a video's source holds {longest:,}.", code="name_too_long")  # fmt: skip
     return _video_to_fetch(source.url, filename=source.name, collection=collection, uploaded_by=uploaded_by,
-                           client_ip=client_ip)  # fmt: skip
+                           client_ip=client_ip, identify=identify)  # fmt: skip
 
 
 def _video_to_fetch(
-    url: str, *, filename: str, collection: Collection | None, uploaded_by: Actor, client_ip: str | None
-) -> Video:
+    url: str, *, filename: str, collection: Collection | None, uploaded_by: Actor, client_ip: str | None,
+    identify: bool = True,
+) -> Video:  # fmt: skip
     video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename)
-    video.source_url = url
+    video.source_url, video.identify = url, identify
     with transaction.atomic():
         video.save()
         audit_record(actor=uploaded_by, action=AuditEvent.Action.VIDEO_UPLOAD, target=video, client_ip=client_ip,

@@ -27,14 +27,16 @@ from videos.tracking import Track
 
 def sighting_record(
     *, track: Track, frame_jpeg: bytes, collection: Collection, engine: BaseEngine, video: Video | None = None,
-    camera: Camera | None = None, seen_at: datetime | None = None,
+    camera: Camera | None = None, seen_at: datetime | None = None, identify: bool = True,
 ) -> Sighting:  # fmt: skip
     """Call inside a transaction: the frame image, its face (identified), watch alerts, and the sighting. A
     live camera's sighting is also announced as its frame's analysis (``image_analysed``), so endpoints hear
     of it at once; a recorded video's are told of together when the video is done."""
     best = track.best
     assert best is not None
-    [match] = faces_identify(collection=collection, engine=engine, data=frame_jpeg, faces=[best])
+    [match] = (
+        faces_identify(collection=collection, engine=engine, data=frame_jpeg, faces=[best]) if identify else [None]
+    )
     where = f"{video} at {track.best_at:.1f} s" if video else f"{camera} at {timezone.localtime():%Y-%m-%d %H:%M:%S}"
     frame = new_image(
         info=checked(frame_jpeg).info, uploaded_by=video.uploaded_by if video else None, collection=collection,

@@ -35,13 +35,15 @@ OPERATIONS: dict[str, Operation] = {
     "SearchUsersByImage": users.search_users_by_image,
     "StartFaceSearch": videos.start_face_search,
     "GetFaceSearch": videos.get_face_search,
+    "StartFaceDetection": videos.start_face_detection,
+    "GetFaceDetection": videos.get_face_detection,
 }
 
 # Each call counts against the same per-user rates as the REST API (REST_FRAMEWORK's throttle rates), so
 # this door is no way around them: enrolment-like calls as enrolments, a video to search as an upload,
 # everything else as checks.
 ENROLLING = {"IndexFaces", "CreateUser", "AssociateFaces"}
-UPLOADING = {"StartFaceSearch"}
+UPLOADING = {"StartFaceSearch", "StartFaceDetection"}
 
 
 def rate_scope(operation: str) -> str:

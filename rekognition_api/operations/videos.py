@@ -1,6 +1,7 @@
-"""StartFaceSearch and GetFaceSearch: Rekognition Video's face search in a stored video, on Facesite's own video
-analysis (``videos``). A job is a Facesite video, in the back office like any other; its ``Persons`` are the
-video's sightings, one ``PersonMatch`` for each time a sighting's face was sampled."""
+"""StartFaceSearch and GetFaceSearch, StartFaceDetection and GetFaceDetection: Rekognition Video's face search
+and face detection in a stored video, on Facesite's own video analysis (``videos``). A job is a Facesite video,
+in the back office like any other; its ``Persons`` (and ``Faces``) are the video's sightings, one for each time
+a sighting's face was sampled. A face detection job's video is searched among no one."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from videos.services import video_upload_s3
 
 START = "videos.add_video"
 SEE = "videos.view_video"
+GET = {VideoJob.Kind.FACE_SEARCH: "GetFaceSearch", VideoJob.Kind.FACE_DETECTION: "GetFaceDetection"}
 STATUS = {
     Video.Status.PENDING: "IN_PROGRESS",
     Video.Status.PROCESSING: "IN_PROGRESS",
@@ -31,22 +33,55 @@ def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Queue the search of a video in S3 against the collection: the job's id. The request asks S3 only whether
     the video is there and not too large; the worker reads it, checks it (a file that is no video fails the
     job, saying why, as on AWS) and analyses it."""
+    return _start(call, params, VideoJob.Kind.FACE_SEARCH)
+
+
+def start_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """Queue the finding of the faces in a video in S3, as StartFaceSearch does but searched among no one: the
+    faces are found and followed, none identified, none sent to review."""
+    return _start(call, params, VideoJob.Kind.FACE_DETECTION)
+
+
+def get_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The job's status; once it succeeded, the faces followed through the video, a page at a time."""
+    job, answer = _job(call, params, VideoJob.Kind.FACE_SEARCH)
+    if job.video.status != Video.Status.DONE:
+        return answer
+    persons = _persons(job.video, job.face_match_threshold, params.get("SortBy", "TIMESTAMP"))
+    return {**answer, **_results(call, job, "Persons", persons, params)}
+
+
+def get_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
+    """The job's status; once it succeeded, each face at each frame it was seen in, by time, a page at a time."""
+    job, answer = _job(call, params, VideoJob.Kind.FACE_DETECTION)
+    if job.video.status != Video.Status.DONE:
+        return answer
+    faces = [{"Timestamp": round(seen[0] * 1000), "Face": _face(seen)}
+             for sighting in Sighting.objects.filter(video=job.video) for seen in sighting.boxes]  # fmt: skip
+    return {**answer, **_results(call, job, "Faces", sorted(faces, key=lambda f: f["Timestamp"]), params)}
+
+
+def _start(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> dict[str, Any]:
     call.require(START, to="analyse videos")
-    found = collection(params)
+    searched = collection(params) if kind == VideoJob.Kind.FACE_SEARCH else None
     if params.get("NotificationChannel"):
-        raise invalid_parameter("NotificationChannel (Amazon SNS) is not supported here: poll GetFaceSearch "
+        raise invalid_parameter(f"NotificationChannel (Amazon SNS) is not supported here: poll {GET[kind]} "
                                 "until JobStatus is SUCCEEDED or FAILED.")  # fmt: skip
     token = params.get("ClientRequestToken", "")
     earlier = VideoJob.objects.filter(user=call.user, client_request_token=token).first() if token else None
     if earlier is not None:
+        if earlier.kind != kind:
+            raise AwsError("IdempotentParameterMismatchException", f"ClientRequestToken {token} started a "
+                           f"{earlier.get_kind_display().lower()} job; a token starts one job.")  # fmt: skip
         return {"JobId": str(earlier.video_id)}
     if not params["Video"].get("S3Object"):
         raise invalid_parameter("Video needs an S3Object.")
     source = s3_video(params["Video"]["S3Object"], limit=settings.FACESITE_VIDEO_MAX_BYTES)
     try:
         with transaction.atomic():  # the job and its video together: its analysis is queued once both are
-            video = video_upload_s3(source=source, collection=found, uploaded_by=call.user, client_ip=call.client_ip)
-            VideoJob.objects.create(video=video, user=call.user, client_request_token=token,
+            video = video_upload_s3(source=source, collection=searched, uploaded_by=call.user,
+                                    client_ip=call.client_ip, identify=searched is not None)  # fmt: skip
+            VideoJob.objects.create(video=video, user=call.user, client_request_token=token, kind=kind,
                                     job_tag=params.get("JobTag", ""),
                                     face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
     except IntegrityError:  # the same token at the same moment: the other call's job (this one's rolled back)
@@ -56,11 +91,12 @@ def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {"JobId": str(video.pk)}
 
 
-def get_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
-    """The job's status; once it succeeded, the faces followed through the video, a page at a time."""
+def _job(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> tuple[VideoJob, dict[str, Any]]:
+    """The caller's job of ``kind`` and what every answer about it says: its status, tag and failure."""
     call.require(SEE, to="see videos")
     job_id = as_uuid(params["JobId"])
-    job = VideoJob.objects.select_related("video__collection").filter(video_id=job_id).first() if job_id else None
+    jobs = VideoJob.objects.select_related("video__collection").filter(kind=kind)
+    job = jobs.filter(video_id=job_id).first() if job_id else None
     if job is None:
         raise AwsError("ResourceNotFoundException", f"The job id: {params['JobId']} does not exist.")
     video = job.video
@@ -69,13 +105,17 @@ def get_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         answer["JobTag"] = job.job_tag
     if video.status == Video.Status.FAILED:
         answer["StatusMessage"] = video.error
-    if video.status != Video.Status.DONE:
-        return answer
-    persons, more = page(_persons(video, job.face_match_threshold, params.get("SortBy", "TIMESTAMP")), params,
-                         default=1000, salt=f"facesite.rekognition-api.face-search.{video.pk}")  # fmt: skip
+    return job, answer
+
+
+def _results(call: Call, job: VideoJob, name: str, items: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A page of a finished job's ``items`` as ``name``, with the video's metadata; reading it is audited as a
+    view of the video."""
+    video = job.video
+    found, more = page(items, params, default=1000, salt=f"facesite.rekognition-api.{job.kind}.{video.pk}")
     audit_record(actor=call.user, action=AuditEvent.Action.VIDEO_VIEW, target=video, client_ip=call.client_ip,
-                 via="GetFaceSearch")  # fmt: skip
-    return {**answer, "VideoMetadata": _metadata(video), "Persons": persons, **more}
+                 via=GET[VideoJob.Kind(job.kind)])  # fmt: skip
+    return {"VideoMetadata": _metadata(video), name: found, **more}
 
 
 def _persons(video: Video, threshold: float, sort_by: str) -> list[dict[str, Any]]:
@@ -98,12 +138,19 @@ def _persons(video: Video, threshold: float, sort_by: str) -> list[dict[str, Any
 
 
 def _person(index: int, seen: list[float]) -> dict[str, Any]:
-    """``[seconds, left, top, width, height, confidence]`` as a ``PersonDetail``: its box, and its ``Face``
-    with the box and the detection's confidence (the rest of a ``FaceDetail`` is kept for the best frame only)."""
+    """A sighting's ``[seconds, left, top, width, height, confidence]`` as a ``PersonDetail``."""
+    face = _face(seen)
+    return {"Index": index, "BoundingBox": face["BoundingBox"], "Face": face}
+
+
+def _face(seen: list[float]) -> dict[str, Any]:
+    """A sighting's ``[seconds, left, top, width, height, confidence]`` as a ``FaceDetail``: the box, and the
+    detection's confidence where it was kept (the rest of a ``FaceDetail`` is kept for the best frame only)."""
     _, left, top, width, height, *confidence = seen
-    box = {"Width": width, "Height": height, "Left": left, "Top": top}
-    face = {"Face": {"BoundingBox": box, "Confidence": confidence[0]}} if confidence else {}
-    return {"Index": index, "BoundingBox": box, **face}
+    face: dict[str, Any] = {"BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top}}
+    if confidence:
+        face["Confidence"] = confidence[0]
+    return face
 
 
 def _reference_faces(found: Collection, people: set[Any]) -> dict[Any, Face]:

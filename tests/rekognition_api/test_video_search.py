@@ -1,6 +1,7 @@
-"""StartFaceSearch and GetFaceSearch through boto3: a video read from a real S3-compatible server on loopback,
-analysed by the real local engine (the video tasks run here), its sightings answered as Rekognition Video's
-``Persons``, every answer walked against botocore's output shapes."""
+"""StartFaceSearch and GetFaceSearch, StartFaceDetection and GetFaceDetection through boto3: a video read from
+a real S3-compatible server on loopback, analysed by the real local engine (the video tasks run here), its
+sightings answered as Rekognition Video's ``Persons`` and ``Faces``, every answer walked against botocore's
+output shapes."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -91,7 +92,42 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
 
     Sighting.objects.filter(video_id=job).update(boxes=[[0.5, 0.1, 0.2, 0.3, 0.4]])  # recorded before confidences
     [early, *_] = rekognition.get_face_search(JobId=job)["Persons"]
-    assert early["Person"] == {"Index": 0, "BoundingBox": {"Width": 0.3, "Height": 0.4, "Left": 0.1, "Top": 0.2}}
+    box = {"Width": 0.3, "Height": 0.4, "Left": 0.1, "Top": 0.2}
+    assert early["Person"] == {"Index": 0, "BoundingBox": box, "Face": {"BoundingBox": box}}, "no confidence kept"
+
+
+def test_a_face_detection_job_finds_and_follows_the_faces_and_identifies_no_one(
+    live_server, s3_server, obama_and_biden
+):
+    s3_server.put_object(Bucket="photos", Key="cameras/door.mp4", Body=video(SCENES))
+    checked: list = []
+    rekognition = client_for(live_server, UserFactory(role=roles.OPERATOR), checked=checked)
+    job = rekognition.start_face_detection(Video=DOOR, ClientRequestToken="d-1", JobTag="door",
+                                           FaceAttributes="ALL")["JobId"]  # fmt: skip
+    assert rekognition.start_face_detection(Video=DOOR, ClientRequestToken="d-1")["JobId"] == job
+    assert rekognition.get_face_detection(JobId=job)["JobStatus"] == "IN_PROGRESS"
+
+    analysed_here(Video.objects.get(pk=job))
+    found = rekognition.get_face_detection(JobId=job)
+    assert (found["JobStatus"], found["JobTag"]) == ("SUCCEEDED", "door") and "NextToken" not in found
+    times = [hit["Timestamp"] for hit in found["Faces"]]
+    assert times == sorted(times) and len(times) >= 10 and max(times) < 6000, "two faces, none in the empty part"
+    assert all(50 <= hit["Face"]["Confidence"] <= 100 and 0 < hit["Face"]["BoundingBox"]["Width"] < 1
+               for hit in found["Faces"])  # fmt: skip
+    sightings = Sighting.objects.filter(video_id=job)
+    assert sightings.count() == 2, "followed as in any video"
+    assert not sightings.exclude(person=None, candidate=None).exists(), "Obama and Biden are enrolled, not searched"
+    assert not Face.objects.to_review().exists(), "nothing sent to review"
+    assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
+    first = rekognition.get_face_detection(JobId=job, MaxResults=3)
+    rest = rekognition.get_face_detection(JobId=job, NextToken=first["NextToken"])
+    assert first["Faces"] + rest["Faces"] == found["Faces"]
+
+    assert error_code(lambda: rekognition.get_face_search(JobId=job))[0] == "ResourceNotFoundException"
+    code, message = error_code(
+        lambda: rekognition.start_face_search(Video=DOOR, CollectionId="default", ClientRequestToken="d-1")
+    )
+    assert code == "IdempotentParameterMismatchException" and "face detection job" in message
 
 
 def test_two_starts_with_one_token_at_the_same_moment_make_one_job(live_server, s3_server, media_root):

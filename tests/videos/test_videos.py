@@ -282,15 +282,17 @@ def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(obama_and_bi
 
 
 @pytest.mark.django_db
-def test_the_admin_says_who_sent_a_video_and_where_it_was_fetched_from():
+def test_the_admin_says_who_sent_a_video_where_it_was_fetched_from_and_whether_it_is_identified():
     from recognition.s3_objects import S3Object
 
     operator = UserFactory(is_staff=True, role=roles.OPERATOR, username="door-script")
-    fetched = video_upload_s3(source=S3Object("cameras", "door/7 Dec.mp4"), uploaded_by=operator)
+    fetched = video_upload_s3(source=S3Object("cameras", "door/7 Dec.mp4"), uploaded_by=operator, identify=False)
     admin = Client()
     admin.force_login(operator)
     html = admin.get(reverse("admin:videos_video_change", args=[fetched.pk])).content.decode()
     assert "by door-script, fetched from <code>s3://cameras/door/7%20Dec.mp4</code>" in html
+    assert "faces found and followed, not identified" in html, "StartFaceDetection's: searched among no one"
+    assert client_for(operator).get(f"/api/videos/{fetched.pk}/").json()["identify"] is False, "and the API's"
 
 
 def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_timeline(obama_and_biden):
