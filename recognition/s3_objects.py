@@ -39,6 +39,10 @@ class S3Object:
     def from_param(cls, param: dict[str, Any]) -> S3Object:
         return cls(bucket=param.get("Bucket", ""), key=param.get("Name", ""), version=param.get("Version", ""))
 
+    def as_param(self) -> dict[str, str]:
+        """As Rekognition's ``S3Object`` names it (``from_param`` reads it back)."""
+        return {"Bucket": self.bucket, "Name": self.key, **({"Version": self.version} if self.version else {})}
+
     @classmethod
     def from_url(cls, url: str) -> S3Object:
         """From ``url`` (``s3://bucket/key``, the version as ``?versionId=``)."""

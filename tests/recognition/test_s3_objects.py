@@ -28,6 +28,8 @@ def test_an_object_goes_into_a_url_and_comes_back_the_same(key):
     assert S3Object.from_url(url) == found
     assert S3Object.from_url(S3Object("cameras", key).url) == S3Object("cameras", key)
     assert found.name == key.rsplit("/", 1)[-1]
+    assert S3Object.from_param(found.as_param()) == found and "Version" not in S3Object("cameras", key).as_param()
+    assert S3Object.named(str(S3Object("cameras", key))) == S3Object("cameras", key), "as people write it"
 
 
 def test_only_s3_urls_name_an_object():

@@ -110,6 +110,7 @@ def test_a_face_detection_job_finds_and_follows_the_faces_and_identifies_no_one(
     analysed_here(Video.objects.get(pk=job))
     found = rekognition.get_face_detection(JobId=job)
     assert (found["JobStatus"], found["JobTag"]) == ("SUCCEEDED", "door") and "NextToken" not in found
+    assert found["Video"] == {"S3Object": {"Bucket": "photos", "Name": "cameras/door.mp4"}}, "the video named"
     times = [hit["Timestamp"] for hit in found["Faces"]]
     assert times == sorted(times) and len(times) >= 10 and max(times) < 6000, "two faces, none in the empty part"
     assert all(50 <= hit["Face"]["Confidence"] <= 100 and 0 < hit["Face"]["BoundingBox"]["Width"] < 1
