@@ -18,11 +18,19 @@ class DeliveryAttemptSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeliveryAttempt
         fields = ["number", "started_at", "finished_at", "outcome", "status_code", "error", "replay"]
+        extra_kwargs = {
+            "number": {"help_text": "1 for the first try."},
+            "started_at": {"help_text": "When the POST began."},
+            "finished_at": {"help_text": "When it ended; null if the worker was lost meanwhile."},
+            "outcome": {"help_text": "The delivery's status after this try: delivered, retrying or dead."},
+            "status_code": {"help_text": "The endpoint's HTTP status; null when it gave none."},
+            "error": {"help_text": "Why the try failed, in words."},
+        }
 
 
 class DeliverySerializer(serializers.ModelSerializer):
-    endpoint = serializers.CharField(source="endpoint.name")
-    attempt_log = DeliveryAttemptSerializer(many=True, read_only=True)
+    endpoint = serializers.CharField(source="endpoint.name", help_text="The endpoint's name.")
+    attempt_log = DeliveryAttemptSerializer(many=True, read_only=True, help_text="Each try, first first.")
 
     class Meta:
         model = Delivery
@@ -31,6 +39,16 @@ class DeliverySerializer(serializers.ModelSerializer):
             "last_status_code", "last_response_excerpt", "last_error", "created_at", "delivered_at", "attempt_log",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "image": {"help_text": "The image whose results it sends; null for events about no image."},
+            "attempts": {"help_text": "Tries so far."},
+            "next_attempt_at": {"help_text": "When it is tried again, while retrying."},
+            "last_status_code": {"help_text": "The endpoint's HTTP status at the last try."},
+            "last_response_excerpt": {"help_text": "The start of the endpoint's last answer (for those who may "
+                                                   "resend deliveries only)."},
+            "last_error": {"help_text": "Why the last try failed; empty once delivered."},
+            "delivered_at": {"help_text": "When the endpoint took it; null until then."},
+        }  # fmt: skip
 
 
 class DeliveryWithoutExcerptSerializer(DeliverySerializer):

@@ -28,6 +28,7 @@ from videos.models import Camera, Sighting, Video
 from videos.services import video_delete, video_upload, video_upload_url
 
 RECENT_SIGHTINGS = 50
+COLLECTION_HELP = "The collection its faces are searched in (its name)."
 
 
 class SightingSerializer(serializers.ModelSerializer):
@@ -54,8 +55,8 @@ class SightingSerializer(serializers.ModelSerializer):
 
 
 class VideoSerializer(serializers.ModelSerializer):
-    collection = serializers.CharField(source="collection.name", read_only=True)
-    sightings = SightingSerializer(many=True, read_only=True)
+    collection = serializers.CharField(source="collection.name", read_only=True, help_text=COLLECTION_HELP)
+    sightings = SightingSerializer(many=True, read_only=True, help_text="The faces followed through it, by time.")
 
     class Meta:
         model = Video
@@ -70,6 +71,16 @@ class VideoSerializer(serializers.ModelSerializer):
                                         "a video the Rekognition-compatible API's StartFaceSearch named; empty "
                                         "for a file sent."},
             "frame_rate": {"help_text": "Frames a second, as probed from the file."},
+            "error": {"help_text": "Why it could not be analysed, when it could not."},
+            "original_filename": {"help_text": "The name it was sent under, or the URL's or key's last part."},
+            "codec": {"help_text": "Its video stream's codec, as probed (h264, hevc, vp9…)."},
+            "width": {"help_text": "Pixels, as probed."},
+            "height": {"help_text": "Pixels, as probed."},
+            "size_bytes": {"help_text": "The file's size."},
+            "sha256": {"help_text": "Of the file's bytes."},
+            "engine": {"help_text": "The recognition engine that analysed it: local or rekognition."},
+            "model_version": {"help_text": "The engine's models when it analysed it."},
+            "analysed_at": {"help_text": "When the analysis finished; null until then."},
         }  # fmt: skip
 
 
@@ -166,7 +177,7 @@ class VideoViewSet(
 
 
 class CameraSerializer(serializers.ModelSerializer):
-    collection = serializers.CharField(source="collection.name", read_only=True)
+    collection = serializers.CharField(source="collection.name", read_only=True, help_text=COLLECTION_HELP)
     stream = serializers.CharField(source="shown_url", read_only=True, help_text="The URL without its credentials.")
     sightings = serializers.SerializerMethodField(help_text=f"The latest {RECENT_SIGHTINGS} sightings, newest first.")
 
@@ -175,6 +186,10 @@ class CameraSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "location", "stream", "collection", "sample_rate", "active", "connected_at", "error",
                   "sightings"]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "location": {"help_text": "Where it looks, in words."},
+            "active": {"help_text": "Whether its worker watches it."},
+        }
 
     @extend_schema_field(SightingSerializer(many=True))
     def get_sightings(self, camera: Camera) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ class Base64ImageField(ImageField):
 class PersonRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
-    external_id = serializers.CharField(allow_null=True)
+    external_id = serializers.CharField(allow_null=True, help_text="Badge, RFID or employee code; null if none.")
 
 
 class BoundingBoxSerializer(serializers.Serializer):
@@ -118,7 +118,9 @@ class PersonSerializer(KnownFieldsOnly, serializers.ModelSerializer):
         max_length=128, required=False, allow_null=True, allow_blank=True, validators=[single_line],
         help_text="Badge, RFID or employee code; unique.",
     )  # fmt: skip
-    reference_faces = serializers.IntegerField(read_only=True, source="reference_count", default=0)
+    reference_faces = serializers.IntegerField(
+        read_only=True, source="reference_count", default=0, help_text="Enrolled faces that identify the person."
+    )
 
     class Meta:
         model = Person
@@ -134,6 +136,7 @@ class PersonSerializer(KnownFieldsOnly, serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+        extra_kwargs = {"notes": {"help_text": "Free text for the back office; never sent to endpoints."}}
 
     def validate_external_id(self, value):
         value = (value or "").strip() or None
@@ -160,6 +163,7 @@ class CollectionSerializer(KnownFieldsOnly, serializers.ModelSerializer):
         model = Collection
         fields = ["id", "name", "description", "match_threshold", "created_at"]
         read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"description": {"help_text": "What the collection is for, in words."}}
 
 
 class EnrolSerializer(KnownFieldsOnly):
@@ -208,11 +212,15 @@ class LabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = Label
         fields = ["name", "confidence", "parents", "categories", "aliases", "instances"]
+        extra_kwargs = {
+            "parents": {"help_text": "Broader labels it belongs to (Vehicle for Car), as Rekognition names them."},
+            "categories": {"help_text": "The label's categories in Rekognition's taxonomy."},
+        }
 
 
 class FaceSerializer(serializers.ModelSerializer):
     bounding_box = BoxField()
-    landmarks = LandmarksField()
+    landmarks = LandmarksField(help_text="Eyes, nose and mouth corners, as ratios of the image.")
     pose = ResultField(help_text="roll, yaw and pitch in degrees.")
     quality = ResultField(help_text="brightness and sharpness, 0–100.")
     attributes = ResultField(help_text="age_range, gender, emotions, smile... as the engine estimates them.")
@@ -233,23 +241,31 @@ class TextDetectionSerializer(serializers.ModelSerializer):
     class Meta:
         model = TextDetection
         fields = ["text", "type", "confidence", "detection_id", "parent_id", "geometry"]
-        extra_kwargs = {"confidence": {"help_text": "How sure the engine is of the text, 0–100."}}
+        extra_kwargs = {
+            "confidence": {"help_text": "How sure the engine is of the text, 0–100."},
+            "text": {"help_text": "The text read: a LINE, or one WORD of a line."},
+            "detection_id": {"help_text": "The detection's number within the image."},
+            "parent_id": {"help_text": "For a WORD, the detection_id of its LINE; null for a line."},
+        }
 
 
 class ModerationLabelSerializer(serializers.ModelSerializer):
     class Meta:
         model = ModerationLabel
         fields = ["name", "parent_name", "taxonomy_level", "confidence"]
-        extra_kwargs = {"confidence": {"help_text": "How sure the engine is that the label applies, 0–100."}}
+        extra_kwargs = {
+            "confidence": {"help_text": "How sure the engine is that the label applies, 0–100."},
+            "parent_name": {"help_text": "The top-level category it falls under; empty for a top-level one."},
+        }
 
 
 class DeliverySummarySerializer(serializers.Serializer):
     id = serializers.UUIDField()
-    endpoint = serializers.CharField(source="endpoint.name")
-    event = serializers.CharField()
-    status = serializers.CharField()
-    attempts = serializers.IntegerField()
-    last_error = serializers.CharField()
+    endpoint = serializers.CharField(source="endpoint.name", help_text="The endpoint's name.")
+    event = serializers.CharField(help_text="image.analysed, person.identified, person.watched…")
+    status = serializers.CharField(help_text="pending, delivering, delivered, retrying or dead.")
+    attempts = serializers.IntegerField(help_text="Tries so far.")
+    last_error = serializers.CharField(help_text="Why the last try failed; empty once delivered.")
 
 
 @extend_schema_field({"type": "string", "format": "uri", "nullable": True, "readOnly": True})
@@ -265,12 +281,18 @@ class ImageSerializer(serializers.ModelSerializer):
         slug_field="name", read_only=True
     )
     source_url = OptionalUrlField(help_text="Where a URL upload was fetched from.")
-    labels = LabelSerializer(many=True, read_only=True)
-    faces = FaceSerializer(many=True, read_only=True)
-    text_detections = TextDetectionSerializer(many=True, read_only=True)
-    moderation_labels = ModerationLabelSerializer(many=True, read_only=True)
+    labels = LabelSerializer(many=True, read_only=True, help_text="What the image shows, when labels were asked for.")
+    faces = FaceSerializer(
+        many=True, read_only=True, help_text="The faces found, and reference faces enrolled from it."
+    )
+    text_detections = TextDetectionSerializer(
+        many=True, read_only=True, help_text="Lines and words, when text was asked for."
+    )
+    moderation_labels = ModerationLabelSerializer(
+        many=True, read_only=True, help_text="Unsafe content found, when moderation was asked for."
+    )
     properties = OptionalResultField(help_text="quality and dominant_colors, when properties were asked for.")
-    deliveries = DeliverySummarySerializer(many=True, read_only=True)
+    deliveries = DeliverySummarySerializer(many=True, read_only=True, help_text="Its results sent to endpoints.")
 
     class Meta:
         model = Image
@@ -280,6 +302,21 @@ class ImageSerializer(serializers.ModelSerializer):
             "analysed_at", "labels", "faces", "text_detections", "moderation_labels", "properties", "deliveries",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "error": {"help_text": "Why the analysis failed, when it did."},
+            "sha256": {
+                "help_text": "Of the bytes: the same bytes sent to the collection again answer this image "
+                "(unless allow_duplicate)."
+            },
+            "size_bytes": {"help_text": "The file's size."},
+            "width": {"help_text": "Pixels, upright (after the photo's EXIF orientation)."},
+            "height": {"help_text": "Pixels, upright (after the photo's EXIF orientation)."},
+            "content_type": {"help_text": "As read from the bytes (image/jpeg, image/png…), not as sent."},
+            "original_filename": {"help_text": "The name it was sent under, or the URL's last part."},
+            "engine": {"help_text": "The recognition engine that analysed it: local or rekognition."},
+            "model_version": {"help_text": "The engine's models when it analysed it."},
+            "analysed_at": {"help_text": "When the analysis finished; null until then."},
+        }
 
 
 class ImageSummarySerializer(serializers.ModelSerializer):
@@ -292,13 +329,17 @@ class ImageSummarySerializer(serializers.ModelSerializer):
         help_text="Faces the analysis found. Reference faces enrolled from the image are not counted (an enrolment "
         "photo counts 0); the image's own page lists both, marked is_reference.",
     )
-    people = serializers.SerializerMethodField()
+    people = serializers.SerializerMethodField(help_text="The people identified in it.")
 
     class Meta:
         model = Image
         fields = ["id", "status", "source", "original_filename", "collection", "created_at", "analysed_at", "faces",
                   "people"]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "original_filename": {"help_text": "The name it was sent under, or the URL's last part."},
+            "analysed_at": {"help_text": "When the analysis finished; null until then."},
+        }
 
     @extend_schema_field(PersonRefSerializer(many=True))
     def get_people(self, image: Image):
@@ -317,9 +358,13 @@ class SearchSerializer(KnownFieldsOnly):
 
     file = DocumentedImageField(required=False)
     image_base64 = Base64ImageField(required=False)
-    collection = serializers.SlugField(required=False)
+    collection = serializers.SlugField(
+        required=False, help_text="Search among this collection's people (default: default)."
+    )
     threshold = serializers.FloatField(default=80.0, min_value=0, max_value=100, help_text=THRESHOLD_HELP)
-    max_matches = serializers.IntegerField(default=5, min_value=1, max_value=100)
+    max_matches = serializers.IntegerField(
+        default=5, min_value=1, max_value=100, help_text="People answered per face, at most."
+    )
 
     def validate(self, attrs):
         return _one_image(attrs)
@@ -344,7 +389,7 @@ class SearchFaceSerializer(serializers.Serializer):
 
 class SearchResultSerializer(serializers.Serializer):
     threshold = serializers.FloatField(help_text="The similarity (0–100) the matches reach at least.")
-    faces = SearchFaceSerializer(many=True)
+    faces = SearchFaceSerializer(many=True, help_text="Every face in the photo, largest first.")
 
 
 class VerifySerializer(KnownFieldsOnly):
@@ -367,7 +412,7 @@ class StoredBoxField(ResultField):
 
 
 class VerificationSerializer(serializers.ModelSerializer):
-    verification_id = serializers.UUIDField(source="id")
+    verification_id = serializers.UUIDField(source="id", help_text="The check's id on the audit trail.")
     bounding_box = StoredBoxField(help_text="The face compared with the badge holder's; null when there was none.")
     person = PersonRefSerializer(allow_null=True)
     outcome = serializers.ChoiceField(
@@ -398,6 +443,12 @@ class AuditEventSerializer(serializers.ModelSerializer):
         fields = ["id", "created_at", "actor", "action", "action_label", "object_type", "object_id", "client_ip",
                   "details", "repeats", "last_at"]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "object_type": {"help_text": "What kind of thing it was about: image, person, face, video…"},
+            "object_id": {"help_text": "Which one (its id); empty when about no one thing."},
+            "client_ip": {"help_text": "The address the request came from; null for Facesite's own work."},
+            "details": {"help_text": "What else the action recorded: its parameters, counts, the credential used."},
+        }
 
 
 class PersonExportSerializer(serializers.ModelSerializer):
@@ -413,6 +464,7 @@ class PersonExportSerializer(serializers.ModelSerializer):
         model = PersonExport
         fields = ["id", "person", "status", "error", "size", "created_at", "finished_at", "expires_at", "download"]
         read_only_fields = fields
+        extra_kwargs = {"finished_at": {"help_text": "When it was made, or failed; null until then."}}
 
     @extend_schema_field(serializers.DateTimeField())
     def get_expires_at(self, export: PersonExport) -> str:
@@ -453,8 +505,8 @@ class ComparisonSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)
+    detail = serializers.CharField(help_text="What went wrong, in words for a person.")
+    code = serializers.CharField(required=False, help_text="The same for a program: no_face, too_large…")
 
 
 def _one_image(attrs):
