@@ -208,8 +208,9 @@ def video_fail(*, video_id: str, error: str) -> None:
 
 
 def stored_video_location(video: Video, engine: BaseEngine) -> S3Location | None:
-    """Where the engine can read the video itself (Rekognition: in S3, in its region), if it can."""
-    if not engine.stored_video:
+    """Where the engine can read the video itself (Rekognition: in S3, in its region), if it can. Not for a
+    video whose faces are only followed: the engine's stored-video call searches a collection."""
+    if not engine.stored_video or not video.identify:
         return None
     location = file_s3_location(video.file)
     return location if location is not None and location.region == getattr(engine, "region", None) else None

@@ -86,3 +86,15 @@ def test_a_video_outside_s3_goes_frame_by_frame_through_the_image_calls(rekognit
     done = analysed_here(uploaded)
     assert done.status == Video.Status.DONE, done.error
     assert [(s.person, s.first_at, s.last_at) for s in done.sightings.all()] == [(enrolled, 0.0, 0.5)]
+
+
+def test_a_video_only_followed_is_not_handed_to_rekognitions_face_search(rekognition, enrolled, s3_media):
+    """StartFaceDetection's videos are searched among no one: not at AWS either, though stored where it reads."""
+    uploaded = video_upload(file=io.BytesIO(video([("obama.jpg", 1.0)])), filename="door.mp4")
+    assert file_s3_location(uploaded.file) is not None
+    Video.objects.filter(pk=uploaded.pk).update(identify=False)
+    rekognition.detect_faces()  # the frame at 0 s
+    rekognition.detect_faces()  # and at 0.5 s; no StartFaceSearch, no SearchUsersByImage
+    done = analysed_here(uploaded)
+    assert done.status == Video.Status.DONE, done.error
+    assert [(s.person, s.candidate, s.first_at, s.last_at) for s in done.sightings.all()] == [(None, None, 0.0, 0.5)]
