@@ -86,7 +86,7 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
     """``root/<external id>/<photo>``: each sub-folder is a person, named by it until renamed."""
     if not root.is_dir():
         raise ImportSourceError(f"{root} is not a folder.")
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for photo in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES):
             yield PhotoToImport(external_id=folder.name, name=folder.name, photo=str(photo))
 
@@ -94,7 +94,7 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
 def photos_in_s3(prefix: S3Object) -> Iterator[PhotoToImport]:
     """``prefix<external id>/<photo>``, as a folder tree: each "sub-folder" is a person."""
     for found, parts in _under(prefix):
-        if len(parts) == 2 and parts[0] and _is_photo(parts[1]):
+        if len(parts) == 2 and parts[0] and not parts[0].startswith(".") and _is_photo(parts[1]):
             yield PhotoToImport(external_id=parts[0], name=parts[0], photo=str(found))
 
 

@@ -30,7 +30,8 @@ def run(command: str, *args, **options) -> str:
 def test_people_are_enrolled_from_an_s3_prefix_laid_out_as_a_folder(s3, settings, media_root):
     settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
     for key, photo in {"B-44/obama.jpg": "obama.jpg", "B-44/obama2.jpg": "obama2.jpg", "B-46/biden.jpg": "biden.jpg",
-                       "B-44-new.jpg": "obama3.jpg", ".trash/B-46/old.jpg": "biden.jpg"}.items():  # fmt: skip
+                       "B-44-new.jpg": "obama3.jpg", ".trash/B-46/old.jpg": "biden.jpg",
+                       ".thumbnails/small.jpg": "obama.jpg"}.items():  # fmt: skip
         s3.put_object(Bucket="photos", Key=f"staff/{key}", Body=(FIXTURES / photo).read_bytes())
     s3.put_object(Bucket="photos", Key="staff/B-46/notes.txt", Body=b"not a photo")
     s3.put_object(Bucket="photos", Key="elsewhere/B-47/obama.jpg", Body=(FIXTURES / "obama.jpg").read_bytes())
@@ -41,6 +42,7 @@ def test_people_are_enrolled_from_an_s3_prefix_laid_out_as_a_folder(s3, settings
     assert Person.objects.get(external_id="B-46").name == "B-46" and not Person.objects.filter(external_id="B-47")
     assert "s3://photos/staff/B-44-new.jpg: not in a person's own folder" in output
     assert "s3://photos/staff/B-46/notes.txt: not a photo by its name" in output and ".trash" not in output
+    assert not Person.objects.filter(external_id__startswith="."), "a hidden folder is no person's"
     assert "skipped            3  (already enrolled 3)" in run("import_people", "s3://photos/staff/")
 
 
