@@ -31,6 +31,8 @@ def test_a_folder_tree_is_uploaded_and_queued_once(tmp_path, media_root, django_
     (photos / "camera-1" / "cut.jpg").write_bytes(images.jpeg((96, 72), seed=9)[:300])
     shutil.copy(FIXTURES / "obama.heic", photos / "camera-1" / "IMG_0001.HEIC")  # an iPhone's
     (photos / "camera-1" / "Thumbs.db").write_bytes(b"\xd0\xcf")  # Windows' own file, not the operator's
+    (photos / "camera-1" / ".thumbnails").mkdir()  # a viewer's own copies, not the operator's photos
+    (photos / "camera-1" / ".thumbnails" / "0.jpg").write_bytes(images.jpeg((48, 36), seed=200))
 
     with django_capture_on_commit_callbacks() as queued:
         output = run(photos, features="faces,labels")
