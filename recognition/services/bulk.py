@@ -94,7 +94,7 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
 def photos_in_s3(prefix: S3Object) -> Iterator[PhotoToImport]:
     """``prefix<external id>/<photo>``, as a folder tree: each "sub-folder" is a person."""
     for found, parts in _under(prefix):
-        if len(parts) == 2 and parts[0] and not _hidden(parts) and _is_photo(parts[1]):
+        if len(parts) == 2 and parts[0] and not hidden(parts) and _is_photo(parts[1]):
             yield PhotoToImport(external_id=parts[0], name=parts[0], photo=str(found))
 
 
@@ -198,7 +198,7 @@ def left_out(source: str | Path, *, read: Iterable[str], elsewhere: str) -> list
         return []
     taken, found = set(read), []
     for name, parts in files:
-        if _hidden(parts) or parts[-1].lower() in SYSTEM_FILES or name in taken:
+        if hidden(parts) or parts[-1].lower() in SYSTEM_FILES or name in taken:
             continue
         suffix = PurePosixPath(parts[-1]).suffix.lower()
         if suffix in HEIF_SUFFIXES:
@@ -215,13 +215,13 @@ def images_in(source: str, *, encoding: str = DEFAULT_ENCODING) -> Iterator[str]
     (one a line; blank lines and lines starting with # are skipped; relative paths are read beside the file)."""
     if is_s3(source):
         yield from (
-            str(found) for found, parts in _under(s3_prefix(source)) if _is_photo(parts[-1]) and not _hidden(parts)
+            str(found) for found, parts in _under(s3_prefix(source)) if _is_photo(parts[-1]) and not hidden(parts)
         )
         return
     path = Path(source)
     if path.is_dir():
         yield from (str(p) for p in sorted(path.rglob("*"))
-                    if p.is_file() and _is_photo(p.name) and not _hidden(p.relative_to(path).parts))  # fmt: skip
+                    if p.is_file() and _is_photo(p.name) and not hidden(p.relative_to(path).parts))  # fmt: skip
         return
     for line in (raw.strip() for raw in text_of(path, encoding=encoding).splitlines()):
         if line and not line.startswith("#"):
@@ -311,7 +311,7 @@ def _file_name(item: str) -> str:
     return S3Object.named(item).name if is_s3(item) else Path(item).name
 
 
-def _hidden(parts: tuple[str, ...]) -> bool:
+def hidden(parts: tuple[str, ...]) -> bool:
     """A hidden file, or one in a hidden folder (a viewer's thumbnails, a trash): not the operator's photos."""
     return any(part.startswith(".") for part in parts)
 

@@ -21,7 +21,7 @@ from recognition.engines.embedding import EmbeddingEngine
 from recognition.exceptions import FacesiteError, InvalidInput
 from recognition.models import AuditEvent, CalibrationPair, Collection
 from recognition.services.access import require_permission
-from recognition.services.bulk import PHOTO_SUFFIXES, left_out
+from recognition.services.bulk import PHOTO_SUFFIXES, hidden, left_out
 from recognition.services.calibration import CALIBRATE, pair_indexes, similarities
 from recognition.validation import inspect_image
 
@@ -49,13 +49,13 @@ def labelled_photos(folder: Path) -> list[LabelledPhoto]:
     if not folder.is_dir():
         raise InvalidInput(f"{folder} is not a folder.", code="not_a_folder")
     photos = []
-    for top in sorted(p for p in folder.iterdir() if p.is_dir()):
-        people = sorted(p for p in top.iterdir() if p.is_dir())
+    for top in sorted(p for p in folder.iterdir() if p.is_dir() and not hidden((p.name,))):
+        people = sorted(p for p in top.iterdir() if p.is_dir() and not hidden((p.name,)))
         for person, group in [(p, top.name) for p in people] if people else [(top, "")]:
             photos += [
                 LabelledPhoto(path, person=f"{group}/{person.name}" if group else person.name, group=group)
                 for path in sorted(person.iterdir())
-                if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES
+                if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES and not hidden((path.name,))
             ]
     if not photos:
         raise InvalidInput(

@@ -87,6 +87,8 @@ def test_labelled_folder_is_scored_into_pairs_with_its_groups(local_engine, tmp_
     shutil.copy(FIXTURES / "dog.jpg", folder / "others" / "rex" / "dog.jpg")
     shutil.copy(FIXTURES / "obama.jpg", folder / "adults" / "loose.jpg")  # in a group, but in no one's folder
     (folder / "others" / "rex" / "notes.txt").write_text("a good boy")
+    (folder / "adults" / ".thumbnails").mkdir()  # a viewer's copies: no person, so no impostor pairs with them
+    shutil.copy(FIXTURES / "biden.jpg", folder / "adults" / ".thumbnails" / "obama.jpg")
     svg = tmp_path / "calibration.svg"
 
     call_command("calibrate", "--add-folder", str(folder), "--collection", "default", "--svg", str(svg))
