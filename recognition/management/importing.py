@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,6 +13,7 @@ from django.db import connection
 from recognition.exceptions import InvalidInput
 from recognition.management.progress import ProgressBar
 from recognition.models import Collection
+from recognition.services import bulk
 from recognition.services.bulk import DEFAULT_ENCODING, REFUSED, SKIPPED, Outcome
 from recognition.services.collections import collection_named
 
@@ -31,6 +32,16 @@ class ImportCommand(BaseCommand):
         try:
             return collection_named(name=name)
         except InvalidInput as exc:
+            raise CommandError(exc.message) from exc
+
+    def items_in(self, source: str, read: Callable[[], Iterable[Any]]) -> list[Any]:
+        """What ``read`` finds in ``source``, saying first that an S3 prefix is being listed (a thousand objects
+        a request: a large one takes a while); a source that cannot be read stops the command, saying why."""
+        if bulk.is_s3(source):
+            self.stdout.write(f"Listing {source} …")
+        try:
+            return list(read())
+        except bulk.ImportSourceError as exc:
             raise CommandError(exc.message) from exc
 
     def import_all(

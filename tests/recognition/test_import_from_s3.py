@@ -37,6 +37,7 @@ def test_people_are_enrolled_from_an_s3_prefix_laid_out_as_a_folder(s3, settings
     s3.put_object(Bucket="photos", Key="elsewhere/B-47/obama.jpg", Body=(FIXTURES / "obama.jpg").read_bytes())
 
     output = run("import_people", "s3://photos/staff")  # a prefix is a folder, with or without its last /
+    assert "Listing s3://photos/staff …" in output, "said before a large prefix's listing keeps one waiting"
     assert "Enrolling 3 photos of 2 people" in output and "enrolled           3" in output
     assert Face.objects.references().filter(person__external_id="B-44").count() == 2
     assert Person.objects.get(external_id="B-46").name == "B-46" and not Person.objects.filter(external_id="B-47")

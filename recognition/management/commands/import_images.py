@@ -36,9 +36,9 @@ class Command(ImportCommand):
         target = self.collection(collection)
         try:
             wanted = clean_features(features=[f.strip() for f in features.split(",")] if features else None)
-            items = list(bulk.images_in(source, encoding=encoding))
         except FacesiteError as exc:
             raise CommandError(exc.message) from exc
+        items = self.items_in(source, lambda: bulk.images_in(source, encoding=encoding))
         self.stdout.write(
             f"{'Checking' if dry_run else 'Queuing'} {len(items)} images for {target.name!r}"
             f"{' (dry run: nothing is changed)' if dry_run else ''}."

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from recognition.management.importing import ImportCommand
 from recognition.services import bulk
@@ -38,10 +38,7 @@ class Command(ImportCommand):
         **options: Any,
     ) -> None:
         target = self.collection(collection)
-        try:
-            items = list(bulk.photos_in(source, encoding=encoding))
-        except bulk.ImportSourceError as exc:
-            raise CommandError(exc.message) from exc
+        items = self.items_in(source, lambda: bulk.photos_in(source, encoding=encoding))
         people = len({item.external_id for item in items})
         self.stdout.write(
             f"{'Checking' if dry_run else 'Enrolling'} {len(items)} photos of {people} people into {target.name!r}"
