@@ -32,10 +32,11 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, Throttled
 from rest_framework.request import Request
 
-from backoffice.sign_ins import count_failure, lockout_key, lockout_record
+from backoffice.sign_ins import lockout_record
 from backoffice.tokens import api_token_expires, stored_key
 from backoffice.two_step import key_needed, session_passed
 from recognition.audit import API_TOKEN, acting_with_for_request, request_ip
+from recognition.lockouts import count_failure, lockout_key
 
 
 def _login_key(request: HttpRequest | None, username: str) -> str:

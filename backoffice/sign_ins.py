@@ -1,28 +1,16 @@
-"""Failed sign-in attempts counted toward a lockout, in the shared cache; and the audit rows of sign-ins and
-lockouts. Both the password (``backoffice.auth``) and the second step (``backoffice.two_step``) use them."""
+"""The audit rows of sign-ins and lockouts, which both the password (``backoffice.auth``) and the second step
+(``backoffice.two_step``) write; the failures toward a lockout are counted by ``recognition.lockouts``."""
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 
 from backoffice.notices import audit_and_tell
 from recognition.audit import audit_record, request_ip
 from recognition.models import AuditEvent
-
-
-def lockout_key(kind: str, *parts: str) -> str:
-    return f"lockout:{kind}:" + hashlib.sha256("\0".join(parts).encode()).hexdigest()
-
-
-def count_failure(key: str) -> int:
-    """One more failure under ``key``, counted for the lockout's length; the count so far."""
-    cache.add(key, 0, settings.FACESITE_LOCKOUT_SECONDS)
-    return int(cache.incr(key))
 
 
 def lockout_record(*, actor: Any, username: str, request: HttpRequest | None, step: str) -> None:

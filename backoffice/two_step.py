@@ -40,8 +40,9 @@ from django.utils.formats import date_format
 
 from backoffice.models import Authenticator, RecoveryCode, SecurityKey, SetupDeadline
 from backoffice.notices import audit_and_tell
-from backoffice.sign_ins import count_failure, lockout_key, lockout_record, sign_in_record
+from backoffice.sign_ins import lockout_record, sign_in_record
 from recognition.audit import Actor, request_ip
+from recognition.lockouts import count_failure, lockout_key
 from recognition.models import AuditEvent
 from recognition.secrets import UnreadableSecret, seal, unseal
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from types import SimpleNamespace
+from typing import NoReturn
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -12,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from recognition.api.common import throttled_as
 from recognition.audit import access_key_credential, acting_with, request_ip
 from recognition.exceptions import Conflict, EngineFailed, FacesiteError, ImageRejected, NotAllowed
+from recognition.lockouts import count_failure, lockout_key
 from rekognition_api.models import AccessKey
 from rekognition_api.operations import OPERATIONS, rate_scope
 from rekognition_api.operations.common import NO_FACE, Call
@@ -59,11 +62,26 @@ def _authenticated(request: HttpRequest) -> Call:
         .first()
     )
     if key is None:
-        raise AwsError("UnrecognizedClientException", "The security token included in the request is invalid.")
+        _guessed(
+            request, AwsError("UnrecognizedClientException", "The security token included in the request is invalid.")
+        )
     check_time(signed)
-    check_signature(request, signed, secret=key.secret)
+    try:
+        check_signature(request, signed, secret=key.secret)
+    except AwsError as exc:
+        _guessed(request, exc)
     AccessKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
     return Call(user=key.user, client_ip=request_ip(request), region=signed.region, access_key_id=key.access_key_id)
+
+
+def _guessed(request: HttpRequest, error: AwsError) -> NoReturn:
+    """An unknown access key or a wrong signature: ``error``, counted by address; past
+    ``FACESITE_TOKEN_FAILURES`` within the lockout, ``ThrottlingException`` instead, as unknown API tokens
+    answer 429. Only failing requests are refused: a real key still passes, from anywhere."""
+    if count_failure(lockout_key("sigv4", request_ip(request) or "-")) > settings.FACESITE_TOKEN_FAILURES:
+        raise AwsError("ThrottlingException", "Too many unknown access keys or wrong signatures from here; "
+                       f"try again in {settings.FACESITE_LOCKOUT_SECONDS // 60 or 1} minutes.") from error  # fmt: skip
+    raise error
 
 
 def _throttle(request: HttpRequest, call: Call, scope: str) -> None:

@@ -42,6 +42,20 @@ def test_a_wrong_secret_is_an_invalid_signature(live_server, operator):
     assert error_of(client.list_collections) == "InvalidSignatureException"
 
 
+def test_guessing_keys_or_secrets_gets_throttled_and_a_real_key_still_passes(live_server, operator, settings):
+    settings.FACESITE_TOKEN_FAILURES = 3
+    wrong_secret = client_for(live_server, operator, secret="a-guess")
+    unknown_key = client_for(live_server, operator)
+    AccessKey.objects.filter(user=operator).exclude(pk=AccessKey.objects.order_by("pk").first().pk).update(
+        access_key_id="FSKAUNKNOWNKEY00000"
+    )
+    codes = [error_of(wrong_secret.list_collections), error_of(unknown_key.list_collections)]
+    codes += [error_of(wrong_secret.list_collections), error_of(unknown_key.list_collections)]
+    assert codes == ["InvalidSignatureException", "UnrecognizedClientException", "InvalidSignatureException",
+                     "ThrottlingException"], "guessing keys or secrets from here is cut off for a while"  # fmt: skip
+    assert isinstance(client_for(live_server, operator).list_collections()["CollectionIds"], list), "a real key"
+
+
 def test_an_unknown_or_revoked_key_is_unrecognised(live_server, operator):
     client = client_for(live_server, operator)
     AccessKey.objects.filter(user=operator).update(access_key_id="FSKAUNKNOWNKEY00000")
