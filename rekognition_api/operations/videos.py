@@ -93,7 +93,8 @@ def _start(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> dict[str,
 
 
 def _job(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> tuple[VideoJob, dict[str, Any]]:
-    """The caller's job of ``kind`` and what every answer about it says: its status, tag and failure."""
+    """The job of ``kind`` (any user's: videos are every role's to see, as in the back office) and what every
+    answer about it says: its status, video, tag and failure."""
     call.require(SEE, to="see videos")
     job_id = as_uuid(params["JobId"])
     jobs = VideoJob.objects.select_related("video__collection").filter(kind=kind)
