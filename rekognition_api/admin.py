@@ -1,4 +1,5 @@
-"""Access keys in the back office: created with their secret shown once, revoked, never shown again."""
+"""Access keys in the back office: created with their secret shown once, revoked, never shown again; and the
+Rekognition-compatible API's users and video jobs, read only."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
+from recognition.admin.common import ReadOnlyAdmin
 from recognition.audit import request_ip
 from rekognition_api.keys import access_key_create, access_key_revoke
-from rekognition_api.models import AccessKey, CollectionUser
+from rekognition_api.models import AccessKey, CollectionUser, VideoJob
 
 
 @admin.register(AccessKey)
@@ -57,7 +61,7 @@ class AccessKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(CollectionUser)
-class CollectionUserAdmin(admin.ModelAdmin):
+class CollectionUserAdmin(ReadOnlyAdmin):
     """Which person each Rekognition UserId of a collection is; made and removed through the API only."""
 
     list_display = ["user_id", "collection", "person", "created_at"]
@@ -65,11 +69,22 @@ class CollectionUserAdmin(admin.ModelAdmin):
     search_fields = ["user_id", "person__name"]
     list_select_related = ["collection", "person"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: CollectionUser | None = None) -> bool:
-        return False
+@admin.register(VideoJob)
+class VideoJobAdmin(ReadOnlyAdmin):
+    """StartFaceSearch and StartFaceDetection jobs: which video, who started it, with which token and tag. Read
+    only: each is a video, seen and deleted on its own page."""
 
-    def has_delete_permission(self, request: HttpRequest, obj: CollectionUser | None = None) -> bool:
-        return False
+    list_display = ["video_link", "kind", "status", "user", "job_tag", "client_request_token", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["job_tag", "client_request_token", "user__username", "video__original_filename"]
+    list_select_related = ["video", "user"]
+
+    @admin.display(description="Video (the JobId)")
+    def video_link(self, job: VideoJob) -> str:
+        page = reverse("admin:videos_video_change", args=[job.video_id])
+        return format_html('<a href="{}">{}</a> <code>{}</code>', page, job.video, job.video_id)
+
+    @admin.display(description="Status")
+    def status(self, job: VideoJob) -> str:
+        return job.video.get_status_display()

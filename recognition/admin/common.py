@@ -80,6 +80,19 @@ class DeletedOneByOne:
             self.delete_model(request, obj)  # type: ignore[attr-defined]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the back office only reads: made and removed elsewhere (through an API, or with what they belong to)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     classes = ["facesite-results"]  # rows without the object's name above each (facesite.css)

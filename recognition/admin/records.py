@@ -12,13 +12,15 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from recognition.admin.activity import sentences
-from recognition.admin.common import AuditedViews
+from recognition.admin.common import AuditedViews, ReadOnlyAdmin
 from recognition.audit import ACCESS_KEY, API_TOKEN
 from recognition.models import AuditEvent, AuditEventQuerySet, Verification
 
 
 @admin.register(Verification)
-class VerificationAdmin(AuditedViews, admin.ModelAdmin):
+class VerificationAdmin(AuditedViews, ReadOnlyAdmin):
+    """A record of each check: erasure redacts it through its service; nothing changes or deletes it here."""
+
     list_action = AuditEvent.Action.VERIFICATION_LIST
     list_display = ["created_at", "external_id", "person", "outcome_badge", "similarity", "requested_by"]
     list_filter = ["outcome", "match", "created_at"]
@@ -31,15 +33,6 @@ class VerificationAdmin(AuditedViews, admin.ModelAdmin):
         return format_html(
             '<span class="status-badge {}">{}</span>', verification.outcome, verification.get_outcome_display()
         )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a record of a check; erasure redacts it through its service, nothing deletes it here
 
 
 class ActorFilter(admin.SimpleListFilter):
@@ -91,7 +84,7 @@ class CredentialFilter(admin.SimpleListFilter):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """Read-only: nobody edits or deletes the audit trail through the application."""
 
     list_display = ["when", "what", "action", "client_ip"]
@@ -123,12 +116,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         return {}
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -44,3 +44,20 @@ def test_rekognition_users_are_listed_read_only():
     listing = client.get("/admin/rekognition_api/collectionuser/")
     assert listing.status_code == 200 and "obama" in listing.content.decode()
     assert client.get("/admin/rekognition_api/collectionuser/add/").status_code == 403
+
+
+def test_video_jobs_are_listed_read_only_with_their_video_for_administrators():
+    from recognition.s3_objects import S3Object
+    from rekognition_api.models import VideoJob
+    from videos.services import video_upload_s3
+
+    starter = UserFactory(role=roles.OPERATOR, username="door-script")
+    video = video_upload_s3(source=S3Object("cameras", "door/clip.mp4"), uploaded_by=starter, identify=False)
+    VideoJob.objects.create(video=video, user=starter, kind=VideoJob.Kind.FACE_DETECTION, job_tag="door-cam",
+                            client_request_token="d-7")  # fmt: skip
+    client = admin_client(roles.ADMINISTRATOR)
+    listing = client.get("/admin/rekognition_api/videojob/").content.decode()
+    assert f'href="/admin/videos/video/{video.pk}/change/"' in listing and str(video.pk) in listing
+    assert all(shown in listing for shown in ("Face detection", "Pending", "door-script", "door-cam", "d-7"))
+    assert client.get(f"/admin/rekognition_api/videojob/{video.pk}/delete/").status_code == 403, "deleted as a video"
+    assert admin_client(roles.REVIEWER).get("/admin/rekognition_api/videojob/").status_code == 403
