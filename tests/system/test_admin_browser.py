@@ -157,6 +157,7 @@ def test_the_pages_break_no_rule_of_the_content_security_policy(live_server, bro
         "auth_user",
         "backoffice_apitoken",
         "rekognition_api_accesskey",
+        "rekognition_api_videojob",
         "videos_video",
         "videos_camera",
         "kiosk_kiosk",
