@@ -22,7 +22,7 @@ from recognition.services.ingest import image_ingest
 from recognition.services.matching import person_verify
 from recognition.services.people import person_enroll
 from rekognition_api.keys import access_key_create
-from rekognition_api.models import CollectionUser
+from rekognition_api.models import CollectionUser, VideoJob
 from tests import images
 from tests.factories import PersonFactory, UserFactory
 from videos.models import Camera, Video
@@ -34,7 +34,8 @@ pytestmark = pytest.mark.django_db
 def one_of_everything(settings, endpoint):
     """At least one row for every page: Ada enrolled (consent recorded) and a face of hers waiting for review,
     its delivery sent to the loopback endpoint, a badge checked, Grace (no consent recorded), a collection
-    with its own threshold, a kiosk, an API token and an access key, a Rekognition user, a camera and a video."""
+    with its own threshold, a kiosk, an API token and an access key, a Rekognition user, a camera, and a
+    video with its face search job."""
     ada = PersonFactory(name="Ada", consent_given_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC))
     PersonFactory(name="Grace")
     photo = images.jpeg((160, 120), seed=5)
@@ -54,7 +55,8 @@ def one_of_everything(settings, endpoint):
     gate = Camera(name="gate", location="Gate", collection=default)
     gate.stream_url = "rtsp://viewer:s3cret-pass@192.0.2.7:554/stream1"
     gate.save()
-    Video.objects.create(original_filename="door.mp4", collection=default, sample_rate=1, chunk_seconds=10)
+    door = Video.objects.create(original_filename="door.mp4", collection=default, sample_rate=1, chunk_seconds=10)
+    VideoJob.objects.create(video=door, user=batch_job, client_request_token="door-1", job_tag="door-camera")
     PersonExport.objects.create(person=Person.objects.first(), status=PersonExport.Status.FAILED, error="Disk full.")
 
 
