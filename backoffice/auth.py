@@ -36,7 +36,7 @@ from backoffice.sign_ins import lockout_record
 from backoffice.tokens import api_token_expires, stored_key
 from backoffice.two_step import key_needed, session_passed
 from recognition.audit import API_TOKEN, acting_with_for_request, request_ip
-from recognition.lockouts import count_failure, lockout_key
+from recognition.lockouts import count_failure, guessing, lockout_key
 
 
 def _login_key(request: HttpRequest | None, username: str) -> str:
@@ -137,15 +137,14 @@ class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, with tokens that expire and a limit on guessing them."""
 
     def authenticate(self, request: Request) -> Any:
-        self._ip = request_ip(request._request) or "-"
+        self._ip = request_ip(request._request)
         return super().authenticate(request)
 
     def authenticate_credentials(self, key: str) -> Any:
         try:
             user, token = super().authenticate_credentials(stored_key(key))
         except AuthenticationFailed:
-            # Only failures touch the counter, so a valid token costs no round trip to the cache.
-            if count_failure(lockout_key("token", self._ip)) > settings.FACESITE_TOKEN_FAILURES:
+            if guessing("token", self._ip):
                 raise Throttled(
                     wait=settings.FACESITE_LOCKOUT_SECONDS, detail="Too many unknown tokens from here."
                 ) from None

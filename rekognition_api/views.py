@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from recognition.api.common import throttled_as
 from recognition.audit import access_key_credential, acting_with, request_ip
 from recognition.exceptions import Conflict, EngineFailed, FacesiteError, ImageRejected, NotAllowed
-from recognition.lockouts import count_failure, lockout_key
+from recognition.lockouts import guessing
 from rekognition_api.models import AccessKey
 from rekognition_api.operations import OPERATIONS, rate_scope
 from rekognition_api.operations.common import NO_FACE, Call
@@ -75,10 +75,9 @@ def _authenticated(request: HttpRequest) -> Call:
 
 
 def _guessed(request: HttpRequest, error: AwsError) -> NoReturn:
-    """An unknown access key or a wrong signature: ``error``, counted by address; past
-    ``FACESITE_TOKEN_FAILURES`` within the lockout, ``ThrottlingException`` instead, as unknown API tokens
-    answer 429. Only failing requests are refused: a real key still passes, from anywhere."""
-    if count_failure(lockout_key("sigv4", request_ip(request) or "-")) > settings.FACESITE_TOKEN_FAILURES:
+    """An unknown access key or a wrong signature: ``error``, or ``ThrottlingException`` once the address is
+    guessing (``recognition.lockouts.guessing``), as unknown API tokens answer 429."""
+    if guessing("sigv4", request_ip(request)):
         raise AwsError("ThrottlingException", "Too many unknown access keys or wrong signatures from here; "
                        f"try again in {settings.FACESITE_LOCKOUT_SECONDS // 60 or 1} minutes.") from error  # fmt: skip
     raise error
