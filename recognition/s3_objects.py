@@ -27,6 +27,11 @@ CHUNK = 1024 * 1024
 FINAL = {"403", "404", "AccessDenied", "NoSuchBucket", "NoSuchKey", "NoSuchVersion", "InvalidArgument"}
 
 
+def is_s3(text: str) -> bool:
+    """Whether ``text`` names an object in S3 (``s3://bucket/key``), not a path or an http(s) URL."""
+    return text.startswith("s3://")
+
+
 @dataclass(frozen=True)
 class S3Object:
     """An object as Rekognition's ``S3Object`` names it: bucket, key and, optionally, version."""

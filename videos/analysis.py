@@ -25,7 +25,7 @@ from recognition.engine_handler import get_engine
 from recognition.engines.base import BaseEngine, EngineError, S3Location
 from recognition.exceptions import StorageUnavailable
 from recognition.fetch import FetchRefused, fetch_to_file
-from recognition.s3_objects import S3Object, s3_to_file
+from recognition.s3_objects import S3Object, is_s3, s3_to_file
 from recognition.services.files import delete_files_after_commit, file_s3_location, files_delete, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from recognition.services.strays import UUID, uuid_in
@@ -178,7 +178,7 @@ def _try_again_later(chunk: VideoChunk, token: uuid.UUID, *, reason: str) -> Non
 def _fetch_failed(video: Video, exc: FetchRefused | VideoRefused) -> None:
     """A passing failure puts the video back in the queue for a later try, until ``MAX_ATTEMPTS``;
     anything else, or the last try, fails it saying why."""
-    where = "in S3" if video.source_url.startswith("s3://") else "at the URL"
+    where = "in S3" if is_s3(video.source_url) else "at the URL"
     reason = f"The video {where} could not be taken: {exc.message}"
     if not exc.retryable:
         video_fail(video_id=str(video.pk), error=reason)
@@ -288,7 +288,7 @@ def _fetch(video: Video) -> None:
     limit = settings.FACESITE_VIDEO_MAX_BYTES
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as file:
         timeout = settings.FACESITE_VIDEO_FETCH_TIMEOUT
-        if video.source_url.startswith("s3://"):  # named to the Rekognition-compatible API's StartFaceSearch
+        if is_s3(video.source_url):  # named to the Rekognition-compatible API's StartFaceSearch
             size = s3_to_file(S3Object.from_url(video.source_url), file, limit=limit, timeout=timeout)
         else:
             size = fetch_to_file(video.source_url, file, limit=limit, timeout=timeout, accept="video/*")

@@ -13,6 +13,7 @@ from django.db import connection
 from recognition.exceptions import InvalidInput
 from recognition.management.progress import ProgressBar
 from recognition.models import Collection
+from recognition.s3_objects import is_s3
 from recognition.services import bulk
 from recognition.services.bulk import DEFAULT_ENCODING, REFUSED, SKIPPED, Outcome
 from recognition.services.collections import collection_named
@@ -37,7 +38,7 @@ class ImportCommand(BaseCommand):
     def items_in(self, source: str, read: Callable[[], Iterable[Any]]) -> list[Any]:
         """What ``read`` finds in ``source``, saying first that an S3 prefix is being listed (a thousand objects
         a request: a large one takes a while); a source that cannot be read stops the command, saying why."""
-        if bulk.is_s3(source):
+        if is_s3(source):
             self.stdout.write(f"Listing {source} …")
         try:
             return list(read())

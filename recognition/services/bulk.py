@@ -35,7 +35,7 @@ from recognition.engines.imaging import HEIF_REFUSED
 from recognition.exceptions import FacesiteError
 from recognition.fetch import FetchRefused, fetch_image_bytes
 from recognition.models import Collection, Face, Image, Person
-from recognition.s3_objects import S3Object, s3_bytes, s3_listed
+from recognition.s3_objects import S3Object, is_s3, s3_bytes, s3_listed
 from recognition.services.ingest import image_find_duplicate, image_ingest_url, image_upload
 from recognition.services.people import person_enroll, person_save
 
@@ -318,10 +318,6 @@ def hidden(parts: tuple[str, ...]) -> bool:
 
 def _is_photo(name: str) -> bool:
     return PurePosixPath(name).suffix.lower() in PHOTO_SUFFIXES
-
-
-def is_s3(text: str) -> bool:
-    return text.startswith("s3://")
 
 
 def _is_url(text: str) -> bool:

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 
 from recognition.audit import audit_record
 from recognition.models import AuditEvent, Collection, Face
-from recognition.s3_objects import S3Object
+from recognition.s3_objects import S3Object, is_s3
 from rekognition_api.models import VideoJob
 from rekognition_api.operations.common import Call, as_uuid, collection, face_json, page, s3_video
 from rekognition_api.protocol import AwsError, invalid_parameter
@@ -103,7 +103,7 @@ def _job(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> tuple[Video
         raise AwsError("ResourceNotFoundException", f"The job id: {params['JobId']} does not exist.")
     video = job.video
     answer: dict[str, Any] = {"JobId": str(video.pk), "JobStatus": STATUS[Video.Status(video.status)]}
-    if video.source_url.startswith("s3://"):  # the video the start named, as AWS answers it
+    if is_s3(video.source_url):  # the video the start named, as AWS answers it
         answer["Video"] = {"S3Object": S3Object.from_url(video.source_url).as_param()}
     if job.job_tag:
         answer["JobTag"] = job.job_tag
