@@ -138,8 +138,8 @@ def _failure(exc: requests.RequestException, url: str, guard: Guard, timeout: fl
 
 
 def copy_limited(chunks: Iterable[bytes], sink: IO[bytes], limit: int) -> int:
-    """Copy ``chunks`` into ``sink``; how many bytes. ``FetchRefused`` as soon as they pass ``limit``, before
-    the chunk that passes it is written."""
+    """Copy ``chunks`` into ``sink``; how many bytes. ``TooLarge`` as soon as they pass ``limit``, before the
+    chunk that passes it is written."""
     size = 0
     for chunk in chunks:
         size += len(chunk)

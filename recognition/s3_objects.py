@@ -102,9 +102,9 @@ def s3_bytes(found: S3Object, *, limit: int) -> bytes:
 
 
 def s3_to_file(found: S3Object, sink: IO[bytes], *, limit: int, timeout: float | None = None) -> int:
-    """Copy the object into ``sink`` a megabyte at a time; its size. ``FetchRefused`` as soon as it passes
-    ``limit`` bytes, before the chunk that passes it is written, or (passing) once reading it has taken
-    longer than ``timeout`` seconds, however slowly S3 sends."""
+    """Copy the object into ``sink`` a megabyte at a time; its size. ``TooLarge`` as soon as it passes
+    ``limit`` bytes, before the chunk that passes it is written; ``FetchRefused`` (passing) once reading it
+    has taken longer than ``timeout`` seconds, however slowly S3 sends."""
     deadline = None if timeout is None else time.monotonic() + timeout
     with _s3_refusals(found):
         body = _client().get_object(Bucket=found.bucket, Key=found.key, **_version(found))["Body"]

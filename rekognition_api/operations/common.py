@@ -64,13 +64,14 @@ def model_version() -> str:
 def image(param: dict[str, Any]) -> CheckedImage:
     """The bytes of an ``Image`` parameter (sent, or read from S3), checked as Rekognition checks them."""
     if "Bytes" in param:
-        data, limit = param["Bytes"], MAX_BYTES
+        data = param["Bytes"]
+        if len(data) > MAX_BYTES:
+            raise AwsError("ImageTooLargeException", f"Image size is too large ({len(data):,} bytes; at most "
+                           f"{MAX_BYTES:,}).")  # fmt: skip
     elif "S3Object" in param:
-        data, limit = _from_s3(param["S3Object"]), MAX_S3_BYTES
+        data = _from_s3(param["S3Object"])  # read no further than MAX_S3_BYTES
     else:
         raise invalid_parameter("Image needs Bytes or an S3Object.")
-    if len(data) > limit:
-        raise AwsError("ImageTooLargeException", f"Image size is too large ({len(data):,} bytes; at most {limit:,}).")
     try:
         info = inspect_image(data)
     except ImageRejected as exc:
