@@ -336,10 +336,7 @@ class ImageSummarySerializer(serializers.ModelSerializer):
         fields = ["id", "status", "source", "original_filename", "collection", "created_at", "analysed_at", "faces",
                   "people"]  # fmt: skip
         read_only_fields = fields
-        extra_kwargs = {
-            "original_filename": {"help_text": "The name it was sent under, or the URL's last part."},
-            "analysed_at": {"help_text": "When the analysis finished; null until then."},
-        }
+        extra_kwargs = ImageSerializer.Meta.extra_kwargs  # the same fields, said the same way
 
     @extend_schema_field(PersonRefSerializer(many=True))
     def get_people(self, image: Image):
