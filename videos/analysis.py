@@ -224,13 +224,13 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
     every = 1.0 / video.sample_rate
     tracker = Tracker.sampling(every)
     best_frames: dict[int, bytes] = {}
-    count = 0
+    count, attributes = 0, video.face_details == Video.FaceDetails.ALL  # only when every frame keeps them
     with video.file.open("rb") as source:
         for frame in frames(source, start=chunk.start, end=chunk.end, every=every, keyframes_only=video.keyframes_only,
                             max_pixels=settings.FACESITE_VIDEO_MAX_PIXELS):  # fmt: skip
             count += 1
             data = jpeg(frame.rgb)
-            for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=False)):
+            for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=attributes)):
                 if best:
                     best_frames[id(track)] = data
     _keep_frames(video, chunk.index, [(track, best_frames[id(track)]) for track in tracker.tracks])

@@ -40,6 +40,7 @@ class SightingSerializer(serializers.ModelSerializer):
         model = Sighting
         fields = [
             "id", "person", "similarity", "first_at", "last_at", "best_at", "seen_at", "face_id", "frame_id", "boxes",
+            "details",
         ]  # fmt: skip
         extra_kwargs = {
             "similarity": {"help_text": "How alike the face and the person it was identified as (or the candidate "
@@ -62,8 +63,9 @@ class VideoSerializer(serializers.ModelSerializer):
         model = Video
         fields = [
             "id", "status", "progress", "error", "original_filename", "source_url", "container", "codec", "width",
-            "height", "duration", "frame_rate", "size_bytes", "sha256", "collection", "identify", "sample_rate",
-            "keyframes_only", "chunk_seconds", "engine", "model_version", "created_at", "analysed_at", "sightings",
+            "height", "duration", "frame_rate", "size_bytes", "sha256", "collection", "identify", "face_details",
+            "sample_rate", "keyframes_only", "chunk_seconds", "engine", "model_version", "created_at", "analysed_at",
+            "sightings",
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
@@ -96,6 +98,12 @@ class VideoCreateSerializer(KnownFieldsOnly):
     file = serializers.FileField(required=False, help_text="The video (MP4, MOV, MKV or WebM), multipart.")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
     collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")
+    face_details = serializers.ChoiceField(
+        choices=Video.FaceDetails.choices, default=Video.FaceDetails.NONE,
+        help_text="What each sighting keeps of its face at every sampled frame beside the box and confidence "
+        "(its details): none; default, the landmarks, pose and quality; all, those and the face's attributes "
+        "(age, gender, emotions, smile), which runs the attributes model on every face of every sampled frame.",
+    )  # fmt: skip
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if (attrs.get("file") is None) == (attrs.get("url") is None):
@@ -162,6 +170,7 @@ class VideoViewSet(
         params = data.validated_data
         common: dict[str, Any] = {
             "collection": collection_named(name=params.get("collection")),
+            "face_details": params["face_details"],
             "uploaded_by": request.user,
             "client_ip": request_ip(request),
         }

@@ -18,6 +18,11 @@ class Video(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
+    class FaceDetails(models.TextChoices):
+        NONE = "none", "box and confidence only"
+        DEFAULT = "default", "with landmarks, pose and quality"
+        ALL = "all", "with landmarks, pose, quality and attributes"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     file = models.FileField(upload_to="videos/%Y/%m/", max_length=255, blank=True)
     sha256 = models.CharField(max_length=64, db_index=True, blank=True)
@@ -41,6 +46,12 @@ class Video(models.Model):
         help_text="Whether the faces are searched among the collection's enrolled people; if not, they are found "
         "and followed only (the Rekognition-compatible API's StartFaceDetection).",
     )
+    face_details = models.CharField(
+        max_length=10, choices=FaceDetails.choices, default=FaceDetails.NONE,
+        help_text="What each sighting keeps of its face at every sampled frame, beside the box and confidence: "
+        "nothing, its landmarks, pose and quality, or those and its attributes (age, gender, emotions, smile: the "
+        "attributes model then runs on every face of every sampled frame).",
+    )  # fmt: skip
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent of the chunks analysed.")
@@ -160,6 +171,11 @@ class Sighting(models.Model):
         help_text="[seconds, left, top, width, height, confidence] of each time the face was seen: the box as "
         "ratios of the frame, the detection's confidence 0–100 (absent from sightings recorded before it was kept).",
     )
+    details = models.JSONField(
+        default=list, blank=True,
+        help_text="Beside each of boxes, where the video keeps them (its face details): the face's landmarks "
+        "[[type, x, y]…], pose, quality and attributes at that frame.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["video", "first_at"]

@@ -33,13 +33,14 @@ class VideoRefused(InvalidInput):
 
 def video_upload(
     *, file: IO[bytes], filename: str = "", collection: Collection | None = None, uploaded_by: Actor = None,
-    client_ip: str | None = None,
+    client_ip: str | None = None, face_details: str = Video.FaceDetails.NONE,
 ) -> Video:  # fmt: skip
     """Check a video file from its bytes (container, a video stream that decodes, size and duration), store it
-    and queue its analysis. ``VideoRefused`` (nothing stored) when it cannot be taken."""
+    and queue its analysis. ``VideoRefused`` (nothing stored) when it cannot be taken. ``face_details``: what
+    its sightings keep of their face at every sampled frame."""
     size = _size(file)
     info = video_check(file, size=size)
-    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename)
+    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename, face_details=face_details)
     video_describe(video, info, size=size, sha256=file_sha256(file))
     with stored_video(video, file), transaction.atomic():
         video.save()
@@ -50,20 +51,21 @@ def video_upload(
 
 
 def video_upload_url(
-    *, url: str, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None
-) -> Video:
+    *, url: str, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None,
+    face_details: str = Video.FaceDetails.NONE,
+) -> Video:  # fmt: skip
     """Commit a video to be fetched from ``url`` by the worker (checked, stored and analysed there)."""
     try:
         check_url(url)
     except FetchRefused as exc:
         raise InvalidInput(exc.message, code="url_refused", field="url") from exc
     return _video_to_fetch(url, filename=url.rsplit("/", 1)[-1], collection=collection, uploaded_by=uploaded_by,
-                           client_ip=client_ip)  # fmt: skip
+                           client_ip=client_ip, face_details=face_details)  # fmt: skip
 
 
 def video_upload_s3(
     *, source: S3Object, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None,
-    identify: bool = True,
+    identify: bool = True, face_details: str = Video.FaceDetails.NONE,
 ) -> Video:  # fmt: skip
     """Commit a video to be read from S3 by the worker (checked, stored and analysed there), with Facesite's own
     credentials: the caller decides which objects may be named. With ``identify`` off, its faces are found and
@@ -73,14 +75,14 @@ def video_upload_s3(
         raise InvalidInput(f"The object's name is too long: s3://{source.bucket}/… is {len(source.url):,} characters "
                            f"quoted, and a video's source holds {longest:,}.", code="name_too_long")  # fmt: skip
     return _video_to_fetch(source.url, filename=source.name, collection=collection, uploaded_by=uploaded_by,
-                           client_ip=client_ip, identify=identify)  # fmt: skip
+                           client_ip=client_ip, identify=identify, face_details=face_details)  # fmt: skip
 
 
 def _video_to_fetch(
     url: str, *, filename: str, collection: Collection | None, uploaded_by: Actor, client_ip: str | None,
-    identify: bool = True,
+    identify: bool = True, face_details: str = Video.FaceDetails.NONE,
 ) -> Video:  # fmt: skip
-    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename)
+    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename, face_details=face_details)
     video.source_url, video.identify = url, identify
     with transaction.atomic():
         video.save()
@@ -156,8 +158,9 @@ def videos_due(cutoff: datetime) -> QuerySet[Video]:
     )
 
 
-def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: str) -> Video:
+def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: str, face_details: str) -> Video:
     return Video(
+        face_details=face_details,
         collection=collection or Collection.get_default(),
         uploaded_by=authenticated_user(uploaded_by),
         original_filename=filename[:255],

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from django.utils import timezone
 from PIL import Image as PILImage
 
-from recognition.engines.base import BaseEngine
+from recognition.engines.base import BaseEngine, BoundingBox, FaceDetail, Landmark
 from recognition.models import Collection, Image
 from recognition.services import results as rows
 from recognition.services.analysis import faces_identify
@@ -34,6 +35,7 @@ def sighting_record(
     of it at once; a recorded video's are told of together when the video is done."""
     best = track.best
     assert best is not None
+    kept = video.face_details if video else Video.FaceDetails.NONE
     [match] = (
         faces_identify(collection=collection, engine=engine, data=frame_jpeg, faces=[best]) if identify else [None]
     )
@@ -57,13 +59,48 @@ def sighting_record(
         video=video, camera=camera, seen_at=seen_at, face=face, frame=frame, person_id=face.person_id,
         candidate_id=face.candidate_id, similarity=face.similarity, first_at=track.first_at,
         last_at=track.last_at, best_at=track.best_at,
-        boxes=[[at, round(b.left, 4), round(b.top, 4), round(b.width, 4), round(b.height, 4), round(confidence, 2)]
-               for at, b, confidence in track.observations],
+        boxes=[_box(at, seen) for at, seen in track.observations],
+        details=[_details(seen, kept) for _, seen in track.observations] if kept != Video.FaceDetails.NONE else [],
     )  # fmt: skip
     if camera is not None:
         results = StoredResults.of(labels=[], faces=[face], text=[], moderation=[])
         image_analysed.send(sender=Image, image=frame, results=results)
     return sighting
+
+
+def sighting_faces(sighting: Sighting) -> list[tuple[float, FaceDetail]]:
+    """Each time the sighting's face was seen: when (seconds) and the face as then, with as much as its video
+    kept: the box, the detection's confidence (0 in sightings recorded before it was kept), and landmarks,
+    pose, quality and attributes where the video keeps them."""
+    details = sighting.details or [{}] * len(sighting.boxes)
+    return [(seen[0], _face(seen, kept)) for seen, kept in zip(sighting.boxes, details, strict=True)]
+
+
+def _box(at: float, face: FaceDetail) -> list[float]:
+    box = face.bounding_box
+    return [at, round(box.left, 4), round(box.top, 4), round(box.width, 4), round(box.height, 4),
+            round(face.confidence, 2)]  # fmt: skip
+
+
+def _details(face: FaceDetail, kept: str) -> dict[str, Any]:
+    """What a video keeping ``kept`` face details keeps of the face at one frame."""
+    details: dict[str, Any] = {
+        "landmarks": [[mark.type, round(mark.x, 4), round(mark.y, 4)] for mark in face.landmarks],
+        "pose": face.pose,
+        "quality": face.quality,
+    }
+    if kept == Video.FaceDetails.ALL:
+        details["attributes"] = face.attributes
+    return details
+
+
+def _face(seen: list[float], details: dict[str, Any]) -> FaceDetail:
+    _, left, top, width, height, *confidence = seen
+    return FaceDetail(
+        bounding_box=BoundingBox(left, top, width, height), confidence=confidence[0] if confidence else 0.0,
+        landmarks=tuple(Landmark(kind, x, y) for kind, x, y in details.get("landmarks", ())),
+        pose=details.get("pose", {}), quality=details.get("quality", {}), attributes=details.get("attributes", {}),
+    )  # fmt: skip
 
 
 def jpeg(rgb: np.ndarray) -> bytes:

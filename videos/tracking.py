@@ -8,7 +8,7 @@ chunks are merged the same way. No Django models here: faces in, tracks out.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -22,7 +22,7 @@ MIN_OVERLAP = 0.3  # box overlap (intersection over union) for engines without e
 
 @dataclass
 class Track:
-    observations: list[tuple[float, BoundingBox, float]] = field(default_factory=list)  # at, box, confidence
+    observations: list[tuple[float, FaceDetail]] = field(default_factory=list)  # at, the face (no embedding)
     best_at: float = 0.0
     best: FaceDetail | None = None
     best_score: float = -1.0
@@ -46,7 +46,7 @@ class Track:
 
     def add(self, at: float, face: FaceDetail) -> bool:
         """Add a sighting of the face; True when it is the best one so far (the caller keeps its frame)."""
-        self.observations.append((at, face.bounding_box, face.confidence))
+        self.observations.append((at, replace(face, embedding=None)))
         if face.embedding is not None:
             self.embeddings.append(np.asarray(face.embedding, dtype=np.float64))
         score = face_score(face)
@@ -104,7 +104,7 @@ def likeness(track: Track, face: FaceDetail) -> float:
     if mean is not None and face.embedding is not None:
         cosine = float(np.dot(mean, face.embedding))
         return cosine if cosine >= SAME_FACE_COSINE else 0.0
-    overlap = track.observations[-1][1].overlap(face.bounding_box)
+    overlap = track.observations[-1][1].bounding_box.overlap(face.bounding_box)
     return overlap if overlap >= MIN_OVERLAP else 0.0
 
 
@@ -140,7 +140,7 @@ def _join(into: Track, track: Track) -> None:
 def _alike(a: Track, b: Track) -> bool:
     if a.embedding is not None and b.embedding is not None:
         return float(np.dot(a.embedding, b.embedding)) >= SAME_FACE_COSINE
-    return a.observations[-1][1].overlap(b.observations[0][1]) >= MIN_OVERLAP
+    return a.observations[-1][1].bounding_box.overlap(b.observations[0][1].bounding_box) >= MIN_OVERLAP
 
 
 # Tracks kept between a chunk's task and the merge (JSON in the chunk's row) ---------------------------
@@ -149,7 +149,7 @@ def _alike(a: Track, b: Track) -> bool:
 def track_to_json(track: Track) -> dict[str, Any]:
     assert track.best is not None
     return {
-        "observations": [[at, box.left, box.top, box.width, box.height, conf] for at, box, conf in track.observations],
+        "observations": [[at, face_to_json(face)] for at, face in track.observations],
         "best_at": track.best_at,
         "best_score": track.best_score,
         "best": face_to_json(track.best),
@@ -160,13 +160,21 @@ def track_to_json(track: Track) -> dict[str, Any]:
 
 def track_from_json(data: dict[str, Any]) -> Track:
     return Track(
-        observations=[(o[0], BoundingBox(o[1], o[2], o[3], o[4]), o[5]) for o in data["observations"]],
+        observations=[_observation(o) for o in data["observations"]],
         best_at=data["best_at"],
         best=face_from_json(data["best"]),
         best_score=data["best_score"],
         embeddings=[_array(e) for e in data["embeddings"]],
         frame_key=data["frame_key"],
     )
+
+
+def _observation(data: list[Any]) -> tuple[float, FaceDetail]:
+    """``[at, face]``, or ``[at, left, top, width, height, confidence]`` as chunks analysed before faces were
+    kept at every frame held them."""
+    if len(data) == 2:
+        return data[0], face_from_json(data[1])
+    return data[0], FaceDetail(bounding_box=BoundingBox(*data[1:5]), confidence=data[5])
 
 
 def face_to_json(face: FaceDetail) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from recognition.audit import audit_record
 from recognition.models import AuditEvent, Collection, Face
 from recognition.s3_objects import S3Object, is_s3
 from rekognition_api.models import VideoJob
-from rekognition_api.operations.common import Call, as_uuid, collection, face_json, page, s3_video
+from rekognition_api.operations.common import Call, as_uuid, collection, face_detail, face_json, page, s3_video
 from rekognition_api.protocol import AwsError, invalid_parameter
 from videos.models import Sighting, Video
 from videos.services import video_upload_s3
+from videos.sightings import sighting_faces
 
 START = "videos.add_video"
 SEE = "videos.view_video"
@@ -57,8 +58,8 @@ def get_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     job, answer = _job(call, params, VideoJob.Kind.FACE_DETECTION)
     if job.video.status != Video.Status.DONE:
         return answer
-    faces = [{"Timestamp": round(seen[0] * 1000), "Face": _face(seen)}
-             for sighting in Sighting.objects.filter(video=job.video) for seen in sighting.boxes]  # fmt: skip
+    faces = [{"Timestamp": round(at * 1000), "Face": face}
+             for sighting in Sighting.objects.filter(video=job.video) for at, face in _faces(sighting)]  # fmt: skip
     return {**answer, **_results(call, job, "Faces", sorted(faces, key=lambda f: f["Timestamp"]), params)}
 
 
@@ -77,11 +78,13 @@ def _start(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> dict[str,
         return {"JobId": str(earlier.video_id)}
     if not params["Video"].get("S3Object"):
         raise invalid_parameter("Video needs an S3Object.")
+    details = _face_details(params.get("FaceAttributes", "DEFAULT"))
     source = s3_video(params["Video"]["S3Object"], limit=settings.FACESITE_VIDEO_MAX_BYTES)
     try:
         with transaction.atomic():  # the job and its video together: its analysis is queued once both are
             video = video_upload_s3(source=source, collection=searched, uploaded_by=call.user,
-                                    client_ip=call.client_ip, identify=searched is not None)  # fmt: skip
+                                    client_ip=call.client_ip, identify=searched is not None,
+                                    face_details=details)  # fmt: skip
             VideoJob.objects.create(video=video, user=call.user, client_request_token=token, kind=kind,
                                     job_tag=params.get("JobTag", ""),
                                     face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
@@ -134,27 +137,30 @@ def _persons(video: Video, threshold: float, sort_by: str) -> list[dict[str, Any
         matches = []
         if face is not None and sighting.similarity is not None and sighting.similarity >= threshold:
             matches = [{"Similarity": sighting.similarity, "Face": face_json(face, video.collection)}]
-        persons += [{"Timestamp": round(seen[0] * 1000), "FaceMatches": matches, "Person": _person(index, seen)}
-                    for seen in sighting.boxes]  # fmt: skip
+        persons += [{"Timestamp": round(at * 1000), "FaceMatches": matches,
+                     "Person": {"Index": index, "BoundingBox": face["BoundingBox"], "Face": face}}
+                    for at, face in _faces(sighting)]  # fmt: skip
     if sort_by == "INDEX":
         return sorted(persons, key=lambda p: (p["Person"]["Index"], p["Timestamp"]))
     return sorted(persons, key=lambda p: (p["Timestamp"], p["Person"]["Index"]))
 
 
-def _person(index: int, seen: list[float]) -> dict[str, Any]:
-    """A sighting's ``[seconds, left, top, width, height, confidence]`` as a ``PersonDetail``."""
-    face = _face(seen)
-    return {"Index": index, "BoundingBox": face["BoundingBox"], "Face": face}
+def _face_details(asked: str) -> str:
+    """What a job's sightings keep at every frame: what Rekognition Video answers for a face (landmarks, pose
+    and quality), and its attributes when ``FaceAttributes`` is ``ALL`` (the protocol refuses other values)."""
+    return Video.FaceDetails.ALL if asked == "ALL" else Video.FaceDetails.DEFAULT
 
 
-def _face(seen: list[float]) -> dict[str, Any]:
-    """A sighting's ``[seconds, left, top, width, height, confidence]`` as a ``FaceDetail``: the box, and the
-    detection's confidence where it was kept (the rest of a ``FaceDetail`` is kept for the best frame only)."""
-    _, left, top, width, height, *confidence = seen
-    face: dict[str, Any] = {"BoundingBox": {"Width": width, "Height": height, "Left": left, "Top": top}}
-    if confidence:
-        face["Confidence"] = confidence[0]
-    return face
+def _faces(sighting: Sighting) -> list[tuple[float, dict[str, Any]]]:
+    """Each time the sighting's face was seen, as a ``FaceDetail`` with what its video kept. A sighting
+    recorded before confidences were kept has none (its ``boxes`` hold five numbers)."""
+    faces = []
+    for (at, face), seen in zip(sighting_faces(sighting), sighting.boxes, strict=True):
+        detail = face_detail(face)
+        if len(seen) < 6:
+            del detail["Confidence"]
+        faces.append((at, {key: value for key, value in detail.items() if value not in ([], {})}))
+    return faces
 
 
 def _reference_faces(found: Collection, people: set[Any]) -> dict[Any, Face]:

@@ -70,8 +70,13 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
         assert match[0] == str(reference.pk) and match[1] >= 80
         box = hits[0]["Person"]["BoundingBox"]
         assert 0 < box["Width"] < 1 and 0 <= box["Left"] < 1
-        face = hits[0]["Person"]["Face"]  # a FaceDetail of that frame: its box, and how sure the detection was
+        face = hits[0]["Person"]["Face"]  # a FaceDetail of that frame, as Rekognition Video's
         assert face["BoundingBox"] == box and 50 <= face["Confidence"] <= 100
+        assert {mark["Type"] for mark in face["Landmarks"]} >= {"eyeLeft", "eyeRight", "nose"}
+        assert set(face["Pose"]) == {"Roll", "Yaw", "Pitch"} and set(face["Quality"]) == {"Brightness", "Sharpness"}
+        assert "AgeRange" not in face and "Emotions" not in face, "StartFaceSearch asks for no attributes"
+        eyes = next(mark for mark in face["Landmarks"] if mark["Type"] == "eyeLeft")
+        assert box["Left"] < eyes["X"] < box["Left"] + box["Width"], "the landmarks are that frame's"
     assert {name for name, _ in checked} == {"StartFaceSearch", "GetFaceSearch"}
     assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
 
@@ -90,7 +95,7 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
     read = AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=job).first()
     assert read is not None and read.details["via"] == "GetFaceSearch"
 
-    Sighting.objects.filter(video_id=job).update(boxes=[[0.5, 0.1, 0.2, 0.3, 0.4]])  # recorded before confidences
+    Sighting.objects.filter(video_id=job).update(boxes=[[0.5, 0.1, 0.2, 0.3, 0.4]], details=[])  # as before both
     [early, *_] = rekognition.get_face_search(JobId=job)["Persons"]
     box = {"Width": 0.3, "Height": 0.4, "Left": 0.1, "Top": 0.2}
     assert early["Person"] == {"Index": 0, "BoundingBox": box, "Face": {"BoundingBox": box}}, "no confidence kept"
@@ -115,6 +120,11 @@ def test_a_face_detection_job_finds_and_follows_the_faces_and_identifies_no_one(
     assert times == sorted(times) and len(times) >= 10 and max(times) < 6000, "two faces, none in the empty part"
     assert all(50 <= hit["Face"]["Confidence"] <= 100 and 0 < hit["Face"]["BoundingBox"]["Width"] < 1
                for hit in found["Faces"])  # fmt: skip
+    for hit in found["Faces"]:  # FaceAttributes ALL: each face at each frame, with its attributes at that frame
+        face = hit["Face"]
+        assert {"Landmarks", "Pose", "Quality", "AgeRange", "Gender", "Emotions", "Smile"} <= set(face), face.keys()
+        assert 0 <= face["AgeRange"]["Low"] <= face["AgeRange"]["High"] <= 100
+    assert {hit["Face"]["Gender"]["Value"] for hit in found["Faces"]} == {"Male"}, "Obama, then Biden"
     sightings = Sighting.objects.filter(video_id=job)
     assert sightings.count() == 2, "followed as in any video"
     assert not sightings.exclude(person=None, candidate=None).exists(), "Obama and Biden are enrolled, not searched"
@@ -129,6 +139,20 @@ def test_a_face_detection_job_finds_and_follows_the_faces_and_identifies_no_one(
         lambda: rekognition.start_face_search(Video=DOOR, CollectionId="default", ClientRequestToken="d-1")
     )
     assert code == "IdempotentParameterMismatchException" and "face detection job" in message
+
+
+def test_face_detection_gives_attributes_only_when_asked_and_refuses_what_it_does_not_know(live_server, s3_server):
+    s3_server.put_object(Bucket="photos", Key="cameras/door.mp4", Body=video(SCENES[:1]))
+    rekognition = client_for(live_server, UserFactory(role=roles.OPERATOR))
+    code, message = error_code(lambda: rekognition.start_face_detection(Video=DOOR, FaceAttributes="SOME"))
+    assert code == "ValidationException" and "SOME" in message, message
+    assert not Video.objects.exists()
+
+    job = rekognition.start_face_detection(Video=DOOR)["JobId"]  # FaceAttributes DEFAULT
+    analysed_here(Video.objects.get(pk=job))
+    faces = [hit["Face"] for hit in rekognition.get_face_detection(JobId=job)["Faces"]]
+    assert len(faces) >= 5 and all({"Landmarks", "Pose", "Quality"} <= set(face) for face in faces)
+    assert not any({"AgeRange", "Gender", "Emotions"} & set(face) for face in faces), "no attributes asked for"
 
 
 def test_two_starts_with_one_token_at_the_same_moment_make_one_job(live_server, s3_server, media_root):

@@ -1,8 +1,10 @@
 """Tracks of faces across sampled frames, on hand-made faces (no Django, no model)."""
 
+from dataclasses import replace
+
 import numpy as np
 
-from recognition.engines.base import BoundingBox, FaceDetail
+from recognition.engines.base import BoundingBox, FaceDetail, Landmark
 from videos.tracking import Tracker, merge, track_from_json, track_to_json
 
 
@@ -25,7 +27,7 @@ def test_one_person_walking_through_is_one_track_and_two_crossing_are_two():
     assert len(tracker.tracks) == 2
     for track in tracker.tracks:
         assert len(track.observations) == 8 and track.first_at == 0.0 and track.last_at == 3.5
-        lefts = [box.left for _, box, _ in track.observations]
+        lefts = [face.bounding_box.left for _, face in track.observations]
         assert lefts == sorted(lefts) or lefts == sorted(lefts, reverse=True), "each track follows one walker"
 
 
@@ -55,3 +57,18 @@ def test_tracks_cut_by_a_chunk_boundary_are_merged_and_survive_json():
     stored = [[track_from_json(track_to_json(t)) for t in tracker.tracks] for tracker in (first, second)]
     merged = merge(stored, max_gap=1.5)
     assert sorted((t.first_at, t.last_at, len(t.observations)) for t in merged) == [(0.0, 2.5, 6), (2.0, 2.5, 2)]
+
+
+def test_each_frames_face_survives_json_without_its_embedding_and_old_chunks_still_read():
+    tracker = Tracker(max_gap=1.5)
+    seen = replace(face(0.3, identity=1), landmarks=(Landmark("nose", 0.35, 0.37),), pose={"Yaw": 12.0},
+                   attributes={"Smile": {"Value": True, "Confidence": 90.0}})  # fmt: skip
+    tracker.add(0.0, [seen])
+    [track] = tracker.tracks
+    assert track.observations[0][1].embedding is None, "one embedding a frame would be kept for nothing"
+    [(at, kept)] = track_from_json(track_to_json(track)).observations
+    assert (at, kept) == (0.0, replace(seen, embedding=None))
+
+    before = {**track_to_json(track), "observations": [[0.5, 0.3, 0.3, 0.1, 0.15, 99.0]]}  # chunks queued earlier
+    [(at, kept)] = track_from_json(before).observations
+    assert (at, kept.bounding_box, kept.confidence, kept.landmarks) == (0.5, BoundingBox(0.3, 0.3, 0.1, 0.15), 99.0, ())

@@ -281,6 +281,29 @@ def test_the_api_takes_a_video_and_shows_its_progress_and_sightings(obama_and_bi
     assert reviewer.post("/api/videos/", {"url": "https://example.org/a.mp4"}, format="json").status_code == 403
 
 
+def test_a_video_keeps_each_frames_face_details_when_asked(local_engine):
+    operator = client_for(UserFactory(role=roles.OPERATOR))
+    clip = video([("obama.jpg", 2.0)])
+    refused = operator.post("/api/videos/", {"file": io.BytesIO(clip), "face_details": "most"}, format="multipart")
+    assert refused.status_code == 400 and "is not a valid choice" in refused.json()["face_details"][0]
+    plain, detailed = (
+        operator.post("/api/videos/", {"file": io.BytesIO(clip), **asked}, format="multipart").json()["id"]
+        for asked in ({}, {"face_details": "all"})
+    )
+    assert Video.objects.get(pk=plain).face_details == Video.FaceDetails.NONE, "none unless asked: they weigh"
+    for pk in (plain, detailed):
+        analysed_here(Video.objects.get(pk=pk))
+    [sighting] = operator.get(f"/api/videos/{plain}/").json()["sightings"]
+    assert sighting["details"] == [] and len(sighting["boxes"]) >= 3
+    body = operator.get(f"/api/videos/{detailed}/").json()
+    [sighting] = body["sightings"]
+    assert body["face_details"] == "all" and len(sighting["details"]) == len(sighting["boxes"]) >= 3
+    for seen, details in zip(sighting["boxes"], sighting["details"], strict=True):
+        nose = next(mark for mark in details["landmarks"] if mark[0] == "nose")
+        assert seen[1] < nose[1] < seen[1] + seen[3] and seen[2] < nose[2] < seen[2] + seen[4], "that frame's face"
+        assert set(details["pose"]) == {"Roll", "Yaw", "Pitch"} and details["attributes"]["Gender"]["Value"] == "Male"
+
+
 @pytest.mark.django_db
 def test_the_admin_says_who_sent_a_video_where_it_was_fetched_from_and_whether_it_is_identified():
     from recognition.s3_objects import S3Object
@@ -292,6 +315,9 @@ def test_the_admin_says_who_sent_a_video_where_it_was_fetched_from_and_whether_i
     html = admin.get(reverse("admin:videos_video_change", args=[fetched.pk])).content.decode()
     assert "by door-script, fetched from <code>s3://cameras/door/7%20Dec.mp4</code>" in html
     assert "faces found and followed, not identified" in html, "StartFaceDetection's: searched among no one"
+    Video.objects.filter(pk=fetched.pk).update(face_details=Video.FaceDetails.ALL)
+    html = admin.get(reverse("admin:videos_video_change", args=[fetched.pk])).content.decode()
+    assert "each frame's faces kept with landmarks, pose, quality and attributes." in html
     assert client_for(operator).get(f"/api/videos/{fetched.pk}/").json()["identify"] is False, "and the API's"
 
 
