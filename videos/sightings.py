@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image as PILImage
 
 from recognition.engines.base import BaseEngine, BoundingBox, FaceDetail, Landmark
-from recognition.models import Collection, Image
+from recognition.models import Collection, Image, Person
 from recognition.services import results as rows
 from recognition.services.analysis import faces_identify
 from recognition.services.collections import people_of
@@ -74,6 +75,12 @@ def sighting_faces(sighting: Sighting) -> list[tuple[float, FaceDetail]]:
     pose, quality and attributes where the video keeps them."""
     details = sighting.details or [{}] * len(sighting.boxes)
     return [(seen[0], _face(seen, kept)) for seen, kept in zip(sighting.boxes, details, strict=True)]
+
+
+def sightings_forget_details(*, sender: type[Person], instance: Person, **kwargs: Any) -> None:
+    """Connected to ``pre_delete`` of people (an erasure deletes the person last, inside its transaction):
+    their sightings, and those they were the candidate of, keep each frame's box and no more of the face."""
+    Sighting.objects.filter(Q(person=instance) | Q(candidate=instance)).exclude(details=[]).update(details=[])
 
 
 def _box(at: float, face: FaceDetail) -> list[float]:

@@ -354,12 +354,13 @@ def test_erasing_a_person_takes_them_out_of_every_sighting(obama_and_biden):
     from recognition.services.erasure import person_erase
 
     obama, _ = obama_and_biden
-    done = analysed_here(upload(video([("obama.jpg", 1.5)])))
+    done = analysed_here(video_upload(file=io.BytesIO(video([("obama.jpg", 1.5)])), face_details="all"))
     sighting = done.sightings.get()
-    assert sighting.person == obama
+    assert sighting.person == obama and len(sighting.details) == len(sighting.boxes) >= 2
     person_erase(person=obama)
     sighting.refresh_from_db()
     assert sighting.person is None and sighting.candidate is None
+    assert sighting.details == [] and len(sighting.boxes) >= 2, "where the face was stays; what it was like goes"
 
 
 def test_keyframes_only_finds_the_same_people_where_keyframes_are_as_dense_as_the_sampling(obama_and_biden, settings):
