@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -14,7 +15,7 @@ from django.utils.html import format_html
 
 from recognition.admin.common import ReadOnlyAdmin
 from recognition.audit import request_ip
-from rekognition_api.keys import access_key_create, access_key_revoke
+from rekognition_api.keys import access_key_create, access_key_refusal, access_key_revoke
 from rekognition_api.models import AccessKey, CollectionUser, VideoJob
 
 
@@ -33,6 +34,20 @@ class AccessKeyAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: AccessKey | None = None) -> list[str]:
         return [*self.readonly_fields, "user"] if obj else []
+
+    def get_form(self, request: HttpRequest, obj: AccessKey | None = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None:
+            return form
+
+        class NewKeyForm(form):  # type: ignore[misc,valid-type]
+            def clean_user(self) -> Any:
+                """The user chosen, if the signed-in user may make them a key (``access_key_refusal``)."""
+                if refusal := access_key_refusal(actor=request.user, user=self.cleaned_data["user"]):
+                    raise ValidationError(refusal)
+                return self.cleaned_data["user"]
+
+        return NewKeyForm
 
     def save_model(self, request: HttpRequest, obj: AccessKey, form: Any, change: bool) -> None:
         if change:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from backoffice import roles
+from recognition.exceptions import NotAllowed
+from recognition.models import AuditEvent
+from rekognition_api.keys import access_key_create
 from rekognition_api.models import AccessKey
 from tests.factories import UserFactory
 from tests.recognition.test_admin import admin_client
@@ -27,6 +31,28 @@ def test_an_administrator_creates_a_key_and_sees_its_secret_once():
 
     client.post("/admin/rekognition_api/accesskey/", {"action": "revoke", "_selected_action": [key.pk]})
     assert not AccessKey.objects.get(pk=key.pk).is_active
+
+
+def test_a_key_acts_in_its_users_name_so_none_is_made_for_a_user_who_may_do_more():
+    client = admin_client(roles.ADMINISTRATOR)
+    root, peer = UserFactory(is_superuser=True, username="root"), UserFactory(role=roles.ADMINISTRATOR)
+    extra = UserFactory(role=roles.OPERATOR, username="erp-sync")
+    extra.user_permissions.add(Permission.objects.get(codename="view_token"))  # beyond the Administrator role
+    for user, reason in [(root, "root is a superuser"), (extra, "erp-sync may do what you may not (authtoken")]:
+        page = client.post("/admin/rekognition_api/accesskey/add/", {"user": user.pk, "description": "x"})
+        assert page.status_code == 200 and reason in page.content.decode()
+        assert not AccessKey.objects.filter(user=user).exists()
+        with pytest.raises(NotAllowed):
+            access_key_create(user=user, actor=client.user)  # the service holds the rule, whoever calls it
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ACCESS_KEY_CREATE).count() == 0
+
+    for user in (peer, client.user):  # no more than the Administrator may do: a peer, or themselves
+        client.post("/admin/rekognition_api/accesskey/add/", {"user": user.pk, "description": "x"})
+        assert AccessKey.objects.filter(user=user).count() == 1
+    superuser = admin_client(None, superuser=True)
+    superuser.post("/admin/rekognition_api/accesskey/add/", {"user": root.pk, "description": "x"})
+    assert AccessKey.objects.filter(user=root).count() == 1
+    assert access_key_create(user=root)[0].user == root, "manage.py create_access_key: the server's shell"
 
 
 @pytest.mark.parametrize("role", [roles.OPERATOR, roles.REVIEWER])
