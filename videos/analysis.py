@@ -12,6 +12,7 @@ import math
 import re
 import tempfile
 import uuid
+from typing import Any
 
 import av
 from django.conf import settings
@@ -29,6 +30,7 @@ from recognition.s3_objects import S3Object, is_s3, s3_to_file
 from recognition.services.files import delete_files_after_commit, file_s3_location, files_delete, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from recognition.services.strays import UUID, uuid_in
+from videos.labels import frame_labels, labels_record
 from videos.media import PictureTooLarge, frames
 from videos.models import Video, VideoChunk
 from videos.services import VideoRefused, file_sha256, stored_video, video_check, video_describe
@@ -89,7 +91,7 @@ def video_chunk_analyse(*, chunk_id: int) -> None:
     chunk = VideoChunk.objects.select_related("video", "video__collection").get(pk=chunk_id)
     video = chunk.video
     try:
-        tracks, count = _track_chunk(video, chunk)
+        tracks, count, labels = _analyse_chunk(video, chunk)
     except (av.FFmpegError, OSError, PictureTooLarge) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         error = f"The video could not be decoded between {chunk.start:g} s and {chunk.end:g} s: {reason}"
@@ -111,7 +113,7 @@ def video_chunk_analyse(*, chunk_id: int) -> None:
         # does not get this chunk's frames kept after it, where nothing would ever delete them.
         running = Video.objects.select_for_update().filter(pk=video.pk, status=Video.Status.PROCESSING)
         done = running.exists() and VideoChunk.objects.filter(pk=chunk.pk, claim_token=token).update(
-            status=VideoChunk.Status.DONE, tracks=[track_to_json(t) for t in tracks], frames=count,
+            status=VideoChunk.Status.DONE, tracks=[track_to_json(t) for t in tracks], labels=labels, frames=count,
             claim_token=None, updated_at=timezone.now(),
         )  # fmt: skip
         if not done:
@@ -146,16 +148,18 @@ def video_finish(*, video_id: str) -> Video | None:
                 frame_jpeg = stored.read()
             sighting_record(track=track, frame_jpeg=frame_jpeg, collection=video.collection, engine=engine, video=video,
                             identify=video.identify)  # fmt: skip
+        labelled = labels_record(video, (found for c in chunks for found in c.labels))
         now = timezone.now()
         Video.objects.filter(pk=video.pk).update(
             status=Video.Status.DONE, progress=100, error="", engine=engine.name,
             model_version=engine.model_version, analysed_at=now, updated_at=now,
         )  # fmt: skip
         video.refresh_from_db()
-        video.chunks.update(tracks=[])
+        video.chunks.update(tracks=[], labels=[])
         delete_files_after_commit(names=[*kept, *unused])
         video_analysed.send(sender=Video, video=video)
-    logger.info("Video %s analysed: %d sightings from %d chunks.", video.pk, len(tracks), len(chunks))
+    logger.info("Video %s analysed: %d sightings and %d labels from %d chunks.", video.pk, len(tracks), labelled,
+                len(chunks))  # fmt: skip
     return video
 
 
@@ -203,24 +207,28 @@ def video_fail(*, video_id: str, error: str) -> None:
             return
         chunks = VideoChunk.objects.filter(video_id=video_id)
         delete_files_after_commit(names=chunks.frame_keys())
-        chunks.update(tracks=[])
+        chunks.update(tracks=[], labels=[])
     logger.warning("Video %s failed: %s", video_id, error)
 
 
 def stored_video_location(video: Video, engine: BaseEngine) -> S3Location | None:
-    """Where the engine can read the video itself (Rekognition: in S3, in its region), if it can. Not for a
-    video whose faces are only followed: the engine's stored-video call searches a collection."""
-    if not engine.stored_video or not video.identify:
+    """Where the engine can read the video itself (Rekognition: in S3, in its region), if it can. Only for a
+    video searched for faces alone: the engine's stored-video call searches a collection, and finds no labels."""
+    if not engine.stored_video or not video.identify or video.features != ["faces"]:
         return None
     location = file_s3_location(video.file)
     return location if location is not None and location.region == getattr(engine, "region", None) else None
 
 
-def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
+def _analyse_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int, list[list[Any]]]:
+    """The chunk's sampled frames, each analysed for what the video asks: the faces followed (tracks), how many
+    frames, and the labels found (``videos.labels.frame_labels``)."""
     engine = get_engine()
     location = stored_video_location(video, engine)
     if location is not None:
-        return _track_stored(video, engine, location)
+        return (*_track_stored(video, engine, location), [])
+    follows_faces = "faces" in video.features
+    labels: list[list[Any]] = []
     every = 1.0 / video.sample_rate
     tracker = Tracker.sampling(every)
     best_frames: dict[int, bytes] = {}
@@ -230,11 +238,14 @@ def _track_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int]:
                             max_pixels=settings.FACESITE_VIDEO_MAX_PIXELS):  # fmt: skip
             count += 1
             data = jpeg(frame.rgb)
+            labels += frame_labels(engine, data, at=frame.at, video=video)
+            if not follows_faces:
+                continue
             for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=attributes)):
                 if best:
                     best_frames[id(track)] = data
     _keep_frames(video, chunk.index, [(track, best_frames[id(track)]) for track in tracker.tracks])
-    return tracker.tracks, count
+    return tracker.tracks, count, labels
 
 
 def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tuple[list[Track], int]:

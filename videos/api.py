@@ -19,13 +19,15 @@ from rest_framework.throttling import BaseThrottle
 
 from recognition.api.common import VALIDATION_ERROR, throttled_as
 from recognition.api.filters import UtcDateTimeFilter
+from recognition.api.inputs import FeaturesField
 from recognition.api.permissions import ModelPermissions
 from recognition.api.strict import KnownFieldsOnly, KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 from recognition.services.collections import collection_named
-from videos.models import Camera, Sighting, Video
-from videos.services import video_delete, video_upload, video_upload_url
+from videos.labels import video_label_segments
+from videos.models import FEATURES, Camera, Sighting, Video, VideoLabel
+from videos.services import AnalysisOptions, video_delete, video_upload, video_upload_url
 
 RECENT_SIGHTINGS = 50
 COLLECTION_HELP = "The collection its faces are searched in (its name)."
@@ -55,9 +57,27 @@ class SightingSerializer(serializers.ModelSerializer):
         return {"id": str(person.pk), "name": person.name, "external_id": person.external_id}
 
 
+class LabelSegmentSerializer(serializers.Serializer):
+    """A label (or moderation label) found in consecutive sampled frames."""
+
+    kind = serializers.ChoiceField(choices=VideoLabel.Kind.choices, help_text="label, or moderation.")
+    name = serializers.CharField(help_text="What was found: Dog, Car… or a moderation category.")
+    parents = serializers.ListField(
+        child=serializers.CharField(), help_text="The labels it is a kind of (a moderation label's category)."
+    )
+    first_at = serializers.FloatField(help_text="Seconds from the start: the first frame it was found in.")
+    last_at = serializers.FloatField(help_text="Seconds from the start: the last frame of this stretch.")
+    frames = serializers.IntegerField(help_text="How many sampled frames of the stretch it was found in.")
+    confidence = serializers.FloatField(help_text="Its highest confidence in the stretch, 0–100.")
+
+
 class VideoSerializer(serializers.ModelSerializer):
     collection = serializers.CharField(source="collection.name", read_only=True, help_text=COLLECTION_HELP)
     sightings = SightingSerializer(many=True, read_only=True, help_text="The faces followed through it, by time.")
+    labels = serializers.SerializerMethodField(
+        help_text="The labels and moderation labels found (when its features ask for them), each stretch of "
+        "consecutive sampled frames it was found in once, by time."
+    )
 
     class Meta:
         model = Video
@@ -65,7 +85,7 @@ class VideoSerializer(serializers.ModelSerializer):
             "id", "status", "progress", "error", "original_filename", "source_url", "container", "codec", "width",
             "height", "duration", "frame_rate", "size_bytes", "sha256", "collection", "identify", "face_details",
             "sample_rate", "keyframes_only", "chunk_seconds", "engine", "model_version", "created_at", "analysed_at",
-            "sightings",
+            "features", "min_confidence", "sightings", "labels",
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
@@ -85,10 +105,14 @@ class VideoSerializer(serializers.ModelSerializer):
             "analysed_at": {"help_text": "When the analysis finished; null until then."},
         }  # fmt: skip
 
+    @extend_schema_field(LabelSegmentSerializer(many=True))
+    def get_labels(self, video: Video) -> list[dict[str, Any]]:
+        return video_label_segments(video)
+
 
 class VideoSummarySerializer(VideoSerializer):
     class Meta(VideoSerializer.Meta):
-        fields = [f for f in VideoSerializer.Meta.fields if f != "sightings"]
+        fields = [f for f in VideoSerializer.Meta.fields if f not in ("sightings", "labels")]
         read_only_fields = fields
 
 
@@ -98,6 +122,16 @@ class VideoCreateSerializer(KnownFieldsOnly):
     file = serializers.FileField(required=False, help_text="The video (MP4, MOV, MKV or WebM), multipart.")
     url = serializers.URLField(required=False, max_length=2000, help_text="An http(s) URL the worker fetches.")
     collection = serializers.SlugField(required=False, help_text="Collection to identify faces against.")
+    features = FeaturesField(
+        choices=FEATURES, required=False,
+        help_text="What each sampled frame is analysed for: faces (followed into sightings, the default), labels "
+        "(things in the picture), moderation (unsafe content). Form fields may name several in one, separated by "
+        "commas (faces,labels).",
+    )  # fmt: skip
+    min_confidence = serializers.FloatField(
+        default=50.0, min_value=0.0, max_value=100.0,
+        help_text="The lowest confidence, 0–100, of the labels and moderation labels kept.",
+    )  # fmt: skip
     face_details = serializers.ChoiceField(
         choices=Video.FaceDetails.choices, default=Video.FaceDetails.NONE,
         help_text="What each sighting keeps of its face at every sampled frame beside the box and confidence "
@@ -170,7 +204,11 @@ class VideoViewSet(
         params = data.validated_data
         common: dict[str, Any] = {
             "collection": collection_named(name=params.get("collection")),
-            "face_details": params["face_details"],
+            "options": AnalysisOptions(
+                features=tuple(sorted(params.get("features") or {"faces"}, key=FEATURES.index)),
+                face_details=params["face_details"],
+                min_confidence=params["min_confidence"],
+            ),
             "uploaded_by": request.user,
             "client_ip": request_ip(request),
         }

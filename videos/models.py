@@ -10,6 +10,14 @@ from django.db import models
 from recognition.models import Collection, Face, Image, Person
 from recognition.secrets import seal, unseal
 
+#: What a video's sampled frames can be analysed for: faces followed (and identified, unless ``identify`` is
+#: off), the things in the picture, and unsafe content.
+FEATURES = ("faces", "labels", "moderation")
+
+
+def faces_only() -> list[str]:
+    return ["faces"]
+
 
 class Video(models.Model):
     class Status(models.TextChoices):
@@ -45,6 +53,13 @@ class Video(models.Model):
         default=True,
         help_text="Whether the faces are searched among the collection's enrolled people; if not, they are found "
         "and followed only (the Rekognition-compatible API's StartFaceDetection).",
+    )
+    features = models.JSONField(
+        default=faces_only,
+        help_text="What each sampled frame is analysed for: faces (followed into sightings), labels, moderation.",
+    )
+    min_confidence = models.FloatField(
+        default=50.0, help_text="The lowest confidence, 0–100, of the labels and moderation labels kept."
     )
     face_details = models.CharField(
         max_length=10, choices=FaceDetails.choices, default=FaceDetails.NONE,
@@ -97,6 +112,9 @@ class VideoChunk(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     frames = models.PositiveIntegerField(default=0, help_text="Frames analysed.")
     tracks = models.JSONField(default=list, blank=True, help_text="Faces followed in this chunk, until merged.")
+    labels = models.JSONField(
+        default=list, blank=True, help_text="Labels and moderation labels of its frames, until the video is done."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = VideoChunkQuerySet.as_manager()
@@ -107,6 +125,32 @@ class VideoChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.video_id} #{self.index} ({self.start:g}–{self.end:g} s)"
+
+
+class VideoLabel(models.Model):
+    """A label, or a moderation label, found in one sampled frame of a video."""
+
+    class Kind(models.TextChoices):
+        LABEL = "label", "Label"
+        MODERATION = "moderation", "Moderation label"
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="labels")
+    at = models.FloatField(help_text="Seconds from the start: when the frame was taken.")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    confidence = models.FloatField(help_text="0–100.")
+    details = models.JSONField(
+        default=dict, blank=True,
+        help_text="A label's parents, aliases, categories and instances ([left, top, width, height, confidence] "
+        "as ratios of the frame); a moderation label's parent_name and taxonomy_level.",
+    )  # fmt: skip
+
+    class Meta:
+        ordering = ["video", "at", "-confidence"]
+        indexes = [models.Index(fields=["video", "kind", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at:.1f} s"
 
 
 class Camera(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import IO
 
@@ -25,6 +26,21 @@ from videos.media import VideoInfo, VideoRejected, probe
 from videos.models import Camera, Video
 
 
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What a video is analysed for (``Video``'s fields of the same names say more): each sampled frame's
+    ``features`` (faces, labels, moderation); whether the faces followed are searched among the collection's
+    people; what sightings keep of their face at every frame; the lowest confidence of labels kept."""
+
+    features: tuple[str, ...] = ("faces",)
+    identify: bool = True
+    face_details: str = Video.FaceDetails.NONE
+    min_confidence: float = 50.0
+
+
+AS_USUAL = AnalysisOptions()
+
+
 class VideoRefused(InvalidInput):
     """The bytes cannot be accepted as a video; nothing was stored."""
 
@@ -33,14 +49,13 @@ class VideoRefused(InvalidInput):
 
 def video_upload(
     *, file: IO[bytes], filename: str = "", collection: Collection | None = None, uploaded_by: Actor = None,
-    client_ip: str | None = None, face_details: str = Video.FaceDetails.NONE,
+    client_ip: str | None = None, options: AnalysisOptions = AS_USUAL,
 ) -> Video:  # fmt: skip
     """Check a video file from its bytes (container, a video stream that decodes, size and duration), store it
-    and queue its analysis. ``VideoRefused`` (nothing stored) when it cannot be taken. ``face_details``: what
-    its sightings keep of their face at every sampled frame."""
+    and queue its analysis. ``VideoRefused`` (nothing stored) when it cannot be taken."""
     size = _size(file)
     info = video_check(file, size=size)
-    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename, face_details=face_details)
+    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename, options=options)
     video_describe(video, info, size=size, sha256=file_sha256(file))
     with stored_video(video, file), transaction.atomic():
         video.save()
@@ -52,7 +67,7 @@ def video_upload(
 
 def video_upload_url(
     *, url: str, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None,
-    face_details: str = Video.FaceDetails.NONE,
+    options: AnalysisOptions = AS_USUAL,
 ) -> Video:  # fmt: skip
     """Commit a video to be fetched from ``url`` by the worker (checked, stored and analysed there)."""
     try:
@@ -60,30 +75,29 @@ def video_upload_url(
     except FetchRefused as exc:
         raise InvalidInput(exc.message, code="url_refused", field="url") from exc
     return _video_to_fetch(url, filename=url.rsplit("/", 1)[-1], collection=collection, uploaded_by=uploaded_by,
-                           client_ip=client_ip, face_details=face_details)  # fmt: skip
+                           client_ip=client_ip, options=options)  # fmt: skip
 
 
 def video_upload_s3(
     *, source: S3Object, collection: Collection | None = None, uploaded_by: Actor = None, client_ip: str | None = None,
-    identify: bool = True, face_details: str = Video.FaceDetails.NONE,
+    options: AnalysisOptions = AS_USUAL,
 ) -> Video:  # fmt: skip
     """Commit a video to be read from S3 by the worker (checked, stored and analysed there), with Facesite's own
-    credentials: the caller decides which objects may be named. With ``identify`` off, its faces are found and
-    followed, and searched among no one."""
+    credentials: the caller decides which objects may be named."""
     longest = Video._meta.get_field("source_url").max_length or 0
     if len(source.url) > longest:  # a key S3 takes (1,024 bytes) can triple once quoted
         raise InvalidInput(f"The object's name is too long: s3://{source.bucket}/… is {len(source.url):,} characters "
                            f"quoted, and a video's source holds {longest:,}.", code="name_too_long")  # fmt: skip
     return _video_to_fetch(source.url, filename=source.name, collection=collection, uploaded_by=uploaded_by,
-                           client_ip=client_ip, identify=identify, face_details=face_details)  # fmt: skip
+                           client_ip=client_ip, options=options)  # fmt: skip
 
 
 def _video_to_fetch(
     url: str, *, filename: str, collection: Collection | None, uploaded_by: Actor, client_ip: str | None,
-    identify: bool = True, face_details: str = Video.FaceDetails.NONE,
+    options: AnalysisOptions,
 ) -> Video:  # fmt: skip
-    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename, face_details=face_details)
-    video.source_url, video.identify = url, identify
+    video = _new_video(collection=collection, uploaded_by=uploaded_by, filename=filename, options=options)
+    video.source_url = url
     with transaction.atomic():
         video.save()
         audit_record(actor=uploaded_by, action=AuditEvent.Action.VIDEO_UPLOAD, target=video, client_ip=client_ip,
@@ -158,9 +172,12 @@ def videos_due(cutoff: datetime) -> QuerySet[Video]:
     )
 
 
-def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: str, face_details: str) -> Video:
+def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: str, options: AnalysisOptions) -> Video:
     return Video(
-        face_details=face_details,
+        features=list(options.features),
+        identify=options.identify,
+        face_details=options.face_details,
+        min_confidence=options.min_confidence,
         collection=collection or Collection.get_default(),
         uploaded_by=authenticated_user(uploaded_by),
         original_filename=filename[:255],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rekognition_api.operations import collections, faces, images, users, videos
+from rekognition_api.operations import collections, faces, images, users, video_labels, videos
 from rekognition_api.operations.common import Call
 
 Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
@@ -37,13 +37,17 @@ OPERATIONS: dict[str, Operation] = {
     "GetFaceSearch": videos.get_face_search,
     "StartFaceDetection": videos.start_face_detection,
     "GetFaceDetection": videos.get_face_detection,
+    "StartLabelDetection": video_labels.start_label_detection,
+    "GetLabelDetection": video_labels.get_label_detection,
+    "StartContentModeration": video_labels.start_content_moderation,
+    "GetContentModeration": video_labels.get_content_moderation,
 }
 
 # Each call counts against the same per-user rates as the REST API (REST_FRAMEWORK's throttle rates), so
 # this door is no way around them: enrolment-like calls as enrolments, a video to search as an upload,
 # everything else as checks.
 ENROLLING = {"IndexFaces", "CreateUser", "AssociateFaces"}
-UPLOADING = {"StartFaceSearch", "StartFaceDetection"}
+UPLOADING = {"StartFaceSearch", "StartFaceDetection", "StartLabelDetection", "StartContentModeration"}
 
 
 def rate_scope(operation: str) -> str:

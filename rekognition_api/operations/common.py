@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core import signing
 
 from recognition.engine_handler import get_engine
-from recognition.engines.base import FaceDetail
+from recognition.engines.base import FaceDetail, Label, ModerationLabel
 from recognition.exceptions import engine_call
 from recognition.fetch import FetchRefused, TooLarge
 from recognition.models import Collection, Face, Person
@@ -158,6 +158,37 @@ def attributes_asked(names: Sequence[str] | None) -> frozenset[str]:
     if "ALL" in (names or ()):
         return EVERY_ATTRIBUTE
     return frozenset(ATTRIBUTE_KEYS[name] for name in names or () if name in ATTRIBUTE_KEYS)
+
+
+def label_wanted(label: Label, settings: dict[str, Any]) -> bool:
+    """Whether ``label`` passes ``Settings.GeneralLabels``' filters (names and categories, in or out)."""
+    categories = set(label.categories)
+    if settings.get("LabelInclusionFilters") and label.name not in settings["LabelInclusionFilters"]:
+        return False
+    if label.name in settings.get("LabelExclusionFilters", ()):
+        return False
+    included = settings.get("LabelCategoryInclusionFilters")
+    if included and not categories & set(included):
+        return False
+    return not categories & set(settings.get("LabelCategoryExclusionFilters", ()))
+
+
+def label_json(label: Label) -> dict[str, Any]:
+    """The label as Rekognition's ``Label``."""
+    return {
+        "Name": label.name,
+        "Confidence": label.confidence,
+        "Instances": [{"BoundingBox": box(i.bounding_box), "Confidence": i.confidence} for i in label.instances],
+        "Parents": [{"Name": name} for name in label.parents],
+        "Aliases": [{"Name": name} for name in label.aliases],
+        "Categories": [{"Name": name} for name in label.categories],
+    }
+
+
+def moderation_json(label: ModerationLabel) -> dict[str, Any]:
+    """The moderation label as Rekognition's ``ModerationLabel``."""
+    return {"Confidence": label.confidence, "Name": label.name, "ParentName": label.parent_name,
+            "TaxonomyLevel": label.taxonomy_level}  # fmt: skip
 
 
 def user_id_of(person: Person | None, collection: Collection) -> str | None:

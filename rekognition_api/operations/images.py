@@ -5,11 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from recognition.engines.base import Label, TextDetection
+from recognition.engines.base import TextDetection
 from recognition.services.access import SEARCH
 from recognition.services.detection import image_detect
 from recognition.services.matching import faces_compare
-from rekognition_api.operations.common import Call, attributes_asked, box, face_detail, image, model_version
+from rekognition_api.operations.common import (
+    Call,
+    attributes_asked,
+    box,
+    face_detail,
+    image,
+    label_json,
+    label_wanted,
+    model_version,
+    moderation_json,
+)
 from rekognition_api.operations.regions import in_regions
 
 ANALYSE = "recognition.add_image"
@@ -29,39 +39,16 @@ def detect_labels(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         client_ip=call.client_ip,
     )
     settings = params.get("Settings", {}).get("GeneralLabels", {})
-    labels = [label for label in analysis.labels if _label_wanted(label, settings)]
+    labels = [label for label in analysis.labels if label_wanted(label, settings)]
     answer: dict[str, Any] = {"LabelModelVersion": model_version()}
     if "labels" in wanted:
-        answer["Labels"] = [_label(label) for label in labels[: params.get("MaxLabels", 1000)]]
+        answer["Labels"] = [label_json(label) for label in labels[: params.get("MaxLabels", 1000)]]
     if analysis.properties is not None:
         colours = params.get("Settings", {}).get("ImageProperties", {}).get("MaxDominantColors", 10)
         properties = analysis.properties.as_dict()
         properties["DominantColors"] = properties["DominantColors"][:colours]
         answer["ImageProperties"] = properties
     return answer
-
-
-def _label_wanted(label: Label, settings: dict[str, Any]) -> bool:
-    categories = set(label.categories)
-    if settings.get("LabelInclusionFilters") and label.name not in settings["LabelInclusionFilters"]:
-        return False
-    if label.name in settings.get("LabelExclusionFilters", ()):
-        return False
-    included = settings.get("LabelCategoryInclusionFilters")
-    if included and not categories & set(included):
-        return False
-    return not categories & set(settings.get("LabelCategoryExclusionFilters", ()))
-
-
-def _label(label: Label) -> dict[str, Any]:
-    return {
-        "Name": label.name,
-        "Confidence": label.confidence,
-        "Instances": [{"BoundingBox": box(i.bounding_box), "Confidence": i.confidence} for i in label.instances],
-        "Parents": [{"Name": name} for name in label.parents],
-        "Aliases": [{"Name": name} for name in label.aliases],
-        "Categories": [{"Name": name} for name in label.categories],
-    }
 
 
 def detect_faces(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -114,10 +101,7 @@ def detect_moderation_labels(call: Call, params: dict[str, Any]) -> dict[str, An
         client_ip=call.client_ip,
     )
     return {
-        "ModerationLabels": [
-            {"Confidence": m.confidence, "Name": m.name, "ParentName": m.parent_name, "TaxonomyLevel": m.taxonomy_level}
-            for m in analysis.moderation
-        ],
+        "ModerationLabels": [moderation_json(m) for m in analysis.moderation],
         "ModerationModelVersion": model_version(),
     }
 

@@ -1,7 +1,9 @@
 """StartFaceSearch and GetFaceSearch, StartFaceDetection and GetFaceDetection: Rekognition Video's face search
 and face detection in a stored video, on Facesite's own video analysis (``videos``). A job is a Facesite video,
 in the back office like any other; its ``Persons`` (and ``Faces``) are the video's sightings, one for each time
-a sighting's face was sampled. A face detection job's video is searched among no one."""
+a sighting's face was sampled. A face detection job's video is searched among no one. Starting a job, finding
+one and answering a page of its results are shared with label detection and content moderation
+(``video_labels``)."""
 
 from __future__ import annotations
 
@@ -17,12 +19,15 @@ from rekognition_api.models import VideoJob
 from rekognition_api.operations.common import Call, as_uuid, collection, face_detail, face_json, page, s3_video
 from rekognition_api.protocol import AwsError, invalid_parameter
 from videos.models import Sighting, Video
-from videos.services import video_upload_s3
+from videos.services import AnalysisOptions, video_upload_s3
 from videos.sightings import sighting_faces
 
 START = "videos.add_video"
 SEE = "videos.view_video"
-GET = {VideoJob.Kind.FACE_SEARCH: "GetFaceSearch", VideoJob.Kind.FACE_DETECTION: "GetFaceDetection"}
+GET = {
+    VideoJob.Kind.FACE_SEARCH: "GetFaceSearch", VideoJob.Kind.FACE_DETECTION: "GetFaceDetection",
+    VideoJob.Kind.LABEL_DETECTION: "GetLabelDetection", VideoJob.Kind.CONTENT_MODERATION: "GetContentModeration",
+}  # fmt: skip
 STATUS = {
     Video.Status.PENDING: "IN_PROGRESS",
     Video.Status.PROCESSING: "IN_PROGRESS",
@@ -35,37 +40,43 @@ def start_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Queue the search of a video in S3 against the collection: the job's id. The request asks S3 only whether
     the video is there and not too large; the worker reads it, checks it (a file that is no video fails the
     job, saying why, as on AWS) and analyses it."""
-    return _start(call, params, VideoJob.Kind.FACE_SEARCH)
+    options = AnalysisOptions(face_details=Video.FaceDetails.DEFAULT)  # what Rekognition Video answers of a face
+    return job_start(call, params, VideoJob.Kind.FACE_SEARCH, options, collection=collection(params))
 
 
 def start_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Queue the finding of the faces in a video in S3, as StartFaceSearch does but searched among no one: the
     faces are found and followed, none identified, none sent to review."""
-    return _start(call, params, VideoJob.Kind.FACE_DETECTION)
+    options = AnalysisOptions(identify=False, face_details=_face_details(params.get("FaceAttributes", "DEFAULT")))
+    return job_start(call, params, VideoJob.Kind.FACE_DETECTION, options)
 
 
 def get_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The job's status; once it succeeded, the faces followed through the video, a page at a time."""
-    job, answer = _job(call, params, VideoJob.Kind.FACE_SEARCH)
+    job, answer = job_of(call, params, VideoJob.Kind.FACE_SEARCH)
     if job.video.status != Video.Status.DONE:
         return answer
     persons = _persons(job.video, job.face_match_threshold, params.get("SortBy", "TIMESTAMP"))
-    return {**answer, **_results(call, job, "Persons", persons, params)}
+    return {**answer, **job_results(call, job, "Persons", persons, params)}
 
 
 def get_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """The job's status; once it succeeded, each face at each frame it was seen in, by time, a page at a time."""
-    job, answer = _job(call, params, VideoJob.Kind.FACE_DETECTION)
+    job, answer = job_of(call, params, VideoJob.Kind.FACE_DETECTION)
     if job.video.status != Video.Status.DONE:
         return answer
     faces = [{"Timestamp": round(at * 1000), "Face": face}
              for sighting in Sighting.objects.filter(video=job.video) for at, face in _faces(sighting)]  # fmt: skip
-    return {**answer, **_results(call, job, "Faces", sorted(faces, key=lambda f: f["Timestamp"]), params)}
+    return {**answer, **job_results(call, job, "Faces", sorted(faces, key=lambda f: f["Timestamp"]), params)}
 
 
-def _start(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> dict[str, Any]:
+def job_start(
+    call: Call, params: dict[str, Any], kind: VideoJob.Kind, options: AnalysisOptions, *,
+    collection: Collection | None = None, label_settings: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Start a job of ``kind``: a video read from the S3 object the call names, analysed as ``options`` say
+    (against ``collection``, else the default one); ``label_settings``, the filters its Get applies to labels."""
     call.require(START, to="analyse videos")
-    searched = collection(params) if kind == VideoJob.Kind.FACE_SEARCH else None
     if params.get("NotificationChannel"):
         raise invalid_parameter(f"NotificationChannel (Amazon SNS) is not supported here: poll {GET[kind]} "
                                 "until JobStatus is SUCCEEDED or FAILED.")  # fmt: skip
@@ -78,15 +89,13 @@ def _start(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> dict[str,
         return {"JobId": str(earlier.video_id)}
     if not params["Video"].get("S3Object"):
         raise invalid_parameter("Video needs an S3Object.")
-    details = _face_details(params.get("FaceAttributes", "DEFAULT"))
     source = s3_video(params["Video"]["S3Object"], limit=settings.FACESITE_VIDEO_MAX_BYTES)
     try:
         with transaction.atomic():  # the job and its video together: its analysis is queued once both are
-            video = video_upload_s3(source=source, collection=searched, uploaded_by=call.user,
-                                    client_ip=call.client_ip, identify=searched is not None,
-                                    face_details=details)  # fmt: skip
+            video = video_upload_s3(source=source, collection=collection, uploaded_by=call.user,
+                                    client_ip=call.client_ip, options=options)  # fmt: skip
             VideoJob.objects.create(video=video, user=call.user, client_request_token=token, kind=kind,
-                                    job_tag=params.get("JobTag", ""),
+                                    job_tag=params.get("JobTag", ""), settings=label_settings or {},
                                     face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
     except IntegrityError:  # the same token at the same moment: the other call's job (this one's rolled back)
         if not token:
@@ -95,7 +104,7 @@ def _start(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> dict[str,
     return {"JobId": str(video.pk)}
 
 
-def _job(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> tuple[VideoJob, dict[str, Any]]:
+def job_of(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> tuple[VideoJob, dict[str, Any]]:
     """The job of ``kind`` (any user's: videos are every role's to see, as in the back office) and what every
     answer about it says: its status, video, tag and failure."""
     call.require(SEE, to="see videos")
@@ -115,7 +124,7 @@ def _job(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> tuple[Video
     return job, answer
 
 
-def _results(call: Call, job: VideoJob, name: str, items: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+def job_results(call: Call, job: VideoJob, name: str, items: list[Any], params: dict[str, Any]) -> dict[str, Any]:
     """A page of a finished job's ``items`` as ``name``, with the video's metadata; reading it is audited as a
     view of the video."""
     video = job.video

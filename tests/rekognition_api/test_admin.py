@@ -75,10 +75,12 @@ def test_rekognition_users_are_listed_read_only():
 def test_video_jobs_are_listed_read_only_with_their_video_for_administrators():
     from recognition.s3_objects import S3Object
     from rekognition_api.models import VideoJob
-    from videos.services import video_upload_s3
+    from videos.services import AnalysisOptions, video_upload_s3
 
     starter = UserFactory(role=roles.OPERATOR, username="door-script")
-    video = video_upload_s3(source=S3Object("cameras", "door/clip.mp4"), uploaded_by=starter, identify=False)
+    video = video_upload_s3(
+        source=S3Object("cameras", "door/clip.mp4"), uploaded_by=starter, options=AnalysisOptions(identify=False)
+    )
     VideoJob.objects.create(video=video, user=starter, kind=VideoJob.Kind.FACE_DETECTION, job_tag="door-cam",
                             client_request_token="d-7")  # fmt: skip
     client = admin_client(roles.ADMINISTRATOR)

@@ -7,11 +7,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 from botocore.exceptions import ClientError
 
 from backoffice import roles
-from recognition.models import AuditEvent, Collection, Face
+from recognition.models import AuditEvent, Face
 from tests import servers
 from tests.clips import analysed_here, video
 from tests.factories import UserFactory
@@ -20,19 +19,11 @@ from tests.rekognition_api.clients import client_for
 from videos.analysis import video_fail
 from videos.models import Sighting, Video
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("video_jobs")]
 
 # Obama for 3 s, then Biden for 3 s, then nobody for 3 s.
 SCENES = [("obama.jpg", 3.0), ("biden.jpg", 3.0), (None, 3.0)]
 DOOR = {"S3Object": {"Bucket": "photos", "Name": "cameras/door.mp4"}}
-
-
-@pytest.fixture(autouse=True)
-def local_engine_and_empty_video_queue(settings):
-    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
-    Collection.get_default()  # "default", which the calls name
-    yield
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("video")  # the jobs' tasks: run here instead
 
 
 def error_code(call) -> tuple[str, str]:

@@ -23,7 +23,7 @@ from tests.images import FIXTURES
 from videos import analysis as video_analysis
 from videos.analysis import MAX_ATTEMPTS, video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
-from videos.services import VideoRefused, video_delete, video_upload, video_upload_s3, video_upload_url
+from videos.services import AnalysisOptions, VideoRefused, video_delete, video_upload, video_upload_s3, video_upload_url
 from videos.sweeper import videos_sweep_stuck
 
 pytestmark = pytest.mark.django_db
@@ -304,12 +304,39 @@ def test_a_video_keeps_each_frames_face_details_when_asked(local_engine):
         assert set(details["pose"]) == {"Roll", "Yaw", "Pitch"} and details["attributes"]["Gender"]["Value"] == "Male"
 
 
+def test_a_video_can_be_labelled_frame_by_frame_and_shows_each_labels_stretches(local_engine):
+    operator = client_for(UserFactory(role=roles.OPERATOR))
+    clip = video([("dog.jpg", 2.0), (None, 1.0), ("dog.jpg", 1.0)])
+    refused = operator.post("/api/videos/", {"file": io.BytesIO(clip), "features": "sound"}, format="multipart")
+    assert refused.status_code == 400 and "features" in refused.json(), refused.content
+    sent = operator.post("/api/videos/", {"file": io.BytesIO(clip), "features": "labels,moderation",
+                                          "min_confidence": 60}, format="multipart")  # fmt: skip
+    assert sent.status_code == 202, sent.content
+    done = analysed_here(Video.objects.get(pk=sent.json()["id"]))
+    assert done.features == ["labels", "moderation"] and not done.sightings.exists(), "faces were not asked for"
+    body = operator.get(f"/api/videos/{done.pk}/").json()
+    dogs = [s for s in body["labels"] if s["name"] == "Dog"]
+    assert [(s["kind"], s["first_at"], s["frames"]) for s in dogs] == [("label", 0.0, 4), ("label", 3.0, 2)], dogs
+    assert dogs[0]["last_at"] == 1.5 and "Pet" in dogs[0]["parents"] and dogs[0]["confidence"] >= 60
+    assert all(s["confidence"] >= 60 for s in body["labels"]), "min_confidence"
+    assert not [s for s in body["labels"] if s["kind"] == "moderation"], "a dog is safe"
+    listed = operator.get("/api/videos/").json()["results"][0]
+    assert listed["features"] == ["labels", "moderation"] and "labels" not in listed, "the list stays short"
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
+    page = admin.get(reverse("admin:videos_video_change", args=[done.pk])).content.decode()
+    assert "faces not followed, labelled, moderated" in page and 'id="sightings"' not in page
+    assert "<td>Dog</td><td>Pet, Canine" in page and 'data-seek="3.0"' in page, "each stretch, to seek to"
+
+
 @pytest.mark.django_db
 def test_the_admin_says_who_sent_a_video_where_it_was_fetched_from_and_whether_it_is_identified():
     from recognition.s3_objects import S3Object
 
     operator = UserFactory(is_staff=True, role=roles.OPERATOR, username="door-script")
-    fetched = video_upload_s3(source=S3Object("cameras", "door/7 Dec.mp4"), uploaded_by=operator, identify=False)
+    fetched = video_upload_s3(
+        source=S3Object("cameras", "door/7 Dec.mp4"), uploaded_by=operator, options=AnalysisOptions(identify=False)
+    )
     admin = Client()
     admin.force_login(operator)
     html = admin.get(reverse("admin:videos_video_change", args=[fetched.pk])).content.decode()
@@ -354,7 +381,9 @@ def test_erasing_a_person_takes_them_out_of_every_sighting(obama_and_biden):
     from recognition.services.erasure import person_erase
 
     obama, _ = obama_and_biden
-    done = analysed_here(video_upload(file=io.BytesIO(video([("obama.jpg", 1.5)])), face_details="all"))
+    done = analysed_here(
+        video_upload(file=io.BytesIO(video([("obama.jpg", 1.5)])), options=AnalysisOptions(face_details="all"))
+    )
     sighting = done.sightings.get()
     assert sighting.person == obama and len(sighting.details) == len(sighting.boxes) >= 2
     person_erase(person=obama)
@@ -475,7 +504,7 @@ def test_a_chunk_finishing_after_its_video_failed_or_went_or_it_was_retaken_drop
     video_id = uploaded.pk
     # The first chunk's worker is slow: while it analyses, the video fails, is deleted, or the chunk is retaken.
     slow = chunks[0]
-    real = video_analysis._track_chunk
+    real = video_analysis._analyse_chunk
 
     def and_meanwhile(video_: Video, chunk: VideoChunk):
         result = real(video_, chunk)
@@ -487,7 +516,7 @@ def test_a_chunk_finishing_after_its_video_failed_or_went_or_it_was_retaken_drop
             VideoChunk.objects.filter(pk=chunk.pk).update(claim_token=None, status="pending")
         return result
 
-    monkeypatch.setattr(video_analysis, "_track_chunk", and_meanwhile)
+    monkeypatch.setattr(video_analysis, "_analyse_chunk", and_meanwhile)
     with django_capture_on_commit_callbacks(execute=True):
         video_chunk_analyse(chunk_id=slow.pk)
     left = frames_stored(video_id)
