@@ -12,6 +12,7 @@ from lxml import etree
 
 from recognition.models import Image, Verification
 from recognition.services.stored import StoredResults
+from videos.labels import video_label_segments
 from videos.models import Sighting, Video
 
 NAMESPACE = "urn:facesite:event:1"
@@ -113,7 +114,8 @@ def _camera(node: etree._Element, frame: Image) -> None:
 
 
 def video_event(video: Video, *, key: str) -> bytes:
-    """The document for ``video.analysed``: the video, and each sighting with its times and person."""
+    """The document for ``video.analysed``: the video, each sighting with its times and person, and the
+    stretches of its labels when it was analysed for them."""
     root = _root("video.analysed", key)
     node = _sub(
         root, "video", id=str(video.pk), sha256=video.sha256 or None, container=video.container,
@@ -132,6 +134,14 @@ def video_event(video: Video, *, key: str) -> bytes:
             _sub(element, "person", id=str(sighting.person.pk), externalId=sighting.person.external_id,
                  name=sighting.person.name, similarity=_score(sighting.similarity or 100.0),
                  watched="true" if sighting.person.watched else None)  # fmt: skip
+    if {"labels", "moderation"} & set(video.features):
+        labels = _sub(node, "labels")
+        for stretch in video_label_segments(video):
+            element = _sub(labels, "label", kind=stretch["kind"], name=stretch["name"],
+                           firstAt=f"{stretch['first_at']:.3f}", lastAt=f"{stretch['last_at']:.3f}",
+                           frames=stretch["frames"], confidence=_score(stretch["confidence"]))  # fmt: skip
+            for parent in stretch["parents"]:
+                _sub(element, "parent", name=parent)
     return _serialise(root)
 
 

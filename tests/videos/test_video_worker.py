@@ -1,5 +1,6 @@
 """A video through the running system: the API, a real Celery worker on the real Redis broker (chunks on the
-video queue), and the video.analysed document at a loopback endpoint, valid against the XSD."""
+video queue), and the video.analysed document (sightings and labels) at a loopback endpoint, valid against
+the XSD."""
 
 import io
 
@@ -30,7 +31,7 @@ def test_a_video_is_analysed_in_chunks_by_a_worker_and_reported(settings, local_
     operator = client_for(UserFactory(role=roles.OPERATOR))
 
     clip = video([(None, 1.0), ("obama.jpg", 2.0), (None, 1.5)])
-    answer = operator.post("/api/videos/", {"file": io.BytesIO(clip)}, format="multipart")
+    answer = operator.post("/api/videos/", {"file": io.BytesIO(clip), "features": "faces,labels"}, format="multipart")
     assert answer.status_code == 202
     video_id = answer.json()["id"]
     done = wait_for(lambda: Video.objects.filter(pk=video_id, status__in=["done", "failed"]).first(), timeout=90)
@@ -46,4 +47,7 @@ def test_a_video_is_analysed_in_chunks_by_a_worker_and_reported(settings, local_
     assert document.get("type") == "video.analysed"
     (person,) = document.iter("{urn:facesite:event:1}person")
     assert person.get("name") == "Barack Obama" and person.get("externalId") == "OBAMA-44"
+    labels = {label.get("name"): label for label in document.iter("{urn:facesite:event:1}label")}
+    assert labels["Person"].get("kind") == "label" and 0.5 <= float(labels["Person"].get("firstAt")) <= 1.5
+    assert int(labels["Person"].get("frames")) >= 3, "the stretches of the labels it was analysed for too"
     assert not default_storage.exists(f"videos/frames/{video_id}/0-0.jpg"), "the chunks' frames are cleaned up"
