@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from recognition.engine_handler import get_engine
-from recognition.engines.base import BaseEngine, EngineError, S3Location
+from recognition.engines.base import Analysis, BaseEngine, EngineError, S3Location
 from recognition.exceptions import StorageUnavailable
 from recognition.fetch import FetchRefused, fetch_to_file
 from recognition.s3_objects import S3Object, is_s3, s3_to_file
@@ -227,25 +227,33 @@ def _analyse_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int, l
     location = stored_video_location(video, engine)
     if location is not None:
         return (*_track_stored(video, engine, location), [])
-    follows_faces = "faces" in video.features
     labels: list[list[Any]] = []
     every = 1.0 / video.sample_rate
     tracker = Tracker.sampling(every)
     best_frames: dict[int, bytes] = {}
-    count, attributes = 0, video.face_details == Video.FaceDetails.ALL  # only when every frame keeps them
+    count = 0
     with video.file.open("rb") as source:
         for frame in frames(source, start=chunk.start, end=chunk.end, every=every, keyframes_only=video.keyframes_only,
                             max_pixels=settings.FACESITE_VIDEO_MAX_PIXELS):  # fmt: skip
             count += 1
             data = jpeg(frame.rgb)
-            labels += frame_labels(engine, data, at=frame.at, video=video)
-            if not follows_faces:
-                continue
-            for track, best in tracker.add(frame.at, engine.detect_faces(data, attributes=attributes)):
+            analysis = frame_analyse(engine, data, video)
+            labels += frame_labels(analysis, at=frame.at)
+            for track, best in tracker.add(frame.at, analysis.faces):
                 if best:
                     best_frames[id(track)] = data
     _keep_frames(video, chunk.index, [(track, best_frames[id(track)]) for track in tracker.tracks])
     return tracker.tracks, count, labels
+
+
+def frame_analyse(engine: BaseEngine, data: bytes, video: Video) -> Analysis:
+    """One sampled frame analysed for what the video asks, as a photo is, in one call: the frame decoded once,
+    its faces found once, for tracking and for the labels of people; the faces' attributes only where every
+    frame keeps them."""
+    return engine.analyse(
+        data, features=video.features, min_label_confidence=video.min_confidence,
+        min_moderation_confidence=video.min_confidence, face_attributes=video.face_details == Video.FaceDetails.ALL,
+    )  # fmt: skip
 
 
 def _track_stored(video: Video, engine: BaseEngine, location: S3Location) -> tuple[list[Track], int]:

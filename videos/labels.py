@@ -8,24 +8,21 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from recognition.engines.base import BaseEngine, BoundingBox, Label, LabelInstance, ModerationLabel
+from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel
 from videos.models import Video, VideoLabel
 
 Found = TypeVar("Found", Label, ModerationLabel)
 
 
-def frame_labels(engine: BaseEngine, data: bytes, *, at: float, video: Video) -> list[list[Any]]:
-    """What ``video`` asks of one frame (its ``features``) among labels and moderation labels, at its
-    ``min_confidence``, as ``[at, kind, name, confidence, details]``: what a chunk keeps until the video is done."""
-    found: list[list[Any]] = []
-    if "labels" in video.features:
-        found += [[at, VideoLabel.Kind.LABEL, label.name, label.confidence, _label_details(label)]
-                  for label in engine.detect_labels(data, min_confidence=video.min_confidence)]  # fmt: skip
-    if "moderation" in video.features:
-        found += [[at, VideoLabel.Kind.MODERATION, label.name, label.confidence,
+def frame_labels(analysis: Analysis, *, at: float) -> list[list[Any]]:
+    """The labels and moderation labels of one frame's analysis as ``[at, kind, name, confidence, details]``:
+    what a chunk keeps until the video is done."""
+    labels = [[at, VideoLabel.Kind.LABEL, label.name, label.confidence, _label_details(label)]
+              for label in analysis.labels]  # fmt: skip
+    moderation = [[at, VideoLabel.Kind.MODERATION, label.name, label.confidence,
                    {"parent_name": label.parent_name, "taxonomy_level": label.taxonomy_level}]
-                  for label in engine.detect_moderation_labels(data, min_confidence=video.min_confidence)]  # fmt: skip
-    return found
+                  for label in analysis.moderation]  # fmt: skip
+    return labels + moderation
 
 
 def labels_record(video: Video, found: Iterable[list[Any]]) -> int:

@@ -379,10 +379,12 @@ class BaseEngine:
         min_label_confidence: float = 55.0,
         min_moderation_confidence: float = 50.0,
         location: S3Location | None = None,
+        face_attributes: bool = True,
     ) -> Analysis:
         """Run the requested features on one image.
 
-        ``location`` says where the same bytes are stored in S3, for engines that can read them there.
+        ``location`` says where the same bytes are stored in S3, for engines that can read them there;
+        ``face_attributes`` off leaves the faces' attributes (age, gender, emotions…) unestimated.
         Engines that can share work between features (decoding once, reusing the faces for the Person
         label, one call for labels and properties) override this; the default calls each method.
         """
@@ -390,7 +392,7 @@ class BaseEngine:
         if "labels" in features:
             result.labels = self.detect_labels(image, min_confidence=min_label_confidence)
         if "faces" in features:
-            result.faces = self.detect_faces(image, attributes=True)
+            result.faces = self.detect_faces(image, attributes=face_attributes)
         if "text" in features:
             result.text = self.detect_text(image)
         if "moderation" in features:

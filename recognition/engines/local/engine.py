@@ -95,6 +95,7 @@ class LocalEngine(EmbeddingEngine):
         min_label_confidence: float = 55.0,
         min_moderation_confidence: float = 50.0,
         location: S3Location | None = None,
+        face_attributes: bool = True,
     ) -> Analysis:
         result = Analysis()
         with stage(result, "decode"):
@@ -103,7 +104,7 @@ class LocalEngine(EmbeddingEngine):
         faces: list[FaceDetail] | None = None
         if "faces" in features:
             with stage(result, "faces"):
-                faces = result.faces = self.faces.detect(bgr, attributes=True)
+                faces = result.faces = self.faces.detect(bgr, attributes=face_attributes)
         if "labels" in features:
             with stage(result, "labels"):
                 # People labels only from faces asked for: a detector that was not asked to run adds nothing.

@@ -189,6 +189,7 @@ class RekognitionEngine(BaseEngine):
         min_label_confidence: float = 55.0,
         min_moderation_confidence: float = 50.0,
         location: S3Location | None = None,
+        face_attributes: bool = True,
     ) -> Analysis:
         source = self._image(image, location)
         result = Analysis()
@@ -201,7 +202,7 @@ class RekognitionEngine(BaseEngine):
                 properties="properties" in features,
             )
         if "faces" in features:
-            result.faces = self._detect_faces(source, attributes=True)
+            result.faces = self._detect_faces(source, attributes=face_attributes)
         if "text" in features:
             result.text = self._detect_text(source)
         if "moderation" in features:
