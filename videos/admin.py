@@ -23,8 +23,8 @@ from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Collection
 from videos.labels import video_label_segments
-from videos.models import Camera, Video
-from videos.services import camera_delete, video_delete, video_upload, video_upload_url
+from videos.models import FEATURES, Camera, Video
+from videos.services import AnalysisOptions, camera_delete, video_delete, video_upload, video_upload_url
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 CONTENT_TYPES = {"mp4/mov": "video/mp4", "mkv/webm": "video/webm"}
@@ -36,12 +36,27 @@ class VideoUploadForm(forms.Form):
         required=False, max_length=2000, assume_scheme="https", help_text="Or an http(s) URL for the worker to fetch."
     )
     collection = forms.ModelChoiceField(queryset=Collection.objects.all(), empty_label=None)
+    features = forms.MultipleChoiceField(
+        choices=[("faces", "Faces, followed and searched"), ("labels", "Labels: what is in the picture"),
+                 ("moderation", "Unsafe content")],
+        initial=["faces"], widget=forms.CheckboxSelectMultiple, label="Analyse each sampled frame for",
+        help_text="What each sampled frame is analysed for. Labels and unsafe content are listed on the video's page.",
+    )  # fmt: skip
+    min_confidence = forms.FloatField(
+        initial=50.0, min_value=0.0, max_value=100.0, label="Lowest label confidence",
+        help_text="0–100: labels and unsafe content found less surely than this are not kept.",
+    )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if bool(data.get("file")) == bool(data.get("url")):
             raise forms.ValidationError("Choose a file or give a URL (one of the two).")
         return data
+
+    def options(self) -> AnalysisOptions:
+        """What the video is to be analysed for."""
+        features = tuple(f for f in FEATURES if f in self.cleaned_data["features"])
+        return AnalysisOptions(features=features, min_confidence=self.cleaned_data["min_confidence"])
 
 
 class CameraForm(forms.ModelForm):
@@ -130,7 +145,7 @@ class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
                                initial={"collection": Collection.get_default()})  # fmt: skip
         if request.method == "POST" and form.is_valid():
             common = {"collection": form.cleaned_data["collection"], "uploaded_by": request.user,
-                      "client_ip": request_ip(request)}  # fmt: skip
+                      "client_ip": request_ip(request), "options": form.options()}  # fmt: skip
             try:
                 if form.cleaned_data["url"]:
                     video = video_upload_url(url=form.cleaned_data["url"], **common)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from backoffice import roles
 from recognition.exceptions import InvalidInput
-from recognition.models import AuditEvent, Face, Image, WatchAlert
+from recognition.models import AuditEvent, Collection, Face, Image, WatchAlert
 from recognition.services.people import person_enroll
 from recognition.services.retention import purge_plan, retention_purge
 from tests.clips import analysed_here, sound_only, video
@@ -327,6 +327,27 @@ def test_a_video_can_be_labelled_frame_by_frame_and_shows_each_labels_stretches(
     page = admin.get(reverse("admin:videos_video_change", args=[done.pk])).content.decode()
     assert "faces not followed, labelled, moderated" in page and 'id="sightings"' not in page
     assert "<td>Dog</td><td>Pet, Canine" in page and 'data-seek="3.0"' in page, "each stretch, to seek to"
+
+
+def test_the_admin_uploads_a_video_for_faces_or_for_what_the_operator_ticks(media_root):
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
+    form = admin.get(reverse("admin:videos_video_add")).content.decode()
+    assert 'value="faces" id="id_features_0" checked>' in form, "faces, as before, unless told otherwise"
+    clip = video([("dog.jpg", 1.0)])
+    collection = Collection.get_default().pk
+    for ticked, confidence in ((["faces"], 50), (["labels", "moderation"], 70)):
+        page = admin.post(
+            reverse("admin:videos_video_add"),
+            {"file": io.BytesIO(clip), "collection": collection, "features": ticked, "min_confidence": confidence},
+        )
+        assert page.status_code == 302, page.content.decode()[-2000:]
+        sent = Video.objects.latest("created_at")
+        assert (sent.features, sent.min_confidence) == (ticked, confidence)
+    refused = admin.post(reverse("admin:videos_video_add"), {"file": io.BytesIO(clip), "collection": collection,
+                                                             "min_confidence": 50})  # fmt: skip
+    assert refused.status_code == 200 and "This field is required" in refused.content.decode(), "nothing ticked"
+    assert Video.objects.count() == 2
 
 
 @pytest.mark.django_db
