@@ -146,8 +146,7 @@ def video_finish(*, video_id: str) -> Video | None:
         for track in tracks:
             with default_storage.open(track.frame_key, "rb") as stored:
                 frame_jpeg = stored.read()
-            sighting_record(track=track, frame_jpeg=frame_jpeg, collection=video.collection, engine=engine, video=video,
-                            identify=video.identify)  # fmt: skip
+            sighting_record(track=track, frame_jpeg=frame_jpeg, collection=video.collection, engine=engine, video=video)
         labelled = labels_record(video, (found for c in chunks for found in c.labels))
         now = timezone.now()
         Video.objects.filter(pk=video.pk).update(
@@ -237,7 +236,7 @@ def _analyse_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int, l
                             max_pixels=settings.FACESITE_VIDEO_MAX_PIXELS):  # fmt: skip
             count += 1
             data = jpeg(frame.rgb)
-            analysis = frame_analyse(engine, data, video)
+            analysis = _frame_analyse(engine, data, video)
             labels += frame_labels(analysis, at=frame.at)
             for track, best in tracker.add(frame.at, analysis.faces):
                 if best:
@@ -246,7 +245,7 @@ def _analyse_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int, l
     return tracker.tracks, count, labels
 
 
-def frame_analyse(engine: BaseEngine, data: bytes, video: Video) -> Analysis:
+def _frame_analyse(engine: BaseEngine, data: bytes, video: Video) -> Analysis:
     """One sampled frame analysed for what the video asks, as a photo is, in one call: the frame decoded once,
     its faces found once, for tracking and for the labels of people; the faces' attributes only where every
     frame keeps them."""

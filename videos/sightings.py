@@ -29,14 +29,15 @@ from videos.tracking import Track
 
 def sighting_record(
     *, track: Track, frame_jpeg: bytes, collection: Collection, engine: BaseEngine, video: Video | None = None,
-    camera: Camera | None = None, seen_at: datetime | None = None, identify: bool = True,
+    camera: Camera | None = None, seen_at: datetime | None = None,
 ) -> Sighting:  # fmt: skip
-    """Call inside a transaction: the frame image, its face (identified), watch alerts, and the sighting. A
+    """Call inside a transaction: the frame image, its face (identified, unless the video's faces are only
+    followed), watch alerts, and the sighting. A
     live camera's sighting is also announced as its frame's analysis (``image_analysed``), so endpoints hear
     of it at once; a recorded video's are told of together when the video is done."""
     best = track.best
     assert best is not None
-    kept = video.face_details if video else Video.FaceDetails.NONE
+    identify, kept = (video.identify, video.face_details) if video else (True, Video.FaceDetails.NONE)
     [match] = (
         faces_identify(collection=collection, engine=engine, data=frame_jpeg, faces=[best]) if identify else [None]
     )
