@@ -11,7 +11,7 @@ from typing import Any
 
 from rekognition_api.models import VideoJob
 from rekognition_api.operations.common import Call, label_json, label_wanted, model_version, moderation_json
-from rekognition_api.operations.videos import job_of, job_results, job_start
+from rekognition_api.operations.videos import job_of, job_results, job_start, millis
 from videos.labels import Found, segments, video_labels, video_moderation
 from videos.models import Video
 from videos.services import AnalysisOptions
@@ -70,16 +70,12 @@ def _detections(
     items: list[dict[str, Any]]
     if asked["AggregateBy"] == "SEGMENTS":
         items = [
-            {"Timestamp": _ms(s.start), key: as_json(s.best), "StartTimestampMillis": _ms(s.start),
-             "EndTimestampMillis": _ms(s.end), "DurationMillis": _ms(s.end) - _ms(s.start)}
+            {"Timestamp": millis(s.start), key: as_json(s.best), "StartTimestampMillis": millis(s.start),
+             "EndTimestampMillis": millis(s.end), "DurationMillis": millis(s.end) - millis(s.start)}
             for s in segments(found, every=1.0 / video.sample_rate)
         ]  # fmt: skip
     else:
-        items = [{"Timestamp": _ms(at), key: as_json(label)} for at, label in found]
+        items = [{"Timestamp": millis(at), key: as_json(label)} for at, label in found]
     if asked["SortBy"] == "NAME":
         items.sort(key=lambda item: (item[key]["Name"], item["Timestamp"]))
     return items
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)

@@ -65,7 +65,7 @@ def get_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     job, answer = job_of(call, params, VideoJob.Kind.FACE_DETECTION)
     if job.video.status != Video.Status.DONE:
         return answer
-    faces = [{"Timestamp": round(at * 1000), "Face": face}
+    faces = [{"Timestamp": millis(at), "Face": face}
              for sighting in Sighting.objects.filter(video=job.video) for at, face in _faces(sighting)]  # fmt: skip
     return {**answer, **job_results(call, job, "Faces", sorted(faces, key=lambda f: f["Timestamp"]), params)}
 
@@ -146,7 +146,7 @@ def _persons(video: Video, threshold: float, sort_by: str) -> list[dict[str, Any
         matches = []
         if face is not None and sighting.similarity is not None and sighting.similarity >= threshold:
             matches = [{"Similarity": sighting.similarity, "Face": face_json(face, video.collection)}]
-        persons += [{"Timestamp": round(at * 1000), "FaceMatches": matches,
+        persons += [{"Timestamp": millis(at), "FaceMatches": matches,
                      "Person": {"Index": index, "BoundingBox": face["BoundingBox"], "Face": face}}
                     for at, face in _faces(sighting)]  # fmt: skip
     if sort_by == "INDEX":
@@ -183,6 +183,11 @@ def _reference_faces(found: Collection, people: set[Any]) -> dict[Any, Face]:
 
 def _metadata(video: Video) -> dict[str, Any]:
     return {
-        "Codec": video.codec, "Format": video.container, "DurationMillis": round((video.duration or 0.0) * 1000),
+        "Codec": video.codec, "Format": video.container, "DurationMillis": millis(video.duration or 0.0),
         "FrameRate": video.frame_rate or 0.0, "FrameHeight": video.height or 0, "FrameWidth": video.width or 0,
     }  # fmt: skip
+
+
+def millis(seconds: float) -> int:
+    """Seconds as Rekognition Video's milliseconds."""
+    return round(seconds * 1000)
