@@ -1,17 +1,18 @@
-"""Labels and moderation labels in a video's sampled frames: found frame by frame by its chunks, kept as rows
-once the video is done, and read back as the engine's own results (what the Rekognition-compatible API's
-label detection and content moderation jobs answer)."""
+"""Labels and moderation labels in a video's sampled frames: found frame by frame by its chunks, and kept once
+the video is done as rows of two kinds: each frame's findings, and each stretch of consecutive frames a label
+was found in. Rows read back as the engine's own results, which is what the Rekognition-compatible API's
+label detection and content moderation jobs answer, a page at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel
-from videos.models import Video, VideoLabel
+from videos.models import Video, VideoLabel, VideoLabelSegment
 
-Found = TypeVar("Found", Label, ModerationLabel)
+#: A label's findings this many sampling intervals apart, or closer, are one stretch.
+JOINED = 1.5
 
 
 def frame_labels(analysis: Analysis, *, at: float) -> list[list[Any]]:
@@ -26,22 +27,63 @@ def frame_labels(analysis: Analysis, *, at: float) -> list[list[Any]]:
 
 
 def labels_record(video: Video, found: Iterable[list[Any]]) -> int:
-    """Keep the chunks' labels as the video's rows (call inside the transaction that marks it done); how many."""
+    """Keep the chunks' labels (by time) as the video's rows, each frame's and each stretch's (call inside the
+    transaction that marks it done); how many frames' findings."""
     rows = [VideoLabel(video=video, at=at, kind=kind, name=name[:200], confidence=confidence, details=details)
             for at, kind, name, confidence, details in found]  # fmt: skip
     VideoLabel.objects.bulk_create(rows, batch_size=1000)
+    VideoLabelSegment.objects.bulk_create(stretches(rows, every=1.0 / video.sample_rate), batch_size=1000)
     return len(rows)
 
 
-def video_labels(video: Video) -> list[tuple[float, Label]]:
-    """Each label at each frame it was found in, by time: when (seconds) and the label."""
-    return [(row.at, _label(row)) for row in video.labels.filter(kind=VideoLabel.Kind.LABEL).order_by("at", "pk")]
+def stretches(
+    rows: Iterable[VideoLabel], *, every: float, model: type[VideoLabelSegment] = VideoLabelSegment
+) -> list[VideoLabelSegment]:
+    """``rows`` (by time) as stretches, unsaved (``model``: a migration's own): a label's findings a sampling
+    interval (``every`` seconds) apart join one, which keeps the most confident of them; a sampled frame
+    without it ends it."""
+    done: list[VideoLabelSegment] = []
+    running: dict[tuple[str, str], VideoLabelSegment] = {}
+    for row in rows:
+        current = running.get((row.kind, row.name))
+        if current is not None and row.at - current.end <= JOINED * every:
+            current.end, current.frames = row.at, current.frames + 1
+            if row.confidence > current.confidence:
+                current.confidence, current.details = row.confidence, row.details
+            continue
+        if current is not None:
+            done.append(current)
+        running[(row.kind, row.name)] = model(
+            video_id=row.video_id, kind=row.kind, name=row.name, start=row.at, end=row.at, frames=1,
+            confidence=row.confidence, details=row.details,
+        )  # fmt: skip
+    return done + list(running.values())
 
 
-def video_moderation(video: Video) -> list[tuple[float, ModerationLabel]]:
-    """Each moderation label at each frame it was found in, by time."""
-    rows = video.labels.filter(kind=VideoLabel.Kind.MODERATION).order_by("at", "pk")
-    return [(row.at, ModerationLabel(name=row.name, confidence=row.confidence, **row.details)) for row in rows]
+def label_of(row: VideoLabel | VideoLabelSegment) -> Label:
+    """A label row (a frame's, or a stretch's most confident) as the engine's ``Label``."""
+    details = row.details
+    instances = [LabelInstance(BoundingBox(*box), confidence) for *box, confidence in details.get("instances", ())]
+    return Label(
+        name=row.name, confidence=row.confidence, parents=tuple(details.get("parents", ())),
+        aliases=tuple(details.get("aliases", ())), categories=tuple(details.get("categories", ())),
+        instances=tuple(instances),
+    )  # fmt: skip
+
+
+def moderation_of(row: VideoLabel | VideoLabelSegment) -> ModerationLabel:
+    """A moderation label row as the engine's ``ModerationLabel``."""
+    return ModerationLabel(name=row.name, confidence=row.confidence, **row.details)
+
+
+def video_label_segments(video: Video) -> list[dict[str, Any]]:
+    """The video's labels and moderation labels as stretches, by start: what its page, the REST API and its
+    ``video.analysed`` document show."""
+    return [
+        {"kind": row.kind, "name": row.name, "parents": _parents(row), "first_at": row.start, "last_at": row.end,
+         "frames": row.frames, "confidence": row.confidence}
+        for row in video.label_segments.order_by("start", "name", "pk")
+    ]  # fmt: skip
 
 
 def _label_details(label: Label) -> dict[str, Any]:
@@ -55,58 +97,7 @@ def _box(box: BoundingBox) -> list[float]:
     return [round(box.left, 4), round(box.top, 4), round(box.width, 4), round(box.height, 4)]
 
 
-def _label(row: VideoLabel) -> Label:
-    details = row.details
-    instances = [LabelInstance(BoundingBox(*box), confidence) for *box, confidence in details.get("instances", ())]
-    return Label(
-        name=row.name, confidence=row.confidence, parents=tuple(details.get("parents", ())),
-        aliases=tuple(details.get("aliases", ())), categories=tuple(details.get("categories", ())),
-        instances=tuple(instances),
-    )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Segment(Generic[Found]):
-    """One label found in consecutive sampled frames: from when to when (seconds), in how many frames, and
-    its most confident finding among them."""
-
-    start: float
-    end: float
-    frames: int
-    best: Found
-
-
-def segments(found: list[tuple[float, Found]], *, every: float) -> list[Segment[Found]]:
-    """``found`` (by time) as segments: a label's findings a sampling interval (``every`` seconds) apart join
-    one; a sampled frame without it ends it. By start, then name."""
-    done: list[Segment[Found]] = []
-    running: dict[str, Segment[Found]] = {}
-    for at, label in found:
-        current = running.get(label.name)
-        if current is not None and at - current.end <= 1.5 * every:
-            best = label if label.confidence > current.best.confidence else current.best
-            running[label.name] = Segment(current.start, at, current.frames + 1, best)
-            continue
-        if current is not None:
-            done.append(current)
-        running[label.name] = Segment(at, at, 1, label)
-    done.extend(running.values())
-    return sorted(done, key=lambda s: (s.start, s.best.name))
-
-
-def video_label_segments(video: Video) -> list[dict[str, Any]]:
-    """The video's labels and moderation labels as segments, by start: what its page and the REST API show."""
-    every = 1.0 / video.sample_rate
-    found: list[tuple[str, Segment[Label] | Segment[ModerationLabel]]] = [
-        *((VideoLabel.Kind.LABEL, s) for s in segments(video_labels(video), every=every)),
-        *((VideoLabel.Kind.MODERATION, s) for s in segments(video_moderation(video), every=every)),
-    ]
-    found.sort(key=lambda kind_segment: (kind_segment[1].start, kind_segment[1].best.name))
-    return [{"kind": kind, "name": s.best.name, "parents": _parents(s.best), "first_at": s.start, "last_at": s.end,
-             "frames": s.frames, "confidence": s.best.confidence} for kind, s in found]  # fmt: skip
-
-
-def _parents(label: Label | ModerationLabel) -> list[str]:
-    if isinstance(label, Label):
-        return list(label.parents)
-    return [label.parent_name] if label.parent_name else []
+def _parents(row: VideoLabelSegment) -> list[str]:
+    if row.kind == VideoLabel.Kind.LABEL:
+        return list(row.details.get("parents", ()))
+    return [row.details["parent_name"]] if row.details.get("parent_name") else []

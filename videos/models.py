@@ -147,10 +147,34 @@ class VideoLabel(models.Model):
 
     class Meta:
         ordering = ["video", "at", "-confidence"]
-        indexes = [models.Index(fields=["video", "kind", "at"])]
+        indexes = [models.Index(fields=["video", "kind", "at"]), models.Index(fields=["video", "kind", "name", "at"])]
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:.1f} s"
+
+
+class VideoLabelSegment(models.Model):
+    """A label, or a moderation label, found in consecutive sampled frames of a video, with its most confident
+    finding among them: kept when the video is done, so a video's stretches are read a page at a time."""
+
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="label_segments")
+    kind = models.CharField(max_length=12, choices=VideoLabel.Kind.choices)
+    name = models.CharField(max_length=200)
+    start = models.FloatField(help_text="Seconds from the start: its first frame.")
+    end = models.FloatField(help_text="Seconds from the start: its last frame.")
+    frames = models.PositiveIntegerField(help_text="Sampled frames it was found in.")
+    confidence = models.FloatField(help_text="0–100: its most confident finding's.")
+    details = models.JSONField(default=dict, blank=True, help_text="Its most confident finding's, as a label's.")
+
+    class Meta:
+        ordering = ["video", "start", "name"]
+        indexes = [
+            models.Index(fields=["video", "kind", "start", "name"]),
+            models.Index(fields=["video", "kind", "name", "start"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.start:.1f}–{self.end:.1f} s"
 
 
 class Camera(models.Model):

@@ -9,7 +9,8 @@ from recognition.models import Collection, Face
 from recognition.services.collections import collection_create
 from recognition.services.erasure import collection_delete
 from rekognition_api.models import CollectionUser
-from rekognition_api.operations.common import Call, arn, collection, model_version, page
+from rekognition_api.operations.common import Call, arn, collection, model_version
+from rekognition_api.operations.pages import page
 from rekognition_api.protocol import AwsError
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 
 from recognition.engine_handler import get_engine
 from recognition.engines.base import FaceDetail, Label, ModerationLabel
@@ -240,22 +239,6 @@ def face_json(face: Face, collection: Collection) -> dict[str, Any]:
     if user:
         found["UserId"] = user
     return found
-
-
-def page(items: list[Any], params: dict[str, Any], *, default: int, salt: str) -> tuple[list[Any], dict[str, str]]:
-    """One page of ``items``, and ``{"NextToken": ...}`` when more follow (signed, so a client cannot forge
-    an offset)."""
-    start = 0
-    if params.get("NextToken"):
-        try:
-            start = int(signing.loads(params["NextToken"], salt=salt)["o"])
-        except (signing.BadSignature, KeyError, TypeError, ValueError) as exc:
-            raise AwsError("InvalidPaginationTokenException", "Invalid pagination token.") from exc
-    size = params.get("MaxResults") or default
-    chunk = items[start : start + size]
-    if start + size >= len(items):
-        return chunk, {}
-    return chunk, {"NextToken": signing.dumps({"o": start + size}, salt=salt)}
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from rekognition_api.operations.common import (
     faces_to_search,
     image,
     model_version,
-    page,
     person_of,
     user_id_of,
 )
+from rekognition_api.operations.pages import page
 from rekognition_api.protocol import AwsError, invalid_parameter
 
 

@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.db.models import Q, QuerySet
+
 from rekognition_api.models import VideoJob
 from rekognition_api.operations.common import Call, label_json, label_wanted, model_version, moderation_json
-from rekognition_api.operations.videos import job_of, job_results, job_start, millis
-from videos.labels import Found, segments, video_labels, video_moderation
-from videos.models import Video
+from rekognition_api.operations.pages import page_of_rows
+from rekognition_api.operations.videos import RESULTS_PAGE, job_of, job_page, job_start, millis, results_salt
+from videos.labels import label_of, moderation_of
+from videos.models import Video, VideoLabel, VideoLabelSegment
 from videos.services import AnalysisOptions
+
+#: What a Get answers a kind of finding as.
+GET_RESULTS = {VideoLabel.Kind.LABEL: "Labels", VideoLabel.Kind.MODERATION: "ModerationLabels"}
 
 
 def start_label_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -31,9 +37,13 @@ def get_label_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     answer.update(LabelModelVersion=model_version(), GetRequestMetadata=_asked(params))
     if job.video.status != Video.Status.DONE:
         return answer
-    found = [(at, label) for at, label in video_labels(job.video) if label_wanted(label, job.settings)]
-    return {**answer, **job_results(call, job, "Labels", _detections(job.video, found, "Label", label_json, params),
-                                    params)}  # fmt: skip
+    general = job.settings
+    named = Q(name__in=general["LabelInclusionFilters"]) if general.get("LabelInclusionFilters") else Q()
+    named &= ~Q(name__in=general.get("LabelExclusionFilters", ()))  # label_wanted decides; these narrow the reading
+    results = _detections(call, job, params, VideoLabel.Kind.LABEL, named=named, key="Label",
+                          as_json=lambda row: label_json(label_of(row)),
+                          wanted=lambda row: label_wanted(label_of(row), general))  # fmt: skip
+    return {**answer, **results}
 
 
 def start_content_moderation(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -50,9 +60,9 @@ def get_content_moderation(call: Call, params: dict[str, Any]) -> dict[str, Any]
     answer.update(ModerationModelVersion=model_version(), GetRequestMetadata=_asked(params))
     if job.video.status != Video.Status.DONE:
         return answer
-    found = video_moderation(job.video)
-    items = _detections(job.video, found, "ModerationLabel", moderation_json, params)
-    return {**answer, **job_results(call, job, "ModerationLabels", items, params)}
+    results = _detections(call, job, params, VideoLabel.Kind.MODERATION, key="ModerationLabel",
+                          as_json=lambda row: moderation_json(moderation_of(row)))  # fmt: skip
+    return {**answer, **results}
 
 
 def _asked(params: dict[str, Any]) -> dict[str, str]:
@@ -60,22 +70,26 @@ def _asked(params: dict[str, Any]) -> dict[str, str]:
 
 
 def _detections(
-    video: Video, found: list[tuple[float, Found]], key: str, as_json: Callable[[Found], dict[str, Any]],
-    params: dict[str, Any],
-) -> list[dict[str, Any]]:  # fmt: skip
-    """``found`` (by time) as Rekognition Video's detections, each ``{"Timestamp": …, key: …}``: one for each
-    frame, or for ``SEGMENTS`` one for each stretch (with its start, end and length, and its most confident
-    finding); by time, or by name for ``SortBy`` ``NAME``."""
-    asked = _asked(params)
-    items: list[dict[str, Any]]
-    if asked["AggregateBy"] == "SEGMENTS":
-        items = [
-            {"Timestamp": millis(s.start), key: as_json(s.best), "StartTimestampMillis": millis(s.start),
-             "EndTimestampMillis": millis(s.end), "DurationMillis": millis(s.end) - millis(s.start)}
-            for s in segments(found, every=1.0 / video.sample_rate)
-        ]  # fmt: skip
+    call: Call, job: VideoJob, params: dict[str, Any], kind: VideoLabel.Kind, *, key: str,
+    as_json: Callable[[VideoLabel | VideoLabelSegment], dict[str, Any]], named: Q | None = None,
+    wanted: Callable[[VideoLabel | VideoLabelSegment], bool] = lambda row: True,
+) -> dict[str, Any]:  # fmt: skip
+    """A page of the video's findings of ``kind`` (those ``named`` and ``wanted``) as Rekognition Video's
+    detections, each ``{"Timestamp": …, key: …}``: one for each frame, or for ``SEGMENTS`` one for each
+    stretch (with its start, end and length, and its most confident finding); by time, or by name for
+    ``SortBy`` ``NAME``. Each page is read from the database alone, however long the video."""
+    asked, video = _asked(params), job.video
+    by_name, segmented = asked["SortBy"] == "NAME", asked["AggregateBy"] == "SEGMENTS"
+    rows: QuerySet[Any] = (video.label_segments if segmented else video.labels).filter(named or Q(), kind=kind)
+    when = "start" if segmented else "at"
+    order = ("name", when, "pk") if by_name else (when, "name", "pk")
+    found, more = page_of_rows(rows, order, params, default=RESULTS_PAGE, salt=results_salt(job), wanted=wanted)
+    if not segmented:
+        items = [{"Timestamp": millis(row.at), key: as_json(row)} for row in found]
     else:
-        items = [{"Timestamp": millis(at), key: as_json(label)} for at, label in found]
-    if asked["SortBy"] == "NAME":
-        items.sort(key=lambda item: (item[key]["Name"], item["Timestamp"]))
-    return items
+        items = [
+            {"Timestamp": millis(s.start), key: as_json(s), "StartTimestampMillis": millis(s.start),
+             "EndTimestampMillis": millis(s.end), "DurationMillis": millis(s.end) - millis(s.start)}
+            for s in found
+        ]  # fmt: skip
+    return job_page(call, job, GET_RESULTS[kind], items, more)

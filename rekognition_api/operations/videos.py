@@ -11,18 +11,23 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from recognition.audit import audit_record
+from recognition.engines.base import FaceDetail
 from recognition.models import AuditEvent, Collection, Face
 from recognition.s3_objects import S3Object, is_s3
 from rekognition_api.models import VideoJob
-from rekognition_api.operations.common import Call, as_uuid, collection, face_detail, face_json, page, s3_video
+from rekognition_api.operations.common import Call, as_uuid, collection, face_detail, face_json, s3_video
+from rekognition_api.operations.pages import page_after
 from rekognition_api.protocol import AwsError, invalid_parameter
 from videos.models import Sighting, Video
 from videos.services import AnalysisOptions, video_upload_s3
 from videos.sightings import sighting_faces
+from videos.timeline import SeenFace, faces_by_sighting, faces_by_time, sighting_indexes
 
 START = "videos.add_video"
+RESULTS_PAGE = 1000  # a Get's MaxResults when not given (and the most AWS allows)
 SEE = "videos.view_video"
 GET = {
     VideoJob.Kind.FACE_SEARCH: "GetFaceSearch", VideoJob.Kind.FACE_DETECTION: "GetFaceDetection",
@@ -56,8 +61,13 @@ def get_face_search(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     job, answer = job_of(call, params, VideoJob.Kind.FACE_SEARCH)
     if job.video.status != Video.Status.DONE:
         return answer
-    persons = _persons(job.video, job.face_match_threshold, params.get("SortBy", "TIMESTAMP"))
-    return {**answer, **job_results(call, job, "Persons", persons, params)}
+    sightings, by_index = Sighting.objects.filter(video=job.video), params.get("SortBy", "TIMESTAMP") == "INDEX"
+    found, more = page_after(
+        lambda after, _: (faces_by_sighting if by_index else faces_by_time)(sightings, after=after),
+        SeenFace.by_sighting if by_index else SeenFace.by_time, params, default=RESULTS_PAGE,
+        salt=f"{results_salt(job)}.{'index' if by_index else 'time'}",
+    )  # fmt: skip
+    return {**answer, **job_page(call, job, "Persons", _persons(job, sightings, found), more)}
 
 
 def get_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
@@ -65,9 +75,12 @@ def get_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     job, answer = job_of(call, params, VideoJob.Kind.FACE_DETECTION)
     if job.video.status != Video.Status.DONE:
         return answer
-    faces = [{"Timestamp": millis(at), "Face": face}
-             for sighting in Sighting.objects.filter(video=job.video) for at, face in _faces(sighting)]  # fmt: skip
-    return {**answer, **job_results(call, job, "Faces", sorted(faces, key=lambda f: f["Timestamp"]), params)}
+    sightings = Sighting.objects.filter(video=job.video)
+    found, more = page_after(lambda after, _: faces_by_time(sightings, after=after), SeenFace.by_time, params,
+                             default=RESULTS_PAGE, salt=f"{results_salt(job)}.time")  # fmt: skip
+    faces = _faces(found)
+    items = [{"Timestamp": millis(seen.at), "Face": faces[seen]} for seen in found]
+    return {**answer, **job_page(call, job, "Faces", items, more)}
 
 
 def job_start(
@@ -124,34 +137,37 @@ def job_of(call: Call, params: dict[str, Any], kind: VideoJob.Kind) -> tuple[Vid
     return job, answer
 
 
-def job_results(call: Call, job: VideoJob, name: str, items: list[Any], params: dict[str, Any]) -> dict[str, Any]:
-    """A page of a finished job's ``items`` as ``name``, with the video's metadata; reading it is audited as a
-    view of the video."""
-    video = job.video
-    found, more = page(items, params, default=1000, salt=f"facesite.rekognition-api.{job.kind}.{video.pk}")
-    audit_record(actor=call.user, action=AuditEvent.Action.VIDEO_VIEW, target=video, client_ip=call.client_ip,
+def job_page(call: Call, job: VideoJob, name: str, found: list[Any], more: dict[str, str]) -> dict[str, Any]:
+    """A page of a finished job's results as ``name`` (``more``: its ``NextToken``, if any), with the video's
+    metadata; reading it is audited as a view of the video."""
+    audit_record(actor=call.user, action=AuditEvent.Action.VIDEO_VIEW, target=job.video, client_ip=call.client_ip,
                  via=GET[VideoJob.Kind(job.kind)])  # fmt: skip
-    return {"VideoMetadata": _metadata(video), name: found, **more}
+    return {"VideoMetadata": _metadata(job.video), name: found, **more}
 
 
-def _persons(video: Video, threshold: float, sort_by: str) -> list[dict[str, Any]]:
-    """Each sampled face of each sighting, with the enrolled person it is, where it is someone at
-    ``threshold`` or above (the person over the collection's match threshold, or the one sent to review below
-    it); sightings are the ``Index``, in the order they began."""
-    sightings = list(Sighting.objects.filter(video=video).order_by("first_at", "pk"))
-    references = _reference_faces(video.collection, {s.person_id or s.candidate_id for s in sightings} - {None})
-    persons = []
-    for index, sighting in enumerate(sightings):
+def results_salt(job: VideoJob) -> str:
+    """What a job's page tokens are signed for: that job's results, no other's."""
+    return f"facesite.rekognition-api.{job.kind}.{job.video_id}"
+
+
+def _persons(job: VideoJob, sightings: QuerySet[Sighting], found: list[SeenFace]) -> list[dict[str, Any]]:
+    """Each sampled face ``found`` as Rekognition Video's ``PersonMatch``: its sighting (``Index``, in the
+    order sightings began) and the enrolled person it is, where it is someone at the job's
+    ``FaceMatchThreshold`` or above (the person over the collection's match threshold, or the one sent to
+    review below it)."""
+    video, threshold = job.video, job.face_match_threshold
+    seen = list({s.sighting.pk: s.sighting for s in found}.values())
+    indexes = sighting_indexes(sightings, seen)
+    references = _reference_faces(video.collection, {s.person_id or s.candidate_id for s in seen} - {None})
+    matches: dict[Any, list[dict[str, Any]]] = {}
+    for sighting in seen:
         face = references.get(sighting.person_id or sighting.candidate_id)
-        matches = []
         if face is not None and sighting.similarity is not None and sighting.similarity >= threshold:
-            matches = [{"Similarity": sighting.similarity, "Face": face_json(face, video.collection)}]
-        persons += [{"Timestamp": millis(at), "FaceMatches": matches,
-                     "Person": {"Index": index, "BoundingBox": face["BoundingBox"], "Face": face}}
-                    for at, face in _faces(sighting)]  # fmt: skip
-    if sort_by == "INDEX":
-        return sorted(persons, key=lambda p: (p["Person"]["Index"], p["Timestamp"]))
-    return sorted(persons, key=lambda p: (p["Timestamp"], p["Person"]["Index"]))
+            matches[sighting.pk] = [{"Similarity": sighting.similarity, "Face": face_json(face, video.collection)}]
+    faces = _faces(found)
+    return [{"Timestamp": millis(s.at), "FaceMatches": matches.get(s.sighting.pk, []),
+             "Person": {"Index": indexes[s.sighting.pk], "BoundingBox": faces[s]["BoundingBox"], "Face": faces[s]}}
+            for s in found]  # fmt: skip
 
 
 def _face_details(asked: str) -> str:
@@ -160,15 +176,19 @@ def _face_details(asked: str) -> str:
     return Video.FaceDetails.ALL if asked == "ALL" else Video.FaceDetails.DEFAULT
 
 
-def _faces(sighting: Sighting) -> list[tuple[float, dict[str, Any]]]:
-    """Each time the sighting's face was seen, as a ``FaceDetail`` with what its video kept. A sighting
-    recorded before confidences were kept has none (its ``boxes`` hold five numbers)."""
-    faces = []
-    for (at, face), seen in zip(sighting_faces(sighting), sighting.boxes, strict=True):
-        detail = face_detail(face)
-        if len(seen) < 6:
+def _faces(found: list[SeenFace]) -> dict[SeenFace, dict[str, Any]]:
+    """Each face ``found`` as a ``FaceDetail``, with what its video kept; each sighting is decoded once. A
+    sighting recorded before confidences were kept has none (its ``boxes`` hold five numbers)."""
+    decoded: dict[Any, list[FaceDetail]] = {}
+    faces = {}
+    for seen in found:
+        sighting = seen.sighting
+        if sighting.pk not in decoded:
+            decoded[sighting.pk] = [face for _, face in sighting_faces(sighting)]
+        detail = face_detail(decoded[sighting.pk][seen.index])
+        if len(sighting.boxes[seen.index]) < 6:
             del detail["Confidence"]
-        faces.append((at, {key: value for key, value in detail.items() if value not in ([], {})}))
+        faces[seen] = {key: value for key, value in detail.items() if value not in ([], {})}
     return faces
 
 

@@ -23,6 +23,7 @@ ZERO = {
     "pipeline.py": "--clients",
     "search.py": "--probes",
     "video.py": "--sample-rate",
+    "video_results.py": "--sightings",
 }
 
 

@@ -73,14 +73,8 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
 
     by_time = rekognition.get_face_search(JobId=job)["Persons"]
     assert [hit["Timestamp"] for hit in by_time] == sorted(hit["Timestamp"] for hit in found["Persons"])
-    pages, token = [], {}
-    while True:
-        answer = rekognition.get_face_search(JobId=job, MaxResults=4, SortBy="INDEX", **token)
-        pages += answer["Persons"]
-        if "NextToken" not in answer:
-            break
-        token = {"NextToken": answer["NextToken"]}
-    assert pages == found["Persons"]
+    assert every_page(rekognition.get_face_search, JobId=job, MaxResults=4, SortBy="INDEX") == found["Persons"]
+    assert every_page(rekognition.get_face_search, JobId=job, MaxResults=3) == by_time, "pages by time too"
     strict = rekognition.get_face_search(JobId=job, SortBy="INDEX")["Persons"]
     assert strict == found["Persons"]
     read = AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=job).first()
@@ -90,6 +84,17 @@ def test_a_video_in_s3_is_searched_for_the_enrolled_people(live_server, s3_serve
     [early, *_] = rekognition.get_face_search(JobId=job)["Persons"]
     box = {"Width": 0.3, "Height": 0.4, "Left": 0.1, "Top": 0.2}
     assert early["Person"] == {"Index": 0, "BoundingBox": box, "Face": {"BoundingBox": box}}, "no confidence kept"
+
+
+def every_page(get, **params) -> list:
+    """Every page's ``Persons`` or ``Faces``, walked with the ``NextToken`` each page gives."""
+    found, token = [], {}
+    while True:
+        answer = get(**params, **token)
+        found += answer.get("Persons", answer.get("Faces"))
+        if "NextToken" not in answer:
+            return found
+        token = {"NextToken": answer["NextToken"]}
 
 
 def test_a_face_detection_job_finds_and_follows_the_faces_and_identifies_no_one(
@@ -121,9 +126,7 @@ def test_a_face_detection_job_finds_and_follows_the_faces_and_identifies_no_one(
     assert not sightings.exclude(person=None, candidate=None).exists(), "Obama and Biden are enrolled, not searched"
     assert not Face.objects.to_review().exists(), "nothing sent to review"
     assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
-    first = rekognition.get_face_detection(JobId=job, MaxResults=3)
-    rest = rekognition.get_face_detection(JobId=job, NextToken=first["NextToken"])
-    assert first["Faces"] + rest["Faces"] == found["Faces"]
+    assert every_page(rekognition.get_face_detection, JobId=job, MaxResults=3) == found["Faces"]
 
     assert error_code(lambda: rekognition.get_face_search(JobId=job))[0] == "ResourceNotFoundException"
     code, message = error_code(

@@ -1,0 +1,153 @@
+"""Reading a long video's results: a page of Rekognition Video's Get operations, and the video's REST answer,
+on a video of ``--hours`` hours whose results are as large as a busy scene's.
+
+    .venv/bin/python bench/video_results.py [--hours 3] [--labels 10] [--sightings 2000] [--deep 50]
+        [--database-url postgres://...]
+
+The results are synthetic, written as the worker writes them when a video is done: ``--labels`` labels in
+each sampled frame (2 a second) drawn from twice as many names, so that labels come and go (many stretches);
+``--sightings`` faces followed for 20 s each at random times, each frame's face kept with its landmarks, pose
+and quality (``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no
+HTTP), each figure the best of three: the first page of 1000, and the page after ``--deep`` pages.
+The database is a throw-away SQLite file, or ``--database-url``'s (the video made is deleted at the end;
+on PostgreSQL, its tables are analysed first, as autovacuum does soon after so many rows are written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from arguments import positive_float, positive_int  # noqa: E402  (beside this script)
+from scratch import scratch_folder  # noqa: E402  (beside this script)
+
+SAMPLE_RATE = 2.0
+FOLLOWED = 40  # sampled frames a sighting's face is followed for
+MARKS = [["eyeLeft", 0.31, 0.3], ["eyeRight", 0.39, 0.3], ["nose", 0.35, 0.37], ["mouthLeft", 0.32, 0.42],
+         ["mouthRight", 0.38, 0.42]]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=positive_float, default=3.0)
+    parser.add_argument("--labels", type=positive_int, default=10, help="labels in each sampled frame")
+    parser.add_argument("--sightings", type=positive_int, default=2000)
+    parser.add_argument("--deep", type=positive_int, default=50, help="pages walked before the deep page")
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    os.environ["FACESITE_VAR_DIR"] = str(scratch_folder("facesite-bench-video-results-"))
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    print(f"A {args.hours:g}-hour video sampled {SAMPLE_RATE:g} times a second, on {connection.vendor}")
+    video = labelled_and_followed(args)
+    if connection.vendor == "postgresql":  # as autovacuum does soon after so many rows are written
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE videos_videolabel, videos_videolabelsegment, videos_sighting")
+    try:
+        measure(video, args.deep)
+    finally:
+        video.delete()
+
+
+def labelled_and_followed(args: argparse.Namespace) -> Any:
+    from django.contrib.auth import get_user_model
+
+    from recognition.models import Collection
+    from rekognition_api.models import VideoJob
+    from videos.labels import labels_record
+    from videos.models import Sighting, Video
+
+    seconds, rng = args.hours * 3600, random.Random(7)
+    video = Video.objects.create(
+        collection=Collection.get_default(), sample_rate=SAMPLE_RATE, chunk_seconds=60, status=Video.Status.DONE,
+        features=["faces", "labels"], identify=False, face_details=Video.FaceDetails.DEFAULT, duration=seconds,
+    )  # fmt: skip
+    names = [f"Thing {i}" for i in range(2 * args.labels)]
+    details = {"parents": ["Object"], "aliases": [], "categories": ["Home and Indoors"], "instances": []}
+    found = [[frame / SAMPLE_RATE, "label", name, rng.uniform(50, 99), details]
+             for frame in range(int(seconds * SAMPLE_RATE)) for name in rng.sample(names, args.labels)]  # fmt: skip
+    start = time.perf_counter()
+    labels_record(video, found)
+    print(f"{len(found):,} labels in frames recorded in {time.perf_counter() - start:.1f} s")
+    face = {"landmarks": MARKS, "pose": {"Roll": 1.0, "Yaw": -4.0, "Pitch": 2.0},
+            "quality": {"Brightness": 61.0, "Sharpness": 78.0}}  # fmt: skip
+    sightings = []
+    for _ in range(args.sightings):
+        first = rng.uniform(0, seconds - FOLLOWED / SAMPLE_RATE)
+        boxes = [[first + k / SAMPLE_RATE, 0.3, 0.25, 0.1, 0.18, 99.2] for k in range(FOLLOWED)]
+        sightings.append(Sighting(video=video, first_at=first, last_at=boxes[-1][0], best_at=first, boxes=boxes,
+                                  details=[face] * FOLLOWED))  # fmt: skip
+    Sighting.objects.bulk_create(sightings, batch_size=500)
+    user = get_user_model().objects.create_user(f"bench-{video.pk}", is_superuser=True)
+    VideoJob.objects.create(video=video, user=user)  # of each kind in turn: a video has one job
+    print(f"{args.sightings:,} sightings, {args.sightings * FOLLOWED:,} faces in frames")
+    return video
+
+
+def measure(video: Any, deep: int) -> None:
+    from rest_framework.test import APIClient
+
+    from rekognition_api.models import VideoJob
+    from rekognition_api.operations import video_labels, videos
+    from rekognition_api.operations.common import Call
+
+    user = VideoJob.objects.filter(video=video).first().user
+    call = Call(user=user, client_ip="127.0.0.1", region="us-east-1")
+    labels, faces, search = VideoJob.Kind.LABEL_DETECTION, VideoJob.Kind.FACE_DETECTION, VideoJob.Kind.FACE_SEARCH
+    gets: list[tuple[str, VideoJob.Kind, Callable[..., dict[str, Any]], dict[str, Any]]] = [
+        ("GetLabelDetection", labels, video_labels.get_label_detection, {}),
+        ("GetLabelDetection SEGMENTS", labels, video_labels.get_label_detection, {"AggregateBy": "SEGMENTS"}),
+        ("GetLabelDetection NAME", labels, video_labels.get_label_detection, {"SortBy": "NAME"}),
+        ("GetFaceDetection", faces, videos.get_face_detection, {}),
+        ("GetFaceSearch", search, videos.get_face_search, {}),
+        ("GetFaceSearch INDEX", search, videos.get_face_search, {"SortBy": "INDEX"}),
+    ]  # fmt: skip
+    print(f"{'':28} {'first page':>11} {f'page {deep + 1}':>11}")
+    for name, kind, get, params in gets:
+        VideoJob.objects.filter(video=video).update(kind=kind)
+        params = {"JobId": str(video.pk), **params}
+        first, answer = best_of_three(lambda: get(call, params))  # noqa: B023  (called at once)
+        for _ in range(deep - 1):
+            answer = get(call, {**params, "NextToken": answer.get("NextToken")}) if "NextToken" in answer else {}
+        if "NextToken" not in answer:
+            print(f"{name:28} {first:8.0f} ms {'–':>11}  (fewer pages: a longer video, or --deep lower)")
+            continue
+        later, _ = best_of_three(lambda: get(call, {**params, "NextToken": answer["NextToken"]}))  # noqa: B023
+        print(f"{name:28} {first:8.0f} ms {later:8.0f} ms", flush=True)
+    client = APIClient(HTTP_HOST="localhost")
+    client.force_authenticate(call.user)
+    rest, response = best_of_three(lambda: client.get(f"/api/videos/{video.pk}/"))
+    assert response.status_code == 200, response.content[:300]
+    print(f"{'GET /api/videos/{id}/':28} {rest:8.0f} ms  ({len(response.json()['labels']):,} label stretches, "
+          f"{len(response.content) / 1e6:.1f} MB)")  # fmt: skip
+
+
+def best_of_three(read: Callable[[], Any]) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(3):
+        start = time.perf_counter()
+        result = read()
+        times.append((time.perf_counter() - start) * 1000)
+    return min(times), result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""A video's labels kept once it is done: each frame's findings, and each stretch of consecutive sampled frames
+a label was found in, with its most confident finding (``videos.labels``); and the stretches of videos
+labelled before they were kept (migration ``videos 0011``)."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from recognition.models import Collection
+from videos.labels import labels_record, video_label_segments
+from videos.models import Video, VideoLabel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+LABEL, MODERATION = VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION
+BEFORE, AFTER = ("videos", "0010_labels"), ("videos", "0011_label_segments")
+
+
+def dog(confidence: float) -> dict:
+    return {"parents": ["Pet", "Animal"], "aliases": [], "categories": ["Animals and Pets"],
+            "instances": [[0.1, 0.2, 0.3, 0.4, confidence]]}  # fmt: skip
+
+
+#: Sampled twice a second: a dog at 0–1 s, gone at 1.5 s, back at 2 s; a cat in one frame; unsafe content
+#: (a moderation label, its own kind even where a label has its name) at 0.5–1 s.
+FOUND = [
+    [0.0, LABEL, "Dog", 71.0, dog(71.0)],
+    [0.5, LABEL, "Dog", 93.0, dog(93.0)],
+    [0.5, LABEL, "Cat", 55.0, {"parents": ["Pet"]}],
+    [0.5, MODERATION, "Explicit", 60.0, {"parent_name": "", "taxonomy_level": 1}],
+    [1.0, LABEL, "Dog", 80.0, dog(80.0)],
+    [1.0, MODERATION, "Explicit", 75.0, {"parent_name": "", "taxonomy_level": 1}],
+    [2.0, LABEL, "Dog", 65.0, dog(65.0)],
+]
+
+
+def labelled_video(**fields) -> Video:
+    return Video.objects.create(collection=Collection.get_default(), sample_rate=2.0, chunk_seconds=10, **fields)
+
+
+def test_a_labels_findings_in_consecutive_frames_are_one_stretch_with_its_best_finding():
+    video = labelled_video()
+    assert labels_record(video, FOUND) == len(FOUND)
+    assert [(s["kind"], s["name"], s["first_at"], s["last_at"], s["frames"], s["confidence"])
+            for s in video_label_segments(video)] == [
+        (LABEL, "Dog", 0.0, 1.0, 3, 93.0),
+        (LABEL, "Cat", 0.5, 0.5, 1, 55.0),
+        (MODERATION, "Explicit", 0.5, 1.0, 2, 75.0),
+        (LABEL, "Dog", 2.0, 2.0, 1, 65.0),
+    ], "the dog's absence at 1.5 s ends its first stretch"  # fmt: skip
+    first = video.label_segments.get(name="Dog", start=0.0)
+    assert first.details == dog(93.0), "the stretch keeps its most confident finding"
+    assert video_label_segments(video)[0]["parents"] == ["Pet", "Animal"]
+
+
+def test_videos_labelled_before_stretches_were_kept_get_theirs_at_the_upgrade():
+    executor = MigrationExecutor(connection)
+    executor.migrate([BEFORE])
+    old = executor.loader.project_state([BEFORE]).apps
+    OldVideo, OldLabel = old.get_model("videos", "Video"), old.get_model("videos", "VideoLabel")
+    video = OldVideo.objects.create(collection_id=Collection.get_default().pk, sample_rate=2.0, chunk_seconds=10,
+                                    status="done", features=["labels", "moderation"])  # fmt: skip
+    OldVideo.objects.create(collection_id=video.collection_id, sample_rate=2.0, chunk_seconds=10)  # no labels
+    OldLabel.objects.bulk_create(
+        OldLabel(video=video, at=at, kind=kind, name=name, confidence=confidence, details=details)
+        for at, kind, name, confidence, details in FOUND
+    )
+    try:
+        MigrationExecutor(connection).migrate([AFTER])
+        upgraded = Video.objects.get(pk=video.pk)
+        recorded = labelled_video()
+        labels_record(recorded, FOUND)
+        fields = ("kind", "name", "start", "end", "frames", "confidence", "details")
+        assert list(upgraded.label_segments.values_list(*fields)) == list(recorded.label_segments.values_list(*fields))
+        assert upgraded.label_segments.count() == 4
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())  # back to today's schema for the tests after
