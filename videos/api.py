@@ -1,12 +1,14 @@
 """``/api/videos/``: upload a video (multipart ``file`` or JSON ``url``; 202), follow its progress, read its
-sightings, delete it. ``/api/cameras/``: the live cameras, and each one's sightings by time and person."""
+sightings and label stretches (whole, or a page at a time), delete it. ``/api/cameras/``: the live cameras,
+and each one's sightings by time and person."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -20,13 +22,13 @@ from rest_framework.throttling import BaseThrottle
 from recognition.api.common import VALIDATION_ERROR, throttled_as
 from recognition.api.filters import UtcDateTimeFilter
 from recognition.api.inputs import FeaturesField
-from recognition.api.permissions import ModelPermissions
+from recognition.api.permissions import ModelPermissions, require
 from recognition.api.strict import KnownFieldsOnly, KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 from recognition.services.collections import collection_named
-from videos.labels import video_label_segments
-from videos.models import FEATURES, Camera, Sighting, Video, VideoLabel
+from videos.labels import segment_json, video_label_segments
+from videos.models import FEATURES, Camera, Sighting, Video, VideoLabel, VideoLabelSegment
 from videos.services import AnalysisOptions, video_delete, video_upload, video_upload_url
 
 RECENT_SIGHTINGS = 50
@@ -156,6 +158,48 @@ class VideoFilter(django_filters.FilterSet):
         fields = ["status"]
 
 
+class PersonSeenFilter(django_filters.FilterSet):
+    """Sightings of someone, or of enrolled people (or never)."""
+
+    person = django_filters.UUIDFilter(field_name="person", help_text="Sightings of this person.")
+    identified = django_filters.BooleanFilter(
+        field_name="person", lookup_expr="isnull", exclude=True, help_text="Only (or never) enrolled people."
+    )
+
+    class Meta:
+        model = Sighting
+        fields: list[str] = []
+
+
+class CameraSightingFilter(PersonSeenFilter):
+    seen_after = UtcDateTimeFilter(field_name="seen_at", lookup_expr="gte", help_text="First seen at or after.")
+    seen_before = UtcDateTimeFilter(field_name="seen_at", lookup_expr="lt", help_text="First seen before.")
+
+
+class VideoSightingFilter(PersonSeenFilter):
+    from_seconds = django_filters.NumberFilter(
+        field_name="last_at", lookup_expr="gte", help_text="In view at this many seconds from the start, or later."
+    )
+    to_seconds = django_filters.NumberFilter(
+        field_name="first_at", lookup_expr="lte", help_text="In view at this many seconds from the start, or earlier."
+    )
+
+
+class LabelSegmentFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, or moderation.")
+    name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
+    from_seconds = django_filters.NumberFilter(
+        field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."
+    )
+    to_seconds = django_filters.NumberFilter(
+        field_name="start", lookup_expr="lte", help_text="Found at this many seconds from the start, or earlier."
+    )
+
+    class Meta:
+        model = VideoLabelSegment
+        fields: list[str] = []
+
+
 class VideoViewSet(
     KnownQueryParamsOnly,
     mixins.ListModelMixin,
@@ -168,9 +212,14 @@ class VideoViewSet(
     permission_classes = [ModelPermissions]
     parser_classes = [MultiPartParser, JSONParser]
     filterset_class = VideoFilter
-    queryset = Video.objects.all()
+    lookup_value_regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"  # a UUID
 
-    def get_queryset(self) -> QuerySet[Video]:
+    def get_queryset(self) -> QuerySet[Any]:
+        of_video = Q(video_id=self.kwargs.get("pk"))  # no pk while the schema is made
+        if self.action == "sightings":
+            return Sighting.objects.filter(of_video).select_related("person").order_by("first_at", "pk")
+        if self.action == "labels":
+            return VideoLabelSegment.objects.filter(of_video).order_by("start", "name", "pk")
         videos = Video.objects.select_related("collection").order_by("-created_at")
         return videos if self.action == "list" else videos.prefetch_related("sightings__person")
 
@@ -178,6 +227,8 @@ class VideoViewSet(
         return throttled_as("upload") if self.action == "create" else super().get_throttles()
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
+        if self.action in ("sightings", "labels"):
+            return super().get_serializer_class()  # the action's own
         return VideoSummarySerializer if self.action == "list" else VideoSerializer
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -222,6 +273,42 @@ class VideoViewSet(
     def perform_destroy(self, instance: Video) -> None:
         video_delete(video=instance, actor=self.request.user, client_ip=request_ip(self.request))
 
+    @extend_schema(summary="A video's sightings, by time", responses=SightingSerializer(many=True))
+    @action(
+        detail=True,
+        serializer_class=SightingSerializer,
+        filterset_class=VideoSightingFilter,
+        lists=True,
+        permission_classes=[require("videos.view_video", "videos.view_sighting")],
+    )
+    def sightings(self, request: Request, pk: str | None = None) -> Response:
+        """The faces followed through the video, as they began, a page at a time: what the video's answer
+        holds in `sightings`, for a long video read in pages, or only some (a person's, from a time)."""
+        return self._page_of(request, pk, lambda page: self.get_serializer(page, many=True).data)
+
+    @extend_schema(summary="A video's label stretches, by time", responses=LabelSegmentSerializer(many=True))
+    @action(
+        detail=True,
+        serializer_class=LabelSegmentSerializer,
+        filterset_class=LabelSegmentFilter,
+        lists=True,
+        permission_classes=[require("videos.view_video")],
+    )
+    def labels(self, request: Request, pk: str | None = None) -> Response:
+        """Each stretch of sampled frames a label (or moderation label) was found in, as they began, a page at
+        a time: what the video's answer holds in `labels`, for a long video read in pages, or only some."""
+        return self._page_of(
+            request, pk, lambda page: self.get_serializer([segment_json(row) for row in page], many=True).data
+        )
+
+    def _page_of(self, request: Request, pk: str | None, serialized: Callable[[Sequence[Any]], Any]) -> Response:
+        """A page of the video's rows this action lists (a 404 for no such video); reading it is audited as a
+        view of the video, with its query."""
+        video = get_object_or_404(Video, pk=pk)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        audit_request(request, AuditEvent.Action.VIDEO_VIEW, video, query=request.query_params.urlencode())
+        return self.get_paginated_response(serialized(page or []))
+
 
 class CameraSerializer(serializers.ModelSerializer):
     collection = serializers.CharField(source="collection.name", read_only=True, help_text=COLLECTION_HELP)
@@ -242,19 +329,6 @@ class CameraSerializer(serializers.ModelSerializer):
     def get_sightings(self, camera: Camera) -> list[dict[str, Any]]:
         latest = camera.sightings.select_related("person").order_by("-seen_at")[:RECENT_SIGHTINGS]
         return list(SightingSerializer(latest, many=True).data)
-
-
-class SightingFilter(django_filters.FilterSet):
-    seen_after = UtcDateTimeFilter(field_name="seen_at", lookup_expr="gte", help_text="First seen at or after.")
-    seen_before = UtcDateTimeFilter(field_name="seen_at", lookup_expr="lt", help_text="First seen before.")
-    person = django_filters.UUIDFilter(field_name="person", help_text="Sightings of this person.")
-    identified = django_filters.BooleanFilter(
-        field_name="person", lookup_expr="isnull", exclude=True, help_text="Only (or never) enrolled people."
-    )
-
-    class Meta:
-        model = Sighting
-        fields: list[str] = []
 
 
 CAMERA_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The camera's id, as cameras list it.")
@@ -283,7 +357,7 @@ class CameraViewSet(KnownQueryParamsOnly, mixins.ListModelMixin, mixins.Retrieve
     @extend_schema(
         summary="A camera's sightings, newest first", parameters=[CAMERA_ID], responses=SightingSerializer(many=True)
     )
-    @action(detail=True, serializer_class=SightingSerializer, filterset_class=SightingFilter, lists=True)
+    @action(detail=True, serializer_class=SightingSerializer, filterset_class=CameraSightingFilter, lists=True)
     def sightings(self, request: Request, pk: str | None = None) -> Response:
         camera = get_object_or_404(Camera, pk=pk)
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))

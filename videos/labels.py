@@ -79,11 +79,13 @@ def moderation_of(row: VideoLabel | VideoLabelSegment) -> ModerationLabel:
 def video_label_segments(video: Video) -> list[dict[str, Any]]:
     """The video's labels and moderation labels as stretches, by start: what its page, the REST API and its
     ``video.analysed`` document show."""
-    return [
-        {"kind": row.kind, "name": row.name, "parents": _parents(row), "first_at": row.start, "last_at": row.end,
-         "frames": row.frames, "confidence": row.confidence}
-        for row in video.label_segments.order_by("start", "name", "pk")
-    ]  # fmt: skip
+    return [segment_json(row) for row in video.label_segments.order_by("start", "name", "pk")]
+
+
+def segment_json(row: VideoLabelSegment) -> dict[str, Any]:
+    """A stretch as the video's page, the REST API and ``video.analysed`` show it."""
+    return {"kind": row.kind, "name": row.name, "parents": _parents(row), "first_at": row.start, "last_at": row.end,
+            "frames": row.frames, "confidence": row.confidence}  # fmt: skip
 
 
 def _label_details(label: Label) -> dict[str, Any]:

@@ -1,0 +1,88 @@
+"""A video's sightings and label stretches a page at a time (``/api/videos/{id}/sightings/`` and ``labels/``):
+as the video's answer holds them, filtered by person, kind, name and time, and the reading audited."""
+
+import pytest
+
+from backoffice import roles
+from recognition.models import AuditEvent, Collection
+from tests.conftest import client_for
+from tests.factories import PersonFactory, UserFactory
+from videos.labels import labels_record
+from videos.models import Sighting, Video, VideoLabel
+
+pytestmark = pytest.mark.django_db
+LABEL, MODERATION = VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION
+
+
+@pytest.fixture
+def video():
+    """Ada at 0–4 s and 30–31 s, someone not enrolled at 10–20 s; a dog at 0–1 s and 12 s, a car at 5 s, unsafe
+    content at 20 s. Another video's sighting and dog, never listed."""
+    collection = Collection.get_default()
+    made, other = (Video.objects.create(collection=collection, sample_rate=2.0, chunk_seconds=10, status="done")
+                   for _ in range(2))  # fmt: skip
+    ada = PersonFactory(name="Ada Lovelace")
+    for first, last, who in [(30, 31, ada), (0, 4, ada), (10, 20, None)]:
+        Sighting.objects.create(video=made, person=who, first_at=first, last_at=last, best_at=first,
+                                boxes=[[first, 0.1, 0.1, 0.2, 0.2, 99.0]])  # fmt: skip
+    Sighting.objects.create(video=other, person=ada, first_at=0, last_at=1, best_at=0)
+    dog = {"parents": ["Pet", "Animal"]}
+    labels_record(made, [[0.0, LABEL, "Dog", 90.0, dog], [0.5, LABEL, "Dog", 95.0, dog], [5.0, LABEL, "Car", 70.0, {}],
+                         [12.0, LABEL, "Dog", 60.0, dog],
+                         [20.0, MODERATION, "Explicit", 55.0, {"parent_name": "", "taxonomy_level": 1}]])  # fmt: skip
+    labels_record(other, [[0.0, LABEL, "Dog", 90.0, dog]])
+    return made
+
+
+def test_a_videos_sightings_are_paged_by_time_and_filtered_by_person_and_time(video):
+    viewer = client_for(UserFactory(role=roles.REVIEWER))
+    url = f"/api/videos/{video.pk}/sightings/"
+
+    def seen(**query) -> list[tuple[float, str | None]]:
+        answer = viewer.get(url, query)
+        assert answer.status_code == 200, answer.content
+        return [(s["first_at"], (s["person"] or {}).get("name")) for s in answer.json()["results"]]
+
+    whole = viewer.get(f"/api/videos/{video.pk}/").json()["sightings"]
+    assert viewer.get(url).json()["results"] == whole, "as the video's answer holds them"
+    assert seen() == [(0, "Ada Lovelace"), (10, None), (30, "Ada Lovelace")]
+    ada = Sighting.objects.filter(video=video).exclude(person=None).first().person
+    assert seen(person=str(ada.pk)) == [(0, "Ada Lovelace"), (30, "Ada Lovelace")]
+    assert seen(identified="false") == [(10, None)]
+    assert seen(from_seconds=4, to_seconds=10) == [(0, "Ada Lovelace"), (10, None)], "in view at some time in 4–10 s"
+    assert seen(from_seconds=20.5) == [(30, "Ada Lovelace")]
+    first_page = viewer.get(url, {"page_size": 2}).json()
+    assert first_page["count"] == 3 and len(first_page["results"]) == 2 and first_page["next"]
+
+    assert viewer.get(url, {"from_seconds": "soon"}).status_code == 400
+    assert viewer.get(url, {"seen_after": "2026-01-01"}).status_code == 400, "a camera's filter, not a video's"
+    assert viewer.get("/api/videos/00000000-0000-0000-0000-000000000000/sightings/").status_code == 404
+    assert viewer.get("/api/videos/door/sightings/", {"identified": "true"}).status_code == 404
+    assert client_for(UserFactory()).get(url).status_code == 403, "no role, no sightings"
+    audited = AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=str(video.pk))
+    assert audited.filter(details__query="identified=false").exists(), "who looked for whom is recorded"
+
+
+def test_a_videos_label_stretches_are_paged_by_time_and_filtered_by_kind_name_and_time(video):
+    viewer = client_for(UserFactory(role=roles.REVIEWER))
+    url = f"/api/videos/{video.pk}/labels/"
+
+    def found(**query) -> list[tuple[str, float, float]]:
+        answer = viewer.get(url, query)
+        assert answer.status_code == 200, answer.content
+        return [(s["name"], s["first_at"], s["last_at"]) for s in answer.json()["results"]]
+
+    whole = viewer.get(f"/api/videos/{video.pk}/").json()["labels"]
+    assert viewer.get(url).json()["results"] == whole, "as the video's answer holds them"
+    assert found() == [("Dog", 0.0, 0.5), ("Car", 5.0, 5.0), ("Dog", 12.0, 12.0), ("Explicit", 20.0, 20.0)]
+    assert whole[0] == {"kind": "label", "name": "Dog", "parents": ["Pet", "Animal"], "first_at": 0.0, "last_at": 0.5,
+                        "frames": 2, "confidence": 95.0}  # fmt: skip
+    assert found(kind="moderation") == [("Explicit", 20.0, 20.0)]
+    assert found(name="dog") == [("Dog", 0.0, 0.5), ("Dog", 12.0, 12.0)], "any case"
+    assert found(from_seconds=0.5, to_seconds=12) == [("Dog", 0.0, 0.5), ("Car", 5.0, 5.0), ("Dog", 12.0, 12.0)]
+    assert viewer.get(url, {"page_size": 3}).json()["next"]
+
+    assert viewer.get(url, {"kind": "face"}).status_code == 400
+    assert viewer.get("/api/videos/00000000-0000-0000-0000-000000000000/labels/").status_code == 404
+    assert viewer.get("/api/videos/0/labels/", {"kind": "label"}).status_code == 404
+    assert client_for(UserFactory()).get(url).status_code == 403
