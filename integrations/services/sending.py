@@ -169,6 +169,10 @@ def post_document(endpoint: Endpoint, *, event: str, delivery_id: str, attempt: 
         return Outcome(
             Delivery.Status.RETRYING, code, excerpt, f"HTTP {code}: the endpoint asked to try again later.", retry_after
         )
+    if code == 413:  # a long video's document can pass a receiver's default limit (nginx's is 1 MB)
+        return Outcome(Delivery.Status.DEAD, code, excerpt, f"HTTP 413: the endpoint refused the document as too "
+                       f"large ({len(body):,} bytes). Raise the receiver's limit on request bodies (nginx: "
+                       "client_max_body_size), then resend it.")  # fmt: skip
     return Outcome(Delivery.Status.DEAD, code, excerpt, f"HTTP {code}: the endpoint refused the delivery.")
 
 

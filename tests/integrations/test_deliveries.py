@@ -122,6 +122,20 @@ def test_client_error_is_dead_after_one_attempt_with_the_reason(celery_worker, r
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_document_too_large_for_the_receiver_is_dead_saying_its_size_and_what_to_raise(
+    celery_worker, receiver, endpoint
+):
+    receiver.reply(Reply(413, body=b"<html>413 Request Entity Too Large</html>"))
+    image = uploaded_image()
+    delivery = wait_for(lambda: finished(image))
+    assert delivery.status == Delivery.Status.DEAD and delivery.attempts == 1
+    size = len(delivery.payload.encode())
+    assert delivery.last_error == (f"HTTP 413: the endpoint refused the document as too large ({size:,} bytes). "
+                                   "Raise the receiver's limit on request bodies (nginx: client_max_body_size), "
+                                   "then resend it.")  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=True)
 def test_receiver_down_then_up_gets_the_delivery_once_it_is_up(celery_worker, quick_retries, settings):
     settings.FACESITE_URL_FETCH_ALLOWED_NETWORKS = ["127.0.0.0/8"]  # the receiver's own network
     port = free_port()
