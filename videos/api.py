@@ -9,7 +9,14 @@ from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -200,6 +207,10 @@ class LabelSegmentFilter(django_filters.FilterSet):
         fields: list[str] = []
 
 
+VIDEO_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The video's id.")
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[VIDEO_ID]), destroy=extend_schema(parameters=[VIDEO_ID]))
 class VideoViewSet(
     KnownQueryParamsOnly,
     mixins.ListModelMixin,
@@ -273,7 +284,9 @@ class VideoViewSet(
     def perform_destroy(self, instance: Video) -> None:
         video_delete(video=instance, actor=self.request.user, client_ip=request_ip(self.request))
 
-    @extend_schema(summary="A video's sightings, by time", responses=SightingSerializer(many=True))
+    @extend_schema(
+        summary="A video's sightings, by time", parameters=[VIDEO_ID], responses=SightingSerializer(many=True)
+    )
     @action(
         detail=True,
         serializer_class=SightingSerializer,
@@ -286,7 +299,9 @@ class VideoViewSet(
         holds in `sightings`, for a long video read in pages, or only some (a person's, from a time)."""
         return self._page_of(request, pk, lambda page: self.get_serializer(page, many=True).data)
 
-    @extend_schema(summary="A video's label stretches, by time", responses=LabelSegmentSerializer(many=True))
+    @extend_schema(
+        summary="A video's label stretches, by time", parameters=[VIDEO_ID], responses=LabelSegmentSerializer(many=True)
+    )
     @action(
         detail=True,
         serializer_class=LabelSegmentSerializer,
