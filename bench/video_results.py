@@ -1,5 +1,5 @@
-"""Reading a long video's results: a page of Rekognition Video's Get operations, and the video's REST answer,
-on a video of ``--hours`` hours whose results are as large as a busy scene's.
+"""Reading a long video's results: a page of Rekognition Video's Get operations, the video's REST answer and
+its page in the back office, on a video of ``--hours`` hours whose results are as large as a busy scene's.
 
     .venv/bin/python bench/video_results.py [--hours 3] [--labels 10] [--sightings 2000] [--deep 50]
         [--database-url postgres://...]
@@ -8,7 +8,8 @@ The results are synthetic, written as the worker writes them when a video is don
 each sampled frame (2 a second) drawn from twice as many names, so that labels come and go (many stretches);
 ``--sightings`` faces followed for 20 s each at random times, each frame's face kept with its landmarks, pose
 and quality (``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no
-HTTP), each figure the best of three: the first page of 1000, and the page after ``--deep`` pages.
+HTTP), each figure the best of three: the first page of 1000, and the page after ``--deep`` pages; then the
+video's REST answer and its page in the back office.
 The database is a throw-away SQLite file, or ``--database-url``'s (the video made is deleted at the end;
 on PostgreSQL, its tables are analysed first, as autovacuum does soon after so many rows are written).
 """
@@ -49,6 +50,7 @@ def main() -> None:
         os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facesite.settings")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ["FACESITE_TWO_STEP_REQUIRED"] = "false"  # the back office's page, for the benchmark's own account
     import django
 
     django.setup()
@@ -96,13 +98,15 @@ def labelled_and_followed(args: argparse.Namespace) -> Any:
         sightings.append(Sighting(video=video, first_at=first, last_at=boxes[-1][0], best_at=first, boxes=boxes,
                                   details=[face] * FOLLOWED))  # fmt: skip
     Sighting.objects.bulk_create(sightings, batch_size=500)
-    user = get_user_model().objects.create_user(f"bench-{video.pk}", is_superuser=True)
+    user = get_user_model().objects.create_user(f"bench-{video.pk}", is_superuser=True, is_staff=True)
     VideoJob.objects.create(video=video, user=user)  # of each kind in turn: a video has one job
     print(f"{args.sightings:,} sightings, {args.sightings * FOLLOWED:,} faces in frames")
     return video
 
 
 def measure(video: Any, deep: int) -> None:
+    from django.test import Client
+    from django.urls import reverse
     from rest_framework.test import APIClient
 
     from rekognition_api.models import VideoJob
@@ -138,6 +142,11 @@ def measure(video: Any, deep: int) -> None:
     assert response.status_code == 200, response.content[:300]
     print(f"{'GET /api/videos/{id}/':28} {rest:8.0f} ms  ({len(response.json()['labels']):,} label stretches, "
           f"{len(response.content) / 1e6:.1f} MB)")  # fmt: skip
+    browser = Client(HTTP_HOST="localhost")
+    browser.force_login(call.user)
+    shown, page = best_of_three(lambda: browser.get(reverse("admin:videos_video_change", args=[video.pk])))
+    assert page.status_code == 200, page.status_code
+    print(f"{'the video page (back office)':28} {shown:8.0f} ms  ({len(page.content) / 1e6:.1f} MB)")
 
 
 def best_of_three(read: Callable[[], Any]) -> tuple[float, Any]:

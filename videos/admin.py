@@ -22,7 +22,7 @@ from recognition.admin.common import DeletedOneByOne
 from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Collection
-from videos.labels import video_label_segments
+from videos.labels import labels_found
 from videos.models import FEATURES, Camera, Video
 from videos.services import AnalysisOptions, camera_delete, video_delete, video_upload, video_upload_url
 
@@ -174,7 +174,7 @@ class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
             sighting.left_percent = 100 * sighting.first_at / length
             sighting.width_percent = max(0.8, 100 * (sighting.last_at - sighting.first_at) / length)
         context = {**self.admin_site.each_context(request), "title": str(video), "video": video,
-                   "sightings": sightings, "labels": video_label_segments(video), "opts": self.model._meta,
+                   "sightings": sightings, "labels": labels_found(video), "opts": self.model._meta,
                    "original": video,
                    "file_url": reverse("admin:videos_video_file", args=[video.pk]) if video.file else "",
                    "has_delete_permission": self.has_delete_permission(request, video)}  # fmt: skip

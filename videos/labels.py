@@ -6,6 +6,7 @@ label detection and content moderation jobs answer, a page at a time."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel
@@ -97,6 +98,46 @@ def _label_details(label: Label) -> dict[str, Any]:
 
 def _box(box: BoundingBox) -> list[float]:
     return [round(box.left, 4), round(box.top, 4), round(box.width, 4), round(box.height, 4)]
+
+
+@dataclass
+class LabelFound:
+    """A label (or moderation label) across a video: where its first stretches begin, how many it has, in how
+    many sampled frames it was found, and its highest confidence."""
+
+    kind: str
+    name: str
+    starts: list[float]
+    stretches: int = 0
+    frames: int = 0
+    confidence: float = 0.0
+    parents: list[str] = field(default_factory=list)
+
+    @property
+    def more(self) -> int:
+        """Its stretches beyond those whose starts are listed."""
+        return self.stretches - len(self.starts)
+
+
+def labels_found(video: Video, *, starts: int = 12) -> list[LabelFound]:
+    """Each label found in the video, in the order they were first found, with the starts of its first
+    ``starts`` stretches: what the video's page lists, as long as the labels' vocabulary however long the
+    video (a 3-hour video can have a hundred thousand stretches)."""
+    found: dict[tuple[str, str], LabelFound] = {}
+    first: dict[tuple[str, str], int] = {}
+    rows = video.label_segments.order_by("start", "name", "pk")
+    for pk, kind, name, start, frames, confidence in rows.values_list(
+        "pk", "kind", "name", "start", "frames", "confidence"
+    ):  # fmt: skip
+        label = found.setdefault((kind, name), LabelFound(kind, name, starts=[]))
+        first.setdefault((kind, name), pk)
+        if len(label.starts) < starts:
+            label.starts.append(start)
+        label.stretches, label.frames = label.stretches + 1, label.frames + frames
+        label.confidence = max(label.confidence, confidence)
+    for row in VideoLabelSegment.objects.filter(pk__in=first.values()):
+        found[(row.kind, row.name)].parents = _parents(row)
+    return list(found.values())
 
 
 def _parents(row: VideoLabelSegment) -> list[str]:

@@ -1,13 +1,17 @@
 """A video's labels kept once it is done: each frame's findings, and each stretch of consecutive sampled frames
-a label was found in, with its most confident finding (``videos.labels``); and the stretches of videos
-labelled before they were kept (migration ``videos 0011``)."""
+a label was found in, with its most confident finding (``videos.labels``); each label once on the video's
+page; and the stretches of videos labelled before they were kept (migration ``videos 0011``)."""
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test import Client
+from django.urls import reverse
 
+from backoffice import roles
 from recognition.models import Collection
-from videos.labels import labels_record, video_label_segments
+from tests.factories import UserFactory
+from videos.labels import labels_found, labels_record, video_label_segments
 from videos.models import Video, VideoLabel
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -75,3 +79,21 @@ def test_videos_labelled_before_stretches_were_kept_get_theirs_at_the_upgrade():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())  # back to today's schema for the tests after
+
+
+def test_the_videos_page_lists_each_label_once_with_where_its_first_stretches_begin():
+    video = labelled_video(status=Video.Status.DONE, features=["labels", "moderation"])
+    dog_comes_and_goes = [[100.0 + 2 * i, LABEL, "Dog", 60.0 + i, dog(60.0 + i)] for i in range(30)]
+    labels_record(video, FOUND + dog_comes_and_goes)
+    found = labels_found(video, starts=12)
+    assert [(f.kind, f.name, f.stretches, f.frames, f.more) for f in found] == [
+        (LABEL, "Dog", 32, 34, 20), (LABEL, "Cat", 1, 1, 0), (MODERATION, "Explicit", 1, 2, 0),
+    ], "in the order first found"  # fmt: skip
+    assert found[0].starts == [0.0, 2.0, *(100.0 + 2 * i for i in range(10))] and found[0].confidence == 93.0
+    assert found[0].parents == ["Pet", "Animal"] and found[2].parents == []
+
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
+    page = admin.get(reverse("admin:videos_video_change", args=[video.pk])).content.decode()
+    assert page.count('data-seek="') == 12 + 1 + 1 and "and 20 more" in page
+    assert "<td>unsafe: Explicit</td>" in page
