@@ -7,6 +7,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import count
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -87,7 +88,7 @@ def sighting_indexes(sightings: QuerySet[Sighting], among: list[Sighting]) -> di
 def _in_order(sightings: QuerySet[Sighting]) -> Iterator[Sighting]:
     """``sightings`` as they began, read ``BATCH`` at a time."""
     ordered = sightings.order_by("first_at", "pk")
-    for start in range(0, 1 << 62, BATCH):
+    for start in count(0, BATCH):
         batch = list(ordered[start : start + BATCH])
         yield from batch
         if len(batch) < BATCH:
