@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -35,15 +36,19 @@ class ImportCommand(BaseCommand):
         except InvalidInput as exc:
             raise CommandError(exc.message) from exc
 
-    def items_in(self, source: str, read: Callable[[], Iterable[Any]]) -> list[Any]:
-        """What ``read`` finds in ``source``, saying first that an S3 prefix is being listed (a thousand objects
-        a request: a large one takes a while); a source that cannot be read stops the command, saying why."""
+    def listing(self, source: str) -> bulk.Listing | None:
+        """The files of the folder tree or S3 prefix ``source``, listed once for the whole import (None for a
+        list file), saying first that an S3 prefix is being listed (a thousand objects a request: a large one
+        takes a while)."""
         if is_s3(source):
             self.stdout.write(f"Listing {source} …")
-        try:
+        with _stop_if_unreadable():
+            return bulk.listed(source)
+
+    def items_in(self, read: Callable[[], Iterable[Any]]) -> list[Any]:
+        """What ``read`` finds in the source."""
+        with _stop_if_unreadable():
             return list(read())
-        except bulk.ImportSourceError as exc:
-            raise CommandError(exc.message) from exc
 
     def import_all(
         self, items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int, results: Sequence[str],
@@ -73,6 +78,15 @@ class ImportCommand(BaseCommand):
                 self.stdout.write(f"\n{title}:")
                 for item, reason in listed:
                     self.stdout.write(f"  {item}: {reason}")
+
+
+@contextmanager
+def _stop_if_unreadable() -> Iterator[None]:
+    """A source that cannot be read stops the command, saying why."""
+    try:
+        yield
+    except bulk.ImportSourceError as exc:
+        raise CommandError(exc.message) from exc
 
 
 def _each(items: Sequence[Any], one: Callable[[Any], Outcome], *, workers: int) -> Iterator[Outcome]:

@@ -44,6 +44,8 @@ CSV_COLUMNS = ("external_id", "name", "photo")
 CSV_DELIMITERS = (",", ";", "\t")
 #: How lists are read unless told otherwise: UTF-8, with or without the mark Excel's "CSV UTF-8" begins with.
 DEFAULT_ENCODING = "utf-8-sig"
+#: A folder tree's or an S3 prefix's files, each as its path (or s3:// URL) and its path's parts below the source.
+Listing = list[tuple[str, tuple[str, ...]]]
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,13 @@ class ImportSourceError(FacesiteError):
     code = "import_source"
 
 
-def photos_in(source: str, *, encoding: str = DEFAULT_ENCODING) -> Iterator[PhotoToImport]:
-    """The photos a CSV file lists, or those of a folder tree, here or under an S3 prefix."""
+def photos_in(
+    source: str, *, encoding: str = DEFAULT_ENCODING, files: Listing | None = None
+) -> Iterator[PhotoToImport]:
+    """The photos a CSV file lists, or those of a folder tree, here or under an S3 prefix (``files``: its
+    listing, if made already)."""
     if is_s3(source):
-        return photos_in_s3(s3_prefix(source))
+        return photos_in_s3(files if files is not None else listed(source) or [])
     path = Path(source)
     return photos_in_csv(path, encoding=encoding) if path.suffix.lower() == ".csv" else photos_in_folder(path)
 
@@ -91,11 +96,11 @@ def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
             yield PhotoToImport(external_id=folder.name, name=folder.name, photo=str(photo))
 
 
-def photos_in_s3(prefix: S3Object) -> Iterator[PhotoToImport]:
-    """``prefix<external id>/<photo>``, as a folder tree: each "sub-folder" is a person."""
-    for found, parts in _under(prefix):
+def photos_in_s3(files: Listing) -> Iterator[PhotoToImport]:
+    """An S3 prefix's ``<external id>/<photo>`` as a folder tree: each "sub-folder" is a person."""
+    for name, parts in files:
         if len(parts) == 2 and parts[0] and not hidden(parts) and _is_photo(parts[1]):
-            yield PhotoToImport(external_id=parts[0], name=parts[0], photo=str(found))
+            yield PhotoToImport(external_id=parts[0], name=parts[0], photo=name)
 
 
 def photos_in_csv(path: Path, *, encoding: str = DEFAULT_ENCODING) -> Iterator[PhotoToImport]:
@@ -185,16 +190,27 @@ SYSTEM_FILES = {"thumbs.db", "desktop.ini"}
 HEIF_SUFFIXES = {".heic", ".heif"}
 
 
-def left_out(source: str | Path, *, read: Iterable[str], elsewhere: str) -> list[tuple[str, str]]:
-    """The files of the folder tree or S3 prefix ``source`` an import of it does not read (``read``: those it
-    does), each with why: HEIC, not a photo by its name, or ``elsewhere`` (a photo where the import does not
-    look). Hidden and system files are passed over; a list file leaves nothing out."""
+def listed(source: str | Path) -> Listing | None:
+    """Every file of the folder tree or S3 prefix ``source``, each with its path's parts below it; None for a
+    list file. An import lists once: the photos it reads and the files it leaves out come from one listing
+    (a large prefix takes a request for each thousand objects, and may change meanwhile)."""
     if is_s3(str(source)):
-        files = [(str(found), parts) for found, parts in _under(s3_prefix(str(source))) if parts[-1]]
-    elif Path(source).is_dir():
+        return [(str(found), parts) for found, parts in _under(s3_prefix(str(source))) if parts[-1]]
+    if Path(source).is_dir():
         root = Path(source)
-        files = [(str(path), path.relative_to(root).parts) for path in sorted(root.rglob("*")) if path.is_file()]
-    else:
+        return [(str(path), path.relative_to(root).parts) for path in sorted(root.rglob("*")) if path.is_file()]
+    return None
+
+
+def left_out(
+    source: str | Path, *, read: Iterable[str], elsewhere: str, files: Listing | None = None
+) -> list[tuple[str, str]]:
+    """The files of the folder tree or S3 prefix ``source`` (``files``: its listing, if made already) an
+    import of it does not read (``read``: those it does), each with why: HEIC, not a photo by its name, or
+    ``elsewhere`` (a photo where the import does not look). Hidden and system files are passed over; a list
+    file leaves nothing out."""
+    files = files if files is not None else listed(source)
+    if files is None:
         return []
     taken, found = set(read), []
     for name, parts in files:
@@ -210,19 +226,15 @@ def left_out(source: str | Path, *, read: Iterable[str], elsewhere: str) -> list
     return found
 
 
-def images_in(source: str, *, encoding: str = DEFAULT_ENCODING) -> Iterator[str]:
-    """The photos of a folder tree or an S3 prefix, or the paths, URLs and s3:// objects a text file lists
-    (one a line; blank lines and lines starting with # are skipped; relative paths are read beside the file)."""
-    if is_s3(source):
-        yield from (
-            str(found) for found, parts in _under(s3_prefix(source)) if _is_photo(parts[-1]) and not hidden(parts)
-        )
+def images_in(source: str, *, encoding: str = DEFAULT_ENCODING, files: Listing | None = None) -> Iterator[str]:
+    """The photos of a folder tree or an S3 prefix (``files``: its listing, if made already), or the paths,
+    URLs and s3:// objects a text file lists (one a line; blank lines and lines starting with # are skipped;
+    relative paths are read beside the file)."""
+    files = files if files is not None else listed(source)
+    if files is not None:
+        yield from (name for name, parts in files if _is_photo(parts[-1]) and not hidden(parts))
         return
     path = Path(source)
-    if path.is_dir():
-        yield from (str(p) for p in sorted(path.rglob("*"))
-                    if p.is_file() and _is_photo(p.name) and not hidden(p.relative_to(path).parts))  # fmt: skip
-        return
     for line in (raw.strip() for raw in text_of(path, encoding=encoding).splitlines()):
         if line and not line.startswith("#"):
             yield line if _is_remote(line) else str((path.parent / line).resolve())

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from recognition.models import Face, Image, Person
+from recognition.services import bulk
 from tests import images, servers
 from tests.images import FIXTURES
 
@@ -75,3 +76,16 @@ def test_a_bucket_that_cannot_be_listed_stops_the_import_saying_so(s3):
         run("import_people", "s3://nowhere/people/")
     with pytest.raises(CommandError, match="cannot be listed"):
         run("import_images", "s3://nowhere/")
+
+
+def test_an_import_lists_its_prefix_once_for_what_it_reads_and_what_it_leaves_out(s3, monkeypatch):
+    for key in ("door/B-44/0.jpg", "door/B-44/notes.txt", "door/loose.jpg"):
+        s3.put_object(Bucket="photos", Key=key, Body=images.jpeg((96, 72), seed=320))
+    listings, real = [], bulk.s3_listed
+    monkeypatch.setattr(bulk, "s3_listed", lambda prefix: listings.append(str(prefix)) or real(prefix))
+
+    images_output = run("import_images", "s3://photos/door/", dry_run=True)
+    people_output = run("import_people", "s3://photos/door/", dry_run=True)
+    assert listings == ["s3://photos/door/", "s3://photos/door/"], "once a command: a request per 1000 objects"
+    assert "would queue        2" in images_output and "door/B-44/notes.txt: not a photo by its name" in images_output
+    assert "would enrol        1" in people_output and "door/loose.jpg: not in a person's own folder" in people_output

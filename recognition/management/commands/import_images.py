@@ -38,7 +38,8 @@ class Command(ImportCommand):
             wanted = clean_features(features=[f.strip() for f in features.split(",")] if features else None)
         except FacesiteError as exc:
             raise CommandError(exc.message) from exc
-        items = self.items_in(source, lambda: bulk.images_in(source, encoding=encoding))
+        files = self.listing(source)
+        items = self.items_in(lambda: bulk.images_in(source, encoding=encoding, files=files))
         self.stdout.write(
             f"{'Checking' if dry_run else 'Queuing'} {len(items)} images for {target.name!r}"
             f"{' (dry run: nothing is changed)' if dry_run else ''}."
@@ -48,5 +49,5 @@ class Command(ImportCommand):
             partial(bulk.import_image, collection=target, features=wanted, dry_run=dry_run),
             workers=workers,
             results=(bulk.WOULD_QUEUE if dry_run else bulk.QUEUED, bulk.SKIPPED, bulk.REFUSED),
-            left_out=bulk.left_out(source, read=items, elsewhere="not read"),
+            left_out=bulk.left_out(source, read=items, elsewhere="not read", files=files),
         )

@@ -38,7 +38,8 @@ class Command(ImportCommand):
         **options: Any,
     ) -> None:
         target = self.collection(collection)
-        items = self.items_in(source, lambda: bulk.photos_in(source, encoding=encoding))
+        files = self.listing(source)
+        items = self.items_in(lambda: bulk.photos_in(source, encoding=encoding, files=files))
         people = len({item.external_id for item in items})
         self.stdout.write(
             f"{'Checking' if dry_run else 'Enrolling'} {len(items)} photos of {people} people into {target.name!r}"
@@ -49,5 +50,7 @@ class Command(ImportCommand):
             partial(bulk.import_photo, collection=target, dry_run=dry_run),
             workers=workers,
             results=(bulk.WOULD_ENROL if dry_run else bulk.ENROLLED, bulk.SKIPPED, bulk.REFUSED),
-            left_out=bulk.left_out(source, read=(item.photo for item in items), elsewhere=NOT_IN_A_PERSONS_FOLDER),
+            left_out=bulk.left_out(
+                source, read=(item.photo for item in items), elsewhere=NOT_IN_A_PERSONS_FOLDER, files=files
+            ),
         )
