@@ -27,13 +27,13 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import BaseThrottle
 
 from recognition.api.common import VALIDATION_ERROR, throttled_as
-from recognition.api.filters import UtcDateTimeFilter
 from recognition.api.inputs import FeaturesField
 from recognition.api.permissions import ModelPermissions, require
 from recognition.api.strict import KnownFieldsOnly, KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 from recognition.services.collections import collection_named
+from videos.filters import CameraSightingFilter, LabelSegmentFilter, VideoFilter, VideoSightingFilter
 from videos.labels import segment_json, video_label_segments
 from videos.models import FEATURES, Camera, Sighting, Video, VideoLabel, VideoLabelSegment
 from videos.services import AnalysisOptions, video_delete, video_upload, video_upload_url
@@ -152,59 +152,6 @@ class VideoCreateSerializer(KnownFieldsOnly):
         if (attrs.get("file") is None) == (attrs.get("url") is None):
             raise serializers.ValidationError("Send exactly one of file or url.", code="video_required")
         return attrs
-
-
-class VideoFilter(django_filters.FilterSet):
-    collection = django_filters.CharFilter(
-        field_name="collection__name",
-        help_text="Videos searched against this collection (its name, as videos show it).",
-    )
-
-    class Meta:
-        model = Video
-        fields = ["status"]
-
-
-class PersonSeenFilter(django_filters.FilterSet):
-    """Sightings of someone, or of enrolled people (or never)."""
-
-    person = django_filters.UUIDFilter(field_name="person", help_text="Sightings of this person.")
-    identified = django_filters.BooleanFilter(
-        field_name="person", lookup_expr="isnull", exclude=True, help_text="Only (or never) enrolled people."
-    )
-
-    class Meta:
-        model = Sighting
-        fields: list[str] = []
-
-
-class CameraSightingFilter(PersonSeenFilter):
-    seen_after = UtcDateTimeFilter(field_name="seen_at", lookup_expr="gte", help_text="First seen at or after.")
-    seen_before = UtcDateTimeFilter(field_name="seen_at", lookup_expr="lt", help_text="First seen before.")
-
-
-class VideoSightingFilter(PersonSeenFilter):
-    from_seconds = django_filters.NumberFilter(
-        field_name="last_at", lookup_expr="gte", help_text="In view at this many seconds from the start, or later."
-    )
-    to_seconds = django_filters.NumberFilter(
-        field_name="first_at", lookup_expr="lte", help_text="In view at this many seconds from the start, or earlier."
-    )
-
-
-class LabelSegmentFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, or moderation.")
-    name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
-    from_seconds = django_filters.NumberFilter(
-        field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."
-    )
-    to_seconds = django_filters.NumberFilter(
-        field_name="start", lookup_expr="lte", help_text="Found at this many seconds from the start, or earlier."
-    )
-
-    class Meta:
-        model = VideoLabelSegment
-        fields: list[str] = []
 
 
 VIDEO_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The video's id.")

@@ -1,0 +1,61 @@
+"""The REST API's filters on videos, and on a video's or a camera's sightings and label stretches."""
+
+from __future__ import annotations
+
+import django_filters
+
+from recognition.api.filters import UtcDateTimeFilter
+from videos.models import Sighting, Video, VideoLabel, VideoLabelSegment
+
+
+class VideoFilter(django_filters.FilterSet):
+    collection = django_filters.CharFilter(
+        field_name="collection__name",
+        help_text="Videos searched against this collection (its name, as videos show it).",
+    )
+
+    class Meta:
+        model = Video
+        fields = ["status"]
+
+
+class PersonSeenFilter(django_filters.FilterSet):
+    """Sightings of someone, or of enrolled people (or never)."""
+
+    person = django_filters.UUIDFilter(field_name="person", help_text="Sightings of this person.")
+    identified = django_filters.BooleanFilter(
+        field_name="person", lookup_expr="isnull", exclude=True, help_text="Only (or never) enrolled people."
+    )
+
+    class Meta:
+        model = Sighting
+        fields: list[str] = []
+
+
+class CameraSightingFilter(PersonSeenFilter):
+    seen_after = UtcDateTimeFilter(field_name="seen_at", lookup_expr="gte", help_text="First seen at or after.")
+    seen_before = UtcDateTimeFilter(field_name="seen_at", lookup_expr="lt", help_text="First seen before.")
+
+
+class VideoSightingFilter(PersonSeenFilter):
+    from_seconds = django_filters.NumberFilter(
+        field_name="last_at", lookup_expr="gte", help_text="In view at this many seconds from the start, or later."
+    )
+    to_seconds = django_filters.NumberFilter(
+        field_name="first_at", lookup_expr="lte", help_text="In view at this many seconds from the start, or earlier."
+    )
+
+
+class LabelSegmentFilter(django_filters.FilterSet):
+    kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, or moderation.")
+    name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
+    from_seconds = django_filters.NumberFilter(
+        field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."
+    )
+    to_seconds = django_filters.NumberFilter(
+        field_name="start", lookup_expr="lte", help_text="Found at this many seconds from the start, or earlier."
+    )
+
+    class Meta:
+        model = VideoLabelSegment
+        fields: list[str] = []
