@@ -10,8 +10,9 @@ each sampled frame (2 a second) drawn from twice as many names, so that labels c
 and quality (``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no
 HTTP), each figure the best of three: the first page of 1000, and the page after ``--deep`` pages; then the
 video's REST answer and its page in the back office.
-The database is a throw-away SQLite file, or ``--database-url``'s (the video made is deleted at the end;
-on PostgreSQL, its tables are analysed first, as autovacuum does soon after so many rows are written).
+The database is a throw-away SQLite file, or ``--database-url``'s: the video and the account made are deleted
+at the end (the account's reads stay in the audit trail); on PostgreSQL, the tables are analysed first, as
+autovacuum does soon after so many rows are written.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
+    from rekognition_api.models import VideoJob
+
     call_command("migrate", verbosity=0)
     print(f"A {args.hours:g}-hour video sampled {SAMPLE_RATE:g} times a second, on {connection.vendor}")
     video = labelled_and_followed(args)
@@ -66,7 +69,9 @@ def main() -> None:
     try:
         measure(video, args.deep)
     finally:
+        user = VideoJob.objects.get(video=video).user
         video.delete()
+        user.delete()  # its reads stay in the audit trail, under its name, as any deleted user's do
 
 
 def labelled_and_followed(args: argparse.Namespace) -> Any:
