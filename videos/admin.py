@@ -23,7 +23,7 @@ from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Collection
 from videos.labels import labels_found
-from videos.models import FEATURES, Camera, Video
+from videos.models import Camera, Video
 from videos.services import AnalysisOptions, camera_delete, video_delete, video_upload, video_upload_url
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
@@ -55,8 +55,8 @@ class VideoUploadForm(forms.Form):
 
     def options(self) -> AnalysisOptions:
         """What the video is to be analysed for."""
-        features = tuple(f for f in FEATURES if f in self.cleaned_data["features"])
-        return AnalysisOptions(features=features, min_confidence=self.cleaned_data["min_confidence"])
+        return AnalysisOptions(features=tuple(self.cleaned_data["features"]),
+                               min_confidence=self.cleaned_data["min_confidence"])  # fmt: skip
 
 
 class CameraForm(forms.ModelForm):

@@ -214,7 +214,7 @@ class VideoViewSet(
         common: dict[str, Any] = {
             "collection": collection_named(name=params.get("collection")),
             "options": AnalysisOptions(
-                features=tuple(sorted(params.get("features") or {"faces"}, key=FEATURES.index)),
+                features=tuple(params.get("features") or ["faces"]),
                 face_details=params["face_details"],
                 min_confidence=params["min_confidence"],
             ),

@@ -23,14 +23,15 @@ from recognition.s3_objects import S3Object
 from recognition.services.files import delete_files_after_commit, stored_as
 from recognition.services.queue import VIDEO, enqueue_after_commit
 from videos.media import VideoInfo, VideoRejected, probe
-from videos.models import Camera, Video
+from videos.models import FEATURES, Camera, Video
 
 
 @dataclass(frozen=True)
 class AnalysisOptions:
     """What a video is analysed for (``Video``'s fields of the same names say more): each sampled frame's
-    ``features`` (faces, labels, moderation); whether the faces followed are searched among the collection's
-    people; what sightings keep of their face at every frame; the lowest confidence of labels kept."""
+    ``features`` (faces, labels, moderation; in any order: the video keeps them in ``FEATURES``' order);
+    whether the faces followed are searched among the collection's people; what sightings keep of their face
+    at every frame; the lowest confidence of labels kept."""
 
     features: tuple[str, ...] = ("faces",)
     identify: bool = True
@@ -174,7 +175,7 @@ def videos_due(cutoff: datetime) -> QuerySet[Video]:
 
 def _new_video(*, collection: Collection | None, uploaded_by: Actor, filename: str, options: AnalysisOptions) -> Video:
     return Video(
-        features=list(options.features),
+        features=[feature for feature in FEATURES if feature in options.features],  # in one order, whoever asks
         identify=options.identify,
         face_details=options.face_details,
         min_confidence=options.min_confidence,

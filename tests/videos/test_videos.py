@@ -329,6 +329,15 @@ def test_a_video_can_be_labelled_frame_by_frame_and_shows_each_labels_stretches(
     assert "<td>Dog</td><td>Pet, Canine" in page and 'data-seek="3.0"' in page, "each stretch, to seek to"
 
 
+def test_a_videos_features_are_kept_in_one_order_however_they_are_asked_for(media_root):
+    operator = client_for(UserFactory(role=roles.OPERATOR))
+    sent = operator.post("/api/videos/", {"file": io.BytesIO(video([("dog.jpg", 1.0)])), "features":
+                         "moderation,labels,faces"}, format="multipart")  # fmt: skip
+    assert sent.status_code == 202, sent.content
+    assert sent.json()["features"] == ["faces", "labels", "moderation"]
+    assert Video.objects.get(pk=sent.json()["id"]).features == ["faces", "labels", "moderation"]
+
+
 def test_the_admin_uploads_a_video_for_faces_or_for_what_the_operator_ticks(media_root):
     admin = Client()
     admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
