@@ -63,12 +63,17 @@ def test_face_results_are_snake_case_too(api_client, settings):
     assert set(face_label["instances"][0]) == {"bounding_box", "confidence"}
 
 
-def test_labels_come_only_from_the_analyses_asked_for(settings):
+def test_labels_of_people_do_not_depend_on_the_faces_being_asked_for(settings):
     settings.RECOGNITION_ENGINE = LOCAL
-    image = image_ingest(data=(FIXTURES / "obama.jpg").read_bytes(), features=["labels", "text"])
-    image = image_analyse(image_id=image.pk)
-    assert not image.labels.filter(name__in=["Person", "Face"]).exists()
-    assert image.faces.count() == 0
+    data = (FIXTURES / "obama.jpg").read_bytes()
+    image = image_analyse(image_id=image_ingest(data=data, features=["labels", "text"]).pk)
+    assert image.faces.count() == 0, "faces not asked for are not kept"
+    labels = {(label.name, label.confidence, len(label.instances)) for label in image.labels.all()}
+    assert {("Person", 0), ("Face", 1)} <= {(name, count) for name, _, count in labels}, "as Rekognition labels him"
+
+    again = image_analyse(image_id=image_ingest(data=data, features=["labels", "faces"]).pk)
+    assert again.faces.count() == 1
+    assert labels == {(label.name, label.confidence, len(label.instances)) for label in again.labels.all()}
 
 
 def test_compare_and_verify_answer_only_what_they_measured(api_client, settings):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -112,6 +113,14 @@ def test_a_face_means_a_person_label(engine):
     assert labels["Person"].confidence > 50
     assert len(labels["Face"].instances) == 1
     assert "Ball" in labels
+
+
+def test_locating_faces_finds_what_detecting_them_does_without_the_rest(engine):
+    bgr = cv2.imread(str(FIXTURES / "messi5.jpg"))
+    detected = engine.faces.detect(bgr, attributes=False)
+    located = engine.faces.locate(bgr)
+    assert [(f.bounding_box, f.confidence) for f in located] == [(f.bounding_box, f.confidence) for f in detected]
+    assert detected and all(f.embedding is None and not f.landmarks for f in located)
 
 
 def test_scene_text_is_read_as_lines_and_words(engine):

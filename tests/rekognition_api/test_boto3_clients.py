@@ -122,6 +122,12 @@ def test_image_analysis_calls(admin_client, checked):
     assert any("dog" in label["Name"].lower() or "Dog" in [p["Name"] for p in label["Parents"]]
                for label in labels["Labels"]), labels["Labels"]  # fmt: skip
     assert set(labels["ImageProperties"]["Quality"]) == {"Brightness", "Sharpness", "Contrast"}
+    people = {
+        label["Name"]: label for label in rekognition.detect_labels(Image={"Bytes": photo("obama.jpg")})["Labels"]
+    }
+    assert people["Person"]["Confidence"] > 90, "a person, as DetectLabels on AWS says"
+    [box] = people["Face"]["Instances"]
+    assert 0 < box["BoundingBox"]["Width"] < 1 and {"Name": "Person"} in people["Face"]["Parents"]
 
     [face] = rekognition.detect_faces(Image={"Bytes": photo("obama.jpg")}, Attributes=["ALL"])["FaceDetails"]
     assert face["Gender"]["Value"] == "Male" and 0 < face["BoundingBox"]["Width"] < 1

@@ -44,7 +44,10 @@ def test_each_frames_labels_are_found_by_time_and_as_segments(rekognition):
         times[hit["Label"]["Name"]].append(hit["Timestamp"])
         assert hit["Label"]["Confidence"] >= 50, "MinConfidence 50 by default"
     assert len(times["Dog"]) >= 3 and max(times["Dog"]) < 2000, "the dog, in its two seconds"
-    assert "Person" not in times, "people are labelled from the faces found, which a label job does not ask for"
+    assert times["Person"] and all(2000 <= at < 4000 for at in times["Person"]), "Obama, in his two seconds"
+    face = next(hit["Label"] for hit in found["Labels"] if hit["Label"]["Name"] == "Face")
+    assert [box["BoundingBox"]["Width"] > 0 for box in face["Instances"]] == [True], "his face's box"
+    assert {"Name": "Person"} in face["Parents"]
     assert not any(hit["Timestamp"] >= 4000 for hit in found["Labels"]), "nothing in the empty part"
     dog = next(hit["Label"] for hit in found["Labels"] if hit["Label"]["Name"] == "Dog")
     assert {"Name": "Pet"} in dog["Parents"], "as DetectLabels gives it"

@@ -107,8 +107,9 @@ class LocalEngine(EmbeddingEngine):
                 faces = result.faces = self.faces.detect(bgr, attributes=face_attributes)
         if "labels" in features:
             with stage(result, "labels"):
-                # People labels only from faces asked for: a detector that was not asked to run adds nothing.
-                result.labels = self._labels(rgb, faces or [], min_confidence=min_label_confidence, max_labels=50)
+                # ImageNet has no people: they are labelled from the faces found, located here if not asked for.
+                people = faces if faces is not None else self.faces.locate(bgr)
+                result.labels = self._labels(rgb, people, min_confidence=min_label_confidence, max_labels=50)
         if "text" in features:
             with stage(result, "text"):
                 result.text = self._text(bgr)
@@ -122,8 +123,7 @@ class LocalEngine(EmbeddingEngine):
 
     def detect_labels(self, image: bytes, *, max_labels: int = 50, min_confidence: float = 55.0) -> list[Label]:
         rgb = self._decode(image)
-        faces = self.faces.detect(_bgr(rgb), attributes=False)
-        return self._labels(rgb, faces, min_confidence=min_confidence, max_labels=max_labels)
+        return self._labels(rgb, self.faces.locate(_bgr(rgb)), min_confidence=min_confidence, max_labels=max_labels)
 
     def detect_faces(self, image: bytes, *, attributes: bool = True) -> list[FaceDetail]:
         return self.faces.detect(_bgr(self._decode(image)), attributes=attributes)

@@ -8,6 +8,7 @@ always cut from the full-resolution image.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import cv2
@@ -71,18 +72,13 @@ class FaceAnalyser:
 
     def detect(self, bgr: np.ndarray, *, attributes: bool) -> list[FaceDetail]:
         height, width = bgr.shape[:2]
-        found = []  # (score, pixel box, box, landmarks, aligned crop) of each face with an area
-        for row in self._detect_raw(bgr):
-            x, y, w, h = (float(v) for v in row[:4])
-            points = row[4:14].reshape(5, 2).astype(np.float32)
-            box = BoundingBox(left=x / width, top=y / height, width=w / width, height=h / height).clamped()
-            if box.width <= 0 or box.height <= 0:
-                continue
-            aligned = cv2.warpAffine(
+        found = [  # (score, pixel box, box, landmarks, aligned crop) of each face with an area
+            (score, pixels, box, points, cv2.warpAffine(
                 bgr, _similarity(points, SFACE_TEMPLATE), (112, 112), flags=cv2.INTER_LINEAR,
                 borderMode=cv2.BORDER_REPLICATE,
-            )  # fmt: skip
-            found.append((float(row[14]), (x, y, w, h), box, points, aligned))
+            ))
+            for score, pixels, box, points in self._boxes(bgr)
+        ]  # fmt: skip
         embeddings = self._embed_all([aligned for *_, aligned in found])
         faces = [
             FaceDetail(
@@ -101,6 +97,26 @@ class FaceAnalyser:
         ]
         faces.sort(key=lambda f: f.bounding_box.area, reverse=True)
         return faces
+
+    def locate(self, bgr: np.ndarray) -> list[FaceDetail]:
+        """Where the faces are and how sure the detector is: boxes and confidences, largest first; no identity
+        vector, landmarks or attributes (what labels of people need, at the detector's cost alone)."""
+        faces = [
+            FaceDetail(bounding_box=box, confidence=round(score * 100.0, 3)) for score, _, box, _ in self._boxes(bgr)
+        ]
+        faces.sort(key=lambda f: f.bounding_box.area, reverse=True)
+        return faces
+
+    def _boxes(
+        self, bgr: np.ndarray
+    ) -> Iterator[tuple[float, tuple[float, float, float, float], BoundingBox, np.ndarray]]:
+        """Each face found with an area: its score (0–1), its box in pixels and as ratios, its five landmarks."""
+        height, width = bgr.shape[:2]
+        for row in self._detect_raw(bgr):
+            x, y, w, h = (float(v) for v in row[:4])
+            box = BoundingBox(left=x / width, top=y / height, width=w / width, height=h / height).clamped()
+            if box.width > 0 and box.height > 0:
+                yield float(row[14]), (x, y, w, h), box, row[4:14].reshape(5, 2).astype(np.float32)
 
     def _detect_raw(self, bgr: np.ndarray) -> np.ndarray:
         height, width = bgr.shape[:2]
