@@ -81,23 +81,18 @@ def photos_in(
 ) -> Iterator[PhotoToImport]:
     """The photos a CSV file lists, or those of a folder tree, here or under an S3 prefix (``files``: its
     listing, if made already)."""
-    if is_s3(source):
-        return photos_in_s3(files if files is not None else listed(source) or [])
+    files = files if files is not None else listed(source)
+    if files is not None:
+        return photos_in_tree(files)
     path = Path(source)
-    return photos_in_csv(path, encoding=encoding) if path.suffix.lower() == ".csv" else photos_in_folder(path)
+    if path.suffix.lower() != ".csv":
+        raise ImportSourceError(f"{path} is not a folder, an S3 prefix or a .csv file.")
+    return photos_in_csv(path, encoding=encoding)
 
 
-def photos_in_folder(root: Path) -> Iterator[PhotoToImport]:
-    """``root/<external id>/<photo>``: each sub-folder is a person, named by it until renamed."""
-    if not root.is_dir():
-        raise ImportSourceError(f"{root} is not a folder.")
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        for photo in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in PHOTO_SUFFIXES):
-            yield PhotoToImport(external_id=folder.name, name=folder.name, photo=str(photo))
-
-
-def photos_in_s3(files: Listing) -> Iterator[PhotoToImport]:
-    """An S3 prefix's ``<external id>/<photo>`` as a folder tree: each "sub-folder" is a person."""
+def photos_in_tree(files: Listing) -> Iterator[PhotoToImport]:
+    """A folder tree's or S3 prefix's ``<external id>/<photo>``: each sub-folder is a person, named by it until
+    renamed. Hidden files and folders are passed over, as an image import passes them over."""
     for name, parts in files:
         if len(parts) == 2 and parts[0] and not hidden(parts) and _is_photo(parts[1]):
             yield PhotoToImport(external_id=parts[0], name=parts[0], photo=name)

@@ -39,6 +39,7 @@ def people_folder(tmp_path):
     (root / "B-46" / "broken.jpg").write_bytes((FIXTURES / "biden.jpg").read_bytes()[:2000])
     shutil.copy(FIXTURES / "obama3.jpg", root / "B-44-new.jpg")  # put beside the folders, not in one
     (root / "B-46" / ".DS_Store").write_bytes(b"Bud1")  # a Mac's own file, not the operator's
+    (root / "B-46" / "._biden.jpg").write_bytes(b"\x00\x05\x16\x07")  # a Mac's note about biden.jpg, not a photo
     (root / ".thumbnails").mkdir()  # a viewer's own folder, not a person's
     shutil.copy(FIXTURES / "obama.jpg", root / ".thumbnails" / "B-44.jpg")
     return root
@@ -73,6 +74,7 @@ def test_a_folder_is_enrolled_and_a_run_interrupted_midway_continues_where_it_st
     assert "skipped            2  (already enrolled 2)" in output and "left out           2" in output
     assert "B-44-new.jpg: not in a person's own folder" in output, "a photo no import reads is named, not lost"
     assert "notes.txt: not a photo by its name" in output and ".DS_Store" not in output
+    assert "._biden.jpg" not in output, "hidden files are passed over, as an image import passes them over"
     assert AuditEvent.objects.filter(action="person.enrol", details__via="import").count() == 3
     assert not Person.objects.filter(external_id=".thumbnails"), "a hidden folder is no person's, nor listed"
 
