@@ -34,7 +34,10 @@ def image_preview(image: Image) -> SafeString:
     width, height = image.width or 0, image.height or 0
     font = max(12.0, width / 40)
     boxes = [_face_box(face, width, height, font) for face in image.faces.select_related("person")]
-    for label in image.labels.exclude(name="Face"):
+    labels = image.labels.all()
+    if "faces" in image.features:  # the faces are drawn as faces; without them, the Face label's boxes show them
+        labels = labels.exclude(name="Face")
+    for label in labels:
         for instance in label.instances:
             box = BoundingBox(**{k.lower(): v for k, v in instance["BoundingBox"].items()})
             boxes.append(_box("label", box, width, height, font, LABEL, label.name))

@@ -400,6 +400,15 @@ def test_erasing_someone_enrolled_from_a_sighting_keeps_that_photo_but_no_embedd
     assert not Face.objects.filter(pk=face_to_review.pk).exists()
 
 
+def test_an_image_analysed_for_labels_alone_shows_where_its_people_are(settings, media_root):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.local.LocalEngine", "OPTIONS": {}}
+    image = image_ingest(data=(images.FIXTURES / "obama.jpg").read_bytes(), features=["labels"])
+    image_analyse(image_id=image.pk)
+    page = admin_client(roles.REVIEWER).get(reverse("admin:recognition_image_change", args=[image.pk])).content
+    drawn = re.findall(r'<g class="box label">\s*<rect [^>]*/>\s*<text [^>]*>([^<]*)</text>', page.decode())
+    assert drawn == ["Face"], "no face was kept, so the Face label's box is drawn"
+
+
 def _face_box_colour(client, image_id) -> tuple[str, str]:
     page = client.get(reverse("admin:recognition_image_change", args=[image_id])).content.decode()
     box = re.search(
