@@ -34,9 +34,8 @@ def image_preview(image: Image) -> SafeString:
     width, height = image.width or 0, image.height or 0
     font = max(12.0, width / 40)
     boxes = [_face_box(face, width, height, font) for face in image.faces.select_related("person")]
-    labels = image.labels.all()
-    if "faces" in image.features:  # the faces are drawn as faces; without them, the Face label's boxes show them
-        labels = labels.exclude(name="Face")
+    # People are labelled by their faces: Person and Face box the faces, drawn as faces where they were kept.
+    labels = image.labels.exclude(name__in=["Face", "Person"] if "faces" in image.features else ["Face"])
     for label in labels:
         for instance in label.instances:
             box = BoundingBox(**{k.lower(): v for k, v in instance["BoundingBox"].items()})

@@ -406,7 +406,7 @@ def test_an_image_analysed_for_labels_alone_shows_where_its_people_are(settings,
     image_analyse(image_id=image.pk)
     page = admin_client(roles.REVIEWER).get(reverse("admin:recognition_image_change", args=[image.pk])).content
     drawn = re.findall(r'<g class="box label">\s*<rect [^>]*/>\s*<text [^>]*>([^<]*)</text>', page.decode())
-    assert drawn == ["Face"], "no face was kept, so the Face label's box is drawn"
+    assert drawn == ["Person"], "no face was kept, so the Person label's box is drawn"
 
 
 def _face_box_colour(client, image_id) -> tuple[str, str]:

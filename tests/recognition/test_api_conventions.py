@@ -69,7 +69,7 @@ def test_labels_of_people_do_not_depend_on_the_faces_being_asked_for(settings):
     image = image_analyse(image_id=image_ingest(data=data, features=["labels", "text"]).pk)
     assert image.faces.count() == 0, "faces not asked for are not kept"
     labels = {(label.name, label.confidence, len(label.instances)) for label in image.labels.all()}
-    assert {("Person", 0), ("Face", 1)} <= {(name, count) for name, _, count in labels}, "as Rekognition labels him"
+    assert {("Person", 1), ("Face", 1)} <= {(name, count) for name, _, count in labels}, "as Rekognition labels him"
 
     again = image_analyse(image_id=image_ingest(data=data, features=["labels", "faces"]).pk)
     assert again.faces.count() == 1

@@ -105,14 +105,16 @@ def faces_share(faces: list[FaceDetail]) -> float:
 
 
 def people_labels(faces: list[FaceDetail], *, min_confidence: float) -> list[Label]:
-    """Person and Face labels from detected faces (ImageNet has no class for people)."""
+    """Person and Face labels from detected faces (ImageNet has no class for people). Each has an instance a
+    face, boxed as the face: Rekognition's Person instances box whole people, and code that counts people
+    counts them."""
     faces = [f for f in faces if f.confidence >= min_confidence]
     if not faces:
         return []
     best = max(f.confidence for f in faces)
     instances = tuple(LabelInstance(bounding_box=f.bounding_box, confidence=f.confidence) for f in faces)
     return [
-        Label(name="Person", confidence=best, categories=("Person Description",)),
+        Label(name="Person", confidence=best, categories=("Person Description",), instances=instances),
         Label(
             name="Face", confidence=best, parents=("Person",), categories=("Person Description",), instances=instances
         ),
