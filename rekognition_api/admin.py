@@ -1,5 +1,5 @@
 """Access keys in the back office: created with their secret shown once, revoked, never shown again; and the
-Rekognition-compatible API's users and video jobs, read only."""
+Rekognition-compatible API's users, collections' tags and video jobs, read only."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from recognition.admin.common import ReadOnlyAdmin
 from recognition.audit import request_ip
 from rekognition_api.keys import access_key_create, access_key_refusal, access_key_revoke
-from rekognition_api.models import AccessKey, CollectionUser, VideoJob
+from rekognition_api.models import AccessKey, CollectionTag, CollectionUser, VideoJob
 
 
 @admin.register(AccessKey)
@@ -83,6 +83,16 @@ class CollectionUserAdmin(ReadOnlyAdmin):
     list_filter = ["collection"]
     search_fields = ["user_id", "person__name"]
     list_select_related = ["collection", "person"]
+
+
+@admin.register(CollectionTag)
+class CollectionTagAdmin(ReadOnlyAdmin):
+    """The tags infrastructure code put on collections (TagResource); set and removed through the API only."""
+
+    list_display = ["key", "value", "collection"]
+    list_filter = ["collection"]
+    search_fields = ["key", "value"]
+    list_select_related = ["collection"]
 
 
 @admin.register(VideoJob)

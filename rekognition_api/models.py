@@ -1,5 +1,5 @@
-"""Access keys for signed requests, Rekognition's users as Facesite people, and Rekognition Video's jobs as
-Facesite videos."""
+"""Access keys for signed requests, Rekognition's users as Facesite people, collections' tags, and Rekognition
+Video's jobs as Facesite videos."""
 
 from __future__ import annotations
 
@@ -59,6 +59,22 @@ class CollectionUser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.collection}/{self.user_id}"
+
+
+class CollectionTag(models.Model):
+    """A tag (key and value) on a collection, as Rekognition's TagResource puts one: what infrastructure code
+    (Terraform, CloudFormation) sets and reads back on the collections it manages."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    value = models.CharField(max_length=256, blank=True)
+
+    class Meta:
+        ordering = ["collection", "key"]
+        constraints = [models.UniqueConstraint(fields=["collection", "key"], name="one_value_per_tag_key")]
+
+    def __str__(self) -> str:
+        return f"{self.collection}: {self.key}={self.value}"
 
 
 class VideoJob(models.Model):

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from backoffice import roles
 from integrations.models import Delivery, Endpoint
 from integrations.services.sending import delivery_send
 from kiosk.models import Kiosk
@@ -22,7 +23,7 @@ from recognition.services.ingest import image_ingest
 from recognition.services.matching import person_verify
 from recognition.services.people import person_enroll
 from rekognition_api.keys import access_key_create
-from rekognition_api.models import CollectionUser, VideoJob
+from rekognition_api.models import CollectionTag, CollectionUser, VideoJob
 from tests import images
 from tests.factories import PersonFactory, UserFactory
 from videos.models import Camera, Video
@@ -52,6 +53,7 @@ def one_of_everything(settings, endpoint):
     Token.objects.create(user=batch_job)
     access_key_create(user=batch_job, description="Nightly import")
     CollectionUser.objects.create(collection=default, user_id="ada", person=ada)
+    CollectionTag.objects.create(collection=default, key="team", value="security")
     gate = Camera(name="gate", location="Gate", collection=default)
     gate.stream_url = "rtsp://viewer:s3cret-pass@192.0.2.7:554/stream1"
     gate.save()
@@ -98,3 +100,14 @@ def test_dates_and_times_are_shown_in_the_sites_time_zone(one_of_everything, set
     assert "2026-12-02 01:30" in person
     secret = client.get(reverse("admin:integrations_endpoint_change", args=[endpoint.pk])).content.decode()
     assert "Set 2026-12-02 01:30; stored encrypted" in secret
+
+
+def test_administrators_see_collections_tags_and_reviewers_do_not(one_of_everything):
+    """The roles as the migrations left them (this test's database is not flushed between tests)."""
+    page = reverse("admin:rekognition_api_collectiontag_changelist")
+    for role, status in ((roles.ADMINISTRATOR, 200), (roles.REVIEWER, 403)):
+        client = Client()
+        client.force_login(UserFactory(role=role, is_staff=True))
+        answer = client.get(page)
+        assert answer.status_code == status, role
+        assert ("security" in answer.content.decode()) == (status == 200), "the tag's value, to those who may see it"
