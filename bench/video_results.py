@@ -5,7 +5,8 @@ its page in the back office, on a video of ``--hours`` hours whose results are a
         [--database-url postgres://...]
 
 The results are synthetic, written as the worker writes them when a video is done: ``--labels`` labels in
-each sampled frame (2 a second) drawn from twice as many names, so that labels come and go (many stretches);
+each sampled frame (2 a second) drawn from twice as many names, so that labels come and go (many stretches),
+and one label of a category of its own in one frame of a thousand (a Get that asks for that category alone);
 ``--sightings`` faces followed for 20 s each at random times, each frame's face kept with its landmarks, pose
 and quality (``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no
 HTTP), each figure the best of three: the first page of 1000, and the page after ``--deep`` pages; then the
@@ -34,6 +35,9 @@ from scratch import scratch_folder  # noqa: E402  (beside this script)
 
 SAMPLE_RATE = 2.0
 FOLLOWED = 40  # sampled frames a sighting's face is followed for
+# A label of its own category, in one sampled frame of a thousand: a Get that asks for that category alone.
+RARE_CATEGORY = "Animals and Pets"
+RARE_ONLY = {"LabelCategoryInclusionFilters": [RARE_CATEGORY]}
 MARKS = [["eyeLeft", 0.31, 0.3], ["eyeRight", 0.39, 0.3], ["nose", 0.35, 0.37], ["mouthLeft", 0.32, 0.42],
          ["mouthRight", 0.38, 0.42]]  # fmt: skip
 
@@ -91,6 +95,8 @@ def labelled_and_followed(args: argparse.Namespace) -> Any:
     details = {"parents": ["Object"], "aliases": [], "categories": ["Home and Indoors"], "instances": []}
     found = [[frame / SAMPLE_RATE, "label", name, rng.uniform(50, 99), details]
              for frame in range(int(seconds * SAMPLE_RATE)) for name in rng.sample(names, args.labels)]  # fmt: skip
+    rare = {**details, "parents": ["Animal"], "categories": [RARE_CATEGORY]}
+    found += [[frame / SAMPLE_RATE, "label", "Fox", 80.0, rare] for frame in range(0, int(seconds * SAMPLE_RATE), 1000)]
     start = time.perf_counter()
     labels_record(video, found)
     print(f"{len(found):,} labels in frames recorded in {time.perf_counter() - start:.1f} s")
@@ -123,6 +129,7 @@ def measure(video: Any, deep: int) -> None:
     labels, faces, search = VideoJob.Kind.LABEL_DETECTION, VideoJob.Kind.FACE_DETECTION, VideoJob.Kind.FACE_SEARCH
     gets: list[tuple[str, VideoJob.Kind, Callable[..., dict[str, Any]], dict[str, Any]]] = [
         ("GetLabelDetection", labels, video_labels.get_label_detection, {}),
+        ("GetLabelDetection category", labels, video_labels.get_label_detection, {"GeneralLabels": RARE_ONLY}),
         ("GetLabelDetection SEGMENTS", labels, video_labels.get_label_detection, {"AggregateBy": "SEGMENTS"}),
         ("GetLabelDetection NAME", labels, video_labels.get_label_detection, {"SortBy": "NAME"}),
         ("GetFaceDetection", faces, videos.get_face_detection, {}),
@@ -131,7 +138,8 @@ def measure(video: Any, deep: int) -> None:
     ]  # fmt: skip
     print(f"{'':28} {'first page':>11} {f'page {deep + 1}':>11}")
     for name, kind, get, params in gets:
-        VideoJob.objects.filter(video=video).update(kind=kind)
+        # A job keeps its start's Settings.GeneralLabels; here they are put there for each Get.
+        VideoJob.objects.filter(video=video).update(kind=kind, settings=params.pop("GeneralLabels", {}))
         params = {"JobId": str(video.pk), **params}
         first, answer = best_of_three(lambda: get(call, params))  # noqa: B023  (called at once)
         for _ in range(deep - 1):

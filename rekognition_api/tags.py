@@ -51,11 +51,13 @@ def tag_key_check(key: str) -> None:
 
 def collection_tag(collection: Collection, tags: Mapping[str, str]) -> None:
     """Add ``tags`` to the collection, a key already there taking the new value; ``TagRefused`` (nothing
-    changed) for a tag Rekognition would refuse or for more than ``MAX_TAGS`` in all."""
+    changed) for a tag Rekognition would refuse or for more than ``MAX_TAGS`` in all;
+    ``Collection.DoesNotExist`` if it was deleted meanwhile."""
     tags_check(tags)
     with transaction.atomic():
         # Lock the collection's row, so that two calls at once cannot pass the limit together.
-        Collection.objects.select_for_update().filter(pk=collection.pk).exists()
+        if not Collection.objects.select_for_update().filter(pk=collection.pk).exists():
+            raise Collection.DoesNotExist(f"The collection {collection.name} was deleted.")
         kept = set(tags_of(collection)) | set(tags)
         if len(kept) > MAX_TAGS:
             raise TagRefused(f"The collection would have {len(kept)} tags; it may have at most {MAX_TAGS}.",

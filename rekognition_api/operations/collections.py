@@ -113,6 +113,8 @@ def _tagged(resource_arn: str) -> Collection:
 def _tags_refused() -> Iterator[None]:
     try:
         yield
+    except Collection.DoesNotExist as exc:
+        raise AwsError("ResourceNotFoundException", str(exc)) from exc
     except TagRefused as exc:
         if exc.too_many:
             raise AwsError("ServiceQuotaExceededException", exc.message) from exc

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from recognition.engines.base import Label
 from rekognition_api.models import VideoJob
 from rekognition_api.operations.common import Call, label_json, label_wanted, model_version, moderation_json
 from rekognition_api.operations.pages import page_of_rows
@@ -38,8 +39,7 @@ def get_label_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if job.video.status != Video.Status.DONE:
         return answer
     general = job.settings
-    named = Q(name__in=general["LabelInclusionFilters"]) if general.get("LabelInclusionFilters") else Q()
-    named &= ~Q(name__in=general.get("LabelExclusionFilters", ()))  # label_wanted decides; these narrow the reading
+    named = _names_wanted(job.video, general)
     results = _detections(call, job, params, VideoLabel.Kind.LABEL, named=named, key="Label",
                           as_json=lambda row: label_json(label_of(row)),
                           wanted=lambda row: label_wanted(label_of(row), general))  # fmt: skip
@@ -63,6 +63,27 @@ def get_content_moderation(call: Call, params: dict[str, Any]) -> dict[str, Any]
     results = _detections(call, job, params, VideoLabel.Kind.MODERATION, key="ModerationLabel",
                           as_json=lambda row: moderation_json(moderation_of(row)))  # fmt: skip
     return {**answer, **results}
+
+
+def _names_wanted(video: Video, general: dict[str, Any]) -> Q:
+    """The names of the labels that can pass ``Settings.GeneralLabels``' filters, so that the database reads
+    only those: the names filtered, and for categories the video's names whose categories pass (a label's
+    categories come with its name, so the names are a short list however long the video). ``label_wanted``
+    still decides each row."""
+    named = Q(name__in=general["LabelInclusionFilters"]) if general.get("LabelInclusionFilters") else Q()
+    named &= ~Q(name__in=general.get("LabelExclusionFilters", ()))
+    if general.get("LabelCategoryInclusionFilters") or general.get("LabelCategoryExclusionFilters"):
+        found = video.label_segments.filter(named, kind=VideoLabel.Kind.LABEL)
+        names = found.order_by("name").values_list("name", flat=True).distinct()  # from the index alone
+        labels = [Label(name, 0.0, categories=_categories(found.filter(name=name))) for name in names]
+        named &= Q(name__in={label.name for label in labels if label_wanted(label, general)})
+    return named
+
+
+def _categories(stretches: QuerySet[VideoLabelSegment]) -> tuple[str, ...]:
+    """The categories of the label of these stretches (its first's: they come with its name)."""
+    first: list[list[str] | None] = list(stretches.order_by("start").values_list("details__categories", flat=True)[:1])
+    return tuple(first[0] or ()) if first else ()
 
 
 def _asked(params: dict[str, Any]) -> dict[str, str]:

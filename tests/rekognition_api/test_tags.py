@@ -5,6 +5,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backoffice import roles
+from recognition.models import Collection
+from rekognition_api.models import CollectionTag
+from rekognition_api.tags import collection_tag
 from tests.factories import UserFactory
 from tests.rekognition_api.clients import REGION, client_for
 
@@ -82,3 +85,11 @@ def test_reading_tags_needs_sight_of_collections_and_changing_them_more(live_ser
     assert code == "AccessDeniedException" and "recognition.change_collection" in message
     assert refused(reviewer.untag_resource, ResourceArn=arn, TagKeys=["team"])[0] == "AccessDeniedException"
     assert rekognition.list_tags_for_resource(ResourceArn=arn)["Tags"] == {"team": "security"}
+
+
+def test_a_collection_deleted_while_it_is_tagged_is_not_found_and_nothing_is_left():
+    gone = Collection.objects.create(name="gone")
+    Collection.objects.filter(pk=gone.pk).delete()  # by another request, after this one found it
+    with pytest.raises(Collection.DoesNotExist):
+        collection_tag(gone, {"team": "security"})
+    assert not CollectionTag.objects.exists()

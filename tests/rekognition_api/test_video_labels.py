@@ -80,6 +80,32 @@ def test_label_filters_and_min_confidence_are_those_of_detect_labels(rekognition
     assert not VideoLabel.objects.filter(video_id=job, confidence__lt=70).exists(), "kept at the job's minimum"
 
 
+def test_category_filters_pick_labels_as_detect_labels_does_a_page_at_a_time(rekognition):
+    people = {"GeneralLabels": {"LabelCategoryInclusionFilters": ["Person Description"]}}
+    job = rekognition.start_label_detection(Video=CLIP, Settings=people)["JobId"]
+    no_animals = {"GeneralLabels": {"LabelCategoryExclusionFilters": ["Animals and Pets"]}}
+    other = rekognition.start_label_detection(Video=CLIP, Settings=no_animals)["JobId"]
+    for started in (job, other):
+        analysed_here(Video.objects.get(pk=started))
+
+    hits, token = [], {}
+    while True:  # one a page: each page is full until the last
+        answer = rekognition.get_label_detection(JobId=job, MaxResults=1, **token)
+        hits += answer["Labels"]
+        if "NextToken" not in answer:
+            break
+        assert len(answer["Labels"]) == 1
+        token = {"NextToken": answer["NextToken"]}
+    assert {hit["Label"]["Name"] for hit in hits} == {"Person", "Face"}
+    assert all(2000 <= hit["Timestamp"] < 4000 for hit in hits), "Obama's two seconds"
+    assert len(hits) == len(rekognition.get_label_detection(JobId=job)["Labels"]), "the same as one read"
+
+    kept = rekognition.get_label_detection(JobId=other, AggregateBy="SEGMENTS")["Labels"]
+    assert "Person" in {hit["Label"]["Name"] for hit in kept}
+    assert not [hit for hit in kept if {"Name": "Animals and Pets"} in hit["Label"]["Categories"]]
+    assert "Dog" not in {hit["Label"]["Name"] for hit in kept}
+
+
 def test_content_moderation_answers_each_frames_moderation_labels(rekognition):
     safe = rekognition.start_content_moderation(Video=CLIP)["JobId"]
     every = rekognition.start_content_moderation(Video=CLIP, MinConfidence=0)["JobId"]
