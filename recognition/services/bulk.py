@@ -20,6 +20,7 @@ import codecs
 import csv
 import hashlib
 import io
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -193,8 +194,21 @@ def listed(source: str | Path) -> Listing | None:
         return [(str(found), parts) for found, parts in _under(s3_prefix(str(source))) if parts[-1]]
     if Path(source).is_dir():
         root = Path(source)
-        return [(str(path), path.relative_to(root).parts) for path in sorted(root.rglob("*")) if path.is_file()]
+        return [(str(path), path.relative_to(root).parts) for path in sorted(_files_under(root))]
     return None
+
+
+def _files_under(root: Path) -> Iterator[Path]:
+    """The files of a folder tree, through links to folders (a person's folder may be a link to a share), each
+    folder read once however many links lead to it (so a link back up does not loop)."""
+    seen: set[tuple[int, int]] = set()
+    for folder, folders, files in os.walk(root, followlinks=True):
+        here = os.stat(folder)
+        if (here.st_dev, here.st_ino) in seen:
+            folders.clear()
+            continue
+        seen.add((here.st_dev, here.st_ino))
+        yield from (path for path in (Path(folder) / name for name in files) if path.is_file())
 
 
 def left_out(

@@ -203,3 +203,19 @@ def test_a_missing_folder_or_collection_is_named(tmp_path):
         run(tmp_path, collection="lobby")
     Collection.objects.create(name="lobby")
     assert "into 'lobby'" in run(tmp_path, collection="lobby")
+
+
+def test_a_persons_folder_may_be_a_link_and_a_link_back_up_does_not_loop(tmp_path, media_root):
+    share = tmp_path / "hr-share" / "B-50"  # kept elsewhere, linked into the import's folder
+    share.mkdir(parents=True)
+    shutil.copy(FIXTURES / "biden.jpg", share / "biden.jpg")
+    root = tmp_path / "people"
+    (root / "B-44").mkdir(parents=True)
+    shutil.copy(FIXTURES / "obama.jpg", root / "B-44" / "obama.jpg")
+    (root / "B-50").symlink_to(share, target_is_directory=True)
+    (root / "B-44" / "up").symlink_to(root, target_is_directory=True)  # a loop, made by mistake
+
+    output = run(root)
+    assert "Enrolling 2 photos of 2 people" in output
+    assert references("B-44") == 1 and references("B-50") == 1, "the linked folder's photo is enrolled"
+    assert "left out           0" not in output and "up/" not in output, "the loop is read once, not followed"
