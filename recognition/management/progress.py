@@ -1,4 +1,4 @@
-"""Progress shown by long management commands."""
+"""Progress shown by long management commands, and the counts they report."""
 
 from __future__ import annotations
 
@@ -31,3 +31,8 @@ class ProgressBar:
     def finish(self) -> None:
         if self.live and self.total:
             self.out.write("")
+
+
+def counted(number: int, thing: str, things: str = "") -> str:
+    """``1 photo``, ``2 photos``; ``things`` where the plural is not ``thing`` + s (``1 person``, ``2 people``)."""
+    return f"{number} {thing if number == 1 else things or thing + 's'}"

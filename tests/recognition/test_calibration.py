@@ -96,7 +96,7 @@ def test_labelled_folder_is_scored_into_pairs_with_its_groups(local_engine, tmp_
 
     out = capsys.readouterr().out
     assert "others/rex/dog.jpg: no face found" in out
-    assert "5 photos of 3 people: 3 genuine and 7 impostor pairs stored; 1 photos skipped." in out
+    assert "5 photos of 3 people: 3 genuine and 7 impostor pairs stored; 1 photo skipped." in out
     assert "2 files of the folder were not read:" in out
     assert "adults/loose.jpg: not in a person's folder" in out and "rex/notes.txt: not a photo by its name" in out
     assert "false-match rate" in out and "Equal error" in out

@@ -84,6 +84,7 @@ def test_a_dry_run_reads_everything_and_changes_nothing(tmp_path, media_root):
     (root / "E-1").mkdir(parents=True)
     (root / "E-1" / "a.jpg").write_bytes(images.jpeg((96, 72), seed=1))
     output = run(root, dry_run=True)
+    assert "Checking 1 photo of 1 person into 'default'" in output
     assert "would enrol        1" in output and "dry run" in output
     assert not Person.objects.exists() and not Face.objects.exists()
 

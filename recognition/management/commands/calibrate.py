@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recognition.calibration.stats import Rate
 from recognition.exceptions import InvalidInput
+from recognition.management.progress import counted
 from recognition.models import Collection
 from recognition.services.calibration import SOURCES, CalibrationReport, calibration_picture, calibration_report
 from recognition.services.calibration_folder import LabelledPhoto, calibration_folder_score, calibration_pairs_clear
@@ -69,8 +70,9 @@ class Command(BaseCommand):
 
         scored = calibration_folder_score(folder=folder, collection=collection, actor=None, progress=progress)
         self.stdout.write(
-            f"{scored.photos} photos of {scored.people} people: {scored.genuine} genuine and {scored.impostor} "
-            f"impostor pairs stored; {len(scored.skipped)} photos skipped."
+            f"{counted(scored.photos, 'photo')} of {counted(scored.people, 'person', 'people')}: "
+            f"{scored.genuine} genuine and {scored.impostor} impostor pairs stored; "
+            f"{counted(len(scored.skipped), 'photo')} skipped."
         )
         if scored.left_out:
             self.stdout.write(f"{len(scored.left_out)} files of the folder were not read:")

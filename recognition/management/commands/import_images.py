@@ -9,6 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from recognition.exceptions import FacesiteError
 from recognition.management.importing import ImportCommand
+from recognition.management.progress import counted
 from recognition.services import bulk
 from recognition.services.ingest import clean_features
 
@@ -41,7 +42,7 @@ class Command(ImportCommand):
         files = self.listing(source)
         items = self.items_in(lambda: bulk.images_in(source, encoding=encoding, files=files))
         self.stdout.write(
-            f"{'Checking' if dry_run else 'Queuing'} {len(items)} images for {target.name!r}"
+            f"{'Checking' if dry_run else 'Queuing'} {counted(len(items), 'image')} for {target.name!r}"
             f"{' (dry run: nothing is changed)' if dry_run else ''}."
         )
         self.import_all(

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from recognition.management.importing import ImportCommand
+from recognition.management.progress import counted
 from recognition.services import bulk
 
 NOT_IN_A_PERSONS_FOLDER = "not in a person's own folder: each person's photos go in <folder>/<external id>/"
@@ -40,9 +41,9 @@ class Command(ImportCommand):
         target = self.collection(collection)
         files = self.listing(source)
         items = self.items_in(lambda: bulk.photos_in(source, encoding=encoding, files=files))
-        people = len({item.external_id for item in items})
+        people = counted(len({item.external_id for item in items}), "person", "people")
         self.stdout.write(
-            f"{'Checking' if dry_run else 'Enrolling'} {len(items)} photos of {people} people into {target.name!r}"
+            f"{'Checking' if dry_run else 'Enrolling'} {counted(len(items), 'photo')} of {people} into {target.name!r}"
             f"{' (dry run: nothing is changed)' if dry_run else ''}."
         )
         self.import_all(
