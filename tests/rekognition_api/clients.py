@@ -16,10 +16,12 @@ REGION = "eu-west-1"
 
 
 def client_for(
-    live_server, user, *, secret: str | None = None, checked: list | None = None, created_by: Any = None
-) -> Any:
+    live_server, user, *, secret: str | None = None, checked: list | None = None, created_by: Any = None,
+    validate: bool = True,
+) -> Any:  # fmt: skip
     """A boto3 Rekognition client signing as ``user`` (with a wrong secret when given) with a key ``created_by``
-    made, whose every raw answer is walked against the operation's output shape into ``checked``."""
+    made, whose every raw answer is walked against the operation's output shape into ``checked``; without
+    ``validate``, boto3 sends parameters it would refuse, for the server to refuse."""
     key, real_secret = access_key_create(user=user, actor=created_by)
     client = boto3.client(
         "rekognition",
@@ -27,7 +29,9 @@ def client_for(
         region_name=REGION,
         aws_access_key_id=key.access_key_id,
         aws_secret_access_key=secret or real_secret,
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),  # no retries: see every answer,
+        config=Config(
+            retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=validate
+        ),  # no retries: see every answer,
     )
     if checked is not None:
 
