@@ -168,7 +168,8 @@ class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
         if not self.has_view_permission(request, video):
             raise PermissionDenied
         audit_request(request, AuditEvent.Action.VIDEO_VIEW, video)
-        sightings: list[Any] = list(video.sightings.select_related("person", "candidate", "face"))
+        # Each frame's boxes and details are what the API pages through; the page shows where and who.
+        sightings: list[Any] = list(video.sightings.select_related("person", "candidate").defer("boxes", "details"))
         length = max(video.duration or 0.0, 1e-6)
         for sighting in sightings:  # where each sits on the timeline
             sighting.left_percent = 100 * sighting.first_at / length

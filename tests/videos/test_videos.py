@@ -386,6 +386,7 @@ def test_the_admin_plays_the_video_seeks_by_range_and_shows_sightings_on_the_tim
     html = page.content.decode()
     assert page.status_code == 200 and '<video id="video-player"' in html
     assert html.count('class="sighting') == 2 and 'data-seek="3.0"' in html and "Barack Obama" in html
+    assert html.count('width="56" height="56" loading="lazy"') == 2, "crops load as they scroll into view"
     size = done.size_bytes
     part = admin.get(reverse("admin:videos_video_file", args=[done.pk]), HTTP_RANGE="bytes=100-199")
     assert part.status_code == 206 and part["Content-Range"] == f"bytes 100-199/{size}"
