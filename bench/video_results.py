@@ -10,7 +10,7 @@ and one label of a category of its own in one frame of a thousand (a Get that as
 ``--sightings`` faces followed for 20 s each at random times, each frame's face kept with its landmarks, pose
 and quality (``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no
 HTTP), each figure the best of three: the first page of 1000, and the page after ``--deep`` pages; then the
-video's REST answer and its page in the back office.
+video's REST answer, its ``video.analysed`` document and its page in the back office.
 The database is a throw-away SQLite file, or ``--database-url``'s: the video and the account made are deleted
 at the end (the account's reads stay in the audit trail); on PostgreSQL, the tables are analysed first, as
 autovacuum does soon after so many rows are written.
@@ -120,6 +120,7 @@ def measure(video: Any, deep: int) -> None:
     from django.urls import reverse
     from rest_framework.test import APIClient
 
+    from integrations import xml
     from rekognition_api.models import VideoJob
     from rekognition_api.operations import video_labels, videos
     from rekognition_api.operations.common import Call
@@ -155,6 +156,8 @@ def measure(video: Any, deep: int) -> None:
     assert response.status_code == 200, response.content[:300]
     print(f"{'GET /api/videos/{id}/':28} {rest:8.0f} ms  ({len(response.json()['labels']):,} label stretches, "
           f"{len(response.content) / 1e6:.1f} MB)")  # fmt: skip
+    built, document = best_of_three(lambda: xml.video_event(video, key="bench"))
+    print(f"{'video.analysed document':28} {built:8.0f} ms  ({len(document) / 1e6:.1f} MB)")
     browser = Client(HTTP_HOST="localhost")
     browser.force_login(call.user)
     shown, page = best_of_three(lambda: browser.get(reverse("admin:videos_video_change", args=[video.pk])))

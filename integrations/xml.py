@@ -124,7 +124,8 @@ def video_event(video: Video, *, key: str) -> bytes:
     )  # fmt: skip
     _sub(node, "engine", name=video.engine, modelVersion=video.model_version)
     sightings = _sub(node, "sightings")
-    for sighting in video.sightings.select_related("person").order_by("first_at"):
+    # Each frame's boxes and details are the REST API's to page through; the document says when and who.
+    for sighting in video.sightings.select_related("person").defer("boxes", "details").order_by("first_at"):
         element = _sub(
             sightings, "sighting", id=str(sighting.pk), firstAt=f"{sighting.first_at:.3f}",
             lastAt=f"{sighting.last_at:.3f}", bestAt=f"{sighting.best_at:.3f}",
