@@ -34,7 +34,7 @@ from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 from recognition.services.collections import collection_named
 from videos.filters import CameraSightingFilter, LabelSegmentFilter, VideoFilter, VideoSightingFilter
-from videos.labels import segment_json, video_label_segments
+from videos.labels import stretch_json, stretch_values, video_label_segments
 from videos.models import FEATURES, Camera, Sighting, Video, VideoLabel, VideoLabelSegment
 from videos.services import AnalysisOptions, video_delete, video_upload, video_upload_url
 
@@ -177,7 +177,7 @@ class VideoViewSet(
         if self.action == "sightings":
             return Sighting.objects.filter(of_video).select_related("person").order_by("first_at", "pk")
         if self.action == "labels":
-            return VideoLabelSegment.objects.filter(of_video).order_by("start", "name", "pk")
+            return stretch_values(VideoLabelSegment.objects.filter(of_video).order_by("start", "name", "pk"))
         videos = Video.objects.select_related("collection").order_by("-created_at")
         return videos if self.action == "list" else videos.prefetch_related("sightings__person")
 
@@ -260,7 +260,7 @@ class VideoViewSet(
         """Each stretch of sampled frames a label (or moderation label) was found in, as they began, a page at
         a time: what the video's answer holds in `labels`, for a long video read in pages, or only some."""
         return self._page_of(
-            request, pk, lambda page: self.get_serializer([segment_json(row) for row in page], many=True).data
+            request, pk, lambda page: self.get_serializer([stretch_json(values) for values in page], many=True).data
         )
 
     def _page_of(self, request: Request, pk: str | None, serialized: Callable[[Sequence[Any]], Any]) -> Response:

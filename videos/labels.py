@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import QuerySet
+
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel
 from videos.models import Video, VideoLabel, VideoLabelSegment
 
@@ -78,23 +80,24 @@ def moderation_of(row: VideoLabel | VideoLabelSegment) -> ModerationLabel:
 
 
 def video_label_segments(video: Video) -> list[dict[str, Any]]:
-    """The video's labels and moderation labels as stretches, by start: what its page, the REST API and its
+    """The video's labels and moderation labels as stretches, by start: what the REST API and its
     ``video.analysed`` document show."""
-    # Read as values, a stretch's parents alone from its details: a long video has a hundred thousand stretches.
-    rows = video.label_segments.order_by("start", "name", "pk").values_list(
+    return [stretch_json(values) for values in stretch_values(video.label_segments.order_by("start", "name", "pk"))]
+
+
+def stretch_values(rows: QuerySet[VideoLabelSegment]) -> QuerySet[Any]:
+    """What ``stretch_json`` reads of each stretch, as values, its parents alone from its details: a long video
+    has a hundred thousand stretches, and their rows' whole details need not be decoded to show them."""
+    return rows.values_list(
         "kind", "name", "start", "end", "frames", "confidence", "details__parents", "details__parent_name"
     )
-    return [
-        {"kind": kind, "name": name, "parents": _parents_of(kind, parents, parent_name), "first_at": start,
-         "last_at": end, "frames": frames, "confidence": confidence}
-        for kind, name, start, end, frames, confidence, parents, parent_name in rows
-    ]  # fmt: skip
 
 
-def segment_json(row: VideoLabelSegment) -> dict[str, Any]:
-    """A stretch as the video's page, the REST API and ``video.analysed`` show it."""
-    return {"kind": row.kind, "name": row.name, "parents": _parents(row), "first_at": row.start, "last_at": row.end,
-            "frames": row.frames, "confidence": row.confidence}  # fmt: skip
+def stretch_json(values: tuple[Any, ...]) -> dict[str, Any]:
+    """A stretch (its ``stretch_values``) as the REST API and ``video.analysed`` show it."""
+    kind, name, start, end, frames, confidence, parents, parent_name = values
+    return {"kind": kind, "name": name, "parents": _parents_of(kind, parents, parent_name), "first_at": start,
+            "last_at": end, "frames": frames, "confidence": confidence}  # fmt: skip
 
 
 def _label_details(label: Label) -> dict[str, Any]:
@@ -143,13 +146,11 @@ def labels_found(video: Video, *, starts: int = 12) -> list[LabelFound]:
             label.starts.append(start)
         label.stretches, label.frames = label.stretches + 1, label.frames + frames
         label.confidence = max(label.confidence, confidence)
-    for row in VideoLabelSegment.objects.filter(pk__in=first.values()):
-        found[(row.kind, row.name)].parents = _parents(row)
+    for kind, name, parents, parent_name in VideoLabelSegment.objects.filter(pk__in=first.values()).values_list(
+        "kind", "name", "details__parents", "details__parent_name"
+    ):  # fmt: skip
+        found[(kind, name)].parents = _parents_of(kind, parents, parent_name)
     return list(found.values())
-
-
-def _parents(row: VideoLabelSegment) -> list[str]:
-    return _parents_of(row.kind, row.details.get("parents"), row.details.get("parent_name"))
 
 
 def _parents_of(kind: str, parents: list[str] | None, parent_name: str | None) -> list[str]:
