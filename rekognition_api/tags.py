@@ -18,6 +18,7 @@ MAX_TAGS = 50
 MAX_KEY, MAX_VALUE = 128, 256
 RESERVED_PREFIX = "aws:"
 PUNCTUATION = set("_.:/=+-@")
+ALLOWED = f"letters, digits, spaces and {''.join(sorted(PUNCTUATION))}"
 
 
 class TagRefused(Exception):
@@ -37,14 +38,12 @@ def tags_check(tags: Mapping[str, str]) -> None:
     for key, value in tags.items():
         tag_key_check(key)
         if len(value) > MAX_VALUE or not _tag_text(value):
-            raise TagRefused(f"The value of tag {key!r} must be at most {MAX_VALUE} letters, digits, spaces and "
-                             f"{''.join(sorted(PUNCTUATION))}.")  # fmt: skip
+            raise TagRefused(f"The value of tag {key!r} must be at most {MAX_VALUE} {ALLOWED}.")
 
 
 def tag_key_check(key: str) -> None:
     if not 1 <= len(key) <= MAX_KEY or not _tag_text(key):
-        raise TagRefused(f"Tag key {key!r} must be 1 to {MAX_KEY} letters, digits, spaces and "
-                         f"{''.join(sorted(PUNCTUATION))}.")  # fmt: skip
+        raise TagRefused(f"Tag key {key!r} must be 1 to {MAX_KEY} {ALLOWED}.")
     if key.lower().startswith(RESERVED_PREFIX):
         raise TagRefused(f"Tag key {key!r} starts with {RESERVED_PREFIX!r}, which AWS keeps for its own tags.")
 
