@@ -107,6 +107,13 @@ def two_step_optional(settings):
     settings.FACESITE_TWO_STEP_REQUIRED = False
 
 
+@pytest.fixture
+def checked() -> list:
+    """(operation, departures from its output shape) for every answer a compatible-API client parsed: give it
+    to ``tests.rekognition_api.clients.client_for``."""
+    return []
+
+
 @pytest.fixture(autouse=True)
 def fake_engine(settings):
     settings.RECOGNITION_ENGINE = {"BACKEND": "recognition.engines.fake.FakeEngine", "OPTIONS": {}}

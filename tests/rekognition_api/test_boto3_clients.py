@@ -40,12 +40,6 @@ def local_engine(settings):
 
 
 @pytest.fixture
-def checked() -> list:
-    """(operation, departures from its output shape) for every answer the client parsed."""
-    return []
-
-
-@pytest.fixture
 def admin_client(live_server, local_engine, checked):
     return client_for(live_server, UserFactory(role=roles.ADMINISTRATOR, username="admin-1"), checked=checked)
 

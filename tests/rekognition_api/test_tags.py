@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def checked() -> list:
-    return []
-
-
-@pytest.fixture
 def rekognition(live_server, checked):
     yield client_for(live_server, UserFactory(role=roles.ADMINISTRATOR), checked=checked)
     assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"

@@ -85,11 +85,6 @@ def values(shape: Shape, known: dict[str, list[str]], name: str = "", depth: int
 
 
 @pytest.fixture
-def checked() -> list:
-    return []
-
-
-@pytest.fixture
 def rekognition(live_server, checked, settings):
     settings.FACESITE_REKOGNITION_API_S3_BUCKETS = ["photos"]
     settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens: S3 cannot be reached
