@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 
 from recognition.engine_handler import get_engine
-from recognition.engines.base import FaceDetail, Label, ModerationLabel
+from recognition.engines.base import FaceDetail, Label, ModerationLabel, TextDetection
 from recognition.exceptions import engine_call
 from recognition.fetch import FetchRefused, TooLarge
 from recognition.models import Collection, Face, Person
@@ -20,6 +20,7 @@ from recognition.s3_objects import S3Object, s3_bytes, s3_size
 from recognition.services.quality import quality_faults
 from recognition.validation import CheckedImage, ImageRejected, inspect_image
 from rekognition_api.models import CollectionUser
+from rekognition_api.operations.regions import in_regions
 from rekognition_api.protocol import AwsError, invalid_parameter
 
 MAX_BYTES = 5 * 1024 * 1024  # Image.Bytes, as AWS limits it
@@ -188,6 +189,33 @@ def moderation_json(label: ModerationLabel) -> dict[str, Any]:
     """The moderation label as Rekognition's ``ModerationLabel``."""
     return {"Confidence": label.confidence, "Name": label.name, "ParentName": label.parent_name,
             "TaxonomyLevel": label.taxonomy_level}  # fmt: skip
+
+
+def text_wanted(text: TextDetection, filters: dict[str, Any]) -> bool:
+    """Whether DetectText's (or StartTextDetection's) ``Filters`` keep a line or word: more than half in one of
+    the ``RegionsOfInterest``, if any; a word, also as confident and as large as the ``WordFilter`` asks."""
+    if not in_regions(text.bounding_box, filters.get("RegionsOfInterest", [])):
+        return False
+    words = filters.get("WordFilter", {})
+    return text.type == "LINE" or (
+        text.confidence >= words.get("MinConfidence", 0.0)
+        and text.bounding_box.height >= words.get("MinBoundingBoxHeight", 0.0)
+        and text.bounding_box.width >= words.get("MinBoundingBoxWidth", 0.0)
+    )
+
+
+def text_json(text: TextDetection) -> dict[str, Any]:
+    """A line or word as Rekognition's ``TextDetection``."""
+    found: dict[str, Any] = {
+        "DetectedText": text.text,
+        "Type": text.type,
+        "Id": text.id,
+        "Confidence": text.confidence,
+        "Geometry": {"BoundingBox": box(text.bounding_box), "Polygon": [{"X": x, "Y": y} for x, y in text.polygon]},
+    }
+    if text.parent_id is not None:
+        found["ParentId"] = text.parent_id
+    return found
 
 
 def user_id_of(person: Person | None, collection: Collection) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from recognition.engines.base import TextDetection
 from recognition.services.access import SEARCH
 from recognition.services.detection import image_detect
 from recognition.services.matching import faces_compare
@@ -19,8 +18,9 @@ from rekognition_api.operations.common import (
     label_wanted,
     model_version,
     moderation_json,
+    text_json,
+    text_wanted,
 )
-from rekognition_api.operations.regions import in_regions
 
 ANALYSE = "recognition.add_image"
 
@@ -64,31 +64,8 @@ def detect_text(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     analysis = image_detect(data=image(params["Image"]), features=["text"], actor=call.user,
                             client_ip=call.client_ip)  # fmt: skip
     filters = params.get("Filters", {})
-    words, regions = filters.get("WordFilter", {}), filters.get("RegionsOfInterest", [])
-    kept = [t for t in analysis.text
-            if in_regions(t.bounding_box, regions) and (t.type == "LINE" or _word_wanted(t, words))]  # fmt: skip
-    return {"TextDetections": [_text(t) for t in kept], "TextModelVersion": model_version()}
-
-
-def _word_wanted(word: TextDetection, wanted: dict[str, float]) -> bool:
-    return (
-        word.confidence >= wanted.get("MinConfidence", 0.0)
-        and word.bounding_box.height >= wanted.get("MinBoundingBoxHeight", 0.0)
-        and word.bounding_box.width >= wanted.get("MinBoundingBoxWidth", 0.0)
-    )
-
-
-def _text(text: TextDetection) -> dict[str, Any]:
-    found: dict[str, Any] = {
-        "DetectedText": text.text,
-        "Type": text.type,
-        "Id": text.id,
-        "Confidence": text.confidence,
-        "Geometry": {"BoundingBox": box(text.bounding_box), "Polygon": [{"X": x, "Y": y} for x, y in text.polygon]},
-    }
-    if text.parent_id is not None:
-        found["ParentId"] = text.parent_id
-    return found
+    kept = [text for text in analysis.text if text_wanted(text, filters)]
+    return {"TextDetections": [text_json(text) for text in kept], "TextModelVersion": model_version()}
 
 
 def detect_moderation_labels(call: Call, params: dict[str, Any]) -> dict[str, Any]:
