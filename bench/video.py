@@ -27,15 +27,19 @@ sys.path.insert(0, str(ROOT))
 from arguments import positive_float  # noqa: E402  (beside this script)
 
 PEOPLE = ["obama.jpg", "biden.jpg", None, "astronaut.png", "obama2.jpg", None]
+#: Added to the people when text is read: a street sign, for the recogniser to have lines to read.
+SIGNS = ["scenetext01.jpg", None]
 _engine = None
 
 
-def make_video(path: Path, seconds: float, noise: float, keyframe_every: int | None = None) -> None:
+def make_video(
+    path: Path, seconds: float, noise: float, keyframe_every: int | None = None, *, signs: bool = False
+) -> None:
     from tests.clips import video
 
     scenes: list[tuple[str | None, float]] = []
     while sum(s for _, s in scenes) < seconds:
-        scenes += [(name, 4.0) for name in PEOPLE]
+        scenes += [(name, 4.0) for name in PEOPLE + (SIGNS if signs else [])]
     trimmed, total = [], 0.0
     for name, length in scenes:
         if total >= seconds:
@@ -111,16 +115,18 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=6.0,
                         help="grain in every frame (0: still pictures, which decode almost for free)")  # fmt: skip
     parser.add_argument("--features", default="faces",
-                        help="what sampled frames are analysed for: faces, labels, moderation")  # fmt: skip
+                        help="what sampled frames are analysed for: faces, labels, moderation, text (with text, "
+                             "a street sign comes between the people)")  # fmt: skip
     args = parser.parse_args()
     features = tuple(part.strip() for part in args.features.split(",") if part.strip())
-    if not features or set(features) - {"faces", "labels", "moderation"}:
-        parser.error("--features names one or more of faces, labels, moderation")
+    if not features or set(features) - {"faces", "labels", "moderation", "text"}:
+        parser.error("--features names one or more of faces, labels, moderation, text")
     every = 1.0 / args.sample_rate
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "bench.mp4"
         started = time.perf_counter()
-        make_video(path, args.seconds, args.noise, keyframe_every=12 if args.keyframes_only else None)
+        make_video(path, args.seconds, args.noise, keyframe_every=12 if args.keyframes_only else None,
+                   signs="text" in features)  # fmt: skip
         print(f"{args.seconds:g} s of 1280×720 H.264 at 25 frames/s ({path.stat().st_size / 1e6:.1f} MB, made in "
               f"{time.perf_counter() - started:.1f} s); sampled at {args.sample_rate:g} frames/s, chunks of "
               f"{args.chunk:g} s; frames analysed for {', '.join(features)}")  # fmt: skip

@@ -115,7 +115,7 @@ def _camera(node: etree._Element, frame: Image) -> None:
 
 def video_event(video: Video, *, key: str) -> bytes:
     """The document for ``video.analysed``: the video, each sighting with its times and person, and the
-    stretches of its labels when it was analysed for them."""
+    stretches of its labels (and lines of text) when it was analysed for them."""
     root = _root("video.analysed", key)
     node = _sub(
         root, "video", id=str(video.pk), sha256=video.sha256 or None, container=video.container,
@@ -135,7 +135,7 @@ def video_event(video: Video, *, key: str) -> bytes:
             _sub(element, "person", id=str(sighting.person.pk), externalId=sighting.person.external_id,
                  name=sighting.person.name, similarity=_score(sighting.similarity or 100.0),
                  watched="true" if sighting.person.watched else None)  # fmt: skip
-    if {"labels", "moderation"} & set(video.features):
+    if {"labels", "moderation", "text"} & set(video.features):
         labels = _sub(node, "labels")
         for stretch in video_label_segments(video):
             element = _sub(labels, "label", kind=stretch["kind"], name=stretch["name"],

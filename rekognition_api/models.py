@@ -78,14 +78,16 @@ class CollectionTag(models.Model):
 
 
 class VideoJob(models.Model):
-    """A Rekognition Video job (StartFaceSearch, StartFaceDetection, StartLabelDetection, StartContentModeration):
-    the Facesite video it analyses (its id is the ``JobId``), and what the call asked of the results."""
+    """A Rekognition Video job (StartFaceSearch, StartFaceDetection, StartLabelDetection, StartContentModeration,
+    StartTextDetection): the Facesite video it analyses (its id is the ``JobId``), and what the call asked of the
+    results."""
 
     class Kind(models.TextChoices):
         FACE_SEARCH = "face_search", "Face search"
         FACE_DETECTION = "face_detection", "Face detection"
         LABEL_DETECTION = "label_detection", "Label detection"
         CONTENT_MODERATION = "content_moderation", "Content moderation"
+        TEXT_DETECTION = "text_detection", "Text detection"
 
     video = models.OneToOneField(Video, on_delete=models.CASCADE, primary_key=True, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -94,7 +96,11 @@ class VideoJob(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FACE_SEARCH)
     job_tag = models.CharField(max_length=1024, blank=True)
     face_match_threshold = models.FloatField(default=80.0)
-    settings = models.JSONField(default=dict, blank=True, help_text="StartLabelDetection's Settings.GeneralLabels.")
+    settings = models.JSONField(
+        default=dict, blank=True,
+        help_text="The filters its Get applies: StartLabelDetection's Settings.GeneralLabels, StartTextDetection's "
+        "Filters.",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -38,13 +38,15 @@ class VideoUploadForm(forms.Form):
     collection = forms.ModelChoiceField(queryset=Collection.objects.all(), empty_label=None)
     features = forms.MultipleChoiceField(
         choices=[("faces", "Faces, followed and searched"), ("labels", "Labels: what is in the picture"),
-                 ("moderation", "Unsafe content")],
+                 ("moderation", "Unsafe content"), ("text", "Text: signs, plates, captions (slower)")],
         initial=["faces"], widget=forms.CheckboxSelectMultiple, label="Analyse each sampled frame for",
-        help_text="What each sampled frame is analysed for. Labels and unsafe content are listed on the video's page.",
+        help_text="What each sampled frame is analysed for. Labels, unsafe content and lines of text are listed on "
+        "the video's page.",
     )  # fmt: skip
     min_confidence = forms.FloatField(
         initial=50.0, min_value=0.0, max_value=100.0, label="Lowest label confidence",
-        help_text="0–100: labels and unsafe content found less surely than this are not kept.",
+        help_text="0–100: labels and unsafe content found less surely than this are not kept (text is kept "
+        "however sure).",
     )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:

@@ -67,10 +67,10 @@ class SightingSerializer(serializers.ModelSerializer):
 
 
 class LabelSegmentSerializer(serializers.Serializer):
-    """A label (or moderation label) found in consecutive sampled frames."""
+    """A label (or moderation label, or line of text) found in consecutive sampled frames."""
 
-    kind = serializers.ChoiceField(choices=VideoLabel.Kind.choices, help_text="label, or moderation.")
-    name = serializers.CharField(help_text="What was found: Dog, Car… or a moderation category.")
+    kind = serializers.ChoiceField(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
+    name = serializers.CharField(help_text="What was found: Dog, Car…, a moderation category, or a line of text.")
     parents = serializers.ListField(
         child=serializers.CharField(), help_text="The labels it is a kind of (a moderation label's category)."
     )
@@ -84,8 +84,8 @@ class VideoSerializer(serializers.ModelSerializer):
     collection = serializers.CharField(source="collection.name", read_only=True, help_text=COLLECTION_HELP)
     sightings = SightingSerializer(many=True, read_only=True, help_text="The faces followed through it, by time.")
     labels = serializers.SerializerMethodField(
-        help_text="The labels and moderation labels found (when its features ask for them), each stretch of "
-        "consecutive sampled frames it was found in once, by time."
+        help_text="The labels, moderation labels and lines of text found (when its features ask for them), each "
+        "stretch of consecutive sampled frames it was found in once, by time."
     )
 
     class Meta:
@@ -134,8 +134,8 @@ class VideoCreateSerializer(KnownFieldsOnly):
     features = FeaturesField(
         choices=FEATURES, required=False,
         help_text="What each sampled frame is analysed for: faces (followed into sightings, the default), labels "
-        "(things in the picture), moderation (unsafe content). Form fields may name several in one, separated by "
-        "commas (faces,labels).",
+        "(things in the picture), moderation (unsafe content), text (lines of text; the slowest, a third of a "
+        "second or more a frame). Form fields may name several in one, separated by commas (faces,labels).",
     )  # fmt: skip
     min_confidence = serializers.FloatField(
         default=50.0, min_value=0.0, max_value=100.0,
@@ -257,8 +257,9 @@ class VideoViewSet(
         permission_classes=[require("videos.view_video")],
     )
     def labels(self, request: Request, pk: str | None = None) -> Response:
-        """Each stretch of sampled frames a label (or moderation label) was found in, as they began, a page at
-        a time: what the video's answer holds in `labels`, for a long video read in pages, or only some."""
+        """Each stretch of sampled frames a label (or moderation label, or line of text) was found in, as they
+        began, a page at a time: what the video's answer holds in `labels`, for a long video read in pages, or
+        only some."""
         return self._page_of(
             request, pk, lambda page: self.get_serializer([stretch_json(values) for values in page], many=True).data
         )

@@ -47,7 +47,7 @@ class VideoSightingFilter(PersonSeenFilter):
 
 
 class LabelSegmentFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, or moderation.")
+    kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
     name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
     from_seconds = django_filters.NumberFilter(
         field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."

@@ -1,7 +1,8 @@
-"""Labels and moderation labels in a video's sampled frames: found frame by frame by its chunks, and kept once
-the video is done as rows of two kinds: each frame's findings, and each stretch of consecutive frames a label
-was found in. Rows read back as the engine's own results, which is what the Rekognition-compatible API's
-label detection and content moderation jobs answer, a page at a time."""
+"""Labels, moderation labels and text in a video's sampled frames: found frame by frame by its chunks, and kept
+once the video is done as rows of two kinds: each frame's findings, and each stretch of consecutive frames a
+label (or a line of text) was found in. Rows read back as the engine's own results, which is what the
+Rekognition-compatible API's label detection, content moderation and text detection jobs answer, a page at a
+time."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel
+from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel, TextDetection
 from videos.models import Video, VideoLabel, VideoLabelSegment
 
 #: A label's findings this many sampling intervals apart, or closer, are one stretch.
@@ -19,14 +20,15 @@ JOINED = 1.5
 
 
 def frame_labels(analysis: Analysis, *, at: float) -> list[list[Any]]:
-    """The labels and moderation labels of one frame's analysis as ``[at, kind, name, confidence, details]``:
-    what a chunk keeps until the video is done."""
+    """The labels, moderation labels and text of one frame's analysis as ``[at, kind, name, confidence,
+    details]``: what a chunk keeps until the video is done."""
     labels = [[at, VideoLabel.Kind.LABEL, label.name, label.confidence, _label_details(label)]
               for label in analysis.labels]  # fmt: skip
     moderation = [[at, VideoLabel.Kind.MODERATION, label.name, label.confidence,
                    {"parent_name": label.parent_name, "taxonomy_level": label.taxonomy_level}]
                   for label in analysis.moderation]  # fmt: skip
-    return labels + moderation
+    text = [[at, VideoLabel.Kind.TEXT, found.text, found.confidence, _text_details(found)] for found in analysis.text]
+    return labels + moderation + text
 
 
 def labels_record(video: Video, found: Iterable[list[Any]]) -> int:
@@ -35,7 +37,8 @@ def labels_record(video: Video, found: Iterable[list[Any]]) -> int:
     rows = [VideoLabel(video=video, at=at, kind=kind, name=name[:200], confidence=confidence, details=details)
             for at, kind, name, confidence, details in found]  # fmt: skip
     VideoLabel.objects.bulk_create(rows, batch_size=1000)
-    VideoLabelSegment.objects.bulk_create(stretches(rows, every=1.0 / video.sample_rate), batch_size=1000)
+    lines = (row for row in rows if not _is_word(row))  # a word's stretch would repeat its line's
+    VideoLabelSegment.objects.bulk_create(stretches(lines, every=1.0 / video.sample_rate), batch_size=1000)
     return len(rows)
 
 
@@ -44,13 +47,14 @@ def stretches(
 ) -> list[VideoLabelSegment]:
     """``rows`` (by time) as stretches, unsaved (``model``: a migration's own): a label's findings a sampling
     interval (``every`` seconds) apart join one, which keeps the most confident of them; a sampled frame
-    without it ends it."""
+    without it ends it. The same name twice in one frame (a sign on two doors) is one frame of its stretch."""
     done: list[VideoLabelSegment] = []
     running: dict[tuple[str, str], VideoLabelSegment] = {}
     for row in rows:
         current = running.get((row.kind, row.name))
         if current is not None and row.at - current.end <= JOINED * every:
-            current.end, current.frames = row.at, current.frames + 1
+            current.frames += row.at > current.end
+            current.end = row.at
             if row.confidence > current.confidence:
                 current.confidence, current.details = row.confidence, row.details
             continue
@@ -79,8 +83,17 @@ def moderation_of(row: VideoLabel | VideoLabelSegment) -> ModerationLabel:
     return ModerationLabel(name=row.name, confidence=row.confidence, **row.details)
 
 
+def text_of(row: VideoLabel) -> TextDetection:
+    """A text row (a frame's line or word) as the engine's ``TextDetection``."""
+    details = row.details
+    return TextDetection(
+        text=row.name, type=details["type"], confidence=row.confidence, bounding_box=BoundingBox(*details["box"]),
+        id=details["id"], parent_id=details.get("parent_id"), polygon=tuple((x, y) for x, y in details["polygon"]),
+    )  # fmt: skip
+
+
 def video_label_segments(video: Video) -> list[dict[str, Any]]:
-    """The video's labels and moderation labels as stretches, by start: what the REST API and its
+    """The video's labels, moderation labels and lines of text as stretches, by start: what the REST API and its
     ``video.analysed`` document show."""
     return [stretch_json(values) for values in stretch_values(video.label_segments.order_by("start", "name", "pk"))]
 
@@ -105,6 +118,15 @@ def _label_details(label: Label) -> dict[str, Any]:
         "parents": list(label.parents), "aliases": list(label.aliases), "categories": list(label.categories),
         "instances": [[*_box(i.bounding_box), round(i.confidence, 3)] for i in label.instances],
     }  # fmt: skip
+
+
+def _text_details(text: TextDetection) -> dict[str, Any]:
+    return {"type": text.type, "id": text.id, "parent_id": text.parent_id, "box": _box(text.bounding_box),
+            "polygon": [[round(x, 4), round(y, 4)] for x, y in text.polygon]}  # fmt: skip
+
+
+def _is_word(row: VideoLabel) -> bool:
+    return row.kind == VideoLabel.Kind.TEXT and row.details.get("type") == "WORD"
 
 
 def _box(box: BoundingBox) -> list[float]:
@@ -154,7 +176,7 @@ def labels_found(video: Video, *, starts: int = 12) -> list[LabelFound]:
 
 
 def _parents_of(kind: str, parents: list[str] | None, parent_name: str | None) -> list[str]:
-    """A label's parents, or a moderation label's category."""
+    """A label's parents, or a moderation label's category (text has neither)."""
     if kind == VideoLabel.Kind.LABEL:
         return list(parents or ())
     return [parent_name] if parent_name else []

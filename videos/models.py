@@ -11,8 +11,8 @@ from recognition.models import Collection, Face, Image, Person
 from recognition.secrets import seal, unseal
 
 #: What a video's sampled frames can be analysed for: faces followed (and identified, unless ``identify`` is
-#: off), the things in the picture, and unsafe content.
-FEATURES = ("faces", "labels", "moderation")
+#: off), the things in the picture, unsafe content, and the text written in it (signs, plates, captions).
+FEATURES = ("faces", "labels", "moderation", "text")
 
 
 def faces_only() -> list[str]:
@@ -56,7 +56,7 @@ class Video(models.Model):
     )
     features = models.JSONField(
         default=faces_only,
-        help_text="What each sampled frame is analysed for: faces (followed into sightings), labels, moderation.",
+        help_text="What each sampled frame is analysed for: faces (followed into sightings), labels, moderation, text.",
     )
     min_confidence = models.FloatField(
         default=50.0, help_text="The lowest confidence, 0–100, of the labels and moderation labels kept."
@@ -128,11 +128,12 @@ class VideoChunk(models.Model):
 
 
 class VideoLabel(models.Model):
-    """A label, or a moderation label, found in one sampled frame of a video."""
+    """A label, a moderation label, or a line or word of text, found in one sampled frame of a video."""
 
     class Kind(models.TextChoices):
         LABEL = "label", "Label"
         MODERATION = "moderation", "Moderation label"
+        TEXT = "text", "Text"
 
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="labels")
     at = models.FloatField(help_text="Seconds from the start: when the frame was taken.")
@@ -142,7 +143,8 @@ class VideoLabel(models.Model):
     details = models.JSONField(
         default=dict, blank=True,
         help_text="A label's parents, aliases, categories and instances ([left, top, width, height, confidence] "
-        "as ratios of the frame); a moderation label's parent_name and taxonomy_level.",
+        "as ratios of the frame); a moderation label's parent_name and taxonomy_level; text's type (LINE or WORD), "
+        "id and parent_id (the line a word is in, numbered within the frame), box and polygon.",
     )  # fmt: skip
 
     class Meta:
@@ -154,8 +156,8 @@ class VideoLabel(models.Model):
 
 
 class VideoLabelSegment(models.Model):
-    """A label, or a moderation label, found in consecutive sampled frames of a video, with its most confident
-    finding among them: kept when the video is done, so a video's stretches are read a page at a time."""
+    """A label, a moderation label, or a line of text, found in consecutive sampled frames of a video, with its
+    most confident finding among them: kept when the video is done, so a video's stretches are read a page at a time."""
 
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="label_segments")
     kind = models.CharField(max_length=12, choices=VideoLabel.Kind.choices)

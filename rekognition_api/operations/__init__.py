@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rekognition_api.operations import collections, faces, images, users, video_labels, videos
+from rekognition_api.operations import collections, faces, images, users, video_labels, video_text, videos
 from rekognition_api.operations.common import Call
 
 Operation = Callable[[Call, dict[str, Any]], dict[str, Any]]
@@ -44,13 +44,17 @@ OPERATIONS: dict[str, Operation] = {
     "GetLabelDetection": video_labels.get_label_detection,
     "StartContentModeration": video_labels.start_content_moderation,
     "GetContentModeration": video_labels.get_content_moderation,
+    "StartTextDetection": video_text.start_text_detection,
+    "GetTextDetection": video_text.get_text_detection,
 }
 
 # Each call counts against the same per-user rates as the REST API (REST_FRAMEWORK's throttle rates), so
 # this door is no way around them: enrolment-like calls as enrolments, a video to search as an upload,
 # everything else as checks.
 ENROLLING = {"IndexFaces", "CreateUser", "AssociateFaces"}
-UPLOADING = {"StartFaceSearch", "StartFaceDetection", "StartLabelDetection", "StartContentModeration"}
+UPLOADING = {
+    "StartFaceSearch", "StartFaceDetection", "StartLabelDetection", "StartContentModeration", "StartTextDetection"
+}  # fmt: skip
 
 
 def rate_scope(operation: str) -> str:

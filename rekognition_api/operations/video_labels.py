@@ -29,7 +29,7 @@ def start_label_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     ``GeneralLabels`` filters apply to the results."""
     options = AnalysisOptions(features=("labels",), identify=False, min_confidence=params.get("MinConfidence", 50.0))
     general = params.get("Settings", {}).get("GeneralLabels", {})
-    return job_start(call, params, VideoJob.Kind.LABEL_DETECTION, options, label_settings=general)
+    return job_start(call, params, VideoJob.Kind.LABEL_DETECTION, options, get_filters=general)
 
 
 def get_label_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:

@@ -3,7 +3,7 @@ and face detection in a stored video, on Facesite's own video analysis (``videos
 in the back office like any other; its ``Persons`` (and ``Faces``) are the video's sightings, one for each time
 a sighting's face was sampled. A face detection job's video is searched among no one. Starting a job, finding
 one and answering a page of its results are shared with label detection and content moderation
-(``video_labels``)."""
+(``video_labels``) and text detection (``video_text``)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ SEE = "videos.view_video"
 GET = {
     VideoJob.Kind.FACE_SEARCH: "GetFaceSearch", VideoJob.Kind.FACE_DETECTION: "GetFaceDetection",
     VideoJob.Kind.LABEL_DETECTION: "GetLabelDetection", VideoJob.Kind.CONTENT_MODERATION: "GetContentModeration",
+    VideoJob.Kind.TEXT_DETECTION: "GetTextDetection",
 }  # fmt: skip
 STATUS = {
     Video.Status.PENDING: "IN_PROGRESS",
@@ -85,10 +86,10 @@ def get_face_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 def job_start(
     call: Call, params: dict[str, Any], kind: VideoJob.Kind, options: AnalysisOptions, *,
-    collection: Collection | None = None, label_settings: dict[str, Any] | None = None,
+    collection: Collection | None = None, get_filters: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Start a job of ``kind``: a video read from the S3 object the call names, analysed as ``options`` say
-    (against ``collection``, else the default one); ``label_settings``, the filters its Get applies to labels."""
+    (against ``collection``, else the default one); ``get_filters``, the filters its Get applies to the results."""
     call.require(START, to="analyse videos")
     if params.get("NotificationChannel"):
         raise invalid_parameter(f"NotificationChannel (Amazon SNS) is not supported here: poll {GET[kind]} "
@@ -108,7 +109,7 @@ def job_start(
             video = video_upload_s3(source=source, collection=collection, uploaded_by=call.user,
                                     client_ip=call.client_ip, options=options)  # fmt: skip
             VideoJob.objects.create(video=video, user=call.user, client_request_token=token, kind=kind,
-                                    job_tag=params.get("JobTag", ""), settings=label_settings or {},
+                                    job_tag=params.get("JobTag", ""), settings=get_filters or {},
                                     face_match_threshold=params.get("FaceMatchThreshold", 80.0))  # fmt: skip
     except IntegrityError:  # the same token at the same moment: the other call's job (this one's rolled back)
         if not token:

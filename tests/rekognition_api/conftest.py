@@ -3,8 +3,11 @@
 import pytest
 import redis
 
+from backoffice import roles
 from recognition.models import Collection
 from tests import servers
+from tests.factories import UserFactory
+from tests.rekognition_api.clients import client_for
 
 
 @pytest.fixture
@@ -13,6 +16,14 @@ def s3_server(settings, monkeypatch):
     settings.FACESITE_REKOGNITION_API_S3_BUCKETS = ["photos"]
     with servers.s3_read_from(settings, monkeypatch, "photos") as s3:
         yield s3
+
+
+@pytest.fixture
+def operator_rekognition(live_server, checked):
+    """An operator's boto3 client, every answer of which must fit its operation's output shape (checked once
+    the test is done)."""
+    yield client_for(live_server, UserFactory(role=roles.OPERATOR), checked=checked)
+    assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
 
 
 @pytest.fixture

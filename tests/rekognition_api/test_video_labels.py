@@ -5,11 +5,8 @@ engine (the video tasks run here), every answer walked against botocore's output
 import pytest
 from botocore.exceptions import ClientError
 
-from backoffice import roles
 from recognition.models import AuditEvent
 from tests.clips import analysed_here, video
-from tests.factories import UserFactory
-from tests.rekognition_api.clients import client_for
 from videos.models import Sighting, Video, VideoLabel
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("video_jobs")]
@@ -20,12 +17,9 @@ CLIP = {"S3Object": {"Bucket": "photos", "Name": "clips/yard.mp4"}}
 
 
 @pytest.fixture
-def rekognition(live_server, s3_server):
+def rekognition(operator_rekognition, s3_server):
     s3_server.put_object(Bucket="photos", Key="clips/yard.mp4", Body=video(SCENES))
-    checked: list = []
-    client = client_for(live_server, UserFactory(role=roles.OPERATOR), checked=checked)
-    yield client
-    assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
+    return operator_rekognition
 
 
 def test_each_frames_labels_are_found_by_time_and_as_segments(rekognition):

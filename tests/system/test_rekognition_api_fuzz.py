@@ -93,7 +93,8 @@ def rekognition(live_server, checked, settings):
 
 @pytest.fixture
 def known(rekognition) -> dict[str, list[str]]:
-    """A collection with a user of two faces, a face of no one, and a finished job of each kind, labelled."""
+    """A collection with a user of two faces, a face of no one, and a finished job of each kind, labelled and with
+    a line of text of one word."""
     rekognition.create_collection(CollectionId="fuzz", Tags={"team": "security"})
     faces = [rekognition.index_faces(CollectionId="fuzz", Image={"Bytes": images.jpeg((200, 150), seed=seed)})
              ["FaceRecords"][0]["Face"]["FaceId"] for seed in (3, 4, 5)]  # fmt: skip
@@ -104,10 +105,16 @@ def known(rekognition) -> dict[str, list[str]]:
     collection = Collection.objects.get(name="fuzz")
     for kind in VideoJob.Kind:
         video = Video.objects.create(collection=collection, status=Video.Status.DONE, duration=3.0, sample_rate=2,
-                                     chunk_seconds=60, features=["faces", "labels", "moderation"])  # fmt: skip
+                                     chunk_seconds=60, features=["faces", "labels", "moderation", "text"])  # fmt: skip
         details = {"parents": ["Animal"], "aliases": [], "categories": ["Animals and Pets"], "instances": []}
         labels_record(video, [[at / 2, "label", name, 90.0, details] for at in range(6) for name in ("Dog", "Pet")])
-        VideoJob.objects.create(video=video, user=user, kind=kind, settings={"LabelExclusionFilters": ["Pet"]})
+        where = {"box": [0.1, 0.1, 0.2, 0.1], "polygon": [[0.1, 0.1], [0.3, 0.1], [0.3, 0.2], [0.1, 0.2]]}
+        exit_sign = [{"type": "LINE", "id": 0, "parent_id": None, **where},
+                     {"type": "WORD", "id": 1, "parent_id": 0, **where}]  # fmt: skip
+        labels_record(video, [[at / 2, "text", "EXIT", 90.0, found] for at in range(6) for found in exit_sign])
+        filters = {"WordFilter": {"MinConfidence": 95.0}} if kind == VideoJob.Kind.TEXT_DETECTION else {}
+        VideoJob.objects.create(video=video, user=user, kind=kind,
+                                settings={"LabelExclusionFilters": ["Pet"], **filters})  # fmt: skip
         jobs.append(str(video.pk))
     return {"CollectionId": COLLECTIONS, "FaceId": [*faces, str(uuid.uuid4())], "UserId": ["ada", "bob"],
             "Bucket": ["photos", "not-listed"], "ResourceArn": ARNS, "JobId": [*jobs, str(uuid.uuid4())]}  # fmt: skip

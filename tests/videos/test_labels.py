@@ -9,13 +9,14 @@ from django.test import Client
 from django.urls import reverse
 
 from backoffice import roles
+from recognition.engines.base import Analysis, BoundingBox, TextDetection
 from recognition.models import Collection
 from tests.factories import UserFactory
-from videos.labels import labels_found, labels_record, video_label_segments
+from videos.labels import frame_labels, labels_found, labels_record, text_of, video_label_segments
 from videos.models import Video, VideoLabel
 
 pytestmark = pytest.mark.django_db(transaction=True)
-LABEL, MODERATION = VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION
+LABEL, MODERATION, TEXT = VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION, VideoLabel.Kind.TEXT
 BEFORE, AFTER = ("videos", "0010_labels"), ("videos", "0011_label_segments")
 
 
@@ -54,6 +55,22 @@ def test_a_labels_findings_in_consecutive_frames_are_one_stretch_with_its_best_f
     first = video.label_segments.get(name="Dog", start=0.0)
     assert first.details == dog(93.0), "the stretch keeps its most confident finding"
     assert [s["parents"] for s in video_label_segments(video)] == [["Pet", "Animal"], ["Pet"], [], ["Pet", "Animal"]]
+
+
+def test_text_is_kept_as_read_in_each_frame_and_its_lines_as_stretches():
+    video = labelled_video()
+    box = BoundingBox(0.1, 0.2, 0.3, 0.05)
+    corners = ((0.1, 0.2), (0.4, 0.2), (0.4, 0.25), (0.1, 0.25))
+    exit_sign = [TextDetection("EXIT", "LINE", 97.5, box, id=0, polygon=corners),
+                 TextDetection("EXIT", "WORD", 97.5, box, id=1, parent_id=0, polygon=corners)]  # fmt: skip
+    found = [*frame_labels(Analysis(text=exit_sign * 2), at=0.0), *frame_labels(Analysis(text=exit_sign), at=0.5)]
+    assert labels_record(video, found) == 6, "each line and word of each frame"
+    rows = video.labels.filter(kind=TEXT).order_by("at", "pk")
+    assert [text_of(row) for row in rows[:2]] == exit_sign, "read back as the engine gave them"
+    assert [(s["kind"], s["name"], s["first_at"], s["last_at"], s["frames"], s["parents"])
+            for s in video_label_segments(video)] == [(TEXT, "EXIT", 0.0, 0.5, 2, [])], (
+        "the line's stretch, not its word's; two signs in one frame are one frame"
+    )  # fmt: skip
 
 
 def test_videos_labelled_before_stretches_were_kept_get_theirs_at_the_upgrade():

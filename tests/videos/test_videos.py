@@ -10,8 +10,10 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from lxml import etree
 
 from backoffice import roles
+from integrations.xml import schema, video_event
 from recognition.exceptions import InvalidInput
 from recognition.models import AuditEvent, Collection, Face, Image, WatchAlert
 from recognition.services.people import person_enroll
@@ -327,6 +329,35 @@ def test_a_video_can_be_labelled_frame_by_frame_and_shows_each_labels_stretches(
     page = admin.get(reverse("admin:videos_video_change", args=[done.pk])).content.decode()
     assert "faces not followed, labelled, moderated" in page and 'id="sightings"' not in page
     assert "<td>Dog</td><td>Pet, Canine" in page and 'data-seek="3.0"' in page, "each stretch, to seek to"
+
+
+def test_a_videos_text_is_read_frame_by_frame_and_its_lines_shown_as_stretches(local_engine):
+    operator = client_for(UserFactory(role=roles.OPERATOR))
+    clip = video([("scenetext01.jpg", 1.0), (None, 0.5)])
+    sent = operator.post("/api/videos/", {"file": io.BytesIO(clip), "features": "text"}, format="multipart")
+    assert sent.status_code == 202, sent.content
+    done = analysed_here(Video.objects.get(pk=sent.json()["id"]))
+    assert done.features == ["text"] and not done.sightings.exists()
+    body = operator.get(f"/api/videos/{done.pk}/").json()
+    assert {s["kind"] for s in body["labels"]} == {"text"}
+    parking = next(s for s in body["labels"] if s["name"] == "PARKING")
+    assert (parking["first_at"], parking["last_at"], parking["frames"], parking["parents"]) == (0.0, 0.5, 2, [])
+    read = done.labels.filter(kind="text")
+    words_alone = {*read.filter(details__type="WORD").values_list("name", flat=True)} - {
+        *read.filter(details__type="LINE").values_list("name", flat=True)
+    }
+    assert words_alone and not words_alone & {s["name"] for s in body["labels"]}, "lines have stretches, words not"
+    listed = operator.get(f"/api/videos/{done.pk}/labels/", {"kind": "text"}).json()["results"]
+    assert listed == body["labels"]
+
+    document = etree.fromstring(video_event(done, key="text-1"))
+    schema().assertValid(document)
+    lines = {(label.get("kind"), label.get("name")) for label in document.iter("{urn:facesite:event:1}label")}
+    assert ("text", "PARKING") in lines
+    admin = Client()
+    admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
+    page = admin.get(reverse("admin:videos_video_change", args=[done.pk])).content.decode()
+    assert "faces not followed, its text read" in page and "<td>text: “PARKING”</td>" in page
 
 
 def test_a_videos_features_are_kept_in_one_order_however_they_are_asked_for(media_root):
