@@ -23,7 +23,7 @@ from rest_framework.test import APIClient
 from backoffice import roles
 from facesite.celery import app as celery_app
 from facesite.devredis import free_port, redis_reachable, start_private_redis
-from tests import factories
+from tests import factories, flush
 from tests.helpers import end_other_database_sessions, token_for
 
 TEST_REDIS_DB = 15
@@ -36,6 +36,7 @@ collect_ignore = [] if "pgvector" in SEARCH_BACKENDS else ["recognition/test_pgv
 # Tests start threads that use the database (the live server, in-process Celery workers).
 # Persistent connections would outlive them and keep the test database from being dropped.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+flush.install()  # transactional tests' tables emptied by DELETE, not TRUNCATE: see tests/flush.py
 
 
 def _test_broker_url(base: str) -> str:
