@@ -1,5 +1,6 @@
 """Access keys in the back office: created with their secret shown once, revoked, never shown again; and the
-Rekognition-compatible API's users, collections' tags and video jobs, read only."""
+Rekognition-compatible API's users, collections' tags (on their own list and on each collection's page) and
+video jobs, read only."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from recognition.admin.common import ReadOnlyAdmin
+from recognition.admin.collections import CollectionAdmin
+from recognition.admin.common import ReadOnlyAdmin, ReadOnlyInline
 from recognition.audit import request_ip
+from recognition.models import Collection
 from rekognition_api.keys import access_key_create, access_key_refusal, access_key_revoke
 from rekognition_api.models import AccessKey, CollectionTag, CollectionUser, VideoJob
 
@@ -95,10 +98,28 @@ class CollectionTagAdmin(ReadOnlyAdmin):
     list_select_related = ["collection"]
 
 
+class CollectionTagInline(ReadOnlyInline):
+    """A collection's tags on its page, to those who may see tags."""
+
+    model = CollectionTag
+    fields = ["key", "value"]
+    readonly_fields = ["key", "value"]
+    verbose_name_plural = "Tags (set through the Rekognition-compatible API)"
+
+
+# The collection's page is recognition's; its tags are this app's, which recognition does not know of.
+admin.site.unregister(Collection)
+
+
+@admin.register(Collection)
+class TaggedCollectionAdmin(CollectionAdmin):
+    inlines = [*CollectionAdmin.inlines, CollectionTagInline]
+
+
 @admin.register(VideoJob)
 class VideoJobAdmin(ReadOnlyAdmin):
-    """StartFaceSearch and StartFaceDetection jobs: which video, who started it, with which token and tag. Read
-    only: each is a video, seen and deleted on its own page."""
+    """Rekognition Video jobs (face search, face, label and text detection, content moderation): which video,
+    who started it, with which token and tag. Read only: each is a video, seen and deleted on its own page."""
 
     list_display = ["video_link", "kind", "status", "user", "job_tag", "client_request_token", "created_at"]
     list_filter = ["kind"]

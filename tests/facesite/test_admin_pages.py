@@ -111,3 +111,12 @@ def test_administrators_see_collections_tags_and_reviewers_do_not(one_of_everyth
         answer = client.get(page)
         assert answer.status_code == status, role
         assert ("security" in answer.content.decode()) == (status == 200), "the tag's value, to those who may see it"
+    collection = reverse("admin:recognition_collection_change", args=[Collection.get_default().pk])
+    for role, shown in ((roles.ADMINISTRATOR, True), (roles.REVIEWER, False)):
+        client = Client()
+        client.force_login(UserFactory(role=role, is_staff=True))
+        answer = client.get(collection)
+        assert answer.status_code == 200, role
+        content = answer.content.decode()
+        assert ("Tags (set through the Rekognition-compatible API)" in content) == shown, role
+        assert ("security" in content) == shown, "on the collection's own page too, read only"
