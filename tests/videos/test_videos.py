@@ -358,6 +358,7 @@ def test_a_videos_text_is_read_frame_by_frame_and_its_lines_shown_as_stretches(l
     admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
     page = admin.get(reverse("admin:videos_video_change", args=[done.pk])).content.decode()
     assert "faces not followed, its text read" in page and "<td>text: “PARKING”</td>" in page
+    assert "Labels and text: each thing found or line read" in page
 
 
 def test_a_videos_features_are_kept_in_one_order_however_they_are_asked_for(media_root):
