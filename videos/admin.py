@@ -108,7 +108,8 @@ class CameraAdmin(DeletedOneByOne, admin.ModelAdmin):
 class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
     list_display = ["__str__", "status_progress", "duration_shown", "sighting_count", "collection", "created_at"]
     list_filter = ["status", "collection"]
-    search_fields = ["original_filename", "source_url"]
+    # A label's name or a word of a line of text read in it finds a video too (each once).
+    search_fields = ["original_filename", "source_url", "label_segments__name"]
     change_form_template = "videos/video_change.html"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Video]:

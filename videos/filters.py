@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Exists, OuterRef, QuerySet
 
 from recognition.api.filters import UtcDateTimeFilter
 from videos.models import Sighting, Video, VideoLabel, VideoLabelSegment
@@ -13,10 +14,27 @@ class VideoFilter(django_filters.FilterSet):
         field_name="collection__name",
         help_text="Videos searched against this collection (its name, as videos show it).",
     )
+    label = django_filters.CharFilter(
+        method="label_found", help_text="Videos a label (or moderation label) of this name was found in, any case."
+    )
+    text = django_filters.CharFilter(
+        method="text_found", help_text="Videos with a line of text that holds this, any case: a plate, a sign's word."
+    )
 
     class Meta:
         model = Video
         fields = ["status"]
+
+    def label_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
+        return _with_stretches(videos, name__iexact=value, kind__in=[VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION])
+
+    def text_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
+        return _with_stretches(videos, name__icontains=value, kind=VideoLabel.Kind.TEXT)
+
+
+def _with_stretches(videos: QuerySet[Video], **found: object) -> QuerySet[Video]:
+    """The videos with a stretch such as ``found`` (each video once, however many it has)."""
+    return videos.filter(Exists(VideoLabelSegment.objects.filter(video=OuterRef("pk"), **found)))
 
 
 class PersonSeenFilter(django_filters.FilterSet):
@@ -49,6 +67,10 @@ class VideoSightingFilter(PersonSeenFilter):
 class LabelSegmentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
     name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
+    name_contains = django_filters.CharFilter(
+        field_name="name", lookup_expr="icontains",
+        help_text="Stretches whose name holds this, any case: the lines of text with a plate or a word in them.",
+    )  # fmt: skip
     from_seconds = django_filters.NumberFilter(
         field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."
     )

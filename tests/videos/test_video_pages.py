@@ -2,6 +2,8 @@
 as the video's answer holds them, filtered by person, kind, name and time, and the reading audited."""
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from backoffice import roles
 from recognition.models import AuditEvent, Collection
@@ -11,7 +13,7 @@ from videos.labels import labels_record
 from videos.models import Sighting, Video, VideoLabel
 
 pytestmark = pytest.mark.django_db
-LABEL, MODERATION = VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION
+LABEL, MODERATION, TEXT = VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION, VideoLabel.Kind.TEXT
 
 
 @pytest.fixture
@@ -86,3 +88,28 @@ def test_a_videos_label_stretches_are_paged_by_time_and_filtered_by_kind_name_an
     assert viewer.get("/api/videos/00000000-0000-0000-0000-000000000000/labels/").status_code == 404
     assert viewer.get("/api/videos/0/labels/", {"kind": "label"}).status_code == 404
     assert client_for(UserFactory()).get(url).status_code == 403
+
+
+def test_videos_are_found_by_a_label_or_by_a_line_of_text_read_in_them(video):
+    plate = {"type": "LINE", "id": 0, "parent_id": None, "box": [0.4, 0.7, 0.2, 0.05], "polygon": []}
+    labels_record(video, [[6.0, TEXT, "AB 123 CD", 88.0, plate], [6.5, TEXT, "AB 123 CD", 91.0, plate]])
+    other = Video.objects.exclude(pk=video.pk).get()
+    viewer = client_for(UserFactory(role=roles.REVIEWER))
+
+    def videos(**query) -> list[str]:
+        answer = viewer.get("/api/videos/", query)
+        assert answer.status_code == 200, answer.content
+        return sorted(found["id"] for found in answer.json()["results"])
+
+    assert videos(label="dog") == sorted([str(video.pk), str(other.pk)]), "each once, however many stretches"
+    assert videos(label="explicit") == videos(label="Car") == [str(video.pk)]
+    assert videos(text="123 c") == [str(video.pk)], "any part of a line, any case"
+    assert videos(text="dog") == videos(label="AB 123 CD") == [], "labels are not text, nor text labels"
+    lines = viewer.get(f"/api/videos/{video.pk}/labels/", {"name_contains": "123"}).json()["results"]
+    assert [(s["kind"], s["name"], s["first_at"], s["frames"]) for s in lines] == [(TEXT, "AB 123 CD", 6.0, 2)]
+
+    admin = Client()
+    admin.force_login(UserFactory(role=roles.REVIEWER, is_staff=True))
+    listed = admin.get(reverse("admin:videos_video_changelist"), {"q": "123"}).content.decode()
+    assert str(video.pk) in listed and str(other.pk) not in listed, "the back office's search reads them too"
+    assert "1 result" in listed and '<td class="field-sighting_count">3</td>' in listed, "its sightings counted once"
