@@ -7,10 +7,12 @@ its page in the back office, on a video of ``--hours`` hours whose results are a
 The results are synthetic, written as the worker writes them when a video is done: ``--labels`` labels in
 each sampled frame (2 a second) drawn from twice as many names, so that labels come and go (many stretches),
 and one label of a category of its own in one frame of a thousand (a Get that asks for that category alone);
-``--sightings`` faces followed for 20 s each at random times, each frame's face kept with its landmarks, pose
-and quality (``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no
-HTTP), each figure the best of three: the first page of 1000, and the page after ``--deep`` pages; then the
-video's REST answer, its ``video.analysed`` document and its page in the back office.
+a plate read (a line and its word) in one frame of ten, its number changing every minute; ``--sightings``
+faces followed for 20 s each at random times, each frame's face kept with its landmarks, pose and quality
+(``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no HTTP), each
+figure the best of three: the first page of 1000, and the page after ``--deep`` pages; then the video's REST
+answer, its ``video.analysed`` document and its page in the back office; then finding the video among the
+others by a label and by a plate, through the REST API and the back office's search.
 The database is a throw-away SQLite file, or ``--database-url``'s: the video and the account made are deleted
 at the end (the account's reads stay in the audit trail); on PostgreSQL, the tables are analysed first, as
 autovacuum does soon after so many rows are written.
@@ -89,7 +91,7 @@ def labelled_and_followed(args: argparse.Namespace) -> Any:
     seconds, rng = args.hours * 3600, random.Random(7)
     video = Video.objects.create(
         collection=Collection.get_default(), sample_rate=SAMPLE_RATE, chunk_seconds=60, status=Video.Status.DONE,
-        features=["faces", "labels"], identify=False, face_details=Video.FaceDetails.DEFAULT, duration=seconds,
+        features=["faces", "labels", "text"], identify=False, face_details=Video.FaceDetails.DEFAULT, duration=seconds,
     )  # fmt: skip
     names = [f"Thing {i}" for i in range(2 * args.labels)]
     details = {"parents": ["Object"], "aliases": [], "categories": ["Home and Indoors"], "instances": []}
@@ -97,6 +99,12 @@ def labelled_and_followed(args: argparse.Namespace) -> Any:
              for frame in range(int(seconds * SAMPLE_RATE)) for name in rng.sample(names, args.labels)]  # fmt: skip
     rare = {**details, "parents": ["Animal"], "categories": [RARE_CATEGORY]}
     found += [[frame / SAMPLE_RATE, "label", "Fox", 80.0, rare] for frame in range(0, int(seconds * SAMPLE_RATE), 1000)]
+    where = {"box": [0.4, 0.7, 0.2, 0.05], "polygon": [[0.4, 0.7], [0.6, 0.7], [0.6, 0.75], [0.4, 0.75]]}
+    for frame in range(0, int(seconds * SAMPLE_RATE), 10):
+        number = frame // 120  # a plate a minute
+        line, word = {"type": "LINE", "id": 0, **where}, {"type": "WORD", "id": 1, "parent_id": 0, **where}
+        found += [[frame / SAMPLE_RATE, "text", f"PLATE {number}", 90.0, line],
+                  [frame / SAMPLE_RATE, "text", str(number), 90.0, word]]  # fmt: skip
     start = time.perf_counter()
     labels_record(video, found)
     print(f"{len(found):,} labels in frames recorded in {time.perf_counter() - start:.1f} s")
@@ -122,7 +130,7 @@ def measure(video: Any, deep: int) -> None:
 
     from integrations import xml
     from rekognition_api.models import VideoJob
-    from rekognition_api.operations import video_labels, videos
+    from rekognition_api.operations import video_labels, video_text, videos
     from rekognition_api.operations.common import Call
 
     user = VideoJob.objects.filter(video=video).first().user
@@ -136,6 +144,7 @@ def measure(video: Any, deep: int) -> None:
         ("GetFaceDetection", faces, videos.get_face_detection, {}),
         ("GetFaceSearch", search, videos.get_face_search, {}),
         ("GetFaceSearch INDEX", search, videos.get_face_search, {"SortBy": "INDEX"}),
+        ("GetTextDetection", VideoJob.Kind.TEXT_DETECTION, video_text.get_text_detection, {}),
     ]  # fmt: skip
     print(f"{'':28} {'first page':>11} {f'page {deep + 1}':>11}")
     for name, kind, get, params in gets:
@@ -163,6 +172,15 @@ def measure(video: Any, deep: int) -> None:
     shown, page = best_of_three(lambda: browser.get(reverse("admin:videos_video_change", args=[video.pk])))
     assert page.status_code == 200, page.status_code
     print(f"{'the video page (back office)':28} {shown:8.0f} ms  ({len(page.content) / 1e6:.1f} MB)")
+    plate = f"PLATE {int(video.duration * SAMPLE_RATE) // 240}"  # read halfway through
+    for name, query in (("GET /api/videos/?label=", {"label": "fox"}), ("GET /api/videos/?text=", {"text": plate})):
+        took, response = best_of_three(lambda: client.get("/api/videos/", query))  # noqa: B023
+        assert response.json()["count"] == 1, response.content[:300]
+        print(f"{name:28} {took:8.0f} ms")
+    changelist = reverse("admin:videos_video_changelist")
+    searched, page = best_of_three(lambda: browser.get(changelist, {"q": plate}))
+    assert page.status_code == 200 and str(video.pk) in page.content.decode(), page.status_code
+    print(f"{'search in the back office':28} {searched:8.0f} ms")
 
 
 def best_of_three(read: Callable[[], Any]) -> tuple[float, Any]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 
 from recognition.api.filters import UtcDateTimeFilter
+from videos.labels import with_stretches
 from videos.models import Sighting, Video, VideoLabel, VideoLabelSegment
 
 
@@ -26,15 +27,10 @@ class VideoFilter(django_filters.FilterSet):
         fields = ["status"]
 
     def label_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
-        return _with_stretches(videos, name__iexact=value, kind__in=[VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION])
+        return with_stretches(videos, name__iexact=value, kind__in=[VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION])
 
     def text_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
-        return _with_stretches(videos, name__icontains=value, kind=VideoLabel.Kind.TEXT)
-
-
-def _with_stretches(videos: QuerySet[Video], **found: object) -> QuerySet[Video]:
-    """The videos with a stretch such as ``found`` (each video once, however many it has)."""
-    return videos.filter(Exists(VideoLabelSegment.objects.filter(video=OuterRef("pk"), **found)))
+        return with_stretches(videos, name__icontains=value, kind=VideoLabel.Kind.TEXT)
 
 
 class PersonSeenFilter(django_filters.FilterSet):

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel, TextDetection
 from videos.models import Video, VideoLabel, VideoLabelSegment
@@ -96,6 +96,18 @@ def video_label_segments(video: Video) -> list[dict[str, Any]]:
     """The video's labels, moderation labels and lines of text as stretches, by start: what the REST API and its
     ``video.analysed`` document show."""
     return [stretch_json(values) for values in stretch_values(video.label_segments.order_by("start", "name", "pk"))]
+
+
+def with_stretches(videos: QuerySet[Video], **found: Any) -> QuerySet[Video]:
+    """The videos with a stretch such as ``found`` (lookups on ``VideoLabelSegment``), each once however many
+    it has: a subquery for each video, never a join whose rows must be made distinct again."""
+    return videos.filter(stretches_exist(**found))
+
+
+def stretches_exist(**found: Any) -> Exists:
+    """Whether a video (the outer query's row) has a stretch such as ``found``: for ``with_stretches``, or to
+    combine with other conditions."""
+    return Exists(VideoLabelSegment.objects.filter(video=OuterRef("pk"), **found))
 
 
 def stretch_values(rows: QuerySet[VideoLabelSegment]) -> QuerySet[Any]:

@@ -113,3 +113,6 @@ def test_videos_are_found_by_a_label_or_by_a_line_of_text_read_in_them(video):
     listed = admin.get(reverse("admin:videos_video_changelist"), {"q": "123"}).content.decode()
     assert str(video.pk) in listed and str(other.pk) not in listed, "the back office's search reads them too"
     assert "1 result" in listed and '<td class="field-sighting_count">3</td>' in listed, "its sightings counted once"
+    Video.objects.filter(pk=other.pk).update(original_filename="gate-camera.mp4")
+    by_name = admin.get(reverse("admin:videos_video_changelist"), {"q": "gate"}).content.decode()
+    assert str(other.pk) in by_name and str(video.pk) not in by_name, "and the file's name, as before"
