@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -113,7 +114,10 @@ admin.site.unregister(Collection)
 
 @admin.register(Collection)
 class TaggedCollectionAdmin(CollectionAdmin):
-    inlines = [*CollectionAdmin.inlines, CollectionTagInline]
+    def get_inlines(self, request: HttpRequest, obj: Collection | None) -> list[type[InlineModelAdmin[Any, Any]]]:
+        """Its tags, once it is made: a new collection has none, and its form asks for no empty list of them."""
+        inlines = list(super().get_inlines(request, obj))
+        return [*inlines, CollectionTagInline] if obj is not None else inlines
 
 
 @admin.register(VideoJob)
