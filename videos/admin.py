@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
@@ -22,7 +22,7 @@ from recognition.admin.common import DeletedOneByOne
 from recognition.audit import audit_request, request_ip
 from recognition.exceptions import FacesiteError
 from recognition.models import AuditEvent, Collection
-from videos.labels import labels_found, stretches_exist
+from videos.labels import holding, labels_found, stretches_of
 from videos.models import Camera, Video
 from videos.services import AnalysisOptions, camera_delete, video_delete, video_upload, video_upload_url
 
@@ -118,13 +118,14 @@ class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Video], search_term: str
     ) -> tuple[QuerySet[Video], bool]:
         """Its file's name or URL, as the search fields match them, or a label found or a line of text read in
-        it (part of a name, any case): a plate finds the videos it was seen in. The stretches are asked of
-        each video in a subquery: a join through a long video's hundred thousand stretches, made distinct
-        again, took a minute and a half on the 3-hour benchmark video."""
+        it (part of a name, any case and whatever its spaces): a plate finds the videos it was seen in. The
+        stretches are asked of each video in a subquery: a join through a long video's hundred thousand
+        stretches, made distinct again, took a minute and a half on the 3-hour benchmark video."""
         named, duplicates = super().get_search_results(request, Video.objects.all(), search_term)
         if not (term := search_term.strip()):
             return queryset, False
-        return queryset.filter(Q(pk__in=named.values("pk")) | stretches_exist(name__icontains=term)), duplicates
+        seen = Exists(holding(stretches_of(), term))
+        return queryset.filter(Q(pk__in=named.values("pk")) | seen), duplicates
 
     @admin.display(description="Status")
     def status_progress(self, video: Video) -> str:

@@ -6,7 +6,7 @@ import django_filters
 from django.db.models import QuerySet
 
 from recognition.api.filters import UtcDateTimeFilter
-from videos.labels import with_stretches
+from videos.labels import holding, stretches_of, with_stretches
 from videos.models import Sighting, Video, VideoLabel, VideoLabelSegment
 
 
@@ -19,7 +19,8 @@ class VideoFilter(django_filters.FilterSet):
         method="label_found", help_text="Videos a label (or moderation label) of this name was found in, any case."
     )
     text = django_filters.CharFilter(
-        method="text_found", help_text="Videos with a line of text that holds this, any case: a plate, a sign's word."
+        method="text_found",
+        help_text="Videos with a line of text that holds this, any case and whatever its spaces: a plate, a word.",
     )
 
     class Meta:
@@ -27,10 +28,11 @@ class VideoFilter(django_filters.FilterSet):
         fields = ["status"]
 
     def label_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
-        return with_stretches(videos, name__iexact=value, kind__in=[VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION])
+        kinds = [VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION]
+        return with_stretches(videos, stretches_of(name__iexact=value, kind__in=kinds))
 
     def text_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
-        return with_stretches(videos, name__icontains=value, kind=VideoLabel.Kind.TEXT)
+        return with_stretches(videos, holding(stretches_of(kind=VideoLabel.Kind.TEXT), value))
 
 
 class PersonSeenFilter(django_filters.FilterSet):
@@ -64,8 +66,9 @@ class LabelSegmentFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
     name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
     name_contains = django_filters.CharFilter(
-        field_name="name", lookup_expr="icontains",
-        help_text="Stretches whose name holds this, any case: the lines of text with a plate or a word in them.",
+        method="name_holding",
+        help_text="Stretches whose name holds this, any case and whatever its spaces: the lines of text with a "
+        "plate or a word in them.",
     )  # fmt: skip
     from_seconds = django_filters.NumberFilter(
         field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."
@@ -77,3 +80,8 @@ class LabelSegmentFilter(django_filters.FilterSet):
     class Meta:
         model = VideoLabelSegment
         fields: list[str] = []
+
+    def name_holding(
+        self, stretches: QuerySet[VideoLabelSegment], name: str, value: str
+    ) -> QuerySet[VideoLabelSegment]:
+        return holding(stretches, value)

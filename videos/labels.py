@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Lower, Replace
 
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel, TextDetection
 from videos.models import Video, VideoLabel, VideoLabelSegment
@@ -98,16 +99,23 @@ def video_label_segments(video: Video) -> list[dict[str, Any]]:
     return [stretch_json(values) for values in stretch_values(video.label_segments.order_by("start", "name", "pk"))]
 
 
-def with_stretches(videos: QuerySet[Video], **found: Any) -> QuerySet[Video]:
-    """The videos with a stretch such as ``found`` (lookups on ``VideoLabelSegment``), each once however many
-    it has: a subquery for each video, never a join whose rows must be made distinct again."""
-    return videos.filter(stretches_exist(**found))
+def with_stretches(videos: QuerySet[Video], stretches: QuerySet[VideoLabelSegment]) -> QuerySet[Video]:
+    """The videos with one of ``stretches`` (``stretches_of`` a video), each once however many it has: a
+    subquery for each video, never a join whose rows must be made distinct again."""
+    return videos.filter(Exists(stretches))
 
 
-def stretches_exist(**found: Any) -> Exists:
-    """Whether a video (the outer query's row) has a stretch such as ``found``: for ``with_stretches``, or to
-    combine with other conditions."""
-    return Exists(VideoLabelSegment.objects.filter(video=OuterRef("pk"), **found))
+def stretches_of(**found: Any) -> QuerySet[VideoLabelSegment]:
+    """The stretches such as ``found`` of a video, the outer query's row: for ``with_stretches``, or an
+    ``Exists`` to combine with other conditions."""
+    return VideoLabelSegment.objects.filter(video=OuterRef("pk"), **found)
+
+
+def holding(stretches: QuerySet[VideoLabelSegment], part: str) -> QuerySet[VideoLabelSegment]:
+    """The stretches whose name holds ``part``, any case and whatever its spaces: OCR reads a plate's gaps as
+    it sees them, so "ab123" finds "AB 123 CD", and "AB 123" finds "AB123CD"."""
+    squeezed = Replace(Lower("name"), Value(" "), Value(""))
+    return stretches.alias(squeezed_name=squeezed).filter(squeezed_name__contains=part.replace(" ", "").lower())
 
 
 def stretch_values(rows: QuerySet[VideoLabelSegment]) -> QuerySet[Any]:

@@ -104,13 +104,14 @@ def test_videos_are_found_by_a_label_or_by_a_line_of_text_read_in_them(video):
     assert videos(label="dog") == sorted([str(video.pk), str(other.pk)]), "each once, however many stretches"
     assert videos(label="explicit") == videos(label="Car") == [str(video.pk)]
     assert videos(text="123 c") == [str(video.pk)], "any part of a line, any case"
+    assert videos(text="ab123") == videos(text="B123CD") == [str(video.pk)], "whatever the spaces OCR read"
     assert videos(text="dog") == videos(label="AB 123 CD") == [], "labels are not text, nor text labels"
-    lines = viewer.get(f"/api/videos/{video.pk}/labels/", {"name_contains": "123"}).json()["results"]
+    lines = viewer.get(f"/api/videos/{video.pk}/labels/", {"name_contains": "b123c"}).json()["results"]
     assert [(s["kind"], s["name"], s["first_at"], s["frames"]) for s in lines] == [(TEXT, "AB 123 CD", 6.0, 2)]
 
     admin = Client()
     admin.force_login(UserFactory(role=roles.REVIEWER, is_staff=True))
-    listed = admin.get(reverse("admin:videos_video_changelist"), {"q": "123"}).content.decode()
+    listed = admin.get(reverse("admin:videos_video_changelist"), {"q": "ab123"}).content.decode()
     assert str(video.pk) in listed and str(other.pk) not in listed, "the back office's search reads them too"
     assert "1 result" in listed and '<td class="field-sighting_count">3</td>' in listed, "its sightings counted once"
     Video.objects.filter(pk=other.pk).update(original_filename="gate-camera.mp4")
