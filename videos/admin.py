@@ -121,9 +121,9 @@ class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
         it (part of a name, any case and whatever its spaces): a plate finds the videos it was seen in. The
         stretches are asked of each video in a subquery: a join through a long video's hundred thousand
         stretches, made distinct again, took a minute and a half on the 3-hour benchmark video."""
-        named, duplicates = super().get_search_results(request, Video.objects.all(), search_term)
         if not (term := search_term.strip()):
             return queryset, False
+        named, duplicates = super().get_search_results(request, Video.objects.all(), term)
         seen = Exists(holding(stretches_of(), term))
         return queryset.filter(Q(pk__in=named.values("pk")) | seen), duplicates
 

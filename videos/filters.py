@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import QuerySet
+from django.db.models import Exists, QuerySet
 
 from recognition.api.filters import UtcDateTimeFilter
-from videos.labels import holding, stretches_of, with_stretches
+from videos.labels import holding, stretches_of
 from videos.models import Sighting, Video, VideoLabel, VideoLabelSegment
 
 
@@ -29,10 +29,10 @@ class VideoFilter(django_filters.FilterSet):
 
     def label_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
         kinds = [VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION]
-        return with_stretches(videos, stretches_of(name__iexact=value, kind__in=kinds))
+        return videos.filter(Exists(stretches_of(name__iexact=value, kind__in=kinds)))
 
     def text_found(self, videos: QuerySet[Video], name: str, value: str) -> QuerySet[Video]:
-        return with_stretches(videos, holding(stretches_of(kind=VideoLabel.Kind.TEXT), value))
+        return videos.filter(Exists(holding(stretches_of(kind=VideoLabel.Kind.TEXT), value)))
 
 
 class PersonSeenFilter(django_filters.FilterSet):

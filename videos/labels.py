@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models import OuterRef, QuerySet, Value
 from django.db.models.functions import Lower, Replace
 
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel, TextDetection
@@ -99,15 +99,10 @@ def video_label_segments(video: Video) -> list[dict[str, Any]]:
     return [stretch_json(values) for values in stretch_values(video.label_segments.order_by("start", "name", "pk"))]
 
 
-def with_stretches(videos: QuerySet[Video], stretches: QuerySet[VideoLabelSegment]) -> QuerySet[Video]:
-    """The videos with one of ``stretches`` (``stretches_of`` a video), each once however many it has: a
-    subquery for each video, never a join whose rows must be made distinct again."""
-    return videos.filter(Exists(stretches))
-
-
 def stretches_of(**found: Any) -> QuerySet[VideoLabelSegment]:
-    """The stretches such as ``found`` of a video, the outer query's row: for ``with_stretches``, or an
-    ``Exists`` to combine with other conditions."""
+    """The stretches such as ``found`` of a video, the outer query's row: ``Exists(stretches_of(…))`` keeps the
+    videos with one, each once however many it has, a subquery for each video rather than a join through a
+    long video's hundred thousand stretches whose rows must be made distinct again."""
     return VideoLabelSegment.objects.filter(video=OuterRef("pk"), **found)
 
 
