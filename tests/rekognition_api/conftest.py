@@ -19,11 +19,17 @@ def s3_server(settings, monkeypatch):
 
 
 @pytest.fixture
-def operator_rekognition(live_server, checked):
-    """An operator's boto3 client, every answer of which must fit its operation's output shape (checked once
-    the test is done)."""
-    yield client_for(live_server, UserFactory(role=roles.OPERATOR), checked=checked)
+def shape_checked_client(live_server, checked):
+    """Makes a boto3 client for a user of a role, every answer of which must fit its operation's output shape
+    (checked once the test is done)."""
+    yield lambda role: client_for(live_server, UserFactory(role=role), checked=checked)
     assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
+
+
+@pytest.fixture
+def operator_rekognition(shape_checked_client):
+    """An operator's boto3 client, its answers checked against their shapes."""
+    return shape_checked_client(roles.OPERATOR)
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def rekognition(live_server, checked):
-    yield client_for(live_server, UserFactory(role=roles.ADMINISTRATOR), checked=checked)
-    assert [problem for _, problems in checked for problem in problems] == [], "answers fit botocore's shapes"
+def rekognition(shape_checked_client):
+    return shape_checked_client(roles.ADMINISTRATOR)
 
 
 def refused(call, **params) -> tuple[str, str]:
