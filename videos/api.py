@@ -70,7 +70,10 @@ class LabelSegmentSerializer(serializers.Serializer):
     """A label (or moderation label, or line of text) found in consecutive sampled frames."""
 
     kind = serializers.ChoiceField(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
-    name = serializers.CharField(help_text="What was found: Dog, Car…, a moderation category, or a line of text.")
+    name = serializers.CharField(
+        help_text="What was found: Dog, Car…, a moderation category, or a line of text (as it was read in most "
+        "frames of the stretch)."
+    )
     parents = serializers.ListField(
         child=serializers.CharField(), help_text="The labels it is a kind of (a moderation label's category)."
     )

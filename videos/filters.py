@@ -67,8 +67,8 @@ class LabelSegmentFilter(django_filters.FilterSet):
     name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
     name_contains = django_filters.CharFilter(
         method="name_holding",
-        help_text="Stretches whose name holds this, any case and whatever its spaces: the lines of text with a "
-        "plate or a word in them.",
+        help_text="Stretches whose name (or, for a line of text, another reading of it) holds this, any case and "
+        "whatever its spaces: the lines of text with a plate or a word in them.",
     )  # fmt: skip
     from_seconds = django_filters.NumberFilter(
         field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."

@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Value
-from django.db.models.functions import Lower, Replace
+from django.db.models import OuterRef, QuerySet
 
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel, TextDetection
 from videos.models import Video, VideoLabel, VideoLabelSegment
+from videos.readings import same_line, squeezed
 
 #: A label's findings this many sampling intervals apart, or closer, are one stretch.
 JOINED = 1.5
@@ -47,25 +47,72 @@ def stretches(
     rows: Iterable[VideoLabel], *, every: float, model: type[VideoLabelSegment] = VideoLabelSegment
 ) -> list[VideoLabelSegment]:
     """``rows`` (by time) as stretches, unsaved (``model``: a migration's own): a label's findings a sampling
-    interval (``every`` seconds) apart join one, which keeps the most confident of them; a sampled frame
-    without it ends it. The same name twice in one frame (a sign on two doors) is one frame of its stretch."""
-    done: list[VideoLabelSegment] = []
-    running: dict[tuple[str, str], VideoLabelSegment] = {}
+    interval (``every`` seconds) apart join one; a sampled frame without it ends it. The same name twice in one
+    frame (a sign on two doors) is one frame of its stretch. A line of text read a little differently in the
+    next frame, in about the same place (``videos.readings.same_line``), joins the line's stretch, which is
+    named after the reading found in most of its frames and keeps that reading's most confident finding."""
+    opened: list[_Stretch] = []
+    running: dict[tuple[str, str], _Stretch] = {}
+    recent_text: list[_Stretch] = []  # lines of text found in the last frames, which a misreading may continue
     for row in rows:
         current = running.get((row.kind, row.name))
-        if current is not None and row.at - current.end <= JOINED * every:
-            current.frames += row.at > current.end
-            current.end = row.at
-            if row.confidence > current.confidence:
-                current.confidence, current.details = row.confidence, row.details
-            continue
-        if current is not None:
-            done.append(current)
-        running[(row.kind, row.name)] = model(
-            video_id=row.video_id, kind=row.kind, name=row.name, start=row.at, end=row.at, frames=1,
-            confidence=row.confidence, details=row.details,
+        if current is None or row.at - current.end > JOINED * every:
+            current = None
+            if row.kind == VideoLabel.Kind.TEXT:
+                recent_text = [line for line in recent_text if row.at - line.end <= JOINED * every]
+                current = next((line for line in recent_text if line.continued_by(row)), None)
+            if current is None:
+                current = _Stretch(row)
+                opened.append(current)
+                if row.kind == VideoLabel.Kind.TEXT:
+                    recent_text.append(current)
+            running[(row.kind, row.name)] = current
+        current.add(row)
+    return [stretch.segment(model) for stretch in opened]
+
+
+class _Stretch:
+    """A stretch being found: its first row, its last frame and box, and each reading's frames and best row."""
+
+    def __init__(self, first: VideoLabel) -> None:
+        self.first, self.end = first, first.at
+        self.box: list[float] = first.details.get("box", [])
+        self.frames = 0
+        self.readings: dict[str, _Reading] = {}
+
+    def continued_by(self, row: VideoLabel) -> bool:
+        """Whether ``row``, a line of text in a later frame, is this one misread."""
+        return row.at > self.end and any(
+            same_line(reading, self.box, row.name, row.details["box"]) for reading in self.readings
+        )
+
+    def add(self, row: VideoLabel) -> None:
+        if not self.frames or row.at > self.end:  # a second finding in the same frame is not another frame
+            self.frames += 1
+        self.end, self.box = row.at, row.details.get("box", self.box)
+        reading = self.readings.setdefault(row.name, _Reading(best=row, last=row.at))
+        if not reading.frames or row.at > reading.last:
+            reading.frames += 1
+        reading.last = row.at
+        if row.confidence > reading.best.confidence:
+            reading.best = row
+
+    def segment(self, model: type[VideoLabelSegment]) -> VideoLabelSegment:
+        name, reading = max(self.readings.items(), key=lambda item: (item[1].frames, item[1].best.confidence))
+        found = model(
+            video_id=self.first.video_id, kind=self.first.kind, name=name, start=self.first.at, end=self.end,
+            frames=self.frames, confidence=reading.best.confidence, details=reading.best.details,
         )  # fmt: skip
-    return done + list(running.values())
+        # Set apart from the fields: migration 0011's VideoLabelSegment has no ``readings`` yet.
+        found.readings = "\n".join(dict.fromkeys(squeezed(each) for each in self.readings))
+        return found
+
+
+@dataclass
+class _Reading:
+    best: VideoLabel
+    last: float
+    frames: int = 0
 
 
 def label_of(row: VideoLabel | VideoLabelSegment) -> Label:
@@ -107,10 +154,10 @@ def stretches_of(**found: Any) -> QuerySet[VideoLabelSegment]:
 
 
 def holding(stretches: QuerySet[VideoLabelSegment], part: str) -> QuerySet[VideoLabelSegment]:
-    """The stretches whose name holds ``part``, any case and whatever its spaces: OCR reads a plate's gaps as
-    it sees them, so "ab123" finds "AB 123 CD", and "AB 123" finds "AB123CD"."""
-    squeezed = Replace(Lower("name"), Value(" "), Value(""))
-    return stretches.alias(squeezed_name=squeezed).filter(squeezed_name__contains=part.replace(" ", "").lower())
+    """The stretches whose name, or another reading of their line of text, holds ``part``, any case and whatever
+    its spaces: OCR reads a plate's gaps as it sees them, so "ab123" finds "AB 123 CD", and "AB 123" finds
+    "AB123CD"."""
+    return stretches.filter(readings__contains=squeezed(part))
 
 
 def stretch_values(rows: QuerySet[VideoLabelSegment]) -> QuerySet[Any]:

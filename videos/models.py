@@ -157,7 +157,8 @@ class VideoLabel(models.Model):
 
 class VideoLabelSegment(models.Model):
     """A label, a moderation label, or a line of text, found in consecutive sampled frames of a video, with its
-    most confident finding among them: kept when the video is done, so a video's stretches are read a page at a time."""
+    most confident finding among them (a line's: of its reading found in most frames): kept when the video is
+    done, so a video's stretches are read a page at a time."""
 
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="label_segments")
     kind = models.CharField(max_length=12, choices=VideoLabel.Kind.choices)
@@ -167,6 +168,11 @@ class VideoLabelSegment(models.Model):
     frames = models.PositiveIntegerField(help_text="Sampled frames it was found in.")
     confidence = models.FloatField(help_text="0–100: its most confident finding's.")
     details = models.JSONField(default=dict, blank=True, help_text="Its most confident finding's, as a label's.")
+    readings = models.TextField(
+        blank=True, editable=False,
+        help_text="What searches match: its name, and each other way its line of text was read in the stretch, "
+        "casefolded without spaces, one a line.",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["video", "start", "name"]

@@ -73,6 +73,42 @@ def test_text_is_kept_as_read_in_each_frame_and_its_lines_as_stretches():
     )  # fmt: skip
 
 
+def line(at: float, text: str, confidence: float, box: list[float]) -> list:
+    return [at, TEXT, text, confidence, {"type": "LINE", "id": 0, "parent_id": None, "box": box, "polygon": []}]
+
+
+def test_a_line_misread_in_some_frames_is_one_stretch_named_as_it_was_read_most():
+    """As OCR read a real sign passing by (scenetext01.jpg panned and zoomed, twelve frames)."""
+    video = labelled_video()
+    readings = ["AT ALL TIMES", "AT ALL_TIMES", *["AT ALL TIMES"] * 9, "AT ALL_TIMES"]
+    passing = [[round(0.2 + 0.01 * i, 2), 0.5, 0.4, 0.06] for i in range(len(readings))]  # the camera pans
+    found = [line(0.5 * i, text, 90.0 + i / 2, passing[i]) for i, text in enumerate(readings)]
+    labels_record(video, found)
+    assert [(s.name, s.start, s.end, s.frames) for s in video.label_segments.all()] == [
+        ("AT ALL TIMES", 0.0, 5.5, 12)
+    ], "one stretch, not four"  # fmt: skip
+    first = video.label_segments.get()
+    assert first.confidence == 95.0 and first.details["box"] == [0.3, 0.5, 0.4, 0.06], (
+        "the most confident finding of the name's reading (AT ALL_TIMES at 5.5 s was more confident)"
+    )
+    assert first.readings.split("\n") == ["atalltimes", "atall_times"], "what searches find it by"
+    assert video.labels.filter(kind=TEXT).count() == len(found), "each frame keeps what was read in it"
+
+
+def test_lines_unlike_or_elsewhere_or_in_the_same_frame_are_not_joined():
+    video = labelled_video()
+    sign, elsewhere = [0.1, 0.1, 0.3, 0.05], [0.6, 0.1, 0.3, 0.05]
+    labels_record(video, [
+        line(0.0, "EXIT", 97.0, sign), line(0.0, "EXlT", 80.0, elsewhere),  # two signs in one frame
+        line(0.5, "EXIT", 97.0, sign), line(0.5, "EXlT", 80.0, elsewhere),
+        line(1.0, "EXTRA", 95.0, sign),  # two letters in five
+        line(1.0, "EXIT", 96.0, elsewhere),  # a sign's exact reading: it joins whichever stretch has it
+    ])  # fmt: skip
+    assert [(s.name, s.start, s.end, s.frames) for s in video.label_segments.order_by("start", "name")] == [
+        ("EXIT", 0.0, 1.0, 3), ("EXlT", 0.0, 0.5, 2), ("EXTRA", 1.0, 1.0, 1),
+    ]  # fmt: skip
+
+
 def test_videos_labelled_before_stretches_were_kept_get_theirs_at_the_upgrade():
     executor = MigrationExecutor(connection)
     executor.migrate([BEFORE])
@@ -87,15 +123,36 @@ def test_videos_labelled_before_stretches_were_kept_get_theirs_at_the_upgrade():
     )
     try:
         MigrationExecutor(connection).migrate([AFTER])
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())  # and on to today's schema (0013: their readings)
         upgraded = Video.objects.get(pk=video.pk)
         recorded = labelled_video()
         labels_record(recorded, FOUND)
-        fields = ("kind", "name", "start", "end", "frames", "confidence", "details")
+        fields = ("kind", "name", "start", "end", "frames", "confidence", "details", "readings")
         assert list(upgraded.label_segments.values_list(*fields)) == list(recorded.label_segments.values_list(*fields))
         assert upgraded.label_segments.count() == 4
     finally:
         executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())  # back to today's schema for the tests after
+        executor.migrate(executor.loader.graph.leaf_nodes())  # today's schema for the tests after, whatever failed
+
+
+def test_stretches_kept_before_readings_get_their_names_at_the_upgrade():
+    executor = MigrationExecutor(connection)
+    executor.migrate([("videos", "0012_text")])
+    old = executor.loader.project_state([("videos", "0012_text")]).apps
+    OldVideo, OldStretch = old.get_model("videos", "Video"), old.get_model("videos", "VideoLabelSegment")
+    video = OldVideo.objects.create(collection_id=Collection.get_default().pk, sample_rate=2.0, chunk_seconds=10)
+    for name in ("AB 123 CD", "CAFÉ Straße", "Dog"):
+        OldStretch.objects.create(video=video, kind=TEXT, name=name, start=0, end=0, frames=1, confidence=90.0)
+    try:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        assert dict(Video.objects.get(pk=video.pk).label_segments.values_list("name", "readings")) == {
+            "AB 123 CD": "ab123cd", "CAFÉ Straße": "caféstrasse", "Dog": "dog",
+        }, "as a stretch kept today has them, beyond ASCII too"  # fmt: skip
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_the_videos_page_lists_each_label_once_with_where_its_first_stretches_begin():

@@ -92,7 +92,9 @@ def test_a_videos_label_stretches_are_paged_by_time_and_filtered_by_kind_name_an
 
 def test_videos_are_found_by_a_label_or_by_a_line_of_text_read_in_them(video):
     plate = {"type": "LINE", "id": 0, "parent_id": None, "box": [0.4, 0.7, 0.2, 0.05], "polygon": []}
-    labels_record(video, [[6.0, TEXT, "AB 123 CD", 88.0, plate], [6.5, TEXT, "AB 123 CD", 91.0, plate]])
+    sign = {**plate, "box": [0.1, 0.1, 0.3, 0.1]}
+    labels_record(video, [[6.0, TEXT, "AB 123 CD", 88.0, plate], [6.0, TEXT, "CAFÉ", 90.0, sign],
+                          [6.5, TEXT, "AB 123 CD", 91.0, plate], [7.0, TEXT, "AB 128 CD", 93.0, plate]])  # fmt: skip
     other = Video.objects.exclude(pk=video.pk).get()
     viewer = client_for(UserFactory(role=roles.REVIEWER))
 
@@ -105,9 +107,13 @@ def test_videos_are_found_by_a_label_or_by_a_line_of_text_read_in_them(video):
     assert videos(label="explicit") == videos(label="Car") == [str(video.pk)]
     assert videos(text="123 c") == [str(video.pk)], "any part of a line, any case"
     assert videos(text="ab123") == videos(text="B123CD") == [str(video.pk)], "whatever the spaces OCR read"
+    assert videos(text="ab128") == [str(video.pk)], "a frame's other reading of the plate too"
+    assert videos(text="café") == [str(video.pk)], "any case beyond ASCII"
     assert videos(text="dog") == videos(label="AB 123 CD") == [], "labels are not text, nor text labels"
     lines = viewer.get(f"/api/videos/{video.pk}/labels/", {"name_contains": "b123c"}).json()["results"]
-    assert [(s["kind"], s["name"], s["first_at"], s["frames"]) for s in lines] == [(TEXT, "AB 123 CD", 6.0, 2)]
+    assert [(s["kind"], s["name"], s["first_at"], s["last_at"], s["frames"]) for s in lines] == [
+        (TEXT, "AB 123 CD", 6.0, 7.0, 3)
+    ], "the plate misread in its last frame is still one stretch, named as it was read most"
 
     admin = Client()
     admin.force_login(UserFactory(role=roles.REVIEWER, is_staff=True))
