@@ -47,6 +47,26 @@ def video(
     return out.getvalue()
 
 
+def passing(name: str, *, frames: int = 12, fps: int = 2, size: tuple[int, int] = (1280, 720)) -> bytes:
+    """A fixture photo as a camera passing it sees it: each frame a little further along and closer."""
+    photo = Image.open(FIXTURES / name).convert("RGB")
+    width, height = photo.size
+    out = io.BytesIO()
+    with av.open(out, mode="w", format="mp4") as file:
+        stream = file.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        for index in range(frames):
+            scale = 1.0 - 0.02 * index
+            seen_w, seen_h = int(width * scale), int(height * scale)
+            left, top = (width - seen_w) * index // frames, (height - seen_h) // 2
+            seen = photo.crop((left, top, left + seen_w, top + seen_h)).resize(size)
+            for packet in stream.encode(av.VideoFrame.from_image(seen)):
+                file.mux(packet)
+        for packet in stream.encode():
+            file.mux(packet)
+    return out.getvalue()
+
+
 def growing(small: tuple[int, int], large: tuple[int, int], *, fps: int = 2) -> bytes:
     """An MKV whose H.264 pictures are ``small`` for 8 s (past what a first look at the streams reads), then
     ``large`` for 2 s: the size in its header is the small one, and the large one comes with new parameter

@@ -18,13 +18,14 @@ from recognition.exceptions import InvalidInput
 from recognition.models import AuditEvent, Collection, Face, Image, WatchAlert
 from recognition.services.people import person_enroll
 from recognition.services.retention import purge_plan, retention_purge
-from tests.clips import analysed_here, sound_only, video
+from tests.clips import analysed_here, passing, sound_only, video
 from tests.conftest import S3_MEDIA_BUCKET, client_for
 from tests.factories import PersonFactory, UserFactory
 from tests.images import FIXTURES
 from videos import analysis as video_analysis
 from videos.analysis import MAX_ATTEMPTS, video_chunk_analyse, video_finish, video_start
 from videos.models import Sighting, Video, VideoChunk
+from videos.readings import squeezed
 from videos.services import AnalysisOptions, VideoRefused, video_delete, video_upload, video_upload_s3, video_upload_url
 from videos.sweeper import videos_sweep_stuck
 
@@ -359,6 +360,22 @@ def test_a_videos_text_is_read_frame_by_frame_and_its_lines_shown_as_stretches(l
     page = admin.get(reverse("admin:videos_video_change", args=[done.pk])).content.decode()
     assert "faces not followed, its text read" in page and "<td>text: “PARKING”</td>" in page
     assert "Labels and text: each thing found or line read" in page
+
+
+def test_a_sign_passing_by_is_one_stretch_for_each_line_however_ocr_misread_it_in_some_frames(local_engine):
+    uploaded = video_upload(file=io.BytesIO(passing("scenetext01.jpg")), filename="passing.mp4",
+                            options=AnalysisOptions(features=("text",)))  # fmt: skip
+    done = analysed_here(uploaded)
+    stretches = done.label_segments.filter(kind="text")
+    sign = [s for s in stretches if "atalltimes" in s.readings.split("\n")]
+    assert [(s.name, s.start, s.end, s.frames) for s in sign] == [("AT ALL TIMES", 0.0, 5.5, 12)], (
+        "one stretch through the twelve frames, though OCR read 'AT ALL_TIMES' in four of them when this was written"
+    )
+    read = done.labels.filter(kind="text", details__type="LINE").values_list("name", flat=True)
+    sign_read = {squeezed(name) for name in read if squeezed(name).startswith("atall")}
+    assert sign_read == set(sign[0].readings.split("\n")), "each frame keeps its reading; the stretch holds them all"
+    for line in ("DOUBLE", "PARKING", "PROHIBITED"):
+        assert [(s.start, s.end, s.frames) for s in stretches.filter(name=line)] == [(0.0, 5.5, 12)]
 
 
 def test_a_videos_features_are_kept_in_one_order_however_they_are_asked_for(media_root):
