@@ -2,8 +2,10 @@
 a label was found in, with its most confident finding (``videos.labels``); each label once on the video's
 page; and the stretches of videos labelled before they were kept (migration ``videos 0011``)."""
 
+import importlib
+
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
@@ -12,8 +14,8 @@ from backoffice import roles
 from recognition.engines.base import Analysis, BoundingBox, TextDetection
 from recognition.models import Collection
 from tests.factories import UserFactory
-from videos.labels import frame_labels, labels_found, labels_record, text_of, video_label_segments
-from videos.models import Video, VideoLabel
+from videos.labels import frame_labels, holding, labels_found, labels_record, text_of, video_label_segments
+from videos.models import Video, VideoLabel, VideoLabelSegment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LABEL, MODERATION, TEXT = VideoLabel.Kind.LABEL, VideoLabel.Kind.MODERATION, VideoLabel.Kind.TEXT
@@ -153,6 +155,34 @@ def test_stretches_kept_before_readings_get_their_names_at_the_upgrade():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_on_postgresql_a_trigram_index_serves_the_search_of_text():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # as on a table too large to scan, not a handful of rows
+        plan = holding(VideoLabelSegment.objects.order_by(), "AB 123").explain()
+    assert "videos_stretch_readings_trgm" in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigram index is PostgreSQL's")
+def test_where_the_extension_cannot_be_made_the_upgrade_goes_on_and_says_what_to_run(caplog):
+    trigram = importlib.import_module("videos.migrations.0014_readings_trigram_index")
+    with transaction.atomic(), connection.cursor() as cursor, connection.schema_editor(atomic=False) as editor:
+        cursor.execute("DROP EXTENSION pg_trgm CASCADE")  # and its index, in this transaction only
+        cursor.execute("CREATE ROLE facesite_migrator_without_create")
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO facesite_migrator_without_create")
+        cursor.execute("SET LOCAL ROLE facesite_migrator_without_create")
+        trigram.index(None, editor)
+        cursor.execute("RESET ROLE")
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [trigram.INDEX])
+        assert cursor.fetchone() == (0,)
+        transaction.set_rollback(True)
+    assert "could not be made (permission denied to create extension" in caplog.text
+    assert "As a superuser, run: CREATE EXTENSION IF NOT EXISTS pg_trgm; CREATE INDEX" in caplog.text
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s", [trigram.INDEX])
+        assert cursor.fetchone() == (1,), "the index is back, for the tests after"
 
 
 def test_the_videos_page_lists_each_label_once_with_where_its_first_stretches_begin():
