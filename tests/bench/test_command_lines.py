@@ -20,6 +20,7 @@ ZERO = {
     "deliveries.py": "--deliveries",
     "engine.py": "--rounds",
     "kiosk.py": "--rounds",
+    "ocr_input.py": "--sides",
     "pipeline.py": "--clients",
     "search.py": "--probes",
     "video.py": "--sample-rate",

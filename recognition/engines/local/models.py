@@ -249,14 +249,17 @@ class ModelSet:
     def ocr(self) -> Any:  # rapidocr.RapidOCR
         from rapidocr import RapidOCR
 
-        return RapidOCR(
-            params={
-                "Global.log_level": "error",
-                "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
-                "Det.model_path": self._ocr_model("PP-OCRv6_det_small.onnx"),
-                "Rec.model_path": self._ocr_model("PP-OCRv6_rec_small.onnx"),
-            }
-        )
+        return RapidOCR(params=self.ocr_params)
+
+    @property
+    def ocr_params(self) -> dict[str, Any]:
+        """RapidOCR's configuration over its defaults (what ``bench/ocr_input.py`` varies)."""
+        return {
+            "Global.log_level": "error",
+            "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+            "Det.model_path": self._ocr_model("PP-OCRv6_det_small.onnx"),
+            "Rec.model_path": self._ocr_model("PP-OCRv6_rec_small.onnx"),
+        }
 
     def _ocr_model(self, filename: str) -> str:
         """A PP-OCR model without its subnormal weights (a quarter of a million in the detector: twice as fast
