@@ -3,7 +3,8 @@
 Every operation Facesite answers gets requests drawn from its input shape (members present or not, strings
 inside and outside their limits and enums, numbers out of range, real and broken image bytes, collections and
 jobs that exist and that do not), sent by a real boto3 client with its own checks turned off, so what is wrong
-reaches the server. None may answer 5xx, and every answer that succeeds must fit the operation's output
+reaches the server; images and videos named in S3 are read from a real S3 server on loopback (there, broken,
+empty, or missing). None may answer 5xx, and every answer that succeeds must fit the operation's output
 shape. On the fake engine, so it stays fast.
 """
 
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import redis
 from botocore.exceptions import ClientError
 from botocore.model import Shape
 from django.contrib.auth import get_user_model
@@ -27,7 +29,8 @@ from recognition.models import Collection
 from rekognition_api.models import VideoJob
 from rekognition_api.operations import OPERATIONS
 from rekognition_api.protocol import service_model
-from tests import images
+from tests import images, servers
+from tests.clips import video
 from tests.factories import UserFactory
 from tests.rekognition_api.clients import client_for
 from videos.labels import labels_record
@@ -84,11 +87,20 @@ def values(shape: Shape, known: dict[str, list[str]], name: str = "", depth: int
     raise AssertionError(f"no values for {kind} ({shape.name})")
 
 
+#: The objects in the S3 bucket the API may read (``photos``), and one name that is not there.
+OBJECTS = {"face.jpg": PHOTOS[0], "black.png": PHOTOS[1], "empty.jpg": b"", "broken.jpg": PHOTOS[3],
+           "clip.mp4": video([("obama.jpg", 1.0)])}  # fmt: skip
+
+
 @pytest.fixture
-def rekognition(live_server, checked, settings):
+def rekognition(live_server, checked, settings, monkeypatch):
+    """An Administrator's client, unchecked, and a real S3 server on loopback holding ``OBJECTS``."""
     settings.FACESITE_REKOGNITION_API_S3_BUCKETS = ["photos"]
-    settings.AWS_S3_ENDPOINT_URL = "http://127.0.0.1:9"  # nothing listens: S3 cannot be reached
-    return client_for(live_server, UserFactory(role=roles.ADMINISTRATOR), checked=checked, validate=False)
+    with servers.s3_read_from(settings, monkeypatch, "photos") as s3:
+        for key, body in OBJECTS.items():
+            s3.put_object(Bucket="photos", Key=key, Body=body)
+        yield client_for(live_server, UserFactory(role=roles.ADMINISTRATOR), checked=checked, validate=False)
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("video")  # the videos started are not analysed
 
 
 @pytest.fixture
@@ -117,7 +129,8 @@ def known(rekognition) -> dict[str, list[str]]:
                                 settings={"LabelExclusionFilters": ["Pet"], **filters})  # fmt: skip
         jobs.append(str(video.pk))
     return {"CollectionId": COLLECTIONS, "FaceId": [*faces, str(uuid.uuid4())], "UserId": ["ada", "bob"],
-            "Bucket": ["photos", "not-listed"], "ResourceArn": ARNS, "JobId": [*jobs, str(uuid.uuid4())]}  # fmt: skip
+            "Bucket": ["photos", "not-listed"], "Name": [*OBJECTS, "missing.jpg"], "ResourceArn": ARNS,
+            "JobId": [*jobs, str(uuid.uuid4())]}  # fmt: skip
 
 
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
@@ -134,6 +147,38 @@ def test_no_request_makes_the_server_fail_and_every_answer_fits_its_shape(rekogn
         assert status < 500, (operation, params, error.response["Error"])
     problems = [problem for _, found in checked for problem in found]
     assert problems == [], (operation, params, problems)
+
+
+#: Operations whose image (or video) may be in S3, and the other parameters each needs.
+IN_S3 = {
+    "DetectLabels": {}, "DetectFaces": {}, "DetectText": {}, "DetectModerationLabels": {},
+    "IndexFaces": {"CollectionId": "fuzz"}, "SearchFacesByImage": {"CollectionId": "fuzz"},
+    "SearchUsersByImage": {"CollectionId": "fuzz"}, "CompareFaces": {"SourceImage": {"Bytes": PHOTOS[0]}},
+    "StartFaceSearch": {"CollectionId": "fuzz"}, "StartFaceDetection": {}, "StartLabelDetection": {},
+    "StartContentModeration": {}, "StartTextDetection": {},
+}  # fmt: skip
+S3_OBJECTS = st.fixed_dictionaries(
+    {"Bucket": st.sampled_from(["photos", "photos", "not-listed", "", "Photos"]),
+     "Name": st.sampled_from([*OBJECTS, "missing.jpg", "", "a/../face.jpg", "é/x.jpg", "x" * 1025])},
+    optional={"Version": st.sampled_from(["", "null", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY"])},
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("operation", sorted(IN_S3))
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(data=st.data())
+def test_no_object_in_s3_makes_the_server_fail(rekognition, known, checked, operation, data):
+    """What the drawn requests above rarely reach: an image or a video read from S3, there, empty, broken, in
+    another bucket, missing, or at a version S3 does not have; with the other parameters right."""
+    found = data.draw(S3_OBJECTS, label="S3Object")
+    key = "Video" if operation.startswith("Start") else "TargetImage" if operation == "CompareFaces" else "Image"
+    call = getattr(rekognition, _method(rekognition, operation))
+    try:
+        call(**IN_S3[operation], **{key: {"S3Object": found}})
+    except ClientError as error:
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] < 500, (operation, found, error.response)
+    problems = [problem for _, found in checked for problem in found]
+    assert problems == [], (operation, found, problems)
 
 
 def _method(client: Any, operation: str) -> str:
