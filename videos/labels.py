@@ -18,6 +18,8 @@ from videos.readings import same_line, squeezed
 
 #: A label's findings this many sampling intervals apart, or closer, are one stretch.
 JOINED = 1.5
+#: The readings of a line of text a stretch keeps for searches: those found in most of its frames.
+MAX_READINGS = 20
 
 
 def frame_labels(analysis: Analysis, *, at: float) -> list[list[Any]]:
@@ -98,13 +100,16 @@ class _Stretch:
             reading.best = row
 
     def segment(self, model: type[VideoLabelSegment]) -> VideoLabelSegment:
-        name, reading = max(self.readings.items(), key=lambda item: (item[1].frames, item[1].best.confidence))
+        """The stretch, named after the reading found in most frames; its ``readings`` are those found in most
+        frames, at most ``MAX_READINGS`` (a long stretch of noisy text can be read a thousand ways)."""
+        ranked = sorted(self.readings.items(), key=lambda item: (-item[1].frames, -item[1].best.confidence))
+        name, reading = ranked[0]
         found = model(
             video_id=self.first.video_id, kind=self.first.kind, name=name, start=self.first.at, end=self.end,
             frames=self.frames, confidence=reading.best.confidence, details=reading.best.details,
         )  # fmt: skip
         # Set apart from the fields: migration 0011's VideoLabelSegment has no ``readings`` yet.
-        found.readings = "\n".join(dict.fromkeys(squeezed(each) for each in self.readings))
+        found.readings = "\n".join(dict.fromkeys(squeezed(each) for each, _ in ranked[:MAX_READINGS]))
         return found
 
 

@@ -14,7 +14,15 @@ from backoffice import roles
 from recognition.engines.base import Analysis, BoundingBox, TextDetection
 from recognition.models import Collection
 from tests.factories import UserFactory
-from videos.labels import frame_labels, holding, labels_found, labels_record, text_of, video_label_segments
+from videos.labels import (
+    MAX_READINGS,
+    frame_labels,
+    holding,
+    labels_found,
+    labels_record,
+    text_of,
+    video_label_segments,
+)
 from videos.models import Video, VideoLabel, VideoLabelSegment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,6 +103,20 @@ def test_a_line_misread_in_some_frames_is_one_stretch_named_as_it_was_read_most(
     )
     assert first.readings.split("\n") == ["atalltimes", "atall_times"], "what searches find it by"
     assert video.labels.filter(kind=TEXT).count() == len(found), "each frame keeps what was read in it"
+
+
+def test_a_stretch_keeps_for_searches_the_readings_found_in_most_frames():
+    video = labelled_video()
+    sign = [0.1, 0.1, 0.5, 0.05]
+    noisy = [f"PLATFORM {n:02d} NORTH" for n in range(MAX_READINGS + 5)]  # each a digit from the last
+    found = [line(0.5 * i, "PLATFORM 99 NORTH", 90.0, sign) for i in range(0, 60, 2)]  # every other frame
+    found += [line(0.5 * i, noisy[i // 2 % len(noisy)], 80.0, sign) for i in range(1, 60, 2)]
+    labels_record(video, sorted(found, key=lambda row: row[0]))
+    stretch = video.label_segments.get()
+    assert (stretch.name, stretch.frames) == ("PLATFORM 99 NORTH", 60)
+    readings = stretch.readings.split("\n")
+    assert len(readings) == MAX_READINGS and readings[0] == "platform99north", "the most frequent first"
+    assert {"platform00north", "platform04north"} <= set(readings), "read twice, kept over those read once"
 
 
 def test_lines_unlike_or_elsewhere_or_in_the_same_frame_are_not_joined():
