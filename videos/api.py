@@ -182,13 +182,13 @@ class VideoViewSet(
         if self.action == "labels":
             return stretch_values(VideoLabelSegment.objects.filter(of_video).order_by("start", "name", "pk"))
         videos = Video.objects.select_related("collection").order_by("-created_at")
-        return videos if self.action == "list" else videos.prefetch_related("sightings__person")
+        return videos if self.action in ("list", "summary") else videos.prefetch_related("sightings__person")
 
     def get_throttles(self) -> list[BaseThrottle]:
         return throttled_as("upload") if self.action == "create" else super().get_throttles()
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        if self.action in ("sightings", "labels"):
+        if self.action in ("sightings", "labels", "summary"):
             return super().get_serializer_class()  # the action's own
         return VideoSummarySerializer if self.action == "list" else VideoSerializer
 
@@ -233,6 +233,14 @@ class VideoViewSet(
 
     def perform_destroy(self, instance: Video) -> None:
         video_delete(video=instance, actor=self.request.user, client_ip=request_ip(self.request))
+
+    @extend_schema(summary="A video without its results", parameters=[VIDEO_ID], responses=VideoSummarySerializer)
+    @action(detail=True, serializer_class=VideoSummarySerializer)
+    def summary(self, request: Request, pk: str | None = None) -> Response:
+        """The video as the list shows it: its status and progress, without the sightings and label stretches
+        that `GET /api/videos/{id}/` holds (a long video's hundred thousand of them make tens of megabytes). Poll
+        this until the video is done, then page its results with `sightings/` and `labels/`."""
+        return self.retrieve(request, pk=pk)
 
     @extend_schema(
         summary="A video's sightings, by time", parameters=[VIDEO_ID], responses=SightingSerializer(many=True)

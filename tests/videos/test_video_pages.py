@@ -36,6 +36,26 @@ def video():
     return made
 
 
+def test_a_videos_summary_is_its_answer_without_its_results_for_polling(video, django_assert_max_num_queries):
+    viewer = client_for(UserFactory(role=roles.REVIEWER))
+    whole = viewer.get(f"/api/videos/{video.pk}/").json()
+    with django_assert_max_num_queries(8) as queries:
+        answer = viewer.get(f"/api/videos/{video.pk}/summary/")
+    assert answer.status_code == 200, answer.content
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "videos_sighting" not in read and "videos_videolabelsegment" not in read, "its results are not read"
+    summary = answer.json()
+    assert "sightings" not in summary and "labels" not in summary
+    assert summary == {key: value for key, value in whole.items() if key not in ("sightings", "labels")}
+    assert summary == viewer.get("/api/videos/").json()["results"][1], "as the list shows it"
+    view = AuditEvent.objects.get(action=AuditEvent.Action.VIDEO_VIEW, object_id=str(video.pk))
+    assert view.repeats == 2, "a view of the video, as its whole answer is (polling counts on one row)"
+
+    assert viewer.get(f"/api/videos/{video.pk}/summary/", {"page": 2}).status_code == 400, "nothing to page"
+    assert viewer.get("/api/videos/00000000-0000-0000-0000-000000000000/summary/").status_code == 404
+    assert client_for(UserFactory()).get(f"/api/videos/{video.pk}/summary/").status_code == 403
+
+
 def test_a_videos_sightings_are_paged_by_time_and_filtered_by_person_and_time(video):
     viewer = client_for(UserFactory(role=roles.REVIEWER))
     url = f"/api/videos/{video.pk}/sightings/"
