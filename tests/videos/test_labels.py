@@ -1,6 +1,8 @@
 """A video's labels kept once it is done: each frame's findings, and each stretch of consecutive sampled frames
-a label was found in, with its most confident finding (``videos.labels``); each label once on the video's
-page; and the stretches of videos labelled before they were kept (migration ``videos 0011``)."""
+a label was found in, with its most confident finding (``videos.labels``); a line of text misread in some
+frames as one stretch, with the readings searches match (indexed on PostgreSQL, ``videos 0014``); each label
+once on the video's page; and the stretches of videos labelled before they were kept (``videos 0011``), and
+their readings (``videos 0013``)."""
 
 import importlib
 
