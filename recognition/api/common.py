@@ -2,6 +2,7 @@
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -23,6 +24,21 @@ class _UserRate(UserRateThrottle):
     def __init__(self, scope: str) -> None:
         self.scope = scope
         super().__init__()
+
+
+FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
+
+
+def query_flag(request: Request, name: str) -> bool:
+    """A yes-or-no query parameter: ``true``, ``1`` or ``yes``; ``false``, ``0`` or ``no`` (any case); no when
+    absent. Anything else is refused (400) naming it, rather than taken as no."""
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    try:
+        return FLAGS[value.strip().lower()]
+    except KeyError:
+        raise ValidationError({name: [f"{value!r} is neither true nor false (true, 1, yes; false, 0, no)."]}) from None
 
 
 def throttled_as(scope: str) -> list[BaseThrottle]:

@@ -15,7 +15,7 @@ from rest_framework.throttling import BaseThrottle
 
 from recognition.api import examples
 from recognition.api import serializers as s
-from recognition.api.common import PARSERS, VALIDATION_ERROR, throttled_as, uploaded_filename
+from recognition.api.common import PARSERS, VALIDATION_ERROR, query_flag, throttled_as, uploaded_filename
 from recognition.api.filters import ImageFilter
 from recognition.api.permissions import ModelPermissions
 from recognition.api.strict import KnownQueryParamsOnly
@@ -134,10 +134,11 @@ class ImageViewSet(
                 ORIGINAL,
                 bool,
                 description="The uploaded bytes as they came, metadata included "
-                "(needs the permission to download originals). By default, a clean rendition.",
+                "(needs the permission to download originals). By default, a clean rendition. True: true, 1 or "
+                "yes; false: false, 0 or no; anything else is refused.",
             )
         ],
-        responses={(200, "image/*"): bytes},
+        responses={(200, "image/*"): bytes, 400: VALIDATION_ERROR},
     )
     @action(detail=True, methods=["get"])
     def file(self, request: Request, pk: str | None = None) -> HttpResponse | FileResponse:
@@ -145,7 +146,7 @@ class ImageViewSet(
         image = self.get_object()
         if not image.file:
             raise NotFound("This image has no stored file yet (a URL not fetched, or a failed fetch).")
-        original = request.query_params.get(ORIGINAL, "").lower() in ("1", "true", "yes")
+        original = query_flag(request, ORIGINAL)
         if original and not request.user.has_perm("recognition.download_original_image"):
             raise PermissionDenied("You need the permission to download original images.")
         audit_request(request, AuditEvent.Action.IMAGE_DOWNLOAD, image, original=original)

@@ -96,6 +96,18 @@ def test_an_actions_own_parameter_is_known_only_to_that_action(api_client, setti
     assert refused.status_code == 400 and _taken(refused.json()) == {"format"}
 
 
+def test_a_yes_or_no_parameter_that_is_neither_is_refused_not_taken_as_no(api_client, settings):
+    settings.RECOGNITION_ENGINE = {"BACKEND": "tests.engines.FakeEngine", "OPTIONS": {}}
+    image = api_client.post("/api/images/", {"file": (FIXTURES / "obama.jpg").open("rb")}, format="multipart").json()
+    url = f"/api/images/{image['id']}/file/"
+    for no in ("false", "0", "No", " FALSE "):
+        assert api_client.get(url, {"original": no}).status_code == 200, no
+    refused = api_client.get(url, {"original": "maybe"})
+    assert refused.status_code == 400
+    assert refused.json() == {"original": ["'maybe' is neither true nor false (true, 1, yes; false, 0, no)."]}
+    assert api_client.get(url, {"original": "TRUE"}).status_code == 403, "asked for, and refused without the right"
+
+
 def test_a_misspelt_field_saves_nothing(api_client):
     response = api_client.post(
         "/api/people/", {"name": "Ann Lee", "consent_given": "2026-12-01T10:00:00Z"}, format="json"
