@@ -74,13 +74,17 @@ def stretches(
 
 
 class _Stretch:
-    """A stretch being found: its first row, its last frame and box, and each reading's frames and best row."""
+    """A stretch being found: its first row, the frames it was found in, its last box, and each reading's frames
+    and best row."""
 
     def __init__(self, first: VideoLabel) -> None:
-        self.first, self.end = first, first.at
-        self.box: list[float] = first.details.get("box", [])
-        self.frames = 0
+        self.first, self.seen = first, _Frames(last=first.at)
+        self.box: list[float] = []
         self.readings: dict[str, _Reading] = {}
+
+    @property
+    def end(self) -> float:
+        return self.seen.last
 
     def continued_by(self, row: VideoLabel) -> bool:
         """Whether ``row``, a line of text in a later frame, is this one misread."""
@@ -89,24 +93,21 @@ class _Stretch:
         )
 
     def add(self, row: VideoLabel) -> None:
-        if not self.frames or row.at > self.end:  # a second finding in the same frame is not another frame
-            self.frames += 1
-        self.end, self.box = row.at, row.details.get("box", self.box)
-        reading = self.readings.setdefault(row.name, _Reading(best=row, last=row.at))
-        if not reading.frames or row.at > reading.last:
-            reading.frames += 1
-        reading.last = row.at
+        self.seen.see(row.at)
+        self.box = row.details.get("box", self.box)
+        reading = self.readings.setdefault(row.name, _Reading(best=row, seen=_Frames(last=row.at)))
+        reading.seen.see(row.at)
         if row.confidence > reading.best.confidence:
             reading.best = row
 
     def segment(self, model: type[VideoLabelSegment]) -> VideoLabelSegment:
         """The stretch, named after the reading found in most frames; its ``readings`` are those found in most
         frames, at most ``MAX_READINGS`` (a long stretch of noisy text can be read a thousand ways)."""
-        ranked = sorted(self.readings.items(), key=lambda item: (-item[1].frames, -item[1].best.confidence))
+        ranked = sorted(self.readings.items(), key=lambda item: (-item[1].seen.count, -item[1].best.confidence))
         name, reading = ranked[0]
         found = model(
             video_id=self.first.video_id, kind=self.first.kind, name=name, start=self.first.at, end=self.end,
-            frames=self.frames, confidence=reading.best.confidence, details=reading.best.details,
+            frames=self.seen.count, confidence=reading.best.confidence, details=reading.best.details,
         )  # fmt: skip
         # Set apart from the fields: migration 0011's VideoLabelSegment has no ``readings`` yet.
         found.readings = "\n".join(dict.fromkeys(squeezed(each) for each, _ in ranked[:MAX_READINGS]))
@@ -114,10 +115,23 @@ class _Stretch:
 
 
 @dataclass
+class _Frames:
+    """The sampled frames something was found in: how many, and the last. A second finding in the same frame
+    (a sign on two doors) is not another frame."""
+
+    last: float
+    count: int = 0
+
+    def see(self, at: float) -> None:
+        if not self.count or at > self.last:
+            self.count += 1
+        self.last = at
+
+
+@dataclass
 class _Reading:
     best: VideoLabel
-    last: float
-    frames: int = 0
+    seen: _Frames
 
 
 def label_of(row: VideoLabel | VideoLabelSegment) -> Label:
