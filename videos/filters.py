@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Exists, QuerySet
 
-from recognition.api.filters import UtcDateTimeFilter
+from recognition.api.filters import FlagFilter, UtcDateTimeFilter
 from videos.labels import holding, stretches_of
 from videos.models import Sighting, Video, VideoLabel, VideoLabelSegment
 
@@ -39,7 +39,7 @@ class PersonSeenFilter(django_filters.FilterSet):
     """Sightings of someone, or of enrolled people (or never)."""
 
     person = django_filters.UUIDFilter(field_name="person", help_text="Sightings of this person.")
-    identified = django_filters.BooleanFilter(
+    identified = FlagFilter(
         field_name="person", lookup_expr="isnull", exclude=True, help_text="Only (or never) enrolled people."
     )
 

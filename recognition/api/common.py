@@ -29,16 +29,25 @@ class _UserRate(UserRateThrottle):
 FLAGS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
+def flag(value: str) -> bool:
+    """``true``, ``1`` or ``yes``; ``false``, ``0`` or ``no``, in any case. Anything else raises ValueError with
+    the message to answer: the same for every yes-or-no query parameter, filters included."""
+    try:
+        return FLAGS[value.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{value!r} is neither true nor false (true, 1, yes; false, 0, no).") from None
+
+
 def query_flag(request: Request, name: str) -> bool:
-    """A yes-or-no query parameter: ``true``, ``1`` or ``yes``; ``false``, ``0`` or ``no`` (any case); no when
-    absent. Anything else is refused (400) naming it, rather than taken as no."""
+    """A yes-or-no query parameter (``flag``); no when absent. Anything else is refused (400) naming it, rather
+    than taken as no."""
     value = request.query_params.get(name)
     if value is None:
         return False
     try:
-        return FLAGS[value.strip().lower()]
-    except KeyError:
-        raise ValidationError({name: [f"{value!r} is neither true nor false (true, 1, yes; false, 0, no)."]}) from None
+        return flag(value)
+    except ValueError as error:
+        raise ValidationError({name: [str(error)]}) from None
 
 
 def throttled_as(scope: str) -> list[BaseThrottle]:

@@ -1,7 +1,9 @@
 from datetime import UTC
 
 import django_filters
+from django import forms
 
+from recognition.api.common import flag
 from recognition.models import AuditEvent, AuditEventQuerySet, Image, Person, PersonExport
 
 AT_OR_AFTER = "Made at or after this time (ISO 8601)."
@@ -13,6 +15,25 @@ class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
 
     def filter(self, qs, value):
         return super().filter(qs, value.astimezone(UTC) if value else value)
+
+
+class FlagField(forms.Field):
+    """A yes-or-no filter's value, as ``flag`` reads it; empty when not given. django-filter's own boolean
+    filters take ``True``/``true``/``2`` and drop anything else unsaid, so ``?enrolled=yes`` listed everyone."""
+
+    def to_python(self, value: str | None) -> bool | None:
+        if not value:
+            return None
+        try:
+            return flag(value)
+        except ValueError as error:
+            raise forms.ValidationError(str(error), code="invalid") from None
+
+
+class FlagFilter(django_filters.BooleanFilter):
+    """A yes-or-no filter: ``true``, ``1``, ``yes`` or ``false``, ``0``, ``no``; anything else is a 400 naming it."""
+
+    field_class = FlagField
 
 
 class ImageFilter(django_filters.FilterSet):
@@ -36,9 +57,7 @@ class ImageFilter(django_filters.FilterSet):
 
 class PersonFilter(django_filters.FilterSet):
     external_id = django_filters.CharFilter(help_text="The person with this badge, RFID or employee code.")
-    enrolled = django_filters.BooleanFilter(
-        method="filter_enrolled", help_text="Only people with (or without) a reference face."
-    )
+    enrolled = FlagFilter(method="filter_enrolled", help_text="Only people with (or without) a reference face.")
 
     class Meta:
         model = Person

@@ -65,8 +65,12 @@ def test_people_are_filtered_by_whether_they_are_enrolled(api_client):
     def names(value: str) -> list[str]:
         return [p["name"] for p in api_client.get("/api/people/", {"enrolled": value}).json()["results"]]
 
-    assert names("true") == ["Ada Lovelace"]
-    assert names("false") == ["Grace Hopper"]
+    assert names("true") == names("yes") == names("1") == names(" TRUE ") == ["Ada Lovelace"]
+    assert names("false") == names("No") == names("0") == ["Grace Hopper"]
+    assert len(names("")) == 2, "not given: not filtered"
+    refused = api_client.get("/api/people/", {"enrolled": "maybe"})
+    assert refused.status_code == 400, "rather than everyone listed as if it had not been asked"
+    assert refused.json() == {"enrolled": ["'maybe' is neither true nor false (true, 1, yes; false, 0, no)."]}
 
 
 def test_people_crud_search_and_filter(api_client, admin_client_api):

@@ -157,3 +157,23 @@ def test_a_caller_without_access_learns_nothing_of_the_parameters():
 
 def test_options_is_not_checked(api_client):
     assert api_client.options("/api/people/?anything=1").status_code == 200
+
+
+def test_every_yes_or_no_filter_reads_yes_and_no_as_the_rest_of_the_api_does():
+    """django-filter's own boolean filters drop what they do not read (``yes``, ``1``) and filter nothing."""
+    import django_filters
+
+    from recognition.api.filters import FlagFilter
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    apps = {"recognition", "videos", "integrations"}
+    ours = [each for each in subclasses(django_filters.FilterSet) if each.__module__.split(".")[0] in apps]
+    assert len(ours) >= 8, "the API's filter sets are imported"
+    flags = {f"{filterset.__name__}.{name}": isinstance(each, FlagFilter)
+             for filterset in ours for name, each in filterset.base_filters.items()
+             if isinstance(each, django_filters.BooleanFilter)}  # fmt: skip
+    assert flags and all(flags.values()), flags

@@ -222,6 +222,9 @@ def test_a_cameras_sightings_are_listed_newest_first_by_time_and_person_and_the_
     assert seen() == [(2, "Ada Lovelace"), (1, None), (0, "Ada Lovelace")], "this camera's, newest first"
     assert seen(person=str(ada.pk)) == [(2, "Ada Lovelace"), (0, "Ada Lovelace")]
     assert seen(identified="false") == [(1, None)]
+    assert seen(identified="no") == seen(identified="0") == [(1, None)]
+    assert seen(identified="yes") == seen(identified="1") == [(2, "Ada Lovelace"), (0, "Ada Lovelace")]
+    assert viewer.get(url, {"identified": "maybe"}).status_code == 400, "not every sighting, as if not asked"
     window = {
         "seen_after": (start + timedelta(minutes=30)).isoformat(),
         "seen_before": (start + timedelta(hours=2)).isoformat(),

@@ -71,6 +71,9 @@ def test_a_videos_sightings_are_paged_by_time_and_filtered_by_person_and_time(vi
     ada = Sighting.objects.filter(video=video).exclude(person=None).first().person
     assert seen(person=str(ada.pk)) == [(0, "Ada Lovelace"), (30, "Ada Lovelace")]
     assert seen(identified="false") == [(10, None)]
+    assert seen(identified="no") == seen(identified="0") == [(10, None)]
+    assert seen(identified="yes") == seen(identified="1") == [(0, "Ada Lovelace"), (30, "Ada Lovelace")]
+    assert viewer.get(url, {"identified": "maybe"}).status_code == 400, "not every sighting, as if not asked"
     assert seen(from_seconds=4, to_seconds=10) == [(0, "Ada Lovelace"), (10, None)], "in view at some time in 4–10 s"
     assert seen(from_seconds=20.5) == [(30, "Ada Lovelace")]
     first_page = viewer.get(url, {"page_size": 2}).json()
