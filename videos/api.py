@@ -67,7 +67,8 @@ class SightingSerializer(serializers.ModelSerializer):
 
 
 class LabelSegmentSerializer(serializers.Serializer):
-    """A label (or moderation label, or line of text) found in consecutive sampled frames."""
+    """A label (or moderation label, or line of text) found in sampled frames close together (one or two frames
+    that missed it do not end it)."""
 
     kind = serializers.ChoiceField(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
     name = serializers.CharField(
@@ -88,7 +89,7 @@ class VideoSerializer(serializers.ModelSerializer):
     sightings = SightingSerializer(many=True, read_only=True, help_text="The faces followed through it, by time.")
     labels = serializers.SerializerMethodField(
         help_text="The labels, moderation labels and lines of text found (when its features ask for them), each "
-        "stretch of consecutive sampled frames it was found in once, by time."
+        "stretch of sampled frames it was found in once (one or two frames that missed it do not end it), by time."
     )
 
     class Meta:

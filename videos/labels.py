@@ -1,5 +1,5 @@
 """Labels, moderation labels and text in a video's sampled frames: found frame by frame by its chunks, and kept
-once the video is done as rows of two kinds: each frame's findings, and each stretch of consecutive frames a
+once the video is done as rows of two kinds: each frame's findings, and each stretch of frames a
 label (or a line of text) was found in. Rows read back as the engine's own results, which is what the
 Rekognition-compatible API's label detection, content moderation and text detection jobs answer, a page at a
 time."""
@@ -15,9 +15,12 @@ from django.db.models import OuterRef, QuerySet
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel, TextDetection
 from videos.models import Video, VideoLabel, VideoLabelSegment
 from videos.readings import same_line, squeezed
+from videos.tracking import GAP_FRAMES
 
-#: A label's findings this many sampling intervals apart, or closer, are one stretch.
-JOINED = 1.5
+#: A label's findings this many sampling intervals apart, or closer, are one stretch: it goes on through frames
+#: that missed it (a classifier wavering at its threshold, a blurred frame OCR cannot read) as a face's track does,
+#: and ends after ``GAP_FRAMES`` sampled frames without it. The half keeps float timestamps on the right side.
+JOINED = GAP_FRAMES + 0.5
 #: The readings of a line of text a stretch keeps for searches: those found in most of its frames.
 MAX_READINGS = 20
 
@@ -48,8 +51,9 @@ def labels_record(video: Video, found: Iterable[list[Any]]) -> int:
 def stretches(
     rows: Iterable[VideoLabel], *, every: float, model: type[VideoLabelSegment] = VideoLabelSegment
 ) -> list[VideoLabelSegment]:
-    """``rows`` (by time) as stretches, unsaved (``model``: a migration's own): a label's findings a sampling
-    interval (``every`` seconds) apart join one; a sampled frame without it ends it. The same name twice in one
+    """``rows`` (by time) as stretches, unsaved (``model``: a migration's own): a label's findings up to
+    ``JOINED`` sampling intervals (``every`` seconds) apart join one; ``GAP_FRAMES`` sampled frames without it in a
+    row end it. The same name twice in one
     frame (a sign on two doors) is one frame of its stretch. A line of text read a little differently in the
     next frame, in about the same place (``videos.readings.same_line``), joins the line's stretch, which is
     named after the reading found in most of its frames and keeps that reading's most confident finding."""

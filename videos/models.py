@@ -156,9 +156,9 @@ class VideoLabel(models.Model):
 
 
 class VideoLabelSegment(models.Model):
-    """A label, a moderation label, or a line of text, found in consecutive sampled frames of a video, with its
-    most confident finding among them (a line's: of its reading found in most frames): kept when the video is
-    done, so a video's stretches are read a page at a time."""
+    """A label, a moderation label, or a line of text, found in sampled frames of a video close together
+    (``videos.labels.JOINED``), with its most confident finding among them (a line's: of its reading found in most
+    frames): kept when the video is done, so a video's stretches are read a page at a time."""
 
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="label_segments")
     kind = models.CharField(max_length=12, choices=VideoLabel.Kind.choices)

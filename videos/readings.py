@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-#: Two boxes of one line in consecutive frames overlap at least this much (intersection over union).
+#: Two boxes of one line in frames close together overlap at least this much (intersection over union).
 SAME_PLACE = 0.3
 #: Readings shorter than this (without spaces) are too short to tell a misread letter from another word.
 SHORTEST = 3
@@ -20,7 +20,7 @@ def squeezed(text: str) -> str:
 
 
 def same_line(reading: str, box: Sequence[float], other: str, other_box: Sequence[float]) -> bool:
-    """Whether two lines found in consecutive frames, each its reading and box (left, top, width, height, ratios
+    """Whether two lines found in frames close together, each its reading and box (left, top, width, height, ratios
     of the frame), are one line misread: in about the same place, and a character in five differs at most."""
     one, two = squeezed(reading), squeezed(other)
     if min(len(one), len(two)) < SHORTEST or overlap(box, other_box) < SAME_PLACE:

@@ -2,7 +2,7 @@
 Video's label detection and content moderation in a stored video, on Facesite's own video analysis. Each
 sampled frame (``FACESITE_VIDEO_SAMPLE_RATE``) is classified as a photo is by DetectLabels or
 DetectModerationLabels; the video's faces are not followed. Results are each label at each frame, or with
-``AggregateBy`` ``SEGMENTS`` each stretch of consecutive frames a label was found in once."""
+``AggregateBy`` ``SEGMENTS`` each stretch of frames a label was found in once (``videos.labels.stretches``)."""
 
 from __future__ import annotations
 

@@ -37,8 +37,9 @@ def dog(confidence: float) -> dict:
             "instances": [[0.1, 0.2, 0.3, 0.4, confidence]]}  # fmt: skip
 
 
-#: Sampled twice a second: a dog at 0–1 s, gone at 1.5 s, back at 2 s; a cat in one frame; unsafe content
-#: (a moderation label, its own kind even where a label has its name) at 0.5–1 s.
+#: Sampled twice a second: a dog at 0–1 s, gone for three frames (1.5–2.5 s), back at 3 s; a cat at 0.5 s and
+#: 1.5 s, missed in the frame between; unsafe content (a moderation label, its own kind even where a label has
+#: its name) at 0.5–1 s.
 FOUND = [
     [0.0, LABEL, "Dog", 71.0, dog(71.0)],
     [0.5, LABEL, "Dog", 93.0, dog(93.0)],
@@ -46,7 +47,8 @@ FOUND = [
     [0.5, MODERATION, "Explicit", 60.0, {"parent_name": "", "taxonomy_level": 1}],
     [1.0, LABEL, "Dog", 80.0, dog(80.0)],
     [1.0, MODERATION, "Explicit", 75.0, {"parent_name": "", "taxonomy_level": 1}],
-    [2.0, LABEL, "Dog", 65.0, dog(65.0)],
+    [1.5, LABEL, "Cat", 58.0, {"parents": ["Pet"]}],
+    [3.0, LABEL, "Dog", 65.0, dog(65.0)],
 ]
 
 
@@ -60,10 +62,10 @@ def test_a_labels_findings_in_consecutive_frames_are_one_stretch_with_its_best_f
     assert [(s["kind"], s["name"], s["first_at"], s["last_at"], s["frames"], s["confidence"])
             for s in video_label_segments(video)] == [
         (LABEL, "Dog", 0.0, 1.0, 3, 93.0),
-        (LABEL, "Cat", 0.5, 0.5, 1, 55.0),
+        (LABEL, "Cat", 0.5, 1.5, 2, 58.0),
         (MODERATION, "Explicit", 0.5, 1.0, 2, 75.0),
-        (LABEL, "Dog", 2.0, 2.0, 1, 65.0),
-    ], "the dog's absence at 1.5 s ends its first stretch"  # fmt: skip
+        (LABEL, "Dog", 3.0, 3.0, 1, 65.0),
+    ], "a frame that missed the cat goes on with its stretch; three without the dog end its first"  # fmt: skip
     first = video.label_segments.get(name="Dog", start=0.0)
     assert first.details == dog(93.0), "the stretch keeps its most confident finding"
     assert [s["parents"] for s in video_label_segments(video)] == [["Pet", "Animal"], ["Pet"], [], ["Pet", "Animal"]]
@@ -215,9 +217,9 @@ def test_the_videos_page_lists_each_label_once_with_where_its_first_stretches_be
     labels_record(video, FOUND + dog_comes_and_goes)
     found = labels_found(video, starts=12)
     assert [(f.kind, f.name, f.stretches, f.frames, f.more) for f in found] == [
-        (LABEL, "Dog", 32, 34, 20), (LABEL, "Cat", 1, 1, 0), (MODERATION, "Explicit", 1, 2, 0),
+        (LABEL, "Dog", 32, 34, 20), (LABEL, "Cat", 1, 2, 0), (MODERATION, "Explicit", 1, 2, 0),
     ], "in the order first found"  # fmt: skip
-    assert found[0].starts == [0.0, 2.0, *(100.0 + 2 * i for i in range(10))] and found[0].confidence == 93.0
+    assert found[0].starts == [0.0, 3.0, *(100.0 + 2 * i for i in range(10))] and found[0].confidence == 93.0
     assert found[0].parents == ["Pet", "Animal"] and found[2].parents == []
 
     admin = Client()

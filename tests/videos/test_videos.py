@@ -309,7 +309,7 @@ def test_a_video_keeps_each_frames_face_details_when_asked(local_engine):
 
 def test_a_video_can_be_labelled_frame_by_frame_and_shows_each_labels_stretches(local_engine):
     operator = client_for(UserFactory(role=roles.OPERATOR))
-    clip = video([("dog.jpg", 2.0), (None, 1.0), ("dog.jpg", 1.0)])
+    clip = video([("dog.jpg", 2.0), (None, 1.0), ("dog.jpg", 1.0), (None, 1.5), ("dog.jpg", 0.5)])
     refused = operator.post("/api/videos/", {"file": io.BytesIO(clip), "features": "sound"}, format="multipart")
     assert refused.status_code == 400 and "features" in refused.json(), refused.content
     sent = operator.post("/api/videos/", {"file": io.BytesIO(clip), "features": "labels,moderation",
@@ -319,8 +319,9 @@ def test_a_video_can_be_labelled_frame_by_frame_and_shows_each_labels_stretches(
     assert done.features == ["labels", "moderation"] and not done.sightings.exists(), "faces were not asked for"
     body = operator.get(f"/api/videos/{done.pk}/").json()
     dogs = [s for s in body["labels"] if s["name"] == "Dog"]
-    assert [(s["kind"], s["first_at"], s["frames"]) for s in dogs] == [("label", 0.0, 4), ("label", 3.0, 2)], dogs
-    assert dogs[0]["last_at"] == 1.5 and "Pet" in dogs[0]["parents"] and dogs[0]["confidence"] >= 60
+    # Two frames without the dog (2.0 and 2.5 s) do not end its stretch; three (4.0 to 5.0 s) do.
+    assert [(s["kind"], s["first_at"], s["frames"]) for s in dogs] == [("label", 0.0, 6), ("label", 5.5, 1)], dogs
+    assert dogs[0]["last_at"] == 3.5 and "Pet" in dogs[0]["parents"] and dogs[0]["confidence"] >= 60
     assert all(s["confidence"] >= 60 for s in body["labels"]), "min_confidence"
     assert not [s for s in body["labels"] if s["kind"] == "moderation"], "a dog is safe"
     listed = operator.get("/api/videos/").json()["results"][0]
@@ -329,7 +330,7 @@ def test_a_video_can_be_labelled_frame_by_frame_and_shows_each_labels_stretches(
     admin.force_login(UserFactory(is_staff=True, role=roles.OPERATOR))
     page = admin.get(reverse("admin:videos_video_change", args=[done.pk])).content.decode()
     assert "faces not followed, labelled, moderated" in page and 'id="sightings"' not in page
-    assert "<td>Dog</td><td>Pet, Canine" in page and 'data-seek="3.0"' in page, "each stretch, to seek to"
+    assert "<td>Dog</td><td>Pet, Canine" in page and 'data-seek="5.5"' in page, "each stretch, to seek to"
 
 
 def test_a_videos_text_is_read_frame_by_frame_and_its_lines_shown_as_stretches(local_engine):
