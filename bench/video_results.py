@@ -11,7 +11,8 @@ a plate read (a line and its word) in one frame of ten, its number changing ever
 faces followed for 20 s each at random times, each frame's face kept with its landmarks, pose and quality
 (``face_details`` ``default``, as the compatible API's jobs keep them). Reads are in-process (no HTTP), each
 figure the best of three: the first page of 1000, and the page after ``--deep`` pages; then the video's REST
-answer, its ``video.analysed`` document and its page in the back office; then finding the video among the
+answer, the same pages of its label stretches and of its labels and text frame by frame (and a minute of its
+text), its ``video.analysed`` document and its page in the back office; then finding the video among the
 others by a label and by a plate, through the REST API and the back office's search.
 The database is a throw-away SQLite file, or ``--database-url``'s: the video and the account made are deleted
 at the end (the account's reads stay in the audit trail); on PostgreSQL, the tables are analysed first, as
@@ -165,6 +166,20 @@ def measure(video: Any, deep: int) -> None:
     assert response.status_code == 200, response.content[:300]
     print(f"{'GET /api/videos/{id}/':28} {rest:8.0f} ms  ({len(response.json()['labels']):,} label stretches, "
           f"{len(response.content) / 1e6:.1f} MB)")  # fmt: skip
+    pages = [("GET …/labels/", "labels/", {}), ("GET …/frame-labels/", "frame-labels/", {}),
+             ("GET …/frame-labels/ text", "frame-labels/", {"kind": "text"})]  # fmt: skip
+    for name, path, query in pages:
+        url = f"/api/videos/{video.pk}/{path}"
+        first, response = best_of_three(lambda: client.get(url, {**query, "page_size": 1000}))  # noqa: B023
+        assert response.status_code == 200, response.content[:300]
+        count = response.json()["count"]
+        last = min(deep + 1, -(-count // 1000))
+        deeper, _ = best_of_three(lambda: client.get(url, {**query, "page_size": 1000, "page": last}))  # noqa: B023
+        shown = f"{deeper:8.0f} ms" if last == deep + 1 else f"{'–':>11}"
+        print(f"{name:28} {first:8.0f} ms {shown}  ({count:,} in all)")
+    window = {"kind": "text", "from_seconds": video.duration / 2, "to_seconds": video.duration / 2 + 60}
+    took, response = best_of_three(lambda: client.get(f"/api/videos/{video.pk}/frame-labels/", window))
+    print(f"{'GET …/frame-labels/ a minute':28} {took:8.0f} ms  ({response.json()['count']} lines of text)")
     built, document = best_of_three(lambda: xml.video_event(video, key="bench"))
     print(f"{'video.analysed document':28} {built:8.0f} ms  ({len(document) / 1e6:.1f} MB)")
     browser = Client(HTTP_HOST="localhost")

@@ -33,8 +33,14 @@ from recognition.api.strict import KnownFieldsOnly, KnownQueryParamsOnly
 from recognition.audit import audit_list, audit_request, request_ip
 from recognition.models import AuditEvent
 from recognition.services.collections import collection_named
-from videos.filters import CameraSightingFilter, LabelSegmentFilter, VideoFilter, VideoSightingFilter
-from videos.labels import stretch_json, stretch_values, video_label_segments
+from videos.filters import (
+    CameraSightingFilter,
+    FrameLabelFilter,
+    LabelSegmentFilter,
+    VideoFilter,
+    VideoSightingFilter,
+)
+from videos.labels import frame_json, frame_values, stretch_json, stretch_values, video_label_segments
 from videos.models import FEATURES, Camera, Sighting, Video, VideoLabel, VideoLabelSegment
 from videos.services import AnalysisOptions, video_delete, video_upload, video_upload_url
 
@@ -82,6 +88,21 @@ class LabelSegmentSerializer(serializers.Serializer):
     last_at = serializers.FloatField(help_text="Seconds from the start: the last frame of this stretch.")
     frames = serializers.IntegerField(help_text="How many sampled frames of the stretch it was found in.")
     confidence = serializers.FloatField(help_text="Its highest confidence in the stretch, 0–100.")
+
+
+class FrameLabelSerializer(serializers.Serializer):
+    """A label (or moderation label, or line of text) found in one sampled frame, with where it is in it."""
+
+    at = serializers.FloatField(help_text="Seconds from the start: when the frame was taken.")
+    kind = serializers.ChoiceField(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
+    name = serializers.CharField(help_text="What was found: Dog, Car…, a moderation category, or a line of text.")
+    confidence = serializers.FloatField(help_text="0–100.")
+    boxes = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=4, max_length=4),
+        help_text="Where it is: [left, top, width, height] as ratios of the frame; a line of text's box, each "
+        "instance of a label that has them (Person, Car…), none for a moderation label or a label of the whole "
+        "picture.",
+    )
 
 
 class VideoSerializer(serializers.ModelSerializer):
@@ -182,6 +203,8 @@ class VideoViewSet(
             return Sighting.objects.filter(of_video).select_related("person").order_by("first_at", "pk")
         if self.action == "labels":
             return stretch_values(VideoLabelSegment.objects.filter(of_video).order_by("start", "name", "pk"))
+        if self.action == "frame_labels":
+            return frame_values(VideoLabel.objects.filter(of_video).order_by("at", "kind", "pk"))
         videos = Video.objects.select_related("collection").order_by("-created_at")
         return videos if self.action in ("list", "summary") else videos.prefetch_related("sightings__person")
 
@@ -189,7 +212,7 @@ class VideoViewSet(
         return throttled_as("upload") if self.action == "create" else super().get_throttles()
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
-        if self.action in ("sightings", "labels", "summary"):
+        if self.action in ("sightings", "labels", "frame_labels", "summary"):
             return super().get_serializer_class()  # the action's own
         return VideoSummarySerializer if self.action == "list" else VideoSerializer
 
@@ -274,6 +297,28 @@ class VideoViewSet(
         only some."""
         return self._page_of(
             request, pk, lambda page: self.get_serializer([stretch_json(values) for values in page], many=True).data
+        )
+
+    @extend_schema(
+        summary="A video's labels and text, frame by frame",
+        parameters=[VIDEO_ID],
+        responses=FrameLabelSerializer(many=True),
+    )
+    @action(
+        detail=True,
+        url_path="frame-labels",
+        serializer_class=FrameLabelSerializer,
+        filterset_class=FrameLabelFilter,
+        lists=True,
+        permission_classes=[require("videos.view_video")],
+    )
+    def frame_labels(self, request: Request, pk: str | None = None) -> Response:
+        """Each label, moderation label and line of text found in each sampled frame, with where it is in the
+        frame, by time, a page at a time: the frames behind a stretch of `labels/` (`from_seconds` and
+        `to_seconds` its `first_at` and `last_at`), to crop a plate from each or follow a sign across the
+        picture."""
+        return self._page_of(
+            request, pk, lambda page: self.get_serializer([frame_json(values) for values in page], many=True).data
         )
 
     def _page_of(self, request: Request, pk: str | None, serialized: Callable[[Sequence[Any]], Any]) -> Response:

@@ -10,6 +10,23 @@ from videos.labels import holding, stretches_of
 from videos.models import Sighting, Video, VideoLabel, VideoLabelSegment
 
 
+def seconds_window(
+    *, ends: str, starts: str, what: str
+) -> tuple[django_filters.NumberFilter, django_filters.NumberFilter]:
+    """``from_seconds`` and ``to_seconds``: rows whose time (``ends``, ``starts``: their fields) meets the window,
+    each described as ``what`` at that time ("In view", "Found")."""
+    return (
+        django_filters.NumberFilter(field_name=ends, lookup_expr="gte",
+                                    help_text=f"{what} at this many seconds from the start, or later."),
+        django_filters.NumberFilter(field_name=starts, lookup_expr="lte",
+                                    help_text=f"{what} at this many seconds from the start, or earlier."),
+    )  # fmt: skip
+
+
+def kind_filter() -> django_filters.ChoiceFilter:
+    return django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
+
+
 class VideoFilter(django_filters.FilterSet):
     collection = django_filters.CharFilter(
         field_name="collection__name",
@@ -54,28 +71,18 @@ class CameraSightingFilter(PersonSeenFilter):
 
 
 class VideoSightingFilter(PersonSeenFilter):
-    from_seconds = django_filters.NumberFilter(
-        field_name="last_at", lookup_expr="gte", help_text="In view at this many seconds from the start, or later."
-    )
-    to_seconds = django_filters.NumberFilter(
-        field_name="first_at", lookup_expr="lte", help_text="In view at this many seconds from the start, or earlier."
-    )
+    from_seconds, to_seconds = seconds_window(ends="last_at", starts="first_at", what="In view")
 
 
 class LabelSegmentFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(choices=VideoLabel.Kind.choices, help_text="label, moderation, or text.")
+    kind = kind_filter()
     name = django_filters.CharFilter(lookup_expr="iexact", help_text="Stretches of this label (Dog, Car…), any case.")
     name_contains = django_filters.CharFilter(
         method="name_holding",
         help_text="Stretches whose name (or, for a line of text, another reading of it) holds this, any case and "
         "whatever its spaces: the lines of text with a plate or a word in them.",
     )  # fmt: skip
-    from_seconds = django_filters.NumberFilter(
-        field_name="end", lookup_expr="gte", help_text="Found at this many seconds from the start, or later."
-    )
-    to_seconds = django_filters.NumberFilter(
-        field_name="start", lookup_expr="lte", help_text="Found at this many seconds from the start, or earlier."
-    )
+    from_seconds, to_seconds = seconds_window(ends="end", starts="start", what="Found")
 
     class Meta:
         model = VideoLabelSegment
@@ -85,3 +92,15 @@ class LabelSegmentFilter(django_filters.FilterSet):
         self, stretches: QuerySet[VideoLabelSegment], name: str, value: str
     ) -> QuerySet[VideoLabelSegment]:
         return holding(stretches, value)
+
+
+class FrameLabelFilter(django_filters.FilterSet):
+    kind = kind_filter()
+    name = django_filters.CharFilter(
+        lookup_expr="iexact", help_text="Findings of this label (Dog, Car…) or line of text, any case."
+    )
+    from_seconds, to_seconds = seconds_window(ends="at", starts="at", what="In frames")
+
+    class Meta:
+        model = VideoLabel
+        fields: list[str] = []

@@ -198,6 +198,21 @@ def stretch_json(values: tuple[Any, ...]) -> dict[str, Any]:
             "last_at": end, "frames": frames, "confidence": confidence}  # fmt: skip
 
 
+def frame_values(rows: QuerySet[VideoLabel]) -> QuerySet[Any]:
+    """A video's findings frame by frame, its words left out (their lines hold them), as what ``frame_json``
+    reads of each: its boxes alone of its details."""
+    lines = rows.exclude(kind=VideoLabel.Kind.TEXT, details__type="WORD")
+    return lines.values_list("at", "kind", "name", "confidence", "details__box", "details__instances")
+
+
+def frame_json(values: tuple[Any, ...]) -> dict[str, Any]:
+    """A finding in one frame (its ``frame_values``) as the REST API shows it: a line of text's box, a label's
+    instances' boxes (none for a moderation label, or a label of the whole picture)."""
+    at, kind, name, confidence, box, instances = values
+    boxes = [box] if box else [instance[:4] for instance in instances or ()]
+    return {"at": at, "kind": kind, "name": name, "confidence": confidence, "boxes": boxes}
+
+
 def _label_details(label: Label) -> dict[str, Any]:
     return {
         "parents": list(label.parents), "aliases": list(label.aliases), "categories": list(label.categories),

@@ -1,15 +1,17 @@
 """A video's sightings and label stretches a page at a time (``/api/videos/{id}/sightings/`` and ``labels/``):
-as the video's answer holds them, filtered by person, kind, name and time, and the reading audited."""
+as the video's answer holds them, filtered by person, kind, name and time, and the reading audited; and its
+labels and text frame by frame with their boxes (``frame-labels/``)."""
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from backoffice import roles
+from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, TextDetection
 from recognition.models import AuditEvent, Collection
 from tests.conftest import client_for
 from tests.factories import PersonFactory, UserFactory
-from videos.labels import labels_record
+from videos.labels import frame_labels, labels_record
 from videos.models import Sighting, Video, VideoLabel
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +113,42 @@ def test_a_videos_label_stretches_are_paged_by_time_and_filtered_by_kind_name_an
     assert viewer.get("/api/videos/00000000-0000-0000-0000-000000000000/labels/").status_code == 404
     assert viewer.get("/api/videos/0/labels/", {"kind": "label"}).status_code == 404
     assert client_for(UserFactory()).get(url).status_code == 403
+
+
+def test_a_videos_labels_and_text_frame_by_frame_say_where_each_is_in_its_frame(video):
+    box = BoundingBox(0.4, 0.7, 0.2, 0.05)
+    corners = ((0.4, 0.7), (0.6, 0.7), (0.6, 0.75), (0.4, 0.75))
+    plate = [TextDetection("AB 123", "LINE", 91.0, box, id=0, polygon=corners),
+             TextDetection("AB", "WORD", 90.0, box, id=1, parent_id=0, polygon=corners)]  # fmt: skip
+    car = Label("Car", 88.0, instances=(LabelInstance(BoundingBox(0.3, 0.5, 0.4, 0.4), 87.5),))
+    labels_record(video, [*frame_labels(Analysis(labels=[car], text=plate), at=40.0),
+                          *frame_labels(Analysis(text=plate[:1]), at=40.5)])  # fmt: skip
+    viewer = client_for(UserFactory(role=roles.REVIEWER))
+    url = f"/api/videos/{video.pk}/frame-labels/"
+
+    def found(**query) -> list[tuple]:
+        answer = viewer.get(url, query)
+        assert answer.status_code == 200, answer.content
+        return [(f["at"], f["kind"], f["name"], f["boxes"]) for f in answer.json()["results"]]
+
+    assert found(from_seconds=40) == [
+        (40.0, LABEL, "Car", [[0.3, 0.5, 0.4, 0.4]]),
+        (40.0, TEXT, "AB 123", [[0.4, 0.7, 0.2, 0.05]]),
+        (40.5, TEXT, "AB 123", [[0.4, 0.7, 0.2, 0.05]]),
+    ], "by time, each line with its box and each label with its instances'; words are in their lines"
+    assert found(to_seconds=0.5) == [(0.0, LABEL, "Dog", []), (0.5, LABEL, "Dog", [])], "a label of the picture"
+    assert [at for at, *_ in found(name="ab 123")] == [40.0, 40.5], "any case"
+    assert found(kind="moderation") == [(20.0, MODERATION, "Explicit", [])]
+    whole = viewer.get(url, {"from_seconds": 40, "kind": "text"}).json()["results"][0]
+    assert whole == {"at": 40.0, "kind": TEXT, "name": "AB 123", "confidence": 91.0, "boxes": [[0.4, 0.7, 0.2, 0.05]]}
+    assert viewer.get(url, {"page_size": 2}).json()["count"] == 8, "this video's only"
+
+    assert viewer.get(url, {"kind": "face"}).status_code == 400
+    assert viewer.get(url, {"at": 40}).status_code == 400, "a filter it does not have"
+    assert viewer.get("/api/videos/00000000-0000-0000-0000-000000000000/frame-labels/").status_code == 404
+    assert client_for(UserFactory()).get(url).status_code == 403
+    audited = AuditEvent.objects.filter(action=AuditEvent.Action.VIDEO_VIEW, object_id=str(video.pk))
+    assert audited.filter(details__query="kind=moderation").exists()
 
 
 def test_videos_are_found_by_a_label_or_by_a_line_of_text_read_in_them(video):
