@@ -44,9 +44,8 @@ class VideoUploadForm(forms.Form):
         "the video's page.",
     )  # fmt: skip
     min_confidence = forms.FloatField(
-        initial=50.0, min_value=0.0, max_value=100.0, label="Lowest label confidence",
-        help_text="0–100: labels and unsafe content found less surely than this are not kept (text is kept "
-        "however sure).",
+        initial=50.0, min_value=0.0, max_value=100.0, label="Lowest confidence",
+        help_text="0–100: labels, unsafe content and text found or read less surely than this are not kept.",
     )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:

@@ -237,7 +237,7 @@ def _analyse_chunk(video: Video, chunk: VideoChunk) -> tuple[list[Track], int, l
             count += 1
             data = jpeg(frame.rgb)
             analysis = _frame_analyse(engine, data, video)
-            labels += frame_labels(analysis, at=frame.at)
+            labels += frame_labels(analysis, at=frame.at, min_text_confidence=video.min_confidence)
             for track, best in tracker.add(frame.at, analysis.faces):
                 if best:
                     best_frames[id(track)] = data

@@ -164,7 +164,7 @@ class VideoCreateSerializer(KnownFieldsOnly):
     )  # fmt: skip
     min_confidence = serializers.FloatField(
         default=50.0, min_value=0.0, max_value=100.0,
-        help_text="The lowest confidence, 0–100, of the labels and moderation labels kept.",
+        help_text="The lowest confidence, 0–100, of the labels, moderation labels and lines and words of text kept.",
     )  # fmt: skip
     face_details = serializers.ChoiceField(
         choices=Video.FaceDetails.choices, default=Video.FaceDetails.NONE,

@@ -25,15 +25,20 @@ JOINED = GAP_FRAMES + 0.5
 MAX_READINGS = 20
 
 
-def frame_labels(analysis: Analysis, *, at: float) -> list[list[Any]]:
+def frame_labels(analysis: Analysis, *, at: float, min_text_confidence: float = 0.0) -> list[list[Any]]:
     """The labels, moderation labels and text of one frame's analysis as ``[at, kind, name, confidence,
-    details]``: what a chunk keeps until the video is done."""
+    details]``: what a chunk keeps until the video is done. Lines and words of text read less surely than
+    ``min_text_confidence`` are left out, and so are the words of a line left out (the engine has kept its
+    labels at the video's ``min_confidence`` already)."""
     labels = [[at, VideoLabel.Kind.LABEL, label.name, label.confidence, _label_details(label)]
               for label in analysis.labels]  # fmt: skip
     moderation = [[at, VideoLabel.Kind.MODERATION, label.name, label.confidence,
                    {"parent_name": label.parent_name, "taxonomy_level": label.taxonomy_level}]
                   for label in analysis.moderation]  # fmt: skip
-    text = [[at, VideoLabel.Kind.TEXT, found.text, found.confidence, _text_details(found)] for found in analysis.text]
+    sure = [found for found in analysis.text if found.confidence >= min_text_confidence]
+    lines = {found.id for found in sure if found.type == "LINE"}
+    text = [[at, VideoLabel.Kind.TEXT, found.text, found.confidence, _text_details(found)]
+            for found in sure if found.parent_id is None or found.parent_id in lines]  # fmt: skip
     return labels + moderation + text
 
 

@@ -59,7 +59,7 @@ class Video(models.Model):
         help_text="What each sampled frame is analysed for: faces (followed into sightings), labels, moderation, text.",
     )
     min_confidence = models.FloatField(
-        default=50.0, help_text="The lowest confidence, 0–100, of the labels and moderation labels kept."
+        default=50.0, help_text="The lowest confidence, 0–100, of the labels, moderation labels and text kept."
     )
     face_details = models.CharField(
         max_length=10, choices=FaceDetails.choices, default=FaceDetails.NONE,

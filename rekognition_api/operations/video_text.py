@@ -18,7 +18,7 @@ from videos.services import AnalysisOptions
 
 def start_text_detection(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     """Queue the reading of the text in a video in S3's sampled frames; ``Filters`` apply to the results."""
-    options = AnalysisOptions(features=("text",), identify=False)
+    options = AnalysisOptions(features=("text",), identify=False, min_confidence=0.0)  # Filters apply at Get
     return job_start(call, params, VideoJob.Kind.TEXT_DETECTION, options, get_filters=params.get("Filters", {}))
 
 

@@ -87,6 +87,22 @@ def test_text_is_kept_as_read_in_each_frame_and_its_lines_as_stretches():
     )  # fmt: skip
 
 
+def test_text_read_less_surely_than_the_videos_floor_is_left_out_and_a_lines_words_with_it():
+    box, corners = BoundingBox(0.1, 0.2, 0.3, 0.05), ((0.1, 0.2), (0.4, 0.2), (0.4, 0.25), (0.1, 0.25))
+    read = [TextDetection("EXIT 4", "LINE", 81.0, box, id=0, polygon=corners),
+            TextDetection("EXIT", "WORD", 92.0, box, id=1, parent_id=0, polygon=corners),
+            TextDetection("4", "WORD", 62.0, box, id=2, parent_id=0, polygon=corners),
+            TextDetection("PUSH", "LINE", 68.0, box, id=3, polygon=corners),
+            TextDetection("PUSH", "WORD", 88.0, box, id=4, parent_id=3, polygon=corners)]  # fmt: skip
+
+    def kept(floor: float) -> list[str]:
+        return [name for _, _, name, _, _ in frame_labels(Analysis(text=read), at=0.0, min_text_confidence=floor)]
+
+    assert kept(0.0) == kept(62.0) == ["EXIT 4", "EXIT", "4", "PUSH", "PUSH"]
+    assert kept(70.0) == ["EXIT 4", "EXIT"], "a word under it, and a line under it with its sure word"
+    assert kept(90.0) == [], "a sure word of a line left out goes with it"
+
+
 def line(at: float, text: str, confidence: float, box: list[float]) -> list:
     return [at, TEXT, text, confidence, {"type": "LINE", "id": 0, "parent_id": None, "box": box, "polygon": []}]
 

@@ -352,6 +352,17 @@ def test_a_videos_text_is_read_frame_by_frame_and_its_lines_shown_as_stretches(l
     listed = operator.get(f"/api/videos/{done.pk}/labels/", {"kind": "text"}).json()["results"]
     assert listed == body["labels"]
 
+    lines = read.filter(details__type="LINE")
+    floor = sorted(lines.values_list("confidence", flat=True))[lines.count() // 2]  # the median line's
+    surer = operator.post("/api/videos/", {"file": io.BytesIO(clip), "features": "text", "min_confidence": floor},
+                          format="multipart")  # fmt: skip
+    assert surer.status_code == 202, surer.content
+    surer_read = analysed_here(Video.objects.get(pk=surer.json()["id"])).labels.filter(kind="text")
+    assert min(surer_read.values_list("confidence", flat=True)) >= floor
+    kept = {*surer_read.filter(details__type="LINE").values_list("at", "name")}
+    every = {*lines.values_list("at", "name")}
+    assert kept == {*lines.filter(confidence__gte=floor).values_list("at", "name")} != every, "the surer half"
+
     document = etree.fromstring(video_event(done, key="text-1"))
     schema().assertValid(document)
     lines = {(label.get("kind"), label.get("name")) for label in document.iter("{urn:facesite:event:1}label")}
