@@ -192,6 +192,8 @@ class VideoAdmin(DeletedOneByOne, admin.ModelAdmin):
                    "sightings": sightings, "labels": labels_found(video), "opts": self.model._meta,
                    "original": video,
                    "file_url": reverse("admin:videos_video_file", args=[video.pk]) if video.file else "",
+                   "frame_labels_url": reverse("video-frame-labels", args=[video.pk]),
+                   "sightings_url": reverse("video-sightings", args=[video.pk]),
                    "has_delete_permission": self.has_delete_permission(request, video)}  # fmt: skip
         return TemplateResponse(request, self.change_form_template, context)
 
