@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.db.models import OuterRef, QuerySet
 
 from recognition.engines.base import Analysis, BoundingBox, Label, LabelInstance, ModerationLabel, TextDetection
@@ -48,9 +49,23 @@ def labels_record(video: Video, found: Iterable[list[Any]]) -> int:
     rows = [VideoLabel(video=video, at=at, kind=kind, name=name[:200], confidence=confidence, details=details)
             for at, kind, name, confidence, details in found]  # fmt: skip
     VideoLabel.objects.bulk_create(rows, batch_size=1000)
-    lines = (row for row in rows if not _is_word(row))  # a word's stretch would repeat its line's
-    VideoLabelSegment.objects.bulk_create(stretches(lines, every=1.0 / video.sample_rate), batch_size=1000)
+    _stretches_keep(video, rows)
     return len(rows)
+
+
+def stretches_recut(video: Video) -> tuple[int, int]:
+    """Cut a done video's stretches again from its frames' findings, as they are cut today (after an upgrade
+    that cut them otherwise); how many it had and has. In one transaction: readers see the old or the new."""
+    with transaction.atomic():
+        before, _ = video.label_segments.all().delete()
+        rows = video.labels.order_by("at", "pk").iterator(chunk_size=5000)  # as they were recorded
+        return before, _stretches_keep(video, rows)
+
+
+def _stretches_keep(video: Video, rows: Iterable[VideoLabel]) -> int:
+    lines = (row for row in rows if not _is_word(row))  # a word's stretch would repeat its line's
+    kept = VideoLabelSegment.objects.bulk_create(stretches(lines, every=1.0 / video.sample_rate), batch_size=1000)
+    return len(kept)
 
 
 def stretches(

@@ -5,8 +5,10 @@ once on the video's page; and the stretches of videos labelled before they were 
 their readings (``videos 0013``)."""
 
 import importlib
+import io
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
@@ -178,6 +180,36 @@ def test_videos_labelled_before_stretches_were_kept_get_theirs_at_the_upgrade():
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())  # today's schema for the tests after, whatever failed
+
+
+def test_done_videos_stretches_are_cut_again_as_today_on_command():
+    """After an upgrade that cuts stretches otherwise (a frame or two missed no longer ends one), the videos
+    analysed before are cut again from what their frames kept."""
+    old, fresh = labelled_video(status=Video.Status.DONE), labelled_video(status=Video.Status.DONE)
+    busy = labelled_video(status=Video.Status.PROCESSING)
+    for video in (old, fresh, busy):
+        labels_record(video, FOUND)
+    as_cut_before = [VideoLabelSegment(video=old, kind=LABEL, name="Cat", start=start, end=start, frames=1,
+                                       confidence=55.0, readings="cat") for start in (0.5, 1.5)]  # fmt: skip
+    old.label_segments.filter(name="Cat").delete()
+    VideoLabelSegment.objects.bulk_create(as_cut_before)
+    busy.label_segments.all().delete()
+    fields = ("kind", "name", "start", "end", "frames", "confidence", "details", "readings")
+
+    out = io.StringIO()
+    call_command("video_stretches", stdout=out)
+    assert list(old.label_segments.order_by("start", "name").values_list(*fields)) == list(
+        fresh.label_segments.order_by("start", "name").values_list(*fields)
+    ), "as a video analysed today has them"
+    assert not busy.label_segments.exists(), "a video still being analysed is left to its analysis"
+    assert f"[1/2] {old}: 5 → 4 stretches" in out.getvalue() and "2 videos: 9 → 8 stretches." in out.getvalue()
+
+    call_command("video_stretches", str(fresh.pk), stdout=(out := io.StringIO()))
+    assert f"[1/1] {fresh}: 4 → 4 stretches" in out.getvalue()
+    with pytest.raises(CommandError, match=f"No done video has the id {busy.pk}: nothing was cut again"):
+        call_command("video_stretches", str(fresh.pk), str(busy.pk))
+    with pytest.raises(CommandError, match="Not a video id"):
+        call_command("video_stretches", "42")
 
 
 def test_stretches_kept_before_readings_get_their_names_at_the_upgrade():
