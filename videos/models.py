@@ -149,7 +149,11 @@ class VideoLabel(models.Model):
 
     class Meta:
         ordering = ["video", "at", "-confidence"]
-        indexes = [models.Index(fields=["video", "kind", "at"]), models.Index(fields=["video", "kind", "name", "at"])]
+        indexes = [
+            models.Index(fields=["video", "kind", "at"]),
+            models.Index(fields=["video", "kind", "name", "at"]),
+            models.Index(fields=["video", "at"], name="videos_label_video_at"),  # a time, every kind: the player's
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at:.1f} s"
