@@ -74,8 +74,8 @@ def stretches(
     """``rows`` (by time) as stretches, unsaved (``model``: a migration's own): a label's findings up to
     ``JOINED`` sampling intervals (``every`` seconds) apart join one; ``GAP_FRAMES`` sampled frames without it in a
     row end it. The same name twice in one
-    frame (a sign on two doors) is one frame of its stretch. A line of text read a little differently in the
-    next frame, in about the same place (``videos.readings.same_line``), joins the line's stretch, which is
+    frame (a sign on two doors) is one frame of its stretch. A line of text read a little differently in a
+    frame soon after, in about the same place (``videos.readings.same_line``), joins the line's stretch, which is
     named after the reading found in most of its frames and keeps that reading's most confident finding."""
     opened: list[_Stretch] = []
     running: dict[tuple[str, str], _Stretch] = {}
