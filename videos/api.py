@@ -279,7 +279,7 @@ class VideoViewSet(
     def sightings(self, request: Request, pk: str | None = None) -> Response:
         """The faces followed through the video, as they began, a page at a time: what the video's answer
         holds in `sightings`, for a long video read in pages, or only some (a person's, from a time)."""
-        return self._page_of(request, pk, lambda page: self.get_serializer(page, many=True).data)
+        return self._page_of(request, pk)
 
     @extend_schema(
         summary="A video's label stretches, by time", parameters=[VIDEO_ID], responses=LabelSegmentSerializer(many=True)
@@ -295,9 +295,7 @@ class VideoViewSet(
         """Each stretch of sampled frames a label (or moderation label, or line of text) was found in, as they
         began, a page at a time: what the video's answer holds in `labels`, for a long video read in pages, or
         only some."""
-        return self._page_of(
-            request, pk, lambda page: self.get_serializer([stretch_json(values) for values in page], many=True).data
-        )
+        return self._page_of(request, pk, row_json=stretch_json)
 
     @extend_schema(
         summary="A video's labels and text, frame by frame",
@@ -317,17 +315,19 @@ class VideoViewSet(
         frame, by time, a page at a time: the frames behind a stretch of `labels/` (`from_seconds` and
         `to_seconds` its `first_at` and `last_at`), to crop a plate from each or follow a sign across the
         picture."""
-        return self._page_of(
-            request, pk, lambda page: self.get_serializer([frame_json(values) for values in page], many=True).data
-        )
+        return self._page_of(request, pk, row_json=frame_json)
 
-    def _page_of(self, request: Request, pk: str | None, serialized: Callable[[Sequence[Any]], Any]) -> Response:
-        """A page of the video's rows this action lists (a 404 for no such video); reading it is audited as a
-        view of the video, with its query."""
+    def _page_of(
+        self, request: Request, pk: str | None, *, row_json: Callable[[Any], dict[str, Any]] | None = None
+    ) -> Response:
+        """A page of the video's rows this action lists (a 404 for no such video), each made a dict by
+        ``row_json`` where the action's queryset reads values, then serialized; reading it is audited as a view of
+        the video, with its query."""
         video = get_object_or_404(Video, pk=pk)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        page: Sequence[Any] = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
         audit_request(request, AuditEvent.Action.VIDEO_VIEW, video, query=request.query_params.urlencode())
-        return self.get_paginated_response(serialized(page or []))
+        rows = [row_json(values) for values in page] if row_json else page
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
 
 class CameraSerializer(serializers.ModelSerializer):

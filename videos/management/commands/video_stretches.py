@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 
 from videos.labels import stretches_recut
 from videos.models import Video, VideoLabel
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                               f"({time.monotonic() - start:.1f} s)")  # fmt: skip
         self.stdout.write(self.style.SUCCESS(f"{total} videos: {before_all:,} → {after_all:,} stretches."))
 
-    def _named(self, done: Any, video_ids: list[str]) -> list[Video]:
+    def _named(self, done: QuerySet[Video], video_ids: list[str]) -> list[Video]:
         try:
             found = {str(video.pk): video for video in done.filter(pk__in=video_ids)}
         except ValidationError as exc:
